@@ -1,0 +1,1 @@
+"""People and their credentials: passwords, roles, API tokens, web sessions."""

@@ -1,0 +1,139 @@
+"""Operations on users, sessions and tokens."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from accounts.passwords import hash_password, policy_problems
+from models import ApiToken, Department, LoginSession, Role, User
+from models.types import utcnow
+
+ROLE_TITLES = {
+    "staff": "City employee",
+    "councillor": "Member of Council",
+    "hco": "Healthy City Office officer",
+    "dept_head": "Department Head",
+    "committee": "Policy and Finance Committee secretary",
+    "council": "City Clerk",
+    "cao": "Chief Administrative Officer's office",
+    "finance": "Finance",
+    "admin": "System administrator",
+}
+
+
+class AccountError(ValueError):
+    """A refused account operation, with a message for a person."""
+
+
+def ensure_roles(session: Session) -> None:
+    """Create the standard roles that are missing (they live in data, not code, after that)."""
+    existing = set(session.scalars(select(Role.name)))
+    for name, title in ROLE_TITLES.items():
+        if name not in existing:
+            session.add(Role(name=name, title=title))
+    session.flush()
+
+
+def department(session: Session, name: str) -> Department:
+    """Return the department of that name, creating it if it is new."""
+    dept = session.scalar(select(Department).where(Department.name == name))
+    if dept is None:
+        dept = Department(name=name)
+        session.add(dept)
+        session.flush()
+    return dept
+
+
+def create_user(session: Session, username: str, password: str, roles: list[str], department_name: str,
+                full_name: str | None = None, email: str | None = None, check_policy: bool = True) -> User:
+    """Create a user with roles in a department; refuse a duplicate or an unknown role."""
+    username = username.strip()
+    if not username or len(username) > 80:
+        raise AccountError("Give a username of 1 to 80 characters.")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise AccountError(f"A user named '{username}' already exists.")
+    if not roles:
+        raise AccountError("Give at least one role.")
+    found = {r.name: r for r in session.scalars(select(Role).where(Role.name.in_(roles)))}
+    unknown = sorted(set(roles) - set(found))
+    if unknown:
+        known = ", ".join(sorted(session.scalars(select(Role.name))))
+        raise AccountError(f"Unknown role {', '.join(unknown)}; the roles are: {known}.")
+    if check_policy and (problems := policy_problems(password, username)):
+        raise AccountError("The password is too weak: " + " ".join(problems))
+    user = User(username=username, full_name=full_name or username, email=email,
+                password_hash=hash_password(password), department=department(session, department_name),
+                roles=[found[r] for r in dict.fromkeys(roles)])
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, user: User) -> str:
+    """Issue a new API token for the user; only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_hash=_digest(token)))
+    session.flush()
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """Return the active user a bearer token belongs to, or None."""
+    if not token or len(token) > 200:
+        return None
+    row = session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+    )
+    if row is None or not row.user.active:
+        return None
+    return row.user
+
+
+def revoke_tokens(session: Session, user: User) -> int:
+    """Revoke every API token of a user; return how many."""
+    result = session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
+    return result.rowcount
+
+
+def start_session(session: Session, user: User) -> str:
+    """Record a web sign-in and return its id, kept in the signed session cookie."""
+    sid = secrets.token_urlsafe(32)
+    session.add(LoginSession(id=sid, user_id=user.id))
+    session.flush()
+    return sid
+
+
+def end_sessions(session: Session, user_id: int, sid: str | None = None) -> None:
+    """End one web session, or every session of the user when no id is given."""
+    stmt = update(LoginSession).where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
+    if sid is not None:
+        stmt = stmt.where(LoginSession.id == sid)
+    session.execute(stmt.values(revoked_at=utcnow()))
+
+
+def session_is_live(session: Session, user_id: int, sid: str | None) -> bool:
+    """Return whether a web session id is one the user signed in with and did not end."""
+    if not sid:
+        return False
+    return session.scalar(
+        select(LoginSession.id).where(LoginSession.id == sid, LoginSession.user_id == user_id,
+                                      LoginSession.revoked_at.is_(None))
+    ) is not None
+
+
+def change_password(session: Session, user: User, new_password: str) -> None:
+    """Set a new password and end every session and token of the user."""
+    if problems := policy_problems(new_password, user.username):
+        raise AccountError("The password is too weak: " + " ".join(problems))
+    user.password_hash = hash_password(new_password)
+    end_sessions(session, user.id)
+    revoke_tokens(session, user)

@@ -1,0 +1,66 @@
+"""Bearer-token authentication for the API."""
+from __future__ import annotations
+
+import logging
+from functools import wraps
+
+from flask import g, request
+from accounts.passwords import verify_password
+from accounts.service import issue_token, user_for_token
+from api import bp
+from api.errors import error_response
+from api.parse import parse
+from api.schemas import TokenArgs
+from extensions import db, limiter
+from models import User
+
+log = logging.getLogger("accord.security")
+
+
+def token_required(view):
+    """Require a valid bearer token; the user is then in g.api_user."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        user = user_for_token(db.session, token.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            return error_response(401, "Send a valid token: Authorization: Bearer <token>.",
+                                  headers={"WWW-Authenticate": "Bearer"})
+        g.api_user = user
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.post("/auth/token")
+@limiter.limit(lambda: __import__("flask").current_app.config["ACCORD_LOGIN_RATE_LIMIT"])
+def create_token():
+    """Exchange a username and password for an API token.
+    ---
+    post:
+      summary: Issue an API token
+      security: []
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: TokenArgs
+      responses:
+        200:
+          description: A new token
+          content:
+            application/json:
+              schema: TokenSchema
+        401: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    args = parse(TokenArgs)
+    user = db.session.scalar(db.select(User).where(User.username == args["username"]))
+    if not verify_password(user.password_hash if user else None, args["password"]) or not user.active:
+        log.warning("failed API sign-in for %r from %s", args["username"], request.remote_addr)
+        return error_response(401, "Wrong username or password.")
+    token = issue_token(db.session, user)
+    db.session.commit()
+    return {"token": token}

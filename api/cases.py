@@ -1,0 +1,203 @@
+"""Cases: create, list, read, edit, fire transitions, read the history."""
+from __future__ import annotations
+
+from flask import g, request
+from sqlalchemy import func, select
+
+from api import bp
+from api.auth import token_required
+from api.parse import parse
+from api.schemas import CaseCreateArgs, CaseListArgs, CasePatchArgs, TransitionArgs
+from extensions import db
+from models import AuditEvent, Case
+from workflows import engine
+from workflows.access import visible
+from workflows.audit import check_chain
+from workflows.errors import NotFound, ValidationFailed
+from workflows.presenters import case_dict, event_dict
+from workflows.queries import load_visible
+
+
+@bp.post("/cases")
+@token_required
+def create_case():
+    """Create a case in its initial state, owned by the caller.
+    ---
+    post:
+      summary: Create a case
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: CaseCreateArgs
+      responses:
+        201:
+          description: The new case
+          content:
+            application/json:
+              schema: CaseSchema
+        400: {$ref: '#/components/responses/Error'}
+        401: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    args = parse(CaseCreateArgs)
+    case = engine.create_case(db.session, g.api_user, args["workflow"], args["title"], args["goals"], args["data"])
+    return case_dict(case, g.api_user), 201
+
+
+@bp.get("/cases")
+@token_required
+def list_cases():
+    """List the cases the caller may see, newest first.
+    ---
+    get:
+      summary: List cases
+      parameters:
+      - in: query
+        schema: CaseListArgs
+      responses:
+        200:
+          description: A page of cases
+          content:
+            application/json:
+              schema: CaseListSchema
+        401: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    from marshmallow import ValidationError
+
+    try:
+        args = CaseListArgs().load(request.args.to_dict())
+    except ValidationError as err:
+        raise ValidationFailed("Some parameters are not valid.", err.messages) from None
+    user = g.api_user
+    stmt = select(Case).where(visible(user))
+    if args.get("workflow"):
+        stmt = stmt.where(Case.workflow == args["workflow"])
+    if args.get("state"):
+        stmt = stmt.where(Case.state == args["state"])
+    if args.get("mine"):
+        stmt = stmt.where(Case.owner_id == user.id)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    page, per_page = args["page"], args["per_page"]
+    cases = db.session.scalars(
+        stmt.order_by(Case.created_at.desc(), Case.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    from workflows.scoring import aggregates_for
+
+    scores = aggregates_for(cases)
+    return {"items": [case_dict(c, user, score=scores.get(c.id)) for c in cases],
+            "page": page, "per_page": per_page, "total": total}
+
+
+@bp.get("/cases/<int:case_id>")
+@token_required
+def get_case(case_id: int):
+    """Read one case.
+    ---
+    get:
+      summary: Read a case
+      parameters:
+      - {in: path, name: case_id, required: true, schema: {type: integer}}
+      responses:
+        200:
+          description: The case
+          content:
+            application/json:
+              schema: CaseSchema
+        401: {$ref: '#/components/responses/Error'}
+        404: {$ref: '#/components/responses/Error'}
+    """
+    return case_dict(load_visible(db.session, g.api_user, case_id), g.api_user)
+
+
+@bp.patch("/cases/<int:case_id>")
+@token_required
+def patch_case(case_id: int):
+    """Edit a case's title, goals or data, as its owner while it is editable.
+    ---
+    patch:
+      summary: Edit a case
+      parameters:
+      - {in: path, name: case_id, required: true, schema: {type: integer}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: CasePatchArgs
+      responses:
+        200:
+          description: The case after the edit
+          content:
+            application/json:
+              schema: CaseSchema
+        400: {$ref: '#/components/responses/Error'}
+        401: {$ref: '#/components/responses/Error'}
+        403: {$ref: '#/components/responses/Error'}
+        404: {$ref: '#/components/responses/Error'}
+        409: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    args = parse(CasePatchArgs)
+    case = engine.update_case(db.session, g.api_user, case_id, args["version"], title=args.get("title"),
+                              goals=args.get("goals"), data=args.get("data"))
+    return case_dict(case, g.api_user)
+
+
+@bp.post("/cases/<int:case_id>/transitions")
+@token_required
+def fire_transition(case_id: int):
+    """Fire a trigger on a case.
+    ---
+    post:
+      summary: Fire a transition
+      parameters:
+      - {in: path, name: case_id, required: true, schema: {type: integer}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: TransitionArgs
+      responses:
+        200:
+          description: The case after the transition
+          content:
+            application/json:
+              schema: CaseSchema
+        400: {$ref: '#/components/responses/Error'}
+        401: {$ref: '#/components/responses/Error'}
+        403: {$ref: '#/components/responses/Error'}
+        404: {$ref: '#/components/responses/Error'}
+        409: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    args = parse(TransitionArgs)
+    case = engine.fire(db.session, g.api_user, case_id, args["trigger"], args["version"],
+                       comment=args.get("comment"), payload=args["data"])
+    return case_dict(case, g.api_user)
+
+
+@bp.get("/cases/<int:case_id>/history")
+@token_required
+def case_history(case_id: int):
+    """Read a case's audit events and whether its hash chain verifies.
+    ---
+    get:
+      summary: A case's history
+      parameters:
+      - {in: path, name: case_id, required: true, schema: {type: integer}}
+      responses:
+        200:
+          description: The events, oldest first
+          content:
+            application/json:
+              schema: HistorySchema
+        401: {$ref: '#/components/responses/Error'}
+        404: {$ref: '#/components/responses/Error'}
+    """
+    case = load_visible(db.session, g.api_user, case_id)
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.chain == f"case:{case.id}").order_by(AuditEvent.seq)
+    ).all()
+    valid = check_chain(events, case.last_event_hash) is None
+    return {"events": [event_dict(e) for e in events], "chain_valid": valid}

@@ -1,0 +1,82 @@
+"""Every API error as JSON: {"error", "message", "errors"?}, never an HTML page or a traceback."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from workflows.errors import WorkflowError
+
+log = logging.getLogger("accord.api")
+
+CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+         405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+         415: "unsupported_media_type", 422: "validation_failed", 429: "too_many_requests",
+         500: "internal_error"}
+
+
+def error_response(status: int, message: str, code: str | None = None, errors: dict | None = None,
+                   headers=None, **extra):
+    """Return the API's JSON error response."""
+    body = {"error": code or CODES.get(status, "error"), "message": message, **extra}
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    if headers:
+        response.headers.extend(headers)
+    return response
+
+
+def is_api_request() -> bool:
+    """Return whether the current request is for the JSON API."""
+    return request.path.startswith("/api/")
+
+
+PAGE_MESSAGES = {
+    401: "Please sign in.", 403: "You may not do this.", 404: "There is no such page, or you may not see it.",
+    405: "This action is not available here.", 413: "What you sent is too large.",
+    429: "Too many attempts; wait a minute and try again.", 500: "Something went wrong on our side.",
+}
+API_MESSAGES = {404: "No such resource.", 405: "This method is not allowed here.",
+                413: "The request is too large.", 401: "Sign in with a bearer token."}
+
+
+def register(app: Flask) -> None:
+    """Answer errors with JSON under /api and with a plain page elsewhere, never a traceback."""
+
+    @app.errorhandler(WorkflowError)
+    def workflow_error(err: WorkflowError):
+        if not is_api_request():
+            return render_template("error.html", status=err.status, message=err.message), err.status
+        body = err.to_dict()
+        return error_response(err.status, code=body.pop("error"), **body)
+
+    @app.errorhandler(ValidationError)
+    def validation_error(err: ValidationError):
+        return error_response(422, "Some fields are not valid.", "validation_failed", err.messages)
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        status = err.code or 500
+        if not is_api_request():
+            message = err.description if status in (400, 429) else PAGE_MESSAGES.get(status, err.description)
+            return render_template("error.html", status=status, message=message), status
+        headers = {}
+        if status == 405 and getattr(err, "valid_methods", None):
+            headers["Allow"] = ", ".join(sorted(err.valid_methods))
+        message = API_MESSAGES.get(status) or err.description or "Request refused."
+        if status == 400 and request.mimetype == "application/json":
+            message = "The request body is not valid JSON."
+        return error_response(status, message, headers=headers)
+
+    @app.errorhandler(Exception)
+    def unexpected(err: Exception):
+        if isinstance(err, HTTPException):
+            return http_error(err)
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        if not is_api_request():
+            return render_template("error.html", status=500, message=PAGE_MESSAGES[500]), 500
+        return error_response(500, "Something went wrong on our side; it has been logged.")

@@ -1,0 +1,31 @@
+"""Reading a JSON request body through a marshmallow schema."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from marshmallow import Schema
+from werkzeug.exceptions import BadRequest
+
+from workflows.errors import ValidationFailed
+
+
+def json_body() -> Any:
+    """Return the parsed JSON body, refusing a missing or malformed one with 400."""
+    body = request.get_json(silent=True)
+    if body is None:
+        raise BadRequest("The request body must be JSON.")
+    return body
+
+
+def parse(schema: type[Schema], partial: bool = False) -> dict:
+    """Validate the JSON body with a schema; refuse with 422 naming each field."""
+    body = json_body()
+    if not isinstance(body, dict):
+        raise ValidationFailed("The body must be a JSON object.", {"_schema": ["Must be an object."]})
+    from marshmallow import ValidationError
+
+    try:
+        return schema().load(body, partial=partial)
+    except ValidationError as err:
+        raise ValidationFailed("Some fields are not valid.", err.messages) from None

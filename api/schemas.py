@@ -1,0 +1,128 @@
+"""Marshmallow schemas of the API's resources (output) and arguments (input)."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from workflows.fields import Text
+
+
+class ErrorSchema(Schema):
+    error = fields.String(required=True)
+    message = fields.String(required=True)
+    errors = fields.Dict()
+    guard = fields.String()
+
+
+class TokenArgs(Schema):
+    username = Text(80, min_length=1, required=True)
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+class TokenSchema(Schema):
+    token = fields.String(required=True)
+
+
+class UserRefSchema(Schema):
+    id = fields.Integer(required=True)
+    username = fields.String(required=True)
+
+
+class CaseSchema(Schema):
+    id = fields.Integer(required=True)
+    workflow = fields.String(required=True)
+    title = fields.String(required=True)
+    state = fields.String(required=True)
+    goals = fields.List(fields.String(), required=True)
+    data = fields.Dict(required=True)
+    owner = fields.Nested(UserRefSchema, required=True)
+    department = fields.String(required=True)
+    assignee = fields.Nested(UserRefSchema, allow_none=True, required=True)
+    version = fields.Integer(required=True)
+    created_at = fields.String(required=True)
+    updated_at = fields.String(required=True)
+    allowed_transitions = fields.List(fields.String(), required=True)
+    score = fields.Dict(allow_none=True, required=True)
+    flags = fields.List(fields.String(), required=True)
+
+
+class CaseListSchema(Schema):
+    items = fields.List(fields.Nested(CaseSchema), required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class CaseListArgs(Schema):
+    workflow = fields.String(validate=validate.Length(max=40))
+    state = fields.String(validate=validate.Length(max=40))
+    mine = fields.Boolean()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class CaseCreateArgs(Schema):
+    workflow = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    title = Text(200, min_length=1, required=True)
+    goals = fields.List(fields.String(validate=validate.Length(max=40)), required=True,
+                        validate=validate.Length(min=1, max=7))
+    data = fields.Dict(load_default=dict)
+
+
+class CasePatchArgs(Schema):
+    title = Text(200, min_length=1)
+    goals = fields.List(fields.String(validate=validate.Length(max=40)), validate=validate.Length(min=1, max=7))
+    data = fields.Dict()
+    version = fields.Integer(required=True, strict=True)
+
+
+class TransitionArgs(Schema):
+    trigger = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    version = fields.Integer(required=True, strict=True)
+    comment = Text(5000, allow_none=True)
+    data = fields.Dict(load_default=dict)
+
+
+class EventSchema(Schema):
+    seq = fields.Integer(required=True)
+    at = fields.String(required=True)
+    actor = fields.String(required=True)
+    action = fields.String(required=True)
+    from_state = fields.String(allow_none=True, required=True)
+    to_state = fields.String(allow_none=True, required=True)
+    comment = fields.String(allow_none=True, required=True)
+    payload = fields.Dict()
+    prev_hash = fields.String(required=True)
+    hash = fields.String(required=True)
+
+
+class HistorySchema(Schema):
+    events = fields.List(fields.Nested(EventSchema), required=True)
+    chain_valid = fields.Boolean(required=True)
+
+
+class TransitionInfoSchema(Schema):
+    trigger = fields.String(required=True)
+    source = fields.List(fields.String(), required=True)
+    dest = fields.String(required=True)
+    roles = fields.List(fields.String(), required=True)
+    comment_required = fields.Boolean()
+
+
+class WorkflowSchema(Schema):
+    name = fields.String(required=True)
+    title = fields.String(required=True)
+    initial = fields.String(required=True)
+    states = fields.List(fields.String(), required=True)
+    transitions = fields.List(fields.Nested(TransitionInfoSchema), required=True)
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True)
+    database = fields.String(required=True)
+
+
+# Registered in this order (leaves first), so nested schemas become references.
+OPENAPI_SCHEMAS = (
+    ErrorSchema, TokenArgs, TokenSchema, UserRefSchema, CaseSchema, CaseListSchema, CaseListArgs, CaseCreateArgs, CasePatchArgs,
+    TransitionArgs, EventSchema, HistorySchema, TransitionInfoSchema, WorkflowSchema, HealthSchema,
+)

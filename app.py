@@ -1,0 +1,62 @@
+"""The application factory."""
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+
+import config as settings
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Create and configure an Accord application."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(settings.DEFAULTS)
+    app.config.update(settings.from_environment())
+    if config:
+        app.config.update(config)
+    _check_secret(app)
+    os.makedirs(app.instance_path, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    import clock
+    from api.json import DecimalJSONProvider
+    from extensions import csrf, db, limiter, login_manager, migrate
+
+    clock.configure(app.config["ACCORD_TIMEZONE"])
+    app.json_provider_class = DecimalJSONProvider
+    app.json = DecimalJSONProvider(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(settings.ROOT, "migrations"), render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_ENABLED", True)
+    limiter.init_app(app)
+
+    import workflows.setup
+
+    workflows.setup.register_all(app)
+
+    from api import bp as api_bp
+    from web import bp as web_bp, security
+
+    app.register_blueprint(web_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never cookies
+    security.init_app(app)
+
+    from cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _check_secret(app: Flask) -> None:
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.config["ACCORD_ENV"] in ("development", "test") or app.testing:
+        app.config["SECRET_KEY"] = "development-only-secret-key"
+        return
+    raise RuntimeError("SECRET_KEY must be set outside development (ACCORD_ENV=%s)." % app.config["ACCORD_ENV"])

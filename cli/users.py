@@ -1,0 +1,63 @@
+"""flask users create | token | revoke-tokens."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from accounts.service import AccountError, create_user, ensure_roles, issue_token, revoke_tokens
+from extensions import db
+from models import User
+
+users = AppGroup("users", help="Manage users and their API tokens.")
+
+
+def _user(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"No user named '{username}'.")
+    return user
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--password", required=True, help="The initial password.")
+@click.option("--role", "roles", multiple=True, required=True, help="A role; repeat for several.")
+@click.option("--department", required=True, help="The department (created if new).")
+@click.option("--name", "full_name", default=None, help="The person's full name.")
+@click.option("--email", default=None, help="Where notifications go.")
+def create(username, password, roles, department, full_name, email) -> None:
+    """Create a user."""
+    ensure_roles(db.session)
+    try:
+        user = create_user(db.session, username, password, list(roles), department, full_name, email)
+    except AccountError as err:
+        db.session.rollback()
+        raise click.ClickException(str(err)) from None
+    db.session.commit()
+    click.echo(f"Created user {user.username} ({', '.join(sorted(user.role_names))}) in {user.department.name}.")
+
+
+@users.command("token")
+@click.argument("username")
+def token(username) -> None:
+    """Issue an API token; it is printed alone on the last line."""
+    user = _user(username)
+    value = issue_token(db.session, user)
+    db.session.commit()
+    click.echo(f"Token for {username} (store it now; it cannot be shown again):")
+    click.echo(value)
+
+
+@users.command("revoke-tokens")
+@click.argument("username")
+def revoke(username) -> None:
+    """Revoke every API token of a user."""
+    count = revoke_tokens(db.session, _user(username))
+    db.session.commit()
+    click.echo(f"Revoked {count} token(s) of {username}.")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(users)

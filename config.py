@@ -1,0 +1,55 @@
+"""Configuration read from the environment, with safe defaults for a local run."""
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _decimal(name: str, default: str) -> Decimal:
+    return Decimal(os.environ.get(name, default))
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def from_environment() -> dict:
+    """Return the settings taken from the process environment."""
+    instance = ROOT / "instance"
+    return {
+        "ACCORD_ENV": os.environ.get("ACCORD_ENV", "development"),
+        "SECRET_KEY": os.environ.get("SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get(
+            "DATABASE_URL", f"sqlite:///{instance / 'accord.sqlite3'}"
+        ),
+        "ACCORD_TIMEZONE": os.environ.get("ACCORD_TIMEZONE", "America/Toronto"),
+        "ACCORD_TRAVEL_CAO_THRESHOLD": _decimal("ACCORD_TRAVEL_CAO_THRESHOLD", "5000.00"),
+        "ACCORD_TRAVEL_REPORT_DUE_DAYS": _int("ACCORD_TRAVEL_REPORT_DUE_DAYS", 30),
+        "ACCORD_RELIEF_CAO_LIMIT": _decimal("ACCORD_RELIEF_CAO_LIMIT", "25000.00"),
+        "ACCORD_RELIEF_TRIAGE_SLA_HOURS": _int("ACCORD_RELIEF_TRIAGE_SLA_HOURS", 48),
+        "ACCORD_CRITERIA_DIR": os.environ.get("ACCORD_CRITERIA_DIR", str(ROOT / "criteria")),
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD"),
+        "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "") == "1",
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "accord@toronto.example"),
+        "ACCORD_BASE_URL": os.environ.get("ACCORD_BASE_URL", "http://localhost:5000"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "ACCORD_LOGIN_RATE_LIMIT": os.environ.get("ACCORD_LOGIN_RATE_LIMIT", "10 per minute"),
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1024 * 1024),
+    }
+
+
+DEFAULTS = {
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_NAME": "accord_session",
+    "REMEMBER_COOKIE_DURATION": 0,
+    "WTF_CSRF_TIME_LIMIT": None,
+    "JSON_SORT_KEYS": False,
+}

@@ -1,0 +1,253 @@
+"""Load criteria-set YAML files into immutable, digest-stamped CriteriaSet objects."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+from marshmallow import ValidationError
+
+from .rules import METHODS
+from .schemas import CriteriaSetSchema
+
+
+class CriteriaError(ValueError):
+    """A criteria file is malformed; `errors` holds one sentence per fault."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__("\n".join(errors))
+        self.errors = list(errors)
+
+
+def _number(value: Decimal):
+    """Return an int for whole Decimals, else a float, for the JSON API shape."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _text(value: Decimal) -> str:
+    # 20 and 20.0 must digest alike, so normalise before printing
+    return f"{value.normalize():f}"
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    label: str
+    help: str
+    weight: Decimal
+    kind: str
+    min: int | None = None
+    field: str | None = None
+    method: str | None = None
+    spec: tuple = ()
+    default: int | None = None
+
+    def rate(self, actual):
+        """Return the computed rating for a looked-up value (None if unmatched)."""
+        rating = METHODS[self.method].rate(self.spec, actual)
+        return self.default if rating is None else rating
+
+    def to_dict(self, full: bool = False) -> dict:
+        """Return the API shape; full=True adds the computation for digesting."""
+        out = {"id": self.id, "label": self.label, "help": self.help,
+               "weight": _text(self.weight) if full else _number(self.weight), "kind": self.kind}
+        if self.min is not None:
+            out["min"] = self.min
+        if self.field is not None:
+            out["field"] = self.field
+        if full and self.method:
+            out[self.method] = METHODS[self.method].to_data(self.spec)
+            out["default"] = self.default
+        return out
+
+
+@dataclass(frozen=True)
+class KnockOut:
+    id: str
+    message: str
+    rule: object
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    approve: Decimal
+    decline: Decimal
+
+
+@dataclass(frozen=True)
+class CriteriaSet:
+    workflow: str
+    version: int
+    scale_min: int
+    scale_max: int
+    criteria: tuple
+    eligibility: tuple
+    thresholds: Thresholds
+    digest: str = field(default="", compare=False)
+
+    @property
+    def rated_ids(self) -> tuple[str, ...]:
+        """Return the ids reviewers rate by hand, in file order."""
+        return tuple(c.id for c in self.criteria if c.kind == "rated")
+
+    @property
+    def computed_ids(self) -> tuple[str, ...]:
+        """Return the ids rated from the case data, in file order."""
+        return tuple(c.id for c in self.criteria if c.kind == "computed")
+
+    def to_dict(self, full: bool = False) -> dict:
+        """Return the API shape (full=True: everything, for the digest)."""
+        num = _text if full else _number
+        out = {
+            "workflow": self.workflow, "version": self.version,
+            "scale": {"min": self.scale_min, "max": self.scale_max},
+            "criteria": [c.to_dict(full) for c in self.criteria],
+            "eligibility": [{"id": k.id, "message": k.message} for k in self.eligibility],
+            "thresholds": {"approve": num(self.thresholds.approve), "decline": num(self.thresholds.decline)},
+        }
+        if full:
+            for item, knock in zip(out["eligibility"], self.eligibility):
+                item["rule"] = knock.rule.to_dict()
+        return out
+
+
+def _digest(cset: CriteriaSet) -> str:
+    text = json.dumps(cset.to_dict(full=True), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key '{key}'", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _label(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+
+
+def _read(path: Path, label: str):
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 - safe subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise CriteriaError([f"{label}: YAML syntax error: {getattr(exc, 'problem', None) or exc}{where}"]) from None
+    except OSError as exc:
+        raise CriteriaError([f"{label}: cannot read file: {exc.strerror}"]) from None
+    if not isinstance(raw, dict):
+        raise CriteriaError([f"{label}: the file must hold a mapping of keys (version, workflow, ...)"])
+    return raw
+
+
+def _tidy(text) -> str:
+    text = str(text)
+    text = {"Unknown field.": "unknown key", "Missing data for required field.": "missing (required)"}.get(text, text)
+    text = text[:1].lower() + text[1:]
+    return text[:-1] if text.endswith(".") else text
+
+
+def _flatten(messages, path=()):
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            yield from _flatten(value, (*path, key))
+    elif isinstance(messages, list):
+        for value in messages:
+            yield from _flatten(value, path) if isinstance(value, (dict, list)) else [(path, value)]
+    else:
+        yield path, messages
+
+
+def _sentences(label: str, raw: dict, messages) -> list[str]:
+    """Turn marshmallow's nested messages into 'file: criterion 'id': key: fault' sentences."""
+    out = []
+    for path, text in _flatten(messages):
+        parts, subject = list(path), None
+        nouns = {"criteria": "criterion", "eligibility": "knock-out"}
+        if len(parts) >= 2 and parts[0] in nouns and isinstance(parts[1], int):
+            items = raw.get(parts[0])
+            item = items[parts[1]] if isinstance(items, list) and parts[1] < len(items) else None
+            ident = item.get("id") if isinstance(item, dict) else None
+            noun = nouns[parts[0]]
+            subject = f"{noun} '{ident}'" if isinstance(ident, str) else f"{noun} #{parts[1] + 1}"
+            parts = parts[2:]
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts if p != "_schema")
+        where = where.lstrip(".").replace("from_", "from").replace("all_", "all").replace("any_", "any")
+        out.append(": ".join(x for x in (label, subject, where, _tidy(text)) if x))
+    return out
+
+
+def _build(raw: dict, label: str, known_fields) -> CriteriaSet:
+    try:
+        data = CriteriaSetSchema(known_fields=known_fields).load(raw)
+    except ValidationError as exc:
+        raise CriteriaError(_sentences(label, raw, exc.messages)) from None
+    criteria = []
+    for c in data["criteria"]:
+        method = next((m for m in METHODS if m in c), None)
+        criteria.append(Criterion(
+            id=c["id"], label=c["label"], help=c["help"], weight=c["weight"], kind=c["kind"],
+            min=c["min"], field=c.get("field"), method=method,
+            spec=METHODS[method].prepare(c[method]) if method else (), default=c.get("default")))
+    cset = CriteriaSet(
+        workflow=data["workflow"], version=data["version"],
+        scale_min=data["scale"]["min"], scale_max=data["scale"]["max"], criteria=tuple(criteria),
+        eligibility=tuple(KnockOut(k["id"], k["message"], k["rule"]) for k in data["eligibility"]),
+        thresholds=Thresholds(data["thresholds"]["approve"], data["thresholds"]["decline"]))
+    return replace(cset, digest=_digest(cset))
+
+
+def load_criteria_set(path, known_fields: set[str] | None = None) -> CriteriaSet:
+    """Load and validate one criteria file, raising CriteriaError when malformed."""
+    path = Path(path)
+    label = _label(path)
+    return _build(_read(path, label), label, known_fields)
+
+
+def _load_each(directory, known_fields_by_workflow):
+    """Yield (CriteriaSet or None, errors) for each YAML file in directory."""
+    for path in sorted(Path(directory).glob("*.y*ml")):
+        label = _label(path)
+        try:
+            raw = _read(path, label)
+            workflow = raw.get("workflow")
+            if isinstance(workflow, str) and workflow not in known_fields_by_workflow:
+                raise CriteriaError([f"{label}: workflow: unknown workflow '{workflow}'"])
+            known = known_fields_by_workflow.get(workflow) if isinstance(workflow, str) else None
+            yield _build(raw, label, known), label, []
+        except CriteriaError as exc:
+            yield None, label, exc.errors
+
+
+def load_all(directory, known_fields_by_workflow: dict[str, set[str]]) -> dict[str, CriteriaSet]:
+    """Load every criteria file in directory, keyed by workflow; raise on any fault."""
+    sets, errors = {}, []
+    for cset, label, faults in _load_each(directory, known_fields_by_workflow):
+        errors.extend(faults)
+        if cset is not None and cset.workflow in sets:
+            errors.append(f"{label}: workflow: '{cset.workflow}' is defined by more than one file")
+        elif cset is not None:
+            sets[cset.workflow] = cset
+    if errors:
+        raise CriteriaError(errors)
+    return sets
+
+
+def check_all(directory, known_fields_by_workflow: dict[str, set[str]]) -> list[str]:
+    """Return every fault found in the criteria files of directory (empty when all good)."""
+    try:
+        load_all(directory, known_fields_by_workflow)
+    except CriteriaError as exc:
+        return exc.errors
+    return []

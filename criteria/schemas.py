@@ -1,0 +1,279 @@
+"""Marshmallow 4 schemas for criteria-set YAML files (unknown keys are refused)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from .rules import METHODS, OPERATORS, Context, as_decimal, plain, resolve
+
+IDENT = validate.Regexp(r"^[a-z][a-z0-9_]*$", error="must be a lowercase identifier (a-z, 0-9, _)")
+KINDS = ("rated", "computed")
+PERCENT = validate.Range(min=0, max=100, error="must be a percent within 0..100")
+
+
+class DecimalNumber(fields.Field):
+    """A number loaded as Decimal; text and booleans are refused so YAML typos surface."""
+
+    default_error_messages = {"invalid": "Not a number."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        number = None if isinstance(value, str) else as_decimal(value)
+        if number is None:
+            raise self.make_error("invalid")
+        return number
+
+
+def _strict_int(**kwargs):
+    return fields.Integer(strict=True, **kwargs)
+
+
+def _one_of_kinds(value):
+    if value not in KINDS:
+        raise ValidationError(f"unknown kind '{value}'; use one of: {', '.join(KINDS)}")
+
+
+def _known_operator(value):
+    # read the registry at call time so operators registered later are accepted
+    if value not in OPERATORS:
+        raise ValidationError(f"unknown operator '{value}'; use one of: {', '.join(sorted(OPERATORS))}")
+
+
+class ScaleSchema(Schema):
+    min = _strict_int(load_default=0)
+    max = _strict_int(load_default=5)
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if data["min"] >= data["max"]:
+            raise ValidationError(f"min ({data['min']}) must be below max ({data['max']})")
+
+
+class BandSchema(Schema):
+    from_ = DecimalNumber(data_key="from")
+    upto = DecimalNumber()
+    above = fields.Boolean()
+    rating = _strict_int(required=True)
+
+    @validates_schema
+    def _one_bound(self, data, **kwargs):
+        bounds = [k for k in ("from_", "upto") if k in data]
+        if len(bounds) > 1 or (bounds and "above" in data):
+            raise ValidationError("a band takes one of 'from', 'upto' or 'above'")
+        if data.get("above") is False:
+            raise ValidationError({"above": ["must be true (or left out) on the catch-all band"]})
+
+
+class CriterionSchema(Schema):
+    id = fields.String(required=True, validate=IDENT)
+    label = fields.String(required=True, validate=validate.Length(min=1))
+    help = fields.String(load_default="")
+    weight = DecimalNumber(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    kind = fields.String(required=True, validate=_one_of_kinds)
+    min = _strict_int(load_default=None)
+    field = fields.String(validate=validate.Length(min=1))
+    map = fields.Dict(keys=fields.Raw(allow_none=True), values=_strict_int())
+    bands = fields.List(fields.Nested(BandSchema))
+    default = _strict_int()
+
+    @validates_schema
+    def _kind_rules(self, data, **kwargs):
+        extras = [k for k in ("field", "default", *METHODS) if k in data]
+        if data["kind"] == "rated":
+            if extras:
+                raise ValidationError({k: ["not allowed on a rated criterion"] for k in extras})
+            return
+        errors = {}
+        if "field" not in data:
+            errors["field"] = ["required for a computed criterion"]
+        methods = [m for m in METHODS if m in data]
+        if len(methods) != 1:
+            errors["kind"] = [f"a computed criterion needs exactly one of: {', '.join(METHODS)}"]
+        for name in methods:
+            try:
+                METHODS[name].prepare(data[name])
+            except ValueError as exc:
+                errors[name] = [str(exc)]
+        if errors:
+            raise ValidationError(errors)
+
+
+# ---------------------------------------------------------------- immutable rule tree
+@dataclass(frozen=True)
+class Check:
+    """A comparison of one case field against a value."""
+
+    field: str
+    op: str
+    value: object = None
+
+    def holds(self, ctx: Context) -> bool:
+        """Return True when the case satisfies this comparison."""
+        actual = resolve(self.field, ctx.data, ctx.derived)
+        return OPERATORS[self.op].test(actual, self.value, ctx)
+
+    def fields(self):
+        """Return every field this rule reads."""
+        return (self.field,)
+
+    def to_dict(self):
+        """Return the rule as plain YAML-shaped data."""
+        out = {"field": self.field, "op": self.op}
+        if OPERATORS[self.op].needs_value:
+            out["value"] = plain(self.value)
+        return out
+
+
+@dataclass(frozen=True)
+class Group:
+    """All (or any) of several rules must hold."""
+
+    key: str  # "all" or "any"
+    rules: tuple
+
+    def holds(self, ctx):
+        return (all if self.key == "all" else any)(r.holds(ctx) for r in self.rules)
+
+    def fields(self):
+        return tuple(f for r in self.rules for f in r.fields())
+
+    def to_dict(self):
+        return {self.key: [r.to_dict() for r in self.rules]}
+
+
+@dataclass(frozen=True)
+class WhenThen:
+    """If `when` holds, `then` must hold; otherwise the rule passes."""
+
+    when: object
+    then: object
+
+    def holds(self, ctx):
+        return not self.when.holds(ctx) or self.then.holds(ctx)
+
+    def fields(self):
+        return self.when.fields() + self.then.fields()
+
+    def to_dict(self):
+        return {"when": self.when.to_dict(), "then": self.then.to_dict()}
+
+
+class RuleSchema(Schema):
+    field = fields.String(validate=validate.Length(min=1))
+    op = fields.String(validate=_known_operator)
+    value = fields.Raw(allow_none=True)
+    all_ = fields.List(fields.Nested(lambda: RuleSchema()), data_key="all", validate=validate.Length(min=1))
+    any_ = fields.List(fields.Nested(lambda: RuleSchema()), data_key="any", validate=validate.Length(min=1))
+    when = fields.Nested(lambda: RuleSchema())
+    then = fields.Nested(lambda: RuleSchema())
+
+    @validates_schema
+    def _one_form(self, data, **kwargs):
+        forms = [bool({"field", "op", "value"} & data.keys()), "all_" in data, "any_" in data,
+                 bool({"when", "then"} & data.keys())]
+        if sum(forms) != 1:
+            raise ValidationError("a rule is exactly one of: {field, op, value}, {all}, {any}, {when, then}")
+        if forms[3]:
+            missing = {"when", "then"} - data.keys()
+            if missing:
+                raise ValidationError({k: ["required with when/then"] for k in missing})
+        if forms[0]:
+            self._check_comparison(data)
+
+    @post_load
+    def _build(self, data, **kwargs):
+        # nested rules arrive already built, so each level only wraps its children
+        for key in ("all", "any"):
+            if key + "_" in data:
+                return Group(key, tuple(data[key + "_"]))
+        if "when" in data:
+            return WhenThen(data["when"], data["then"])
+        value = data.get("value")
+        return Check(data["field"], data["op"], tuple(value) if isinstance(value, list) else value)
+
+    @staticmethod
+    def _check_comparison(data):
+        missing = {"field", "op"} - data.keys()
+        if missing:
+            raise ValidationError({k: ["Missing data for required field."] for k in sorted(missing)})
+        operator = OPERATORS[data["op"]]
+        if not operator.needs_value:
+            if data.get("value") is not None:
+                raise ValidationError({"value": [f"operator '{data['op']}' takes no value"]})
+            return
+        if "value" not in data:
+            raise ValidationError({"value": [f"required for operator '{data['op']}'"]})
+        try:
+            operator.validate_value(data["value"])
+        except ValueError as exc:
+            raise ValidationError({"value": [str(exc)]}) from None
+
+
+class KnockOutSchema(Schema):
+    id = fields.String(required=True, validate=IDENT)
+    message = fields.String(required=True, validate=validate.Length(min=1))
+    rule = fields.Nested(RuleSchema, required=True)
+
+
+class ThresholdsSchema(Schema):
+    approve = DecimalNumber(required=True, validate=PERCENT)
+    decline = DecimalNumber(required=True, validate=PERCENT)
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if data["decline"] > data["approve"]:
+            raise ValidationError(
+                f"out of order: decline ({data['decline']}) is above approve ({data['approve']})")
+
+
+class CriteriaSetSchema(Schema):
+    version = _strict_int(required=True, validate=validate.Range(min=1))
+    workflow = fields.String(required=True, validate=IDENT)
+    scale = fields.Nested(ScaleSchema, load_default=lambda: {"min": 0, "max": 5})
+    criteria = fields.List(fields.Nested(CriterionSchema), required=True, validate=validate.Length(min=1))
+    eligibility = fields.List(fields.Nested(KnockOutSchema), load_default=list)
+    thresholds = fields.Nested(ThresholdsSchema, required=True)
+
+    def __init__(self, *, known_fields: set[str] | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.known_fields = known_fields
+
+    @validates_schema
+    def _cross_checks(self, data, **kwargs):
+        errors: dict = {}
+
+        def add(section, index, key, message):
+            errors.setdefault(section, {}).setdefault(index, {}).setdefault(key, []).append(message)
+
+        lo, hi = data["scale"]["min"], data["scale"]["max"]
+        for section in ("criteria", "eligibility"):
+            seen = set()
+            for i, item in enumerate(data[section]):
+                if item["id"] in seen:
+                    add(section, i, "id", f"duplicate id '{item['id']}'")
+                seen.add(item["id"])
+        for i, crit in enumerate(data["criteria"]):
+            if crit["min"] is not None and not lo <= crit["min"] <= hi:
+                add("criteria", i, "min", f"{crit['min']} is outside the scale {lo}..{hi}")
+            for name in METHODS:
+                if name in crit:
+                    # every prepared entry ends with its rating
+                    bad = sorted({e[-1] for e in METHODS[name].prepare(crit[name]) if not lo <= e[-1] <= hi})
+                    if bad:
+                        add("criteria", i, name, f"ratings {bad} are outside the scale {lo}..{hi}")
+            if "default" in crit and not lo <= crit["default"] <= hi:
+                add("criteria", i, "default", f"{crit['default']} is outside the scale {lo}..{hi}")
+            if self.known_fields is not None and "field" in crit and crit["field"] not in self.known_fields:
+                add("criteria", i, "field", self._unknown(crit["field"], data["workflow"]))
+        if self.known_fields is not None:
+            for i, knock in enumerate(data["eligibility"]):
+                for name in knock["rule"].fields():
+                    if name not in self.known_fields:
+                        add("eligibility", i, "rule", self._unknown(name, data["workflow"]))
+        if errors:
+            raise ValidationError(errors)
+
+    @staticmethod
+    def _unknown(name, workflow):
+        return f"field '{name}' is not a known field of the {workflow} workflow"
+

@@ -1,0 +1,152 @@
+"""Pure scoring functions: computed ratings, knock-outs, percent and aggregation."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from .rules import MISSING, Context, as_decimal, resolve
+
+CENT = Decimal("0.01")
+DISAGREEMENT_SPREAD = 3  # reviewers this far apart on one criterion should talk it over
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    percent: Decimal | None
+    recommendation: str | None
+    eligible: bool
+    reasons: list[str] = field(default_factory=list)
+    breakdown: list[dict] = field(default_factory=list)
+    disagreement: list[str] = field(default_factory=list)
+    complete: bool = False
+
+
+def _value(rating, floor: int) -> Decimal:
+    """Return a rating as Decimal; a missing rating counts as the scale minimum."""
+    number = as_decimal(rating)
+    return Decimal(floor) if number is None else number
+
+
+def _computed(cset, data: dict, derived: dict | None) -> tuple[dict, list[str]]:
+    ratings, notes = {}, []
+    for crit in cset.criteria:
+        if crit.kind != "computed":
+            continue
+        actual = resolve(crit.field, data, derived)
+        if actual is MISSING or actual is None or actual == "":
+            ratings[crit.id] = None
+            notes.append(f"criterion '{crit.id}' could not be computed: '{crit.field}' is missing")
+            continue
+        ratings[crit.id] = crit.rate(actual)
+        if ratings[crit.id] is None:
+            notes.append(f"criterion '{crit.id}' could not be computed: no rating for {crit.field} = {actual!r}")
+    return ratings, notes
+
+
+def compute(cset, data: dict, derived: dict | None = None) -> dict[str, int | None]:
+    """Rate every computed criterion from the case data (None when the field is missing)."""
+    return _computed(cset, data, derived)[0]
+
+
+def check_eligibility(cset, data: dict, derived: dict | None = None, today: date | None = None) -> list[str]:
+    """Return the messages of the knock-out rules the case fails."""
+    ctx = Context(data=data, derived=derived, today=today or date.today())
+    return [knock.message for knock in cset.eligibility if not knock.rule.holds(ctx)]
+
+
+def _share(cset, weight: Decimal, value: Decimal) -> Decimal:
+    total = sum(c.weight for c in cset.criteria)
+    return weight * value * 100 / (cset.scale_max * total)
+
+
+def percent(cset, ratings: dict) -> Decimal:
+    """Return the weighted score Σwr / (max·Σw) · 100 over all criteria, to 0.01."""
+    # sum first, divide once: one rounding step keeps weight scaling from moving the result
+    weighted = sum((c.weight * _value(ratings.get(c.id), cset.scale_min) for c in cset.criteria), Decimal(0))
+    total = sum((c.weight for c in cset.criteria), Decimal(0))
+    return (weighted * 100 / (cset.scale_max * total)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def recommend(cset, pct: Decimal, eligible: bool = True, below_min: bool = False) -> str:
+    """Map a percent to approve/review/decline, capped by knock-outs and minimums."""
+    if not eligible:
+        return "ineligible"
+    if pct >= cset.thresholds.approve:
+        verdict = "approve"
+    elif pct < cset.thresholds.decline:
+        verdict = "decline"
+    else:
+        verdict = "review"
+    # a criterion under its floor needs a human look, but must not rescue a decline
+    return "review" if below_min and verdict == "approve" else verdict
+
+
+def aggregate(cset, reviews: list[dict], data: dict, derived: dict | None = None,
+              today: date | None = None) -> Aggregate:
+    """Combine non-recused reviewers' ratings with computed ratings into one verdict."""
+    failed = check_eligibility(cset, data, derived, today)
+    values, notes = _computed(cset, data, derived)
+    disagreement = []
+    for cid in cset.rated_ids:
+        given = [as_decimal(r[cid]) for r in reviews if as_decimal(r.get(cid)) is not None]
+        values[cid] = sum(given, Decimal(0)) / len(given) if given else None
+        if given and max(given) - min(given) >= DISAGREEMENT_SPREAD:
+            disagreement.append(cid)
+    below = []
+    for crit in cset.criteria:
+        if crit.min is None or (crit.kind == "rated" and not reviews):
+            continue  # nothing rated yet: no floor to miss
+        if _value(values[crit.id], cset.scale_min) < crit.min:
+            below.append(f"criterion '{crit.id}' below its minimum of {crit.min}")
+    breakdown = [{
+        "id": c.id, "label": c.label, "kind": c.kind, "weight": c.weight,
+        "value": None if values[c.id] is None else _value(values[c.id], 0).quantize(CENT, rounding=ROUND_HALF_UP),
+        "contribution": _share(cset, c.weight, _value(values[c.id], cset.scale_min)).quantize(
+            CENT, rounding=ROUND_HALF_UP),
+    } for c in cset.criteria]
+    pct = percent(cset, values) if reviews else None
+    return Aggregate(
+        percent=pct,
+        recommendation=recommend(cset, pct, not failed, bool(below)) if reviews else None,
+        eligible=not failed,
+        reasons=failed + below + notes,
+        breakdown=breakdown,
+        disagreement=disagreement,
+        complete=any(all(as_decimal(r.get(cid)) is not None for cid in cset.rated_ids) for r in reviews),
+    )
+
+
+def score_one(cset, ratings: dict, data: dict, derived: dict | None = None, today: date | None = None) -> dict:
+    """Score one reviewer's ratings: their ratings, computed ones, percent, recommendation."""
+    agg = aggregate(cset, [ratings], data, derived, today)
+    return {
+        "ratings": {cid: ratings.get(cid) for cid in cset.rated_ids},
+        "computed": compute(cset, data, derived),
+        "percent": agg.percent,
+        "recommendation": agg.recommendation,
+    }
+
+
+def validate_ratings(cset, ratings) -> dict[str, list[str]]:
+    """Return field errors for one reviewer's ratings (empty dict when valid)."""
+    if not isinstance(ratings, dict):
+        return {"_schema": ["ratings must be a mapping of criterion id to rating"]}
+    errors: dict[str, list[str]] = {}
+    kinds = {c.id: c.kind for c in cset.criteria}
+    lo, hi = cset.scale_min, cset.scale_max
+    for key, value in ratings.items():
+        if key not in kinds:
+            errors[str(key)] = ["unknown criterion"]
+        elif kinds[key] == "computed":
+            errors[key] = ["computed from the case data; it cannot be rated"]
+        elif value is None:
+            continue  # reported as "required" below
+        elif isinstance(value, bool) or not isinstance(value, int):
+            errors[key] = ["must be an integer"]
+        elif not lo <= value <= hi:
+            errors[key] = [f"must be between {lo} and {hi}"]
+    for cid in cset.rated_ids:
+        if ratings.get(cid) is None:
+            errors[cid] = ["required"]
+    return errors

@@ -1,0 +1,12 @@
+"""The data model: one module per close group of tables."""
+from models.audit import AuditEvent
+from models.case import Case
+from models.notification import Notification
+from models.partnership import Partnership
+from models.score import Score
+from models.user import ApiToken, Department, LoginSession, Role, User
+
+__all__ = [
+    "ApiToken", "AuditEvent", "Case", "Department", "LoginSession", "Notification",
+    "Partnership", "Role", "Score", "User",
+]

@@ -1,0 +1,59 @@
+"""A case: one request moving through one workflow."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from extensions import db
+from models.types import JSONType, Money, utcnow
+from models.user import Department, User
+
+
+class Case(db.Model):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workflow: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(40))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    goals: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # When the case last entered `submitted`, and its current state: deadlines and queues use them.
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    state_entered_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Figures copied from `data` by the workflow so that reports aggregate them in SQL.
+    category: Mapped[str | None] = mapped_column(String(80))
+    country: Mapped[str | None] = mapped_column(String(80))
+    amount_requested: Mapped[Decimal | None] = mapped_column(Money)
+    amount_granted: Mapped[Decimal | None] = mapped_column(Money)
+    amount_paid: Mapped[Decimal | None] = mapped_column(Money)
+    due_on: Mapped[datetime | None] = mapped_column(DateTime)
+    last_event_hash: Mapped[str | None] = mapped_column(String(64))
+
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id], lazy="joined")
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
+    department: Mapped[Department] = relationship(lazy="joined")
+
+    # The ORM adds "AND version = :old" to every UPDATE and raises StaleDataError when no row
+    # matched, so a lost update is impossible even where the database cannot lock the row.
+    # The engine raises the version itself, once per change, however many flushes that takes.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+    __table_args__ = (
+        Index("ix_cases_workflow_state", "workflow", "state"),
+        Index("ix_cases_department_workflow", "department_id", "workflow"),
+        Index("ix_cases_assignee_id", "assignee_id"),
+        Index("ix_cases_state_due_on", "state", "due_on"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<Case {self.id} {self.workflow}:{self.state}>"

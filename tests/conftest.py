@@ -1,0 +1,149 @@
+"""Fixtures: an app on a fresh database per test (SQLite by default, PostgreSQL when
+TEST_DATABASE_URL names one), users made quickly, API and web clients."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+import clock
+from accounts.passwords import hash_password
+from accounts.service import ensure_roles, issue_token
+from app import create_app
+from extensions import db
+from models import Department, Role, User
+from tests.factories import TEST_PASSWORD
+
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1/test"
+_HASH = hash_password(TEST_PASSWORD)  # one slow argon2 hash, shared by every test user
+
+
+def pg_url() -> str | None:
+    """Return a reachable PostgreSQL URL for tests, or None."""
+    url = os.environ.get("TEST_DATABASE_URL") or PG_DEFAULT
+    if not url.startswith("postgresql"):
+        return None
+    try:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return url
+    except Exception:
+        return None
+
+
+def _config(url: str) -> dict:
+    return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "ACCORD_ENV": "test", "SECRET_KEY": "test-secret",
+            "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False, "SERVER_NAME": None}
+
+
+def _upgrade(url: str) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(_config(url))
+    with app.app_context():
+        if url.startswith("postgresql"):
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory) -> dict:
+    """Migrate a database once per session: a SQLite file to copy, or the PostgreSQL schema."""
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if url.startswith("postgresql"):
+        _upgrade(url)
+        return {"kind": "postgresql", "url": url}
+    template = tmp_path_factory.mktemp("db") / "template.sqlite3"
+    _upgrade(f"sqlite:///{template}")
+    return {"kind": "sqlite", "path": template}
+
+
+def fresh_database_url(template: dict, tmp_path: Path) -> str:
+    """Return the URL of an empty migrated database for one test."""
+    if template["kind"] == "sqlite":
+        target = tmp_path / "accord.sqlite3"
+        shutil.copy(template["path"], target)
+        return f"sqlite:///{target}"
+    engine = create_engine(template["url"])
+    with engine.begin() as conn:
+        tables = [r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return template["url"]
+
+
+@pytest.fixture
+def app(database_template, tmp_path):
+    """An application on a fresh database, with the roles and the reference inventory loaded."""
+    from reference import load_reference_data
+
+    clock.set(None)
+    app = create_app(_config(fresh_database_url(database_template, tmp_path)))
+    with app.app_context():
+        ensure_roles(db.session)
+        load_reference_data(db.session)
+        db.session.commit()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+    clock.set(None)
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user: make_user("ann", "staff", department="Public Health")."""
+
+    def make(username: str, *roles: str, department: str = "Toronto Public Health",
+             full_name: str | None = None) -> User:
+        dept = db.session.scalar(db.select(Department).where(Department.name == department))
+        if dept is None:
+            dept = Department(name=department)
+            db.session.add(dept)
+        found = list(db.session.scalars(db.select(Role).where(Role.name.in_(roles))))
+        assert len(found) == len(roles), f"unknown role in {roles}"
+        user = User(username=username, full_name=full_name or username.title(), password_hash=_HASH,
+                    department=dept, roles=found, email=f"{username}@toronto.example")
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+class ApiClient:
+    """A test client that sends a user's bearer token and JSON."""
+
+    def __init__(self, client, token: str | None):
+        self.client, self.token = client, token
+
+    def _headers(self) -> dict:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def get(self, url, **kw):
+        return self.client.get(url, headers=self._headers(), **kw)
+
+    def post(self, url, json=None, **kw):
+        return self.client.post(url, json=json, headers=self._headers(), **kw)
+
+    def patch(self, url, json=None, **kw):
+        return self.client.patch(url, json=json, headers=self._headers(), **kw)
+
+
+@pytest.fixture
+def api(app):
+    """Return an API client for a user: api(user) or api(None) for no token."""
+
+    def make(user: User | None) -> ApiClient:
+        token = issue_token(db.session, user) if user is not None else None
+        db.session.commit()
+        return ApiClient(app.test_client(), token)
+
+    return make

@@ -1,0 +1,220 @@
+"""Loader tests: the shipped criteria sets load, and malformed files are refused clearly."""
+import dataclasses
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+
+from criteria import CriteriaError, check_all, load_all, load_criteria_set
+
+ROOT = Path(__file__).resolve().parents[2]
+CRITERIA_DIR = ROOT / "criteria"
+MALFORMED = Path(__file__).parent / "malformed"
+
+KNOWN_FIELDS = {
+    "relief": {
+        "requesting_party", "party_type", "city", "country", "disaster_type", "disaster_date",
+        "affected_population", "assistance_types", "amount_requested", "channel",
+        "other_government_support", "partnership_id", "description", "contact", "contact.name",
+        "contact.email",
+    },
+    "partnership": {
+        "partner_city", "partner_country", "proposal_type", "partnership_id", "sponsor_organization",
+        "sponsor_funding_secured", "sponsor_amount", "city_contribution", "focus_areas",
+        "lead_department", "duration_months", "rationale", "expected_outcomes",
+    },
+    "travel": {
+        "event_name", "event_organizer", "event_city", "event_country", "start_date", "end_date",
+        "purpose", "role_at_event", "estimated_cost", "estimated_cost.total", "funding",
+        "sponsor_name", "overdue_reports",
+    },
+}
+
+# filename -> substring the refusal must contain (besides the file name itself)
+MALFORMED_CASES = {
+    "unknown_key.yaml": "criterion 'need': colour: unknown key",
+    "duplicate_id.yaml": "duplicate id 'need'",
+    "duplicate_key.yaml": "duplicate key 'weight'",
+    "zero_weight.yaml": "criterion 'severity': weight: must be greater than 0",
+    "negative_weight.yaml": "criterion 'severity': weight: must be greater than 0",
+    "unknown_field.yaml": "field 'people_affected' is not a known field",
+    "unknown_rule_field.yaml": "knock-out 'recent': rule: field 'disaster_day' is not a known field",
+    "thresholds_order.yaml": "thresholds: out of order",
+    "thresholds_range.yaml": "thresholds.approve: must be a percent within 0..100",
+    "unknown_operator.yaml": "unknown operator 'newer_than'",
+    "nested_unknown_operator.yaml": "rule.all[1].op: unknown operator 'matches'",
+    "operator_value.yaml": "rule.value: must be a whole number of days",
+    "unknown_kind.yaml": "unknown kind 'scored'",
+    "yaml_syntax.yaml": "YAML syntax error",
+    "bands_not_ascending.yaml": "bands must be in ascending order",
+    "min_outside_scale.yaml": "criterion 'need': min: 7 is outside the scale 0..5",
+    "missing_label.yaml": "criterion 'need': label: missing (required)",
+    "missing_thresholds.yaml": "thresholds: missing (required)",
+    "computed_without_field.yaml": "field: required for a computed criterion",
+    "computed_without_method.yaml": "needs exactly one of: map, bands",
+    "rated_with_map.yaml": "map: not allowed on a rated criterion",
+    "rating_outside_scale.yaml": "ratings [9] are outside the scale",
+    "not_a_mapping.yaml": "must hold a mapping",
+}
+
+
+def test_every_malformed_file_has_an_expectation():
+    assert {p.name for p in MALFORMED.glob("*.yaml")} == set(MALFORMED_CASES)
+
+
+@pytest.mark.parametrize("name, expected", sorted(MALFORMED_CASES.items()))
+def test_malformed_file_is_refused_with_its_fault(name, expected):
+    with pytest.raises(CriteriaError) as info:
+        load_criteria_set(MALFORMED / name, KNOWN_FIELDS["relief"])
+    message = str(info.value)
+    assert f"malformed/{name}" in message
+    assert expected in message
+    assert isinstance(info.value, ValueError)
+
+
+def test_unknown_field_is_only_checked_when_known_fields_given():
+    cset = load_criteria_set(MALFORMED / "unknown_field.yaml")
+    assert cset.criteria[0].field == "people_affected"
+
+
+@pytest.mark.parametrize("workflow", sorted(KNOWN_FIELDS))
+def test_shipped_sets_load(workflow):
+    cset = load_criteria_set(CRITERIA_DIR / f"{workflow}.yaml", KNOWN_FIELDS[workflow])
+    assert cset.workflow == workflow
+    assert cset.version == 1
+    assert (cset.scale_min, cset.scale_max) == (0, 5)
+    assert sum(c.weight for c in cset.criteria) == 100
+    assert (cset.thresholds.approve, cset.thresholds.decline) == (60, 45)
+    assert all(c.help and c.label for c in cset.criteria)
+    assert len(cset.digest) == 64
+
+
+def test_check_all_passes_for_shipped_files():
+    assert check_all(CRITERIA_DIR, KNOWN_FIELDS) == []
+    assert set(load_all(CRITERIA_DIR, KNOWN_FIELDS)) == {"relief", "partnership", "travel"}
+
+
+def test_shipped_weights_kinds_and_minimums():
+    sets = load_all(CRITERIA_DIR, KNOWN_FIELDS)
+    table = {w: [(c.id, int(c.weight), c.kind, c.min) for c in s.criteria] for w, s in sets.items()}
+    assert table["relief"] == [
+        ("severity", 20, "computed", 2), ("unmet_need", 15, "rated", 2), ("city_capability", 20, "rated", None),
+        ("time_critical", 10, "rated", None), ("channel_accountability", 10, "rated", 2),
+        ("relationship", 10, "rated", None), ("leverage", 10, "rated", None), ("recovery", 5, "rated", None)]
+    assert table["partnership"] == [
+        ("strategic_alignment", 20, "rated", 2), ("exchange_content", 20, "rated", 2),
+        ("community_support", 15, "rated", None), ("partner_capacity", 15, "rated", 3),
+        ("external_funding", 10, "computed", None), ("work_plan", 10, "rated", 2),
+        ("cost_reasonableness", 10, "rated", None)]
+    assert table["travel"] == [
+        ("relevance", 30, "rated", None), ("official_role", 20, "computed", None),
+        ("expected_value", 25, "rated", None), ("cost_reasonableness", 15, "computed", None),
+        ("knowledge_sharing", 10, "rated", None)]
+    assert [k.id for k in sets["travel"].eligibility] == ["no_overdue_reports"]
+
+
+def test_to_dict_api_shape():
+    cset = load_criteria_set(CRITERIA_DIR / "relief.yaml")
+    shape = cset.to_dict()
+    assert set(shape) == {"workflow", "version", "scale", "criteria", "eligibility", "thresholds"}
+    assert shape["scale"] == {"min": 0, "max": 5}
+    assert shape["thresholds"] == {"approve": 60, "decline": 45}
+    assert shape["criteria"][0]["id"] == "severity" and shape["criteria"][0]["min"] == 2
+    assert shape["criteria"][2] == {
+        "id": "city_capability", "label": cset.criteria[2].label, "help": cset.criteria[2].help,
+        "weight": 20, "kind": "rated"}
+    assert shape["eligibility"][0] == {"id": "recent_disaster",
+                                       "message": "The disaster happened more than 12 months ago."}
+    assert cset.rated_ids[0] == "unmet_need" and "severity" not in cset.rated_ids
+
+
+def test_set_is_immutable():
+    cset = load_criteria_set(CRITERIA_DIR / "travel.yaml")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cset.version = 2
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cset.criteria[0].weight = Decimal(1)
+
+
+def _write(path, doc):
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _doc(**changes):
+    doc = {"version": 1, "workflow": "relief",
+           "criteria": [{"id": "need", "label": "Need", "weight": 20, "kind": "rated"}],
+           "thresholds": {"approve": 60, "decline": 45}}
+    doc.update(changes)
+    return doc
+
+
+def test_digest_is_canonical_and_tracks_content(tmp_path):
+    base = load_criteria_set(_write(tmp_path / "a.yaml", _doc())).digest
+    same = _doc(criteria=[{"kind": "rated", "weight": 20.0, "label": "Need", "id": "need"}])
+    assert load_criteria_set(_write(tmp_path / "b.yaml", same)).digest == base
+    heavier = _doc(criteria=[{"id": "need", "label": "Need", "weight": 21, "kind": "rated"}])
+    assert load_criteria_set(_write(tmp_path / "c.yaml", heavier)).digest != base
+
+
+def test_defaults_scale_and_empty_eligibility(tmp_path):
+    cset = load_criteria_set(_write(tmp_path / "a.yaml", _doc()))
+    assert (cset.scale_min, cset.scale_max) == (0, 5)
+    assert cset.eligibility == ()
+
+
+def test_check_all_reports_each_bad_file_and_unknown_workflow(tmp_path):
+    _write(tmp_path / "good.yaml", _doc())
+    _write(tmp_path / "bad.yaml", _doc(workflow="travel", version=0))
+    _write(tmp_path / "odd.yaml", _doc(workflow="catering"))
+    errors = check_all(tmp_path, KNOWN_FIELDS)
+    assert any("bad.yaml" in e and "version" in e for e in errors)
+    assert any("odd.yaml" in e and "unknown workflow 'catering'" in e for e in errors)
+    assert not any("good.yaml" in e for e in errors)
+    with pytest.raises(CriteriaError):
+        load_all(tmp_path, KNOWN_FIELDS)
+
+
+def test_two_files_for_one_workflow_are_refused(tmp_path):
+    _write(tmp_path / "a.yaml", _doc())
+    _write(tmp_path / "b.yaml", _doc())
+    assert any("more than one file" in e for e in check_all(tmp_path, KNOWN_FIELDS))
+
+
+def test_dotted_field_must_match_exactly(tmp_path):
+    crit = {"id": "cost", "label": "Cost", "weight": 1, "kind": "computed",
+            "field": "estimated_cost.subtotal", "bands": [{"from": 0, "rating": 1}]}
+    doc = _doc(workflow="travel", criteria=[crit])
+    with pytest.raises(CriteriaError, match="estimated_cost.subtotal"):
+        load_criteria_set(_write(tmp_path / "t.yaml", doc), KNOWN_FIELDS["travel"])
+
+
+@pytest.mark.parametrize("bands, fault", [
+    ([{"from": 0, "rating": 1}, {"upto": 5, "rating": 2}], "either 'from' bands or 'upto' bands"),
+    ([{"above": True, "rating": 1}, {"upto": 5, "rating": 2}], "only the last band"),
+    ([{"upto": 5, "rating": 2}, {"upto": 5, "rating": 1}], "ascending"),
+    ([{"from": 0, "upto": 5, "rating": 2}], "one of 'from', 'upto' or 'above'"),
+])
+def test_band_shapes_are_checked(tmp_path, bands, fault):
+    crit = {"id": "size", "label": "Size", "weight": 1, "kind": "computed",
+            "field": "affected_population", "bands": bands}
+    with pytest.raises(CriteriaError, match=fault):
+        load_criteria_set(_write(tmp_path / "r.yaml", _doc(criteria=[crit])))
+
+
+@pytest.mark.parametrize("rule, fault", [
+    ({"field": "city", "op": "present", "value": 3}, "takes no value"),
+    ({"field": "city", "op": "in", "value": "Lyon"}, "non-empty list"),
+    ({"field": "city", "op": "eq"}, "required for operator 'eq'"),
+    ({"field": "city", "op": "gt", "value": "soon"}, "number or a YYYY-MM-DD date"),
+    ({"when": {"field": "city", "op": "present"}}, "then: required"),
+    ({"all": []}, "all: shorter than minimum length 1"),
+    ({}, "a rule is exactly one of"),
+    ({"field": "city", "op": "present", "any": [{"field": "city", "op": "present"}]}, "exactly one of"),
+    ({"field": "city", "op": "present", "code": "__import__('os')"}, "rule.code: unknown key"),
+])
+def test_rule_shapes_are_checked(tmp_path, rule, fault):
+    doc = _doc(eligibility=[{"id": "k", "message": "No.", "rule": rule}])
+    with pytest.raises(CriteriaError, match=fault.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
+        load_criteria_set(_write(tmp_path / "r.yaml", doc))

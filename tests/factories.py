@@ -1,0 +1,2 @@
+"""Shared test data helpers."""
+TEST_PASSWORD = "correct horse battery staple"

@@ -1,0 +1,6 @@
+"""The server-rendered web pages."""
+from flask import Blueprint
+
+bp = Blueprint("web", __name__)
+
+from web import auth, cases, pages  # noqa: E402,F401  (routes register on import)

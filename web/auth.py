@@ -1,0 +1,95 @@
+"""Web sign-in and sign-out, with server-side sessions that sign-out really ends."""
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from accounts.passwords import verify_password
+from accounts.service import AccountError, change_password, end_sessions, session_is_live, start_session
+from extensions import db, limiter, login_manager
+from models import User
+from web import bp
+from web.forms import ChangePasswordForm, LoginForm
+
+log = logging.getLogger("accord.security")
+login_manager.login_view = "web.login"
+login_manager.login_message = "Please sign in to see this page."
+login_manager.login_message_category = "info"
+login_manager.session_protection = "strong"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """Return the signed-in user, if their web session is still live."""
+    if not user_id.isdigit() or not session_is_live(db.session, int(user_id), session.get("sid")):
+        return None
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.active else None
+
+
+def _login_limit() -> str:
+    return current_app.config["ACCORD_LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"],
+               error_message="Too many sign-in attempts from your address; wait a minute and try again.")
+def login():
+    """Show the sign-in form and sign a person in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("web.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = db.session.scalar(db.select(User).where(User.username == form.username.data.strip()))
+        if verify_password(user.password_hash if user else None, form.password.data) and user.active:
+            session.clear()
+            session["sid"] = start_session(db.session, user)
+            db.session.commit()
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+        log.warning("failed web sign-in for %r from %s", form.username.data, request.remote_addr)
+        flash("Wrong username or password.", "error")
+        return render_template("login.html", form=form), 401
+    return render_template("login.html", form=form), 400 if form.errors else 200
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("web.dashboard")
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """End this web session for good, so that a copied cookie does not outlive it."""
+    end_sessions(db.session, current_user.id, session.get("sid"))
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You have signed out.", "info")
+    return redirect(url_for("web.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Change one's password, which signs out every session and revokes every token."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not verify_password(current_user.password_hash, form.current.data):
+            form.current.errors.append("This is not your current password.")
+        else:
+            try:
+                change_password(db.session, current_user, form.new.data)
+            except AccountError as err:
+                form.new.errors.append(str(err))
+            else:
+                db.session.commit()
+                logout_user()
+                session.clear()
+                flash("Your password has been changed; please sign in again.", "info")
+                return redirect(url_for("web.login"))
+    return render_template("password.html", form=form), 422 if form.errors else 200

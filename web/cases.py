@@ -1,0 +1,89 @@
+"""The case page and the action buttons on it."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from extensions import db
+from models import AuditEvent
+from web import bp
+from web.forms import TransitionForm
+from web.payloads import payload_form
+from workflows import engine, registry
+from workflows.access import allowed_triggers
+from workflows.errors import NotFound, WorkflowError
+from workflows.presenters import case_flags
+from workflows.queries import load_visible
+
+
+def _load(case_id: int):
+    try:
+        return load_visible(db.session, current_user, case_id)
+    except NotFound:
+        abort(404)
+
+
+def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | None = None, forms=None):
+    """Render the case page with its data, actions and timeline."""
+    wf = registry.get(case.workflow)
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.chain == f"case:{case.id}").order_by(AuditEvent.seq)
+    ).all()
+    triggers = allowed_triggers(current_user, case, wf)
+    forms = forms or {}
+    actions = []
+    for trigger in triggers:
+        t = wf.candidates(trigger, case.state)[0]
+        form = forms.get(trigger) or payload_form(wf, t)(prefix=trigger, formdata=None)
+        form.version.data = case.version
+        actions.append({"trigger": trigger, "transition": t, "form": form})
+    return render_template(
+        "case.html", case=case, wf=wf, events=events, actions=actions, flags=case_flags(case),
+        failed=failed,
+    ), status
+
+
+@bp.get("/cases/<int:case_id>")
+@login_required
+def case_page(case_id: int):
+    """Show one case."""
+    return render_case(_load(case_id))
+
+
+@bp.post("/cases/<int:case_id>/actions/<trigger>")
+@login_required
+def case_action(case_id: int, trigger: str):
+    """Fire a trigger from the case page's form."""
+    case = _load(case_id)
+    wf = registry.get(case.workflow)
+    candidates = wf.candidates(trigger, case.state) or [t for t in wf.transitions if t.trigger == trigger]
+    if not candidates:
+        abort(404)
+    form = payload_form(wf, candidates[0])(prefix=trigger)
+    if not form.validate():
+        flash("Please correct the fields marked below.", "error")
+        return render_case(case, 422, forms={trigger: form})
+    try:
+        engine.fire(db.session, current_user, case_id, trigger, form.version.data,
+                    comment=form.comment.data, payload=form.payload() if hasattr(form, "payload") else None)
+    except WorkflowError as err:
+        case = _load(case_id)
+        _attach_errors(form, err)
+        flash(err.message, "error")
+        return render_case(case, err.status, failed=(trigger, err), forms={trigger: form})
+    flash(f"Done: {(candidates[0].label or trigger).lower()}.", "success")
+    return redirect(url_for("web.case_page", case_id=case_id))
+
+
+def _attach_errors(form, err: WorkflowError) -> None:
+    """Show the engine's field errors beside the fields of the form that carry them."""
+    for name, messages in (err.errors or {}).items():
+        if name == "data" and isinstance(messages, dict):
+            for field_name, msgs in messages.items():
+                field = getattr(form, field_name, None)
+                if field is not None and isinstance(msgs, list):
+                    field.errors = list(field.errors) + msgs
+        field = getattr(form, name, None)
+        if field is not None and isinstance(messages, list):
+            field.errors = list(field.errors) + messages

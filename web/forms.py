@@ -1,0 +1,27 @@
+"""Forms shared by every page (Flask-WTF gives each its CSRF token)."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, PasswordField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=80)],
+                           render_kw={"autocomplete": "username", "autofocus": True})
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class TransitionForm(FlaskForm):
+    """The form behind each action button: the version the person saw, and a comment."""
+
+    version = IntegerField(widget=HiddenField.widget)
+    comment = TextAreaField("Comment", validators=[Optional(), Length(max=5000)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired()],
+                            render_kw={"autocomplete": "current-password"})
+    new = PasswordField("New password", validators=[DataRequired(), Length(max=1024)],
+                        render_kw={"autocomplete": "new-password"})

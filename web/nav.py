@@ -1,0 +1,110 @@
+"""Links in the main navigation, contributed by each part of the application."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, url_for
+from flask_login import current_user
+
+from workflows.fields import money_text
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    endpoint: str
+    roles: tuple[str, ...] = ()  # empty: everyone signed in
+
+
+_links: list[Link] = []
+
+
+def add_link(label: str, endpoint: str, roles: tuple[str, ...] = ()) -> None:
+    """Add a link to the main navigation, shown to the given roles (or everyone)."""
+    if all(link.endpoint != endpoint for link in _links):
+        _links.append(Link(label, endpoint, roles))
+
+
+def init_app(app: Flask) -> None:
+    """Give templates nav_links() and the money filter."""
+
+    @app.context_processor
+    def navigation():
+        def nav_links():
+            if not current_user.is_authenticated:
+                return []
+            return [{"label": link.label, "url": url_for(link.endpoint)} for link in _links
+                    if not link.roles or current_user.has_role(*link.roles)]
+
+        return {"nav_links": nav_links}
+
+    app.add_template_filter(money_text, "money")
+    init_case_helpers(app)
+
+
+@dataclass(frozen=True)
+class Panel:
+    template: str
+    context: object  # callable(user) -> dict, or None when the panel has nothing to show
+    roles: tuple[str, ...] = ()
+
+
+_new: list[Link] = []
+_panels: list[Panel] = []
+
+
+def add_new_link(label: str, endpoint: str, roles: tuple[str, ...] = ()) -> None:
+    """Offer a "new request" button on the dashboard."""
+    if all(link.endpoint != endpoint for link in _new):
+        _new.append(Link(label, endpoint, roles))
+
+
+def add_panel(template: str, context, roles: tuple[str, ...] = ()) -> None:
+    """Show a section on the dashboard of people with these roles."""
+    if all(p.template != template for p in _panels):
+        _panels.append(Panel(template, context, roles))
+
+
+def dashboard_extras(user) -> dict:
+    """Return the dashboard's "new" buttons and the panels (with their data) for a user."""
+    new = [{"label": link.label, "url": url_for(link.endpoint)} for link in _new
+           if not link.roles or user.has_role(*link.roles)]
+    panels, context = [], {}
+    for panel in _panels:
+        if panel.roles and not user.has_role(*panel.roles):
+            continue
+        extra = panel.context(user)
+        if extra is not None:
+            panels.append(panel.template)
+            context.update(extra)
+    return {"new_links": new, "panels": panels, **context}
+
+
+_case_sections: list[tuple[str, tuple[str, ...]]] = []
+_edit_endpoints: dict[str, str] = {}
+
+
+def add_case_section(template: str, workflows: tuple[str, ...] = ()) -> None:
+    """Show a section on the case page of these workflows (or every workflow)."""
+    if all(t != template for t, _ in _case_sections):
+        _case_sections.append((template, workflows))
+
+
+def set_edit_endpoint(workflow: str, endpoint: str) -> None:
+    """Name the page where an owner edits a case of this workflow (it takes case_id)."""
+    _edit_endpoints[workflow] = endpoint
+
+
+def init_case_helpers(app: Flask) -> None:
+    """Give templates the case page's helpers and the goal labels."""
+    from workflows.goals import GOALS
+
+    @app.context_processor
+    def case_helpers():
+        return {
+            "case_sections": lambda case: [t for t, wfs in _case_sections if not wfs or case.workflow in wfs],
+            "has_edit_page": lambda case: case.workflow in _edit_endpoints,
+            "edit_url": lambda case: url_for(_edit_endpoints[case.workflow], case_id=case.id),
+        }
+
+    app.add_template_filter(lambda g: GOALS.get(g, g), "goal_label")

@@ -1,0 +1,65 @@
+"""The dashboard, the health check and other pages that are not about one case."""
+from __future__ import annotations
+
+from flask import render_template
+from flask_login import current_user, login_required
+from sqlalchemy import and_, or_, select, text
+
+from extensions import db
+from models import Case
+from web import bp
+from web.nav import dashboard_extras
+from workflows import registry
+from workflows.access import permitted, visible
+from workflows.presenters import case_flags
+
+AWAITING_LIMIT = 50
+
+
+def awaiting_clause(user):
+    """Return the SQL condition for cases in a state where the user holds a role that may act."""
+    clauses = []
+    for wf in registry.all_workflows():
+        states = {s for t in wf.transitions if not t.by_owner and user.has_role(*t.roles) for s in t.source}
+        if states:
+            clauses.append(and_(Case.workflow == wf.name, Case.state.in_(sorted(states))))
+    return or_(*clauses) if clauses else None
+
+
+def awaiting(user) -> list[Case]:
+    """Return the cases the user may act on now, oldest waiting first."""
+    clause = awaiting_clause(user)
+    if clause is None:
+        return []
+    rows = db.session.scalars(
+        select(Case).where(clause, visible(user), Case.owner_id != user.id)
+        .order_by(Case.state_entered_at).limit(AWAITING_LIMIT * 2)
+    ).all()
+    result = []
+    for case in rows:
+        wf = registry.get(case.workflow)
+        if any(permitted(user, case, t) for t in wf.transitions if case.state in t.source and not t.by_owner):
+            result.append(case)
+    return result[:AWAITING_LIMIT]
+
+
+@bp.get("/")
+@login_required
+def dashboard():
+    """Show what awaits the person and the requests they made."""
+    mine = db.session.scalars(
+        select(Case).where(Case.owner_id == current_user.id).order_by(Case.updated_at.desc()).limit(50)
+    ).all()
+    return render_template("dashboard.html", awaiting=awaiting(current_user), mine=mine,
+                           flags=case_flags, registry=registry, **dashboard_extras(current_user))
+
+
+@bp.get("/healthz")
+def healthz():
+    """Say whether the application and its database answer."""
+    try:
+        db.session.execute(text("SELECT 1"))
+        return {"status": "ok", "database": "ok"}
+    except Exception:  # any database fault means "not healthy", whatever its kind
+        db.session.rollback()
+        return {"status": "error", "database": "unreachable"}, 503

@@ -1,0 +1,54 @@
+"""Security headers, error pages and the routes outside the blueprints."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, request
+from flask_login import current_user
+from flask_talisman import Talisman
+
+from web import nav
+
+
+log = logging.getLogger("accord.security")
+
+# No inline script or style anywhere: every script and stylesheet is a file under /static.
+CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "frame-ancestors": "'none'",
+    "form-action": "'self'",
+}
+
+
+def init_app(app: Flask) -> None:
+    """Attach headers, error handlers and the OpenAPI route to the app."""
+    from api import errors as api_errors
+    from api.openapi import openapi_bp
+
+    production = app.config["ACCORD_ENV"] == "production"
+    app.config.setdefault("SESSION_COOKIE_SECURE", production)
+    Talisman(
+        app,
+        content_security_policy=CSP,
+        force_https=production and app.config.get("ACCORD_FORCE_HTTPS", True),
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        strict_transport_security=production,
+        frame_options="DENY",
+        referrer_policy="same-origin",
+    )
+    app.register_blueprint(openapi_bp)
+    nav.init_app(app)
+    api_errors.register(app)
+
+    @app.after_request
+    def log_refusals(response):
+        if response.status_code in (401, 403, 429) or (request.endpoint == "web.login" and response.status_code == 401):
+            user = current_user.username if getattr(current_user, "is_authenticated", False) else "-"
+            log.warning("refused %s %s -> %s for %s from %s", request.method, request.path,
+                        response.status_code, user, request.remote_addr)
+        return response

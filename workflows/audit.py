@@ -1,0 +1,199 @@
+"""The audit trail: the one writer of audit events, and the checks of their hash chains."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import AuditEvent, Case, User
+from models.types import utcnow
+
+GENESIS = "0" * 64
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError(f"not serialisable: {type(value).__name__}")
+
+
+def canonical(value: Any) -> str:
+    """Serialise a value the same way every time: sorted keys, no spaces, UTF-8 text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
+
+
+def jsonable(value: Any) -> Any:
+    """Return a value as it will read back from a JSON column."""
+    return json.loads(canonical(value))
+
+
+def _fields(e: AuditEvent) -> dict:
+    return {
+        "chain": e.chain,
+        "seq": e.seq,
+        "at": e.at.isoformat(timespec="microseconds"),
+        "actor_id": e.actor_id,
+        "actor": e.actor_username,
+        "roles": list(e.actor_roles),
+        "action": e.action,
+        "from": e.from_state,
+        "to": e.to_state,
+        "comment": e.comment,
+        "payload": e.payload,
+        "prev": e.prev_hash,
+    }
+
+
+def event_hash(e: AuditEvent) -> str:
+    """Return the SHA-256 of an event's canonical serialisation (its prev_hash included)."""
+    return hashlib.sha256(canonical(_fields(e)).encode()).hexdigest()
+
+
+def record_event(
+    session: Session,
+    *,
+    actor: User | None,
+    action: str,
+    case: Case | None = None,
+    chain: str | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    comment: str | None = None,
+    payload: dict | None = None,
+) -> AuditEvent:
+    """Append one event to the chain of a case (or of another subject) and return it.
+
+    The caller holds the lock on the subject (the case row), so appends to one chain are
+    serialised; the unique (chain, seq) constraint catches any writer that did not.
+    """
+    chain = chain or f"case:{case.id}"
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash)
+        .where(AuditEvent.chain == chain)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    event = AuditEvent(
+        chain=chain,
+        case_id=case.id if case is not None else None,
+        seq=(last.seq + 1) if last else 1,
+        at=utcnow(),
+        actor_id=actor.id if actor else None,
+        actor_username=actor.username if actor else "system",
+        actor_roles=sorted(actor.role_names) if actor else [],
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        comment=comment or None,
+        payload=jsonable(payload or {}),
+        prev_hash=last.hash if last else GENESIS,
+    )
+    event.hash = event_hash(event)
+    session.add(event)
+    if case is not None:
+        case.last_event_hash = event.hash
+    return event
+
+
+@dataclass
+class Fault:
+    event_id: int | None
+    chain: str
+    seq: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"event {self.event_id} (chain {self.chain}, seq {self.seq})" if self.event_id else f"chain {self.chain}"
+        return f"{where}: {self.reason}"
+
+
+def check_chain(events: Iterable[AuditEvent], expected_head: str | None = None) -> Fault | None:
+    """Return the first fault of one chain's events (in seq order), or None."""
+    prev, expected_seq, chain, last = GENESIS, 1, None, None
+    for e in events:
+        chain = e.chain
+        if e.seq != expected_seq:
+            return Fault(e.id, e.chain, e.seq, f"expected seq {expected_seq}: an event was removed or reordered")
+        if e.prev_hash != prev:
+            return Fault(e.id, e.chain, e.seq, "prev_hash does not match the previous event: removed or reordered")
+        if event_hash(e) != e.hash:
+            return Fault(e.id, e.chain, e.seq, "hash does not match the content: the event was edited")
+        prev, expected_seq, last = e.hash, expected_seq + 1, e
+    if expected_head is not None and last is not None and last.hash != expected_head:
+        return Fault(None, chain or "?", None, "the case's last event hash differs: events were cut off")
+    return None
+
+
+def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Fault]]:
+    """Check every chain; return (chains, events, faults) with the first fault of each bad chain."""
+    heads = dict(session.execute(select(Case.id, Case.last_event_hash)).all())
+    faults: list[Fault] = []
+    chains = events = 0
+    current: list[AuditEvent] = []
+
+    def finish() -> None:
+        nonlocal chains
+        if not current:
+            return
+        chains += 1
+        first = current[0]
+        expected = heads.get(first.case_id) if first.chain.startswith("case:") else None
+        fault = check_chain(current, expected)
+        if fault:
+            faults.append(fault)
+        current.clear()
+
+    stmt = select(AuditEvent).order_by(AuditEvent.chain, AuditEvent.seq).execution_options(yield_per=batch)
+    for event in session.scalars(stmt):
+        events += 1
+        if current and current[0].chain != event.chain:
+            finish()
+        current.append(event)
+    finish()
+    with_events = {int(c.split(":")[1]) for c, in session.execute(
+        select(AuditEvent.chain).where(AuditEvent.chain.like("case:%")).distinct())}
+    for case_id, head in heads.items():
+        if head is not None and case_id not in with_events:
+            faults.append(Fault(None, f"case:{case_id}", None, "every event of the case is missing"))
+    return chains, events, faults
+
+
+def head_digest(session: Session, upto: int | None = None) -> str:
+    """Return "N:SHA256" over every chain's last hash among events 1..N (N: the newest by default).
+
+    Kept outside the database, it later proves that nothing up to event N was rewritten, even
+    a chain cut short and re-hashed, while events appended since do not change it.
+    """
+    if upto is None:
+        upto = session.scalar(select(func.max(AuditEvent.id))) or 0
+    last_seq = (
+        select(AuditEvent.chain, func.max(AuditEvent.seq).label("seq"))
+        .where(AuditEvent.id <= upto)
+        .group_by(AuditEvent.chain)
+        .subquery()
+    )
+    rows = session.execute(
+        select(AuditEvent.chain, AuditEvent.seq, AuditEvent.hash)
+        .join(last_seq, (AuditEvent.chain == last_seq.c.chain) & (AuditEvent.seq == last_seq.c.seq))
+        .order_by(AuditEvent.chain)
+    ).all()
+    digest = hashlib.sha256()
+    for chain, seq, h in rows:
+        digest.update(f"{chain}:{seq}:{h}\n".encode())
+    return f"{upto}:{digest.hexdigest()}"
+
+
+def check_head(session: Session, recorded: str) -> bool:
+    """Return whether a digest printed earlier by head_digest still matches the trail."""
+    upto, _, _ = recorded.partition(":")
+    if not upto.isdigit():
+        raise ValueError("a head digest looks like N:HEX, as `flask audit head` prints it")
+    return head_digest(session, int(upto)) == recorded

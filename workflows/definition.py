@@ -1,0 +1,117 @@
+"""How a workflow is declared: states, transitions, who may fire them, guards, schemas.
+
+A workflow is declared once, as data; ``Workflow.machine`` is the one ``transitions`` machine
+shared by every case of that workflow, built when the definition is made.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from marshmallow import Schema
+from transitions import Machine
+
+if TYPE_CHECKING:
+    from models import Case, User
+    from workflows.engine import Context
+
+OWNER = "owner"
+
+# A guard returns None when the transition may go ahead, else a message (or a message and
+# field errors) saying why not.
+GuardResult = "str | tuple[str, dict] | None"
+
+
+@dataclass(frozen=True)
+class Guard:
+    name: str
+    check: Callable[["Context"], Any]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Transition:
+    trigger: str
+    source: tuple[str, ...]
+    dest: str
+    roles: tuple[str, ...]  # role names, or (OWNER,) for the owner's own triggers
+    label: str = ""
+    # Extra permission test beyond the role, e.g. "the head of the traveller's own department".
+    may: Callable[["Case", "User"], bool] | None = None
+    # Routing condition when one trigger leads to several destinations from the same state.
+    when: Callable[["Context"], bool] | None = None
+    guards: tuple[Guard, ...] = ()
+    comment_required: bool = False
+    payload: type[Schema] | None = None
+    # Runs after the state moved, inside the same transaction (may update data, assignee...).
+    effect: Callable[["Context"], None] | None = None
+    # Whether the loaded payload is merged into the case data.
+    merge_payload: bool = True
+
+    @property
+    def by_owner(self) -> bool:
+        return OWNER in self.roles
+
+
+@dataclass
+class Workflow:
+    name: str
+    title: str
+    states: tuple[str, ...]
+    transitions: tuple[Transition, ...]
+    data_schema: type[Schema]
+    initial: str = "draft"
+    # Roles that see every case of this workflow; owners always see their own.
+    readers: tuple[str, ...] = ()
+    # Whether a department head sees the cases of their own department.
+    department_heads_read: bool = False
+    editable_states: tuple[str, ...] = ("draft",)
+    # Copies figures from data into indexed columns (amounts, country, due date).
+    project: Callable[["Case"], None] | None = None
+    # Values a workflow derives for its criteria beside the case data.
+    derive: Callable[["Case"], dict] | None = None
+    # Conditions the API lists in a case's "flags".
+    flags: Callable[["Case"], list[str]] | None = None
+    state_labels: dict[str, str] = field(default_factory=dict)
+    machine: Machine = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.machine = Machine(
+            model=None,
+            states=list(self.states),
+            initial=None,
+            auto_transitions=False,
+            send_event=True,
+            model_attribute="state",
+        )
+        for t in self.transitions:
+            unknown = {t.dest, *t.source} - set(self.states)
+            if unknown:
+                raise ValueError(f"workflow {self.name}: {t.trigger} names unknown states {unknown}")
+            self.machine.add_transition(
+                t.trigger,
+                list(t.source),
+                t.dest,
+                conditions=[_route(t.when)] if t.when else [],
+                after=[_after(t.effect)] if t.effect else [],
+            )
+
+    def candidates(self, trigger: str, state: str) -> list[Transition]:
+        """Return the transitions a trigger may take from a state, in routing order."""
+        return [t for t in self.transitions if t.trigger == trigger and state in t.source]
+
+    def triggers(self) -> list[str]:
+        """Return every trigger name of the workflow, in declaration order."""
+        return list(dict.fromkeys(t.trigger for t in self.transitions))
+
+    def label(self, state: str) -> str:
+        """Return a person's name for a state."""
+        return self.state_labels.get(state, state.replace("_", " ").capitalize())
+
+
+def _route(when: Callable[["Context"], bool]) -> Callable:
+    return lambda event: when(event.kwargs["ctx"])
+
+
+def _after(effect: Callable[["Context"], None]) -> Callable:
+    return lambda event: effect(event.kwargs["ctx"])

@@ -1,0 +1,248 @@
+"""The engine: the one place where cases are created, edited and moved between states."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from blinker import Namespace
+from flask import current_app
+from marshmallow import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from models import Case, User
+from models.types import utcnow
+from workflows import registry
+from workflows.access import can_view, permitted, refusal
+from workflows.audit import jsonable, record_event
+from workflows.definition import Transition, Workflow
+from workflows.errors import Forbidden, GuardFailed, InvalidTransition, NotFound, StaleVersion, ValidationFailed
+from workflows.goals import GOALS
+from workflows.transaction import write_transaction
+
+log = logging.getLogger("accord.engine")
+signals = Namespace()
+#: Sent after a transition committed: sender is the workflow name, with case and transition.
+transition_committed = signals.signal("transition-committed")
+
+
+@dataclass
+class Context:
+    """What guards, routing conditions and effects see of a transition being fired."""
+
+    session: Session
+    case: Case
+    actor: User
+    workflow: Workflow
+    trigger: str
+    payload: dict[str, Any]
+    comment: str | None
+    transition: Transition | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.case.data
+
+    @property
+    def config(self):
+        return current_app.config
+
+
+def workflow_of(name: str) -> Workflow:
+    """Return a registered workflow or refuse with the field named."""
+    wf = registry.get(name)
+    if wf is None:
+        raise ValidationFailed("Unknown workflow.", {"workflow": [f"Unknown workflow '{name}'."]})
+    return wf
+
+
+def _validate_goals(goals: Any) -> list[str]:
+    if not isinstance(goals, list) or not goals:
+        raise ValidationFailed("Choose at least one goal.", {"goals": ["Choose at least one goal."]})
+    unknown = [g for g in goals if g not in GOALS]
+    if unknown:
+        raise ValidationFailed("Unknown goal.", {"goals": [f"Unknown goal: {', '.join(map(str, unknown))}."]})
+    return list(dict.fromkeys(goals))
+
+
+def _validate_title(title: Any) -> str:
+    if not isinstance(title, str) or not title.strip() or "\x00" in title or len(title.strip()) > 200:
+        raise ValidationFailed("The title is not valid.", {"title": ["Give a title of 1 to 200 characters."]})
+    return title.strip()
+
+
+def _load_draft(wf: Workflow, data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValidationFailed("The data must be an object.", {"data": ["Must be an object."]})
+    schema = wf.data_schema()
+    try:
+        return jsonable(schema.dump(schema.load(data, partial=True)))
+    except ValidationError as err:
+        raise ValidationFailed("Some fields are not valid.", {"data": err.messages}) from None
+
+
+def _refresh(wf: Workflow, case: Case) -> None:
+    case.version = (case.version or 0) + 1
+    case.updated_at = utcnow()
+    if wf.project:
+        wf.project(case)
+
+
+def create_case(session: Session, actor: User, workflow: str, title: Any, goals: Any, data: Any) -> Case:
+    """Create a case in its initial state, owned by the actor, and record its creation."""
+    wf = workflow_of(workflow)
+    title, goals, data = _validate_title(title), _validate_goals(goals), _load_draft(wf, data or {})
+    with write_transaction(session):
+        actor = session.merge(actor)
+        case = Case(workflow=wf.name, title=title, state=wf.initial, owner_id=actor.id,
+                    department_id=actor.department_id, goals=goals, data=data)
+        _refresh(wf, case)
+        session.add(case)
+        session.flush()
+        record_event(session, actor=actor, case=case, action="create", to_state=case.state,
+                     payload={"title": title, "goals": goals, "data": data})
+    return case
+
+
+def _lock(session: Session, actor: User, case_id: int) -> Case:
+    case = session.scalars(
+        select(Case).where(Case.id == case_id).with_for_update(of=Case)
+        .execution_options(populate_existing=True)
+    ).first()
+    if case is None or not can_view(actor, case):
+        raise NotFound("No such case.")
+    return case
+
+
+def update_case(session: Session, actor: User, case_id: int, version: Any, *, title: Any = None,
+                goals: Any = None, data: Any = None) -> Case:
+    """Edit a case's title, goals or data (a partial update), as its owner in an editable state."""
+    with write_transaction(session):
+        actor = session.merge(actor)
+        case = _lock(session, actor, case_id)
+        wf = workflow_of(case.workflow)
+        if case.owner_id != actor.id:
+            raise Forbidden("Only the person who made the request may edit it.")
+        if case.state not in wf.editable_states:
+            raise InvalidTransition(f"A case cannot be edited while it is {wf.label(case.state).lower()}.")
+        _check_version(case, version)
+        changes: dict[str, Any] = {}
+        if title is not None:
+            case.title = changes["title"] = _validate_title(title)
+        if goals is not None:
+            case.goals = changes["goals"] = _validate_goals(goals)
+        if data is not None:
+            changed = _load_draft(wf, data)
+            merged = _load_draft(wf, {**case.data, **changed})
+            case.data = merged
+            changes["data"] = changed
+        if not changes:
+            raise ValidationFailed("Nothing to change.", {"data": ["Give a title, goals or data to change."]})
+        _refresh(wf, case)
+        _flush(session)
+        record_event(session, actor=actor, case=case, action="edit", from_state=case.state,
+                     to_state=case.state, payload=changes)
+    return case
+
+
+def _check_version(case: Case, version: Any) -> None:
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ValidationFailed("Give the version you last saw.", {"version": ["Required: the case's version."]})
+    if case.version != version:
+        raise StaleVersion(f"The case changed since you loaded it (version {version}, now {case.version}); "
+                           "reload it and try again.")
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except StaleDataError:
+        raise StaleVersion("The case changed while you were acting on it; reload it and try again.") from None
+
+
+def _load_payload(t: Transition, payload: Any) -> tuple[dict, dict]:
+    if payload is None:
+        payload = {}
+    if not isinstance(payload, dict):
+        raise ValidationFailed("The data must be an object.", {"data": ["Must be an object."]})
+    if t.payload is None:
+        if payload:
+            raise ValidationFailed("This step takes no data.", {"data": ["This step takes no data."]})
+        return {}, {}
+    schema = t.payload()
+    try:
+        loaded = schema.load(payload)
+    except ValidationError as err:
+        raise ValidationFailed("Some fields are not valid.", {"data": err.messages}) from None
+    return loaded, jsonable(schema.dump(loaded))
+
+
+def _check_comment(t: Transition, comment: Any) -> str | None:
+    if comment is not None and (not isinstance(comment, str) or "\x00" in comment or len(comment) > 5000):
+        raise ValidationFailed("The comment is not valid.", {"comment": ["Give text of at most 5000 characters."]})
+    comment = (comment or "").strip() or None
+    if t.comment_required and not comment:
+        raise ValidationFailed("This step needs a comment.", {"comment": ["A comment is required for this step."]})
+    return comment
+
+
+def fire(session: Session, actor: User, case_id: int, trigger: str, version: Any,
+         comment: Any = None, payload: Any = None) -> Case:
+    """Fire a trigger on a case for an actor, in one transaction, or refuse and change nothing."""
+    with write_transaction(session):
+        actor = session.merge(actor)
+        case = _lock(session, actor, case_id)
+        wf = workflow_of(case.workflow)
+        named = [t for t in wf.transitions if t.trigger == trigger]
+        candidates = wf.candidates(trigger, case.state)
+        allowed = [t for t in candidates if permitted(actor, case, t)]
+        if not allowed:
+            if candidates:
+                raise Forbidden(refusal(actor, case, candidates))
+            if any(permitted(actor, case, t) for t in named):
+                raise InvalidTransition(
+                    f"'{trigger}' is not available while the case is {wf.label(case.state).lower()}.")
+            if named:
+                raise Forbidden(refusal(actor, case, named))
+            raise InvalidTransition(f"The workflow has no step '{trigger}'.")
+        _check_version(case, version)
+        loaded, dumped = _load_payload(allowed[0], payload)
+        comment = _check_comment(allowed[0], comment)
+        ctx = Context(session, case, actor, wf, trigger, loaded, comment)
+        if allowed[0].merge_payload and dumped:
+            case.data = {**case.data, **dumped}
+        route = next((t for t in allowed if t.when is None or t.when(ctx)), None)
+        if route is None:
+            raise InvalidTransition(f"No route for '{trigger}' from {case.state}.")
+        ctx.transition = route
+        for guard in route.guards:
+            _run_guard(guard, ctx)
+        from_state = case.state
+        wf.machine.add_model(case, initial=case.state)
+        try:
+            moved = case.trigger(trigger, ctx=ctx)
+        finally:
+            wf.machine.remove_model(case)
+        if not moved or case.state != route.dest:
+            raise RuntimeError(f"machine and engine disagree on {trigger} from {from_state}")
+        case.state_entered_at = utcnow()
+        if case.state == "submitted":
+            case.submitted_at = case.state_entered_at
+        _refresh(wf, case)
+        _flush(session)
+        record_event(session, actor=actor, case=case, action=trigger, from_state=from_state,
+                     to_state=case.state, comment=comment, payload=dumped)
+    log.info("case %s: %s by %s, %s -> %s", case.id, trigger, actor.username, from_state, case.state)
+    transition_committed.send(wf.name, case=case, transition=route, actor=actor)
+    return case
+
+
+def _run_guard(guard, ctx: Context) -> None:
+    result = guard.check(ctx)
+    if result is None:
+        return
+    message, errors = result if isinstance(result, tuple) else (result, None)
+    raise GuardFailed(guard.name, message, errors)

@@ -1,0 +1,65 @@
+"""Marshmallow fields every workflow schema uses: bounded text, money, goal ids."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from marshmallow import ValidationError, fields, validate
+
+MAX_MONEY = Decimal("1000000000.00")
+
+
+class Text(fields.String):
+    """A string that refuses NUL characters and text longer than the field allows."""
+
+    def __init__(self, max_length: int = 2000, *, min_length: int = 0, **kwargs):
+        self.max_length = max_length
+        self.min_length = min_length
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("Must not contain NUL characters.")
+        text = text.strip()
+        if len(text) > self.max_length:
+            raise ValidationError(f"Must be at most {self.max_length} characters long.")
+        if len(text) < self.min_length:
+            raise ValidationError("Must not be empty." if self.min_length == 1 else
+                                  f"Must be at least {self.min_length} characters long.")
+        return text
+
+
+class Money(fields.Decimal):
+    """Canadian dollars with cents: a string "1250.00" out, a string or number in, never a float."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validate", validate.Range(min=Decimal("0"), max=MAX_MONEY))
+        super().__init__(places=None, as_string=True, allow_nan=False, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise ValidationError("Not a valid amount.")
+        if isinstance(value, float):
+            # A JSON number arrives as float; its shortest repr is what the client wrote.
+            value = repr(value)
+        try:
+            amount = Decimal(str(value).strip())
+        except (InvalidOperation, ValueError):
+            raise ValidationError("Not a valid amount.") from None
+        if not amount.is_finite():
+            raise ValidationError("Not a valid amount.")
+        if amount != amount.quantize(Decimal("0.01")):
+            raise ValidationError("Use at most two decimals (cents).")
+        return super()._deserialize(str(amount), attr, data, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return f"{Decimal(value).quantize(Decimal('0.01'))}"
+
+
+def money_text(value) -> str:
+    """Format an amount for people: thousands separators and two decimals."""
+    if value in (None, ""):
+        return ""
+    return f"{Decimal(str(value)):,.2f}"

@@ -1,0 +1,58 @@
+"""Database transactions that write: one per engine call, locked on every database.
+
+PostgreSQL locks the case row with SELECT ... FOR UPDATE. SQLite renders FOR UPDATE as nothing,
+so a write transaction there starts with BEGIN IMMEDIATE, which takes the database's write lock
+before the case is read; a second writer waits (busy timeout) and then reads the new version.
+"""
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Iterator
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+_immediate: ContextVar[bool] = ContextVar("accord_immediate", default=False)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # Let SQLAlchemy's "begin" event below emit BEGIN, so that we can choose IMMEDIATE.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers go on beside the writer; FULL syncs the WAL at every commit, so an
+    # answered approval survives a power cut.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn) -> None:
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+
+@contextmanager
+def write_transaction(session: Session) -> Iterator[None]:
+    """Run the block in a fresh write transaction; commit on success, roll back on any error."""
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a write transaction must not start with unflushed changes pending")
+    # End the read transaction a request may have begun, so that the write lock comes first.
+    session.rollback()
+    token = _immediate.set(True)
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        _immediate.reset(token)
