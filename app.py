@@ -35,9 +35,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
 
+    import notifications
     import workflows.setup
 
     workflows.setup.register_all(app)
+    notifications.init_app(app)
 
     from api import bp as api_bp
     from web import bp as web_bp, security

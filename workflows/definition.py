@@ -73,6 +73,11 @@ class Workflow:
     # Conditions the API lists in a case's "flags".
     flags: Callable[["Case"], list[str]] | None = None
     state_labels: dict[str, str] = field(default_factory=dict)
+    # Scoring against criteria/<name>.yaml: who scores, in which states, and what is derived.
+    scored: bool = False
+    scorers: tuple[str, ...] = ()
+    scoring_states: tuple[str, ...] = ()
+    derived_fields: tuple[str, ...] = ()
     machine: Machine = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -1,14 +1,188 @@
-"""Scores of cases against the criteria sets (filled in by the criteria issue)."""
+"""Scoring cases against the criteria sets: the stored scores, the aggregate, and the guards."""
 from __future__ import annotations
 
-from models import Case
+from collections import defaultdict
+from typing import Any
+
+from flask import current_app
+from marshmallow import Schema, fields as mfields
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import clock
+from criteria import CriteriaSet, aggregate, load_all, score_one, validate_ratings
+from models import Case, Score, User
+from workflows import registry
+from workflows.access import can_view
+from workflows.audit import jsonable, record_event
+from workflows.definition import Guard, Workflow
+from workflows.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from workflows.transaction import write_transaction
+
+CONFLICTS = ("none", "recused")
+
+
+def known_fields(wf: Workflow) -> set[str]:
+    """Return the data fields a workflow's criteria may name: its schema's fields, nested ones
+    as dotted paths, and the values the workflow derives."""
+    names: set[str] = set(wf.derived_fields)
+
+    def walk(schema: Schema, prefix: str) -> None:
+        for name, field in schema.fields.items():
+            names.add(prefix + name)
+            if isinstance(field, mfields.Nested) and isinstance(field.schema, Schema):
+                walk(field.schema, f"{prefix}{name}.")
+
+    walk(wf.data_schema(), "")
+    return names
+
+
+def load_criteria(app) -> dict[str, CriteriaSet]:
+    """Load and validate every criteria file at start-up (a malformed one stops the app)."""
+    wanted = {wf.name: known_fields(wf) for wf in registry.all_workflows() if wf.scored}
+    sets = load_all(app.config["ACCORD_CRITERIA_DIR"], wanted) if wanted else {}
+    app.extensions["accord_criteria"] = sets
+    return sets
+
+
+def criteria_for(workflow: str) -> CriteriaSet | None:
+    """Return the criteria set in force for a workflow."""
+    return current_app.extensions.get("accord_criteria", {}).get(workflow)
+
+
+def _inputs(case: Case) -> tuple[dict, dict]:
+    wf = registry.get(case.workflow)
+    return case.data, (wf.derive(case) if wf.derive else {})
+
+
+def _aggregate(cset: CriteriaSet, case: Case, scores: list[Score]) -> dict:
+    data, derived = _inputs(case)
+    reviews = [s.ratings for s in scores if s.conflict != "recused"]
+    agg = aggregate(cset, reviews, data, derived, clock.today())
+    return {
+        "percent": agg.percent, "recommendation": agg.recommendation, "eligible": agg.eligible,
+        "reasons": agg.reasons, "complete": agg.complete, "disagreement": agg.disagreement,
+        "breakdown": jsonable(agg.breakdown), "reviewers": len(reviews),
+        "criteria_version": cset.version,
+        "outdated": sorted({s.criteria_version for s in scores if s.criteria_hash != cset.digest}),
+    }
+
+
+def current_scores(session: Session, case_ids: list[int]) -> dict[int, list[Score]]:
+    """Return each case's current scores (one per reviewer), in one query."""
+    by_case: dict[int, list[Score]] = defaultdict(list)
+    if case_ids:
+        for s in session.scalars(select(Score).where(Score.case_id.in_(case_ids), Score.current.is_(True))
+                                 .order_by(Score.id)):
+            by_case[s.case_id].append(s)
+    return by_case
 
 
 def aggregate_for(case: Case) -> dict | None:
-    """Return the case's aggregate score for the API, or None when it has none."""
-    return None
+    """Return the case's aggregate score for the API, or None when no one has scored it."""
+    return aggregates_for([case]).get(case.id)
 
 
 def aggregates_for(cases: list[Case]) -> dict[int, dict | None]:
-    """Return the aggregate score of each case, by case id, in a fixed number of queries."""
-    return {}
+    """Return the aggregate score of each case, by case id, in one query."""
+    from extensions import db
+
+    scored = [c for c in cases if criteria_for(c.workflow) is not None]
+    by_case = current_scores(db.session, [c.id for c in scored])
+    return {c.id: _aggregate(criteria_for(c.workflow), c, by_case[c.id]) if by_case.get(c.id) else None
+            for c in scored}
+
+
+def eligibility_for(case: Case) -> list[str]:
+    """Return the knock-out messages the case fails now (empty when eligible)."""
+    cset = criteria_for(case.workflow)
+    if cset is None:
+        return []
+    from criteria import check_eligibility
+
+    data, derived = _inputs(case)
+    return check_eligibility(cset, data, derived, clock.today())
+
+
+def may_score(user: User, case: Case) -> bool:
+    """Return whether the user may score this case now (role, state, not their own)."""
+    wf = registry.get(case.workflow)
+    return (wf is not None and wf.scored and case.owner_id != user.id and user.has_role(*wf.scorers)
+            and case.state in wf.scoring_states)
+
+
+def submit_score(session: Session, actor: User, case_id: int, ratings: Any, conflict: str = "none",
+                 comment: str | None = None) -> Score:
+    """Record a reviewer's score (replacing their earlier one) and audit it."""
+    with write_transaction(session):
+        actor = session.merge(actor)
+        case = session.scalars(select(Case).where(Case.id == case_id).with_for_update(of=Case)
+                               .execution_options(populate_existing=True)).first()
+        if case is None or not can_view(actor, case):
+            raise NotFound("No such case.")
+        wf = registry.get(case.workflow)
+        cset = criteria_for(case.workflow)
+        if cset is None or not wf.scored:
+            raise InvalidTransition("This workflow is not scored.")
+        if case.owner_id == actor.id:
+            raise Forbidden("You cannot score your own request.")
+        if not actor.has_role(*wf.scorers):
+            raise Forbidden(f"Scoring needs the role {' or '.join(wf.scorers)}.")
+        if case.state not in wf.scoring_states:
+            raise InvalidTransition(f"The case cannot be scored while it is {wf.label(case.state).lower()}.")
+        if conflict not in CONFLICTS:
+            raise ValidationFailed("Declare a conflict of interest.", {"conflict": ["Must be none or recused."]})
+        ratings = ratings or {}
+        if conflict == "none" and (errors := validate_ratings(cset, ratings)):
+            raise ValidationFailed("Some ratings are not valid.", {"ratings": errors})
+        if conflict == "recused":
+            ratings = {}
+        data, derived = _inputs(case)
+        result = score_one(cset, ratings, data, derived, clock.today()) if ratings else {
+            "ratings": {}, "computed": {}, "percent": None, "recommendation": None}
+        for old in session.scalars(select(Score).where(Score.case_id == case.id, Score.reviewer_id == actor.id,
+                                                       Score.current.is_(True))):
+            old.current = False
+        score = Score(case_id=case.id, reviewer_id=actor.id, conflict=conflict, ratings=jsonable(result["ratings"]),
+                      computed=jsonable(result["computed"]), percent=result["percent"],
+                      recommendation=result["recommendation"], comment=(comment or "").strip() or None,
+                      criteria_version=cset.version, criteria_hash=cset.digest)
+        session.add(score)
+        session.flush()
+        record_event(session, actor=actor, case=case, action="score", from_state=case.state, to_state=case.state,
+                     comment=score.comment, payload={
+                         "score_id": score.id, "conflict": conflict, "ratings": score.ratings,
+                         "percent": score.percent, "recommendation": score.recommendation,
+                         "criteria_version": cset.version, "criteria_hash": cset.digest})
+    return score
+
+
+def score_dict(score: Score) -> dict:
+    """Return a stored score as the API shows it."""
+    return {"id": score.id, "reviewer": score.reviewer.username, "conflict": score.conflict,
+            "ratings": score.ratings, "computed": score.computed, "percent": score.percent,
+            "recommendation": score.recommendation, "criteria_version": score.criteria_version,
+            "comment": score.comment, "created_at": score.created_at.isoformat(timespec="seconds") + "Z"}
+
+
+def visible_scores(user: User, case: Case, scores: list[Score]) -> list[Score]:
+    """Return the scores a user may read: a reviewer sees others' only after scoring."""
+    if may_score(user, case) and all(s.reviewer_id != user.id for s in scores):
+        return []
+    return scores
+
+
+def _complete(ctx) -> str | None:
+    agg = aggregate_for(ctx.case)
+    if agg is None or not agg["complete"]:
+        return "The request needs at least one complete score before this step."
+    return None
+
+
+def _eligible(ctx) -> str | None:
+    failed = eligibility_for(ctx.case)
+    return ("The request is not eligible: " + " ".join(failed)) if failed else None
+
+
+has_complete_score = Guard("has_complete_score", _complete, "at least one complete score")
+is_eligible = Guard("is_eligible", _eligible, "passes every knock-out rule of its criteria")

@@ -1,0 +1,108 @@
+"""Email to the people who can act on a case, and reminders sent once.
+
+Mail goes through SMTP when MAIL_SERVER is set, and to the application log otherwise. Every
+message is sent after the transaction that caused it committed, never before.
+"""
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import Case, Notification, Role, User
+from models.user import user_roles
+from workflows import registry
+from workflows.access import permitted
+
+log = logging.getLogger("accord.mail")
+
+
+def send_mail(recipients: list[str], subject: str, body: str) -> None:
+    """Send one message by SMTP, or write it to the log when no mail server is configured."""
+    recipients = [r for r in recipients if r]
+    if not recipients:
+        return
+    config = current_app.config
+    if not config.get("MAIL_SERVER"):
+        log.info("mail to %s: %s\n%s", ", ".join(recipients), subject, body)
+        return
+    message = EmailMessage()
+    message["From"] = config["MAIL_FROM"]
+    message["To"] = ", ".join(recipients)
+    message["Subject"] = subject
+    message.set_content(body)
+    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:
+        if config.get("MAIL_USE_TLS"):
+            smtp.starttls()
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        smtp.send_message(message)
+
+
+def case_url(case: Case) -> str:
+    """Return the link to a case page for an email."""
+    return f"{current_app.config['ACCORD_BASE_URL'].rstrip('/')}/cases/{case.id}"
+
+
+def people_who_can_act(session: Session, case: Case) -> list[User]:
+    """Return the active users who may fire a trigger on the case in its current state."""
+    wf = registry.get(case.workflow)
+    transitions = [t for t in wf.transitions if case.state in t.source]
+    roles = {r for t in transitions if not t.by_owner for r in t.roles}
+    people: dict[int, User] = {}
+    if any(t.by_owner for t in transitions) and case.state != wf.initial:
+        people[case.owner.id] = case.owner
+    if roles:
+        candidates = session.scalars(
+            select(User).join(user_roles).join(Role).where(Role.name.in_(roles), User.active.is_(True)).distinct()
+        )
+        for user in candidates:
+            if any(permitted(user, case, t) for t in transitions if not t.by_owner):
+                people[user.id] = user
+    return list(people.values())
+
+
+def notify_once(session: Session, user: User, kind: str, key: str, subject: str, body: str,
+                case: Case | None = None) -> bool:
+    """Send a message unless one of this kind and key already went to the user; return whether sent.
+
+    The unique (user, kind, key) row is committed before the mail goes out, so a reminder run
+    twice, or by two cron hosts at once, sends one message.
+    """
+    session.add(Notification(user_id=user.id, kind=kind, key=key, case_id=case.id if case else None))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return False
+    send_mail([user.email], subject, body)
+    return True
+
+
+def on_transition(sender: str, case: Case, transition, actor: User) -> None:
+    """Tell the people who can act now that the case awaits them."""
+    from extensions import db
+
+    wf = registry.get(case.workflow)
+    for person in people_who_can_act(db.session, case):
+        if person.id == actor.id:
+            continue
+        subject = f"[Accord] {wf.title} #{case.id} awaits you: {case.title}"
+        body = (f"{actor.full_name} moved \"{case.title}\" to {wf.label(case.state).lower()}.\n"
+                f"It now awaits your action: {case_url(case)}\n")
+        try:
+            notify_once(db.session, person, "awaits", f"{case.id}:{case.version}", subject, body, case)
+        except (OSError, smtplib.SMTPException):
+            log.exception("could not send mail about case %s to %s", case.id, person.username)
+
+
+def init_app(app) -> None:
+    """Subscribe to committed transitions."""
+    from workflows.engine import transition_committed
+
+    transition_committed.connect(on_transition)
