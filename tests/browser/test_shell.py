@@ -1,0 +1,33 @@
+"""A person signs in and sees their dashboard; both pages pass the axe scan."""
+from __future__ import annotations
+
+
+def test_sign_in_shows_the_dashboard(page, make_user, sign_in, axe_check):
+    user = make_user("sam", "staff", full_name="Sam Okafor")
+    sign_in(page, user)
+    assert page.get_by_role("heading", name="Dashboard").is_visible()
+    assert page.get_by_role("heading", name="Awaiting my action").is_visible()
+    assert page.get_by_text("Sam Okafor").is_visible()
+    axe_check(page)
+
+
+def test_wrong_password_is_refused_with_a_message(page, make_user, axe_check):
+    make_user("sam", "staff")
+    page.goto("/login")
+    page.get_by_label("Username").fill("sam")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_text("Wrong username or password.").is_visible()
+    axe_check(page)
+
+
+def test_sign_out_ends_the_session(page, make_user, sign_in, live_server):
+    user = make_user("sam", "staff")
+    sign_in(page, user)
+    cookies = page.context.cookies()
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/login")
+    # A copy of the old cookie no longer opens the dashboard.
+    page.context.add_cookies(cookies)
+    page.goto("/")
+    assert "/login" in page.url
