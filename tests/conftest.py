@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from flask import g
 from sqlalchemy import create_engine, text
 
 import clock
@@ -87,6 +88,13 @@ def app(database_template, tmp_path):
 
     clock.set(None)
     app = create_app(_config(fresh_database_url(database_template, tmp_path)))
+
+    @app.teardown_request
+    def forget_user(_exc) -> None:
+        # The test keeps one app context open, which requests reuse; in production each request
+        # has its own, so the signed-in user must not leak from one test request to the next.
+        g.pop("_login_user", None)
+
     with app.app_context():
         ensure_roles(db.session)
         load_reference_data(db.session)

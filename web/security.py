@@ -7,7 +7,7 @@ from flask import Flask, request
 from flask_login import current_user
 from flask_talisman import Talisman
 
-from web import nav
+from web import nav, scoring
 
 
 log = logging.getLogger("accord.security")
@@ -43,6 +43,7 @@ def init_app(app: Flask) -> None:
     )
     app.register_blueprint(openapi_bp)
     nav.init_app(app)
+    scoring.init_app(app)
     api_errors.register(app)
 
     @app.after_request

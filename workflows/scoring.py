@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import clock
-from criteria import CriteriaSet, aggregate, load_all, score_one, validate_ratings
+from criteria import CriteriaSet, aggregate, load_criteria_set, score_one, validate_ratings
 from models import Case, Score, User
 from workflows import registry
 from workflows.access import can_view
@@ -39,8 +40,9 @@ def known_fields(wf: Workflow) -> set[str]:
 
 def load_criteria(app) -> dict[str, CriteriaSet]:
     """Load and validate every criteria file at start-up (a malformed one stops the app)."""
-    wanted = {wf.name: known_fields(wf) for wf in registry.all_workflows() if wf.scored}
-    sets = load_all(app.config["ACCORD_CRITERIA_DIR"], wanted) if wanted else {}
+    folder = Path(app.config["ACCORD_CRITERIA_DIR"])
+    sets = {wf.name: load_criteria_set(folder / f"{wf.name}.yaml", known_fields(wf))
+            for wf in registry.all_workflows() if wf.scored}
     app.extensions["accord_criteria"] = sets
     return sets
 

@@ -1,0 +1,41 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export FLASK_APP := app.py
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test test-sqlite test-postgres bench bench-full clean
+
+$(STAMP): requirements.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+## make run: create the venv, the SQLite database with demo data, and serve the app
+run: $(STAMP)
+	$(BIN)/flask seed-demo
+	@echo ""
+	@echo "Accord is at http://$(HOST):$(PORT)/ — sign in with one of the demo accounts above."
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+## make test: the whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL names one
+test: $(STAMP)
+	$(BIN)/python -m pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== again on PostgreSQL: $$TEST_DATABASE_URL"; \
+		$(BIN)/python -m pytest -m "not browser"; \
+	fi
+
+## make bench: the benchmarks at their small default size (make bench-full for the README figures)
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+bench-full: $(STAMP)
+	$(BIN)/python -m bench --full
+
+clean:
+	rm -rf $(VENV) instance/*.sqlite3*

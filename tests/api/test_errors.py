@@ -1,0 +1,89 @@
+"""Every API error is JSON in the format of api.md: no HTML page, no traceback."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def client(api, make_user):
+    return api(make_user("ann", "staff"))
+
+
+def _is_error(r, status, code=None):
+    assert r.status_code == status
+    assert r.mimetype == "application/json"
+    body = r.get_json()
+    assert set(body) >= {"error", "message"} and body["message"]
+    if code:
+        assert body["error"] == code
+    return body
+
+
+def test_unknown_path_is_json_404(client):
+    _is_error(client.get("/api/v1/nothing-here"), 404, "not_found")
+
+
+def test_unknown_case_is_404(client):
+    _is_error(client.get("/api/v1/cases/999999"), 404, "not_found")
+
+
+def test_wrong_method_is_405_with_allow(client):
+    r = client.client.delete("/api/v1/workflows", headers=client._headers())
+    _is_error(r, 405, "method_not_allowed")
+    assert "GET" in r.headers["Allow"]
+
+
+def test_malformed_json_is_400(client):
+    r = client.client.post("/api/v1/cases", data="{not json", content_type="application/json",
+                           headers=client._headers())
+    body = _is_error(r, 400, "bad_request")
+    assert "JSON" in body["message"]
+
+
+def test_too_large_is_413(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    r = client.post("/api/v1/cases", json={"workflow": "x", "title": "a" * 5000, "goals": ["research"]})
+    _is_error(r, 413, "payload_too_large")
+
+
+def test_field_errors_are_named(client):
+    r = client.post("/api/v1/cases", json={"workflow": "nope", "title": "", "goals": []})
+    body = _is_error(r, 422, "validation_failed")
+    assert {"title", "goals"} <= set(body["errors"])
+
+
+def test_nul_and_overlong_text_is_refused(client):
+    r = client.post("/api/v1/cases", json={"workflow": "travel", "title": "a\x00b", "goals": ["research"]})
+    assert "title" in _is_error(r, 422)["errors"]
+    r = client.post("/api/v1/cases", json={"workflow": "travel", "title": "a" * 201, "goals": ["research"]})
+    assert "title" in _is_error(r, 422)["errors"]
+
+
+def test_unexpected_exception_is_json_500_without_traceback(app, client, monkeypatch):
+    import api.meta
+
+    def boom():
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(api.meta.registry, "all_workflows", boom)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    r = client.get("/api/v1/workflows")
+    body = _is_error(r, 500, "internal_error")
+    assert "secret internals" not in r.get_data(as_text=True)
+    assert "Traceback" not in r.get_data(as_text=True)
+    assert body["message"]
+
+
+def test_openapi_document_is_served_and_lists_the_contract(app):
+    doc = app.test_client().get("/api/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.")
+    for path in ("/api/v1/cases", "/api/v1/cases/{case_id}", "/api/v1/cases/{case_id}/transitions",
+                 "/api/v1/cases/{case_id}/history", "/api/v1/workflows", "/api/v1/auth/token",
+                 "/api/v1/criteria/{workflow}", "/api/v1/cases/{case_id}/scores"):
+        assert path in doc["paths"], path
+    assert "CaseSchema" in doc["components"]["schemas"]
+
+
+def test_healthz(app):
+    r = app.test_client().get("/healthz")
+    assert r.status_code == 200 and r.get_json() == {"status": "ok", "database": "ok"}

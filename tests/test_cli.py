@@ -1,0 +1,72 @@
+"""The commands of api.md: init-db, users create/token, criteria check."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from app import create_app
+from extensions import db
+from models import Partnership, User
+
+
+def run(app, *args):
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+def test_users_create_and_token(app):
+    r = run(app, "users", "create", "ann", "--password", "a long enough pw", "--role", "staff", "--role",
+            "councillor", "--department", "City Council", "--name", "Ann Example")
+    assert r.exit_code == 0, r.output
+    user = db.session.scalar(select(User).where(User.username == "ann"))
+    assert user.role_names == {"staff", "councillor"} and user.department.name == "City Council"
+    assert user.password_hash.startswith("$argon2")
+    r = run(app, "users", "token", "ann")
+    assert r.exit_code == 0
+    token = r.output.strip().splitlines()[-1]
+    assert app.test_client().get("/api/v1/workflows", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--role", "wizard"], "Unknown role wizard"),
+    (["--role", "staff"], "already exists"),
+])
+def test_users_create_refuses(app, make_user, args, message):
+    make_user("ann", "staff")
+    r = run(app, "users", "create", "ann" if "already" in message else "bob", "--password", "a long enough pw",
+            "--department", "X", *args)
+    assert r.exit_code != 0
+    assert message in r.output
+
+
+def test_users_create_refuses_a_weak_password(app):
+    r = run(app, "users", "create", "bob", "--password", "short", "--role", "staff", "--department", "X")
+    assert r.exit_code != 0 and "too weak" in r.output
+
+
+def test_init_db_is_idempotent(app):
+    before = db.session.scalar(select(func.count(Partnership.id)))
+    assert before == 13
+    for _ in range(2):
+        r = run(app, "init-db")
+        assert r.exit_code == 0, r.output
+    assert db.session.scalar(select(func.count(Partnership.id))) == before
+
+
+def test_criteria_check_passes_on_shipped_files(app):
+    r = run(app, "criteria", "check")
+    assert r.exit_code == 0, r.output
+
+
+def test_secret_key_is_required_outside_development(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app({"ACCORD_ENV": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_sqlite_runs_durable(app):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite settings")
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000

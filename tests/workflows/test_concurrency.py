@@ -1,0 +1,111 @@
+"""Two approvers firing the same trigger at once: exactly one wins, the other gets 409,
+and the trail has one event — on SQLite and on PostgreSQL, with real threads."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from app import create_app
+from extensions import db
+from models import AuditEvent, Case, User
+from tests.conftest import _config, fresh_database_url, pg_url
+from tests.workflows.leave import LEAVE
+from workflows import engine, registry
+from workflows.audit import verify_all
+from workflows.errors import WorkflowError
+
+
+def _race(app, case_id: int, version: int, head_id: int, clients: int = 2) -> list:
+    barrier = threading.Barrier(clients)
+    outcomes: list = [None] * clients
+
+    def worker(i: int) -> None:
+        with app.app_context():
+            head = db.session.get(User, head_id)
+            barrier.wait()
+            try:
+                engine.fire(db.session, head, case_id, "approve", version, payload={"amount": "100.00", "slow": True})
+                outcomes[i] = "ok"
+            except WorkflowError as err:
+                outcomes[i] = err.status
+            except Exception as err:  # noqa: BLE001 - the test reports any other outcome
+                outcomes[i] = repr(err)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return outcomes
+
+
+def _prepare(app, make_user) -> tuple[int, int, int]:
+    owner = make_user("olive", "staff")
+    head = make_user("hank", "dept_head")
+    case = engine.create_case(db.session, owner, "leave", "Leave", ["research"], {"reason": "r", "days": 1})
+    case = engine.fire(db.session, owner, case.id, "submit", case.version)
+    return case.id, case.version, head.id
+
+
+def _assert_one_winner(app, case_id: int, outcomes: list) -> None:
+    assert sorted(map(str, outcomes)) == ["409", "ok"], outcomes
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        approvals = db.session.scalar(select(func.count()).where(AuditEvent.case_id == case_id,
+                                                                AuditEvent.action == "approve"))
+        assert case.state == "approved"
+        assert approvals == 1
+        assert verify_all(db.session)[2] == []
+
+
+@pytest.fixture
+def leave():
+    registry.register(LEAVE)
+    yield
+    registry.unregister(LEAVE.name)
+
+
+def test_concurrent_approvals_on_sqlite(app, make_user, leave):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("this run is on PostgreSQL; the PostgreSQL variant covers it")
+    case_id, version, head_id = _prepare(app, make_user)
+    _assert_one_winner(app, case_id, _race(app, case_id, version, head_id))
+
+
+@pytest.mark.postgres
+def test_concurrent_approvals_on_postgresql(database_template, tmp_path, leave):
+    url = pg_url()
+    if url is None:
+        pytest.skip("no PostgreSQL server answers at TEST_DATABASE_URL or 127.0.0.1:5432 (CI starts one)")
+    if database_template["kind"] != "postgresql":
+        from tests.conftest import _upgrade
+
+        _upgrade(url)
+        template = {"kind": "postgresql", "url": url}
+    else:
+        template = database_template
+    pg_app = create_app(_config(fresh_database_url(template, tmp_path)))
+    with pg_app.app_context():
+        from accounts.service import ensure_roles
+        from models import Department, Role
+        from tests.conftest import _HASH
+
+        ensure_roles(db.session)
+        dept = Department(name="Toronto Public Health")
+        roles = {r.name: r for r in db.session.scalars(select(Role))}
+        owner = User(username="olive", full_name="Olive", password_hash=_HASH, department=dept, roles=[roles["staff"]])
+        head = User(username="hank", full_name="Hank", password_hash=_HASH, department=dept,
+                    roles=[roles["dept_head"]])
+        db.session.add_all([owner, head])
+        db.session.commit()
+        case = engine.create_case(db.session, owner, "leave", "Leave", ["research"], {"reason": "r", "days": 1})
+        case = engine.fire(db.session, owner, case.id, "submit", case.version)
+        case_id, version, head_id = case.id, case.version, head.id
+        db.session.remove()
+    _assert_one_winner(pg_app, case_id, _race(pg_app, case_id, version, head_id))
+    with pg_app.app_context():
+        db.engine.dispose()

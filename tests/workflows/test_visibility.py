@@ -1,0 +1,75 @@
+"""A token user and a web user see only the cases they may see; others get 404."""
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import TEST_PASSWORD
+
+
+def _ids(client, **params) -> set[int]:
+    r = client.get("/api/v1/cases", query_string=params)
+    assert r.status_code == 200
+    return {c["id"] for c in r.get_json()["items"]}
+
+
+@pytest.mark.parametrize("who, sees", [
+    ("owner", True), ("head", True), ("cao", True), ("stranger", False), ("other_head", False),
+])
+def test_api_visibility(api, people, submitted, who, sees):
+    client = api(people[who])
+    assert (submitted.id in _ids(client)) is sees
+    assert client.get(f"/api/v1/cases/{submitted.id}").status_code == (200 if sees else 404)
+    assert client.get(f"/api/v1/cases/{submitted.id}/history").status_code == (200 if sees else 404)
+
+
+def _web_client(app, user):
+    client = app.test_client()
+    r = client.post("/login", data={"username": user.username, "password": TEST_PASSWORD})
+    assert r.status_code == 302
+    return client
+
+
+@pytest.mark.parametrize("who, status", [("owner", 200), ("head", 200), ("stranger", 404), ("other_head", 404)])
+def test_web_visibility(app, people, submitted, who, status):
+    client = _web_client(app, people[who])
+    r = client.get(f"/cases/{submitted.id}")
+    assert r.status_code == status
+    if status == 200:
+        assert "Conference leave" in r.get_data(as_text=True)
+
+
+def test_dashboard_lists_what_awaits_the_head_and_nothing_for_a_stranger(app, people, submitted):
+    head_page = _web_client(app, people["head"]).get("/").get_data(as_text=True)
+    assert "Conference leave" in head_page
+    stranger_page = _web_client(app, people["stranger"]).get("/").get_data(as_text=True)
+    assert "Conference leave" not in stranger_page
+
+
+def test_list_filters_and_paging(api, people, submitted):
+    client = api(people["owner"])
+    assert _ids(client, mine="true") == {submitted.id}
+    assert _ids(client, state="draft") == set()
+    r = client.get("/api/v1/cases", query_string={"per_page": 101})
+    assert r.status_code == 422 and "per_page" in r.get_json()["errors"]
+
+
+def test_web_action_fires_through_the_engine(app, people, submitted):
+    client = _web_client(app, people["head"])
+    r = client.post(f"/cases/{submitted.id}/actions/decline",
+                    data={"decline-version": submitted.version, "decline-comment": ""})
+    assert r.status_code == 422
+    assert "A comment is required" in r.get_data(as_text=True)
+    r = client.post(f"/cases/{submitted.id}/actions/decline",
+                    data={"decline-version": submitted.version, "decline-comment": "No budget this year"},
+                    follow_redirects=True)
+    assert r.status_code == 200
+    page = r.get_data(as_text=True)
+    assert "Declined" in page and "No budget this year" in page
+
+
+def test_web_stale_form_is_refused(app, people, submitted):
+    client = _web_client(app, people["head"])
+    r = client.post(f"/cases/{submitted.id}/actions/decline",
+                    data={"decline-version": submitted.version - 1, "decline-comment": "x"})
+    assert r.status_code == 409
+    assert "changed since you loaded it" in r.get_data(as_text=True)

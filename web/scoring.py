@@ -1,0 +1,108 @@
+"""The scoring form and breakdown on the case page, and the page of the criteria in force."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import RadioField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from extensions import db
+from web import bp
+from web.cases import render_case
+from workflows import registry
+from workflows.errors import NotFound, WorkflowError
+from workflows.queries import load_visible
+from workflows.scoring import (aggregate_for, criteria_for, current_scores, may_score, submit_score,
+                               visible_scores)
+
+CONFLICT_CHOICES = [("none", "I have no conflict of interest"),
+                    ("recused", "I have a conflict of interest and recuse myself")]
+
+
+def score_form_class(cset):
+    """Return a form with one radio group per rated criterion of a criteria set."""
+
+    class ScoreForm(FlaskForm):
+        conflict = RadioField("Conflict of interest", choices=CONFLICT_CHOICES, default="none",
+                              validators=[InputRequired()])
+        comment = TextAreaField("Comment for the record", validators=[Optional(), Length(max=5000)])
+
+    scale = [(str(v), str(v)) for v in range(cset.scale_min, cset.scale_max + 1)]
+    for crit in cset.criteria:
+        if crit.kind == "rated":
+            setattr(ScoreForm, f"rating_{crit.id}",
+                    RadioField(crit.label, choices=scale, validators=[Optional()], description=crit.help))
+    return ScoreForm
+
+
+def scoring_context(case) -> dict:
+    """Return what the scoring section of a case page shows to the current user."""
+    cset = criteria_for(case.workflow)
+    if cset is None:
+        return {}
+    scores = current_scores(db.session, [case.id]).get(case.id, [])
+    shown = visible_scores(current_user, case, scores)
+    mine = next((s for s in scores if s.reviewer_id == current_user.id), None)
+    form = None
+    if may_score(current_user, case):
+        form = score_form_class(cset)(prefix="score", formdata=None)
+        if mine:
+            form.conflict.data = mine.conflict
+            for cid, value in (mine.ratings or {}).items():
+                getattr(form, f"rating_{cid}").data = str(value)
+    return {"cset": cset, "scores": shown, "aggregate": aggregate_for(case) if shown else None,
+            "score_form": form, "my_score": mine, "hidden_count": len(scores) - len(shown)}
+
+
+@bp.post("/cases/<int:case_id>/score")
+@login_required
+def score_case(case_id: int):
+    """Record the reviewer's score from the scoring form."""
+    try:
+        case = load_visible(db.session, current_user, case_id)
+    except NotFound:
+        abort(404)
+    cset = criteria_for(case.workflow)
+    if cset is None:
+        abort(404)
+    form = score_form_class(cset)(prefix="score")
+    if not form.validate():
+        flash("Please correct the scoring form.", "error")
+        return render_case(case, 422)
+    ratings = {c.id: int(getattr(form, f"rating_{c.id}").data) for c in cset.criteria
+               if c.kind == "rated" and getattr(form, f"rating_{c.id}").data not in (None, "", "None")}
+    try:
+        submit_score(db.session, current_user, case_id, ratings, form.conflict.data, form.comment.data)
+    except WorkflowError as err:
+        flash(err.message + _field_errors(err), "error")
+        return render_case(load_visible(db.session, current_user, case_id), err.status)
+    flash("Your score has been recorded.", "success")
+    return redirect(url_for("web.case_page", case_id=case_id) + "#scoring-h")
+
+
+def _field_errors(err: WorkflowError) -> str:
+    ratings = (err.errors or {}).get("ratings") or {}
+    if not isinstance(ratings, dict):
+        return ""
+    return "".join(f" {name}: {', '.join(messages)}." for name, messages in ratings.items())
+
+
+@bp.get("/criteria")
+@login_required
+def criteria_page():
+    """Show every signed-in person the criteria sets in force."""
+    sets = [criteria_for(wf.name) for wf in registry.all_workflows() if criteria_for(wf.name)]
+    return render_template("criteria.html", sets=sets, titles={wf.name: wf.title for wf in registry.all_workflows()})
+
+
+def init_app(app) -> None:
+    """Put the scoring section on the case page and the criteria page in the navigation."""
+    from web.nav import add_case_section, add_link
+
+    add_case_section("scoring/section.html")
+    add_link("Criteria", "web.criteria_page")
+
+    @app.context_processor
+    def scoring_helpers():
+        return {"scoring_context": scoring_context}
