@@ -6,7 +6,7 @@ from flask import Flask
 
 def register_commands(app: Flask) -> None:
     """Attach every command group to the app."""
-    from cli import audit, criteria, database, users
+    from cli import audit, backup, criteria, database, users
 
-    for module in (database, users, audit, criteria):
+    for module in (database, users, audit, criteria, backup):
         module.register(app)

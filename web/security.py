@@ -31,7 +31,8 @@ def init_app(app: Flask) -> None:
     from api.openapi import openapi_bp
 
     production = app.config["ACCORD_ENV"] == "production"
-    app.config.setdefault("SESSION_COOKIE_SECURE", production)
+    # Production always sends cookies over HTTPS only; elsewhere the configuration decides.
+    app.config["SESSION_COOKIE_SECURE"] = production or bool(app.config.get("SESSION_COOKIE_SECURE"))
     Talisman(
         app,
         content_security_policy=CSP,

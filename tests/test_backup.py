@@ -1,0 +1,53 @@
+"""A backup restores to an identical trail that verifies."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from app import create_app
+from extensions import db
+from models import AuditEvent
+from tests.conftest import _config
+from workflows import engine
+
+
+def _trail(session) -> list[tuple]:
+    return [tuple(r) for r in session.execute(
+        select(AuditEvent.chain, AuditEvent.seq, AuditEvent.action, AuditEvent.hash).order_by(AuditEvent.id))]
+
+
+@pytest.fixture
+def some_history(make_user):
+    owner = make_user("ann", "staff")
+    for i in range(3):
+        engine.create_case(db.session, owner, "travel", f"Trip {i}", ["research"], {"event_name": f"Event {i}"})
+    return _trail(db.session)
+
+
+def test_backup_and_restore_gives_an_identical_trail(app, tmp_path, some_history):
+    target = tmp_path / "backup.bin"
+    r = app.test_cli_runner().invoke(args=["backup", str(target)])
+    assert r.exit_code == 0, r.output
+    if db.engine.dialect.name == "sqlite":
+        restored_url = f"sqlite:///{target}"
+    else:
+        if shutil.which("pg_restore") is None:
+            pytest.skip("pg_restore is not installed")
+        admin = create_engine("postgresql+psycopg://postgres@127.0.0.1/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS accord_restore_test"))
+            conn.execute(text("CREATE DATABASE accord_restore_test"))
+        admin.dispose()
+        subprocess.run(["pg_restore", "--no-owner", "-d", "postgresql://postgres@127.0.0.1/accord_restore_test",
+                        str(target)], check=True)
+        restored_url = "postgresql+psycopg://postgres@127.0.0.1/accord_restore_test"
+    restored = create_app(_config(restored_url))
+    with restored.app_context():
+        assert _trail(db.session) == some_history
+        result = restored.test_cli_runner().invoke(args=["audit", "verify"])
+        assert result.exit_code == 0 and "3 events in 3 chains" in result.output
+        db.session.remove()
+        db.engine.dispose()

@@ -1,0 +1,92 @@
+"""Hardening a person notices: headers, sign-in limits, password changes, logged refusals."""
+from __future__ import annotations
+
+import logging
+
+from app import create_app
+from tests.conftest import _config
+from tests.factories import TEST_PASSWORD
+
+
+def test_security_headers_and_strict_csp(app):
+    r = app.test_client().get("/login")
+    csp = r.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert r.headers["X-Frame-Options"] == "DENY"
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_session_cookie_flags(app, make_user):
+    make_user("ann", "staff")
+    r = app.test_client().post("/login", data={"username": "ann", "password": TEST_PASSWORD})
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_production_cookies_are_secure(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    app = create_app({"ACCORD_ENV": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_sign_in_is_rate_limited_with_a_clear_message(app, make_user):
+    make_user("ann", "staff")
+    limited = create_app({**_config(app.config["SQLALCHEMY_DATABASE_URI"]), "RATELIMIT_ENABLED": True,
+                          "ACCORD_LOGIN_RATE_LIMIT": "3 per minute"})
+    client = limited.test_client()
+    statuses = [client.post("/login", data={"username": "ann", "password": "wrong"}).status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    r = client.post("/login", data={"username": "ann", "password": TEST_PASSWORD})
+    assert r.status_code == 429
+    assert "Too many sign-in attempts" in r.get_data(as_text=True)
+    api = limited.test_client()
+    for _ in range(3):
+        api.post("/api/v1/auth/token", json={"username": "ann", "password": "wrong"})
+    r = api.post("/api/v1/auth/token", json={"username": "ann", "password": "wrong"})
+    assert r.status_code == 429 and r.get_json()["error"] == "too_many_requests"
+
+
+def test_failed_sign_in_is_logged_with_user_and_address(app, make_user, caplog):
+    make_user("ann", "staff")
+    with caplog.at_level(logging.WARNING, logger="accord.security"):
+        app.test_client().post("/login", data={"username": "ann", "password": "wrong"},
+                               environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert any("ann" in m and "203.0.113.7" in m for m in caplog.messages)
+
+
+def test_password_change_ends_every_session_and_token(app, make_user, api):
+    user = make_user("ann", "staff")
+    token_client = api(user)
+    other = app.test_client()
+    other.post("/login", data={"username": "ann", "password": TEST_PASSWORD})
+    assert other.get("/").status_code == 200
+    me = app.test_client()
+    me.post("/login", data={"username": "ann", "password": TEST_PASSWORD})
+    r = me.post("/account/password", data={"current": TEST_PASSWORD, "new": "a brand new passphrase"})
+    assert r.status_code == 302
+    assert other.get("/").status_code == 302  # sent to the sign-in page
+    assert token_client.get("/api/v1/workflows").status_code == 401
+    fresh = app.test_client()
+    assert fresh.post("/login", data={"username": "ann", "password": "a brand new passphrase"}).status_code == 302
+
+
+def test_weak_new_password_is_refused(app, make_user):
+    make_user("ann", "staff")
+    me = app.test_client()
+    me.post("/login", data={"username": "ann", "password": TEST_PASSWORD})
+    r = me.post("/account/password", data={"current": TEST_PASSWORD, "new": "short"})
+    assert r.status_code == 422 and "too weak" in r.get_data(as_text=True)
+
+
+def test_open_redirect_after_sign_in_is_refused(app, make_user):
+    make_user("ann", "staff")
+    r = app.test_client().post("/login?next=//evil.example/", data={"username": "ann", "password": TEST_PASSWORD})
+    assert r.headers["Location"] == "/"
+
+
+def test_csrf_is_required_on_forms(app, make_user):
+    make_user("ann", "staff")
+    app.config["WTF_CSRF_ENABLED"] = True
+    r = app.test_client().post("/login", data={"username": "ann", "password": TEST_PASSWORD})
+    assert r.status_code == 400
