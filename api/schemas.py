@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from workflows.fields import Text
+from workflows.goals import GOALS
 
 
 class ErrorSchema(Schema):
@@ -63,14 +64,14 @@ class CaseListArgs(Schema):
 class CaseCreateArgs(Schema):
     workflow = fields.String(required=True, validate=validate.Length(min=1, max=40))
     title = Text(200, min_length=1, required=True)
-    goals = fields.List(fields.String(validate=validate.Length(max=40)), required=True,
+    goals = fields.List(fields.String(validate=validate.OneOf(list(GOALS))), required=True,
                         validate=validate.Length(min=1, max=7))
     data = fields.Dict(load_default=dict)
 
 
 class CasePatchArgs(Schema):
     title = Text(200, min_length=1)
-    goals = fields.List(fields.String(validate=validate.Length(max=40)), validate=validate.Length(min=1, max=7))
+    goals = fields.List(fields.String(validate=validate.OneOf(list(GOALS))), validate=validate.Length(min=1, max=7))
     data = fields.Dict()
     version = fields.Integer(required=True, strict=True)
 

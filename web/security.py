@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, request
+from flask import Flask, abort, request
 from flask_login import current_user
 from flask_talisman import Talisman
 
@@ -11,6 +11,7 @@ from web import nav, scoring
 
 
 log = logging.getLogger("accord.security")
+MAX_ROW_ID = 2**31 - 1
 
 # No inline script or style anywhere: every script and stylesheet is a file under /static.
 CSP = {
@@ -46,6 +47,12 @@ def init_app(app: Flask) -> None:
     nav.init_app(app)
     scoring.init_app(app)
     api_errors.register(app)
+
+    @app.before_request
+    def refuse_impossible_ids():
+        # An id beyond a database integer names nothing: answer 404 before any query overflows.
+        if any(isinstance(v, int) and not 0 <= v <= MAX_ROW_ID for v in (request.view_args or {}).values()):
+            abort(404)
 
     @app.after_request
     def log_refusals(response):

@@ -9,20 +9,28 @@ MAX_MONEY = Decimal("1000000000.00")
 
 
 class Text(fields.String):
-    """A string that refuses NUL characters and text longer than the field allows."""
+    """A string that refuses NUL characters and text longer than the field allows.
+
+    The limits are also written into the OpenAPI document (maxLength, pattern), so that what
+    the document promises is exactly what the server accepts.
+    """
 
     def __init__(self, max_length: int = 2000, *, min_length: int = 0, **kwargs):
         self.max_length = max_length
         self.min_length = min_length
-        super().__init__(**kwargs)
+        pattern = r"^[^\x00]*[^\x00\s][^\x00]*$" if min_length else r"^[^\x00]*$"
+        metadata = {"maxLength": max_length, "pattern": pattern, **kwargs.pop("metadata", {})}
+        if min_length:
+            metadata["minLength"] = min_length
+        super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         if "\x00" in text:
             raise ValidationError("Must not contain NUL characters.")
-        text = text.strip()
         if len(text) > self.max_length:
             raise ValidationError(f"Must be at most {self.max_length} characters long.")
+        text = text.strip()
         if len(text) < self.min_length:
             raise ValidationError("Must not be empty." if self.min_length == 1 else
                                   f"Must be at least {self.min_length} characters long.")
