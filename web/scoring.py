@@ -5,6 +5,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from extensions import db
@@ -16,8 +17,8 @@ from workflows.queries import load_visible
 from workflows.scoring import (aggregate_for, criteria_for, current_scores, may_score, submit_score,
                                visible_scores)
 
-CONFLICT_CHOICES = [("none", "I have no conflict of interest"),
-                    ("recused", "I have a conflict of interest and recuse myself")]
+CONFLICT_CHOICES = [SelectChoice("none", "I have no conflict of interest"),
+                    SelectChoice("recused", "I have a conflict of interest and recuse myself")]
 
 
 def score_form_class(cset):
@@ -28,7 +29,7 @@ def score_form_class(cset):
                               validators=[InputRequired()])
         comment = TextAreaField("Comment for the record", validators=[Optional(), Length(max=5000)])
 
-    scale = [(str(v), str(v)) for v in range(cset.scale_min, cset.scale_max + 1)]
+    scale = [SelectChoice(str(v), str(v)) for v in range(cset.scale_min, cset.scale_max + 1)]
     for crit in cset.criteria:
         if crit.kind == "rated":
             setattr(ScoreForm, f"rating_{crit.id}",

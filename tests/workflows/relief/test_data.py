@@ -1,0 +1,103 @@
+"""The relief request's data: dates, amounts, the contact, the link to the partnership inventory."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+import clock
+from extensions import db
+from models import Case, Partnership
+from tests.workflows.relief.conftest import fire, relief_data, snapshot
+
+
+def create(client, **changes):
+    return client.post("/api/v1/cases", json={"workflow": "relief", "title": "Relief", "goals": ["compassion"],
+                                              "data": relief_data(**changes)})
+
+
+def test_disaster_date_may_be_today_but_not_tomorrow(api, people):
+    clock.set(datetime(2026, 3, 10, 15, 0, tzinfo=timezone.utc))  # 10:00 in Toronto
+    client = api(people["owner"])
+    assert create(client, disaster_date="2026-03-10").status_code == 201
+    r = create(client, disaster_date="2026-03-11")
+    assert r.status_code == 422 and "disaster_date" in r.get_json()["errors"]["data"]
+    assert db.session.scalar(select(Case).where(Case.workflow == "relief").offset(1)) is None
+
+
+def test_the_contact_email_must_be_valid(api, people):
+    r = create(api(people["owner"]), contact={"name": "Ana Martinez", "email": "not an address"})
+    assert r.status_code == 422
+    assert "email" in r.get_json()["errors"]["data"]["contact"]
+
+
+def test_the_partnership_must_be_in_the_inventory(api, people):
+    client = api(people["owner"])
+    r = create(client, partnership_id=9999)
+    assert r.status_code == 422 and "partnership_id" in r.get_json()["errors"]["data"]
+    soyapango = db.session.scalar(select(Partnership).where(Partnership.city == "Soyapango"))
+    r = create(client, partnership_id=soyapango.id)
+    assert r.status_code == 201 and r.get_json()["data"]["partnership_id"] == soyapango.id
+
+
+def test_a_draft_may_be_partial_and_choices_are_checked(api, people):
+    client = api(people["owner"])
+    r = client.post("/api/v1/cases", json={"workflow": "relief", "title": "Quick note", "goals": ["compassion"],
+                                           "data": {"city": "Tegucigalpa"}})
+    assert r.status_code == 201
+    for bad in ({"disaster_type": "meteor"}, {"assistance_types": ["money"]}, {"assistance_types": []},
+                {"party_type": "individual"}, {"description": "x" * 5001}, {"city": "nul\x00"}):
+        r = client.post("/api/v1/cases", json={"workflow": "relief", "title": "Bad", "goals": ["compassion"],
+                                               "data": bad})
+        assert r.status_code == 422, bad
+        assert set(r.get_json()["errors"]["data"]) == set(bad)
+
+
+def test_amounts_are_decimal_strings_never_rounded_through_float(api, people):
+    client = api(people["owner"])
+    assert create(client, amount_requested="1250.5").get_json()["data"]["amount_requested"] == "1250.50"
+    assert create(client, amount_requested=1250.1).get_json()["data"]["amount_requested"] == "1250.10"
+    assert create(client, amount_requested="0.30").get_json()["data"]["amount_requested"] == "0.30"
+    r = create(client, amount_requested="12.345")
+    assert r.status_code == 422 and "amount_requested" in r.get_json()["errors"]["data"]
+    case = db.session.scalar(select(Case).where(Case.workflow == "relief").order_by(Case.id.desc()))
+    assert str(case.amount_requested) == "0.30"
+
+
+def test_the_owner_edits_in_draft_and_when_information_is_requested_only(api, people, make_case):
+    client = api(people["owner"])
+    asked = make_case("info_requested")
+    r = client.patch(f"/api/v1/cases/{asked.id}", json={"version": asked.version, "data": {"affected_population": 5}})
+    assert r.status_code == 200 and r.get_json()["data"]["affected_population"] == 5
+    triage = make_case("in_triage")
+    before = snapshot(triage.id)
+    r = client.patch(f"/api/v1/cases/{triage.id}", json={"version": triage.version, "data": {"city": "X"}})
+    assert r.status_code == 409
+    assert snapshot(triage.id) == before
+
+
+def test_the_owner_may_not_write_decision_data(api, people, make_case):
+    case = make_case("draft")
+    before = snapshot(case.id)
+    r = api(people["owner"]).patch(f"/api/v1/cases/{case.id}",
+                                   json={"version": case.version, "data": {"amount_granted": "1000000.00"}})
+    assert r.status_code == 422
+    assert snapshot(case.id) == before
+
+
+def test_provide_info_merges_the_new_data_and_keeps_it_complete(api, people, make_case):
+    case = make_case("info_requested")
+    client = api(people["owner"])
+    r = fire(client, case.id, "provide_info", case.version,
+             data={"channel": "Salvadoran Red Cross", "amount_requested": "35000.00"}, comment="Agency named.")
+    assert r.status_code == 200
+    data = r.get_json()["data"]
+    assert (data["channel"], data["amount_requested"], data["city"]) == ("Salvadoran Red Cross", "35000.00",
+                                                                         "Soyapango")
+    assert str(db.session.get(Case, case.id).amount_requested) == "35000.00"
+    later = make_case("info_requested")
+    before = snapshot(later.id)
+    future = (clock.today() + timedelta(days=1)).isoformat()
+    r = fire(client, later.id, "provide_info", later.version, data={"disaster_date": future})
+    assert r.status_code == 422 and "disaster_date" in r.get_json()["errors"]["data"]
+    assert snapshot(later.id) == before

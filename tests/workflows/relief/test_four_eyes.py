@@ -1,0 +1,47 @@
+"""The person who recommended a relief request cannot also approve it, even holding the CAO's role."""
+from __future__ import annotations
+
+from extensions import db
+from tests.workflows.relief.conftest import RATINGS, fire, snapshot
+from workflows.scoring import submit_score
+
+
+def _recommended_by_both(api, people, make_case, amount="20000.00"):
+    case = make_case("submitted")
+    both = api(people["both"])
+    fire(both, case.id, "start_triage", case.version)
+    submit_score(db.session, people["both"], case.id, RATINGS)
+    version = both.get(f"/api/v1/cases/{case.id}").get_json()["version"]
+    r = fire(both, case.id, "recommend", version, data={"recommendation": "approve", "amount_granted": amount})
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()
+
+
+def test_the_recommender_may_not_approve_and_nothing_changes(api, people, make_case):
+    case = _recommended_by_both(api, people, make_case)
+    assert "approve" not in case["allowed_transitions"]
+    before = snapshot(case["id"])
+    r = fire(api(people["both"]), case["id"], "approve", case["version"])
+    assert (r.status_code, r.get_json()["error"]) == (403, "forbidden")
+    assert "recommended" in r.get_json()["message"] and "separation of duties" in r.get_json()["message"]
+    assert snapshot(case["id"]) == before
+
+
+def test_the_recommender_may_not_endorse_above_the_limit_either(api, people, make_case):
+    case = _recommended_by_both(api, people, make_case, "90000.00")
+    before = snapshot(case["id"])
+    r = fire(api(people["both"]), case["id"], "approve", case["version"], data={"amount_granted": "1000.00"})
+    assert r.status_code == 403
+    assert snapshot(case["id"]) == before
+
+
+def test_another_cao_may_approve_what_the_dual_role_officer_recommended(api, people, make_case):
+    case = _recommended_by_both(api, people, make_case)
+    assert "approve" in api(people["cao"]).get(f"/api/v1/cases/{case['id']}").get_json()["allowed_transitions"]
+    assert fire(api(people["cao"]), case["id"], "approve", case["version"]).get_json()["state"] == "approved"
+
+
+def test_a_dual_role_officer_may_approve_what_someone_else_recommended(api, people, make_case):
+    case = make_case("recommended")
+    r = fire(api(people["both"]), case.id, "approve", case.version)
+    assert r.status_code == 200 and r.get_json()["state"] == "approved"

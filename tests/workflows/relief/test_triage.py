@@ -1,0 +1,81 @@
+"""The triage queue: its order, the deadline counted from submission, and the triage_late flag."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import clock
+from tests.workflows.relief.conftest import fire
+from tests.workflows.relief.test_views import sign_in
+
+T0 = datetime(2026, 4, 6, 14, 0, tzinfo=timezone.utc)
+
+
+def queue(api, user):
+    r = api(user).get("/api/v1/relief/triage")
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()["items"]
+
+
+def test_queue_counts_the_deadline_from_submission_and_flags_late_requests(api, people, make_case):
+    clock.set(T0)
+    first = make_case("submitted")
+    clock.advance(hours=10)
+    second = make_case("submitted")
+    make_case("draft")
+    make_case("recommended")
+    clock.set(T0.replace(hour=13).replace(day=8))  # 47 hours after the first submission
+    items = queue(api, people["hco"])
+    assert [i["id"] for i in items] == [first.id, second.id]
+    assert [i["hours_left"] for i in items] == [1.0, 11.0]
+    assert items[0]["triage_due_at"] == "2026-04-08T14:00:00Z"
+    assert all(i["flags"] == [] for i in items)
+    clock.advance(hours=2)
+    items = queue(api, people["hco"])
+    assert (items[0]["hours_left"], items[0]["flags"]) == (-1.0, ["triage_late"])
+    assert items[1]["flags"] == []
+    case = api(people["hco"]).get(f"/api/v1/cases/{first.id}").get_json()
+    assert case["flags"] == ["triage_late"]
+    claimed = fire(api(people["hco"]), first.id, "start_triage", first.version).get_json()
+    assert claimed["flags"] == ["triage_late"]  # still late while in triage
+    assert queue(api, people["hco"])[0]["assignee"]["username"] == "hana"
+
+
+def test_a_late_request_stops_being_flagged_once_triaged(api, people, make_case):
+    clock.set(T0)
+    case = make_case("recommended")
+    clock.advance(hours=72)
+    assert api(people["hco"]).get(f"/api/v1/cases/{case.id}").get_json()["flags"] == []
+
+
+def test_the_sla_comes_from_configuration(app, api, people, make_case):
+    app.config["ACCORD_RELIEF_TRIAGE_SLA_HOURS"] = 24
+    clock.set(T0)
+    make_case("submitted")
+    clock.advance(hours=25)
+    items = queue(api, people["hco"])
+    assert items[0]["flags"] == ["triage_late"] and items[0]["hours_left"] == -1.0
+
+
+def test_only_the_healthy_city_office_reads_the_queue(api, people):
+    for who in ("owner", "cao", "finance"):
+        r = api(people[who]).get("/api/v1/relief/triage")
+        assert (r.status_code, r.get_json()["error"]) == (403, "forbidden")
+    assert api(None).get("/api/v1/relief/triage").status_code == 401
+
+
+def test_triage_page_lists_requests_with_time_left_and_lets_an_officer_claim_one(app, people, make_case):
+    clock.set(T0)
+    late = make_case("submitted", city="Tegucigalpa")
+    clock.advance(hours=50)
+    client = app.test_client()
+    sign_in(client, people["hco"])
+    page = client.get("/relief/triage").get_data(as_text=True)
+    assert "Late by 2 h" in page and "triage late" in page and "Start triage" in page
+    r = client.post(f"/relief/{late.id}/claim", data={"version": late.version})
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/cases/{late.id}")
+    case = client.get(f"/cases/{late.id}").get_data(as_text=True)
+    assert "Hana Lindqvist" in case and "Back to the triage queue" in case
+    stale = client.post(f"/relief/{late.id}/claim", data={"version": late.version}, follow_redirects=True)
+    assert "not available" in stale.get_data(as_text=True)
+    sign_in(client, people["owner"])
+    assert client.get("/relief/triage").status_code == 403

@@ -1,0 +1,156 @@
+"""The relief pages: the request form, the edit form and the step forms on the case page."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+import clock
+from extensions import db
+from models import Case, Partnership
+from tests.factories import TEST_PASSWORD
+from tests.workflows.relief.conftest import RATINGS
+from workflows.scoring import submit_score
+
+
+def sign_in(client, user) -> None:
+    """Sign a user in through the login form (signing out whoever was signed in)."""
+    client.post("/logout")
+    r = client.post("/login", data={"username": user.username, "password": TEST_PASSWORD})
+    assert r.status_code == 302, r.get_data(as_text=True)
+
+
+def form_data(**changes) -> dict:
+    soyapango = db.session.scalar(select(Partnership).where(Partnership.city == "Soyapango"))
+    data = {
+        "title": "", "goals": ["compassion"], "requesting_party": "Municipality of Soyapango",
+        "party_type": "municipality", "city": "Soyapango", "country": "El Salvador", "disaster_type": "hurricane",
+        "disaster_date": (clock.today() - timedelta(days=3)).isoformat(), "affected_population": "85000",
+        "assistance_types": ["financial", "technical"], "amount_requested": "40000.00",
+        "channel": "FCM emergency appeal", "other_government_support": "", "partnership_id": str(soyapango.id),
+        "description": "Landslides after the hurricane.", "contact_name": "Ana Martinez",
+        "contact_email": "ana.martinez@soyapango.example", "action": "submit",
+    }
+    data.update(changes)
+    return data
+
+
+def only_case() -> Case:
+    return db.session.scalar(select(Case).where(Case.workflow == "relief"))
+
+
+def test_request_form_is_for_staff_and_councillors(app, people):
+    client = app.test_client()
+    sign_in(client, people["cllr"])
+    page = client.get("/relief/new").get_data(as_text=True)
+    for label in ("City struck", "Kinds of help", "Financial help (a grant)", "Partner city in the inventory",
+                  "Soyapango, El Salvador (active)", "Contact email"):
+        assert label in page
+    assert "New relief request" in client.get("/").get_data(as_text=True)
+    sign_in(client, people["hco"])
+    assert client.get("/relief/new").status_code == 403
+
+
+def test_submitting_the_form_creates_and_submits_the_request(app, people):
+    client = app.test_client()
+    sign_in(client, people["owner"])
+    r = client.post("/relief/new", data=form_data())
+    case = only_case()
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/cases/{case.id}")
+    assert case.state == "submitted" and case.title == "Hurricane relief for Soyapango, El Salvador"
+    assert case.data["amount_requested"] == "40000.00" and case.data["affected_population"] == 85000
+    assert case.data["contact"] == {"name": "Ana Martinez", "email": "ana.martinez@soyapango.example"}
+    assert "other_government_support" not in case.data
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "$40,000.00" in page and "Soyapango, El Salvador (active)" in page and "85,000" in page
+
+
+def test_an_incomplete_submission_creates_nothing_and_marks_the_fields(app, people):
+    client = app.test_client()
+    sign_in(client, people["owner"])
+    r = client.post("/relief/new", data=form_data(amount_requested="", contact_email="nope", disaster_type=""))
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and only_case() is None
+    assert page.count('class="error-text"') >= 3 and "Required when financial help" in page
+    r = client.post("/relief/new", data=form_data(disaster_date=(clock.today() + timedelta(days=2)).isoformat(),
+                                                  action="save"))
+    assert r.status_code == 422 and "Must not be in the future." in r.get_data(as_text=True)
+
+
+def test_a_draft_is_saved_then_edited_and_submitted_by_its_owner(app, people):
+    client = app.test_client()
+    sign_in(client, people["owner"])
+    r = client.post("/relief/new", data={"city": "Izmit", "country": "Türkiye", "disaster_type": "earthquake",
+                                         "goals": ["compassion"], "action": "save"})
+    case = only_case()
+    assert r.status_code == 302 and case.state == "draft" and case.title == "Earthquake relief for Izmit, Türkiye"
+    edit = client.get(f"/relief/{case.id}/edit").get_data(as_text=True)
+    assert 'value="Izmit"' in edit and "Submit request" in edit
+    r = client.post(f"/relief/{case.id}/edit", data=form_data(city="Izmit", country="Türkiye",
+                                                              disaster_type="earthquake", version=case.version,
+                                                              partnership_id="", title="Izmit earthquake"))
+    assert r.status_code == 302
+    db.session.expire_all()
+    case = only_case()
+    assert (case.state, case.title, case.data["partnership_id"]) == ("submitted", "Izmit earthquake", None)
+    assert client.get(f"/relief/{case.id}/edit").status_code == 403
+    sign_in(client, people["stranger"])
+    assert client.get(f"/relief/{case.id}/edit").status_code == 404
+
+
+def test_the_owner_answers_a_request_for_information_from_the_edit_form(app, people, make_case):
+    case = make_case("info_requested", channel=None)
+    client = app.test_client()
+    sign_in(client, people["owner"])
+    assert "Save and send back" in client.get(f"/relief/{case.id}/edit").get_data(as_text=True)
+    r = client.post(f"/relief/{case.id}/edit", data=form_data(action="send", version=case.version,
+                                                              channel="Salvadoran Red Cross"))
+    assert r.status_code == 302
+    db.session.expire_all()
+    case = only_case()
+    assert case.state == "in_triage" and case.data["channel"] == "Salvadoran Red Cross"
+
+
+def test_step_forms_on_the_case_page_carry_the_payloads(app, people, make_case):
+    case = make_case("in_triage")
+    submit_score(db.session, people["hco"], case.id, RATINGS)
+    client = app.test_client()
+    sign_in(client, people["hco"])
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Recommendation to the CAO" in page and "Amount proposed" in page
+    version = db.session.get(Case, case.id).version
+    r = client.post(f"/cases/{case.id}/actions/recommend", data={
+        "recommend-version": version, "recommend-recommendation": "approve",
+        "recommend-amount_granted": "24000.00", "recommend-comment": "Within the CAO's authority."})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    sign_in(client, people["cao"])
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Revised amount granted" in page and "$24,000.00" in page and "$25,000.00" in page
+    db.session.expire_all()
+    r = client.post(f"/cases/{case.id}/actions/approve", data={
+        "approve-version": db.session.get(Case, case.id).version, "approve-amount_granted": "30000.00"})
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert only_case().state == "council_review"
+    sign_in(client, people["council"])
+    r = client.post(f"/cases/{case.id}/actions/approve", data={"approve-version": only_case().version})
+    assert r.status_code == 302
+    sign_in(client, people["finance"])
+    db.session.expire_all()
+    r = client.post(f"/cases/{case.id}/actions/disburse", data={
+        "disburse-version": only_case().version, "disburse-amount_paid": "30000.01",
+        "disburse-paid_on": clock.today().isoformat(), "disburse-payment_reference": "EFT-1"})
+    assert r.status_code == 422 and "more than the amount granted" in r.get_data(as_text=True)
+    r = client.post(f"/cases/{case.id}/actions/disburse", data={
+        "disburse-version": only_case().version, "disburse-amount_paid": "30000.00",
+        "disburse-paid_on": clock.today().isoformat(), "disburse-payment_reference": "EFT-1"})
+    assert r.status_code == 302
+    sign_in(client, people["hco"])
+    db.session.expire_all()
+    r = client.post(f"/cases/{case.id}/actions/close", data={"close-version": only_case().version,
+                                                             "close-outcome": "Shelters rebuilt."})
+    assert r.status_code == 302
+    db.session.expire_all()
+    closed = only_case()
+    assert closed.state == "closed" and str(closed.amount_paid) == "30000.00"
+    assert "$30,000.00 on" in client.get(f"/cases/{case.id}").get_data(as_text=True)

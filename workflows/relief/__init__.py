@@ -1,0 +1,1 @@
+"""The disaster-relief workflow: definition, forms, pages, API and demo data."""

@@ -1,0 +1,149 @@
+"""Disaster-relief assistance requests (product.md §3.2): triage, recommendation, decision, payment."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from flask import current_app
+
+from models import Case, User
+from models.types import utcnow
+from workflows.definition import OWNER, Guard, Transition, Workflow
+from workflows.relief.schemas import (ApproveArgs, CloseArgs, DisburseArgs, RecommendArgs, ReliefData,
+                                      ReliefDataUpdate, missing_fields)
+from workflows.scoring import has_complete_score, is_eligible
+
+STATES = ("draft", "submitted", "in_triage", "info_requested", "recommended", "council_review", "approved",
+          "disbursed", "closed", "declined", "withdrawn")
+#: The states in which a request waits for the Healthy City Office's triage.
+TRIAGE_STATES = ("submitted", "in_triage")
+
+
+def amount(value) -> Decimal | None:
+    """Return an amount kept in case data (a string) as a Decimal, or None."""
+    return None if value in (None, "") else Decimal(str(value))
+
+
+def cao_limit() -> Decimal:
+    """Return the most the CAO may grant without Council (ACCORD_RELIEF_CAO_LIMIT)."""
+    return Decimal(str(current_app.config["ACCORD_RELIEF_CAO_LIMIT"]))
+
+
+def triage_deadline(case: Case) -> datetime | None:
+    """Return when triage of a submitted request is due (naive UTC), or None if it was never submitted."""
+    if case.submitted_at is None:
+        return None
+    return case.submitted_at + timedelta(hours=int(current_app.config["ACCORD_RELIEF_TRIAGE_SLA_HOURS"]))
+
+
+def hours_left(case: Case) -> float | None:
+    """Return the hours before the triage deadline (negative once late), or None outside triage."""
+    deadline = triage_deadline(case)
+    if case.state not in TRIAGE_STATES or deadline is None:
+        return None
+    return round((deadline - utcnow()).total_seconds() / 3600, 1)
+
+
+def flags(case: Case) -> list[str]:
+    """Return triage_late when a request waits for triage past its deadline."""
+    deadline = triage_deadline(case)
+    late = case.state in TRIAGE_STATES and deadline is not None and utcnow() > deadline
+    return ["triage_late"] if late else []
+
+
+def project(case: Case) -> None:
+    """Copy the figures the annual report aggregates into the case's indexed columns."""
+    data = case.data or {}
+    case.country = data.get("country")
+    case.category = data.get("disaster_type")
+    case.amount_requested = amount(data.get("amount_requested"))
+    case.amount_granted = amount(data.get("amount_granted"))
+    case.amount_paid = amount(data.get("amount_paid"))
+
+
+# ------------------------------------------------------------------ guards, routing and effects
+def _complete(ctx) -> str | tuple | None:
+    errors = missing_fields(ctx.data)
+    return ("The request is not complete: " + ", ".join(sorted(errors)) + ".", {"data": errors}) if errors else None
+
+
+def _within_limit(ctx) -> bool:
+    return (amount(ctx.data.get("amount_granted")) or Decimal("0")) <= cao_limit()
+
+
+def _above_limit(ctx) -> bool:
+    return not _within_limit(ctx)
+
+
+def _paid_within_grant(ctx) -> str | tuple | None:
+    paid, granted = ctx.payload["amount_paid"], amount(ctx.data.get("amount_granted")) or Decimal("0")
+    if paid > granted:
+        message = f"The amount paid ({paid:,.2f}) is more than the amount granted ({granted:,.2f})."
+        return message, {"data": {"amount_paid": [message]}}
+    if paid == 0 and granted > 0 and "financial" in (ctx.data.get("assistance_types") or []):
+        message = "Financial help was granted: record the amount paid (0 is only for non-financial help)."
+        return message, {"data": {"amount_paid": [message]}}
+    if paid > 0 and not ctx.payload.get("payment_reference"):
+        message = "Give the payment reference of the amount paid."
+        return message, {"data": {"payment_reference": [message]}}
+    return None
+
+
+def _not_recommender(case: Case, user: User) -> bool:
+    return (case.data or {}).get("recommended_by") != user.id
+
+
+_not_recommender.refusal = ("You recommended this request, so someone else must approve it "
+                            "(separation of duties).")
+
+
+def _assign_to_actor(ctx) -> None:
+    ctx.case.assignee_id = ctx.actor.id
+
+
+def _remember_recommender(ctx) -> None:
+    ctx.case.data = {**ctx.case.data, "recommended_by": ctx.actor.id}
+
+
+data_complete = Guard("data_complete", _complete, "every required field is filled in and valid")
+paid_within_grant = Guard("amount_paid_within_grant", _paid_within_grant,
+                          "amount_paid is not more than amount_granted")
+
+WORKFLOW = Workflow(
+    name="relief",
+    title="Disaster relief request",
+    states=STATES,
+    data_schema=ReliefData,
+    readers=("hco", "cao", "council", "finance"),
+    editable_states=("draft", "info_requested"),
+    project=project,
+    flags=flags,
+    state_labels={"in_triage": "In triage", "info_requested": "Information requested",
+                  "council_review": "Council review"},
+    scored=True,
+    scorers=("hco",),
+    scoring_states=("in_triage",),
+    transitions=(
+        Transition("submit", ("draft",), "submitted", (OWNER,), "Submit", guards=(data_complete,)),
+        Transition("start_triage", ("submitted",), "in_triage", ("hco",), "Start triage", effect=_assign_to_actor),
+        Transition("request_info", ("in_triage",), "info_requested", ("hco",), "Request information",
+                   comment_required=True),
+        Transition("provide_info", ("info_requested",), "in_triage", (OWNER,), "Provide information",
+                   payload=ReliefDataUpdate, guards=(data_complete,)),
+        Transition("recommend", ("in_triage",), "recommended", ("hco",), "Recommend",
+                   guards=(has_complete_score, is_eligible), payload=RecommendArgs, effect=_remember_recommender),
+        Transition("decline", ("in_triage",), "declined", ("hco",), "Decline (screen out)", comment_required=True),
+        Transition("approve", ("recommended",), "approved", ("cao",), "Approve", may=_not_recommender,
+                   when=_within_limit, payload=ApproveArgs),
+        Transition("approve", ("recommended",), "council_review", ("cao",), "Approve", may=_not_recommender,
+                   when=_above_limit, payload=ApproveArgs),
+        Transition("approve", ("council_review",), "approved", ("council",), "Approve", payload=ApproveArgs),
+        Transition("decline", ("recommended",), "declined", ("cao",), "Decline", comment_required=True),
+        Transition("decline", ("council_review",), "declined", ("council",), "Decline", comment_required=True),
+        Transition("disburse", ("approved",), "disbursed", ("finance",), "Record disbursement",
+                   payload=DisburseArgs, guards=(paid_within_grant,)),
+        Transition("close", ("disbursed",), "closed", ("hco",), "Close", payload=CloseArgs),
+        Transition("withdraw", ("draft", "submitted", "in_triage", "info_requested"), "withdrawn", (OWNER,),
+                   "Withdraw"),
+    ),
+)

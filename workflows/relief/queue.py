@@ -1,0 +1,43 @@
+"""The Healthy City Office's triage queue: requests waiting for triage or in triage."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Case, User
+from workflows.errors import Forbidden
+from workflows.relief.definition import TRIAGE_STATES
+
+TRIAGE_ROLES = ("hco",)
+
+
+def check_triager(user: User) -> None:
+    """Refuse anyone who does not triage relief requests."""
+    if not user.has_role(*TRIAGE_ROLES):
+        raise Forbidden("The triage queue is for the Healthy City Office (role hco).")
+
+
+def triage_queue(session: Session) -> list[Case]:
+    """Return the requests waiting for triage or in triage, the oldest (most urgent deadline) first."""
+    return list(session.scalars(
+        select(Case).where(Case.workflow == "relief", Case.state.in_(TRIAGE_STATES))
+        .order_by(Case.submitted_at, Case.id)
+    ))
+
+
+def time_left_text(hours: float | None) -> str:
+    """Describe the time before the triage deadline for a person."""
+    if hours is None:
+        return ""
+    if hours < 0:
+        return f"Late by {_span(-hours)}"
+    return f"{_span(hours)} left"
+
+
+def _span(hours: float) -> str:
+    whole = int(hours)
+    if whole >= 24:
+        days, rest = divmod(whole, 24)
+        return f"{days} d {rest} h"
+    return f"{whole} h {int(round((hours - whole) * 60)) % 60} min" if whole < 2 else f"{whole} h"
+

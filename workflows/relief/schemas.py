@@ -1,0 +1,100 @@
+"""The relief request's data, the payloads of its steps, and the triage queue's API shape."""
+from __future__ import annotations
+
+import copy
+from datetime import date
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+import clock
+from extensions import db
+from models import Partnership
+from workflows.fields import Money, Text
+
+PARTY_TYPES = ("municipality", "ngo", "agency", "community_group")
+DISASTER_TYPES = ("earthquake", "hurricane", "flood", "drought", "epidemic", "conflict", "terrorist_attack", "other")
+ASSISTANCE_TYPES = ("financial", "technical", "in_kind", "staff_deployment")
+RECOMMENDATIONS = ("approve", "decline")
+
+
+def not_in_future(value: date) -> None:
+    """Refuse a date after today in the City's time zone."""
+    if value > clock.today():
+        raise ValidationError("Must not be in the future.")
+
+
+def existing_partnership(value: int) -> None:
+    """Refuse a partnership id that names no row of the inventory."""
+    if db.session.get(Partnership, value) is None:
+        raise ValidationError("No partnership in the inventory has this id.")
+
+
+def _distinct(values: list) -> None:
+    if len(set(values)) != len(values):
+        raise ValidationError("Name each type of assistance once.")
+
+
+class ContactSchema(Schema):
+    name = Text(200, min_length=1, required=True)
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+
+
+class ReliefData(Schema):
+    """A relief request as the owner enters it; decision data is added by the steps."""
+
+    requesting_party = Text(200, min_length=1, required=True)
+    party_type = fields.String(required=True, validate=validate.OneOf(PARTY_TYPES))
+    city = Text(120, min_length=1, required=True)
+    country = Text(120, min_length=1, required=True)
+    disaster_type = fields.String(required=True, validate=validate.OneOf(DISASTER_TYPES))
+    disaster_date = fields.Date(required=True, validate=not_in_future)
+    affected_population = fields.Integer(required=True, strict=True,
+                                         validate=validate.Range(min=0, max=10_000_000_000))
+    assistance_types = fields.List(fields.String(validate=validate.OneOf(ASSISTANCE_TYPES)), required=True,
+                                   validate=[validate.Length(min=1), _distinct])
+    amount_requested = Money(allow_none=True)
+    channel = Text(300, allow_none=True)
+    other_government_support = Text(2000, allow_none=True)
+    partnership_id = fields.Integer(strict=True, allow_none=True, validate=existing_partnership)
+    description = Text(5000, min_length=1, required=True)
+    contact = fields.Nested(ContactSchema, required=True)
+
+
+def _all_optional(base: type[Schema], name: str) -> type[Schema]:
+    optional = {}
+    for field_name, field in base._declared_fields.items():
+        optional[field_name] = copy.deepcopy(field)
+        optional[field_name].required = False
+    return type(name, (base,), {**optional, "__doc__": f"{base.__name__} with every field optional."})
+
+
+#: What the owner may send with provide_info: any fields of the request, merged into its data.
+ReliefDataUpdate = _all_optional(ReliefData, "ReliefDataUpdate")
+
+
+def missing_fields(data: dict) -> dict:
+    """Return the field errors that stop a request from being submitted (empty when complete)."""
+    errors = ReliefData().validate(data)
+    if "financial" in (data.get("assistance_types") or []) and data.get("amount_requested") in (None, ""):
+        errors.setdefault("amount_requested", []).append("Required when financial help is asked for.")
+    return errors
+
+
+class RecommendArgs(Schema):
+    recommendation = fields.String(required=True, validate=validate.OneOf(RECOMMENDATIONS))
+    amount_granted = Money(required=True)
+
+
+class ApproveArgs(Schema):
+    amount_granted = Money()
+
+
+class DisburseArgs(Schema):
+    amount_paid = Money(required=True)
+    paid_on = fields.Date(required=True, validate=not_in_future)
+    payment_reference = Text(120, allow_none=True)
+
+
+class CloseArgs(Schema):
+    outcome = Text(5000, min_length=1, required=True)
+

@@ -1,0 +1,180 @@
+"""The relief pages: the request form, its edit form, and the Healthy City Office's triage queue."""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from extensions import db
+from models import Partnership
+from workflows import engine
+from workflows.errors import NotFound, WorkflowError
+from workflows.queries import load_visible
+from workflows.relief.definition import WORKFLOW, hours_left, triage_deadline
+from workflows.relief.forms import ApproveForm, ClaimForm, CloseForm, DisburseForm, RecommendForm, ReliefRequestForm
+from workflows.relief.queue import TRIAGE_ROLES, time_left_text, triage_queue
+from workflows.relief.schemas import missing_fields
+from workflows.presenters import case_flags
+
+bp = Blueprint("relief", __name__, url_prefix="/relief")
+#: Who enters relief requests (product.md §1).
+CREATORS = ("staff", "councillor")
+
+
+def default_title(data: dict) -> str:
+    """Return a title made from the request, for a form filled in a hurry."""
+    kind = (data.get("disaster_type") or "disaster").replace("_", " ").capitalize()
+    place = ", ".join(p for p in (data.get("city"), data.get("country")) if p)
+    return f"{kind} relief for {place}" if place else f"{kind} relief request"
+
+
+def _render_form(form, case=None, status: int = 200):
+    return render_template("relief/request_form.html", form=form, case=case, wf=WORKFLOW), status
+
+
+def _precheck(form: ReliefRequestForm, data: dict) -> bool:
+    """Show every field a submission still needs; return whether the request is complete."""
+    errors = missing_fields(data)
+    form.show_errors(errors)
+    if not form.goals.data:
+        form.show_errors({"goals": ["Choose at least one goal."]})
+    return not errors and bool(form.goals.data)
+
+
+def _engine_errors(form: ReliefRequestForm, err: WorkflowError) -> None:
+    errors = dict(err.errors or {})
+    form.show_errors(errors.pop("data", None) or {})
+    form.show_errors(errors)
+    flash(err.message, "error")
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new_request():
+    """Enter a relief request; save it as a draft or submit it at once."""
+    if not current_user.has_role(*CREATORS):
+        abort(403)
+    form = ReliefRequestForm()
+    if request.method == "GET":
+        return _render_form(form)
+    submitting = request.form.get("action") == "submit"
+    data = form.request_data(clear_empty=False) if form.validate() else None
+    if data is None or (submitting and not _precheck(form, data)):
+        flash("Please correct the fields marked below.", "error")
+        return _render_form(form, status=422)
+    try:
+        case = engine.create_case(db.session, current_user, WORKFLOW.name,
+                                  (form.title.data or "").strip() or default_title(data), form.goals.data, data)
+        if submitting:
+            engine.fire(db.session, current_user, case.id, "submit", case.version)
+    except WorkflowError as err:
+        _engine_errors(form, err)
+        return _render_form(form, status=err.status)
+    flash("Your request has been submitted to the Healthy City Office." if submitting else "Draft saved.", "success")
+    return redirect(url_for("web.case_page", case_id=case.id))
+
+
+def _own_editable(case_id: int):
+    try:
+        case = load_visible(db.session, current_user, case_id)
+    except NotFound:
+        abort(404)
+    if case.workflow != WORKFLOW.name:
+        abort(404)
+    if case.owner_id != current_user.id or case.state not in WORKFLOW.editable_states:
+        abort(403)
+    return case
+
+
+@bp.route("/<int:case_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_request(case_id: int):
+    """Edit one's own request in draft, or answer the office's request for information."""
+    case = _own_editable(case_id)
+    form = ReliefRequestForm()
+    if request.method == "GET":
+        form.fill(case)
+        form.version.data = case.version
+        return _render_form(form, case)
+    action = request.form.get("action")
+    step = {"submit": "submit", "send": "provide_info"}.get(action)
+    data = form.request_data(clear_empty=True) if form.validate() else None
+    if data is None or (step and not _precheck(form, {**case.data, **data})):
+        flash("Please correct the fields marked below.", "error")
+        return _render_form(form, case, 422)
+    try:
+        case = engine.update_case(db.session, current_user, case_id, form.version.data,
+                                  title=(form.title.data or "").strip() or case.title, goals=form.goals.data,
+                                  data=data)
+        if step and step in _allowed(case):
+            engine.fire(db.session, current_user, case.id, step, case.version)
+    except WorkflowError as err:
+        _engine_errors(form, err)
+        case = load_visible(db.session, current_user, case_id)
+        form.version.data = case.version
+        return _render_form(form, case, err.status)
+    flash({"submit": "Your request has been submitted.", "provide_info": "Sent back to the Healthy City Office."}
+          .get(step, "Changes saved."), "success")
+    return redirect(url_for("web.case_page", case_id=case.id))
+
+
+def _allowed(case) -> set[str]:
+    return {t.trigger for t in WORKFLOW.transitions if case.state in t.source}
+
+
+@bp.get("/triage")
+@login_required
+def triage():
+    """Show the Healthy City Office the requests waiting for triage, the most urgent first."""
+    if not current_user.has_role(*TRIAGE_ROLES):
+        abort(403)
+    rows = [{"case": c, "due": triage_deadline(c), "left": time_left_text(hours_left(c)), "flags": case_flags(c)}
+            for c in triage_queue(db.session)]
+    return render_template("relief/triage.html", rows=rows, wf=WORKFLOW)
+
+
+@bp.post("/<int:case_id>/claim")
+@login_required
+def claim(case_id: int):
+    """Start triage of a submitted request; the officer becomes its assignee."""
+    form = ClaimForm()
+    if not form.validate():
+        abort(400)
+    try:
+        engine.fire(db.session, current_user, case_id, "start_triage", form.version.data)
+    except NotFound:
+        abort(404)
+    except WorkflowError as err:
+        flash(err.message, "error")
+        return redirect(url_for("relief.triage"))
+    flash("You are now triaging this request: score it, then recommend or ask for information.", "success")
+    return redirect(url_for("web.case_page", case_id=case_id))
+
+
+def partnership_label(partnership_id) -> str:
+    """Return "City, Country (status)" for an inventory entry, for the case page."""
+    p = db.session.get(Partnership, partnership_id) if partnership_id else None
+    return f"{p.city}, {p.country} ({p.status})" if p else ""
+
+
+def triage_info(case) -> dict | None:
+    """Return the triage deadline and the time left, while a request waits for triage."""
+    left = hours_left(case)
+    if left is None:
+        return None
+    return {"due": triage_deadline(case), "text": time_left_text(left), "late": left < 0}
+
+
+def init_app(app: Flask) -> None:
+    """Register the relief pages, their links and the forms of the steps that carry data."""
+    from web.nav import add_link, add_new_link, set_edit_endpoint
+    from web.payloads import register_form
+
+    app.register_blueprint(bp)
+    add_link("Relief triage", "relief.triage", TRIAGE_ROLES)
+    add_new_link("New relief request", "relief.new_request", CREATORS)
+    set_edit_endpoint(WORKFLOW.name, "relief.edit_request")
+    for trigger, form in (("recommend", RecommendForm), ("approve", ApproveForm), ("disburse", DisburseForm),
+                          ("close", CloseForm)):
+        register_form(WORKFLOW.name, trigger, form)
+    app.add_template_global(partnership_label, "relief_partnership")
+    app.add_template_global(triage_info, "relief_triage_info")
