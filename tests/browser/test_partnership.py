@@ -1,0 +1,155 @@
+"""End to end in the browser: a councillor revives the dormant Sao Paulo partnership through
+the web forms; the Healthy City Office scores and recommends; the committee defers, reconsiders
+and approves; Council adopts; the inventory shows Sao Paulo active. Every page passes axe."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from extensions import db
+from models import Case
+
+RATINGS = {"Strategic alignment": "4", "Exchange content": "4", "Community support": "3", "Partner capacity": "4",
+           "Work plan": "3", "Cost reasonableness": "4"}
+
+
+@pytest.fixture
+def people(make_user):
+    return {
+        "chen": make_user("cllr.chen", "councillor", department="City Council", full_name="Councillor Grace Chen"),
+        "hco": make_user("hana.hco", "hco", department="Strategic and Corporate Policy", full_name="Hana Lindqvist"),
+        "committee": make_user("pat.committee", "committee", department="City Clerk's Office", full_name="Pat Nguyen"),
+        "council": make_user("clerk.council", "council", department="City Clerk's Office", full_name="Jordan Blake"),
+    }
+
+
+def state_of(page) -> str:
+    return page.locator(".summary .state").inner_text()
+
+
+def action(page, legend: str):
+    """Return the action form on the case page whose fieldset has this legend."""
+    return page.get_by_role("group", name=legend, exact=True)
+
+
+def act(page, axe_check, legend: str, **fields) -> None:
+    """Fill an action form by its labels and press its button; check the page that follows."""
+    form = action(page, legend)
+    for label, value in fields.items():
+        form.get_by_label(label.replace("_", " "), exact=False).first.fill(value)
+    form.get_by_role("button", name=legend, exact=True).click()
+    page.wait_for_load_state()
+    axe_check(page)
+
+
+def score(page, case_id: int, people) -> None:
+    """Score through the case page's scoring form, or through the service where there is none yet."""
+    if page.get_by_role("button", name="Submit score").count():
+        for label, value in RATINGS.items():
+            page.get_by_role("group", name=re.compile(f"^{label}")).get_by_label(value, exact=True).check()
+        page.get_by_role("button", name="Submit score").click()
+        page.wait_for_load_state()
+    else:
+        from workflows.scoring import submit_score
+
+        submit_score(db.session, people["hco"], case_id, {
+            "strategic_alignment": 4, "exchange_content": 4, "community_support": 3, "partner_capacity": 4,
+            "work_plan": 3, "cost_reasonableness": 4})
+        page.reload()
+
+
+def propose_sao_paulo(page, axe_check) -> None:
+    page.get_by_role("link", name="Propose a partnership").click()
+    page.wait_for_url("**/partnerships/propose")
+    axe_check(page)
+    page.get_by_label("Title").fill("Revive the Toronto–Sao Paulo technical exchange")
+    page.get_by_label("Centre for research excellence and knowledge development").check()
+    page.get_by_label("Leading cultural capital").check()
+    page.get_by_label("Revive a dormant or completed partnership of the inventory").check()
+    page.get_by_label("Inventory partnership").select_option(label="Sao Paulo, Brazil (dormant)")
+    page.get_by_label("Sponsoring organization").select_option("FCM")
+    page.get_by_label("The sponsor's funding is secured").check()
+    page.get_by_label("Sponsor's contribution (CAD)").fill("45000.00")
+    page.get_by_label("City's contribution (CAD)").fill("15000.00")
+    page.get_by_label("Focus area 1").fill("Waste management")
+    page.get_by_label("Focus area 2").fill("Healthy City approach")
+    page.get_by_label("Focus area 3").fill("Heritage maintenance")
+    page.get_by_label("Lead department").fill("Solid Waste Management Services")
+    page.get_by_label("Duration (months)").fill("24")
+    page.get_by_label("Rationale").fill("Sao Paulo asks to revive the 1987 exchange; Toronto's Brazilian "
+                                        "community and the Healthy City Office support it.")
+    page.get_by_label("Expected outcomes").fill("A joint waste study and two staff exchanges a year.")
+    page.get_by_role("button", name="Save the draft").click()
+    page.wait_for_url(re.compile(r".*/cases/\d+$"))
+    axe_check(page)
+
+
+def test_councillor_revives_sao_paulo_through_to_council_adoption(page, sign_in, axe_check, people):
+    sign_in(page, people["chen"])
+    axe_check(page)
+    propose_sao_paulo(page, axe_check)
+    case_id = int(page.url.rsplit("/", 1)[1])
+    assert state_of(page) == "Draft"
+    assert page.get_by_text("Sao Paulo, Brazil").is_visible()
+    act(page, axe_check, "Submit")
+    assert state_of(page) == "Submitted"
+
+    sign_in(page, people["hco"])
+    axe_check(page)
+    page.get_by_role("link", name="Revive the Toronto–Sao Paulo technical exchange").first.click()
+    axe_check(page)
+    act(page, axe_check, "Start review")
+    assert state_of(page) == "Under review"
+    score(page, case_id, people)
+    axe_check(page)
+    act(page, axe_check, "Recommend to committee", Comment="Recommended: FCM funding is secured.")
+    assert state_of(page) == "At committee"
+
+    sign_in(page, people["committee"])
+    axe_check(page)
+    page.goto(f"/cases/{case_id}")
+    axe_check(page)
+    act(page, axe_check, "Defer", Comment="Deferred for the Brazilian consulate's letter of support.",
+        **{"Meeting and item reference": "2026.PF13.5", "Motion": "That the Committee defer the item to its next "
+           "meeting.", "Votes for": "6", "Votes against": "1"})
+    assert state_of(page) == "Deferred"
+    act(page, axe_check, "Reconsider")
+    assert state_of(page) == "At committee"
+    form = action(page, "Approve and refer to Council")
+    form.get_by_label("Meeting and item reference").fill("2026.PF14.2")
+    form.get_by_label("Motion").fill("That the Committee recommend that Council revive the partnership.")
+    form.get_by_label("Votes for").fill("7")
+    form.get_by_label("Votes against").fill("0")
+    form.get_by_label("Members who declared an interest").fill("Councillor Marco Rossi")
+    form.get_by_role("button", name="Approve and refer to Council").click()
+    page.wait_for_load_state()
+    axe_check(page)
+    assert state_of(page) == "At Council"
+    decisions = page.get_by_role("region", name="Decisions of the Committee and Council")
+    assert decisions.get_by_text("2026.PF13.5").is_visible()
+    assert decisions.get_by_text("Councillor Marco Rossi").is_visible()
+
+    sign_in(page, people["council"])
+    axe_check(page)
+    page.goto(f"/cases/{case_id}")
+    axe_check(page)
+    act(page, axe_check, "Adopt", **{"Meeting and item reference": "2026.CC15.4",
+                                     "Motion": "That Council revive the technical exchange partnership with Sao Paulo."})
+    assert state_of(page) == "Adopted"
+
+    page.get_by_role("link", name="Partnerships", exact=True).click()
+    page.wait_for_url("**/partnerships")
+    axe_check(page)
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name="Sao Paulo", exact=True))
+    assert row.get_by_text("Active", exact=True).is_visible()
+    page.get_by_role("link", name="Sao Paulo", exact=True).click()
+    axe_check(page)
+    assert page.get_by_role("link", name="Revive the Toronto–Sao Paulo technical exchange").is_visible()
+    page.goto("/partnerships/decisions?q=2026.PF14")
+    axe_check(page)
+    assert page.get_by_text("2026.PF14.2").is_visible()
+    db.session.rollback()  # end the test's read transaction: the server committed since
+    case = db.session.scalar(select(Case).where(Case.id == case_id))
+    assert case.state == "adopted" and case.data["partner_city"] == "Sao Paulo"

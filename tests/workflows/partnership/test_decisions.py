@@ -1,0 +1,86 @@
+"""Decisions of the Committee and Council: recorded with the transition, kept out of the
+proposal's data, shown on the case, and searchable by meeting reference or motion."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from extensions import db
+from models import AuditEvent
+from tests.workflows.partnership.conftest import DECISION, fire, revival
+
+
+def _decision_events(case_id):
+    return db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id,
+                                                       AuditEvent.action.in_(("approve", "decline", "defer")))
+                              .order_by(AuditEvent.seq)).all()
+
+
+def test_a_decision_is_kept_in_the_audit_event_not_in_the_data(api, people, make_case):
+    case = make_case("committee_review")
+    data_before = dict(case.data)
+    r = fire(api(people["pat"]), case.id, "defer", case.version, comment="Await FCM's answer.", data=DECISION)
+    assert r.status_code == 200
+    assert r.get_json()["data"] == data_before
+    [event] = _decision_events(case.id)
+    assert event.payload == DECISION
+    history = api(people["pat"]).get(f"/api/v1/cases/{case.id}/history").get_json()
+    assert history["events"][-1]["payload"]["meeting_reference"] == "2026.PF13.5"
+    assert history["chain_valid"] is True
+
+
+def test_search_by_reference_and_motion_text(api, people, make_case):
+    sao = make_case("adopted")  # committee 2026.PF13.5 then Council 2026.CC14.2
+    make_case("declined", data=revival("Lima"), owner="rossi", title="Revive the Lima exchange")
+    client = api(people["cao"])
+    by_ref = client.get("/api/v1/partnerships/decisions?q=2026.CC14").get_json()["items"]
+    assert [(d["case_id"], d["body"], d["outcome"]) for d in by_ref] == [(sao.id, "Council", "Adopted")]
+    by_motion = client.get("/api/v1/partnerships/decisions?q=REVIVE the partnership").get_json()["items"]
+    assert [(d["case_id"], d["outcome"], d["votes_for"], d["votes_against"], d["interests_declared"])
+            for d in by_motion] == [(sao.id, "Referred to Council", 7, 1, ["Councillor Ana Bailão"])]
+    everything = client.get("/api/v1/partnerships/decisions").get_json()["items"]
+    assert len(everything) == 3
+    assert client.get("/api/v1/partnerships/decisions?q=nothing-like-this").get_json()["items"] == []
+
+
+def test_search_shows_only_decisions_on_cases_the_caller_may_see(api, people, make_case):
+    make_case("adopted", owner="rossi", title="Rossi's revival")
+    assert api(people["chen"]).get("/api/v1/partnerships/decisions").get_json()["items"] == []
+    assert len(api(people["rossi"]).get("/api/v1/partnerships/decisions").get_json()["items"]) == 2
+    assert api(None).get("/api/v1/partnerships/decisions").status_code == 401
+
+
+def test_case_page_lists_the_decisions(people, make_case, browser_of):
+    case = make_case("adopted")
+    page = browser_of(people["chen"]).get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Decisions of the Committee and Council" in page
+    assert "2026.PF13.5" in page and "2026.CC14.2" in page and "Councillor Ana Bailão" in page
+
+
+def test_decision_form_on_the_case_page_records_the_decision(people, make_case, browser_of):
+    case = make_case("committee_review")
+    client = browser_of(people["pat"])
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert 'name="approve-meeting_reference"' in page and 'name="defer-votes_for"' in page
+    r = client.post(f"/cases/{case.id}/actions/approve", data={
+        "approve-version": case.version, "approve-meeting_reference": "2026.PF14.3",
+        "approve-motion": "Refer to Council with support.", "approve-votes_for": "6", "approve-votes_against": "0",
+        "approve-interests_declared": "Councillor A\n\nCouncillor B\n"})
+    assert r.status_code == 302
+    [event] = _decision_events(case.id)
+    assert event.payload == {"meeting_reference": "2026.PF14.3", "motion": "Refer to Council with support.",
+                             "votes_for": 6, "votes_against": 0, "interests_declared": ["Councillor A", "Councillor B"]}
+
+
+def test_decision_form_refuses_a_malformed_reference(people, make_case, browser_of):
+    case = make_case("committee_review")
+    r = browser_of(people["pat"]).post(f"/cases/{case.id}/actions/approve", data={
+        "approve-version": case.version, "approve-meeting_reference": "PF14 item 3"})
+    assert r.status_code == 422
+    assert "2026.PF13.5" in r.get_data(as_text=True)
+    assert _decision_events(case.id) == []
+
+
+def test_decisions_page_searches(people, make_case, browser_of):
+    make_case("adopted")
+    page = browser_of(people["hana"]).get("/partnerships/decisions?q=CC14").get_data(as_text=True)
+    assert "2026.CC14.2" in page and "2026.PF13.5" not in page

@@ -1,0 +1,144 @@
+"""The inventory: the reference data matches the framework row by row, the API lists and
+filters it, an administrator's changes are audited, and an adoption updates it."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from extensions import db
+from models import AuditEvent, Partnership
+from tests.workflows.partnership.conftest import entry, new
+
+# Written by hand from the framework: §6.1.2 (statuses) and Appendix 4 (years, municipalities, sponsors).
+# city, country, established, municipality, sponsor, status
+FRAMEWORK = [
+    ("Middlesex", "Great Britain", "1990-98", "Metropolitan Toronto", "N/A", "completed"),
+    ("Nanjing", "China", "1996", "Scarborough", "CIDA/FCM", "completed"),
+    ("Medellin", "Colombia", "1997", "Toronto", "CIDA/FCM", "completed"),
+    ("The State of Mexico", "Mexico", "1996", "Metropolitan Toronto", "Metropolis", "completed"),
+    ("Lima", "Peru", "1990", "Toronto", "CIDA/FCM", "completed"),
+    ("Istanbul", "Turkey", "1997", "Metropolitan Toronto", "CIDA/FCM", "completed"),
+    ("Tallinn", "Estonia", "1997", "Toronto", "CIDA/CUI", "completed"),
+    ("Riga", "Latvia", "1997", "Toronto", "CIDA/CUI", "completed"),
+    ("Vilnius", "Lithuania", "1997", "Toronto", "CIDA/CUI", "completed"),
+    ("Cape Town", "South Africa", "1995", "Toronto", "CIDA/FCM", "completed"),
+    ("Soyapango", "El Salvador", "1996", "York", "CIDA/FCM", "active"),
+    ("Sao Paulo", "Brazil", "1987", "Toronto", "CIDA/FCM", "dormant"),
+    ("Botswana", "Botswana", None, None, None, "prospective"),
+]
+FOCUS_WORDS = {"Middlesex": "Ambulance", "Nanjing": "Municipal Management", "Medellin": "Drug Plans",
+               "The State of Mexico": "Infrastructure financing", "Lima": "Emergency services",
+               "Istanbul": "Landfill", "Tallinn": "tourism", "Riga": "tourism", "Vilnius": "tourism",
+               "Cape Town": "Governance models", "Soyapango": "Property assessment",
+               "Sao Paulo": "Healthy City approach"}
+
+
+def _rows(items) -> list[tuple]:
+    return sorted((i["city"], i["country"], i["established"], i["municipality"], i["sponsor"], i["status"])
+                  for i in items)
+
+
+def test_init_db_loaded_the_framework_inventory(app):
+    loaded = db.session.scalars(select(Partnership)).all()
+    assert _rows([{k: getattr(p, k) for k in ("city", "country", "established", "municipality", "sponsor",
+                                              "status")} for p in loaded]) == sorted(FRAMEWORK)
+    for p in loaded:
+        assert FOCUS_WORDS.get(p.city, "Prospective") in p.focus
+    baltic = {p.city for p in loaded if p.program == "Canadian Baltic Municipal Cooperation Program"}
+    assert baltic == {"Tallinn", "Riga", "Vilnius"}
+
+
+def test_api_lists_the_framework_inventory(api, people):
+    r = api(people["chen"]).get("/api/v1/partnerships")
+    assert r.status_code == 200
+    items = r.get_json()["items"]
+    assert _rows(items) == sorted(FRAMEWORK)
+    assert {"id", "city", "country", "established", "municipality", "focus", "sponsor", "status"} <= set(items[0])
+
+
+@pytest.mark.parametrize("query, cities", [
+    ("status=dormant", {"Sao Paulo"}),
+    ("status=active", {"Soyapango"}),
+    ("country=south%20africa", {"Cape Town"}),
+    ("status=completed&country=Latvia", {"Riga"}),
+    ("status=active&country=Brazil", set()),
+])
+def test_api_filters_by_status_and_country(api, people, query, cities):
+    items = api(people["chen"]).get(f"/api/v1/partnerships?{query}").get_json()["items"]
+    assert {i["city"] for i in items} == cities
+
+
+def test_api_refuses_an_unknown_status_and_a_missing_token(api, people):
+    r = api(people["chen"]).get("/api/v1/partnerships?status=lapsed")
+    assert r.status_code == 422 and "status" in r.get_json()["errors"]
+    assert api(None).get("/api/v1/partnerships").status_code == 401
+
+
+def test_api_reads_one_entry_with_its_proposals_and_history(api, people, make_case):
+    case = make_case("adopted")
+    hidden = make_case("draft", owner="rossi", title="Rossi's own Sao Paulo idea")
+    sao = entry("Sao Paulo")
+    body = api(people["hana"]).get(f"/api/v1/partnerships/{sao.id}").get_json()
+    assert body["status"] == "active"
+    assert [p["id"] for p in body["proposals"]] == [hidden.id, case.id]
+    assert [e["action"] for e in body["events"]] == ["inventory_edit"]
+    assert body["events"][0]["payload"]["status"] == {"from": "dormant", "to": "active"}
+    assert body["events"][0]["payload"]["case_id"] == case.id
+    # A councillor sees only their own proposals on the entry.
+    mine = api(people["chen"]).get(f"/api/v1/partnerships/{sao.id}").get_json()
+    assert [p["id"] for p in mine["proposals"]] == [case.id]
+    assert api(people["chen"]).get("/api/v1/partnerships/9999").status_code == 404
+
+
+def test_adopting_a_new_partnership_creates_it_active_and_stores_its_id(api, people, make_case):
+    case = make_case("adopted", data=new("Cape Town", "South Africa", focus_areas=["Governance", "Housing"]))
+    created = db.session.get(Partnership, case.data["partnership_id"])
+    assert (created.city, created.status, created.focus, created.sponsor) == (
+        "Cape Town", "active", "Governance; Housing", "FCM")
+    assert entry("Cape Town").status == "completed"  # the old partnership stays as the framework left it
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == f"partnership:{created.id}")).all()
+    assert [(e.action, e.actor_username, e.payload["case_id"]) for e in events] == [
+        ("inventory_create", "clerk.council", case.id)]
+
+
+def test_adopting_a_new_partnership_activates_its_prospective_entry(people, make_case):
+    botswana = entry("Botswana")
+    case = make_case("adopted", data=new("Botswana", "Botswana", partnership_id=botswana.id))
+    db.session.refresh(botswana)
+    assert case.data["partnership_id"] == botswana.id
+    assert botswana.status == "active" and botswana.municipality == "Toronto" and botswana.established
+
+
+def test_admin_creates_and_edits_entries_each_change_audited(people):
+    from workflows.partnership import inventory
+
+    p = inventory.create_entry(db.session, people["ada"], {
+        "city": "Kyiv", "country": "Ukraine", "established": "2026", "municipality": "Toronto",
+        "focus": "Emergency preparedness", "sponsor": "FCM", "status": "prospective"})
+    inventory.edit_entry(db.session, people["ada"], p.id, {"status": "active", "focus": "Emergency services"})
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == f"partnership:{p.id}")
+                                .order_by(AuditEvent.seq)).all()
+    assert [e.action for e in events] == ["inventory_create", "inventory_edit"]
+    assert events[0].payload["city"] == "Kyiv" and events[0].payload["program"] is None
+    assert events[1].payload == {"status": {"from": "prospective", "to": "active"},
+                                 "focus": {"from": "Emergency preparedness", "to": "Emergency services"}}
+    assert events[1].prev_hash == events[0].hash
+
+
+@pytest.mark.parametrize("who, values, error", [
+    ("hana", {"status": "active"}, "Forbidden"),
+    ("ada", {"status": "lapsed"}, "ValidationFailed"),
+    ("ada", {"city": ""}, "ValidationFailed"),
+    ("ada", {"city": "Sao Paulo"}, "ValidationFailed"),  # nothing changes
+])
+def test_inventory_edit_refusals_change_nothing(people, who, values, error):
+    from workflows.partnership import inventory
+
+    sao = entry("Sao Paulo")
+    before = (sao.city, sao.status, db.session.scalar(select(AuditEvent.id).limit(1)))
+    with pytest.raises(Exception) as raised:
+        inventory.edit_entry(db.session, people[who], sao.id, values)
+    assert type(raised.value).__name__ == error
+    db.session.expire_all()
+    sao = entry("Sao Paulo")
+    assert (sao.city, sao.status, db.session.scalar(select(AuditEvent.id).limit(1))) == before

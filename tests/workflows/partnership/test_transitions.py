@@ -1,0 +1,249 @@
+"""Every row of the partnership table (product.md §3.3) through the API: each transition
+allowed to the right person, and refused to others, each refusal changing nothing."""
+from __future__ import annotations
+
+import pytest
+
+from extensions import db
+from models import Partnership
+from tests.workflows.partnership.conftest import DECISION, entry, fire, new, revival, snapshot
+
+# state, actor, trigger, body, destination
+ALLOWED = [
+    ("draft", "owner", "submit", {}, "submitted"),
+    ("submitted", "hana", "start_review", {}, "under_review"),
+    ("under_review", "omar", "request_revision", {"comment": "Name the community partners."}, "revision_requested"),
+    ("revision_requested", "owner", "resubmit", {"data": {"rationale": "Now with the Brazilian community."}},
+     "under_review"),
+    ("revision_requested", "owner", "resubmit", {}, "under_review"),
+    ("committee_review", "pat", "defer", {"comment": "Await FCM.", "data": DECISION}, "deferred"),
+    ("deferred", "pat", "reconsider", {}, "committee_review"),
+    ("committee_review", "pat", "approve", {"data": DECISION}, "council_review"),
+    ("committee_review", "pat", "approve", {}, "council_review"),
+    ("committee_review", "pat", "decline", {"comment": "Not this term.", "data": DECISION}, "declined"),
+    ("council_review", "jordan", "approve", {"data": DECISION}, "adopted"),
+    ("council_review", "jordan", "decline", {"comment": "No budget."}, "declined"),
+    ("draft", "owner", "withdraw", {}, "withdrawn"),
+    ("submitted", "owner", "withdraw", {}, "withdrawn"),
+    ("under_review", "owner", "withdraw", {}, "withdrawn"),
+    ("revision_requested", "owner", "withdraw", {}, "withdrawn"),
+]
+
+
+@pytest.mark.parametrize("state, who, trigger, body, dest", ALLOWED)
+def test_allowed(api, people, make_case, state, who, trigger, body, dest):
+    case = make_case(state)
+    version = case.version
+    actor = people["chen" if who == "owner" else who]
+    r = fire(api(actor), case.id, trigger, version, **body)
+    assert r.status_code == 200, r.get_json()
+    result = r.get_json()
+    assert result["state"] == dest
+    assert result["version"] == version + 1
+
+
+# state, actor, trigger, body, status, error code
+REFUSED = [
+    # submit: only the owner; a complete proposal; a revival of a dormant or completed entry.
+    ("draft", "hana", "submit", {}, 403, "forbidden"),
+    ("draft", "rossi", "submit", {}, 404, "not_found"),
+    ("submitted", "owner", "submit", {}, 409, "invalid_transition"),
+    # start_review: hco only, never the owner.
+    ("submitted", "pat", "start_review", {}, 403, "forbidden"),
+    ("submitted", "owner", "start_review", {}, 403, "forbidden"),
+    ("draft", "hana", "start_review", {}, 409, "invalid_transition"),
+    ("under_review", "hana", "start_review", {}, 409, "invalid_transition"),
+    # request_revision: hco, with a comment.
+    ("under_review", "hana", "request_revision", {}, 422, "validation_failed"),
+    ("under_review", "hana", "request_revision", {"comment": "   "}, 422, "validation_failed"),
+    ("under_review", "jordan", "request_revision", {"comment": "x"}, 403, "forbidden"),
+    ("submitted", "hana", "request_revision", {"comment": "x"}, 409, "invalid_transition"),
+    # resubmit: the owner, with valid data.
+    ("revision_requested", "hana", "resubmit", {}, 403, "forbidden"),
+    ("revision_requested", "owner", "resubmit", {"data": {"city_contribution": "12.345"}}, 422, "validation_failed"),
+    ("revision_requested", "owner", "resubmit", {"data": {"focus_areas": []}}, 422, "validation_failed"),
+    ("under_review", "owner", "resubmit", {}, 409, "invalid_transition"),
+    # recommend: hco, after a complete score.
+    ("submitted", "hana", "recommend", {}, 409, "invalid_transition"),
+    ("committee_review", "hana", "recommend", {}, 409, "invalid_transition"),
+    # defer: committee, with a comment; the decision fields valid.
+    ("committee_review", "pat", "defer", {}, 422, "validation_failed"),
+    ("committee_review", "pat", "defer", {"comment": "x", "data": {"meeting_reference": "PF13 item 5"}},
+     422, "validation_failed"),
+    ("committee_review", "pat", "defer", {"comment": "x", "data": {"votes_for": -1}}, 422, "validation_failed"),
+    ("committee_review", "pat", "defer", {"comment": "x", "data": {"interests_declared": "Ana"}},
+     422, "validation_failed"),
+    ("committee_review", "hana", "defer", {"comment": "x"}, 403, "forbidden"),
+    ("committee_review", "jordan", "defer", {"comment": "x"}, 403, "forbidden"),
+    ("council_review", "pat", "defer", {"comment": "x"}, 409, "invalid_transition"),
+    # reconsider: committee.
+    ("deferred", "jordan", "reconsider", {}, 403, "forbidden"),
+    ("deferred", "owner", "reconsider", {}, 403, "forbidden"),
+    ("committee_review", "pat", "reconsider", {}, 409, "invalid_transition"),
+    # approve at committee: committee only; Council cannot skip the committee.
+    ("committee_review", "jordan", "approve", {}, 403, "forbidden"),
+    ("committee_review", "hana", "approve", {}, 403, "forbidden"),
+    ("committee_review", "pat", "approve", {"data": {"votes_against": "many"}}, 422, "validation_failed"),
+    ("deferred", "pat", "approve", {}, 409, "invalid_transition"),
+    # decline at committee: committee, with a comment.
+    ("committee_review", "pat", "decline", {}, 422, "validation_failed"),
+    ("committee_review", "jordan", "decline", {"comment": "x"}, 403, "forbidden"),
+    # approve at Council (adoption): council only.
+    ("council_review", "pat", "approve", {}, 403, "forbidden"),
+    ("council_review", "cao", "approve", {}, 403, "forbidden"),
+    ("council_review", "jordan", "approve", {"data": {"motion": "x\x00"}}, 422, "validation_failed"),
+    ("adopted", "jordan", "approve", {}, 409, "invalid_transition"),
+    # decline at Council: council, with a comment.
+    ("council_review", "jordan", "decline", {}, 422, "validation_failed"),
+    ("council_review", "pat", "decline", {"comment": "x"}, 403, "forbidden"),
+    # withdraw: the owner, before the committee.
+    ("committee_review", "owner", "withdraw", {}, 409, "invalid_transition"),
+    ("adopted", "owner", "withdraw", {}, 409, "invalid_transition"),
+    ("submitted", "hana", "withdraw", {}, 403, "forbidden"),
+    ("declined", "owner", "resubmit", {}, 409, "invalid_transition"),
+    ("withdrawn", "owner", "submit", {}, 409, "invalid_transition"),
+]
+
+
+@pytest.mark.parametrize("state, who, trigger, body, status, code", REFUSED)
+def test_refused_and_nothing_changes(api, people, make_case, state, who, trigger, body, status, code):
+    case = make_case(state)
+    before = snapshot(case.id)
+    actor = people["chen" if who == "owner" else who]
+    r = fire(api(actor), case.id, trigger, case.version, **body)
+    assert r.status_code == status, r.get_json()
+    assert r.get_json()["error"] == code
+    assert r.get_json()["message"]
+    assert snapshot(case.id) == before
+
+
+def test_stale_version_is_refused(api, people, make_case):
+    case = make_case("committee_review")
+    before = snapshot(case.id)
+    r = fire(api(people["pat"]), case.id, "approve", case.version - 1)
+    assert r.status_code == 409 and r.get_json()["error"] == "stale_version"
+    assert snapshot(case.id) == before
+
+
+def test_start_review_makes_the_reviewer_the_assignee(api, people, make_case):
+    case = make_case("submitted")
+    body = fire(api(people["hana"]), case.id, "start_review", case.version).get_json()
+    assert body["assignee"]["username"] == "hana.hco"
+
+
+def test_resubmit_merges_the_updated_data(api, people, make_case):
+    case = make_case("revision_requested")
+    r = fire(api(people["chen"]), case.id, "resubmit", case.version, data={"duration_months": 36})
+    assert r.get_json()["data"]["duration_months"] == 36
+    assert r.get_json()["data"]["rationale"] == revival()["rationale"]
+
+
+def _guard_refusal(api, actor, case, trigger, guard, field, **body):
+    before = snapshot(case.id)
+    r = fire(api(actor), case.id, trigger, case.version, **body)
+    assert r.status_code == 422, r.get_json()
+    assert r.get_json()["guard"] == guard
+    if field:
+        assert field in r.get_json()["errors"]["data"]
+    assert snapshot(case.id) == before
+    return r.get_json()
+
+
+def test_submit_refuses_an_incomplete_proposal_naming_each_field(api, people, make_case):
+    case = make_case("draft", data={"proposal_type": "revival", "partner_city": "Sao Paulo"})
+    body = _guard_refusal(api, people["chen"], case, "submit", "proposal_complete", "partnership_id")
+    assert {"rationale", "focus_areas", "city_contribution", "sponsor_organization"} <= set(body["errors"]["data"])
+
+
+@pytest.mark.parametrize("city", ["Soyapango", "Botswana"])
+def test_submit_refuses_a_revival_of_an_entry_neither_dormant_nor_completed(api, people, make_case, city):
+    case = make_case("draft", data=revival(city))
+    _guard_refusal(api, people["chen"], case, "submit", "names_inventory_entry", "partnership_id")
+
+
+def test_submit_refuses_a_revival_of_no_entry(api, people, make_case):
+    case = make_case("draft", data=revival(partnership_id=9999))
+    _guard_refusal(api, people["chen"], case, "submit", "names_inventory_entry", "partnership_id")
+
+
+def test_submit_refuses_a_revival_whose_city_is_not_the_entry(api, people, make_case):
+    case = make_case("draft", data=revival(partner_city="Rio de Janeiro"))
+    _guard_refusal(api, people["chen"], case, "submit", "names_inventory_entry", "partner_city")
+
+
+def test_submit_refuses_a_new_proposal_duplicating_an_active_partnership(api, people, make_case):
+    case = make_case("draft", data=new("soyapango", "El Salvador"))
+    body = _guard_refusal(api, people["chen"], case, "submit", "not_a_duplicate", "partner_city")
+    assert "Soyapango" in body["message"]
+
+
+def test_a_new_proposal_may_follow_a_completed_partnership(api, people, make_case):
+    case = make_case("draft", data=new("Cape Town", "South Africa"))
+    assert fire(api(people["chen"]), case.id, "submit", case.version).status_code == 200
+
+
+def test_a_new_proposal_may_name_only_a_prospective_entry(api, people, make_case):
+    case = make_case("draft", data=new("Nanjing", "China", partnership_id=entry("Nanjing").id))
+    _guard_refusal(api, people["chen"], case, "submit", "names_inventory_entry", "partnership_id")
+
+
+def test_resubmit_checks_the_guards_again(api, people, make_case):
+    case = make_case("revision_requested")
+    _guard_refusal(api, people["chen"], case, "resubmit", "names_inventory_entry", "partnership_id",
+                   data={"partnership_id": entry("Soyapango").id, "partner_city": "Soyapango"})
+
+
+def test_recommend_needs_a_complete_score(api, people, make_case):
+    case = make_case("under_review")
+    _guard_refusal(api, people["hana"], case, "recommend", "has_complete_score", None)
+
+
+def test_recommend_after_a_score_goes_to_committee(api, people, make_case):
+    from workflows.scoring import submit_score
+    from tests.workflows.partnership.conftest import RATINGS
+
+    case = make_case("under_review")
+    submit_score(db.session, people["omar"], case.id, RATINGS)
+    r = fire(api(people["hana"]), case.id, "recommend", case.version)
+    assert r.status_code == 200 and r.get_json()["state"] == "committee_review"
+
+
+def test_adoption_refused_when_the_entry_was_revived_meanwhile(api, people, make_case):
+    case = make_case("council_review")
+    other = make_case("adopted", owner="rossi", title="Sao Paulo again")
+    assert entry("Sao Paulo").status == "active" and other.state == "adopted"
+    _guard_refusal(api, people["jordan"], case, "approve", "names_inventory_entry", "partnership_id")
+
+
+def test_adoption_refused_when_an_active_partnership_with_the_city_appeared(api, people, make_case):
+    case = make_case("council_review", data=new("Cape Town", "South Africa"))
+    make_case("adopted", data=new("Cape Town", "South Africa"), owner="rossi", title="Cape Town too")
+    _guard_refusal(api, people["jordan"], case, "approve", "not_a_duplicate", "partner_city")
+
+
+def test_every_state_and_trigger_is_declared(api, people):
+    wf = api(people["chen"]).get("/api/v1/workflows/partnership").get_json()
+    assert wf["states"] == ["draft", "submitted", "under_review", "revision_requested", "committee_review",
+                            "deferred", "council_review", "adopted", "declined", "withdrawn"]
+    rows = {(t["trigger"], tuple(t["source"]), t["dest"], tuple(t["roles"]), t["comment_required"])
+            for t in wf["transitions"]}
+    assert rows == {
+        ("submit", ("draft",), "submitted", ("owner",), False),
+        ("start_review", ("submitted",), "under_review", ("hco",), False),
+        ("request_revision", ("under_review",), "revision_requested", ("hco",), True),
+        ("resubmit", ("revision_requested",), "under_review", ("owner",), False),
+        ("recommend", ("under_review",), "committee_review", ("hco",), False),
+        ("defer", ("committee_review",), "deferred", ("committee",), True),
+        ("reconsider", ("deferred",), "committee_review", ("committee",), False),
+        ("approve", ("committee_review",), "council_review", ("committee",), False),
+        ("decline", ("committee_review",), "declined", ("committee",), True),
+        ("approve", ("council_review",), "adopted", ("council",), False),
+        ("decline", ("council_review",), "declined", ("council",), True),
+        ("withdraw", ("draft", "submitted", "under_review", "revision_requested"), "withdrawn", ("owner",), False),
+    }
+
+
+def test_projection_fills_the_report_columns(people, make_case):
+    case = make_case("draft")
+    assert (case.country, case.category, str(case.amount_requested)) == ("Brazil", "revival", "15000.00")
+    assert isinstance(db.session.get(Partnership, case.data["partnership_id"]), Partnership)

@@ -1,0 +1,103 @@
+"""The partnership pages: the inventory and its filters, the admin's entry forms, the
+councillor's proposal form and its edit page."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from extensions import db
+from models import AuditEvent, Case
+from tests.workflows.partnership.conftest import entry
+
+PROPOSAL = {
+    "title": "Revive the Sao Paulo exchange", "goals": ["research", "culture"], "proposal_type": "revival",
+    "sponsor_organization": "FCM", "sponsor_funding_secured": "y", "sponsor_amount": "45000.00",
+    "city_contribution": "15000.00", "focus_areas-0": "Waste management", "focus_areas-1": "",
+    "focus_areas-2": "Heritage maintenance", "focus_areas-3": "", "lead_department": "Solid Waste Management",
+    "duration_months": "24", "rationale": "The Brazilian community asks for it.",
+    "expected_outcomes": "Two exchanges a year.",
+}
+
+
+def test_inventory_page_lists_and_filters(people, browser_of):
+    client = browser_of(people["chen"])
+    page = client.get("/partnerships").get_data(as_text=True)
+    assert "Sao Paulo" in page and "Soyapango" in page and "13 partnerships" in page
+    dormant = client.get("/partnerships?status=dormant").get_data(as_text=True)
+    assert "Sao Paulo" in dormant and "Soyapango" not in dormant
+    latvia = client.get("/partnerships?country=Latvia").get_data(as_text=True)
+    assert "Riga" in latvia and "Tallinn" not in latvia
+    assert client.get(f"/partnerships/{entry('Riga').id}").status_code == 200
+    assert client.get("/partnerships/9999").status_code == 404
+
+
+def test_only_an_admin_edits_the_inventory(people, browser_of):
+    sao = entry("Sao Paulo")
+    assert browser_of(people["chen"]).get(f"/partnerships/{sao.id}/edit").status_code == 403
+    assert browser_of(people["hana"]).post("/partnerships/new", data={"city": "X"}).status_code == 403
+    admin = browser_of(people["ada"])
+    form = {"city": "Sao Paulo", "country": "Brazil", "established": "1987", "municipality": "Toronto",
+            "focus": sao.focus, "sponsor": "CIDA/FCM", "program": "", "status": "completed"}
+    assert admin.post(f"/partnerships/{sao.id}/edit", data=form).status_code == 302
+    r = admin.post("/partnerships/new", data={**form, "city": "Curitiba", "status": "prospective"})
+    assert r.status_code == 302
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.chain.like("partnership:%"))
+                                .order_by(AuditEvent.id)).all()
+    assert [(e.action, e.payload.get("status")) for e in events] == [
+        ("inventory_edit", {"from": "dormant", "to": "completed"}), ("inventory_create", "prospective")]
+    page = admin.get(f"/partnerships/{sao.id}").get_data(as_text=True)
+    assert "Dormant → Completed".lower() in page.lower()
+    assert admin.post("/partnerships/new", data={**form, "city": ""}).status_code == 422
+
+
+def test_councillor_proposes_a_revival_from_the_form(people, browser_of):
+    client = browser_of(people["chen"])
+    page = client.get("/partnerships/propose").get_data(as_text=True)
+    assert "Sao Paulo, Brazil (dormant)" in page and "Soyapango" not in page.split("partnership_id")[1][:3000]
+    r = client.post("/partnerships/propose", data={**PROPOSAL, "partnership_id": str(entry("Sao Paulo").id)})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    case = db.session.scalars(select(Case).where(Case.workflow == "partnership")).one()
+    assert case.state == "draft" and case.goals == ["research", "culture"]
+    assert case.data["partner_city"] == "Sao Paulo" and case.data["partner_country"] == "Brazil"
+    assert case.data["focus_areas"] == ["Waste management", "Heritage maintenance"]
+    assert case.data["sponsor_funding_secured"] is True and case.data["city_contribution"] == "15000.00"
+
+
+def test_proposal_form_shows_the_engine_errors_beside_the_fields(people, browser_of):
+    client = browser_of(people["chen"])
+    r = client.post("/partnerships/propose", data={**PROPOSAL, "proposal_type": "new", "partner_city": "Durban",
+                                                  "city_contribution": "12.345"})
+    assert r.status_code == 422
+    assert 'id="city_contribution-error"' in r.get_data(as_text=True)
+    assert db.session.scalar(select(Case.id)) is None
+
+
+def test_only_councillors_propose(people, browser_of):
+    assert browser_of(people["hana"]).get("/partnerships/propose").status_code == 403
+
+
+def test_owner_edits_a_draft_and_clears_an_optional_field(people, make_case, browser_of):
+    case = make_case("draft")
+    client = browser_of(people["chen"])
+    page = client.get(f"/partnerships/proposals/{case.id}/edit").get_data(as_text=True)
+    assert "Waste management" in page
+    r = client.post(f"/partnerships/proposals/{case.id}/edit", data={
+        **PROPOSAL, "version": case.version, "partnership_id": str(case.data["partnership_id"]),
+        "sponsor_funding_secured": "", "sponsor_amount": "", "duration_months": "36"})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    db.session.expire_all()
+    case = db.session.get(Case, case.id)
+    assert case.data["duration_months"] == 36 and case.data["sponsor_amount"] is None
+    assert case.data["sponsor_funding_secured"] is False
+
+
+def test_edit_page_is_for_the_owner_in_an_editable_state(people, make_case, browser_of):
+    case = make_case("submitted")
+    assert browser_of(people["chen"]).get(f"/partnerships/proposals/{case.id}/edit").status_code == 302
+    assert browser_of(people["hana"]).get(f"/partnerships/proposals/{case.id}/edit").status_code == 403
+    assert browser_of(people["rossi"]).get(f"/partnerships/proposals/{case.id}/edit").status_code == 404
+
+
+def test_case_page_shows_the_proposal(people, make_case, browser_of):
+    case = make_case("draft")
+    page = browser_of(people["chen"]).get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Revival of a partnership" in page and "$15,000.00" in page and "Edit this request" in page

@@ -1,0 +1,100 @@
+"""The partnership inventory and the decisions on proposals, in the JSON API."""
+from __future__ import annotations
+
+from flask import Flask, g, request
+from marshmallow import ValidationError
+
+from api import bp
+from api.auth import token_required
+from extensions import db
+from workflows.errors import ValidationFailed
+from workflows.partnership import decisions, inventory
+from workflows.partnership.schemas import OPENAPI_SCHEMAS, PartnershipDecisionSearchArgs, PartnershipListArgs
+
+
+def _args(schema) -> dict:
+    try:
+        return schema().load(request.args.to_dict())
+    except ValidationError as err:
+        raise ValidationFailed("Some parameters are not valid.", err.messages) from None
+
+
+@bp.get("/partnerships")
+@token_required
+def list_partnerships():
+    """List the partnership inventory, optionally of one status or one country.
+    ---
+    get:
+      summary: List the partnership inventory
+      parameters:
+      - in: query
+        schema: PartnershipListArgs
+      responses:
+        200:
+          description: The inventory, by city
+          content:
+            application/json:
+              schema: PartnershipListSchema
+        401: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    args = _args(PartnershipListArgs)
+    rows = inventory.entries(db.session, args.get("status"), args.get("country"))
+    return {"items": [inventory.entry_dict(p) for p in rows]}
+
+
+@bp.get("/partnerships/<int:pid>")
+@token_required
+def get_partnership(pid: int):
+    """Read one inventory entry with the proposals naming it and its own audit events.
+    ---
+    get:
+      summary: Read a partnership
+      parameters:
+      - {in: path, name: pid, required: true, schema: {type: integer}}
+      responses:
+        200:
+          description: The entry
+          content:
+            application/json:
+              schema: PartnershipDetailSchema
+        401: {$ref: '#/components/responses/Error'}
+        404: {$ref: '#/components/responses/Error'}
+    """
+    p = inventory.get_entry(db.session, pid)
+    proposals = inventory.proposals_for(db.session, g.api_user, p)
+    events = inventory.events_for(db.session, p)
+    return {
+        **inventory.entry_dict(p),
+        "proposals": [{"id": c.id, "title": c.title, "state": c.state, "proposal_type": c.data.get("proposal_type")}
+                      for c in proposals],
+        "events": [inventory.event_dict(e) for e in events],
+    }
+
+
+@bp.get("/partnerships/decisions")
+@token_required
+def search_decisions():
+    """Search the Committee's and Council's decisions on proposals by meeting reference or motion.
+    ---
+    get:
+      summary: Search partnership decisions
+      parameters:
+      - in: query
+        schema: PartnershipDecisionSearchArgs
+      responses:
+        200:
+          description: The matching decisions the caller may see, newest first
+          content:
+            application/json:
+              schema: PartnershipDecisionListSchema
+        401: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    args = _args(PartnershipDecisionSearchArgs)
+    return {"items": decisions.search(db.session, g.api_user, args.get("q"))}
+
+
+def init_app(app: Flask) -> None:
+    """Describe the partnership schemas in the OpenAPI document."""
+    app.extensions.setdefault("accord_openapi_schemas", []).extend(OPENAPI_SCHEMAS)

@@ -1,0 +1,121 @@
+"""The partnership workflow (product.md §3.3): a councillor proposes reviving a dormant
+partnership or opening a new one; the Healthy City Office reviews and scores; the Policy and
+Finance Committee and then Council decide, and an adoption updates the inventory."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from models import Case, Partnership
+from workflows.definition import OWNER, Guard, Transition, Workflow
+from workflows.partnership.inventory import REVIVABLE, active_with_city, adopt
+from workflows.partnership.schemas import PartnershipDecisionArgs, PartnershipData, ResubmitArgs
+from workflows.scoring import has_complete_score, is_eligible
+
+STATES = ("draft", "submitted", "under_review", "revision_requested", "committee_review", "deferred",
+          "council_review", "adopted", "declined", "withdrawn")
+
+
+def _field_error(field: str, message: str) -> tuple[str, dict]:
+    return message, {"data": {field: [message]}}
+
+
+def _complete(ctx) -> str | tuple | None:
+    errors = PartnershipData().validate(ctx.data)
+    if not errors:
+        return None
+    names = ", ".join(name.replace("_", " ") for name in sorted(errors))
+    return f"The proposal is not complete or not valid: {names}.", {"data": errors}
+
+
+def _names_inventory_entry(ctx) -> str | tuple | None:
+    data = ctx.data
+    pid = data.get("partnership_id")
+    entry = ctx.session.get(Partnership, pid) if pid else None
+    if data.get("proposal_type") == "revival":
+        if entry is None or entry.status not in REVIVABLE:
+            return _field_error("partnership_id", "A revival must name a dormant or completed partnership "
+                                                  "of the inventory.")
+        if data["partner_city"].strip().lower() != entry.city.lower():
+            return _field_error("partner_city", f"The partnership revived is with {entry.city}; "
+                                                "the partner city must be the same.")
+    elif pid and (entry is None or entry.status != "prospective"):
+        return _field_error("partnership_id", "A new proposal may name only a prospective entry of the "
+                                              "inventory; to revive a partnership, propose a revival.")
+    return None
+
+
+def _not_a_duplicate(ctx) -> str | tuple | None:
+    data = ctx.data
+    if data.get("proposal_type") != "new":
+        return None
+    active = active_with_city(ctx.session, data["partner_city"], exclude=data.get("partnership_id"))
+    if active is not None:
+        return _field_error("partner_city", f"The City already has an active partnership with {active.city} "
+                                            f"(inventory #{active.id}).")
+    return None
+
+
+complete = Guard("proposal_complete", _complete, "every required field is valid")
+names_inventory_entry = Guard("names_inventory_entry", _names_inventory_entry,
+                              "a revival names a dormant or completed inventory entry")
+not_a_duplicate = Guard("not_a_duplicate", _not_a_duplicate,
+                        "a new proposal does not duplicate an active partnership with the same city")
+
+
+def _take_review(ctx) -> None:
+    ctx.case.assignee_id = ctx.actor.id
+
+
+def _adopt(ctx) -> None:
+    entry = adopt(ctx.session, ctx.actor, ctx.case)
+    if ctx.case.data.get("partnership_id") != entry.id:
+        ctx.case.data = {**ctx.case.data, "partnership_id": entry.id}
+
+
+def _project(case: Case) -> None:
+    data = case.data
+    case.country = data.get("partner_country")
+    case.category = data.get("proposal_type")
+    amount = data.get("city_contribution")
+    case.amount_requested = Decimal(amount) if amount is not None else None
+
+
+def _decision(trigger: str, source: str, dest: str, roles: tuple[str, ...], label: str, **kw) -> Transition:
+    # A body's decision is recorded in the audit event, never merged into the proposal's data.
+    return Transition(trigger, (source,), dest, roles, label, payload=PartnershipDecisionArgs, merge_payload=False,
+                      **kw)
+
+
+WORKFLOW = Workflow(
+    name="partnership",
+    title="Partnership proposal",
+    states=STATES,
+    data_schema=PartnershipData,
+    readers=("hco", "committee", "council", "cao"),
+    editable_states=("draft", "revision_requested"),
+    project=_project,
+    scored=True,
+    scorers=("hco",),
+    scoring_states=("under_review",),
+    state_labels={"committee_review": "At committee", "council_review": "At Council", "adopted": "Adopted"},
+    transitions=(
+        Transition("submit", ("draft",), "submitted", (OWNER,), "Submit",
+                   guards=(complete, names_inventory_entry, not_a_duplicate)),
+        Transition("start_review", ("submitted",), "under_review", ("hco",), "Start review", effect=_take_review),
+        Transition("request_revision", ("under_review",), "revision_requested", ("hco",), "Request revision",
+                   comment_required=True),
+        Transition("resubmit", ("revision_requested",), "under_review", (OWNER,), "Resubmit", payload=ResubmitArgs,
+                   guards=(complete, names_inventory_entry, not_a_duplicate)),
+        Transition("recommend", ("under_review",), "committee_review", ("hco",), "Recommend to committee",
+                   guards=(has_complete_score, is_eligible)),
+        _decision("defer", "committee_review", "deferred", ("committee",), "Defer", comment_required=True),
+        Transition("reconsider", ("deferred",), "committee_review", ("committee",), "Reconsider"),
+        _decision("approve", "committee_review", "council_review", ("committee",), "Approve and refer to Council"),
+        _decision("decline", "committee_review", "declined", ("committee",), "Decline", comment_required=True),
+        _decision("approve", "council_review", "adopted", ("council",), "Adopt",
+                  guards=(names_inventory_entry, not_a_duplicate), effect=_adopt),
+        _decision("decline", "council_review", "declined", ("council",), "Decline", comment_required=True),
+        Transition("withdraw", ("draft", "submitted", "under_review", "revision_requested"), "withdrawn", (OWNER,),
+                   "Withdraw"),
+    ),
+)

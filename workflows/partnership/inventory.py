@@ -1,0 +1,175 @@
+"""The partnership inventory: reading it, editing it as an administrator, and the changes
+a Council adoption makes to it. Every change appends an event to the entry's own chain."""
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import clock
+from models import AuditEvent, Case, Partnership, User
+from models.types import utcnow
+from workflows.access import visible
+from workflows.audit import record_event
+from workflows.errors import Forbidden, NotFound, ValidationFailed
+from workflows.partnership.schemas import InventoryArgs
+from workflows.transaction import write_transaction
+
+FIELDS = ("city", "country", "established", "municipality", "focus", "sponsor", "program", "status")
+#: Inventory statuses a revival may start from.
+REVIVABLE = ("dormant", "completed")
+#: How the inventory writes a proposal's sponsoring organisation.
+SPONSOR_TEXT = {"none": "N/A", "other": None}
+
+
+def chain(p: Partnership) -> str:
+    """Return the name of an entry's audit chain."""
+    return f"partnership:{p.id}"
+
+
+def entry_dict(p: Partnership) -> dict[str, Any]:
+    """Return an entry as the API shows it."""
+    return {"id": p.id, "city": p.city, "country": p.country, "established": p.established,
+            "municipality": p.municipality, "focus": p.focus, "sponsor": p.sponsor, "program": p.program,
+            "status": p.status}
+
+
+def event_dict(e: AuditEvent) -> dict[str, Any]:
+    """Return an event of an entry's chain as the API shows it."""
+    return {"seq": e.seq, "at": e.at.isoformat(timespec="seconds") + "Z", "actor": e.actor_username,
+            "action": e.action, "payload": e.payload}
+
+
+def entries(session: Session, status: str | None = None, country: str | None = None) -> list[Partnership]:
+    """Return the inventory, optionally one status or one country (any letter case), by city."""
+    stmt = select(Partnership)
+    if status:
+        stmt = stmt.where(Partnership.status == status)
+    if country:
+        stmt = stmt.where(func.lower(Partnership.country) == country.strip().lower())
+    return list(session.scalars(stmt.order_by(Partnership.city, Partnership.id)))
+
+
+def countries(session: Session) -> list[str]:
+    """Return every country of the inventory, sorted."""
+    return list(session.scalars(select(Partnership.country).distinct().order_by(Partnership.country)))
+
+
+def get_entry(session: Session, pid: Any) -> Partnership:
+    """Return an entry or refuse with 404."""
+    p = session.get(Partnership, pid) if isinstance(pid, int) and not isinstance(pid, bool) else None
+    if p is None:
+        raise NotFound("No such partnership.")
+    return p
+
+
+def lock_entry(session: Session, pid: int) -> Partnership | None:
+    """Return an entry locked for update (re-read from the database), or None."""
+    return session.scalars(select(Partnership).where(Partnership.id == pid).with_for_update()
+                           .execution_options(populate_existing=True)).first()
+
+
+def active_with_city(session: Session, city: str, exclude: int | None = None) -> Partnership | None:
+    """Return an active entry with this city (any letter case), if there is one."""
+    stmt = select(Partnership).where(Partnership.status == "active",
+                                     func.lower(Partnership.city) == city.strip().lower())
+    if exclude is not None:
+        stmt = stmt.where(Partnership.id != exclude)
+    return session.scalars(stmt.limit(1)).first()
+
+
+def proposals_for(session: Session, user: User, p: Partnership) -> list[Case]:
+    """Return the partnership cases the user may see that name this entry, newest first."""
+    cases = session.scalars(select(Case).where(Case.workflow == "partnership", visible(user))
+                            .order_by(Case.created_at.desc(), Case.id.desc()))
+    # The few partnership cases are filtered here rather than through dialect-specific JSON SQL.
+    return [c for c in cases if c.data.get("partnership_id") == p.id]
+
+
+def events_for(session: Session, p: Partnership) -> list[AuditEvent]:
+    """Return the entry's own audit events, oldest first."""
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.chain == chain(p)).order_by(AuditEvent.seq)))
+
+
+def _load(values: Any, partial: bool) -> dict[str, Any]:
+    if not isinstance(values, dict):
+        raise ValidationFailed("The entry must be an object.", {"_schema": ["Must be an object."]})
+    try:
+        loaded = InventoryArgs().load(values, partial=partial)
+    except ValidationError as err:
+        raise ValidationFailed("Some fields are not valid.", err.messages) from None
+    # An empty optional text means "not known", stored as NULL as the reference data does.
+    return {k: (None if v == "" and k != "focus" else v) for k, v in loaded.items()}
+
+
+def _require_admin(actor: User) -> None:
+    if not actor.has_role("admin"):
+        raise Forbidden("Only an administrator may change the partnership inventory.")
+
+
+def create_entry(session: Session, actor: User, values: Any) -> Partnership:
+    """Add an entry to the inventory as an administrator, and audit it."""
+    _require_admin(actor)
+    loaded = _load(values, partial=False)
+    with write_transaction(session):
+        actor = session.merge(actor)
+        p = Partnership(**loaded, updated_at=utcnow())
+        session.add(p)
+        session.flush()
+        record_event(session, actor=actor, chain=chain(p), action="inventory_create", to_state=p.status,
+                     payload={k: getattr(p, k) for k in FIELDS})
+    return p
+
+
+def edit_entry(session: Session, actor: User, pid: int, values: Any) -> Partnership:
+    """Change an entry's fields as an administrator; audit what changed, from and to."""
+    _require_admin(actor)
+    loaded = _load(values, partial=True)
+    with write_transaction(session):
+        actor = session.merge(actor)
+        p = lock_entry(session, pid)
+        if p is None:
+            raise NotFound("No such partnership.")
+        changes = {k: {"from": getattr(p, k), "to": v} for k, v in loaded.items() if getattr(p, k) != v}
+        if not changes:
+            raise ValidationFailed("Nothing to change.", {"_schema": ["Change at least one field."]})
+        from_status = p.status
+        for name, change in changes.items():
+            setattr(p, name, change["to"])
+        p.updated_at = utcnow()
+        session.flush()
+        record_event(session, actor=actor, chain=chain(p), action="inventory_edit", from_state=from_status,
+                     to_state=p.status, payload=changes)
+    return p
+
+
+def adopt(session: Session, actor: User, case: Case) -> Partnership:
+    """Make the adopted proposal's entry active, or create it active; audit it on the entry's chain.
+
+    Runs inside the transaction of the Council's transition, so both commit or neither does.
+    """
+    data = case.data
+    p = lock_entry(session, data["partnership_id"]) if data.get("partnership_id") else None
+    before = {k: getattr(p, k) for k in FIELDS} if p is not None else None
+    if p is None:
+        p = Partnership(city=data["partner_city"], country=data["partner_country"], focus="")
+        session.add(p)
+    if data.get("proposal_type") == "new":
+        # A new partnership takes its particulars from the proposal Council adopted.
+        p.established = p.established or str(clock.today().year)
+        p.municipality = p.municipality or "Toronto"
+        p.focus = "; ".join(data.get("focus_areas") or []) or p.focus
+        p.sponsor = SPONSOR_TEXT.get(data.get("sponsor_organization"), data.get("sponsor_organization"))
+    p.status = "active"
+    p.updated_at = utcnow()
+    session.flush()
+    if before is None:
+        action, from_status, payload = "inventory_create", None, {k: getattr(p, k) for k in FIELDS}
+    else:
+        action, from_status = "inventory_edit", before["status"]
+        payload = {k: {"from": before[k], "to": getattr(p, k)} for k in FIELDS if getattr(p, k) != before[k]}
+    record_event(session, actor=actor, chain=chain(p), action=action, from_state=from_status, to_state="active",
+                 payload={**payload, "case_id": case.id})
+    return p

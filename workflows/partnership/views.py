@@ -1,0 +1,199 @@
+"""Web pages: the inventory, a councillor's proposal form, the decisions of the bodies."""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from extensions import db
+from models import Partnership
+from models.partnership import STATUSES
+from web import nav
+from web.payloads import register_form
+from workflows import engine, registry
+from workflows.errors import NotFound, WorkflowError
+from workflows.partnership import decisions, inventory
+from workflows.partnership.forms import DecisionForm, InventoryForm, ProposalForm
+from workflows.presenters import case_flags
+from workflows.queries import load_visible
+
+bp = Blueprint("partnership", __name__, url_prefix="/partnerships")
+#: Optional fields a person may clear on the edit page; other cleared fields are sent empty and refused.
+NULLABLE = ("partnership_id", "sponsor_amount")
+
+
+@bp.get("")
+@login_required
+def inventory_page():
+    """List the partnership inventory, filtered by status and country."""
+    status = request.args.get("status", "")
+    status = status if status in STATUSES else ""
+    country = request.args.get("country", "").strip()[:120]
+    rows = inventory.entries(db.session, status or None, country or None)
+    return render_template("partnership/list.html", rows=rows, status=status, country=country,
+                           statuses=STATUSES, countries=inventory.countries(db.session))
+
+
+@bp.get("/<int:pid>")
+@login_required
+def entry(pid: int):
+    """Show one partnership with the proposals naming it and its own history."""
+    p = _entry_or_404(pid)
+    return render_template("partnership/detail.html", p=p, events=inventory.events_for(db.session, p),
+                           proposals=inventory.proposals_for(db.session, current_user, p),
+                           flags=case_flags, registry=registry)
+
+
+def _entry_or_404(pid: int) -> Partnership:
+    try:
+        return inventory.get_entry(db.session, pid)
+    except NotFound:
+        abort(404)
+
+
+def _admin_only() -> None:
+    if not current_user.has_role("admin"):
+        abort(403)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new_entry():
+    """Add an entry to the inventory (administrators)."""
+    _admin_only()
+    form = InventoryForm()
+    if form.validate_on_submit():
+        try:
+            p = inventory.create_entry(db.session, current_user, form.values())
+        except WorkflowError as err:
+            _attach(form, err.errors or {})
+            flash(err.message, "error")
+        else:
+            flash(f"{p.city} added to the inventory.", "success")
+            return redirect(url_for("partnership.entry", pid=p.id))
+    return render_template("partnership/entry_form.html", form=form, p=None), 422 if form.errors else 200
+
+
+@bp.route("/<int:pid>/edit", methods=["GET", "POST"])
+@login_required
+def edit_entry(pid: int):
+    """Edit an entry of the inventory (administrators)."""
+    _admin_only()
+    p = _entry_or_404(pid)
+    form = InventoryForm(obj=p)
+    if form.validate_on_submit():
+        try:
+            inventory.edit_entry(db.session, current_user, pid, form.values())
+        except WorkflowError as err:
+            _attach(form, err.errors or {})
+            flash(err.message, "error")
+        else:
+            flash("The entry has been changed.", "success")
+            return redirect(url_for("partnership.entry", pid=pid))
+    return render_template("partnership/entry_form.html", form=form, p=p), 422 if form.errors else 200
+
+
+def _proposal_form(**kwargs) -> ProposalForm:
+    form = ProposalForm(**kwargs)
+    form.set_inventory(inventory.entries(db.session, "dormant") + inventory.entries(db.session, "completed"),
+                       inventory.entries(db.session, "prospective"))
+    return form
+
+
+def _with_partner(data: dict) -> dict:
+    """Take the partner city and country from the inventory entry a proposal names."""
+    p = db.session.get(Partnership, data["partnership_id"]) if data.get("partnership_id", 0) > 0 else None
+    if p is not None and data.get("proposal_type") == "revival":
+        data.update(partner_city=p.city, partner_country=p.country)
+    elif p is not None:
+        data.setdefault("partner_city", p.city)
+        data.setdefault("partner_country", p.country)
+    return data
+
+
+@bp.route("/propose", methods=["GET", "POST"])
+@login_required
+def propose():
+    """Let a councillor draft a proposal to revive a partnership or open a new one."""
+    if not current_user.has_role("councillor"):
+        abort(403)
+    form = _proposal_form()
+    if form.validate_on_submit():
+        try:
+            case = engine.create_case(db.session, current_user, "partnership", form.title.data, form.goals.data,
+                                      _with_partner(form.proposal_data()))
+        except WorkflowError as err:
+            _attach(form, err.errors or {})
+            flash(err.message, "error")
+        else:
+            flash("Your proposal is saved as a draft; submit it from its page when it is ready.", "success")
+            return redirect(url_for("web.case_page", case_id=case.id))
+    return render_template("partnership/propose.html", form=form, case=None), 422 if form.errors else 200
+
+
+@bp.route("/proposals/<int:case_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_proposal(case_id: int):
+    """Let the owner edit a proposal in draft or when a revision was requested."""
+    try:
+        case = load_visible(db.session, current_user, case_id)
+    except NotFound:
+        abort(404)
+    wf = registry.get("partnership")
+    if case.workflow != "partnership" or case.owner_id != current_user.id:
+        abort(403)
+    if case.state not in wf.editable_states:
+        flash(f"A proposal cannot be edited while it is {wf.label(case.state).lower()}.", "error")
+        return redirect(url_for("web.case_page", case_id=case.id))
+    form = _proposal_form(data=None if request.method == "POST" else ProposalForm.values_of(case))
+    if form.validate_on_submit():
+        data = _with_partner(form.proposal_data())
+        for name in case.data:
+            data.setdefault(name, None if name in NULLABLE else "")
+        try:
+            engine.update_case(db.session, current_user, case.id, form.version.data, title=form.title.data,
+                               goals=form.goals.data, data=data)
+        except WorkflowError as err:
+            _attach(form, err.errors or {})
+            flash(err.message, "error")
+        else:
+            flash("Your changes are saved.", "success")
+            return redirect(url_for("web.case_page", case_id=case.id))
+    return render_template("partnership/propose.html", form=form, case=case), 422 if form.errors else 200
+
+
+@bp.get("/decisions")
+@login_required
+def decisions_page():
+    """Search the decisions of the Committee and Council by meeting reference or motion."""
+    q = request.args.get("q", "").strip()[:200]
+    return render_template("partnership/decisions.html", q=q,
+                           items=decisions.search(db.session, current_user, q))
+
+
+def _attach(form, errors: dict) -> None:
+    """Show the engine's field errors beside the form's fields (the focus areas as one list)."""
+    flat = {**errors, **(errors.get("data") or {})}
+    for name, messages in flat.items():
+        if isinstance(messages, dict):  # a list field's errors, by position
+            messages = [m for msgs in messages.values() for m in (msgs if isinstance(msgs, list) else [msgs])]
+        if name == "focus_areas":
+            form.focus_errors = list(messages)
+        elif name != "data" and hasattr(form, name):
+            field = getattr(form, name)
+            field.errors = list(field.errors) + list(messages)
+
+
+def _case_decisions(case) -> list[dict]:
+    return decisions.decisions_for(db.session, current_user, case)
+
+
+def init_app(app: Flask) -> None:
+    """Register the pages, the decision forms and the links."""
+    app.register_blueprint(bp)
+    app.add_template_global(_case_decisions, "partnership_decisions")
+    for trigger in ("approve", "decline", "defer"):
+        register_form("partnership", trigger, DecisionForm)
+    nav.add_link("Partnerships", "partnership.inventory_page")
+    nav.add_new_link("Propose a partnership", "partnership.propose", ("councillor",))
+    nav.add_case_section("partnership/decisions_section.html", ("partnership",))
+    nav.set_edit_endpoint("partnership", "partnership.edit_proposal")
