@@ -63,6 +63,8 @@ class Workflow:
     initial: str = "draft"
     # Roles that see every case of this workflow; owners always see their own.
     readers: tuple[str, ...] = ()
+    # Roles that may open a case of this workflow (empty: anyone signed in).
+    creators: tuple[str, ...] = ()
     # Whether a department head sees the cases of their own department.
     department_heads_read: bool = False
     editable_states: tuple[str, ...] = ("draft",)
@@ -108,6 +110,10 @@ class Workflow:
     def triggers(self) -> list[str]:
         """Return every trigger name of the workflow, in declaration order."""
         return list(dict.fromkeys(t.trigger for t in self.transitions))
+
+    def may_create(self, user: "User") -> bool:
+        """Return whether the user may open a case of this workflow."""
+        return not self.creators or user.has_role(*self.creators)
 
     def label(self, state: str) -> str:
         """Return a person's name for a state."""

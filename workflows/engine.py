@@ -9,7 +9,7 @@ from blinker import Namespace
 from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
 from models import Case, User
@@ -94,6 +94,8 @@ def _refresh(wf: Workflow, case: Case) -> None:
 def create_case(session: Session, actor: User, workflow: str, title: Any, goals: Any, data: Any) -> Case:
     """Create a case in its initial state, owned by the actor, and record its creation."""
     wf = workflow_of(workflow)
+    if not wf.may_create(actor):
+        raise Forbidden(f"Only {' or '.join(wf.creators)} may open a {wf.title.lower()} request.")
     title, goals, data = _validate_title(title), _validate_goals(goals), _load_draft(wf, data or {})
     with write_transaction(session):
         actor = session.merge(actor)
@@ -108,8 +110,11 @@ def create_case(session: Session, actor: User, workflow: str, title: Any, goals:
 
 
 def _lock(session: Session, actor: User, case_id: int) -> Case:
+    # Owner, assignee and department load when a rule reads them (from the identity map when they
+    # are there), not as three joins and a roles query on every transition.
     case = session.scalars(
         select(Case).where(Case.id == case_id).with_for_update(of=Case)
+        .options(lazyload(Case.owner), lazyload(Case.assignee), lazyload(Case.department))
         .execution_options(populate_existing=True)
     ).first()
     if case is None or not can_view(actor, case):
@@ -221,20 +226,20 @@ def fire(session: Session, actor: User, case_id: int, trigger: str, version: Any
         for guard in route.guards:
             _run_guard(guard, ctx)
         from_state = case.state
-        wf.machine.add_model(case, initial=case.state)
-        try:
-            moved = case.trigger(trigger, ctx=ctx)
-        finally:
-            wf.machine.remove_model(case)
+        # Trigger the shared machine's event on the case directly: attaching the case as a model
+        # would bind a dozen methods to it (and log a warning for each when it is attached again).
+        moved = wf.machine.events[trigger].trigger(case, ctx=ctx)
         if not moved or case.state != route.dest:
             raise RuntimeError(f"machine and engine disagree on {trigger} from {from_state}")
         case.state_entered_at = utcnow()
         if case.state == "submitted":
             case.submitted_at = case.state_entered_at
         _refresh(wf, case)
+        # Chain the event before the flush, so that one UPDATE of the case also stores its hash.
+        with session.no_autoflush:
+            record_event(session, actor=actor, case=case, action=trigger, from_state=from_state,
+                         to_state=case.state, comment=comment, payload=dumped)
         _flush(session)
-        record_event(session, actor=actor, case=case, action=trigger, from_state=from_state,
-                     to_state=case.state, comment=comment, payload=dumped)
     log.info("case %s: %s by %s, %s -> %s", case.id, trigger, actor.username, from_state, case.state)
     transition_committed.send(wf.name, case=case, transition=route, actor=actor)
     return case

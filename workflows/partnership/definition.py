@@ -92,6 +92,7 @@ WORKFLOW = Workflow(
     states=STATES,
     data_schema=PartnershipData,
     readers=("hco", "committee", "council", "cao"),
+    creators=("councillor",),
     editable_states=("draft", "revision_requested"),
     project=_project,
     scored=True,

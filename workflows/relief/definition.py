@@ -17,6 +17,8 @@ STATES = ("draft", "submitted", "in_triage", "info_requested", "recommended", "c
           "disbursed", "closed", "declined", "withdrawn")
 #: The states in which a request waits for the Healthy City Office's triage.
 TRIAGE_STATES = ("submitted", "in_triage")
+# Councillors and staff enter relief requests (product.md §1).
+CREATORS = ("staff", "councillor")
 
 
 def amount(value) -> Decimal | None:
@@ -115,6 +117,7 @@ WORKFLOW = Workflow(
     states=STATES,
     data_schema=ReliefData,
     readers=("hco", "cao", "council", "finance"),
+    creators=CREATORS,
     editable_states=("draft", "info_requested"),
     project=project,
     flags=flags,

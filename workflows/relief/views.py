@@ -9,7 +9,7 @@ from models import Partnership
 from workflows import engine
 from workflows.errors import NotFound, WorkflowError
 from workflows.queries import load_visible
-from workflows.relief.definition import WORKFLOW, hours_left, triage_deadline
+from workflows.relief.definition import CREATORS, WORKFLOW, hours_left, triage_deadline
 from workflows.relief.forms import ApproveForm, ClaimForm, CloseForm, DisburseForm, RecommendForm, ReliefRequestForm
 from workflows.relief.queue import TRIAGE_ROLES, time_left_text, triage_queue
 from workflows.relief.schemas import missing_fields
@@ -17,7 +17,6 @@ from workflows.presenters import case_flags
 
 bp = Blueprint("relief", __name__, url_prefix="/relief")
 #: Who enters relief requests (product.md §1).
-CREATORS = ("staff", "councillor")
 
 
 def default_title(data: dict) -> str:
@@ -51,7 +50,7 @@ def _engine_errors(form: ReliefRequestForm, err: WorkflowError) -> None:
 @login_required
 def new_request():
     """Enter a relief request; save it as a draft or submit it at once."""
-    if not current_user.has_role(*CREATORS):
+    if not WORKFLOW.may_create(current_user):
         abort(403)
     form = ReliefRequestForm()
     if request.method == "GET":
