@@ -1,0 +1,80 @@
+// Travel request pages: add up the cost lines as they are typed, and offer more contact rows.
+// Progressive enhancement only: without this file the forms work, and the server's total is the truth.
+(function () {
+  "use strict";
+
+  // Money is added in whole cents (integers), never as floating-point dollars.
+  function cents(text) {
+    // The same leniency as the server: an optional "$" and thousands separators.
+    var value = text.trim().replace(/^\$\s*/, "");
+    if (value === "") return 0;
+    var match = /^(\d{1,3}(?:,\d{3})+|\d{1,10})(?:\.(\d{1,2}))?$/.exec(value);
+    if (!match) return null;
+    var dollars = parseInt(match[1].replace(/,/g, ""), 10);
+    return dollars * 100 + parseInt(((match[2] || "") + "00").slice(0, 2), 10);
+  }
+
+  function money(total) {
+    var whole = Math.floor(total / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return whole + "." + ("0" + (total % 100)).slice(-2);
+  }
+
+  function watchCosts() {
+    var output = document.getElementById("cost-total");
+    if (!output) return;
+    var inputs = document.querySelectorAll(".cost-lines input");
+    function update() {
+      var total = 0;
+      for (var i = 0; i < inputs.length; i++) {
+        var c = cents(inputs[i].value);
+        if (c === null) { output.textContent = "—"; return; }
+        total += c;
+      }
+      output.textContent = money(total);
+    }
+    for (var i = 0; i < inputs.length; i++) inputs[i].addEventListener("input", update);
+    update();
+  }
+
+  function renumber(row, index) {
+    var nodes = row.querySelectorAll("[id], [name], [for]");
+    for (var i = 0; i < nodes.length; i++) {
+      ["id", "name", "for"].forEach(function (attr) {
+        var v = nodes[i].getAttribute(attr);
+        if (v) nodes[i].setAttribute(attr, v.replace(/-contacts-\d+-/, "-contacts-" + index + "-"));
+      });
+    }
+    row.querySelector("legend").textContent = "Contact " + (index + 1);
+  }
+
+  function repeatContacts() {
+    var box = document.querySelector(".contact-rows");
+    if (!box) return;
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "button";
+    button.textContent = "Add another contact";
+    button.addEventListener("click", function () {
+      var rows = box.querySelectorAll(".contact-row");
+      if (rows.length >= 50) return;
+      var row = rows[rows.length - 1].cloneNode(true);
+      renumber(row, rows.length);
+      var errors = row.querySelectorAll(".error-text");
+      for (var i = 0; i < errors.length; i++) errors[i].remove();
+      var inputs = row.querySelectorAll("input");
+      for (var j = 0; j < inputs.length; j++) {
+        inputs[j].value = "";
+        inputs[j].removeAttribute("aria-invalid");
+        inputs[j].removeAttribute("aria-describedby");
+      }
+      box.appendChild(row);
+      inputs[0].focus();
+    });
+    box.parentNode.insertBefore(button, box.nextSibling);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    watchCosts();
+    repeatContacts();
+  });
+})();

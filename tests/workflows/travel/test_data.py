@@ -1,0 +1,124 @@
+"""The travel data: drafts, the complete check on submit, the derived total, projections, flags."""
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from extensions import db
+from models import Case
+from tests.workflows.travel.conftest import REPORT, TODAY, trip_data
+from workflows.scoring import submit_score
+from workflows.travel.definition import WORKFLOW
+
+
+def create(client, data, title="ICLEI World Congress"):
+    body = {"workflow": "travel", "title": title, "goals": ["research"], "data": data}
+    return client.post("/api/v1/cases", json=body)
+
+
+def test_a_draft_may_be_incomplete_but_submit_names_every_missing_field(api, people):
+    client = api(people["sam"])
+    r = create(client, {"event_name": "ICLEI World Congress", "funding": "sponsor"})
+    assert r.status_code == 201, r.get_json()
+    case = r.get_json()
+    r = client.post(f"/api/v1/cases/{case['id']}/transitions", json={"trigger": "submit", "version": case["version"]})
+    assert r.status_code == 422
+    errors = r.get_json()["errors"]["data"]
+    assert set(errors) == {"event_organizer", "event_city", "event_country", "start_date", "end_date", "purpose",
+                           "role_at_event", "estimated_cost", "sponsor_name"}
+    assert "sponsor" in r.get_json()["message"]
+
+
+def test_a_cleared_field_counts_as_missing(api, people):
+    client = api(people["sam"])
+    case = create(client, trip_data(TODAY + timedelta(days=10))).get_json()
+    r = client.patch(f"/api/v1/cases/{case['id']}", json={"version": case["version"], "data": {"event_city": None}})
+    assert r.status_code == 200
+    r = client.post(f"/api/v1/cases/{case['id']}/transitions",
+                    json={"trigger": "submit", "version": case["version"] + 1})
+    assert r.status_code == 422 and set(r.get_json()["errors"]["data"]) == {"event_city"}
+
+
+def test_a_trip_already_over_cannot_be_submitted(api, people):
+    client = api(people["sam"])
+    case = create(client, trip_data(TODAY - timedelta(days=10), days=3)).get_json()
+    r = client.post(f"/api/v1/cases/{case['id']}/transitions", json={"trigger": "submit", "version": case["version"]})
+    assert r.status_code == 422
+    assert list(r.get_json()["errors"]["data"]) == ["end_date"]
+
+
+def test_a_trip_ending_today_may_still_be_submitted(api, people):
+    client = api(people["sam"])
+    case = create(client, trip_data(TODAY - timedelta(days=2), days=2)).get_json()
+    r = client.post(f"/api/v1/cases/{case['id']}/transitions", json={"trigger": "submit", "version": case["version"]})
+    assert r.status_code == 200, r.get_json()
+
+
+def test_field_errors_are_refused_even_in_a_draft(api, people):
+    client = api(people["sam"])
+    bad = {"start_date": "2026-05-10", "end_date": "2026-05-09", "role_at_event": "tourist", "funding": "lottery",
+           "event_name": "x" * 201, "estimated_cost": {"transport": "12.345", "other": 0.1}}
+    r = create(client, bad)
+    assert r.status_code == 422
+    errors = r.get_json()["errors"]["data"]
+    assert set(errors) == {"end_date", "role_at_event", "funding", "event_name", "estimated_cost"}
+    assert set(errors["estimated_cost"]) == {"transport"}
+    assert create(client, {"event_name": "a\x00b"}).status_code == 422
+
+
+def test_the_total_is_derived_stored_and_never_entered(api, people):
+    client = api(people["sam"])
+    data = trip_data(TODAY + timedelta(days=10), registration="650.00", transport=1400.1, per_diem="75")
+    data["estimated_cost"]["total"] = "1.00"
+    case = create(client, data).get_json()
+    assert case["data"]["estimated_cost"] == {"registration": "650.00", "transport": "1400.10", "per_diem": "75.00",
+                                              "total": "2125.10"}
+    stored = db.session.get(Case, case["id"])
+    assert stored.amount_requested == Decimal("2125.10")
+    assert (stored.category, stored.country) == ("Metropolis", "Brazil")
+
+
+def test_projection_of_the_due_date_and_actual_cost(api, people, make_trip):
+    case = make_trip("sam", "approved")
+    assert case.due_on is None
+    case = make_trip("sam", "report_submitted")
+    end = TODAY + timedelta(days=34)
+    assert case.due_on.date() == end + timedelta(days=30)
+    assert case.amount_paid == Decimal(REPORT["actual_cost"])
+
+
+def test_an_overdue_trip_is_flagged_and_counts_against_the_other_trips(api, people, make_trip):
+    past = make_trip("sam", "travelled", trip_data(TODAY - timedelta(days=40), days=5))
+    in_time = make_trip("sam", "travelled", trip_data(TODAY - timedelta(days=20), days=5))
+    client = api(people["dana"])
+    assert client.get(f"/api/v1/cases/{past.id}").get_json()["flags"] == ["report_overdue"]
+    assert client.get(f"/api/v1/cases/{in_time.id}").get_json()["flags"] == []
+    # The count is of the traveller's OTHER overdue trips.
+    assert WORKFLOW.derive(past) == {"overdue_reports": 0}
+    assert WORKFLOW.derive(in_time) == {"overdue_reports": 1}
+
+
+def test_the_report_is_due_after_the_configured_days(app, api, people, make_trip):
+    app.config["ACCORD_TRAVEL_REPORT_DUE_DAYS"] = 60
+    case = make_trip("sam", "travelled", trip_data(TODAY - timedelta(days=40), days=5))
+    assert case.due_on.date() == TODAY + timedelta(days=25)
+    assert api(people["sam"]).get(f"/api/v1/cases/{case.id}").get_json()["flags"] == []
+
+
+def test_the_criteria_read_the_stored_total(api, people, make_trip):
+    case = make_trip("sam", "submitted", trip_data(TODAY + timedelta(days=30), transport="2500.00"))
+    score = submit_score(db.session, people["dana"], case.id, {"relevance": 4, "expected_value": 4,
+                                                                "knowledge_sharing": 3})
+    assert score.computed == {"official_role": 5, "cost_reasonableness": 4}
+    body = api(people["dana"]).get(f"/api/v1/cases/{case.id}").get_json()
+    assert body["score"]["eligible"] is True
+
+
+def test_who_sees_a_travel_request(api, people, make_trip, make_user):
+    case = make_trip("sam", "submitted")
+    for who, status in [("sam", 200), ("dana", 200), ("pat", 200), ("cao", 200), ("eli", 404), ("erin", 404),
+                        ("chen", 404)]:
+        assert api(people[who]).get(f"/api/v1/cases/{case.id}").status_code == status, who
+    allowed = api(people["dana"]).get(f"/api/v1/cases/{case.id}").get_json()["allowed_transitions"]
+    assert allowed == ["approve", "decline", "return"]
+    assert api(people["pat"]).get(f"/api/v1/cases/{case.id}").get_json()["allowed_transitions"] == []

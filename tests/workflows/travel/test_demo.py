@@ -1,0 +1,22 @@
+"""The demo travel requests: every state of the workflow, one overdue, added once."""
+from __future__ import annotations
+
+import clock
+from demo import users
+from extensions import db
+from models import Case
+from workflows.presenters import case_flags
+from workflows.travel.definition import WORKFLOW
+from workflows.travel.demo import seed
+
+
+def test_demo_trips_cover_every_state_and_are_added_once(app):
+    clock.set(None)
+    people = users(db.session)
+    assert seed(db.session, people) == 9
+    assert seed(db.session, people) == 0
+    cases = db.session.scalars(db.select(Case).where(Case.workflow == "travel")).all()
+    assert {c.state for c in cases} == set(WORKFLOW.states)
+    overdue = [c.title for c in cases if "report_overdue" in case_flags(c)]
+    assert overdue == ["FCM partnership mission to Soyapango"]
+    assert clock._frozen is None

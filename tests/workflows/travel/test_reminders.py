@@ -1,0 +1,90 @@
+"""`flask reminders send` against a local SMTP server: one email per reminder, none sent twice."""
+from __future__ import annotations
+
+import socket
+from datetime import date, datetime, timedelta
+from email import message_from_bytes, policy
+
+import pytest
+from aiosmtpd.controller import Controller
+
+import clock
+from tests.workflows.travel.conftest import TODAY, trip_data
+
+
+class Collector:
+    """An SMTP handler that keeps every message it receives."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default)))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(app):
+    handler = Collector()
+    with socket.socket() as probe:  # aiosmtpd checks its own port on start, so it cannot take port 0
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    yield handler
+    controller.stop()
+    app.config["MAIL_SERVER"] = None
+
+
+def run(app, day: date):
+    clock.set(datetime.combine(day, datetime.min.time()) + timedelta(hours=12))
+    result = app.test_cli_runner().invoke(args=["reminders", "send"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def reminders(handler):
+    return [m for m in handler.messages if "report" in m[1]["Subject"] and "awaits you" not in m[1]["Subject"]]
+
+
+def test_a_traveller_is_reminded_once_when_due_and_once_when_overdue(app, smtp, make_trip):
+    case = make_trip("sam", "travelled", trip_data(TODAY - timedelta(days=3), days=5))  # ends in 2 days
+    end = TODAY + timedelta(days=2)
+    assert "0 reminder(s) sent" in run(app, end - timedelta(days=1))
+    assert reminders(smtp) == []
+
+    assert "1 reminder(s) sent" in run(app, end)
+    run(app, end + timedelta(days=1))
+    due = reminders(smtp)
+    assert len(due) == 1
+    recipients, message = due[0]
+    assert recipients == ["sam@toronto.example"]
+    due_by = (end + timedelta(days=30)).isoformat()
+    assert f"due by {due_by}" in message["Subject"]
+    assert f"/cases/{case.id}" in message.get_content()
+
+    run(app, end + timedelta(days=30))  # the last day to file it: still only due
+    assert len(reminders(smtp)) == 1
+    assert "1 reminder(s) sent" in run(app, end + timedelta(days=31))
+    run(app, end + timedelta(days=45))
+    sent = reminders(smtp)
+    assert len(sent) == 2
+    assert "overdue" in sent[1][1]["Subject"]
+
+
+def test_no_reminder_once_the_report_is_filed_or_before_travelling(app, smtp, make_trip):
+    make_trip("sam", "report_submitted", trip_data(TODAY - timedelta(days=50), days=5))
+    make_trip("sam", "approved")
+    assert "0 reminder(s) sent" in run(app, TODAY + timedelta(days=100))
+    assert reminders(smtp) == []
+
+
+def test_each_traveller_gets_their_own(app, smtp, make_trip):
+    make_trip("sam", "travelled", trip_data(TODAY - timedelta(days=50), days=5))
+    make_trip("chen", "travelled", trip_data(TODAY - timedelta(days=10), days=5))
+    assert "2 reminder(s) sent" in run(app, TODAY)
+    assert "0 reminder(s) sent" in run(app, TODAY)
+    by_person = {tuple(r): m["Subject"] for r, m in reminders(smtp)}
+    assert "overdue" in by_person[("sam@toronto.example",)]
+    assert "due by" in by_person[("chen@toronto.example",)]

@@ -1,0 +1,227 @@
+"""Every row of the travel table (product.md §3.1) through the API: allowed, and refused without change."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+import clock
+from extensions import db
+from models import AuditEvent, Case
+from tests.workflows.travel.conftest import REPORT, TODAY, trip_data
+
+
+def snapshot(case_id: int) -> tuple:
+    db.session.expire_all()
+    case = db.session.get(Case, case_id)
+    events = db.session.scalar(select(func.count()).where(AuditEvent.case_id == case_id))
+    return case.state, case.version, dict(case.data), events, case.last_event_hash
+
+
+def fire(client, case, trigger, version=None, **body):
+    return client.post(f"/api/v1/cases/{case.id}/transitions",
+                       json={"trigger": trigger, "version": case.version if version is None else version, **body})
+
+
+EXPENSIVE = {"registration": "1200.00", "transport": "2900.00", "accommodation": "1400.00"}  # 5,500.00
+
+
+@pytest.mark.parametrize("owner, state, actor, trigger, body, dest", [
+    ("sam", "draft", "sam", "submit", {}, "submitted"),
+    ("sam", "submitted", "dana", "approve", {}, "approved"),
+    ("chen", "submitted", "pat", "approve", {}, "approved"),
+    ("sam", "submitted", "dana", "decline", {"comment": "Not this year."}, "declined"),
+    ("chen", "submitted", "pat", "decline", {"comment": "Not this year."}, "declined"),
+    ("sam", "submitted", "dana", "return", {"comment": "Add the per diem."}, "draft"),
+    ("chen", "submitted", "pat", "return", {"comment": "Add the per diem."}, "draft"),
+    ("sam", "draft", "sam", "cancel", {}, "cancelled"),
+    ("sam", "submitted", "sam", "cancel", {}, "cancelled"),
+    ("sam", "approved", "sam", "cancel", {}, "cancelled"),
+    ("sam", "report_submitted", "dana", "return_report", {"comment": "Add the contacts."}, "travelled"),
+    ("chen", "report_submitted", "pat", "return_report", {"comment": "Add the contacts."}, "travelled"),
+    ("sam", "report_submitted", "dana", "accept_report", {}, "closed"),
+    ("chen", "report_submitted", "pat", "accept_report", {}, "closed"),
+])
+def test_allowed_steps_move_the_case(api, people, make_trip, owner, state, actor, trigger, body, dest):
+    case = make_trip(owner, state)
+    version = case.version
+    r = fire(api(people[actor]), case, trigger, **body)
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["state"] == dest
+    assert r.get_json()["version"] == version + 1
+
+
+def test_above_the_threshold_the_approval_goes_on_to_the_cao(api, people, make_trip):
+    case = make_trip("sam", "submitted", trip_data(TODAY + timedelta(days=30), **EXPENSIVE))
+    r = fire(api(people["dana"]), case, "approve")
+    assert r.get_json()["state"] == "cao_review"
+    case = db.session.get(Case, case.id)
+    assert fire(api(people["dana"]), case, "approve").status_code == 403  # the head has decided; the CAO now
+    r = fire(api(people["cao"]), case, "approve")
+    assert r.status_code == 200 and r.get_json()["state"] == "approved"
+
+
+def test_at_the_threshold_the_approver_decides_alone(api, people, make_trip):
+    case = make_trip("chen", "submitted", trip_data(TODAY + timedelta(days=30), transport="5000.00"))
+    assert fire(api(people["pat"]), case, "approve").get_json()["state"] == "approved"
+
+
+def test_the_threshold_comes_from_configuration(app, api, people, make_trip):
+    from decimal import Decimal
+
+    app.config["ACCORD_TRAVEL_CAO_THRESHOLD"] = Decimal("1000.00")
+    case = make_trip("sam", "submitted")
+    assert fire(api(people["dana"]), case, "approve").get_json()["state"] == "cao_review"
+
+
+@pytest.mark.parametrize("trigger, body, dest", [
+    ("decline", {"comment": "Too costly."}, "declined"),
+    ("return", {"comment": "Find a cheaper flight."}, "draft"),
+])
+def test_the_cao_declines_or_returns_in_cao_review(api, people, make_trip, trigger, body, dest):
+    case = make_trip("sam", "submitted", trip_data(TODAY + timedelta(days=30), **EXPENSIVE))
+    case = fire(api(people["dana"]), case, "approve")
+    case = db.session.get(Case, case.get_json()["id"])
+    r = fire(api(people["cao"]), case, trigger, **body)
+    assert r.status_code == 200 and r.get_json()["state"] == dest
+
+
+def test_complete_trip_from_the_first_day(api, people, make_trip):
+    case = make_trip("sam", "approved")
+    clock.set(datetime.fromisoformat(case.data["start_date"]) + timedelta(hours=14))
+    r = fire(api(people["sam"]), case, "complete_trip")
+    assert r.status_code == 200 and r.get_json()["state"] == "travelled"
+
+
+def test_submit_report_stores_the_report_under_report(api, people, make_trip):
+    case = make_trip("sam", "travelled")
+    r = fire(api(people["sam"]), case, "submit_report", data={**REPORT, "actual_cost": 2875.4})
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["state"] == "report_submitted"
+    assert body["data"]["report"]["actual_cost"] == "2875.40"
+    assert body["data"]["report"]["contacts"][0]["organization"] == "Prefeitura de Sao Paulo"
+    assert body["data"]["report"]["filed_on"] == TODAY.isoformat()
+    assert "summary" not in body["data"]
+    assert db.session.get(Case, case.id).amount_paid == __import__("decimal").Decimal("2875.40")
+
+
+def test_a_returned_request_is_edited_and_resubmitted(api, people, make_trip):
+    case = make_trip("sam", "submitted")
+    version = fire(api(people["dana"]), case, "return", comment="Add the per diem.").get_json()["version"]
+    client = api(people["sam"])
+    r = client.patch(f"/api/v1/cases/{case.id}", json={"version": version, "data": {
+        "estimated_cost": {"registration": "650.00", "per_diem": "300.00", "total": "1.00"}}})
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["data"]["estimated_cost"]["total"] == "950.00"
+    r = client.post(f"/api/v1/cases/{case.id}/transitions", json={"trigger": "submit", "version": version + 1})
+    assert r.get_json()["state"] == "submitted"
+
+
+OVERDUE_TRIP = trip_data(TODAY - timedelta(days=60))
+
+
+@pytest.mark.parametrize("owner, state, actor, trigger, body, status, code", [
+    # submit
+    ("sam", "draft", "dana", "submit", {}, 403, "forbidden"),
+    ("sam", "submitted", "sam", "submit", {}, 409, "invalid_transition"),
+    # approve: wrong role, other department's head, wrong approver for the kind of traveller, wrong state
+    ("sam", "submitted", "cao", "approve", {}, 403, "forbidden"),
+    ("sam", "submitted", "eli", "approve", {}, 404, "not_found"),
+    ("sam", "submitted", "pat", "approve", {}, 403, "forbidden"),
+    ("chen", "submitted", "cao", "approve", {}, 403, "forbidden"),
+    ("sam", "submitted", "sam", "approve", {}, 403, "forbidden"),
+    ("sam", "draft", "dana", "approve", {}, 409, "invalid_transition"),
+    ("sam", "approved", "dana", "approve", {}, 409, "invalid_transition"),
+    # decline and return: a comment, the right approver, the right state
+    ("sam", "submitted", "dana", "decline", {}, 422, "validation_failed"),
+    ("sam", "submitted", "dana", "decline", {"comment": "   "}, 422, "validation_failed"),
+    ("sam", "submitted", "dana", "return", {}, 422, "validation_failed"),
+    ("sam", "submitted", "pat", "decline", {"comment": "No."}, 403, "forbidden"),
+    ("chen", "submitted", "cao", "return", {"comment": "No."}, 403, "forbidden"),
+    ("sam", "submitted", "sam", "decline", {"comment": "No."}, 403, "forbidden"),
+    ("sam", "approved", "dana", "decline", {"comment": "No."}, 409, "invalid_transition"),
+    ("sam", "draft", "dana", "return", {"comment": "No."}, 409, "invalid_transition"),
+    # cancel
+    ("sam", "submitted", "dana", "cancel", {}, 403, "forbidden"),
+    ("sam", "travelled", "sam", "cancel", {}, 409, "invalid_transition"),
+    ("sam", "declined", "sam", "cancel", {}, 409, "invalid_transition"),
+    # complete_trip: the owner, from approved, not before the first day
+    ("sam", "approved", "sam", "complete_trip", {}, 422, "guard_failed"),
+    ("sam", "approved", "dana", "complete_trip", {}, 403, "forbidden"),
+    ("sam", "submitted", "sam", "complete_trip", {}, 409, "invalid_transition"),
+    # submit_report: the owner, from travelled, valid fields
+    ("sam", "travelled", "sam", "submit_report", {"data": {"summary": "Good."}}, 422, "validation_failed"),
+    ("sam", "travelled", "sam", "submit_report",
+     {"data": {**REPORT, "contacts": [{"name": "Ana", "organization": "X", "email": "no"}]}}, 422, "validation_failed"),
+    ("sam", "travelled", "sam", "submit_report", {"data": {**REPORT, "actual_cost": "12.345"}}, 422,
+     "validation_failed"),
+    ("sam", "travelled", "dana", "submit_report", {"data": REPORT}, 403, "forbidden"),
+    ("sam", "approved", "sam", "submit_report", {"data": REPORT}, 409, "invalid_transition"),
+    # return_report and accept_report: the approver of the request
+    ("sam", "report_submitted", "dana", "return_report", {}, 422, "validation_failed"),
+    ("sam", "report_submitted", "cao", "return_report", {"comment": "No."}, 403, "forbidden"),
+    ("sam", "report_submitted", "eli", "accept_report", {}, 404, "not_found"),
+    ("sam", "report_submitted", "pat", "accept_report", {}, 403, "forbidden"),
+    ("chen", "report_submitted", "dana", "accept_report", {}, 404, "not_found"),
+    ("sam", "report_submitted", "sam", "accept_report", {}, 403, "forbidden"),
+    ("sam", "travelled", "dana", "accept_report", {}, 409, "invalid_transition"),
+    ("sam", "closed", "dana", "return_report", {"comment": "No."}, 409, "invalid_transition"),
+])
+def test_refusals_answer_and_change_nothing(api, people, make_trip, owner, state, actor, trigger, body, status, code):
+    case = make_trip(owner, state)
+    before = snapshot(case.id)
+    r = fire(api(people[actor]), case, trigger, **body)
+    assert r.status_code == status, r.get_json()
+    assert r.get_json()["error"] == code and r.get_json()["message"]
+    assert snapshot(case.id) == before
+
+
+def test_a_head_cannot_approve_their_own_trip(api, make_user, make_trip, people):
+    boss = make_user("dora", "dept_head", "staff")
+    case_id = api(boss).post("/api/v1/cases", json={
+        "workflow": "travel", "title": "WHO Healthy Cities conference", "goals": ["compassion"],
+        "data": trip_data(TODAY + timedelta(days=20))}).get_json()["id"]
+    case = db.session.get(Case, case_id)
+    assert fire(api(boss), case, "submit").status_code == 200
+    case = db.session.get(Case, case_id)
+    before = snapshot(case_id)
+    r = fire(api(boss), case, "approve")
+    assert r.status_code == 403 and "separation of duties" in r.get_json()["message"]
+    assert snapshot(case_id) == before
+    assert fire(api(people["dana"]), case, "approve").get_json()["state"] == "approved"
+
+
+def test_the_cao_step_refuses_the_head_and_a_missing_comment(api, people, make_trip):
+    case = make_trip("sam", "submitted", trip_data(TODAY + timedelta(days=30), **EXPENSIVE))
+    fire(api(people["dana"]), case, "approve")
+    case = db.session.get(Case, case.id)
+    before = snapshot(case.id)
+    for actor, trigger, body, status in [("dana", "decline", {"comment": "No."}, 403),
+                                         ("pat", "return", {"comment": "No."}, 403),
+                                         ("cao", "decline", {}, 422), ("cao", "return", {"comment": ""}, 422),
+                                         ("sam", "approve", {}, 403)]:
+        assert fire(api(people[actor]), case, trigger, **body).status_code == status
+        assert snapshot(case.id) == before
+
+
+def test_a_stale_version_is_refused(api, people, make_trip):
+    case = make_trip("sam", "submitted")
+    before = snapshot(case.id)
+    r = fire(api(people["dana"]), case, "approve", version=case.version - 1)
+    assert r.status_code == 409 and r.get_json()["error"] == "stale_version"
+    assert snapshot(case.id) == before
+
+
+def test_an_ineligible_request_cannot_be_approved_and_says_why(api, people, make_trip):
+    make_trip("sam", "travelled", OVERDUE_TRIP, title="IULA World Congress")
+    case = make_trip("sam", "submitted")
+    before = snapshot(case.id)
+    r = fire(api(people["dana"]), case, "approve")
+    assert r.status_code == 422
+    assert r.get_json()["guard"] == "is_eligible"
+    assert "overdue" in r.get_json()["message"]
+    assert snapshot(case.id) == before
+    # Declining or returning it stays possible.
+    assert fire(api(people["dana"]), case, "return", comment="File your IULA report first.").status_code == 200

@@ -1,0 +1,119 @@
+"""The travel pages through the Flask test client: the request form, the report form, the overdue views."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from extensions import db
+from models import Case
+from tests.factories import TEST_PASSWORD
+from tests.workflows.travel.conftest import TODAY, trip_data
+
+
+@pytest.fixture
+def browse(app):
+    """Return a test client signed in as a user."""
+
+    def make(user):
+        client = app.test_client()
+        r = client.post("/login", data={"username": user.username, "password": TEST_PASSWORD})
+        assert r.status_code == 302
+        return client
+
+    return make
+
+
+FORM = {"title": "ICLEI World Congress 2026", "goals": ["research", "economy"], "event_name": "ICLEI World Congress",
+        "event_organizer": "ICLEI", "event_city": "Cape Town", "event_country": "South Africa",
+        "start_date": "2026-06-10", "end_date": "2026-06-14", "purpose": "Cities for Climate Protection.",
+        "role_at_event": "panelist", "registration": "700", "transport": "1,850.50", "accommodation": "",
+        "per_diem": "300.00", "other": "", "funding": "shared", "sponsor_name": "FCM"}
+
+
+def test_new_request_saves_a_draft_with_the_server_total(browse, people):
+    r = browse(people["sam"]).post("/travel/new", data={**FORM, "other": "1250,50", "per_diem": "12.345"})
+    assert r.status_code == 422  # a decimal comma is refused, not read as thousands
+    assert b'id="other-error"' in r.data and b'id="per_diem-error"' in r.data
+    r = browse(people["sam"]).post("/travel/new", data=FORM)  # "1,850.50" as people type it
+    assert r.status_code == 302
+    case = db.session.scalar(db.select(Case).where(Case.workflow == "travel"))
+    assert case.state == "draft" and case.goals == ["research", "economy"]
+    assert case.data["estimated_cost"] == {"registration": "700.00", "transport": "1850.50", "per_diem": "300.00",
+                                           "total": "2850.50"}
+    page = browse(people["sam"]).get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "2,850.50" in page and "Edit this request" in page
+
+
+def test_an_incomplete_draft_is_kept_and_errors_sit_beside_their_fields(browse, people):
+    r = browse(people["sam"]).post("/travel/new", data={"title": "FCM", "goals": ["democracy"],
+                                                       "start_date": "2026-06-10", "end_date": "2026-06-01"})
+    assert r.status_code == 422
+    assert b'id="end_date-error"' in r.data
+    r = browse(people["sam"]).post("/travel/new", data={"title": "FCM", "goals": ["democracy"]})
+    assert r.status_code == 302
+
+
+def test_edit_clears_and_changes_fields_of_a_draft_only(browse, people, make_trip):
+    case = make_trip("sam", "draft")
+    client = browse(people["sam"])
+    page = client.get(f"/travel/{case.id}/edit").get_data(as_text=True)
+    assert 'value="Sao Paulo"' in page and "2,950.00" in page
+    r = client.post(f"/travel/{case.id}/edit", data={**FORM, "transport": "1000", "event_city": ""})
+    assert r.status_code == 302
+    db.session.expire_all()
+    case = db.session.get(Case, case.id)
+    assert case.data["event_city"] is None and case.data["estimated_cost"]["total"] == "2000.00"
+    assert browse(people["dana"]).get(f"/travel/{case.id}/edit").status_code == 403
+    submitted = make_trip("sam", "submitted")
+    assert browse(people["sam"]).get(f"/travel/{submitted.id}/edit").status_code == 302
+
+
+def test_the_case_page_shows_why_a_request_cannot_be_approved(browse, people, make_trip):
+    make_trip("sam", "travelled", trip_data(TODAY - timedelta(days=60)), title="IULA World Congress")
+    case = make_trip("sam", "submitted")
+    client = browse(people["dana"])
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "This request cannot be approved now." in page
+    assert "The traveller has a post-trip report overdue." in page
+    assert "IULA World Congress" in page and "report overdue" in page
+    r = client.post(f"/cases/{case.id}/actions/approve", data={"approve-version": case.version})
+    assert r.status_code == 422
+    assert "overdue" in r.get_data(as_text=True)
+
+
+def test_the_report_form_has_contact_rows_and_files_the_report(browse, people, make_trip):
+    case = make_trip("sam", "travelled", trip_data(TODAY - timedelta(days=10)))
+    client = browse(people["sam"])
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    for i in range(3):
+        assert f'for="submit_report-contacts-{i}-name"' in page
+    form = {"submit_report-version": case.version, "submit_report-summary": "Sessions on climate plans.",
+            "submit_report-learnings": "Cape Town's water demand plan.", "submit_report-actual_cost": "2410.00",
+            "submit_report-contacts-0-name": "Thandi Mokoena", "submit_report-contacts-0-email": "bad",
+            "submit_report-contacts-4-name": "Luis Ortega", "submit_report-contacts-4-organization": "Soyapango"}
+    r = client.post(f"/cases/{case.id}/actions/submit_report", data=form)
+    assert r.status_code == 422
+    text = r.get_data(as_text=True)
+    assert 'id="submit_report-contacts-0-organization-error"' in text
+    assert 'id="submit_report-contacts-0-email-error"' in text
+    form.update({"submit_report-contacts-0-organization": "City of Cape Town",
+                 "submit_report-contacts-0-email": "thandi@example.org"})
+    assert client.post(f"/cases/{case.id}/actions/submit_report", data=form).status_code == 302
+    db.session.expire_all()
+    report = db.session.get(Case, case.id).data["report"]
+    assert [c["name"] for c in report["contacts"]] == ["Thandi Mokoena", "Luis Ortega"]
+    assert report["actual_cost"] == "2410.00"
+
+
+def test_overdue_trips_stand_out_for_the_traveller_the_approver_and_the_cao(browse, people, make_trip, make_user):
+    make_trip("sam", "travelled", trip_data(TODAY - timedelta(days=60)), title="WHO Healthy Cities conference")
+    for who in ("sam", "dana"):
+        page = browse(people[who]).get("/").get_data(as_text=True)
+        assert "Overdue post-trip reports" in page and "WHO Healthy Cities conference" in page, who
+    assert "Overdue post-trip reports" not in browse(people["erin"]).get("/").get_data(as_text=True)
+    page = browse(people["cao"]).get("/travel/overdue").get_data(as_text=True)
+    assert "WHO Healthy Cities conference" in page and "Overdue reports" in page
+    admin = make_user("ada", "admin", department="Information and Technology")
+    assert "WHO Healthy Cities conference" in browse(admin).get("/travel/overdue").get_data(as_text=True)
+    assert browse(people["sam"]).get("/travel/overdue").status_code == 403

@@ -1,0 +1,1 @@
+"""Conference and international travel approval, and the post-trip report."""

@@ -1,0 +1,73 @@
+"""`flask reminders send`: remind travellers of post-trip reports falling due and overdue (daily cron)."""
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import date
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import clock
+from extensions import db
+from models import Case
+from notifications import case_url, notify_once
+from workflows.travel.definition import NAME, report_due_on
+
+log = logging.getLogger("accord.travel")
+KIND = "travel_report"
+
+reminders = AppGroup("reminders", help="Send the reminders that fall due (run daily).")
+
+
+def reminder_for(case: Case, today: date) -> tuple[str, str, str] | None:
+    """Return the (key, subject, body) of the reminder a trip calls for today, or None."""
+    due = report_due_on(case)
+    end = date.fromisoformat(case.data["end_date"])
+    if due < today:
+        return (f"{case.id}:overdue", f"[Accord] Post-trip report overdue: {case.title}",
+                f"Your report on \"{case.title}\" was due by {due.isoformat()} and is now overdue.\n"
+                f"Until it is filed, a new travel request of yours cannot be approved.\n"
+                f"File it here: {case_url(case)}\n")
+    if end <= today:
+        return (f"{case.id}:due", f"[Accord] Post-trip report due by {due.isoformat()}: {case.title}",
+                f"Welcome back. Your report on \"{case.title}\" is due by {due.isoformat()}: a summary, "
+                f"what the City can learn, the contacts you made and the actual cost.\n"
+                f"File it here: {case_url(case)}\n")
+    return None
+
+
+def send_reminders(session: Session, today: date) -> tuple[int, int]:
+    """Send each reminder due today once; return how many were sent and how many failed."""
+    trips = session.scalars(select(Case).where(Case.workflow == NAME, Case.state == "travelled")
+                            .order_by(Case.id)).all()
+    sent = failed = 0
+    for case in trips:
+        reminder = reminder_for(case, today) if case.data.get("end_date") else None
+        if reminder is None:
+            continue
+        key, subject, body = reminder
+        try:
+            if notify_once(session, case.owner, KIND, key, subject, body, case):
+                sent += 1
+        except (OSError, smtplib.SMTPException):
+            failed += 1
+            log.exception("could not send the reminder %s to %s", key, case.owner.username)
+    return sent, failed
+
+
+@reminders.command("send")
+def send_command() -> None:
+    """Send the post-trip report reminders that fall due today."""
+    sent, failed = send_reminders(db.session, clock.today())
+    click.echo(f"{sent} reminder(s) sent, {failed} failed.")
+    if failed:
+        raise SystemExit(1)
+
+
+def init_app(app: Flask) -> None:
+    """Add the `reminders` command group."""
+    app.cli.add_command(reminders)

@@ -1,0 +1,192 @@
+"""The `travel` workflow (product.md §3.1): approval of a trip, then the post-trip report."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session, object_session
+
+import clock
+from models import Case, User
+from workflows.definition import OWNER, Guard, Transition, Workflow
+from workflows.scoring import is_eligible
+from workflows.travel.schemas import ReportArgs, TravelData, cost_total
+
+NAME = "travel"
+APPROVERS = ("dept_head", "committee")
+# States in which a report is or was expected, so that the due date stays on record.
+AFTER_TRIP = ("travelled", "report_submitted", "closed")
+
+
+def is_councillor_trip(case: Case) -> bool:
+    """Return whether the traveller is a member of Council (the committee decides, not a head)."""
+    return case.owner.has_role("councillor")
+
+
+def is_approver(case: Case, user: User) -> bool:
+    """Return whether the user decides this request: the committee for councillors, else the head of
+    the traveller's own department."""
+    if is_councillor_trip(case):
+        return user.has_role("committee")
+    return user.has_role("dept_head") and user.department_id == case.department_id
+
+
+is_approver.refusal = ("Only the head of the traveller's own department decides a staff trip, and the "
+                       "Policy and Finance Committee a councillor's.")
+
+
+def estimated_total(case: Case) -> Decimal | None:
+    """Return the estimated total of a request, or None when no costs are entered."""
+    costs = case.data.get("estimated_cost")
+    return cost_total(costs) if isinstance(costs, dict) else None
+
+
+def _date(value) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def report_due_on(case: Case) -> date | None:
+    """Return the day by which the post-trip report is due."""
+    end = _date(case.data.get("end_date"))
+    return end + timedelta(days=current_app.config["ACCORD_TRAVEL_REPORT_DUE_DAYS"]) if end else None
+
+
+def is_overdue(case: Case) -> bool:
+    """Return whether the trip is over, its report past due and not filed."""
+    return case.state == "travelled" and case.due_on is not None and case.due_on.date() < clock.today()
+
+
+def overdue_clause(today: date):
+    """Return the SQL condition selecting travel cases whose report is overdue on a day."""
+    midnight = datetime.combine(today, datetime.min.time())
+    return (Case.workflow == NAME) & (Case.state == "travelled") & (Case.due_on < midnight)
+
+
+def _project(case: Case) -> None:
+    data = case.data
+    case.category = data.get("event_organizer")
+    case.country = data.get("event_country")
+    case.amount_requested = estimated_total(case)
+    report = data.get("report") or {}
+    case.amount_paid = Decimal(report["actual_cost"]) if report.get("actual_cost") else None
+    due = report_due_on(case) if case.state in AFTER_TRIP else None
+    case.due_on = datetime.combine(due, datetime.min.time()) if due else None
+
+
+def overdue_by_owner(session: Session) -> dict[int, int]:
+    """Return how many overdue trips each traveller has, counted once per transaction.
+
+    A list of scored cases derives this for every case it shows; one grouped query serves them all.
+    """
+    key = ("travel_overdue_by_owner", clock.today())
+    if key not in session.info:
+        rows = session.execute(select(Case.owner_id, func.count()).where(overdue_clause(clock.today()))
+                               .group_by(Case.owner_id))
+        session.info[key] = dict(rows.all())
+    return session.info[key]
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_transaction_end")
+def _forget_overdue(session: Session, *_args) -> None:
+    # A flush may move a trip in or out of "travelled"; a new transaction may see others' commits.
+    for key in [k for k in session.info if isinstance(k, tuple) and k[0] == "travel_overdue_by_owner"]:
+        del session.info[key]
+
+
+def _derive(case: Case) -> dict:
+    session = object_session(case)
+    count = overdue_by_owner(session).get(case.owner_id, 0) if session is not None else 0
+    # The knock-out concerns the traveller's OTHER trips, not this one.
+    return {"overdue_reports": count - (1 if is_overdue(case) else 0)}
+
+
+def _flags(case: Case) -> list[str]:
+    return ["report_overdue"] if is_overdue(case) else []
+
+
+FIELD_NAMES = {"event_name": "event name", "event_organizer": "organizer", "event_city": "city",
+               "event_country": "country", "start_date": "start date", "end_date": "end date",
+               "purpose": "purpose", "role_at_event": "role at the event", "estimated_cost": "estimated cost",
+               "funding": "funding", "sponsor_name": "sponsor"}
+
+
+def _complete_and_ahead(ctx) -> str | tuple | None:
+    # Cleared draft fields are stored as null; for the full check they count as missing.
+    given = {k: v for k, v in ctx.data.items() if v is not None}
+    errors = TravelData().validate(given)
+    end = _date(given.get("end_date")) if "end_date" not in errors else None
+    if end and end < clock.today():
+        errors["end_date"] = ["The trip is already over: a request is made before travelling."]
+    if not errors:
+        return None
+    named = ", ".join(FIELD_NAMES.get(k, k) for k in errors)
+    return f"The request cannot be submitted yet; check: {named}.", {"data": errors}
+
+
+def _started(ctx) -> str | None:
+    start = _date(ctx.data.get("start_date"))
+    if start and clock.today() < start:
+        return f"The trip starts on {start.isoformat()}; it can be marked as travelled from that day."
+    return None
+
+
+def _within_threshold(ctx) -> bool:
+    total = estimated_total(ctx.case) or Decimal("0")
+    return total <= ctx.config["ACCORD_TRAVEL_CAO_THRESHOLD"]
+
+
+def _file_report(ctx) -> None:
+    report = ReportArgs().dump(ctx.payload)
+    ctx.case.data = {**ctx.case.data, "report": {**report, "filed_on": clock.today().isoformat()}}
+
+
+complete_and_ahead = Guard("complete_and_ahead", _complete_and_ahead,
+                           "every required field is valid and the trip is not over")
+trip_started = Guard("trip_started", _started, "not before the start date")
+
+WORKFLOW = Workflow(
+    name=NAME,
+    title="Travel request",
+    states=("draft", "submitted", "cao_review", "approved", "declined", "cancelled", "travelled",
+            "report_submitted", "closed"),
+    data_schema=TravelData,
+    readers=("committee", "cao"),
+    creators=("staff", "councillor"),
+    department_heads_read=True,
+    editable_states=("draft",),
+    project=_project,
+    derive=_derive,
+    flags=_flags,
+    state_labels={"cao_review": "CAO review", "report_submitted": "Report submitted"},
+    scored=True,
+    scorers=("dept_head", "committee", "cao"),
+    scoring_states=("submitted", "cao_review"),
+    derived_fields=("overdue_reports",),
+    transitions=(
+        Transition("submit", ("draft",), "submitted", (OWNER,), "Submit for approval",
+                   guards=(complete_and_ahead,)),
+        Transition("approve", ("submitted",), "approved", APPROVERS, "Approve", may=is_approver,
+                   when=_within_threshold, guards=(is_eligible,)),
+        Transition("approve", ("submitted",), "cao_review", APPROVERS, "Approve", may=is_approver,
+                   guards=(is_eligible,)),
+        Transition("approve", ("cao_review",), "approved", ("cao",), "Approve", guards=(is_eligible,)),
+        Transition("decline", ("submitted",), "declined", APPROVERS, "Decline", may=is_approver,
+                   comment_required=True),
+        Transition("decline", ("cao_review",), "declined", ("cao",), "Decline", comment_required=True),
+        Transition("return", ("submitted",), "draft", APPROVERS, "Return for changes", may=is_approver,
+                   comment_required=True),
+        Transition("return", ("cao_review",), "draft", ("cao",), "Return for changes", comment_required=True),
+        Transition("cancel", ("draft", "submitted", "approved"), "cancelled", (OWNER,), "Cancel the trip"),
+        Transition("complete_trip", ("approved",), "travelled", (OWNER,), "Mark as travelled",
+                   guards=(trip_started,)),
+        Transition("submit_report", ("travelled",), "report_submitted", (OWNER,), "File the post-trip report",
+                   payload=ReportArgs, merge_payload=False, effect=_file_report),
+        Transition("return_report", ("report_submitted",), "travelled", APPROVERS, "Return the report",
+                   may=is_approver, comment_required=True),
+        Transition("accept_report", ("report_submitted",), "closed", APPROVERS, "Accept the report",
+                   may=is_approver),
+    ),
+)

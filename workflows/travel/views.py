@@ -1,0 +1,143 @@
+"""Web pages of the travel workflow: the request form, the case section, overdue reports."""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+import clock
+from extensions import db
+from models import Case
+from web.nav import add_case_section, add_link, add_new_link, add_panel, set_edit_endpoint
+from web.payloads import register_form
+from workflows import engine
+from workflows.access import can_view, visible
+from workflows.errors import NotFound, WorkflowError
+from workflows.queries import load_visible
+from workflows.scoring import aggregate_for, current_scores, eligibility_for, visible_scores
+from workflows.travel.definition import (NAME, WORKFLOW, estimated_total, is_approver, is_overdue, overdue_clause,
+                                         report_due_on)
+from workflows.travel.forms import ReportForm, TravelForm
+from workflows.travel.schemas import CostBreakdown
+
+bp = Blueprint("travel", __name__, url_prefix="/travel")
+OVERDUE_ROLES = ("cao", "admin")
+
+
+def _save(form: TravelForm, case: Case | None):
+    """Create or edit the draft from the form; return the case, or None with errors on the form."""
+    try:
+        if case is None:
+            data = {k: v for k, v in form.case_data().items() if v is not None}
+            data["estimated_cost"] = {k: v for k, v in data["estimated_cost"].items() if v is not None}
+            return engine.create_case(db.session, current_user, NAME, form.title.data, form.goals.data, data)
+        return engine.update_case(db.session, current_user, case.id, case.version, title=form.title.data,
+                                  goals=form.goals.data, data=form.case_data())
+    except WorkflowError as err:
+        form.attach(err.errors or {})
+        flash(err.message, "error")
+        return None
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """Draft a new travel request."""
+    if not WORKFLOW.may_create(current_user):
+        abort(403)
+    form = TravelForm()
+    if form.validate_on_submit():
+        case = _save(form, None)
+        if case is not None:
+            flash("Draft saved. Check it, then submit it for approval.", "success")
+            return redirect(url_for("web.case_page", case_id=case.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("travel/form.html", form=form, case=None, total=form_total(form)), status
+
+
+@bp.route("/<int:case_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(case_id: int):
+    """Edit a draft travel request (its owner only)."""
+    try:
+        case = load_visible(db.session, current_user, case_id)
+    except NotFound:
+        abort(404)
+    if case.workflow != NAME:
+        abort(404)
+    if case.owner_id != current_user.id:
+        abort(403)
+    if case.state != "draft":
+        flash("Only a draft can be edited.", "error")
+        return redirect(url_for("web.case_page", case_id=case.id))
+    form = TravelForm()
+    if request.method == "GET":
+        form.fill(case)
+    elif form.validate_on_submit():
+        if _save(form, case) is not None:
+            flash("Changes saved.", "success")
+            return redirect(url_for("web.case_page", case_id=case.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("travel/form.html", form=form, case=case, total=form_total(form)), status
+
+
+def form_total(form: TravelForm) -> str | None:
+    """Return the total of the cost lines as the server computes it, or None while one is not a number."""
+    costs = {k: v for k, v in form.case_data()["estimated_cost"].items() if v is not None}
+    try:
+        return CostBreakdown().dump(CostBreakdown().load(costs))["total"]
+    except ValidationError:
+        return None
+
+
+@bp.get("/overdue")
+@login_required
+def overdue():
+    """List every trip whose post-trip report is overdue, for the CAO's office."""
+    if not current_user.has_role(*OVERDUE_ROLES):
+        abort(403)
+    cases = db.session.scalars(select(Case).where(overdue_clause(clock.today())).order_by(Case.due_on)).all()
+    rows = [{"case": c, "due": report_due_on(c), "days": (clock.today() - c.due_on.date()).days,
+             "link": can_view(current_user, c)} for c in cases]
+    return render_template("travel/overdue.html", rows=rows, today=clock.today())
+
+
+def _panel(user) -> dict | None:
+    """Return the overdue trips the user made or decides, for the dashboard; None when there are none."""
+    cases = db.session.scalars(
+        select(Case).where(overdue_clause(clock.today()), visible(user)).order_by(Case.due_on)).all()
+    mine = [c for c in cases if c.owner_id == user.id or is_approver(c, user)]
+    return {"travel_overdue": mine} if mine else None
+
+
+def traveller_history(case: Case) -> list[dict]:
+    """Return the traveller's other trips, newest first, with their report status."""
+    others = db.session.scalars(
+        select(Case).where(Case.workflow == NAME, Case.owner_id == case.owner_id, Case.id != case.id,
+                           Case.state != "draft").order_by(Case.created_at.desc()).limit(20)).all()
+    return [{"case": c, "overdue": is_overdue(c), "due": report_due_on(c), "total": estimated_total(c),
+             "link": can_view(current_user, c)} for c in others]
+
+
+def init_app(app: Flask) -> None:
+    """Register the travel pages, the dashboard panel, the case section and the report form."""
+    app.register_blueprint(bp)
+    register_form(NAME, "submit_report", ReportForm)
+    set_edit_endpoint(NAME, "travel.edit")
+    add_new_link("New travel request", "travel.new", WORKFLOW.creators)
+    add_link("Overdue reports", "travel.overdue", OVERDUE_ROLES)
+    add_panel("travel/panel.html", _panel)
+    add_case_section("travel/case_section.html", (NAME,))
+
+    @app.context_processor
+    def travel_helpers():
+        return {"travel_review": review}
+
+
+def review(case: Case) -> dict:
+    """Return what an approver weighs beside the request: knock-outs, the score, earlier trips."""
+    # A reviewer who has not scored yet does not see the others' figures (scoring's rule).
+    shown = visible_scores(current_user, case, current_scores(db.session, [case.id]).get(case.id, []))
+    return {"score": aggregate_for(case) if shown else None, "ineligible": eligibility_for(case),
+            "history": traveller_history(case)}
