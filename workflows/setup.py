@@ -14,12 +14,7 @@ PACKAGES: tuple[str, ...] = ("travel", "relief", "partnership")
 def register_all(app: Flask) -> None:
     """Register every workflow, its web pages and API routes."""
     for name in PACKAGES:
-        try:
-            definition = importlib.import_module(f"workflows.{name}.definition")
-        except ModuleNotFoundError as err:
-            if err.name not in (f"workflows.{name}", f"workflows.{name}.definition"):
-                raise
-            continue  # a workflow package not written yet
+        definition = importlib.import_module(f"workflows.{name}.definition")
         registry.register(definition.WORKFLOW)
         for part in ("views", "api", "cli"):
             try:
