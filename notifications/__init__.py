@@ -84,25 +84,38 @@ def notify_once(session: Session, user: User, kind: str, key: str, subject: str,
     return True
 
 
-def on_transition(sender: str, case: Case, transition, actor: User) -> None:
-    """Tell the people who can act now that the case awaits them."""
-    from extensions import db
+def queue_awaiting(sender: str, session: Session, case: Case, transition, actor: User) -> None:
+    """Record, with the transition, a message for each person who can act now; send after commit.
 
+    The Notification rows commit with the transition, so a message is neither lost nor sent for
+    a transition that rolled back, and no extra commit is paid per transition.
+    """
     wf = registry.get(case.workflow)
-    for person in people_who_can_act(db.session, case):
+    outbox = session.info.setdefault("accord_outbox", [])
+    for person in people_who_can_act(session, case):
         if person.id == actor.id:
             continue
+        session.add(Notification(user_id=person.id, kind="awaits", key=f"{case.id}:{case.version}", case_id=case.id))
         subject = f"[Accord] {wf.title} #{case.id} awaits you: {case.title}"
         body = (f"{actor.full_name} moved \"{case.title}\" to {wf.label(case.state).lower()}.\n"
                 f"It now awaits your action: {case_url(case)}\n")
+        outbox.append(([person.email], subject, body))
+
+
+def send_outbox(sender: str, case: Case, transition, actor: User) -> None:
+    """Send the messages queued by the transition that just committed."""
+    from extensions import db
+
+    for recipients, subject, body in db.session.info.pop("accord_outbox", []):
         try:
-            notify_once(db.session, person, "awaits", f"{case.id}:{case.version}", subject, body, case)
+            send_mail(recipients, subject, body)
         except (OSError, smtplib.SMTPException):
-            log.exception("could not send mail about case %s to %s", case.id, person.username)
+            log.exception("could not send mail about case %s to %s", case.id, recipients)
 
 
 def init_app(app) -> None:
-    """Subscribe to committed transitions."""
-    from workflows.engine import transition_committed
+    """Subscribe to transitions: queue inside their transaction, send after their commit."""
+    from workflows.engine import transition_committed, transition_recorded
 
-    transition_committed.connect(on_transition)
+    transition_recorded.connect(queue_awaiting)
+    transition_committed.connect(send_outbox)

@@ -24,6 +24,9 @@ from workflows.transaction import write_transaction
 
 log = logging.getLogger("accord.engine")
 signals = Namespace()
+#: Sent inside the transaction, after the event is recorded: subscribers may add rows that must
+#: commit with the transition (sender: workflow name; with session, case, transition, actor).
+transition_recorded = signals.signal("transition-recorded")
 #: Sent after a transition committed: sender is the workflow name, with case and transition.
 transition_committed = signals.signal("transition-committed")
 
@@ -239,6 +242,7 @@ def fire(session: Session, actor: User, case_id: int, trigger: str, version: Any
         with session.no_autoflush:
             record_event(session, actor=actor, case=case, action=trigger, from_state=from_state,
                          to_state=case.state, comment=comment, payload=dumped)
+            transition_recorded.send(wf.name, session=session, case=case, transition=route, actor=actor)
         _flush(session)
     log.info("case %s: %s by %s, %s -> %s", case.id, trigger, actor.username, from_state, case.state)
     transition_committed.send(wf.name, case=case, transition=route, actor=actor)

@@ -13,7 +13,7 @@ from typing import Iterator
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 _immediate: ContextVar[bool] = ContextVar("accord_immediate", default=False)
 
@@ -50,9 +50,24 @@ def write_transaction(session: Session) -> Iterator[None]:
     token = _immediate.set(True)
     try:
         yield
-        session.commit()
+        _commit_keeping_state(session)
     except BaseException:
         session.rollback()
+        session.info.pop("accord_outbox", None)  # nothing is sent for what did not happen
         raise
     finally:
         _immediate.reset(token)
+
+
+def _commit_keeping_state(session: Session) -> None:
+    """Commit without expiring the loaded objects: they hold exactly what was just written.
+
+    The caller reads the case it changed (the API answers with it) without reloading it, and the
+    next engine call locks and re-reads its case anyway (populate_existing).
+    """
+    real = session() if isinstance(session, scoped_session) else session
+    keep, real.expire_on_commit = real.expire_on_commit, False
+    try:
+        real.commit()
+    finally:
+        real.expire_on_commit = keep
