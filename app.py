@@ -36,10 +36,12 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
 
     import notifications
+    import reports
     import workflows.setup
 
     workflows.setup.register_all(app)
     notifications.init_app(app)
+    reports.init_app(app)
 
     from api import bp as api_bp, scores as api_scores
     from web import bp as web_bp, security

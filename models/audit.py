@@ -34,5 +34,6 @@ class AuditEvent(db.Model):
     __table_args__ = (
         UniqueConstraint("chain", "seq", name="uq_audit_events_chain_seq"),
         Index("ix_audit_events_at_action", "at", "action"),
+        Index("ix_audit_events_action_at", "action", "at"),
         Index("ix_audit_events_to_state_at", "to_state", "at"),
     )

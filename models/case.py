@@ -53,6 +53,7 @@ class Case(db.Model):
         Index("ix_cases_department_workflow", "department_id", "workflow"),
         Index("ix_cases_assignee_id", "assignee_id"),
         Index("ix_cases_state_due_on", "state", "due_on"),
+        Index("ix_cases_created_at", "created_at", "id"),
     )
 
     def __repr__(self) -> str:

@@ -1,0 +1,113 @@
+"""Charts of the annual report, drawn on the server as SVG with matplotlib.
+
+Each chart is embedded as a data: URI in an <img> with a text alternative (the page's CSP allows
+images from data: but no inline style, which matplotlib's SVG carries), and is followed on the
+page by the table of its data.
+"""
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from decimal import Decimal
+
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from reports.annual import sections
+
+BRAND, SECOND, INK = "#0b3d6b", "#b26b00", "#1b1f24"
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A chart ready for a page: its image, its text alternative and its data."""
+
+    name: str
+    title: str
+    uri: str
+    alt: str
+    unit: str
+    points: list[tuple[str, float]]
+    second: list[float] | None = None  # a second series (the 90th percentile of cycle times)
+    series: tuple[str, str] = ("", "")
+
+
+def _number(value) -> float:
+    # Plotting needs a float for the bar's length; the figures shown as text stay exact.
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def _svg(points: list[tuple[str, float]], unit: str, horizontal: bool, second: list[float] | None = None,
+         series: tuple[str, str] = ("", "")) -> str:
+    labels = [label for label, _ in points]
+    values = [_number(v) for _, v in points]
+    height = max(2.6, 0.34 * len(points) + 1.0) if horizontal else 3.0
+    fig = Figure(figsize=(7.2, height), dpi=96)
+    ax = fig.subplots()
+    positions = list(range(len(points)))
+    width = 0.4 if second else 0.7
+    shift = width / 2 if second else 0
+    draw = ax.barh if horizontal else ax.bar
+    bars = draw([p - shift for p in positions], values, width, color=BRAND, label=series[0] or None)
+    counts = all(isinstance(v, int) for v in values)
+    if not second:  # two series of labels would crowd the chart; the table gives the values
+        ax.bar_label(bars, fmt="{:,.0f}" if counts or max(values) >= 10 else "{:,.1f}", fontsize=8, color=INK,
+                     padding=2)
+    else:
+        draw([p + shift for p in positions], second, width, color=SECOND, label=series[1])
+        ax.legend(fontsize=8, frameon=False, loc="lower right")  # "best" would search, slowly
+    if counts:
+        (ax.xaxis if horizontal else ax.yaxis).set_major_locator(MaxNLocator(integer=True))
+    if horizontal:
+        ax.set_yticks(positions, labels, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlabel(unit)
+    else:
+        ax.set_xticks(positions, labels, fontsize=8)
+        ax.set_ylabel(unit)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    fig.tight_layout()
+    out = io.StringIO()
+    # Text stays text (not glyph outlines): a smaller file, quicker to typeset, and selectable.
+    with rc_context({"svg.fonttype": "none"}):
+        fig.savefig(out, format="svg", metadata={"Date": None})
+    return out.getvalue()
+
+
+def _uri(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+def _alt(title: str, points: list[tuple[str, float]], unit: str) -> str:
+    top_label, top = max(points, key=lambda p: p[1])
+    return (f"Bar chart: {title}. The largest is {top_label} with {_number(top):,.1f} {unit}. "
+            "The table after the chart gives every value.")
+
+
+def draw(name: str, title: str, points: list[tuple[str, float]], unit: str, horizontal: bool = False,
+         second: list[float] | None = None, series: tuple[str, str] = ("", "")) -> Drawn | None:
+    """Return a drawn chart, or None when there is nothing to plot."""
+    if not points or not any(v for _, v in points):
+        return None
+    svg = _svg(points, unit, horizontal, second, series)
+    return Drawn(name, title, _uri(svg), _alt(title, points, unit), unit, points, second, series)
+
+
+def report_charts(report: dict) -> dict[str, Drawn | None]:
+    """Return every chart of a report by name: the sections' own, then cycle times and goals."""
+    charts: dict[str, Drawn | None] = {}
+    for section in sections():
+        for c in section.charts:
+            charts[c.name] = draw(c.name, c.title, c.points(report[section.name]), c.unit, c.horizontal)
+    steps = [(f"{wf}: {s['label']}", s) for wf, items in report["cycle_times"].items() for s in items]
+    charts["cycle_times"] = draw(
+        "cycle_times", "Time taken by each workflow step (days)",
+        [(label, round(s["median_hours"] / 24, 1)) for label, s in steps], "days", horizontal=True,
+        second=[round(s["p90_hours"] / 24, 1) for _, s in steps], series=("median", "90th percentile"))
+    charts["goals"] = draw("goals", "Requests submitted per goal",
+                           [(goal.replace("_", " "), n) for goal, n in report["goals"].items()], "requests",
+                           horizontal=True)
+    return charts

@@ -1,0 +1,145 @@
+"""SQL building blocks the report sections share: tallies of audit events, exact money, percentiles.
+
+Every figure is an aggregate over the year's audit events (found through the (action, at) index)
+joined to their case; nothing loads cases into Python.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Iterable
+
+from sqlalchemy import ColumnElement, Integer, and_, case, cast, exists, func, select
+from sqlalchemy.orm import Session, aliased
+
+from models import AuditEvent, Case, Department
+from models.types import CENT
+from reports.period import Period
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A figure counted (or summed, with value) over the year's events of some actions."""
+
+    name: str
+    actions: tuple[str, ...]
+    when: ColumnElement[bool] | None = None
+    value: ColumnElement | None = None  # an integer expression (e.g. cents) summed instead of counting
+    money: bool = False
+
+    def condition(self) -> ColumnElement[bool]:
+        cond = AuditEvent.action.in_(self.actions)
+        return cond if self.when is None else and_(cond, self.when)
+
+
+def cents(column) -> ColumnElement[int]:
+    """Return a money column as whole cents, so that sums are exact on every database."""
+    return cast(func.round(column * 100), Integer)
+
+
+def money(total_cents: Any) -> Decimal:
+    """Return a sum of cents as an amount with two decimals."""
+    return (Decimal(int(total_cents or 0)) / 100).quantize(CENT)
+
+
+def money_text(amount: Decimal) -> str:
+    """Return an amount as the API writes money: "1250.00"."""
+    return f"{amount.quantize(CENT):.2f}"
+
+
+def first_of(action: str) -> ColumnElement[bool]:
+    """Return the condition that an event is its case's first event of this action."""
+    earlier = aliased(AuditEvent)
+    return ~exists().where(earlier.chain == AuditEvent.chain, earlier.seq < AuditEvent.seq,
+                           earlier.action == action)
+
+
+def cube(session: Session, period: Period, workflow: str | None, measures: Iterable[Measure],
+         *dims: ColumnElement) -> dict[tuple, dict[str, int]]:
+    """Return each measure's raw sum over the year's events (of one workflow, or all), per combination of dims.
+
+    One pass over the events serves a total and every breakdown: roll it up with `totals` and `breakdown`.
+    """
+    measures = list(measures)
+    columns = [func.coalesce(func.sum(case((m.condition(), m.value if m.value is not None else 1), else_=0)), 0)
+               .label(m.name) for m in measures]
+    actions = sorted({a for m in measures for a in m.actions})
+    stmt = (select(*dims, *columns).select_from(AuditEvent)
+            .join(Case, Case.id == AuditEvent.case_id).join(Department, Department.id == Case.department_id)
+            .where(AuditEvent.action.in_(actions), AuditEvent.at >= period.start, AuditEvent.at < period.end))
+    if workflow is not None:
+        stmt = stmt.where(Case.workflow == workflow)
+    if dims:
+        stmt = stmt.group_by(*dims)
+    return {tuple(row[:len(dims)]): {m.name: int(v or 0) for m, v in zip(measures, row[len(dims):])}
+            for row in session.execute(stmt)}
+
+
+def _finish(raw: dict[str, int], measures: Iterable[Measure]) -> dict[str, Any]:
+    return {m.name: money(raw.get(m.name, 0)) if m.money else raw.get(m.name, 0) for m in measures}
+
+
+def totals(rows: dict[tuple, dict[str, int]], measures: Iterable[Measure]) -> dict[str, Any]:
+    """Return the measures summed over every group of a cube (money as amounts)."""
+    measures = list(measures)
+    summed = {m.name: sum(r[m.name] for r in rows.values()) for m in measures}
+    return _finish(summed, measures)
+
+
+def breakdown(rows: dict[tuple, dict[str, int]], measures: Iterable[Measure], index: int,
+              label: str) -> list[dict[str, Any]]:
+    """Return a cube rolled up on one of its dims, as rows named by `label`, omitting groups with no activity."""
+    measures = list(measures)
+    groups: dict[Any, dict[str, int]] = {}
+    for key, values in rows.items():
+        into = groups.setdefault(key[index], dict.fromkeys(values, 0))
+        for name, value in values.items():
+            into[name] += value
+    result = [{label: key if key is not None else "(not given)", **_finish(values, measures)}
+              for key, values in groups.items() if any(values[m.name] for m in measures)]
+    return sorted(result, key=lambda r: str(r[label]).lower())
+
+
+def by_month(session: Session, period: Period, workflow: str, actions: tuple[str, ...],
+             when: ColumnElement[bool] | None = None) -> list[int]:
+    """Return the number of events of some actions in each local month of the year."""
+    measures = [Measure(f"m{i}", actions, and_(AuditEvent.at >= lo, AuditEvent.at < hi, *([when] if when is not None else [])))
+                for i, (lo, hi) in enumerate(period.months(), start=1)]
+    counts = totals(cube(session, period, workflow, measures), measures)
+    return [counts[f"m{i}"] for i in range(1, 13)]
+
+
+def seconds_between(session: Session, later, earlier) -> ColumnElement[float]:
+    """Return the seconds from one timestamp column to another, in the database's own dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+def quantile(values: list[float], q: float) -> float:
+    """Return the q-quantile of sorted values by linear interpolation (as percentile_cont)."""
+    pos = q * (len(values) - 1)
+    low = int(pos)
+    high = min(low + 1, len(values) - 1)
+    return values[low] + (values[high] - values[low]) * (pos - low)
+
+
+def percentiles(session: Session, keys: list[ColumnElement], seconds: ColumnElement,
+                source) -> dict[tuple, tuple[int, float, float]]:
+    """Return (count, median, 90th percentile) of `seconds` per key over a select's rows.
+
+    PostgreSQL computes them with percentile_cont; elsewhere only the one column of durations
+    is fetched, sorted by the database, and interpolated the same way here.
+    """
+    sub = source.add_columns(seconds.label("seconds")).subquery()
+    key_cols = [sub.c[k.key] for k in keys]
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = (select(*key_cols, func.count(), func.percentile_cont(0.5).within_group(sub.c.seconds),
+                       func.percentile_cont(0.9).within_group(sub.c.seconds))
+                .where(sub.c.seconds.is_not(None)).group_by(*key_cols))
+        return {tuple(r[:-3]): (int(r[-3]), float(r[-2]), float(r[-1])) for r in session.execute(stmt)}
+    stmt = select(*key_cols, sub.c.seconds).where(sub.c.seconds.is_not(None)).order_by(*key_cols, sub.c.seconds)
+    groups: dict[tuple, list[float]] = {}
+    for row in session.execute(stmt):
+        groups.setdefault(tuple(row[:-1]), []).append(float(row[-1]))
+    return {k: (len(v), quantile(v, 0.5), quantile(v, 0.9)) for k, v in groups.items()}

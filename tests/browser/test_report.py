@@ -1,0 +1,31 @@
+"""The CAO's office reads the annual report in the browser: charts with text alternatives and data
+tables, and the page passes the axe scan."""
+from __future__ import annotations
+
+import pytest
+
+from tests.reports.scenario import build
+
+
+
+
+def test_the_cao_reads_the_annual_report_with_its_charts(page, make_user, sign_in, axe_check):
+    scenario = build(make_user)
+    sign_in(page, scenario.people["cara"])
+    axe_check(page)  # the dashboard, with the report panel
+    page.get_by_role("link", name="Annual report").first.click()
+    page.get_by_label("Year").select_option("2025")
+    page.get_by_role("button", name="Show the year").click()
+    page.wait_for_url("**/reports/annual?year=2025")
+    assert page.get_by_role("heading", level=1).inner_text() == "International activities: annual report to Council, 2025"
+    for alt in ("Trips completed per month", "Relief granted by country", "Time taken by each workflow step",
+                "Requests submitted per goal"):
+        image = page.get_by_role("img", name=f"Bar chart: {alt}", exact=False)
+        assert image.is_visible()
+        assert image.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert page.get_by_role("table", name="Data of the chart: Relief granted by country (dollars)").is_visible()
+    assert page.get_by_role("row", name="Turkey 45,000.00").first.is_visible()
+    axe_check(page)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    assert download.value.suggested_filename == "accord-annual-report-2025.csv"

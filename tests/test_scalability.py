@@ -1,0 +1,145 @@
+"""Pages stay scalable: their number of SQL queries does not grow with the cases they show, and
+the indexes the case lists filter and sort on exist in the migrated schema."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import event, inspect
+
+import clock
+from extensions import db
+from tests.factories import TEST_PASSWORD
+from workflows import engine
+from workflows.scoring import submit_score
+
+RATINGS = {"relevance": 4, "expected_value": 3, "knowledge_sharing": 5}
+REPORT = {"summary": "Three sessions on urban health.", "learnings": "Community health agents.",
+          "contacts": [], "actual_cost": "2875.40"}
+
+
+def trip(start: date) -> dict:
+    return {
+        "event_name": "Metropolis World Congress", "event_organizer": "Metropolis", "event_city": "Sao Paulo",
+        "event_country": "Brazil", "start_date": start.isoformat(), "end_date": (start + timedelta(days=3)).isoformat(),
+        "purpose": "Present Toronto's Healthy City work.", "role_at_event": "presenter", "funding": "city",
+        "estimated_cost": {"registration": "650.00", "transport": "1400.00"},
+    }
+
+
+@contextmanager
+def counted():
+    """Collect the SQL statements run inside the block, from a fresh session."""
+    db.session.remove()
+    statements: list[str] = []
+
+    def listener(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+
+
+@pytest.fixture
+def people(app, make_user):
+    return {"sam": make_user("sam", "staff"), "dana": make_user("dana", "dept_head"),
+            "pat": make_user("pat", "committee", department="City Clerk's Office")}
+
+
+@pytest.fixture
+def add_trips(people):
+    """Create trips of sam through the engine: submitted, approved or closed (with a longer history)."""
+
+    def add(count: int, state: str = "submitted", scored: bool = False) -> list[int]:
+        ids = []
+        for n in range(count):
+            case = engine.create_case(db.session, people["sam"], "travel", f"Trip {n}", ["leadership"],
+                                      trip(clock.today()))
+            case = engine.fire(db.session, people["sam"], case.id, "submit", case.version)
+            if scored:
+                submit_score(db.session, people["dana"], case.id, RATINGS)
+                case = db.session.get(type(case), case.id)
+            steps = []
+            if state != "submitted":
+                steps.append(("approve", "dana", None))
+            if state == "closed":
+                steps += [("complete_trip", "sam", None), ("submit_report", "sam", REPORT), ("accept_report", "dana", None)]
+            for trigger, who, payload in steps:
+                case = engine.fire(db.session, people[who], case.id, trigger, case.version, payload=payload)
+            ids.append(case.id)
+        return ids
+
+    return add
+
+
+def web_client(app, user):
+    client = app.test_client()
+    r = client.post("/login", data={"username": user.username, "password": TEST_PASSWORD})
+    assert r.status_code == 302
+    return client
+
+
+def queries(get, url: str) -> int:
+    get(url)  # warm caches that load once per process (criteria, templates)
+    with counted() as statements:
+        r = get(url)
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    return len(statements)
+
+
+@pytest.mark.parametrize("who", ["sam", "dana", "pat"])
+def test_case_list_queries_do_not_grow_with_the_cases_shown(app, api, people, add_trips, who):
+    client = api(people[who])
+    add_trips(2)
+    add_trips(1, "approved", scored=True)
+    few = queries(client.get, "/api/v1/cases?per_page=50")
+    add_trips(8)
+    add_trips(4, "approved", scored=True)
+    add_trips(2, "closed")
+    many = queries(client.get, "/api/v1/cases?per_page=50")
+    assert len(client.get("/api/v1/cases?per_page=50").get_json()["items"]) == 17
+    assert many == few
+
+
+@pytest.mark.parametrize("who", ["sam", "dana", "pat"])
+def test_dashboard_queries_do_not_grow_with_the_cases_shown(app, people, add_trips, who):
+    client = web_client(app, people[who])
+    add_trips(2)
+    add_trips(1, "approved")
+    few = queries(client.get, "/")
+    add_trips(8)
+    add_trips(4, "approved")
+    add_trips(2, "closed")
+    many = queries(client.get, "/")
+    assert many == few
+
+
+def test_case_json_queries_do_not_grow_with_cases_or_history(app, api, people, add_trips):
+    client = api(people["dana"])
+    short, = add_trips(1)
+    add_trips(10, "approved")
+    long, = add_trips(1, "closed")
+    assert queries(client.get, f"/api/v1/cases/{long}") == queries(client.get, f"/api/v1/cases/{short}")
+
+
+def test_case_page_queries_do_not_grow_with_cases_or_history(app, people, add_trips):
+    client = web_client(app, people["dana"])
+    short, = add_trips(1)
+    add_trips(10, "approved")
+    long, = add_trips(1, "closed")
+    assert queries(client.get, f"/cases/{long}") == queries(client.get, f"/cases/{short}")
+
+
+def _indexes(table: str) -> list[list[str]]:
+    return [ix["column_names"] for ix in inspect(db.engine).get_indexes(table)]
+
+
+def test_the_list_filters_have_indexes(app):
+    cases = _indexes("cases")
+    assert ["workflow", "state"] in [ix[:2] for ix in cases]
+    assert any(ix[0] == "owner_id" for ix in cases)
+    assert any(ix[0] == "created_at" for ix in cases), "newest-first lists sort on created_at"

@@ -1,0 +1,137 @@
+"""The travel section of the annual report: requests, trips, post-trip reports and their costs."""
+from __future__ import annotations
+
+import calendar
+from datetime import datetime, time
+from typing import Iterable, Mapping
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from models import AuditEvent, Case, Department, User
+from reports.annual import Chart, ReportSection, Row
+from reports.period import Period
+from reports.sql import Measure, breakdown, by_month, cents, cube, first_of, money_text, totals
+from workflows.goals import GOALS
+from workflows.travel.definition import NAME, overdue_clause
+
+MEASURES = (
+    Measure("requests", ("submit",), first_of("submit")),
+    Measure("approved", ("approve",), AuditEvent.to_state == "approved"),
+    Measure("declined", ("decline",)),
+    Measure("trips_completed", ("complete_trip",)),
+    Measure("reports_filed", ("submit_report",), first_of("submit_report")),
+    # An estimate is committed when the trip is approved; the actual cost is known when the report is filed.
+    Measure("estimated_cost", ("approve",), AuditEvent.to_state == "approved", cents(Case.amount_requested), True),
+    Measure("actual_cost", ("submit_report",), first_of("submit_report"), cents(Case.amount_paid), True),
+    Measure("estimated_cost_of_reported", ("submit_report",), first_of("submit_report"),
+            cents(Case.amount_requested), True),
+)
+MONEY = ("estimated_cost", "actual_cost", "estimated_cost_of_reported")
+GROUP_FIGURES = ("requests", "approved", "declined", "trips_completed", "estimated_cost", "actual_cost")
+
+
+def _punctuality(session: Session, period: Period) -> tuple[int, int]:
+    """Return how many first filings of the year came by the due date (in City time) and how many after."""
+    rows = session.execute(
+        select(AuditEvent.at, Case.due_on).join(Case, Case.id == AuditEvent.case_id)
+        .where(AuditEvent.action == "submit_report", AuditEvent.at >= period.start, AuditEvent.at < period.end,
+               Case.workflow == NAME, first_of("submit_report"))
+    ).all()
+    on_time = sum(1 for at, due in rows if due is None or period.local_date(at) <= due.date())
+    return on_time, len(rows) - on_time
+
+
+def _overdue(session: Session, period: Period) -> int:
+    """Return the trips still in `travelled` at the cutoff whose report was then past due."""
+    # Entering `travelled` (complete_trip, return_report) adds one, filing the report takes one away.
+    balance = func.sum(case((AuditEvent.action == "submit_report", -1), else_=1))
+    in_travelled = (
+        select(AuditEvent.case_id).join(Case, Case.id == AuditEvent.case_id)
+        .where(Case.workflow == NAME, AuditEvent.action.in_(("complete_trip", "return_report", "submit_report")),
+               AuditEvent.at < period.cutoff, Case.due_on < datetime.combine(period.as_of, time.min))
+        .group_by(AuditEvent.case_id).having(balance > 0)
+    )
+    return session.scalar(select(func.count()).select_from(in_travelled.subquery())) or 0
+
+
+def _learnings(session: Session, period: Period) -> dict[str, list[dict]]:
+    """Return the learnings of the reports accepted in the year, under each goal of their trip."""
+    rows = session.execute(
+        select(Case.id, Case.title, Case.goals, Case.category, Department.name, User.full_name,
+               Case.data[("event_name",)].as_string(), Case.data[("report", "learnings")].as_string(),
+               AuditEvent.at)
+        .join(Case, Case.id == AuditEvent.case_id).join(Department, Department.id == Case.department_id)
+        .join(User, User.id == Case.owner_id)
+        .where(AuditEvent.action == "accept_report", AuditEvent.at >= period.start, AuditEvent.at < period.end,
+               Case.workflow == NAME)
+        .order_by(AuditEvent.at, Case.id)
+    ).all()
+    grouped_by_goal: dict[str, list[dict]] = {goal: [] for goal in GOALS}
+    for case_id, title, goals, organizer, department, traveller, event, learnings, at in rows:
+        entry = {"case_id": case_id, "title": title, "event": event, "organizer": organizer,
+                 "department": department, "traveller": traveller, "accepted_on": period.local_date(at).isoformat(),
+                 "learnings": learnings}
+        for goal in goals or []:
+            grouped_by_goal.setdefault(goal, []).append(entry)
+    return {goal: entries for goal, entries in grouped_by_goal.items() if entries}
+
+
+def compute(session: Session, period: Period, config: Mapping) -> dict:
+    """Return the travel figures of a year."""
+    rows = cube(session, period, NAME, MEASURES, Department.name, Case.category)
+    on_time, late = _punctuality(session, period)
+    group_measures = [m for m in MEASURES if m.name in GROUP_FIGURES]
+    return {
+        **totals(rows, MEASURES),
+        "reports_on_time": on_time,
+        "reports_late": late,
+        "reports_overdue": _overdue(session, period),
+        "by_department": breakdown(rows, group_measures, 0, "department"),
+        "by_organizer": breakdown(rows, group_measures, 1, "organizer"),
+        "trips_by_month": by_month(session, period, NAME, ("complete_trip",)),
+        "learnings_by_goal": _learnings(session, period),
+    }
+
+
+def csv_rows(s: dict) -> Iterable[Row]:
+    """Flatten the travel figures into CSV rows."""
+    for name in ("requests", "approved", "declined", "trips_completed", "reports_filed", "reports_on_time",
+                 "reports_late", "reports_overdue", *MONEY):
+        yield name, "", money_text(s[name]) if name in MONEY else s[name]
+    for key, label in (("by_department", "department"), ("by_organizer", "organizer")):
+        for row in s[key]:
+            for name in GROUP_FIGURES:
+                yield f"{key}.{name}", row[label], money_text(row[name]) if name in MONEY else row[name]
+    for month, count in enumerate(s["trips_by_month"], start=1):
+        yield "trips_by_month", f"{month:02d}", count
+    for goal, entries in s["learnings_by_goal"].items():
+        for e in entries:
+            yield "learnings", f"{goal}: #{e['case_id']} {e['title']}", e["learnings"]
+
+
+def headline(s: dict) -> list[tuple[str, object]]:
+    """Return the travel figures the CAO's dashboard shows."""
+    return [("Travel requests", s["requests"]), ("Trips completed", s["trips_completed"]),
+            ("Post-trip reports overdue", s["reports_overdue"])]
+
+
+def attention(session: Session, period: Period, config: Mapping) -> list[dict]:
+    """Return the trips whose report is overdue today, longest overdue first."""
+    cases = session.scalars(select(Case).where(overdue_clause(period.as_of)).order_by(Case.due_on).limit(10)).all()
+    return [{"case": c, "label": "report overdue", "detail": f"report due {c.due_on.date().isoformat()}"}
+            for c in cases]
+
+
+SECTION = ReportSection(
+    name="travel",
+    title="Conference and international travel",
+    order=10,
+    compute=compute,
+    csv_rows=csv_rows,
+    template="reports/travel.html",
+    charts=(Chart("trips_per_month", "Trips completed per month",
+                  lambda s: list(zip(calendar.month_abbr[1:], s["trips_by_month"])), "trips"),),
+    headline=headline,
+    attention=attention,
+)
