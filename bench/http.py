@@ -1,0 +1,153 @@
+"""Benchmark 3: the app under gunicorn, driven by wrk at 16 connections, on PostgreSQL and SQLite.
+
+The database holds many travel cases (bulk-inserted with SQLAlchemy Core); a department head
+approves distinct cases through the API and reads the case list, the dashboard and case pages.
+"""
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+from bench.common import PASSWORD, ROOT, bulk_travel_cases, databases, make_app, make_people, print_table
+
+WRK = os.path.join(os.path.dirname(__file__), "wrk")
+CONNECTIONS, THREADS = 16, 2
+DEPARTMENTS = ("Toronto Public Health", "Economic Development and Culture")
+
+
+def free_port() -> int:
+    """Return a free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """gunicorn serving the app on 127.0.0.1, stopped on exit."""
+
+    def __init__(self, url: str, workers: int, log_path: str):
+        self.port = free_port()
+        env = {**os.environ, "DATABASE_URL": url, "ACCORD_ENV": "development", "SECRET_KEY": "bench-secret"}
+        self.log = open(log_path, "w")
+        self.proc = subprocess.Popen(
+            [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "-w", str(workers), "-b",
+             f"127.0.0.1:{self.port}", "--log-level", "warning", "app:create_app()"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "Server":
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(self.base + "/healthz", timeout=2).read()
+                return self
+            except OSError:
+                time.sleep(0.2)
+        self.__exit__()
+        raise RuntimeError("gunicorn did not start; see its log")
+
+    def __exit__(self, *_exc) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def session_cookie(base: str, username: str) -> str:
+    """Sign in through the login form and return the Cookie header value."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(base + "/login").read().decode()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    body = urllib.parse.urlencode({"csrf_token": token, "username": username, "password": PASSWORD}).encode()
+    opener.open(base + "/login", body).read()
+    return "; ".join(f"{c.name}={c.value}" for c in jar)
+
+
+def prepare(url: str, cases: int) -> dict:
+    """Migrate the database, create the people and bulk-insert the cases; return what wrk needs."""
+    from accounts.service import issue_token
+    from extensions import db
+    from models import Case
+
+    app = make_app(url)
+    with app.app_context():
+        spec = [("bench.head", ["dept_head"], DEPARTMENTS[0]), ("bench.committee", ["committee"], "City Clerk's Office")]
+        spec += [(f"bench.staff{n}", ["staff"], DEPARTMENTS[n % 2]) for n in range(20)]
+        people = make_people(db.session, spec)
+        bulk_travel_cases(db.session, [people[f"bench.staff{n}"] for n in range(20)], cases)
+        head = people["bench.head"]
+        token = issue_token(db.session, head)
+        db.session.commit()
+        ids = list(db.session.scalars(db.select(Case.id).where(Case.department_id == head.department_id)
+                                      .order_by(Case.id.desc())))
+        db.session.remove()
+        db.engine.dispose()
+    return {"token": token, "ids": ids, "username": head.username}
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(base: str, script: str, seconds: int, env: dict) -> dict:
+    """Run wrk with a Lua script; return requests/s, p50, p99 (ms) and the count of errors."""
+    out = subprocess.run(
+        ["wrk", "-t", str(THREADS), "-c", str(CONNECTIONS), "-d", f"{seconds}s", "--timeout", "10s", "--latency",
+         "-s", os.path.join(WRK, script), base],
+        capture_output=True, text=True, env={**os.environ, "ACCORD_THREADS": str(THREADS), **env}, timeout=seconds + 120)
+    text = out.stdout
+    if out.returncode != 0 or "Requests/sec" not in text:
+        raise RuntimeError(f"wrk failed: {out.stderr or text}")
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", text))
+    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", text))
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+            "p50": _ms(re.search(r"50%\s+(\S+)", text).group(1)), "p99": _ms(re.search(r"99%\s+(\S+)", text).group(1)),
+            "requests": int(re.search(r"(\d+) requests in", text).group(1)), "errors": errors}
+
+
+def endpoints(base: str, setup: dict, folder: str, seconds: int) -> list[tuple[str, dict]]:
+    """Measure each endpoint in turn against a running server."""
+    ids_file = os.path.join(folder, "ids.txt")
+    with open(ids_file, "w") as f:
+        f.write("\n".join(map(str, setup["ids"])))
+    env = {"ACCORD_TOKEN": setup["token"], "ACCORD_IDS": ids_file,
+           "ACCORD_COOKIE": session_cookie(base, setup["username"])}
+    results = [("POST approve (distinct cases)", wrk(base, "approve.lua", seconds, env))]
+    for label, path in (("GET /api/v1/cases (list)", "/api/v1/cases"), ("GET / (dashboard)", "/"),
+                        ("GET /cases/<id> (case page)", "/cases/{id}"), ("GET /api/v1/cases/<id>", "/api/v1/cases/{id}")):
+        results.append((label, wrk(base, "pages.lua", seconds, {**env, "ACCORD_PATH": path})))
+    return results
+
+
+def run(full: bool = False) -> list[list]:
+    """Run benchmark 3 on every database and print its table."""
+    if shutil.which("wrk") is None:
+        print("\n3. Over HTTP: skipped, wrk is not installed (apt-get install wrk)")
+        return []
+    cases, seconds, workers = (100_000, 20, 4) if full else (10_000, 6, 4)
+    rows = []
+    with databases("http") as found:
+        for label, url in reversed(found):
+            folder = tempfile.mkdtemp(prefix="accord-http-")
+            began = time.perf_counter()
+            setup = prepare(url, cases)
+            print(f"  {label}: {cases:,} cases inserted in {time.perf_counter() - began:.0f} s", flush=True)
+            with Server(url, workers, os.path.join(folder, "gunicorn.log")) as server:
+                for name, r in endpoints(server.base, setup, folder, seconds):
+                    rows.append([label, name, r["requests"], r["rps"], f"{r['p50']:.1f}", f"{r['p99']:.1f}", r["errors"]])
+            shutil.rmtree(folder, ignore_errors=True)
+    print_table(f"3. Over HTTP: gunicorn -w {workers}, wrk {CONNECTIONS} connections, {seconds} s each, "
+                f"{cases:,} cases", ["database", "endpoint", "requests", "req/s", "p50 ms", "p99 ms", "errors"], rows)
+    return rows
