@@ -1,0 +1,141 @@
+"""Scoring through the API: review practice (conflicts, blind reviews, re-scoring, disagreement),
+owners refused, every score audited, and old scores kept under their criteria version."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from extensions import db
+from models import AuditEvent, Score
+from tests.workflows.relief.conftest import RATINGS, relief_data
+from workflows import engine
+from workflows.scoring import load_criteria
+
+POLICY = "Strategic and Corporate Policy"
+
+
+@pytest.fixture
+def cast(make_user):
+    return {"owner": make_user("sam", "staff"), "hana": make_user("hana", "hco", department=POLICY),
+            "omar": make_user("omar", "hco", department=POLICY), "ines": make_user("ines", "hco", department=POLICY),
+            "cao": make_user("cao", "cao", department="CAO")}
+
+
+@pytest.fixture
+def in_triage(cast):
+    case = engine.create_case(db.session, cast["owner"], "relief", "Hurricane relief", ["compassion"], relief_data())
+    case = engine.fire(db.session, cast["owner"], case.id, "submit", case.version)
+    return engine.fire(db.session, cast["hana"], case.id, "start_triage", case.version)
+
+
+def score(api, user, case_id, **body):
+    return api(user).post(f"/api/v1/cases/{case_id}/scores", json=body)
+
+
+def test_criteria_set_is_served(api, cast):
+    body = api(cast["hana"]).get("/api/v1/criteria/relief").get_json()
+    assert body["workflow"] == "relief" and body["scale"] == {"min": 0, "max": 5}
+    assert {c["id"]: c["kind"] for c in body["criteria"]}["severity"] == "computed"
+    assert body["thresholds"] == {"approve": 60, "decline": 45}
+
+
+def test_score_is_stored_with_its_figure_and_audited(api, cast, in_triage):
+    r = score(api, cast["hana"], in_triage.id, ratings=RATINGS, comment="Strong case")
+    assert r.status_code == 201, r.get_json()
+    body = r.get_json()
+    # severity: 120,000 affected -> band 4. Weighted: 20*4 + 15*4 + 20*4 + 10*4 + 10*4 + 10*4 + 10*3 + 5*3
+    # = 80+60+80+40+40+40+30+15 = 385 of 5*100 = 500 -> 77.00%
+    assert body["percent"] == "77.00" and body["recommendation"] == "approve"
+    assert body["criteria_version"] == 1 and body["computed"]["severity"] == 4
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == in_triage.id,
+                                                         AuditEvent.action == "score")).all()
+    assert len(events) == 1 and events[0].payload["ratings"] == RATINGS
+
+
+def test_owner_cannot_score_and_refusals_change_nothing(api, cast, in_triage):
+    before = db.session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1))
+    assert score(api, cast["owner"], in_triage.id, ratings=RATINGS).status_code == 403
+    bad = score(api, cast["hana"], in_triage.id, ratings={**RATINGS, "unmet_need": 9, "severity": 3})
+    assert bad.status_code == 422
+    assert set(bad.get_json()["errors"]["ratings"]) == {"unmet_need", "severity"}
+    assert score(api, cast["cao"], in_triage.id, ratings=RATINGS).status_code == 403
+    assert db.session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)) == before
+    assert db.session.scalars(select(Score)).all() == []
+
+
+def test_rescoring_replaces_the_reviewers_rating_and_the_trail_keeps_both(api, cast, in_triage):
+    score(api, cast["hana"], in_triage.id, ratings=RATINGS)
+    score(api, cast["hana"], in_triage.id, ratings={**RATINGS, "leverage": 0})
+    items = api(cast["hana"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()["items"]
+    assert len(items) == 1 and items[0]["ratings"]["leverage"] == 0
+    events = db.session.scalars(select(AuditEvent.payload).where(AuditEvent.action == "score")).all()
+    assert [e["ratings"]["leverage"] for e in events] == [3, 0]
+
+
+def test_reviewer_sees_others_only_after_scoring(api, cast, in_triage):
+    score(api, cast["hana"], in_triage.id, ratings=RATINGS)
+    before = api(cast["omar"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()
+    assert before == {"items": [], "aggregate": None}
+    score(api, cast["omar"], in_triage.id, ratings=RATINGS)
+    after = api(cast["omar"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()
+    assert {i["reviewer"] for i in after["items"]} == {"hana", "omar"}
+    # An approver who does not score sees everything.
+    assert len(api(cast["cao"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()["items"]) == 2
+
+
+def test_recused_review_is_left_out_and_spread_flags_disagreement(api, cast, in_triage):
+    score(api, cast["hana"], in_triage.id, ratings=RATINGS)
+    score(api, cast["omar"], in_triage.id, ratings={**RATINGS, "city_capability": 1})
+    r = score(api, cast["ines"], in_triage.id, conflict="recused")
+    assert r.status_code == 201 and r.get_json()["percent"] is None
+    agg = api(cast["cao"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()["aggregate"]
+    assert agg["reviewers"] == 2
+    assert agg["disagreement"] == ["city_capability"]
+    # city_capability is the mean of 4 and 1 = 2.5: 385 - 20*4 + 20*2.5 = 355 of 500 -> 71.00%
+    assert agg["percent"] == "71.00"
+    case = api(cast["cao"]).get(f"/api/v1/cases/{in_triage.id}").get_json()
+    assert case["score"]["percent"] == "71.00"
+
+
+def test_a_minimum_caps_the_recommendation_at_review(api, cast, in_triage):
+    r = score(api, cast["hana"], in_triage.id, ratings={**RATINGS, "unmet_need": 1, "city_capability": 5})
+    assert r.get_json()["recommendation"] == "review"
+
+
+def test_old_score_keeps_its_figure_and_version_when_the_file_moves_on(app, api, cast, in_triage, tmp_path):
+    first = score(api, cast["hana"], in_triage.id, ratings=RATINGS).get_json()
+    folder = tmp_path / "criteria"
+    shutil.copytree(Path(app.config["ACCORD_CRITERIA_DIR"]), folder)
+    text = (folder / "relief.yaml").read_text()
+    text = text.replace("version: 1", "version: 2", 1).replace("approve: 60", "approve: 80", 1)
+    (folder / "relief.yaml").write_text(text)
+    app.config["ACCORD_CRITERIA_DIR"] = str(folder)
+    load_criteria(app)
+    stored = api(cast["hana"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()["items"][0]
+    assert (stored["percent"], stored["recommendation"], stored["criteria_version"]) == (
+        first["percent"], "approve", 1)
+    second = score(api, cast["omar"], in_triage.id, ratings=RATINGS).get_json()
+    assert second["criteria_version"] == 2 and second["recommendation"] == "review"
+    page = _web(app, cast["cao"]).get(f"/cases/{in_triage.id}").get_data(as_text=True)
+    assert "made under criteria version 1" in page
+
+
+def _web(app, user):
+    from tests.factories import TEST_PASSWORD
+
+    client = app.test_client()
+    client.post("/login", data={"username": user.username, "password": TEST_PASSWORD})
+    return client
+
+
+def test_scoring_form_on_the_case_page(app, cast, in_triage):
+    client = _web(app, cast["hana"])
+    page = client.get(f"/cases/{in_triage.id}").get_data(as_text=True)
+    assert "Unmet need" in page or "unmet" in page.lower()
+    data = {"score-conflict": "none", **{f"score-rating_{k}": str(v) for k, v in RATINGS.items()}}
+    r = client.post(f"/cases/{in_triage.id}/score", data=data, follow_redirects=True)
+    assert r.status_code == 200 and "Your score has been recorded." in r.get_data(as_text=True)
+    assert "77.00%" in r.get_data(as_text=True)
