@@ -90,3 +90,25 @@ def test_csrf_is_required_on_forms(app, make_user):
     app.config["WTF_CSRF_ENABLED"] = True
     r = app.test_client().post("/login", data={"username": "ann", "password": TEST_PASSWORD})
     assert r.status_code == 400
+
+
+def test_sign_in_limit_is_shared_by_several_processes_through_redis(app, make_user):
+    """Two app instances (as two gunicorn workers would be) share one count in Redis."""
+    import uuid
+
+    import redis
+
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379", socket_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        import pytest
+
+        pytest.skip("no Redis server at 127.0.0.1:6379 (deployments with several processes use one)")
+    make_user("ann", "staff")
+    config = {**_config(app.config["SQLALCHEMY_DATABASE_URI"]), "RATELIMIT_ENABLED": True,
+              "ACCORD_LOGIN_RATE_LIMIT": "3 per minute", "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+              "RATELIMIT_KEY_PREFIX": f"accord-test-{uuid.uuid4().hex}"}
+    first, second = create_app(config).test_client(), create_app(config).test_client()
+    for client in (first, second, first):
+        assert client.post("/login", data={"username": "ann", "password": "wrong"}).status_code == 401
+    assert second.post("/login", data={"username": "ann", "password": "wrong"}).status_code == 429
