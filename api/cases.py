@@ -13,7 +13,7 @@ from models import AuditEvent, Case
 from workflows import engine
 from workflows.access import visible
 from workflows.audit import check_chain
-from workflows.errors import NotFound, ValidationFailed
+from workflows.errors import ValidationFailed
 from workflows.presenters import case_dict, event_dict
 from workflows.queries import load_visible
 

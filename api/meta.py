@@ -1,7 +1,6 @@
 """What the API offers: the workflows, and the OpenAPI document."""
 from __future__ import annotations
 
-from flask import g
 
 from api import bp
 from api.auth import token_required

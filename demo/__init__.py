@@ -7,9 +7,11 @@ from typing import Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import clock
 from accounts.service import create_user
 from extensions import db
 from models import User
+from workflows import engine
 
 DEMO_PASSWORD = "accord-demo-2026"
 
@@ -60,3 +62,22 @@ def seed(session: Session) -> Iterator[str]:
     yield f"Demo accounts (password for all: {DEMO_PASSWORD}):"
     for username, name, roles, dept in DEMO_USERS:
         yield f"  {username:<15} {', '.join(roles):<11} {name} — {dept}"
+
+
+def play(session: Session, people: dict[str, User], owner: User, case, steps, gap: dict):
+    """Play (who, trigger, comment, payload) steps on a case through the engine, a gap apart.
+
+    `who` is a demo username or "owner"; the trigger "score" submits the ratings given in the
+    comment slot as that person's score; a callable payload is called when its step is played.
+    """
+    from workflows.scoring import submit_score
+
+    for who, trigger, comment, payload in steps:
+        clock.advance(**gap)
+        actor = owner if who == "owner" else people[who]
+        if trigger == "score":
+            submit_score(session, actor, case.id, comment)
+            continue
+        payload = payload() if callable(payload) else payload
+        case = engine.fire(session, actor, case.id, trigger, case.version, comment=comment, payload=payload)
+    return case

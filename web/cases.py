@@ -1,14 +1,13 @@
 """The case page and the action buttons on it."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from extensions import db
 from models import AuditEvent
 from web import bp
-from web.forms import TransitionForm
 from web.payloads import payload_form
 from workflows import engine, registry
 from workflows.access import allowed_triggers

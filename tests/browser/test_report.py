@@ -2,7 +2,6 @@
 tables, and the page passes the axe scan."""
 from __future__ import annotations
 
-import pytest
 
 from tests.reports.scenario import build
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 import clock
 from models import Case, Partnership, User
 from workflows import engine
-from workflows.scoring import submit_score
+from demo import play
 
 STRONG = {"strategic_alignment": 4, "exchange_content": 4, "community_support": 4, "partner_capacity": 4,
           "work_plan": 3, "cost_reasonableness": 4}
@@ -137,13 +137,7 @@ def _run(session: Session, people: dict[str, User], spec: dict, now: datetime) -
     clock.set(now - timedelta(days=spec["age"]))
     owner = people[spec["owner"]]
     case = engine.create_case(session, owner, "partnership", spec["title"], spec["goals"], spec["data"])
-    for who, trigger, comment, payload in spec["steps"]:
-        clock.advance(days=2)
-        actor = owner if who == "owner" else people[who]
-        if trigger == "score":
-            submit_score(session, actor, case.id, comment)
-            continue
-        case = engine.fire(session, actor, case.id, trigger, case.version, comment=comment, payload=payload)
+    play(session, people, owner, case, spec["steps"], {"days": 2})
 
 
 def seed(session: Session, people: dict[str, User]) -> int:

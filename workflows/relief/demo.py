@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 import clock
 from models import Case, Partnership, User
 from workflows import engine
-from workflows.scoring import submit_score
+from demo import play
 
 GOOD = {"unmet_need": 4, "city_capability": 4, "time_critical": 4, "channel_accountability": 4,
         "relationship": 3, "leverage": 3, "recovery": 3}
@@ -85,8 +85,7 @@ def _cases(soyapango_id: int | None) -> list[dict]:
          "steps": triage + score + [("hana.hco", "recommend", None,
                                      {"recommendation": "approve", "amount_granted": "10000.00"}),
                                     ("cao.office", "approve", None, None),
-                                    ("fin.officer", "disburse", None, {"amount_paid": "10000.00",
-                                                                       "payment_reference": "EFT-RLF-0031"})],
+                                    ("fin.officer", "disburse", None, _paid("10000.00", "EFT-RLF-0031"))],
          "data": _request("Cape Town", "South Africa", "City of Cape Town", "municipality", "drought", 45, 4000000,
                           ["financial", "technical"], "12000.00", "City of Cape Town water resilience fund",
                           "Reservoirs near empty; Cape Town asks for Toronto Water's demand-management advice.",
@@ -95,8 +94,7 @@ def _cases(soyapango_id: int | None) -> list[dict]:
          "steps": triage + score + [("hana.hco", "recommend", None,
                                      {"recommendation": "approve", "amount_granted": "8000.00"}),
                                     ("cao.office", "approve", None, None),
-                                    ("fin.officer", "disburse", None, {"amount_paid": "8000.00",
-                                                                       "payment_reference": "EFT-RLF-0022"}),
+                                    ("fin.officer", "disburse", None, _paid("8000.00", "EFT-RLF-0022")),
                                     ("omar.hco", "close", None, {"outcome": "Two water treatment units bought and "
                                                                             "installed; report received from the "
                                                                             "Mozambique Red Cross."})],
@@ -116,6 +114,11 @@ def _cases(soyapango_id: int | None) -> list[dict]:
     ]
 
 
+def _paid(amount: str, reference: str):
+    """Return the disbursement payload, dated on the day the step is played."""
+    return lambda: {"amount_paid": amount, "payment_reference": reference, "paid_on": clock.today().isoformat()}
+
+
 def _run(session: Session, people: dict[str, User], spec: dict, now: datetime) -> None:
     clock.set(now - timedelta(days=spec["age"]))
     owner = people[spec["owner"]]
@@ -123,15 +126,7 @@ def _run(session: Session, people: dict[str, User], spec: dict, now: datetime) -
     if "disaster_date" in data:  # given in days before the request was made
         data["disaster_date"] = (clock.today() - timedelta(days=data["disaster_date"])).isoformat()
     case = engine.create_case(session, owner, "relief", spec["title"], ["compassion"], data)
-    for who, trigger, comment, payload in spec["steps"]:
-        clock.advance(hours=3)
-        actor = owner if who == "owner" else people[who]
-        if trigger == "score":
-            submit_score(session, actor, case.id, comment)
-            continue
-        if trigger == "disburse":
-            payload = {**payload, "paid_on": clock.today().isoformat()}
-        case = engine.fire(session, actor, case.id, trigger, case.version, comment=comment, payload=payload)
+    play(session, people, owner, case, spec["steps"], {"hours": 3})
 
 
 def seed(session: Session, people: dict[str, User]) -> int:
