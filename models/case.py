@@ -32,8 +32,8 @@ class Case(db.Model):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
     state_entered_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Figures copied from `data` by the workflow so that reports aggregate them in SQL.
-    category: Mapped[str | None] = mapped_column(String(80))
-    country: Mapped[str | None] = mapped_column(String(80))
+    category: Mapped[str | None] = mapped_column(String(120))
+    country: Mapped[str | None] = mapped_column(String(120))
     amount_requested: Mapped[Decimal | None] = mapped_column(Money)
     amount_granted: Mapped[Decimal | None] = mapped_column(Money)
     amount_paid: Mapped[Decimal | None] = mapped_column(Money)

@@ -65,7 +65,7 @@ def workflow_of(name: str) -> Workflow:
 def _validate_goals(goals: Any) -> list[str]:
     if not isinstance(goals, list) or not goals:
         raise ValidationFailed("Choose at least one goal.", {"goals": ["Choose at least one goal."]})
-    unknown = [g for g in goals if g not in GOALS]
+    unknown = [g for g in goals if not isinstance(g, str) or g not in GOALS]
     if unknown:
         raise ValidationFailed("Unknown goal.", {"goals": [f"Unknown goal: {', '.join(map(str, unknown))}."]})
     return list(dict.fromkeys(goals))

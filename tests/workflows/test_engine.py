@@ -118,3 +118,17 @@ def test_machine_is_shared_and_released(app, people, submitted, leave_workflow):
     engine.fire(db.session, people["head"], submitted.id, "decline", submitted.version, comment="No budget")
     assert machine.models == []
     assert leave_workflow.machine is machine
+
+
+def test_goals_that_are_not_names_are_refused_by_the_engine(people):
+    from workflows.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed) as refused:
+        engine_create(people["owner"], goals=[["research"]])
+    assert "goals" in refused.value.errors
+
+
+def engine_create(owner, goals):
+    from workflows import engine
+
+    return engine.create_case(db.session, owner, "leave", "Leave", goals, {"reason": "r", "days": 1})

@@ -41,12 +41,16 @@ def _names_inventory_entry(ctx) -> str | tuple | None:
     elif pid and (entry is None or entry.status != "prospective"):
         return _field_error("partnership_id", "A new proposal may name only a prospective entry of the "
                                               "inventory; to revive a partnership, propose a revival.")
+    elif entry is not None and (data.get("partner_country") or "").strip().lower() != entry.country.lower():
+        return _field_error("partnership_id", f"The prospective entry named is for {entry.country}; "
+                                              "the partner country must be the same.")
     return None
 
 
 def _not_a_duplicate(ctx) -> str | tuple | None:
+    # Neither a new partnership nor a revived one may stand beside an active one with the same city.
     data = ctx.data
-    if data.get("proposal_type") != "new":
+    if data.get("proposal_type") not in ("new", "revival") or not data.get("partner_city"):
         return None
     active = active_with_city(ctx.session, data["partner_city"], exclude=data.get("partnership_id"))
     if active is not None:
@@ -59,7 +63,7 @@ complete = Guard("proposal_complete", _complete, "every required field is valid"
 names_inventory_entry = Guard("names_inventory_entry", _names_inventory_entry,
                               "a revival names a dormant or completed inventory entry")
 not_a_duplicate = Guard("not_a_duplicate", _not_a_duplicate,
-                        "a new proposal does not duplicate an active partnership with the same city")
+                        "no proposal duplicates an active partnership with the same city")
 
 
 def _take_review(ctx) -> None:

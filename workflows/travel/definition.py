@@ -15,7 +15,7 @@ from workflows.scoring import is_eligible
 from workflows.travel.schemas import ReportArgs, TravelData, cost_total
 
 NAME = "travel"
-APPROVERS = ("dept_head", "committee")
+APPROVERS = ("dept_head", "committee", "cao")
 # States in which a report is or was expected, so that the due date stays on record.
 AFTER_TRIP = ("travelled", "report_submitted", "closed")
 
@@ -27,14 +27,16 @@ def is_councillor_trip(case: Case) -> bool:
 
 def is_approver(case: Case, user: User) -> bool:
     """Return whether the user decides this request: the committee for councillors, else the head of
-    the traveller's own department."""
+    the traveller's own department (for a head's own trip, another head of it or the CAO)."""
     if is_councillor_trip(case):
         return user.has_role("committee")
+    if case.owner.has_role("dept_head") and user.has_role("cao"):
+        return True  # a head cannot approve their own trip; the CAO, above them, may
     return user.has_role("dept_head") and user.department_id == case.department_id
 
 
-is_approver.refusal = ("Only the head of the traveller's own department decides a staff trip, and the "
-                       "Policy and Finance Committee a councillor's.")
+is_approver.refusal = ("Only the head of the traveller's own department decides a staff trip (the CAO a "
+                       "department head's), and the Policy and Finance Committee a councillor's.")
 
 
 def estimated_total(case: Case) -> Decimal | None:
@@ -133,9 +135,11 @@ def _started(ctx) -> str | None:
     return None
 
 
-def _within_threshold(ctx) -> bool:
+def _approved_at_once(ctx) -> bool:
+    # Within the threshold the first approval is final; above it the CAO must approve too, unless
+    # the CAO is already the approver (a department head's own trip).
     total = estimated_total(ctx.case) or Decimal("0")
-    return total <= ctx.config["ACCORD_TRAVEL_CAO_THRESHOLD"]
+    return total <= ctx.config["ACCORD_TRAVEL_CAO_THRESHOLD"] or ctx.actor.has_role("cao")
 
 
 def _file_report(ctx) -> None:
@@ -169,7 +173,7 @@ WORKFLOW = Workflow(
         Transition("submit", ("draft",), "submitted", (OWNER,), "Submit for approval",
                    guards=(complete_and_ahead,)),
         Transition("approve", ("submitted",), "approved", APPROVERS, "Approve", may=is_approver,
-                   when=_within_threshold, guards=(is_eligible,)),
+                   when=_approved_at_once, guards=(is_eligible,)),
         Transition("approve", ("submitted",), "cao_review", APPROVERS, "Approve", may=is_approver,
                    guards=(is_eligible,)),
         Transition("approve", ("cao_review",), "approved", ("cao",), "Approve", guards=(is_eligible,)),

@@ -247,3 +247,25 @@ def test_projection_fills_the_report_columns(people, make_case):
     case = make_case("draft")
     assert (case.country, case.category, str(case.amount_requested)) == ("Brazil", "revival", "15000.00")
     assert isinstance(db.session.get(Partnership, case.data["partnership_id"]), Partnership)
+
+
+
+def test_a_revival_beside_an_active_partnership_with_the_same_city_is_refused(api, people, make_case):
+    """Once a new Cape Town partnership is adopted, reviving the completed Cape Town entry would
+    leave two active partnerships with one city: submitting the revival is refused."""
+    make_case("adopted", data=new("Cape Town", "South Africa"), title="A new Cape Town partnership")
+    case = make_case("draft", data=revival("Cape Town"), title="Revive the old Cape Town exchange")
+    before = snapshot(case.id)
+    r = fire(api(people["chen"]), case.id, "submit", case.version)
+    assert r.status_code == 422 and "partner_city" in r.get_json()["errors"]["data"]
+    assert snapshot(case.id) == before
+
+
+def test_a_new_proposal_names_a_prospective_entry_of_its_own_country(api, people, make_case):
+    """Botswana's prospective entry can become a Botswana partnership, not a Durban one."""
+    botswana = entry("Botswana").id
+    case = make_case("draft", data=new("Durban", "South Africa", partnership_id=botswana), title="Durban")
+    r = fire(api(people["chen"]), case.id, "submit", case.version)
+    assert r.status_code == 422 and "partnership_id" in r.get_json()["errors"]["data"]
+    ok = make_case("draft", data=new("Gaborone", "Botswana", partnership_id=botswana), title="Gaborone")
+    assert fire(api(people["chen"]), ok.id, "submit", ok.version).status_code == 200

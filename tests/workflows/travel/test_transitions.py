@@ -225,3 +225,21 @@ def test_an_ineligible_request_cannot_be_approved_and_says_why(api, people, make
     assert snapshot(case.id) == before
     # Declining or returning it stays possible.
     assert fire(api(people["dana"]), case, "return", comment="File your IULA report first.").status_code == 200
+
+
+def test_a_department_heads_own_trip_is_approved_by_the_cao(api, make_user, people):
+    """A head cannot approve their own trip, nor can another department's head: the CAO does,
+    at once even above the threshold (there is no one above the CAO to review it)."""
+    from extensions import db
+    from workflows import engine
+
+    head = people["eli"]  # Economic Development and Culture; hugo heads Toronto Public Health
+    data = trip_data(TODAY + timedelta(days=30), registration="4000.00", transport="2500.00")
+    case = engine.create_case(db.session, make_user("hugo", "staff", "dept_head"), "travel", "Head's trip",
+                              ["leadership"], data)
+    case = engine.fire(db.session, case.owner, case.id, "submit", case.version)
+    assert api(head).post(f"/api/v1/cases/{case.id}/transitions",
+                          json={"trigger": "approve", "version": case.version}).status_code == 404
+    r = api(people["cao"]).post(f"/api/v1/cases/{case.id}/transitions",
+                                json={"trigger": "approve", "version": case.version})
+    assert r.status_code == 200 and r.get_json()["state"] == "approved"
