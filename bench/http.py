@@ -63,15 +63,35 @@ class Server:
         self.log.close()
 
 
+USER_AGENT = "accord-bench"
+
+
 def session_cookie(base: str, username: str) -> str:
-    """Sign in through the login form and return the Cookie header value."""
+    """Sign in through the login form and return the Cookie header value.
+
+    The session is bound to the browser that signed in (Flask-Login's strong protection), so
+    sign-in and wrk send the same User-Agent; the page is then checked to answer 200, not 302.
+    """
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", USER_AGENT)]
     page = opener.open(base + "/login").read().decode()
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     body = urllib.parse.urlencode({"csrf_token": token, "username": username, "password": PASSWORD}).encode()
     opener.open(base + "/login", body).read()
-    return "; ".join(f"{c.name}={c.value}" for c in jar)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+    check = urllib.request.Request(base + "/", headers={"Cookie": cookie, "User-Agent": USER_AGENT})
+    opened = urllib.request.build_opener(NoRedirect).open(check)
+    if opened.status != 200:
+        raise RuntimeError(f"the benchmark's web session does not open the dashboard ({opened.status})")
+    return cookie
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Report a redirect (to the sign-in page) instead of following it."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
 
 
 def prepare(url: str, cases: int) -> dict:

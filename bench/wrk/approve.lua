@@ -11,6 +11,7 @@ function init(args)
   nxt = first + 1
   wrk.method = "POST"
   wrk.headers["Authorization"] = "Bearer " .. os.getenv("ACCORD_TOKEN")
+  wrk.headers["User-Agent"] = "accord-bench"
   wrk.headers["Content-Type"] = "application/json"
 end
 

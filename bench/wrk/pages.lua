@@ -8,6 +8,7 @@ function init(args)
   n, sent = 0, 0
   limit = tonumber(os.getenv("ACCORD_LIMIT") or "0") / tonumber(os.getenv("ACCORD_THREADS"))
   wrk.headers["Authorization"] = "Bearer " .. os.getenv("ACCORD_TOKEN")
+  wrk.headers["User-Agent"] = "accord-bench"
   wrk.headers["Cookie"] = os.getenv("ACCORD_COOKIE")
 end
 
