@@ -24,17 +24,24 @@ run: $(STAMP)
 
 ## make test: the whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL names one
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	env -u TEST_DATABASE_URL $(BIN)/python -m pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL: $$TEST_DATABASE_URL"; \
 		$(BIN)/python -m pytest -m "not browser"; \
 	fi
 
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP) requirements-bench.txt
+	$(BIN)/pip install --quiet -r requirements-bench.txt
+	@command -v wrk >/dev/null 2>&1 || echo "note: the HTTP benchmark needs wrk (apt-get install wrk); it is skipped without it"
+	touch $(BENCH_STAMP)
+
 ## make bench: the benchmarks at their small default size (make bench-full for the README figures)
-bench: $(STAMP)
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
 
-bench-full: $(STAMP)
+bench-full: $(BENCH_STAMP)
 	$(BIN)/python -m bench --full
 
 clean:
