@@ -15,7 +15,23 @@ def json_body() -> Any:
     body = request.get_json(silent=True)
     if body is None:
         raise BadRequest("The request body must be JSON.")
+    if errors := nul_errors(body):
+        raise ValidationFailed("Text must not contain NUL characters.", errors)
     return body
+
+
+def nul_errors(value: Any) -> dict:
+    """Return field errors for every string in a JSON value that holds a NUL character."""
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    found: dict = {}
+    for key, item in items:
+        if "\x00" in str(key):
+            found["_schema"] = ["Field names must not contain NUL characters."]
+        elif isinstance(item, str) and "\x00" in item:
+            found[key] = ["Must not contain NUL characters."]
+        elif isinstance(item, (dict, list)) and (inner := nul_errors(item)):
+            found[key] = inner
+    return found
 
 
 def parse(schema: type[Schema], partial: bool = False) -> dict:

@@ -106,6 +106,23 @@ def app(database_template, tmp_path):
 
 
 @pytest.fixture
+def make_app():
+    """Create further apps (as further processes would be): make_app(config); engines disposed after."""
+    apps = []
+
+    def make(config: dict):
+        other = create_app(config)
+        apps.append(other)
+        return other
+
+    yield make
+    for other in apps:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
 def make_user(app):
     """Create a user: make_user("ann", "staff", department="Public Health")."""
 

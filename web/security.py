@@ -49,6 +49,18 @@ def init_app(app: Flask) -> None:
     api_errors.register(app)
 
     @app.before_request
+    def refuse_nul_in_query():
+        # PostgreSQL cannot store or compare text holding NUL: refuse it before any query sees it.
+        bad = sorted({key for key, value in request.args.items(multi=True) if "\x00" in key + value})
+        if bad:
+            from api.errors import error_response, is_api_request
+
+            if is_api_request():
+                return error_response(422, "Text must not contain NUL characters.", "validation_failed",
+                                      {key.replace("\x00", ""): ["Must not contain NUL characters."] for key in bad})
+            abort(400)
+
+    @app.before_request
     def refuse_impossible_ids():
         # An id beyond a database integer names nothing: answer 404 before any query overflows.
         if any(isinstance(v, int) and not 0 <= v <= MAX_ROW_ID for v in (request.view_args or {}).values()):

@@ -87,3 +87,11 @@ def test_openapi_document_is_served_and_lists_the_contract(app):
 def test_healthz(app):
     r = app.test_client().get("/healthz")
     assert r.status_code == 200 and r.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_nul_in_a_query_or_anywhere_in_a_body_is_422(client):
+    r = client.get("/api/v1/cases", query_string={"workflow": "tra\x00vel"})
+    assert _is_error(r, 422, "validation_failed")["errors"] == {"workflow": ["Must not contain NUL characters."]}
+    r = client.post("/api/v1/cases", json={"workflow": "travel", "title": "Trip", "goals": ["research"],
+                                           "data": {"estimated_cost": {"other": "a\x00"}}})
+    assert _is_error(r, 422)["errors"] == {"data": {"estimated_cost": {"other": ["Must not contain NUL characters."]}}}

@@ -30,9 +30,9 @@ def test_production_cookies_are_secure(monkeypatch):
     assert app.config["SESSION_COOKIE_SECURE"] is True
 
 
-def test_sign_in_is_rate_limited_with_a_clear_message(app, make_user):
+def test_sign_in_is_rate_limited_with_a_clear_message(app, make_user, make_app):
     make_user("ann", "staff")
-    limited = create_app({**_config(app.config["SQLALCHEMY_DATABASE_URI"]), "RATELIMIT_ENABLED": True,
+    limited = make_app({**_config(app.config["SQLALCHEMY_DATABASE_URI"]), "RATELIMIT_ENABLED": True,
                           "ACCORD_LOGIN_RATE_LIMIT": "3 per minute"})
     client = limited.test_client()
     statuses = [client.post("/login", data={"username": "ann", "password": "wrong"}).status_code for _ in range(4)]
@@ -92,7 +92,7 @@ def test_csrf_is_required_on_forms(app, make_user):
     assert r.status_code == 400
 
 
-def test_sign_in_limit_is_shared_by_several_processes_through_redis(app, make_user):
+def test_sign_in_limit_is_shared_by_several_processes_through_redis(app, make_user, make_app):
     """Two app instances (as two gunicorn workers would be) share one count in Redis."""
     import uuid
 
@@ -108,7 +108,7 @@ def test_sign_in_limit_is_shared_by_several_processes_through_redis(app, make_us
     config = {**_config(app.config["SQLALCHEMY_DATABASE_URI"]), "RATELIMIT_ENABLED": True,
               "ACCORD_LOGIN_RATE_LIMIT": "3 per minute", "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
               "RATELIMIT_KEY_PREFIX": f"accord-test-{uuid.uuid4().hex}"}
-    first, second = create_app(config).test_client(), create_app(config).test_client()
+    first, second = make_app(config).test_client(), make_app(config).test_client()
     for client in (first, second, first):
         assert client.post("/login", data={"username": "ann", "password": "wrong"}).status_code == 401
     assert second.post("/login", data={"username": "ann", "password": "wrong"}).status_code == 429
