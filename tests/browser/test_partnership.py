@@ -45,19 +45,12 @@ def act(page, axe_check, legend: str, **fields) -> None:
 
 
 def score(page, case_id: int, people) -> None:
-    """Score through the case page's scoring form, or through the service where there is none yet."""
-    if page.get_by_role("button", name="Submit score").count():
-        for label, value in RATINGS.items():
-            page.get_by_role("group", name=re.compile(f"^{label}")).get_by_label(value, exact=True).check()
-        page.get_by_role("button", name="Submit score").click()
-        page.wait_for_load_state()
-    else:
-        from workflows.scoring import submit_score
-
-        submit_score(db.session, people["hco"], case_id, {
-            "strategic_alignment": 4, "exchange_content": 4, "community_support": 3, "partner_capacity": 4,
-            "work_plan": 3, "cost_reasonableness": 4})
-        page.reload()
+    """Score through the case page's scoring form, as the Healthy City Office officer does."""
+    page.get_by_label("I have no conflict of interest").check()
+    for label, value in RATINGS.items():
+        page.get_by_role("group", name=re.compile(f"^{label}")).get_by_label(value, exact=True).check()
+    page.get_by_role("button", name="Submit score").click()
+    page.get_by_text("Your score has been recorded.").wait_for()
 
 
 def propose_sao_paulo(page, axe_check) -> None:

@@ -56,19 +56,12 @@ def fill_request(page, amount: str) -> None:
 
 
 def score(page, case_id: int, people) -> None:
-    """Score through the case page's scoring form, or through the service where there is none yet."""
-    if page.get_by_role("button", name="Submit score").count():
-        for label, value in RATINGS.items():
-            page.get_by_role("group", name=re.compile(f"^{label}")).get_by_label(value, exact=True).check()
-        page.get_by_role("button", name="Submit score").click()
-        page.wait_for_load_state()
-    else:
-        from workflows.scoring import submit_score
-
-        submit_score(db.session, people["hco"], case_id, {k: 4 for k in (
-            "unmet_need", "city_capability", "time_critical", "channel_accountability", "relationship",
-            "leverage", "recovery")})
-        page.reload()
+    """Score through the case page's scoring form, as the Healthy City Office officer does."""
+    page.get_by_label("I have no conflict of interest").check()
+    for label, value in RATINGS.items():
+        page.get_by_role("group", name=re.compile(f"^{label}")).get_by_label(value, exact=True).check()
+    page.get_by_role("button", name="Submit score").click()
+    page.get_by_text("Your score has been recorded.").wait_for()
 
 
 def open_case(page, axe_check, case_id: int) -> None:
