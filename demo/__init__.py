@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 import clock
 from accounts.service import create_user
 from extensions import db
-from models import User
+from models import Case, User
 from workflows import engine
 
 DEMO_PASSWORD = "accord-demo-2026"
@@ -81,3 +81,20 @@ def play(session: Session, people: dict[str, User], owner: User, case, steps, ga
         payload = payload() if callable(payload) else payload
         case = engine.fire(session, actor, case.id, trigger, case.version, comment=comment, payload=payload)
     return case
+
+
+def seed_missing(session: Session, workflow: str, specs: list[dict], run) -> int:
+    """Run each spec whose title is not yet a case of the workflow; return how many were added.
+
+    Demo cases are dated in the past through the settable clock, which is reset afterwards.
+    """
+    existing = set(session.scalars(select(Case.title).where(Case.workflow == workflow)))
+    added, now = 0, clock.now()
+    try:
+        for spec in specs:
+            if spec["title"] not in existing:
+                run(session, spec, now)
+                added += 1
+    finally:
+        clock.set(None)
+    return added

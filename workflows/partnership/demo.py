@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import clock
-from models import Case, Partnership, User
+from models import Partnership, User
 from workflows import engine
-from demo import play
+from demo import play, seed_missing
 
 STRONG = {"strategic_alignment": 4, "exchange_content": 4, "community_support": 4, "partner_capacity": 4,
           "work_plan": 3, "cost_reasonableness": 4}
@@ -143,13 +143,5 @@ def _run(session: Session, people: dict[str, User], spec: dict, now: datetime) -
 def seed(session: Session, people: dict[str, User]) -> int:
     """Add the demo partnership proposals that are missing; return how many were added."""
     inv = {p.city: p for p in session.scalars(select(Partnership))}
-    existing = set(session.scalars(select(Case.title).where(Case.workflow == "partnership")))
-    added, now = 0, clock.now()
-    try:
-        for spec in _cases(inv):
-            if spec["title"] not in existing:
-                _run(session, people, spec, now)
-                added += 1
-    finally:
-        clock.set(None)
-    return added
+    return seed_missing(session, "partnership", _cases(inv),
+                        lambda session, spec, now: _run(session, people, spec, now))

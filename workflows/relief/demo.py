@@ -7,9 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import clock
-from models import Case, Partnership, User
+from models import Partnership, User
 from workflows import engine
-from demo import play
+from demo import play, seed_missing
 
 GOOD = {"unmet_need": 4, "city_capability": 4, "time_critical": 4, "channel_accountability": 4,
         "relationship": 3, "leverage": 3, "recovery": 3}
@@ -132,13 +132,5 @@ def _run(session: Session, people: dict[str, User], spec: dict, now: datetime) -
 def seed(session: Session, people: dict[str, User]) -> int:
     """Add the demo relief requests that are missing; return how many were added."""
     soyapango = session.scalar(select(Partnership.id).where(Partnership.city == "Soyapango"))
-    existing = set(session.scalars(select(Case.title).where(Case.workflow == "relief")))
-    added, now = 0, clock.now()
-    try:
-        for spec in _cases(soyapango):
-            if spec["title"] not in existing:
-                _run(session, people, spec, now)
-                added += 1
-    finally:
-        clock.set(None)
-    return added
+    return seed_missing(session, "relief", _cases(soyapango),
+                        lambda session, spec, now: _run(session, people, spec, now))
