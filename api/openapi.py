@@ -9,7 +9,6 @@ from flask import Blueprint, Flask, current_app
 from api import schemas
 
 openapi_bp = Blueprint("openapi", __name__)
-_cache: dict[int, dict] = {}
 
 
 def build_spec(app: Flask) -> dict:
@@ -40,7 +39,7 @@ def build_spec(app: Flask) -> dict:
 @openapi_bp.get("/api/openapi.json")
 def openapi_json():
     """Serve the OpenAPI document."""
-    app = current_app._get_current_object()
-    if id(app) not in _cache:
-        _cache[id(app)] = build_spec(app)
-    return _cache[id(app)]
+    # Built once per application, on first request: every route is registered by then.
+    if "accord_openapi_document" not in current_app.extensions:
+        current_app.extensions["accord_openapi_document"] = build_spec(current_app._get_current_object())
+    return current_app.extensions["accord_openapi_document"]
