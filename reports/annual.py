@@ -11,13 +11,13 @@ from datetime import timezone
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-from sqlalchemy import String, and_, cast, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy.orm import Session
 
 import clock
 from models import AuditEvent, Case
 from reports.period import Period
-from reports.sql import Measure, cube, first_of, percentiles, seconds_between
+from reports.sql import Measure, cube, first_of, percentiles, prepare, seconds_between
 from workflows import registry
 from workflows.goals import GOALS
 
@@ -78,15 +78,17 @@ def sections() -> list[ReportSection]:
 
 
 def state_change(event) -> Any:
-    """Return the condition that an event moved its case into a state (creation included)."""
+    """Return the condition that an event moved its case into a state (creation included).
+
+    Spelled as models.audit.STATE_CHANGE, the condition of the partial index of state changes.
+    """
     return or_(event.from_state.is_(None), event.from_state != event.to_state)
 
 
 def goal_activity(session: Session, period: Period) -> dict[str, dict[str, int]]:
     """Return, per goal and workflow, the requests first submitted in the year."""
-    measures = [Measure(goal, ("submit",), and_(first_of("submit"), cast(Case.goals, String).like(f'%"{goal}"%')))
-                for goal in GOALS]
-    rows = cube(session, period, None, measures, Case.workflow)
+    measures = [Measure(goal, ("submit",), cast(Case.goals, String).like(f'%"{goal}"%')) for goal in GOALS]
+    rows = cube(session, period, None, measures, Case.workflow, where=first_of("submit"))
     return {goal: {wf.name: rows.get((wf.name,), {}).get(goal, 0) for wf in registry.all_workflows()}
             for goal in GOALS}
 
@@ -95,17 +97,26 @@ def cycle_times(session: Session, period: Period) -> dict[str, list[dict]]:
     """Return the median and 90th percentile time of each workflow step taken in the year.
 
     A step's time runs from the event that moved the case into the step's starting state (the
-    previous state change of the case, found through the (chain, seq) index) to the step itself.
+    previous state change of its chain) to the step itself. The chains with a step in the year
+    are found first; LAG() over each one's state changes, read in order from the partial index
+    of state changes, gives every step the moment its starting state was entered.
     """
-    prev = aliased(AuditEvent)
-    entered = (select(prev.at).where(prev.chain == AuditEvent.chain, prev.seq < AuditEvent.seq, state_change(prev))
-               .order_by(prev.seq.desc()).limit(1).scalar_subquery())
-    keys = [Case.workflow.label("workflow"), AuditEvent.action.label("action"),
-            AuditEvent.from_state.label("from_state"), AuditEvent.to_state.label("to_state")]
-    source = (select(*keys).select_from(AuditEvent).join(Case, Case.id == AuditEvent.case_id)
-              .where(AuditEvent.at >= period.start, AuditEvent.at < period.end,
-                     AuditEvent.from_state != AuditEvent.to_state))
-    stats = percentiles(session, keys, seconds_between(session, AuditEvent.at, entered), source)
+    triggers = sorted({t.trigger for wf in registry.all_workflows() for t in wf.transitions})
+    in_year = (select(AuditEvent.chain)
+               .where(AuditEvent.action.in_(triggers), AuditEvent.at >= period.start, AuditEvent.at < period.end,
+                      AuditEvent.from_state != AuditEvent.to_state))
+    changes = (select(AuditEvent.case_id, AuditEvent.at, AuditEvent.action, AuditEvent.from_state,
+                      AuditEvent.to_state,
+                      func.lag(AuditEvent.at).over(partition_by=AuditEvent.chain, order_by=AuditEvent.seq)
+                      .label("entered"))
+               .where(state_change(AuditEvent), AuditEvent.chain.in_(in_year))
+               .subquery("changes"))
+    keys = [Case.workflow.label("workflow"), changes.c.action.label("action"),
+            changes.c.from_state.label("from_state"), changes.c.to_state.label("to_state")]
+    source = (select(*keys).select_from(changes).join(Case, Case.id == changes.c.case_id)
+              .where(changes.c.at >= period.start, changes.c.at < period.end,
+                     changes.c.from_state != changes.c.to_state))
+    stats = percentiles(session, keys, seconds_between(session, changes.c.at, changes.c.entered), source)
     result: dict[str, list[dict]] = {}
     for wf in registry.all_workflows():
         steps = []
@@ -126,6 +137,7 @@ def cycle_times(session: Session, period: Period) -> dict[str, list[dict]]:
 def compute_annual(session: Session, year: int, config: Mapping, parts: tuple[str, ...] | None = None) -> dict:
     """Return the annual report of a year; `parts` limits it to some sections (the dashboard's)."""
     period = Period.of(year)
+    prepare(session)
     report: dict[str, Any] = {"year": year, "as_of": period.as_of.isoformat(), "complete": period.complete,
                               "generated_at": clock.now().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
     for section in sections():

@@ -30,9 +30,12 @@ OUTCOMES = ("proposals", "referred_to_council", "adopted", "declined", "deferred
 def inventory_at(session: Session, period: Period) -> dict[str, int]:
     """Return the inventory's entries per status at the cutoff, replayed from each entry's audit chain."""
     current = dict(session.execute(select(Partnership.id, Partnership.status)).all())
+    # The chains named one by one, so that the (chain, seq) index finds them: a LIKE on the prefix
+    # would read every event of every case.
     events = session.execute(
         select(AuditEvent.chain, AuditEvent.at, AuditEvent.action, AuditEvent.from_state, AuditEvent.to_state)
-        .where(AuditEvent.chain.like("partnership:%")).order_by(AuditEvent.chain, AuditEvent.seq)
+        .where(AuditEvent.chain.in_([f"partnership:{pid}" for pid in current]))
+        .order_by(AuditEvent.chain, AuditEvent.seq)
     ).all()
     before: dict[int, str | None] = {}  # the status after the last change up to the cutoff
     after: dict[int, str | None] = {}  # the status before the first change after it (None: not yet created)
