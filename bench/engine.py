@@ -45,7 +45,8 @@ def _raw_run(db_engine, actor, case_ids: list[int], n: int, versions: dict, stat
     cases, events = Case.__table__, AuditEvent.__table__
     move = (update(cases).where(cases.c.id == bindparam("cid"), cases.c.version == bindparam("old"))
             .values(state=bindparam("state"), version=bindparam("new"), updated_at=bindparam("at"),
-                    state_entered_at=bindparam("at"), last_event_hash=bindparam("hash")))
+                    state_entered_at=bindparam("at"), last_event_seq=bindparam("seq"),
+                    last_event_hash=bindparam("hash")))
     append = insert(events)
     seqs = {cid: versions[cid] for cid in case_ids}  # one event per version so far
     heads = {cid: "0" * 64 for cid in case_ids}
@@ -56,11 +57,11 @@ def _raw_run(db_engine, actor, case_ids: list[int], n: int, versions: dict, stat
             cid = case_ids[i % len(case_ids)]
             old, at = versions[cid], utcnow()
             new_state = "closed" if states[cid] == "open" else "open"
+            seqs[cid] += 1
             digest = hashlib.sha256(f"{heads[cid]}:{cid}:{old + 1}:{new_state}:{at.isoformat()}".encode()).hexdigest()
             if conn.execute(move, {"cid": cid, "old": old, "state": new_state, "new": old + 1, "at": at,
-                                   "hash": digest}).rowcount != 1:
+                                   "seq": seqs[cid], "hash": digest}).rowcount != 1:
                 raise RuntimeError("lost update in the raw run")
-            seqs[cid] += 1
             conn.execute(append, {"chain": f"case:{cid}", "case_id": cid, "seq": seqs[cid], "at": at,
                                   "actor_id": actor.id, "actor_username": actor.username, "actor_roles": roles,
                                   "action": "raw", "from_state": states[cid], "to_state": new_state,

@@ -38,6 +38,9 @@ class Case(db.Model):
     amount_granted: Mapped[Decimal | None] = mapped_column(Money)
     amount_paid: Mapped[Decimal | None] = mapped_column(Money)
     due_on: Mapped[datetime | None] = mapped_column(DateTime)
+    # The head of the case's audit chain (its last event's seq and hash), kept on the row the engine
+    # locks anyway, so that appending an event needs no query for the chain's last event.
+    last_event_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     last_event_hash: Mapped[str | None] = mapped_column(String(64))
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id], lazy="joined")

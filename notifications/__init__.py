@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from dataclasses import dataclass
 from email.message import EmailMessage
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -49,21 +50,47 @@ def case_url(case: Case) -> str:
     return f"{current_app.config['ACCORD_BASE_URL'].rstrip('/')}/cases/{case.id}"
 
 
-def people_who_can_act(session: Session, case: Case) -> list[User]:
+@dataclass(frozen=True)
+class Person:
+    """What the permission rules and a message need of a user, read without loading the user."""
+
+    id: int
+    username: str
+    full_name: str
+    email: str
+    department_id: int
+    role_names: frozenset[str]
+
+    def has_role(self, *names: str) -> bool:
+        return not self.role_names.isdisjoint(names)
+
+
+_holders = select(user_roles.c.user_id).join(Role).where(Role.name.in_(bindparam("roles", expanding=True)))
+# Every role of every active user who holds one of the roles: one query of plain rows.
+_CANDIDATES = (select(User.id, User.username, User.full_name, User.email, User.department_id, Role.name)
+               .join(user_roles, user_roles.c.user_id == User.id).join(Role, Role.id == user_roles.c.role_id)
+               .where(User.active.is_(True), User.id.in_(_holders)))
+
+
+def people_who_can_act(session: Session, case: Case) -> list[User | Person]:
     """Return the active users who may fire a trigger on the case in its current state."""
     wf = registry.get(case.workflow)
     transitions = [t for t in wf.transitions if case.state in t.source]
     roles = {r for t in transitions if not t.by_owner for r in t.roles}
-    people: dict[int, User] = {}
+    people: dict[int, User | Person] = {}
     if any(t.by_owner for t in transitions) and case.state != wf.initial:
-        people[case.owner.id] = case.owner
+        people[case.owner_id] = case.owner
     if roles:
-        candidates = session.scalars(
-            select(User).join(user_roles).join(Role).where(Role.name.in_(roles), User.active.is_(True)).distinct()
-        )
-        for user in candidates:
+        found: dict[int, tuple] = {}
+        held: dict[int, set[str]] = {}
+        for uid, username, full_name, email, department_id, role in session.connection().execute(
+                _CANDIDATES, {"roles": sorted(roles)}):
+            found[uid] = (uid, username, full_name, email, department_id)
+            held.setdefault(uid, set()).add(role)
+        for uid, fields in found.items():
+            user = Person(*fields, frozenset(held[uid]))
             if any(permitted(user, case, t) for t in transitions if not t.by_owner):
-                people[user.id] = user
+                people[uid] = user
     return list(people.values())
 
 
@@ -92,14 +119,17 @@ def queue_awaiting(sender: str, session: Session, case: Case, transition, actor:
     """
     wf = registry.get(case.workflow)
     outbox = session.info.setdefault("accord_outbox", [])
+    rows = []
     for person in people_who_can_act(session, case):
         if person.id == actor.id:
             continue
-        session.add(Notification(user_id=person.id, kind="awaits", key=f"{case.id}:{case.version}", case_id=case.id))
+        rows.append({"user_id": person.id, "kind": "awaits", "key": f"{case.id}:{case.version}", "case_id": case.id})
         subject = f"[Accord] {wf.title} #{case.id} awaits you: {case.title}"
         body = (f"{actor.full_name} moved \"{case.title}\" to {wf.label(case.state).lower()}.\n"
                 f"It now awaits your action: {case_url(case)}\n")
         outbox.append(([person.email], subject, body))
+    if rows:  # a Core INSERT in the transaction's connection: the rows are never changed
+        session.connection().execute(insert(Notification.__table__), rows)
 
 
 def send_outbox(sender: str, case: Case, transition, actor: User) -> None:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, Case, User
@@ -35,26 +35,18 @@ def jsonable(value: Any) -> Any:
     return json.loads(canonical(value))
 
 
-def _fields(e: AuditEvent) -> dict:
-    return {
-        "chain": e.chain,
-        "seq": e.seq,
-        "at": e.at.isoformat(timespec="microseconds"),
-        "actor_id": e.actor_id,
-        "actor": e.actor_username,
-        "roles": list(e.actor_roles),
-        "action": e.action,
-        "from": e.from_state,
-        "to": e.to_state,
-        "comment": e.comment,
-        "payload": e.payload,
-        "prev": e.prev_hash,
-    }
+def _hashed(chain: str, seq: int, at: datetime, actor_id: int | None, actor: str, roles: list, action: str,
+            from_state: str | None, to_state: str | None, comment: str | None, payload: Any, prev: str) -> str:
+    fields = {"chain": chain, "seq": seq, "at": at.isoformat(timespec="microseconds"), "actor_id": actor_id,
+              "actor": actor, "roles": list(roles), "action": action, "from": from_state, "to": to_state,
+              "comment": comment, "payload": payload, "prev": prev}
+    return hashlib.sha256(canonical(fields).encode()).hexdigest()
 
 
 def event_hash(e: AuditEvent) -> str:
     """Return the SHA-256 of an event's canonical serialisation (its prev_hash included)."""
-    return hashlib.sha256(canonical(_fields(e)).encode()).hexdigest()
+    return _hashed(e.chain, e.seq, e.at, e.actor_id, e.actor_username, e.actor_roles, e.action, e.from_state,
+                   e.to_state, e.comment, e.payload, e.prev_hash)
 
 
 def record_event(
@@ -68,39 +60,38 @@ def record_event(
     to_state: str | None = None,
     comment: str | None = None,
     payload: dict | None = None,
-) -> AuditEvent:
-    """Append one event to the chain of a case (or of another subject) and return it.
+) -> dict[str, Any]:
+    """Append one event to the chain of a case (or of another subject) and return its row.
 
     The caller holds the lock on the subject (the case row), so appends to one chain are
-    serialised; the unique (chain, seq) constraint catches any writer that did not.
+    serialised; the unique (chain, seq) constraint catches any writer that did not. A case's
+    chain head (seq and hash) is read from and written to the locked case row; other chains
+    look up their last event.
     """
-    chain = chain or f"case:{case.id}"
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash)
-        .where(AuditEvent.chain == chain)
-        .order_by(AuditEvent.seq.desc())
-        .limit(1)
-    ).first()
-    event = AuditEvent(
-        chain=chain,
-        case_id=case.id if case is not None else None,
-        seq=(last.seq + 1) if last else 1,
-        at=utcnow(),
-        actor_id=actor.id if actor else None,
-        actor_username=actor.username if actor else "system",
-        actor_roles=sorted(actor.role_names) if actor else [],
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        comment=comment or None,
-        payload=jsonable(payload or {}),
-        prev_hash=last.hash if last else GENESIS,
-    )
-    event.hash = event_hash(event)
-    session.add(event)
+    if case is not None and chain is None:
+        chain = f"case:{case.id}"
+        seq, prev = (case.last_event_seq or 0) + 1, case.last_event_hash or GENESIS
+    else:
+        last = session.execute(_LAST, {"chain": chain}).first()
+        seq, prev = ((last.seq + 1), last.hash) if last else (1, GENESIS)
+    row = {"chain": chain, "case_id": case.id if case is not None else None, "seq": seq, "at": utcnow(),
+           "actor_id": actor.id if actor else None, "actor_username": actor.username if actor else "system",
+           "actor_roles": sorted(actor.role_names) if actor else [], "action": action,
+           "from_state": from_state, "to_state": to_state, "comment": comment or None,
+           "payload": jsonable(payload or {}), "prev_hash": prev}
+    row["hash"] = _hashed(chain, seq, row["at"], row["actor_id"], row["actor_username"], row["actor_roles"],
+                          action, from_state, to_state, row["comment"], row["payload"], prev)
+    # A Core INSERT on the transaction's connection: the event is written once and never changed,
+    # so the unit of work has nothing to track (and would cost more than the INSERT itself).
+    session.connection().execute(_INSERT, row)
     if case is not None:
-        case.last_event_hash = event.hash
-    return event
+        case.last_event_seq, case.last_event_hash = seq, row["hash"]
+    return row
+
+
+_LAST = (select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.chain == bindparam("chain"))
+         .order_by(AuditEvent.seq.desc()).limit(1))
+_INSERT = insert(AuditEvent.__table__)
 
 
 @dataclass

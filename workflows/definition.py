@@ -5,6 +5,7 @@ shared by every case of that workflow, built when the definition is made.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -16,6 +17,16 @@ if TYPE_CHECKING:
     from workflows.engine import Context
 
 OWNER = "owner"
+
+
+@functools.cache
+def shared(schema: type[Schema]) -> Schema:
+    """Return the one instance of a schema class that every load and validation uses.
+
+    marshmallow schemas keep no state between calls, and making one deep-copies every declared
+    field: on the engine's path that cost more than the validation itself.
+    """
+    return schema()
 
 # A guard returns None when the transition may go ahead, else a message (or a message and
 # field errors) saying why not.

@@ -40,7 +40,9 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn) -> None:
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+        # Straight to the driver: this runs before every transaction, and SQLAlchemy's statement
+        # machinery would cost more than the BEGIN itself.
+        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
 
 
 @contextmanager
@@ -48,8 +50,11 @@ def write_transaction(session: Session) -> Iterator[None]:
     """Run the block in a fresh write transaction; commit on success, roll back on any error."""
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("a write transaction must not start with unflushed changes pending")
-    # End the read transaction a request may have begun, so that the write lock comes first.
-    session.rollback()
+    # End the read transaction a request may have begun, so that the write lock comes first. It
+    # wrote nothing, and ending it by commit keeps what it loaded (the signed-in user and roles):
+    # a rollback would expire them and cost a reload; the case is re-read under the lock anyway.
+    if _real(session).in_transaction():
+        _commit_keeping_state(session)
     token = _immediate.set(True)
     try:
         yield
@@ -68,9 +73,13 @@ def _commit_keeping_state(session: Session) -> None:
     The caller reads the case it changed (the API answers with it) without reloading it, and the
     next engine call locks and re-reads its case anyway (populate_existing).
     """
-    real = session() if isinstance(session, scoped_session) else session
+    real = _real(session)
     keep, real.expire_on_commit = real.expire_on_commit, False
     try:
         real.commit()
     finally:
         real.expire_on_commit = keep
+
+
+def _real(session: Session) -> Session:
+    return session() if isinstance(session, scoped_session) else session

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from models import Case, Partnership
-from workflows.definition import OWNER, Guard, Transition, Workflow
+from workflows.definition import OWNER, Guard, Transition, Workflow, shared
 from workflows.partnership.inventory import REVIVABLE, active_with_city, adopt
 from workflows.partnership.schemas import PartnershipDecisionArgs, PartnershipData, ResubmitArgs
 from workflows.scoring import has_complete_score, is_eligible
@@ -20,7 +20,7 @@ def _field_error(field: str, message: str) -> tuple[str, dict]:
 
 
 def _complete(ctx) -> str | tuple | None:
-    errors = PartnershipData().validate(ctx.data)
+    errors = shared(PartnershipData).validate(ctx.data)
     if not errors:
         return None
     names = ", ".join(name.replace("_", " ") for name in sorted(errors))

@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 import clock
 from extensions import db
 from models import Partnership
+from workflows.definition import shared
 from workflows.fields import Money, Text
 
 PARTY_TYPES = ("municipality", "ngo", "agency", "community_group")
@@ -74,7 +75,7 @@ ReliefDataUpdate = _all_optional(ReliefData, "ReliefDataUpdate")
 
 def missing_fields(data: dict) -> dict:
     """Return the field errors that stop a request from being submitted (empty when complete)."""
-    errors = ReliefData().validate(data)
+    errors = shared(ReliefData).validate(data)
     if "financial" in (data.get("assistance_types") or []) and data.get("amount_requested") in (None, ""):
         errors.setdefault("amount_requested", []).append("Required when financial help is asked for.")
     return errors
