@@ -33,13 +33,18 @@ class Measure:
 
 
 def prepare(session: Session) -> None:
-    """Set up the session's transaction for the report's queries: on PostgreSQL, without JIT.
+    """Set up the session's transaction for the report's queries (on PostgreSQL; SQLite needs nothing).
 
-    Their estimated costs (a year of events) make PostgreSQL compile them to machine code first,
-    which took longer than running them: 0.3 to 1.9 s per query at 100,000 cases.
+    - No JIT: the queries' estimated costs (a year of events) make PostgreSQL compile them to
+      machine code first, which took longer than running them (0.3 to 1.9 s per query at 100,000
+      cases).
+    - 32 MB of work memory: the cycle times sort a year of step durations (about 110,000 at
+      100,000 cases), which the default 4 MB spills to disk.
+    SET LOCAL lasts until the transaction ends, so it changes nothing for other requests.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL jit = off"))
+        session.execute(text("SET LOCAL work_mem = '32MB'"))
 
 
 def cents(column) -> ColumnElement[int]:
@@ -114,13 +119,23 @@ def breakdown(rows: dict[tuple, dict[str, int]], measures: Iterable[Measure], in
     return sorted(result, key=lambda r: str(r[label]).lower())
 
 
+def month_measures(period: Period, name: str, actions: tuple[str, ...],
+                   when: ColumnElement[bool] | None = None) -> list[Measure]:
+    """Return twelve measures counting events of some actions in each local month of the year.
+
+    Add them to a section's cube to count by month in the same pass (their names: name_01 to name_12).
+    """
+    return [Measure(f"{name}_{i:02d}", actions,
+                    and_(AuditEvent.at >= lo, AuditEvent.at < hi, *([when] if when is not None else [])))
+            for i, (lo, hi) in enumerate(period.months(), start=1)]
+
+
 def by_month(session: Session, period: Period, workflow: str, actions: tuple[str, ...],
              when: ColumnElement[bool] | None = None) -> list[int]:
     """Return the number of events of some actions in each local month of the year."""
-    measures = [Measure(f"m{i}", actions, and_(AuditEvent.at >= lo, AuditEvent.at < hi, *([when] if when is not None else [])))
-                for i, (lo, hi) in enumerate(period.months(), start=1)]
+    measures = month_measures(period, "m", actions, when)
     counts = totals(cube(session, period, workflow, measures), measures)
-    return [counts[f"m{i}"] for i in range(1, 13)]
+    return [counts[m.name] for m in measures]
 
 
 def seconds_between(session: Session, later, earlier) -> ColumnElement[float]:
