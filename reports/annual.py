@@ -42,8 +42,10 @@ class ReportSection:
 
     compute(session, period, config) returns the section's figures (JSON-ready, money as Decimal);
     csv_rows(figures) flattens them; template renders them (it receives ``s``, the figures);
-    headline(figures) picks the few figures the CAO's dashboard shows; attention(session, period,
-    config) lists the cases that need the CAO office's eye (dicts with case, label, detail).
+    headline(figures) picks the few figures the CAO's dashboard shows; summary(session, period,
+    config), when given, computes just the figures headline reads (the dashboard computes them on
+    every load, compute would also do the breakdowns and lists); attention(session, period, config)
+    lists the cases that need the CAO office's eye (dicts with case, label, detail).
     """
 
     name: str
@@ -54,6 +56,7 @@ class ReportSection:
     template: str
     charts: tuple[Chart, ...] = ()
     headline: Callable[[dict], list[tuple[str, Any]]] | None = None
+    summary: Callable[[Session, Period, Mapping], dict] | None = None
     attention: Callable[[Session, Period, Mapping], list[dict]] | None = None
 
 
@@ -147,21 +150,26 @@ def cycle_times(session: Session, period: Period) -> dict[str, list[dict]]:
     return result
 
 
-def compute_annual(session: Session, year: int, config: Mapping, parts: tuple[str, ...] | None = None) -> dict:
-    """Return the annual report of a year; `parts` limits it to some sections (the dashboard's)."""
+def compute_annual(session: Session, year: int, config: Mapping) -> dict:
+    """Return the annual report of a year."""
     period = Period.of(year)
     prepare(session)
     report: dict[str, Any] = {"year": year, "as_of": period.as_of.isoformat(), "complete": period.complete,
                               "generated_at": clock.now().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
     for section in sections():
-        if parts is None or section.name in parts:
-            report[section.name] = section.compute(session, period, config)
-    if parts is None:
-        by_goal = goal_activity(session, period)
-        report["goals"] = {goal: sum(per_wf.values()) for goal, per_wf in by_goal.items()}
-        report["goals_by_workflow"] = by_goal
-        report["cycle_times"] = cycle_times(session, period)
+        report[section.name] = section.compute(session, period, config)
+    by_goal = goal_activity(session, period)
+    report["goals"] = {goal: sum(per_wf.values()) for goal, per_wf in by_goal.items()}
+    report["goals_by_workflow"] = by_goal
+    report["cycle_times"] = cycle_times(session, period)
     return report
+
+
+def headlines(session: Session, period: Period, config: Mapping) -> list[tuple[str, Any]]:
+    """Return the headline figures of every section that has some (the CAO's dashboard)."""
+    prepare(session)
+    return [item for section in sections() if section.headline
+            for item in section.headline((section.summary or section.compute)(session, period, config))]
 
 
 def csv_rows(report: dict) -> list[tuple[str, str, str, Any]]:

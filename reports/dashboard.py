@@ -7,7 +7,7 @@ from sqlalchemy import and_, or_, select
 from extensions import db
 from models import Case
 from models.types import utcnow
-from reports.annual import compute_annual, sections
+from reports.annual import headlines, sections
 from reports.period import Period, current_year
 from workflows import registry
 
@@ -33,8 +33,7 @@ def panel_context(user) -> dict:
     """Return the panel's figures: the sections' headlines of this year, cases needing attention, queues."""
     year, config = current_year(), current_app.config
     period = Period.of(year)
-    report = compute_annual(db.session, year, config, parts=tuple(s.name for s in sections() if s.headline))
-    headline = [item for s in sections() if s.headline for item in s.headline(report[s.name])]
+    headline = headlines(db.session, period, config)
     attention = [item for s in sections() if s.attention for item in s.attention(db.session, period, config)]
     return {"report_panel": {"year": year, "as_of": period.as_of.isoformat(), "headline": headline,
                              "attention": attention, "waiting": waiting_longest()}}

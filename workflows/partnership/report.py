@@ -63,6 +63,12 @@ def compute(session: Session, period: Period, config: Mapping) -> dict:
     }
 
 
+def summary(session: Session, period: Period, config: Mapping) -> dict:
+    """Return the partnership figures the headline reads, without the breakdown and inventory."""
+    measures = [m for m in MEASURES if m.name in ("proposals", "adopted")]
+    return totals(cube(session, period, NAME, measures), measures)
+
+
 def csv_rows(s: dict) -> Iterable[Row]:
     """Flatten the partnership figures into CSV rows."""
     for name in OUTCOMES:
@@ -88,4 +94,5 @@ SECTION = ReportSection(
     csv_rows=csv_rows,
     template="reports/partnerships.html",
     headline=headline,
+    summary=summary,
 )

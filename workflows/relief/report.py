@@ -59,6 +59,12 @@ def compute(session: Session, period: Period, config: Mapping) -> dict:
     }
 
 
+def summary(session: Session, period: Period, config: Mapping) -> dict:
+    """Return the relief figures the headline reads, without the breakdowns and durations."""
+    measures = [m for m in MEASURES if m.name in ("requests", "approved", "amount_granted")]
+    return totals(cube(session, period, NAME, measures), measures)
+
+
 def csv_rows(s: dict) -> Iterable[Row]:
     """Flatten the relief figures into CSV rows."""
     for name in ("requests", "approved", "referred_to_council", "declined", "disbursed", *MONEY):
@@ -101,5 +107,6 @@ SECTION = ReportSection(
                   lambda s: [(r["country"], r["amount_granted"]) for r in s["by_country"]], "dollars",
                   horizontal=True),),
     headline=headline,
+    summary=summary,
     attention=attention,
 )

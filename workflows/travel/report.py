@@ -102,6 +102,12 @@ def compute(session: Session, period: Period, config: Mapping) -> dict:
     }
 
 
+def summary(session: Session, period: Period, config: Mapping) -> dict:
+    """Return the travel figures the headline reads, without the breakdowns and lists."""
+    measures = [m for m in MEASURES if m.name in ("requests", "trips_completed")]
+    return {**totals(cube(session, period, NAME, measures), measures), "reports_overdue": _overdue(session, period)}
+
+
 def csv_rows(s: dict) -> Iterable[Row]:
     """Flatten the travel figures into CSV rows."""
     for name in ("requests", "approved", "declined", "trips_completed", "reports_filed", "reports_on_time",
@@ -141,5 +147,6 @@ SECTION = ReportSection(
     charts=(Chart("trips_per_month", "Trips completed per month",
                   lambda s: list(zip(calendar.month_abbr[1:], s["trips_by_month"])), "trips"),),
     headline=headline,
+    summary=summary,
     attention=attention,
 )
