@@ -198,7 +198,7 @@ def trip_data(start) -> dict:
 
 
 def bulk_travel_cases(session, owners: list, count: int, state: str = "submitted", batch: int = 5000) -> None:
-    """Insert `count` submitted travel cases with SQLAlchemy Core, spread over owners, oldest first.
+    """Insert `count` travel cases in a state with SQLAlchemy Core, spread over owners, oldest first.
 
     Each has its creation event, so that case pages show a real timeline; hashes are placeholders.
     """

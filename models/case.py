@@ -52,11 +52,16 @@ class Case(db.Model):
     # The engine raises the version itself, once per change, however many flushes that takes.
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
     __table_args__ = (
-        Index("ix_cases_workflow_state", "workflow", "state"),
-        Index("ix_cases_department_workflow", "department_id", "workflow"),
+        # Cases of a workflow in a state, oldest arrival first: what the dashboard's "awaiting you" reads.
+        Index("ix_cases_workflow_state_entered", "workflow", "state", "state_entered_at"),
+        # Who sees a case (visible()) and the list filters, all in one index: counting a page's
+        # total reads this index, not the case rows with their data.
+        Index("ix_cases_visibility", "department_id", "workflow", "state", "owner_id", "assignee_id"),
         Index("ix_cases_assignee_id", "assignee_id"),
         Index("ix_cases_state_due_on", "state", "due_on"),
         Index("ix_cases_created_at", "created_at", "id"),
+        # A traveller's other trips, newest first, on the case page.
+        Index("ix_cases_owner_created", "owner_id", "created_at"),
     )
 
     def __repr__(self) -> str:

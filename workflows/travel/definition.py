@@ -1,11 +1,13 @@
 """The `travel` workflow (product.md §3.1): approval of a trip, then the post-trip report."""
 from __future__ import annotations
 
+from collections import Counter
+
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, object_session
 
 import clock
@@ -84,9 +86,10 @@ def overdue_by_owner(session: Session) -> dict[int, int]:
     """
     key = ("travel_overdue_by_owner", clock.today())
     if key not in session.info:
-        rows = session.execute(select(Case.owner_id, func.count()).where(overdue_clause(clock.today()))
-                               .group_by(Case.owner_id))
-        session.info[key] = dict(rows.all())
+        # Overdue trips are few among all cases: read their owners from the (state, due_on) index
+        # and count here. Grouped in SQL, SQLite (without a histogram of states) walked the whole
+        # table in owner order instead, to group without sorting.
+        session.info[key] = dict(Counter(session.scalars(select(Case.owner_id).where(overdue_clause(clock.today())))))
     return session.info[key]
 
 
