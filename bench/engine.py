@@ -2,7 +2,8 @@
 
 Both sides commit each transition on its own, with the durable settings Accord ships (SQLite WAL
 with synchronous=FULL; PostgreSQL's synchronous_commit=on), so the raw rate is the floor the
-database sets and the ratio is what the engine costs on top of it.
+database sets and the ratio is what the engine costs on top of it. The two run in alternating
+blocks on the same cases, so that load from elsewhere on the machine falls on both alike.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bench.common import databases, make_app, make_people, print_table
 from workflows.definition import OWNER, Transition, Workflow
 
 CASES = 100
+BLOCK = 250  # transitions per alternating block
 # The smallest real workflow: a case opened and closed again by its owner, one audit event each time.
 TOGGLE = Workflow(
     name="bench_toggle", title="Benchmark toggle", states=("open", "closed"), initial="open",
@@ -25,49 +27,58 @@ TOGGLE = Workflow(
 )
 
 
-def _engine_run(session, actor, case_ids: list[int], n: int, versions: dict, states: dict) -> float:
+class Cases:
+    """What both runs know of the benchmark's cases between transitions: version, state, chain head."""
+
+    def __init__(self, cases: list):
+        self.ids = [c.id for c in cases]
+        self.version = {c.id: c.version for c in cases}
+        self.state = {c.id: c.state for c in cases}
+        self.seq = {c.id: c.last_event_seq for c in cases}
+        self.head = {c.id: c.last_event_hash for c in cases}
+
+
+def _engine_run(session, actor, cases: Cases, first: int, n: int) -> float:
     from workflows import engine
 
     began = time.perf_counter()
-    for i in range(n):
-        cid = case_ids[i % len(case_ids)]
-        trigger = "close" if states[cid] == "open" else "reopen"
-        case = engine.fire(session, actor, cid, trigger, versions[cid])
-        versions[cid], states[cid] = case.version, case.state
+    for i in range(first, first + n):
+        cid = cases.ids[i % len(cases.ids)]
+        trigger = "close" if cases.state[cid] == "open" else "reopen"
+        case = engine.fire(session, actor, cid, trigger, cases.version[cid])
+        cases.version[cid], cases.state[cid] = case.version, case.state
+        cases.seq[cid], cases.head[cid] = case.last_event_seq, case.last_event_hash
     return time.perf_counter() - began
 
 
-def _raw_run(db_engine, actor, case_ids: list[int], n: int, versions: dict, states: dict) -> float:
+def _raw_run(conn, actor, cases: Cases, first: int, n: int) -> float:
     """Do the engine's writes by hand: UPDATE with the version check, INSERT the event, COMMIT."""
     from models import AuditEvent, Case
     from models.types import utcnow
 
-    cases, events = Case.__table__, AuditEvent.__table__
-    move = (update(cases).where(cases.c.id == bindparam("cid"), cases.c.version == bindparam("old"))
+    table, events = Case.__table__, AuditEvent.__table__
+    move = (update(table).where(table.c.id == bindparam("cid"), table.c.version == bindparam("old"))
             .values(state=bindparam("state"), version=bindparam("new"), updated_at=bindparam("at"),
                     state_entered_at=bindparam("at"), last_event_seq=bindparam("seq"),
                     last_event_hash=bindparam("hash")))
     append = insert(events)
-    seqs = {cid: versions[cid] for cid in case_ids}  # one event per version so far
-    heads = {cid: "0" * 64 for cid in case_ids}
     roles = sorted(actor.role_names)
     began = time.perf_counter()
-    with db_engine.connect() as conn:
-        for i in range(n):
-            cid = case_ids[i % len(case_ids)]
-            old, at = versions[cid], utcnow()
-            new_state = "closed" if states[cid] == "open" else "open"
-            seqs[cid] += 1
-            digest = hashlib.sha256(f"{heads[cid]}:{cid}:{old + 1}:{new_state}:{at.isoformat()}".encode()).hexdigest()
-            if conn.execute(move, {"cid": cid, "old": old, "state": new_state, "new": old + 1, "at": at,
-                                   "seq": seqs[cid], "hash": digest}).rowcount != 1:
-                raise RuntimeError("lost update in the raw run")
-            conn.execute(append, {"chain": f"case:{cid}", "case_id": cid, "seq": seqs[cid], "at": at,
-                                  "actor_id": actor.id, "actor_username": actor.username, "actor_roles": roles,
-                                  "action": "raw", "from_state": states[cid], "to_state": new_state,
-                                  "comment": None, "payload": {}, "prev_hash": heads[cid], "hash": digest})
-            conn.commit()
-            versions[cid], states[cid], heads[cid] = old + 1, new_state, digest
+    for i in range(first, first + n):
+        cid = cases.ids[i % len(cases.ids)]
+        old, at, seq = cases.version[cid], utcnow(), cases.seq[cid] + 1
+        old_state = cases.state[cid]
+        new_state = "closed" if old_state == "open" else "open"
+        digest = hashlib.sha256(f"{cases.head[cid]}:{cid}:{seq}:{new_state}:{at.isoformat()}".encode()).hexdigest()
+        if conn.execute(move, {"cid": cid, "old": old, "state": new_state, "new": old + 1, "at": at,
+                               "seq": seq, "hash": digest}).rowcount != 1:
+            raise RuntimeError("lost update in the raw run")
+        conn.execute(append, {"chain": f"case:{cid}", "case_id": cid, "seq": seq, "at": at,
+                              "actor_id": actor.id, "actor_username": actor.username, "actor_roles": roles,
+                              "action": "raw", "from_state": old_state, "to_state": new_state,
+                              "comment": None, "payload": {}, "prev_hash": cases.head[cid], "hash": digest})
+        conn.commit()
+        cases.version[cid], cases.state[cid], cases.seq[cid], cases.head[cid] = old + 1, new_state, seq, digest
     return time.perf_counter() - began
 
 
@@ -81,13 +92,16 @@ def measure(url: str, n: int) -> dict:
         registry.register(TOGGLE)
         try:
             actor = make_people(db.session, [("bench.owner", ["staff"], "Toronto Public Health")])["bench.owner"]
-            case_ids = [engine.create_case(db.session, actor, TOGGLE.name, f"Toggle {i}", ["democracy"], {}).id
-                        for i in range(CASES)]
-            versions, states = dict.fromkeys(case_ids, 1), dict.fromkeys(case_ids, "open")
-            _engine_run(db.session, actor, case_ids, max(100, n // 20), versions, states)  # warm up
-            engine_time = _engine_run(db.session, actor, case_ids, n, versions, states)
-            db.session.rollback()
-            raw_time = _raw_run(db.engine, actor, case_ids, n, versions, states)
+            cases = Cases([engine.create_case(db.session, actor, TOGGLE.name, f"Toggle {i}", ["democracy"], {})
+                           for i in range(CASES)])
+            _engine_run(db.session, actor, cases, 0, max(100, n // 20))  # warm up
+            # Alternate blocks of each, so that both meet the same machine (other load, the disk's
+            # mood) and the ratio compares like with like.
+            engine_time = raw_time = 0.0
+            with db.engine.connect() as conn:
+                for first in range(0, n, BLOCK):
+                    engine_time += _engine_run(db.session, actor, cases, first, min(BLOCK, n - first))
+                    raw_time += _raw_run(conn, actor, cases, first, min(BLOCK, n - first))
         finally:
             registry.unregister(TOGGLE.name)
             db.session.remove()
