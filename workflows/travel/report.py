@@ -5,7 +5,7 @@ import calendar
 from datetime import datetime, time
 from typing import Iterable, Mapping
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, union
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, Case, Department, User
@@ -53,8 +53,15 @@ def _overdue(session: Session, period: Period) -> int:
         .where(AuditEvent.action.in_(("complete_trip", "return_report", "submit_report")),
                AuditEvent.at < period.cutoff)
         .group_by(AuditEvent.case_id).having(balance > 0)
-        .subquery()
     )
+    if not period.complete:
+        # The year so far (the dashboard's): filing the report is the only way out of `travelled`, so
+        # a trip there at the cutoff is there still or filed its report since; only those are replayed.
+        candidates = union(select(Case.id).where(Case.workflow == NAME, Case.state == "travelled"),
+                           select(AuditEvent.case_id).where(AuditEvent.action == "submit_report",
+                                                            AuditEvent.at >= period.cutoff))
+        in_travelled = in_travelled.where(AuditEvent.case_id.in_(candidates))
+    in_travelled = in_travelled.subquery()
     return session.scalar(
         select(func.count()).select_from(in_travelled).join(Case, Case.id == in_travelled.c.case_id)
         .where(Case.workflow == NAME, Case.due_on < datetime.combine(period.as_of, time.min))
