@@ -128,8 +128,14 @@ def load(engine, cases: int) -> int:
             conn.execute(insert(Case.__table__), case_rows)
             conn.execute(insert(AuditEvent.__table__), event_rows)
             events += len(event_rows)
-    with engine.begin() as conn:
-        conn.execute(text("ANALYZE"))
+    if engine.dialect.name == "postgresql":
+        # What autovacuum does after a bulk load, before the report is timed: planner statistics, and
+        # the visibility map without which PostgreSQL visits the rows behind every covering index.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    else:
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
     return events
 
 
