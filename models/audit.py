@@ -39,7 +39,6 @@ class AuditEvent(db.Model):
     __table_args__ = (
         UniqueConstraint("chain", "seq", name="uq_audit_events_chain_seq"),
         Index("ix_audit_events_at_action", "at", "action"),
-        Index("ix_audit_events_to_state_at", "to_state", "at"),
         # The annual report reads a year of events of some actions, each with its case, chain, seq and
         # states: covering them all, the index answers without visiting the (large) rows.
         Index("ix_audit_events_action_at_covering", "action", "at", "case_id", "chain", "seq", "to_state",
