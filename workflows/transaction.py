@@ -34,10 +34,6 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     # 64 MiB of page cache per connection (the default is 2 MiB): the annual report's joins over
     # a year of events stay in memory.
     cursor.execute("PRAGMA cache_size=-65536")
-    # Reads through a memory map of up to 1 GiB instead of copying pages through read(): the
-    # annual report over a million events ran about a tenth faster. Writes still go through the
-    # WAL as before; only address space is reserved.
-    cursor.execute("PRAGMA mmap_size=1073741824")
     cursor.close()
 
 
