@@ -27,11 +27,13 @@ def awaiting_clause(user):
 
 
 def awaiting(user) -> list[Case]:
-    """Return the cases the user may act on now, oldest waiting first."""
+    """Return the cases the user may act on now, oldest waiting first.
+
+    Give the user itself, not Flask-Login's proxy: every rule below reads it once per case.
+    """
     clause = awaiting_clause(user)
     if clause is None:
         return []
-    user = getattr(user, "_get_current_object", lambda: user)()  # not through the proxy, once per rule
     stmt = select(Case).where(clause, visible(user), Case.owner_id != user.id).order_by(Case.state_entered_at, Case.id)
     # Roles and visibility are in SQL; the finer rules (a head decides for their own department)
     # are not, so read a little more than is shown, and more only if the rules left too few.
@@ -56,7 +58,7 @@ def dashboard():
     mine = db.session.scalars(
         select(Case).where(Case.owner_id == current_user.id).order_by(Case.updated_at.desc()).limit(50)
     ).all()
-    return render_template("dashboard.html", awaiting=awaiting(current_user), mine=mine,
+    return render_template("dashboard.html", awaiting=awaiting(current_user._get_current_object()), mine=mine,
                            flags=case_flags, registry=registry, **dashboard_extras(current_user))
 
 
