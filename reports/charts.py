@@ -11,10 +11,6 @@ import io
 from dataclasses import dataclass
 from decimal import Decimal
 
-from matplotlib import rc_context
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-
 from reports.annual import sections
 
 BRAND, SECOND, INK = "#0b3d6b", "#b26b00", "#1b1f24"
@@ -41,6 +37,12 @@ def _number(value) -> float:
 
 def _svg(points: list[tuple[str, float]], unit: str, horizontal: bool, second: list[float] | None = None,
          series: tuple[str, str] = ("", "")) -> str:
+    # Imported here, not at start: matplotlib and numpy add about 60 MB to every worker, and only
+    # the report page and its PDF draw charts.
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     labels = [label for label, _ in points]
     values = [_number(v) for _, v in points]
     height = max(2.6, 0.34 * len(points) + 1.0) if horizontal else 3.0

@@ -2,8 +2,11 @@
 the indexes the case lists filter and sort on exist in the migrated schema."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from contextlib import contextmanager
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, inspect
@@ -143,3 +146,18 @@ def test_the_list_filters_have_indexes(app):
     assert ["workflow", "state"] in [ix[:2] for ix in cases]
     assert any(ix[0] == "owner_id" for ix in cases)
     assert any(ix[0] == "created_at" for ix in cases), "newest-first lists sort on created_at"
+
+
+def test_a_worker_loads_the_charting_library_only_when_a_report_draws(tmp_path):
+    # matplotlib and numpy are about 60 MB of every worker's memory; only the report's charts need them.
+    probe = ("import sys\nfrom app import create_app\n"
+             f"app = create_app({{'SQLALCHEMY_DATABASE_URI': 'sqlite:///{tmp_path}/probe.sqlite3', "
+             "'SECRET_KEY': 'probe', 'ACCORD_ENV': 'development'})\n"
+             "app.test_client().get('/login')\n"
+             "print(sorted(m for m in ('matplotlib', 'numpy') if m in sys.modules))\n"
+             "from reports.charts import draw\n"
+             "draw('x', 'X', [('a', 1)], 'n')\n"
+             "print(sorted(m for m in ('matplotlib', 'numpy') if m in sys.modules))\n")
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["[]", "['matplotlib', 'numpy']"]
