@@ -60,6 +60,9 @@ class Case(db.Model):
         Index("ix_cases_assignee_id", "assignee_id"),
         Index("ix_cases_state_due_on", "state", "due_on"),
         Index("ix_cases_created_at", "created_at", "id"),
+        # The list filtered by state, newest first: without it, finding the newest submitted cases
+        # walked the creation index back through every closed one.
+        Index("ix_cases_state_created", "state", "created_at", "id"),
         # A traveller's other trips, newest first, on the case page.
         Index("ix_cases_owner_created", "owner_id", "created_at"),
     )

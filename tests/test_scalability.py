@@ -146,6 +146,7 @@ def test_the_list_filters_have_indexes(app):
     assert ["workflow", "state"] in [ix[:2] for ix in cases]
     assert any(ix[0] == "owner_id" for ix in cases)
     assert any(ix[0] == "created_at" for ix in cases), "newest-first lists sort on created_at"
+    assert ["state", "created_at"] in [ix[:2] for ix in cases], "a state's cases, newest first, read in order"
 
 
 def test_a_worker_loads_the_charting_library_only_when_a_report_draws(tmp_path):
