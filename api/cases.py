@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import g, request
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api import bp
 from api.auth import token_required
@@ -11,7 +11,7 @@ from api.schemas import CaseCreateArgs, CaseListArgs, CasePatchArgs, TransitionA
 from extensions import db
 from models import AuditEvent, Case
 from workflows import engine
-from workflows.access import visible
+from workflows.access import count_visible, visible
 from workflows.audit import check_chain
 from workflows.errors import ValidationFailed
 from workflows.presenters import case_dict, event_dict
@@ -71,19 +71,17 @@ def list_cases():
     except ValidationError as err:
         raise ValidationFailed("Some parameters are not valid.", err.messages) from None
     user = g.api_user
-    where = [visible(user)]
+    where = []
     if args.get("workflow"):
         where.append(Case.workflow == args["workflow"])
     if args.get("state"):
         where.append(Case.state == args["state"])
     if args.get("mine"):
         where.append(Case.owner_id == user.id)
-    # Counted on the cases table alone: a count over select(Case) as a subquery would carry the
-    # eager joins of owner, assignee and department into every row counted.
-    total = db.session.scalar(select(func.count(Case.id)).where(*where))
+    total = count_visible(db.session, user, *where)
     page, per_page = args["page"], args["per_page"]
     cases = db.session.scalars(
-        select(Case).where(*where)
+        select(Case).where(visible(user), *where)
         .order_by(Case.created_at.desc(), Case.id.desc()).limit(per_page).offset((page - 1) * per_page)
     ).all()
     from workflows.scoring import aggregates_for

@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -57,7 +57,10 @@ class Case(db.Model):
         # Who sees a case (visible()) and the list filters, all in one index: counting a page's
         # total reads this index, not the case rows with their data.
         Index("ix_cases_visibility", "department_id", "workflow", "state", "owner_id", "assignee_id"),
-        Index("ix_cases_assignee_id", "assignee_id"),
+        # Only assigned cases (most are not): an index of every case's NULL made SQLite's planner
+        # judge it useless and scan the table to find the few cases assigned to someone.
+        Index("ix_cases_assignee_id", "assignee_id", sqlite_where=text("assignee_id IS NOT NULL"),
+              postgresql_where=text("assignee_id IS NOT NULL")),
         Index("ix_cases_state_due_on", "state", "due_on"),
         Index("ix_cases_created_at", "created_at", "id"),
         # The list filtered by state, newest first: without it, finding the newest submitted cases

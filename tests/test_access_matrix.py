@@ -175,3 +175,45 @@ def _reset(app):
 def test_readme_shows_the_matrix():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert MATRIX.strip() in readme, "copy the MATRIX table of tests/test_access_matrix.py into the README"
+
+
+def test_the_list_total_is_what_each_person_may_see(app, make_user, api):
+    # The list's total is counted in parts (workflows read, own cases, assigned cases); it must be
+    # the number of cases each person may open, whatever the filter.
+    from sqlalchemy import update
+
+    from models import Case
+    from workflows.access import can_view
+
+    people, cases = build_world(make_user)
+    # Someone who reads relief and partnership requests (hco) and owns requests inside and
+    # outside what that role reads: each must be counted once.
+    people["mixed"] = mixed = make_user("mia", "staff", "hco")
+    engine.create_case(db.session, mixed, "relief", "Her own relief draft", ["research"], {})
+    engine.create_case(db.session, mixed, "travel", "Her own trip", ["research"], {})
+    # Assigned to someone who does not otherwise read travel requests (assignment is not a state).
+    db.session.execute(update(Case).where(Case.id == cases["travel"][0]).values(assignee_id=people["finance"].id))
+    db.session.commit()
+    db.session.expire_all()
+    everything = list(db.session.scalars(db.select(Case)))
+    filters = {"": lambda c, u: True, "?workflow=travel": lambda c, u: c.workflow == "travel",
+               "?state=submitted": lambda c, u: c.state == "submitted", "?state=draft": lambda c, u: c.state == "draft",
+               "?mine=true": lambda c, u: c.owner_id == u.id}
+    seen = set()
+    for name, person in people.items():
+        client = api(person)
+        for query, keep in filters.items():
+            body = client.get(f"/api/v1/cases{query}").get_json()
+            expected = sorted(c.id for c in everything if can_view(person, c) and keep(c, person))
+            assert body["total"] == len(expected), (name, query)
+            assert sorted(item["id"] for item in body["items"]) == expected, (name, query)
+            seen.add(len(expected))
+    assert len(seen) > 3  # the people and filters do see different numbers of cases
+
+
+def test_a_refused_request_says_who_may_open_it(app, make_user, api):
+    hco = make_user("hana", "hco", department="Strategic and Corporate Policy")
+    r = api(hco).post("/api/v1/cases", json={"workflow": "relief", "title": "Help", "goals": ["compassion"],
+                                             "data": RELIEF})
+    assert r.status_code == 403
+    assert r.get_json()["message"] == "Only staff or councillor may open a disaster relief request."

@@ -98,7 +98,7 @@ def create_case(session: Session, actor: User, workflow: str, title: Any, goals:
     """Create a case in its initial state, owned by the actor, and record its creation."""
     wf = workflow_of(workflow)
     if not wf.may_create(actor):
-        raise Forbidden(f"Only {' or '.join(wf.creators)} may open a {wf.title.lower()} request.")
+        raise Forbidden(f"Only {' or '.join(wf.creators)} may open a {wf.title.lower()}.")
     title, goals, data = _validate_title(title), _validate_goals(goals), _load_draft(wf, data or {})
     with write_transaction(session):
         actor = _attach(session, actor)
