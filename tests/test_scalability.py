@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -162,3 +162,33 @@ def test_a_worker_loads_the_charting_library_only_when_a_report_draws(tmp_path):
     root = Path(__file__).resolve().parent.parent
     out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True)
     assert out.stdout.split("\n")[:2] == ["[]", "['matplotlib', 'numpy']"]
+
+
+def test_the_dashboard_lists_the_oldest_waiting_first_across_states(app, people, add_trips, make_user, monkeypatch):
+    # The dashboard reads each state's oldest cases separately and merges them: whatever the mix,
+    # the head sees the cases waiting for them longest, across states, and no one else's.
+    import web.pages
+    from models import Case
+
+    monkeypatch.setattr(web.pages, "AWAITING_LIMIT", 3)
+    clock.set(datetime(2026, 3, 2, 9, 0))
+    other = make_user("ole", "staff", department="Finance")
+    ids = []
+    for n, path in enumerate(["report", "submitted", "submitted", "report", "submitted", "report", "submitted"]):
+        case_id, = add_trips(1, "approved") if path == "report" else add_trips(1)
+        if path == "report":
+            case = db.session.get(Case, case_id)
+            case = engine.fire(db.session, people["sam"], case_id, "complete_trip", case.version)
+            engine.fire(db.session, people["sam"], case_id, "submit_report", case.version, payload=REPORT)
+        ids.append(case_id)
+        elsewhere = engine.create_case(db.session, other, "travel", "Not Dana's", ["leadership"], trip(clock.today()))
+        engine.fire(db.session, other, elsewhere.id, "submit", elsewhere.version)
+        clock.advance(hours=1)
+    # Reports that wait longest were filed at the end of each hour; the rest were submitted earlier in it.
+    waiting = sorted(db.session.scalars(db.select(Case).where(Case.id.in_(ids))),
+                     key=lambda c: (c.state_entered_at, c.id))
+    shown = web.pages.awaiting(people["dana"])
+    assert [c.id for c in shown] == [c.id for c in waiting[:3]]
+    assert {c.state for c in waiting[:3]} == {"submitted", "report_submitted"}
+    monkeypatch.setattr(web.pages, "AWAITING_LIMIT", 50)
+    assert [c.id for c in web.pages.awaiting(people["dana"])] == [c.id for c in waiting]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import render_template
 from flask_login import current_user, login_required
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import select, text, union_all
 
 from extensions import db
 from models import Case
@@ -16,14 +16,28 @@ from workflows.presenters import case_flags
 AWAITING_LIMIT = 50
 
 
-def awaiting_clause(user):
-    """Return the SQL condition for cases in a state where the user holds a role that may act."""
-    clauses = []
+def _awaiting_states(user) -> list[tuple[str, str]]:
+    """Return the (workflow, state) pairs in which the user holds a role that may act."""
+    pairs = []
     for wf in registry.all_workflows():
         states = {s for t in wf.transitions if not t.by_owner and user.has_role(*t.roles) for s in t.source}
-        if states:
-            clauses.append(and_(Case.workflow == wf.name, Case.state.in_(sorted(states))))
-    return or_(*clauses) if clauses else None
+        pairs += [(wf.name, state) for state in sorted(states)]
+    return pairs
+
+
+def _oldest_waiting(user, pairs: list[tuple[str, str]], count: int):
+    """Return a statement for the `count` oldest-waiting cases the user may see in these states.
+
+    Each (workflow, state) is read in order from its (workflow, state, state_entered_at) index and
+    stops after `count` cases; only those few are merged and sorted. A single query over every
+    state at once had to read and sort all their cases (27 ms at 100,000 cases on SQLite).
+    """
+    parts = [select(Case.id).where(Case.workflow == workflow, Case.state == state, visible(user),
+                                   Case.owner_id != user.id)
+             .order_by(Case.state_entered_at, Case.id).limit(count).subquery()
+             for workflow, state in pairs]
+    waiting = union_all(*[select(part.c.id) for part in parts]).subquery("waiting")
+    return select(Case).join(waiting, waiting.c.id == Case.id).order_by(Case.state_entered_at, Case.id)
 
 
 def awaiting(user) -> list[Case]:
@@ -31,16 +45,15 @@ def awaiting(user) -> list[Case]:
 
     Give the user itself, not Flask-Login's proxy: every rule below reads it once per case.
     """
-    clause = awaiting_clause(user)
-    if clause is None:
+    pairs = _awaiting_states(user)
+    if not pairs:
         return []
-    stmt = select(Case).where(clause, visible(user), Case.owner_id != user.id).order_by(Case.state_entered_at, Case.id)
     # Roles and visibility are in SQL; the finer rules (a head decides for their own department)
     # are not, so read a little more than is shown, and more only if the rules left too few.
     result: list[Case] = []
     chunk, offset = AWAITING_LIMIT + 10, 0
     for _ in range(5):  # bounded: a page, not a search through every case
-        rows = db.session.scalars(stmt.limit(chunk).offset(offset)).all()
+        rows = db.session.scalars(_oldest_waiting(user, pairs, offset + chunk).limit(chunk).offset(offset)).all()
         for case in rows:
             wf = registry.get(case.workflow)
             if any(permitted(user, case, t) for t in wf.transitions if case.state in t.source and not t.by_owner):
