@@ -138,7 +138,9 @@ def wrk(base: str, script: str, seconds: int, env: dict) -> dict:
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", text))
     errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", text))
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
-            "p50": _ms(re.search(r"50%\s+(\S+)", text).group(1)), "p99": _ms(re.search(r"99%\s+(\S+)", text).group(1)),
+            # Anchored to the line: the thread stats before it may end in "...50%" too ("+/- Stdev").
+            "p50": _ms(re.search(r"^\s*50%\s+(\S+)", text, re.M).group(1)),
+            "p99": _ms(re.search(r"^\s*99%\s+(\S+)", text, re.M).group(1)),
             "requests": int(re.search(r"(\d+) requests in", text).group(1)), "errors": errors}
 
 
