@@ -109,3 +109,27 @@ def test_concurrent_approvals_on_postgresql(database_template, tmp_path, leave):
     _assert_one_winner(pg_app, case_id, _race(pg_app, case_id, version, head_id))
     with pg_app.app_context():
         db.engine.dispose()
+
+
+def test_sqlite_writers_queue_on_the_writer_lock_file(app, make_user, leave):
+    # Writers wait on a file lock beside the database, which the system hands over as soon as it
+    # is free, rather than in SQLite's sleeping busy loop; a writer holding it holds the others.
+    from sqlalchemy.engine import make_url
+
+    from workflows.transaction import _file_lock
+
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite":
+        pytest.skip("this run is on PostgreSQL, which locks the case row instead")
+    case_id, version, head_id = _prepare(app, make_user)
+    outcomes: list = []
+    with _file_lock(url.database + ".writer-lock"):
+        racer = threading.Thread(target=lambda: outcomes.extend(_race(app, case_id, version, head_id, 1)))
+        racer.start()
+        racer.join(0.5)
+        assert racer.is_alive(), "the approval went ahead while another writer held the lock"
+        assert db.session.get(Case, case_id).state == "submitted"
+        db.session.rollback()  # end this read, or it keeps seeing the database as it was
+    racer.join(30)
+    assert outcomes == ["ok"]
+    assert db.session.get(Case, case_id).state == "approved"
