@@ -85,19 +85,26 @@ def write_transaction(session: Session) -> Iterator[None]:
 def _writers_queue(session: Session):
     """Return a context holding the SQLite database's writer lock file, or nothing on PostgreSQL."""
     url = session.get_bind().url
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        return nullcontext()
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") or _holding.get():
+        return nullcontext()  # (a write transaction inside another already holds the lock)
     return _file_lock(url.database + ".writer-lock")
+
+
+_holding: ContextVar[bool] = ContextVar("accord_holding_writer_lock", default=False)
 
 
 @contextmanager
 def _file_lock(path: str) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    # Read-only is enough for flock, so a lock file another account created (say, a command run
+    # as an administrator) still opens; it holds no data.
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    token = _holding.set(True)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # released by close, also if the process dies
         yield
     finally:
         os.close(fd)
+        _holding.reset(token)
 
 
 def _commit_keeping_state(session: Session) -> None:

@@ -133,3 +133,20 @@ def test_sqlite_writers_queue_on_the_writer_lock_file(app, make_user, leave):
     racer.join(30)
     assert outcomes == ["ok"]
     assert db.session.get(Case, case_id).state == "approved"
+
+
+def test_a_write_transaction_inside_another_does_not_wait_for_itself(app):
+    from workflows.transaction import write_transaction
+
+    done = threading.Event()
+
+    def nested() -> None:
+        with app.app_context():
+            with write_transaction(db.session), write_transaction(db.session):
+                pass
+            done.set()
+
+    t = threading.Thread(target=nested, daemon=True)
+    t.start()
+    t.join(10)
+    assert done.is_set(), "the inner transaction waited forever on the lock its own thread held"
