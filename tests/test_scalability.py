@@ -167,10 +167,10 @@ def test_a_worker_loads_the_charting_library_only_when_a_report_draws(tmp_path):
 def test_the_dashboard_lists_the_oldest_waiting_first_across_states(app, people, add_trips, make_user, monkeypatch):
     # The dashboard reads each state's oldest cases separately and merges them: whatever the mix,
     # the head sees the cases waiting for them longest, across states, and no one else's.
-    import web.pages
+    from workflows import queries
     from models import Case
 
-    monkeypatch.setattr(web.pages, "AWAITING_LIMIT", 3)
+    monkeypatch.setattr(queries, "AWAITING_LIMIT", 3)
     clock.set(datetime(2026, 3, 2, 9, 0))
     other = make_user("ole", "staff", department="Finance")
     ids = []
@@ -187,8 +187,8 @@ def test_the_dashboard_lists_the_oldest_waiting_first_across_states(app, people,
     # Reports that wait longest were filed at the end of each hour; the rest were submitted earlier in it.
     waiting = sorted(db.session.scalars(db.select(Case).where(Case.id.in_(ids))),
                      key=lambda c: (c.state_entered_at, c.id))
-    shown = web.pages.awaiting(people["dana"])
+    shown = queries.awaiting(db.session, people["dana"])
     assert [c.id for c in shown] == [c.id for c in waiting[:3]]
     assert {c.state for c in waiting[:3]} == {"submitted", "report_submitted"}
-    monkeypatch.setattr(web.pages, "AWAITING_LIMIT", 50)
-    assert [c.id for c in web.pages.awaiting(people["dana"])] == [c.id for c in waiting]
+    monkeypatch.setattr(queries, "AWAITING_LIMIT", 50)
+    assert [c.id for c in queries.awaiting(db.session, people["dana"])] == [c.id for c in waiting]

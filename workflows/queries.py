@@ -1,11 +1,16 @@
 """Reading cases as a given person may see them."""
 from __future__ import annotations
 
+from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
 from models import Case, User
-from workflows.access import can_view
+from workflows import registry
+from workflows.access import can_view, permitted, visible
 from workflows.errors import NotFound
+
+#: How many waiting cases the dashboard shows a person.
+AWAITING_LIMIT = 50
 
 
 def load_visible(session: Session, user: User, case_id: int) -> Case:
@@ -14,3 +19,51 @@ def load_visible(session: Session, user: User, case_id: int) -> Case:
     if case is None or not can_view(user, case):
         raise NotFound("No such case.")
     return case
+
+
+def _awaiting_states(user: User) -> list[tuple[str, str]]:
+    """Return the (workflow, state) pairs in which the user holds a role that may act."""
+    pairs = []
+    for wf in registry.all_workflows():
+        states = {s for t in wf.transitions if not t.by_owner and user.has_role(*t.roles) for s in t.source}
+        pairs += [(wf.name, state) for state in sorted(states)]
+    return pairs
+
+
+def _oldest_waiting(user: User, pairs: list[tuple[str, str]], count: int):
+    """Return a statement for the `count` oldest-waiting cases the user may see in these states.
+
+    Each (workflow, state) is read in order from its (workflow, state, state_entered_at) index and
+    stops after `count` cases; only those few are merged and sorted. A single query over every
+    state at once had to read and sort all their cases (27 ms at 100,000 cases on SQLite).
+    """
+    parts = [select(Case.id).where(Case.workflow == workflow, Case.state == state, visible(user),
+                                   Case.owner_id != user.id)
+             .order_by(Case.state_entered_at, Case.id).limit(count).subquery()
+             for workflow, state in pairs]
+    waiting = union_all(*[select(part.c.id) for part in parts]).subquery("waiting")
+    return select(Case).join(waiting, waiting.c.id == Case.id).order_by(Case.state_entered_at, Case.id)
+
+
+def awaiting(session: Session, user: User) -> list[Case]:
+    """Return the cases the user may act on now, oldest waiting first.
+
+    Give the user itself, not Flask-Login's proxy: every rule below reads it once per case.
+    """
+    pairs = _awaiting_states(user)
+    if not pairs:
+        return []
+    # Roles and visibility are in SQL; the finer rules (a head decides for their own department)
+    # are not, so read a little more than is shown, and more only if the rules left too few.
+    result: list[Case] = []
+    chunk, offset = AWAITING_LIMIT + 10, 0
+    for _ in range(5):  # bounded: a page, not a search through every case
+        rows = session.scalars(_oldest_waiting(user, pairs, offset + chunk).limit(chunk).offset(offset)).all()
+        for case in rows:
+            wf = registry.get(case.workflow)
+            if any(permitted(user, case, t) for t in wf.transitions if case.state in t.source and not t.by_owner):
+                result.append(case)
+        if len(rows) < chunk or len(result) >= AWAITING_LIMIT:
+            break
+        offset += chunk
+    return result[:AWAITING_LIMIT]

@@ -23,6 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
 
+# True inside write_transaction: its BEGIN is IMMEDIATE, and it already holds the writer lock file.
 _immediate: ContextVar[bool] = ContextVar("accord_immediate", default=False)
 
 
@@ -68,9 +69,10 @@ def write_transaction(session: Session) -> Iterator[None]:
     # a rollback would expire them and cost a reload; the case is re-read under the lock anyway.
     if _real(session).in_transaction():
         _commit_keeping_state(session)
+    queue = _writers_queue(session)
     token = _immediate.set(True)
     try:
-        with _writers_queue(session):
+        with queue:
             try:
                 yield
                 _commit_keeping_state(session)
@@ -85,12 +87,9 @@ def write_transaction(session: Session) -> Iterator[None]:
 def _writers_queue(session: Session):
     """Return a context holding the SQLite database's writer lock file, or nothing on PostgreSQL."""
     url = session.get_bind().url
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") or _holding.get():
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") or _immediate.get():
         return nullcontext()  # (a write transaction inside another already holds the lock)
     return _file_lock(url.database + ".writer-lock")
-
-
-_holding: ContextVar[bool] = ContextVar("accord_holding_writer_lock", default=False)
 
 
 @contextmanager
@@ -98,13 +97,11 @@ def _file_lock(path: str) -> Iterator[None]:
     # Read-only is enough for flock, so a lock file another account created (say, a command run
     # as an administrator) still opens; it holds no data.
     fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
-    token = _holding.set(True)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # released by close, also if the process dies
         yield
     finally:
         os.close(fd)
-        _holding.reset(token)
 
 
 def _commit_keeping_state(session: Session) -> None:
