@@ -16,8 +16,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings.from_environment())
     if config:
         app.config.update(config)
-    if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
     _check_secret(app)
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

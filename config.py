@@ -45,9 +45,9 @@ def from_environment() -> dict:
 
 
 DEFAULTS = {
-    # Each pooled connection is pinged when checked out, so that a PostgreSQL restart costs no
-    # failed request (dropped for SQLite in create_app: a file cannot go away under the pool).
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # No pool_pre_ping: a PostgreSQL connection the server closed is found without a round trip
+    # when it is checked out, and replaced (models/liveness.py), so a restart costs no failed request.
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_NAME": "accord_session",

@@ -1,4 +1,5 @@
 """The data model: one module per close group of tables."""
+import models.liveness  # noqa: F401  (pooled PostgreSQL connections checked without a round trip)
 from models.audit import AuditEvent
 from models.case import Case
 from models.notification import Notification
