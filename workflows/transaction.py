@@ -67,7 +67,7 @@ def write_transaction(session: Session) -> Iterator[None]:
     # End the read transaction a request may have begun, so that the write lock comes first. It
     # wrote nothing, and ending it by commit keeps what it loaded (the signed-in user and roles):
     # a rollback would expire them and cost a reload; the case is re-read under the lock anyway.
-    if _real(session).in_transaction():
+    if real_session(session).in_transaction():
         _commit_keeping_state(session)
     queue = _writers_queue(session)
     token = _immediate.set(True)
@@ -110,7 +110,7 @@ def _commit_keeping_state(session: Session) -> None:
     The caller reads the case it changed (the API answers with it) without reloading it, and the
     next engine call locks and re-reads its case anyway (populate_existing).
     """
-    real = _real(session)
+    real = real_session(session)
     keep, real.expire_on_commit = real.expire_on_commit, False
     try:
         real.commit()
@@ -118,5 +118,6 @@ def _commit_keeping_state(session: Session) -> None:
         real.expire_on_commit = keep
 
 
-def _real(session: Session) -> Session:
+def real_session(session: Session) -> Session:
+    """Return the session itself behind a scoped session (each call through the proxy costs a lookup)."""
     return session() if isinstance(session, scoped_session) else session
