@@ -137,6 +137,14 @@ def test_case_page_queries_do_not_grow_with_cases_or_history(app, people, add_tr
     assert queries(client.get, f"/cases/{long}") == queries(client.get, f"/cases/{short}")
 
 
+def test_the_signed_in_person_and_their_roles_cost_one_query(app, api, people):
+    # Every request reads who is signed in before anything else; on PostgreSQL each query is a
+    # round trip, so the session or token check, the user and their roles come in one.
+    web = web_client(app, people["dana"])
+    assert queries(web.get, "/account/password") == 1
+    assert queries(api(people["dana"]).get, "/api/v1/workflows") == 1
+
+
 def _indexes(table: str) -> list[list[str]]:
     return [ix["column_names"] for ix in inspect(db.engine).get_indexes(table)]
 

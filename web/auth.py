@@ -7,7 +7,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_required, login_user, logout_user
 
 from accounts.passwords import verify_password
-from accounts.service import AccountError, change_password, end_sessions, session_is_live, start_session
+from accounts.service import AccountError, change_password, end_sessions, start_session, user_for_session
 from extensions import db, limiter, login_manager
 from models import User
 from web import bp
@@ -23,10 +23,7 @@ login_manager.session_protection = "strong"
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """Return the signed-in user, if their web session is still live."""
-    if not user_id.isdigit() or not session_is_live(db.session, int(user_id), session.get("sid")):
-        return None
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+    return user_for_session(db.session, int(user_id), session.get("sid")) if user_id.isdigit() else None
 
 
 def _login_limit() -> str:
