@@ -47,7 +47,9 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    department: Mapped[Department] = relationship(back_populates="users", lazy="joined")
+    # Loaded when asked for (few pages show a person's department): joined, it added two joins to
+    # every query of cases, which load their owner and assignee.
+    department: Mapped[Department] = relationship(back_populates="users", lazy="select")
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin", order_by=Role.name)
 
     @property
@@ -61,7 +63,8 @@ class User(UserMixin, db.Model):
 
     def has_role(self, *names: str) -> bool:
         """Return whether the user holds any of the given roles."""
-        return not self.role_names.isdisjoint(names)
+        # Asked hundreds of times per page (every rule, for every case shown): no set built.
+        return any(role.name in names for role in self.roles)
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
