@@ -41,12 +41,37 @@ def from_environment() -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "ACCORD_LOGIN_RATE_LIMIT": os.environ.get("ACCORD_LOGIN_RATE_LIMIT", "10 per minute"),
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1024 * 1024),
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(),
     }
 
 
+def _engine_options() -> dict:
+    """Return the connection pool settings given in the environment (SQLAlchemy's defaults else)."""
+    options: dict = {}
+    if "ACCORD_DB_POOL_SIZE" in os.environ:
+        options["pool_size"] = _int("ACCORD_DB_POOL_SIZE", 5)
+    if "ACCORD_DB_MAX_OVERFLOW" in os.environ:
+        options["max_overflow"] = _int("ACCORD_DB_MAX_OVERFLOW", 10)
+    if os.environ.get("ACCORD_DB_PRE_PING") == "1":
+        options["pool_pre_ping"] = True
+    return options
+
+
+def postgresql_engine_options(options: dict) -> dict:
+    """Return the engine options with TCP keepalives on PostgreSQL connections (unless given).
+
+    libpq's keepalives start after two hours of silence. After 30 s, and a probe every 10 s, a
+    connection whose server vanished or whose route dropped it (a NAT, a load balancer) is
+    marked failed by the kernel within a minute, which the checkout check (models/liveness.py)
+    sees without sending anything.
+    """
+    keepalives = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+    return {**options, "connect_args": {**keepalives, **options.get("connect_args", {})}}
+
+
 DEFAULTS = {
-    # No pool_pre_ping: a PostgreSQL connection the server closed is found without a round trip
-    # when it is checked out, and replaced (models/liveness.py), so a restart costs no failed request.
+    # No pool_pre_ping by default: a PostgreSQL connection the server closed is found without a
+    # round trip when it is checked out, and replaced (models/liveness.py).
     "SQLALCHEMY_ENGINE_OPTIONS": {},
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
