@@ -112,3 +112,16 @@ def test_sign_in_limit_is_shared_by_several_processes_through_redis(app, make_us
     for client in (first, second, first):
         assert client.post("/login", data={"username": "ann", "password": "wrong"}).status_code == 401
     assert second.post("/login", data={"username": "ann", "password": "wrong"}).status_code == 429
+
+
+def test_a_deactivated_person_is_signed_out_of_the_web(app, make_user):
+    from extensions import db
+
+    user = make_user("ann", "staff")
+    client = app.test_client()
+    client.post("/login", data={"username": "ann", "password": TEST_PASSWORD})
+    assert client.get("/").status_code == 200
+    user.active = False
+    db.session.commit()
+    r = client.get("/")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
