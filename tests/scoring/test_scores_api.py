@@ -139,3 +139,17 @@ def test_scoring_form_on_the_case_page(app, cast, in_triage):
     r = client.post(f"/cases/{in_triage.id}/score", data=data, follow_redirects=True)
     assert r.status_code == 200 and "Your score has been recorded." in r.get_data(as_text=True)
     assert "77.00%" in r.get_data(as_text=True)
+
+
+def test_the_score_form_shows_a_reviewers_own_ratings_again(app, api, cast, in_triage):
+    from tests.factories import TEST_PASSWORD
+
+    assert score(api, cast["hana"], in_triage.id, ratings=RATINGS, conflict="none").status_code == 201
+    web = app.test_client()
+    web.post("/login", data={"username": "hana", "password": TEST_PASSWORD})
+    page = web.get(f"/cases/{in_triage.id}").get_data(as_text=True)
+    for criterion, value in RATINGS.items():
+        checked = [n for n in range(6) if f'<input checked id="score-rating_{criterion}-{n}"' in page]
+        assert checked == [value], criterion  # exactly the rating given, once
+    assert '<input checked id="score-conflict-0" name="score-conflict" required type="radio" value="none">' in page
+    assert page.count('type="radio"') == 2 + 6 * len(RATINGS)
