@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 import clock
 from extensions import db
-from models import Case
+from models import Case, User
 from web.nav import add_case_section, add_link, add_new_link, add_panel, set_edit_endpoint
 from web.payloads import register_form
 from workflows import engine
@@ -98,8 +98,9 @@ def overdue():
     if not current_user.has_role(*OVERDUE_ROLES):
         abort(403)
     cases = db.session.scalars(select(Case).where(overdue_clause(clock.today())).order_by(Case.due_on)).all()
+    user = current_user._get_current_object()  # read per row: the proxy would look it up each time
     rows = [{"case": c, "due": report_due_on(c), "days": (clock.today() - c.due_on.date()).days,
-             "link": can_view(current_user, c)} for c in cases]
+             "link": can_view(user, c)} for c in cases]
     return render_template("travel/overdue.html", rows=rows, today=clock.today())
 
 
@@ -111,13 +112,13 @@ def _panel(user) -> dict | None:
     return {"travel_overdue": mine} if mine else None
 
 
-def traveller_history(case: Case) -> list[dict]:
-    """Return the traveller's other trips, newest first, with their report status."""
+def traveller_history(case: Case, user: User) -> list[dict]:
+    """Return the traveller's other trips, newest first, with their report status, as the user sees them."""
     others = db.session.scalars(
         select(Case).where(Case.workflow == NAME, Case.owner_id == case.owner_id, Case.id != case.id,
                            Case.state != "draft").order_by(Case.created_at.desc()).limit(20)).all()
     return [{"case": c, "overdue": is_overdue(c), "due": report_due_on(c), "total": estimated_total(c),
-             "link": can_view(current_user, c)} for c in others]
+             "link": can_view(user, c)} for c in others]
 
 
 def init_app(app: Flask) -> None:
@@ -137,7 +138,9 @@ def init_app(app: Flask) -> None:
 
 def review(case: Case) -> dict:
     """Return what an approver weighs beside the request: knock-outs, the score, earlier trips."""
+    # The user itself, not Flask-Login's proxy: the rules read it for every earlier trip.
+    user = current_user._get_current_object()
     # A reviewer who has not scored yet does not see the others' figures (scoring's rule).
-    shown = visible_scores(current_user, case, current_scores(db.session, [case.id]).get(case.id, []))
+    shown = visible_scores(user, case, current_scores(db.session, [case.id]).get(case.id, []))
     return {"score": aggregate_for(case) if shown else None, "ineligible": eligibility_for(case),
-            "history": traveller_history(case)}
+            "history": traveller_history(case, user)}
