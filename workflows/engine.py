@@ -20,7 +20,7 @@ from workflows.audit import jsonable, record_event
 from workflows.definition import Transition, Workflow, shared
 from workflows.errors import Forbidden, GuardFailed, InvalidTransition, NotFound, StaleVersion, ValidationFailed
 from workflows.goals import GOALS
-from workflows.transaction import real_session, write_transaction
+from workflows.transaction import write_transaction
 
 log = logging.getLogger("accord.engine")
 signals = Namespace()
@@ -100,8 +100,7 @@ def create_case(session: Session, actor: User, workflow: str, title: Any, goals:
     if not wf.may_create(actor):
         raise Forbidden(f"Only {' or '.join(wf.creators)} may open a {wf.title.lower()}.")
     title, goals, data = _validate_title(title), _validate_goals(goals), _load_draft(wf, data or {})
-    session = real_session(session)
-    with write_transaction(session):
+    with write_transaction(session) as session:
         actor = _attach(session, actor)
         case = Case(workflow=wf.name, title=title, state=wf.initial, owner_id=actor.id,
                     department_id=actor.department_id, goals=goals, data=data)
@@ -137,8 +136,7 @@ def _attach(session: Session, actor: User) -> User:
 def update_case(session: Session, actor: User, case_id: int, version: Any, *, title: Any = None,
                 goals: Any = None, data: Any = None) -> Case:
     """Edit a case's title, goals or data (a partial update), as its owner in an editable state."""
-    session = real_session(session)
-    with write_transaction(session):
+    with write_transaction(session) as session:
         actor = _attach(session, actor)
         case = _lock(session, actor, case_id)
         wf = workflow_of(case.workflow)
@@ -236,8 +234,7 @@ def _check_comment(t: Transition, comment: Any) -> str | None:
 def fire(session: Session, actor: User, case_id: int, trigger: str, version: Any,
          comment: Any = None, payload: Any = None) -> Case:
     """Fire a trigger on a case for an actor, in one transaction, or refuse and change nothing."""
-    session = real_session(session)
-    with write_transaction(session):
+    with write_transaction(session) as session:
         actor = _attach(session, actor)
         case = _lock(session, actor, case_id)
         wf = workflow_of(case.workflow)

@@ -60,21 +60,26 @@ def _sqlite_begin(conn) -> None:
 
 
 @contextmanager
-def write_transaction(session: Session) -> Iterator[None]:
-    """Run the block in a fresh write transaction; commit on success, roll back on any error."""
+def write_transaction(session: Session) -> Iterator[Session]:
+    """Run the block in a fresh write transaction; commit on success, roll back on any error.
+
+    Yields the session itself when given Flask-SQLAlchemy's scoped proxy: the engine makes about
+    fifteen session calls per transition, and each through the proxy looks up the app context.
+    """
+    session = session() if isinstance(session, scoped_session) else session
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("a write transaction must not start with unflushed changes pending")
     # End the read transaction a request may have begun, so that the write lock comes first. It
     # wrote nothing, and ending it by commit keeps what it loaded (the signed-in user and roles):
     # a rollback would expire them and cost a reload; the case is re-read under the lock anyway.
-    if real_session(session).in_transaction():
+    if session.in_transaction():
         _commit_keeping_state(session)
     queue = _writers_queue(session)
     token = _immediate.set(True)
     try:
         with queue:
             try:
-                yield
+                yield session
                 _commit_keeping_state(session)
             except BaseException:
                 session.rollback()
@@ -110,14 +115,8 @@ def _commit_keeping_state(session: Session) -> None:
     The caller reads the case it changed (the API answers with it) without reloading it, and the
     next engine call locks and re-reads its case anyway (populate_existing).
     """
-    real = real_session(session)
-    keep, real.expire_on_commit = real.expire_on_commit, False
+    keep, session.expire_on_commit = session.expire_on_commit, False
     try:
-        real.commit()
+        session.commit()
     finally:
-        real.expire_on_commit = keep
-
-
-def real_session(session: Session) -> Session:
-    """Return the session itself behind a scoped session (each call through the proxy costs a lookup)."""
-    return session() if isinstance(session, scoped_session) else session
+        session.expire_on_commit = keep
