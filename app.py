@@ -17,8 +17,9 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = settings.postgresql_engine_options(
-            app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        from models.liveness import with_keepalives
+
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = with_keepalives(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     _check_secret(app)
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -45,34 +45,22 @@ def from_environment() -> dict:
     }
 
 
+_POOL_SETTINGS = {"ACCORD_DB_POOL_SIZE": "pool_size", "ACCORD_DB_MAX_OVERFLOW": "max_overflow"}
+
+
 def _engine_options() -> dict:
-    """Return the connection pool settings given in the environment (SQLAlchemy's defaults else)."""
-    options: dict = {}
-    if "ACCORD_DB_POOL_SIZE" in os.environ:
-        options["pool_size"] = _int("ACCORD_DB_POOL_SIZE", 5)
-    if "ACCORD_DB_MAX_OVERFLOW" in os.environ:
-        options["max_overflow"] = _int("ACCORD_DB_MAX_OVERFLOW", 10)
+    """Return the connection pool settings given in the environment (SQLAlchemy's defaults else).
+
+    No pool_pre_ping unless asked: a PostgreSQL connection that failed in the pool is found
+    without a round trip when it is checked out, and replaced (models/liveness.py).
+    """
+    options = {key: int(os.environ[name]) for name, key in _POOL_SETTINGS.items() if name in os.environ}
     if os.environ.get("ACCORD_DB_PRE_PING") == "1":
         options["pool_pre_ping"] = True
     return options
 
 
-def postgresql_engine_options(options: dict) -> dict:
-    """Return the engine options with TCP keepalives on PostgreSQL connections (unless given).
-
-    libpq's keepalives start after two hours of silence. After 30 s, and a probe every 10 s, a
-    connection whose server vanished or whose route dropped it (a NAT, a load balancer) is
-    marked failed by the kernel within a minute, which the checkout check (models/liveness.py)
-    sees without sending anything.
-    """
-    keepalives = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
-    return {**options, "connect_args": {**keepalives, **options.get("connect_args", {})}}
-
-
 DEFAULTS = {
-    # No pool_pre_ping by default: a PostgreSQL connection the server closed is found without a
-    # round trip when it is checked out, and replaced (models/liveness.py).
-    "SQLALCHEMY_ENGINE_OPTIONS": {},
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_NAME": "accord_session",

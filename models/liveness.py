@@ -5,7 +5,7 @@ every transaction (one of the engine's five on PostgreSQL; about 0.25 ms on the 
 machine). A connection idle in the pool has nothing to read unless something happened to it:
 when PostgreSQL restarts, or an administrator or a crash ends a backend, the server sends its
 farewell and closes the socket; when the server's host vanished or a NAT forgot the connection,
-the TCP keepalives set in config.postgresql_engine_options make the kernel mark the socket
+the TCP keepalives of with_keepalives() make the kernel mark the socket
 failed within a minute. Either way the socket polls readable, which checking out asks the
 operating system without sending anything; the pool then discards the connection and opens a
 fresh one, so the request does not fail.
@@ -33,3 +33,14 @@ def _discard_failed(dbapi_connection, _record, _proxy) -> None:
     poller.register(pgconn.socket, select.POLLIN)
     if poller.poll(0):  # an idle connection hears from the server only when it is being closed
         raise exc.DisconnectionError("the connection failed while it was in the pool")
+
+
+def with_keepalives(options: dict) -> dict:
+    """Return PostgreSQL engine options with short TCP keepalives, unless they already set them.
+
+    libpq's keepalives start after two hours of silence. After 30 s, and a probe every 10 s, a
+    connection whose server vanished or whose route dropped it (a NAT, a load balancer) is
+    marked failed by the kernel within a minute, which the checkout check above then sees.
+    """
+    keepalives = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+    return {**options, "connect_args": {**keepalives, **options.get("connect_args", {})}}
