@@ -18,11 +18,12 @@ from workflows.queries import awaiting
 @login_required
 def dashboard():
     """Show what awaits the person and the requests they made."""
+    user = current_user._get_current_object()  # not through the proxy: the rules read it per case
     mine = db.session.scalars(
-        select(Case).where(Case.owner_id == current_user.id).order_by(Case.updated_at.desc()).limit(50)
+        select(Case).where(Case.owner_id == user.id).order_by(Case.updated_at.desc()).limit(50)
     ).all()
-    return render_template("dashboard.html", awaiting=awaiting(db.session, current_user._get_current_object()),
-                           mine=mine, flags=case_flags, registry=registry, **dashboard_extras(current_user))
+    return render_template("dashboard.html", awaiting=awaiting(db.session, user), mine=mine,
+                           flags=case_flags, registry=registry, **dashboard_extras(user))
 
 
 @bp.get("/healthz")
