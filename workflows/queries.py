@@ -1,7 +1,9 @@
 """Reading cases as a given person may see them."""
 from __future__ import annotations
 
-from sqlalchemy import select, union_all
+from functools import lru_cache
+
+from sqlalchemy import Integer, bindparam, select, union_all
 from sqlalchemy.orm import Session
 
 from models import Case, User
@@ -21,7 +23,7 @@ def load_visible(session: Session, user: User, case_id: int) -> Case:
     return case
 
 
-def _awaiting_states(user: User) -> list[tuple[str, str]]:
+def _awaiting_states(user: User | _Shape) -> list[tuple[str, str]]:
     """Return the (workflow, state) pairs in which the user holds a role that may act."""
     pairs = []
     for wf in registry.all_workflows():
@@ -30,19 +32,41 @@ def _awaiting_states(user: User) -> list[tuple[str, str]]:
     return pairs
 
 
-def _oldest_waiting(user: User, pairs: list[tuple[str, str]], count: int):
-    """Return a statement for the `count` oldest-waiting cases the user may see in these states.
+class _Shape:
+    """Whom the awaiting statement is for: their roles fixed, their id and department bound later."""
+
+    id = bindparam("me", type_=Integer)
+    department_id = bindparam("department", type_=Integer)
+
+    def __init__(self, roles: frozenset[str]):
+        self.roles = roles
+
+    def has_role(self, *names: str) -> bool:
+        return any(name in self.roles for name in names)
+
+
+@lru_cache(maxsize=64)
+def _oldest_waiting(roles: frozenset[str], generation: int):
+    """Return a statement for the oldest-waiting cases people with these roles may see and act on.
 
     Each (workflow, state) is read in order from its (workflow, state, state_entered_at) index and
-    stops after `count` cases; only those few are merged and sorted. A single query over every
+    stops after `per_state` cases; only those few are merged and sorted. A single query over every
     state at once had to read and sort all their cases (27 ms at 100,000 cases on SQLite).
+    The statement depends only on the roles (and the workflows registered, whose `generation` is
+    in the key), so it is built once per set of roles: building it and its cache key cost more
+    than running it. The person's id and department, and the counts, are bound at execution.
     """
-    parts = [select(Case.id).where(Case.workflow == workflow, Case.state == state, visible(user),
-                                   Case.owner_id != user.id)
-             .order_by(Case.state_entered_at, Case.id).limit(count).subquery()
+    shape = _Shape(roles)
+    pairs = _awaiting_states(shape)
+    if not pairs:
+        return None
+    parts = [select(Case.id).where(Case.workflow == workflow, Case.state == state, visible(shape),
+                                   Case.owner_id != shape.id)
+             .order_by(Case.state_entered_at, Case.id).limit(bindparam("per_state")).subquery()
              for workflow, state in pairs]
     waiting = union_all(*[select(part.c.id) for part in parts]).subquery("waiting")
-    return select(Case).join(waiting, waiting.c.id == Case.id).order_by(Case.state_entered_at, Case.id)
+    return (select(Case).join(waiting, waiting.c.id == Case.id).order_by(Case.state_entered_at, Case.id)
+            .limit(bindparam("chunk")).offset(bindparam("skip")))
 
 
 def awaiting(session: Session, user: User) -> list[Case]:
@@ -50,15 +74,16 @@ def awaiting(session: Session, user: User) -> list[Case]:
 
     Give the user itself, not Flask-Login's proxy: every rule below reads it once per case.
     """
-    pairs = _awaiting_states(user)
-    if not pairs:
+    statement = _oldest_waiting(user.role_names, registry.generation())
+    if statement is None:
         return []
     # Roles and visibility are in SQL; the finer rules (a head decides for their own department)
     # are not, so read a little more than is shown, and more only if the rules left too few.
     result: list[Case] = []
     chunk, offset = AWAITING_LIMIT + 10, 0
     for _ in range(5):  # bounded: a page, not a search through every case
-        rows = session.scalars(_oldest_waiting(user, pairs, offset + chunk).limit(chunk).offset(offset)).all()
+        rows = session.scalars(statement, {"me": user.id, "department": user.department_id,
+                                           "per_state": offset + chunk, "chunk": chunk, "skip": offset}).all()
         for case in rows:
             wf = registry.get(case.workflow)
             if any(permitted(user, case, t) for t in wf.transitions if case.state in t.source and not t.by_owner):

@@ -45,6 +45,30 @@ def test_dashboard_lists_what_awaits_the_head_and_nothing_for_a_stranger(app, pe
     assert "Conference leave" not in stranger_page
 
 
+def _submitted_leave(owner):
+    from extensions import db
+    from workflows import engine
+
+    case = engine.create_case(db.session, owner, "leave", "Finance leave", ["research"], {"reason": "Audit course", "days": 2})
+    return engine.fire(db.session, owner, case.id, "submit", case.version)
+
+
+def test_the_awaiting_list_is_each_persons_own_and_follows_the_workflows_registered(app, people, submitted):
+    # The dashboard's statement is built once per set of roles: two heads with the same roles must
+    # still each see their own department's cases, and a workflow added later must appear.
+    from extensions import db
+    from tests.workflows.leave import LEAVE
+    from workflows import queries, registry
+
+    other = _submitted_leave(people["stranger"])
+    assert [c.id for c in queries.awaiting(db.session, people["head"])] == [submitted.id]
+    assert [c.id for c in queries.awaiting(db.session, people["other_head"])] == [other.id]
+    registry.unregister(LEAVE.name)
+    assert queries.awaiting(db.session, people["head"]) == []
+    registry.register(LEAVE)
+    assert [c.id for c in queries.awaiting(db.session, people["head"])] == [submitted.id]
+
+
 def test_list_filters_and_paging(api, people, submitted):
     client = api(people["owner"])
     assert _ids(client, mine="true") == {submitted.id}
