@@ -78,7 +78,8 @@ def list_cases():
         where.append(Case.state == args["state"])
     if args.get("mine"):
         where.append(Case.owner_id == user.id)
-    total = count_visible(db.session, user, *where)
+    total = count_visible(db.session, user, workflow=args.get("workflow"), state=args.get("state"),
+                          mine=bool(args.get("mine")))
     page, per_page = args["page"], args["per_page"]
     cases = db.session.scalars(
         select(Case).where(visible(user), *where)

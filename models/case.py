@@ -72,3 +72,21 @@ class Case(db.Model):
 
     def __repr__(self) -> str:
         return f"<Case {self.id} {self.workflow}:{self.state}>"
+
+
+class CaseCount(db.Model):
+    """How many cases each (workflow, department, state) holds, kept by triggers on `cases`.
+
+    The case list's total for someone who reads a whole workflow (or a department's share of it)
+    is a sum of a few of these rows, instead of a count of every matching case, which grew with
+    the years of history: 2.8 ms of PostgreSQL's time per list at 100,000 cases. The triggers
+    (migration 0010) follow every INSERT, DELETE and UPDATE of a case, whoever writes it, in the
+    writer's transaction; the application never writes this table.
+    """
+
+    __tablename__ = "case_counts"
+
+    workflow: Mapped[str] = mapped_column(String(40), primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(40), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from models import Case, User
+from models import Case, CaseCount, User
 from workflows import registry
 from workflows.definition import Transition, Workflow
 
@@ -21,14 +21,18 @@ def can_view(user: User, case: Case) -> bool:
     return wf.department_heads_read and user.has_role("dept_head") and user.department_id == case.department_id
 
 
-def _reads(user: User) -> list[ColumnElement[bool]]:
-    """Return, per workflow the user reads beyond their own cases, the condition on its cases."""
+def _reads(user: User, cases=Case) -> list[ColumnElement[bool]]:
+    """Return, per workflow the user reads beyond their own cases, the condition on its cases.
+
+    `cases` is what the condition is on: the cases themselves, or their counts (CaseCount has
+    the same workflow and department_id columns).
+    """
     clauses: list[ColumnElement[bool]] = []
     for wf in registry.all_workflows():
         if user.has_role(*wf.readers):
-            clauses.append(Case.workflow == wf.name)
+            clauses.append(cases.workflow == wf.name)
         elif wf.department_heads_read and user.has_role("dept_head"):
-            clauses.append(and_(Case.workflow == wf.name, Case.department_id == user.department_id))
+            clauses.append(and_(cases.workflow == wf.name, cases.department_id == user.department_id))
     return clauses
 
 
@@ -37,21 +41,31 @@ def visible(user: User) -> ColumnElement[bool]:
     return or_(Case.owner_id == user.id, Case.assignee_id == user.id, *_reads(user))
 
 
-def count_visible(session: Session, user: User, *where: ColumnElement[bool]) -> int:
-    """Return how many of the cases matching `where` the user may see.
+def count_visible(session: Session, user: User, *, workflow: str | None = None, state: str | None = None,
+                  mine: bool = False) -> int:
+    """Return how many cases the user may see, of this workflow and in this state if given.
 
-    The same set as visible(), counted in disjoint parts that each read one index: the cases of
-    each workflow the user reads, then their own cases outside those, then the cases assigned to
-    them that are neither. One count over visible()'s OR visits every case (a full scan on SQLite,
-    a parallel sequential scan on PostgreSQL), three to four times slower at 100,000 cases.
+    The same set as visible(), counted in disjoint parts: the cases of each workflow the user
+    reads, summed from the few CaseCount rows the triggers keep, then their own cases outside
+    those, then the cases assigned to them that are neither (both few, each read from its own
+    index). Counting the cases read would visit every one of them: the count grew with the years
+    of history (50,000 index entries for a department head at 100,000 cases).
     """
+    def matching(cases) -> list[ColumnElement[bool]]:
+        return ([cases.workflow == workflow] if workflow else []) + ([cases.state == state] if state else [])
+
+    where = matching(Case)
+    if mine:
+        return session.scalar(select(func.count()).select_from(Case).where(Case.owner_id == user.id, *where))
     reads = _reads(user)
     # IS NOT TRUE rather than NOT: were a part of the condition NULL, NOT would drop the case.
     outside = [or_(*reads).is_not(true())] if reads else []
-    parts = [[r] for r in reads]
-    parts += [[Case.owner_id == user.id, *outside],
-              [Case.assignee_id == user.id, Case.owner_id != user.id, *outside]]
-    counts = [select(func.count()).select_from(Case).where(*part, *where).scalar_subquery() for part in parts]
+    counts = [select(func.count()).select_from(Case).where(*part, *where).scalar_subquery() for part in (
+        [Case.owner_id == user.id, *outside],
+        [Case.assignee_id == user.id, Case.owner_id != user.id, *outside])]
+    if reads:
+        counts.append(select(func.coalesce(func.sum(CaseCount.n), 0))
+                      .where(or_(*_reads(user, CaseCount)), *matching(CaseCount)).scalar_subquery())
     return session.scalar(select(sum(counts[1:], counts[0])))
 
 
