@@ -141,7 +141,7 @@ def get_scores(case_id: int):
     """
     case = load_visible(db.session, g.api_user, case_id)
     scores = visible_scores(g.api_user, case, current_scores(db.session, [case.id]).get(case.id, []))
-    aggregate = aggregate_for(case) if scores else None
+    aggregate = aggregate_for(case, scores)
     return {"items": [score_dict(s) for s in scores], "aggregate": aggregate}
 
 

@@ -52,7 +52,7 @@ def scoring_context(case) -> dict:
             form.conflict.data = mine.conflict
             for cid, value in (mine.ratings or {}).items():
                 getattr(form, f"rating_{cid}").data = str(value)
-    return {"cset": cset, "scores": shown, "aggregate": aggregate_for(case) if shown else None,
+    return {"cset": cset, "scores": shown, "aggregate": aggregate_for(case, shown),
             "score_form": form, "my_score": mine, "hidden_count": len(scores) - len(shown)}
 
 

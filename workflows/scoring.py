@@ -80,9 +80,15 @@ def current_scores(session: Session, case_ids: list[int]) -> dict[int, list[Scor
     return by_case
 
 
-def aggregate_for(case: Case) -> dict | None:
-    """Return the case's aggregate score for the API, or None when no one has scored it."""
-    return aggregates_for([case]).get(case.id)
+def aggregate_for(case: Case, scores: list[Score] | None = None) -> dict | None:
+    """Return the case's aggregate score for the API, or None when no one has scored it.
+
+    Give the case's current scores when they are already read, to save reading them again.
+    """
+    if scores is None:
+        return aggregates_for([case]).get(case.id)
+    cset = criteria_for(case.workflow)
+    return _aggregate(cset, case, scores) if cset is not None and scores else None
 
 
 def aggregates_for(cases: list[Case]) -> dict[int, dict | None]:

@@ -5,6 +5,7 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 import clock
 from extensions import db
@@ -114,9 +115,12 @@ def _panel(user) -> dict | None:
 
 def traveller_history(case: Case, user: User) -> list[dict]:
     """Return the traveller's other trips, newest first, with their report status, as the user sees them."""
+    # The traveller is the case's owner, already loaded (with their roles): no joins to load them
+    # again for each trip, nor a second query for their roles.
     others = db.session.scalars(
         select(Case).where(Case.workflow == NAME, Case.owner_id == case.owner_id, Case.id != case.id,
-                           Case.state != "draft").order_by(Case.created_at.desc()).limit(20)).all()
+                           Case.state != "draft").order_by(Case.created_at.desc()).limit(20)
+        .options(lazyload(Case.owner), lazyload(Case.assignee), lazyload(Case.department))).all()
     return [{"case": c, "overdue": is_overdue(c), "due": report_due_on(c), "total": estimated_total(c),
              "link": can_view(user, c)} for c in others]
 
@@ -142,5 +146,5 @@ def review(case: Case) -> dict:
     user = current_user._get_current_object()
     # A reviewer who has not scored yet does not see the others' figures (scoring's rule).
     shown = visible_scores(user, case, current_scores(db.session, [case.id]).get(case.id, []))
-    return {"score": aggregate_for(case) if shown else None, "ineligible": eligibility_for(case),
+    return {"score": aggregate_for(case, shown), "ineligible": eligibility_for(case),
             "history": traveller_history(case, user)}
