@@ -81,7 +81,8 @@ class CaseCount(db.Model):
     is a sum of a few of these rows, instead of a count of every matching case, which grew with
     the years of history: 2.8 ms of PostgreSQL's time per list at 100,000 cases. The triggers
     (migration 0010) follow every INSERT, DELETE and UPDATE of a case, whoever writes it, in the
-    writer's transaction; the application never writes this table.
+    writer's transaction; the application never writes this table, except `flask recount-cases`,
+    which rebuilds it after what row triggers do not see (TRUNCATE, triggers disabled).
     """
 
     __tablename__ = "case_counts"

@@ -11,10 +11,12 @@ number of cases per (workflow, department, state); triggers keep it in the same 
 every INSERT, DELETE or UPDATE of a case, whoever makes it (the engine, a bulk load, a restore of
 rows). The list sums a few of its rows.
 
-On PostgreSQL, a transition takes the row locks of its two counters until it commits, so two
-transitions of one department between the same states wait for each other's commit (well under
-a millisecond each). Both counters are changed in one UPDATE, which locks them in the same order
-whatever the direction of the move, so that two opposite moves cannot deadlock.
+On PostgreSQL, a write holds the row locks of the counters it changes until it commits, so two
+transactions that change the same counter (two moves of one department out of `submitted`, or a
+submit and an approval there) wait for each other's commit. A move locks its two counters in key
+order before changing them, so that two opposite moves cannot deadlock. (The first case ever to
+reach a (workflow, department, state) inserts that counter's row first; only then could two
+such first moves wait on each other, and PostgreSQL would refuse one of them.)
 """
 import sqlalchemy as sa
 from alembic import op
@@ -42,6 +44,9 @@ BEGIN
         INSERT INTO case_counts (workflow, department_id, state, n)
         VALUES (NEW.workflow, NEW.department_id, NEW.state, 0)
         ON CONFLICT (workflow, department_id, state) DO NOTHING;
+        -- Lock both counters in key order: an UPDATE alone locks rows in the order it finds them.
+        PERFORM 1 FROM case_counts WHERE ({KEY.format(r="NEW")}) OR ({KEY.format(r="OLD")})
+        ORDER BY workflow, department_id, state FOR UPDATE;
         UPDATE case_counts SET n = n + CASE WHEN {KEY.format(r="NEW")} THEN 1 ELSE -1 END
         WHERE ({KEY.format(r="NEW")}) OR ({KEY.format(r="OLD")});
     END IF;
