@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, lazyload, mapped_column, relationship
 
 from extensions import db
 from models.types import JSONType, Money, utcnow
@@ -72,6 +72,11 @@ class Case(db.Model):
 
     def __repr__(self) -> str:
         return f"<Case {self.id} {self.workflow}:{self.state}>"
+
+
+#: Loader options for the case rows alone, without the joins that load their owner, assignee and
+#: department: each then loads when read, from the session's identity map when it is there.
+CASE_ALONE = (lazyload(Case.owner), lazyload(Case.assignee), lazyload(Case.department))
 
 
 class CaseCount(db.Model):

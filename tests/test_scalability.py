@@ -137,6 +137,19 @@ def test_case_page_queries_do_not_grow_with_cases_or_history(app, people, add_tr
     assert queries(client.get, f"/cases/{long}") == queries(client.get, f"/cases/{short}")
 
 
+def test_a_case_page_reads_its_scores_once_for_its_two_sections(app, people, add_trips):
+    # The travel review and the scoring section both show the score: one read serves both.
+    client = web_client(app, people["dana"])
+    case_id, = add_trips(1, scored=True)
+    client.get(f"/cases/{case_id}")
+    with counted() as statements:
+        page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert sum("FROM scores" in s for s in statements) == 1
+    summary = page.split('id="travel-review-h"')[1].split("</section>")[0]
+    assert "Score: <strong>" in summary and "%</strong>" in summary
+    assert 'id="scoring-h"' in page
+
+
 def test_the_signed_in_person_and_their_roles_cost_one_query(app, api, people):
     # Every request reads who is signed in before anything else; on PostgreSQL each query is a
     # round trip, so the session or token check, the user and their roles come in one.

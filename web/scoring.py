@@ -1,7 +1,7 @@
 """The scoring form and breakdown on the case page, and the page of the criteria in force."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
@@ -38,7 +38,20 @@ def score_form_class(cset):
 
 
 def scoring_context(case) -> dict:
-    """Return what the scoring section of a case page shows to the current user."""
+    """Return what the scoring section of a case page shows to the current user.
+
+    Made once per request and case (a workflow's own section may show the score too); the key
+    holds the case's last audit event, so a score recorded in the request makes it again. The
+    request's teardown forgets it (`g` outlives a request where an app context is held open).
+    """
+    made = g.setdefault("accord_scoring_context", {})
+    key = (case.id, case.last_event_seq)
+    if key not in made:
+        made[key] = _scoring_context(case)
+    return made[key]
+
+
+def _scoring_context(case) -> dict:
     cset = criteria_for(case.workflow)
     if cset is None:
         return {}
@@ -103,6 +116,10 @@ def init_app(app) -> None:
 
     add_case_section("scoring/section.html")
     add_link("Criteria", "web.criteria_page")
+
+    @app.teardown_request
+    def _forget_scoring_context(_exc) -> None:
+        g.pop("accord_scoring_context", None)
 
     @app.context_processor
     def scoring_helpers():

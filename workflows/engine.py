@@ -9,10 +9,10 @@ from blinker import Namespace
 from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import bindparam, inspect, select, update
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from models import Case, User
+from models import CASE_ALONE, Case, User
 from models.types import utcnow
 from workflows import registry
 from workflows.access import can_view, permitted, refusal
@@ -116,7 +116,7 @@ def create_case(session: Session, actor: User, workflow: str, title: Any, goals:
 # there), not as three joins and a roles query on every transition. Built once: constructing a
 # statement costs more than running it.
 _LOCK = (select(Case).where(Case.id == bindparam("case_id")).with_for_update(of=Case)
-         .options(lazyload(Case.owner), lazyload(Case.assignee), lazyload(Case.department))
+         .options(*CASE_ALONE)
          .execution_options(populate_existing=True))
 
 

@@ -5,18 +5,17 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import lazyload
 
 import clock
 from extensions import db
-from models import Case, User
+from models import CASE_ALONE, Case, User
 from web.nav import add_case_section, add_link, add_new_link, add_panel, set_edit_endpoint
 from web.payloads import register_form
 from workflows import engine
 from workflows.access import can_view, visible
 from workflows.errors import NotFound, WorkflowError
 from workflows.queries import load_visible
-from workflows.scoring import aggregate_for, current_scores, eligibility_for, visible_scores
+from workflows.scoring import eligibility_for
 from workflows.travel.definition import (NAME, WORKFLOW, estimated_total, is_approver, is_overdue, overdue_clause,
                                          report_due_on)
 from workflows.travel.forms import ReportForm, TravelForm
@@ -120,7 +119,7 @@ def traveller_history(case: Case, user: User) -> list[dict]:
     others = db.session.scalars(
         select(Case).where(Case.workflow == NAME, Case.owner_id == case.owner_id, Case.id != case.id,
                            Case.state != "draft").order_by(Case.created_at.desc()).limit(20)
-        .options(lazyload(Case.owner), lazyload(Case.assignee), lazyload(Case.department))).all()
+        .options(*CASE_ALONE)).all()
     return [{"case": c, "overdue": is_overdue(c), "due": report_due_on(c), "total": estimated_total(c),
              "link": can_view(user, c)} for c in others]
 
@@ -141,10 +140,10 @@ def init_app(app: Flask) -> None:
 
 
 def review(case: Case) -> dict:
-    """Return what an approver weighs beside the request: knock-outs, the score, earlier trips."""
+    """Return what an approver weighs beside the request: knock-outs and earlier trips.
+
+    The score it shows is the scoring section's (scoring_context), read once for both.
+    """
     # The user itself, not Flask-Login's proxy: the rules read it for every earlier trip.
     user = current_user._get_current_object()
-    # A reviewer who has not scored yet does not see the others' figures (scoring's rule).
-    shown = visible_scores(user, case, current_scores(db.session, [case.id]).get(case.id, []))
-    return {"score": aggregate_for(case, shown), "ineligible": eligibility_for(case),
-            "history": traveller_history(case, user)}
+    return {"ineligible": eligibility_for(case), "history": traveller_history(case, user)}
