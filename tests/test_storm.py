@@ -4,6 +4,7 @@ killed with SIGKILL in the middle of a storm, after which the trail verifies and
 agrees with its trail."""
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -85,11 +86,13 @@ def _call(base: str, method: str, path: str, token: str | None = None, body: dic
                                      headers={"Content-Type": "application/json",
                                               **({"Authorization": f"Bearer {token}"} if token else {})})
     try:
-        with urllib.request.urlopen(request, timeout=30) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"{}")
-    except OSError as err:  # connection reset when a worker dies under us
+        try:
+            with urllib.request.urlopen(request, timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"{}")
+    # A worker killed under us resets the connection, or cuts an answer off mid-body.
+    except (OSError, http.client.HTTPException) as err:
         return "lost", str(err)
 
 
