@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from accounts.passwords import hash_password, policy_problems
@@ -89,14 +89,18 @@ def issue_token(session: Session, user: User) -> str:
 _SIGNED_IN = select(User).options(joinedload(User.roles)).where(User.active.is_(True))
 
 
+# Built once, as every request runs one of them: building a statement costs more than running it.
+_BY_TOKEN = (_SIGNED_IN.join(ApiToken, ApiToken.user_id == User.id)
+             .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None)))
+_BY_SESSION = _SIGNED_IN.where(User.id == bindparam("user_id"), select(LoginSession.id).where(
+    LoginSession.id == bindparam("sid"), LoginSession.user_id == User.id, LoginSession.revoked_at.is_(None)).exists())
+
+
 def user_for_token(session: Session, token: str) -> User | None:
     """Return the active user a bearer token belongs to, or None."""
     if not token or len(token) > 200:
         return None
-    return session.scalars(
-        _SIGNED_IN.join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
-    ).unique().first()
+    return session.scalars(_BY_TOKEN, {"digest": _digest(token)}).unique().first()
 
 
 def revoke_tokens(session: Session, user: User) -> int:
@@ -127,9 +131,7 @@ def user_for_session(session: Session, user_id: int, sid: str | None) -> User | 
     """Return the active user of a web session they signed in with and did not end, or None."""
     if not sid:
         return None
-    live = select(LoginSession.id).where(LoginSession.id == sid, LoginSession.user_id == User.id,
-                                         LoginSession.revoked_at.is_(None)).exists()
-    return session.scalars(_SIGNED_IN.where(User.id == user_id, live)).unique().first()
+    return session.scalars(_BY_SESSION, {"user_id": user_id, "sid": sid}).unique().first()
 
 
 def change_password(session: Session, user: User, new_password: str) -> None:

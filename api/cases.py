@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 from flask import g, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from api import bp
 from api.auth import token_required
 from api.parse import parse
 from api.schemas import CaseCreateArgs, CaseListArgs, CasePatchArgs, TransitionArgs
 from extensions import db
-from models import AuditEvent, Case
+from models import Case
 from workflows import engine
-from workflows.access import count_visible, visible
-from workflows.audit import check_chain
+from workflows.access import Shape, count_visible, filters, per_roles, person, visible
+from workflows.audit import case_events, check_chain
 from workflows.errors import ValidationFailed
 from workflows.presenters import case_dict, event_dict
 from workflows.queries import load_visible
@@ -71,25 +71,25 @@ def list_cases():
     except ValidationError as err:
         raise ValidationFailed("Some parameters are not valid.", err.messages) from None
     user = g.api_user
-    where = []
-    if args.get("workflow"):
-        where.append(Case.workflow == args["workflow"])
-    if args.get("state"):
-        where.append(Case.state == args["state"])
-    if args.get("mine"):
-        where.append(Case.owner_id == user.id)
-    total = count_visible(db.session, user, workflow=args.get("workflow"), state=args.get("state"),
-                          mine=bool(args.get("mine")))
+    workflow, state, mine = args.get("workflow") or None, args.get("state") or None, bool(args.get("mine"))
+    total = count_visible(db.session, user, workflow=workflow, state=state, mine=mine)
     page, per_page = args["page"], args["per_page"]
-    cases = db.session.scalars(
-        select(Case).where(visible(user), *where)
-        .order_by(Case.created_at.desc(), Case.id.desc()).limit(per_page).offset((page - 1) * per_page)
-    ).all()
+    cases = db.session.scalars(_page(user, bool(workflow), bool(state), mine), {
+        **person(user), "workflow": workflow, "state": state, "limit": per_page, "offset": (page - 1) * per_page,
+    }).all()
     from workflows.scoring import aggregates_for
 
     scores = aggregates_for(cases)
     return {"items": [case_dict(c, user, score=scores.get(c.id)) for c in cases],
             "page": page, "per_page": per_page, "total": total}
+
+
+@per_roles
+def _page(shape: Shape, workflow: bool, state: bool, mine: bool):
+    """Return the statement of a page of the list, for people with these roles and these filters."""
+    return (select(Case).where(visible(shape), *filters(Case, workflow, state),
+                               *([Case.owner_id == shape.id] if mine else []))
+            .order_by(Case.created_at.desc(), Case.id.desc()).limit(bindparam("limit")).offset(bindparam("offset")))
 
 
 @bp.get("/cases/<int:case_id>")
@@ -198,8 +198,6 @@ def case_history(case_id: int):
         404: {$ref: '#/components/responses/Error'}
     """
     case = load_visible(db.session, g.api_user, case_id)
-    events = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.chain == f"case:{case.id}").order_by(AuditEvent.seq)
-    ).all()
+    events = case_events(db.session, case.id)
     valid = check_chain(events, case.last_event_hash) is None
     return {"events": [event_dict(e) for e in events], "chain_valid": valid}

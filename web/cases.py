@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from extensions import db
-from models import AuditEvent
 from web import bp
 from web.payloads import payload_form
 from workflows import engine, registry
 from workflows.access import allowed_triggers
+from workflows.audit import case_events
 from workflows.errors import NotFound, WorkflowError
 from workflows.presenters import case_flags
 from workflows.queries import load_visible
@@ -26,9 +25,7 @@ def _load(case_id: int):
 def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | None = None, forms=None):
     """Render the case page with its data, actions and timeline."""
     wf = registry.get(case.workflow)
-    events = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.chain == f"case:{case.id}").order_by(AuditEvent.seq)
-    ).all()
+    events = case_events(db.session, case.id)
     triggers = allowed_triggers(current_user, case, wf)
     forms = forms or {}
     actions = []

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import render_template
 from flask_login import current_user, login_required
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 
 from extensions import db
 from models import Case
@@ -14,14 +14,15 @@ from workflows.presenters import case_flags
 from workflows.queries import awaiting
 
 
+_MINE = select(Case).where(Case.owner_id == bindparam("me")).order_by(Case.updated_at.desc()).limit(50)
+
+
 @bp.get("/")
 @login_required
 def dashboard():
     """Show what awaits the person and the requests they made."""
     user = current_user._get_current_object()  # not through the proxy: the rules read it per case
-    mine = db.session.scalars(
-        select(Case).where(Case.owner_id == user.id).order_by(Case.updated_at.desc()).limit(50)
-    ).all()
+    mine = db.session.scalars(_MINE, {"me": user.id}).all()
     return render_template("dashboard.html", awaiting=awaiting(db.session, user), mine=mine,
                            flags=case_flags, registry=registry, **dashboard_extras(user))
 

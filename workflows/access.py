@@ -1,7 +1,9 @@
 """Who may see a case and who may fire a transition: authorisation, apart from legality."""
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from functools import lru_cache, wraps
+
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from models import Case, CaseCount, User
@@ -21,7 +23,46 @@ def can_view(user: User, case: Case) -> bool:
     return wf.department_heads_read and user.has_role("dept_head") and user.department_id == case.department_id
 
 
-def _reads(user: User, cases=Case) -> list[ColumnElement[bool]]:
+class Shape:
+    """A person as a cached statement sees them: roles fixed when it is built, id and department
+    bound when it runs (see per_roles)."""
+
+    id = bindparam("me", type_=Integer)
+    department_id = bindparam("department", type_=Integer)
+
+    def __init__(self, roles: frozenset[str]):
+        self.roles = roles
+
+    def has_role(self, *names: str) -> bool:
+        return any(name in self.roles for name in names)
+
+
+def person(user: User) -> dict[str, int]:
+    """Return the values a Shape's statement binds for this person."""
+    return {"me": user.id, "department": user.department_id}
+
+
+def per_roles(build):
+    """Build a statement once per set of roles (and further arguments), not on every request.
+
+    `build(shape, *args)` gets a Shape; the wrapper takes the user instead and returns the cached
+    statement, to run with person(user) among its parameters. Constructing a statement and its
+    cache key costs SQLAlchemy more than running it (100 to 350 us, against about 50 us for a
+    small indexed read). The registered workflows' generation is in the key, so a workflow
+    registered later is seen.
+    """
+    @lru_cache(maxsize=256)
+    def cached(roles: frozenset[str], generation: int, *args):
+        return build(Shape(roles), *args)
+
+    @wraps(build)
+    def statement(user: User, *args):
+        return cached(user.role_names, registry.generation(), *args)
+
+    return statement
+
+
+def _reads(user: User | Shape, cases=Case) -> list[ColumnElement[bool]]:
     """Return, per workflow the user reads beyond their own cases, the condition on its cases.
 
     `cases` is what the condition is on: the cases themselves, or their counts (CaseCount has
@@ -36,7 +77,7 @@ def _reads(user: User, cases=Case) -> list[ColumnElement[bool]]:
     return clauses
 
 
-def visible(user: User) -> ColumnElement[bool]:
+def visible(user: User | Shape) -> ColumnElement[bool]:
     """Return the SQL condition selecting the cases the user may see."""
     return or_(Case.owner_id == user.id, Case.assignee_id == user.id, *_reads(user))
 
@@ -51,22 +92,31 @@ def count_visible(session: Session, user: User, *, workflow: str | None = None, 
     index). Counting the cases read would visit every one of them: the count grew with the years
     of history (50,000 index entries for a department head at 100,000 cases).
     """
-    def matching(cases) -> list[ColumnElement[bool]]:
-        return ([cases.workflow == workflow] if workflow else []) + ([cases.state == state] if state else [])
+    statement = _count(user, bool(workflow), bool(state), mine)
+    return session.scalar(statement, {**person(user), "workflow": workflow, "state": state})
 
-    where = matching(Case)
+
+def filters(cases, workflow: bool, state: bool) -> list[ColumnElement[bool]]:
+    """Return the conditions on a workflow and a state, bound when run ("workflow", "state")."""
+    return (([cases.workflow == bindparam("workflow")] if workflow else [])
+            + ([cases.state == bindparam("state")] if state else []))
+
+
+@per_roles
+def _count(shape: Shape, workflow: bool, state: bool, mine: bool):
+    where = filters(Case, workflow, state)
     if mine:
-        return session.scalar(select(func.count()).select_from(Case).where(Case.owner_id == user.id, *where))
-    reads = _reads(user)
+        return select(func.count()).select_from(Case).where(Case.owner_id == shape.id, *where)
+    reads = _reads(shape)
     # IS NOT TRUE rather than NOT: were a part of the condition NULL, NOT would drop the case.
     outside = [or_(*reads).is_not(true())] if reads else []
     counts = [select(func.count()).select_from(Case).where(*part, *where).scalar_subquery() for part in (
-        [Case.owner_id == user.id, *outside],
-        [Case.assignee_id == user.id, Case.owner_id != user.id, *outside])]
+        [Case.owner_id == shape.id, *outside],
+        [Case.assignee_id == shape.id, Case.owner_id != shape.id, *outside])]
     if reads:
         counts.append(select(func.coalesce(func.sum(CaseCount.n), 0))
-                      .where(or_(*_reads(user, CaseCount)), *matching(CaseCount)).scalar_subquery())
-    return session.scalar(select(sum(counts[1:], counts[0])))
+                      .where(or_(*_reads(shape, CaseCount)), *filters(CaseCount, workflow, state)).scalar_subquery())
+    return select(sum(counts[1:], counts[0]))
 
 
 def permitted(user: User, case: Case, t: Transition) -> bool:

@@ -89,6 +89,12 @@ def record_event(
     return row
 
 
+def case_events(session: Session, case_id: int) -> list[AuditEvent]:
+    """Return a case's events in order (its chain)."""
+    return list(session.scalars(_CASE_EVENTS, {"chain": f"case:{case_id}"}))
+
+
+_CASE_EVENTS = select(AuditEvent).where(AuditEvent.chain == bindparam("chain")).order_by(AuditEvent.seq)
 _LAST = (select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.chain == bindparam("chain"))
          .order_by(AuditEvent.seq.desc()).limit(1))
 _INSERT = insert(AuditEvent.__table__)

@@ -1,14 +1,12 @@
 """Reading cases as a given person may see them."""
 from __future__ import annotations
 
-from functools import lru_cache
-
-from sqlalchemy import Integer, bindparam, select, union_all
+from sqlalchemy import bindparam, select, union_all
 from sqlalchemy.orm import Session
 
 from models import Case, User
 from workflows import registry
-from workflows.access import can_view, permitted, visible
+from workflows.access import Shape, can_view, per_roles, permitted, person, visible
 from workflows.errors import NotFound
 
 #: How many waiting cases the dashboard shows a person.
@@ -23,7 +21,7 @@ def load_visible(session: Session, user: User, case_id: int) -> Case:
     return case
 
 
-def _awaiting_states(user: User | _Shape) -> list[tuple[str, str]]:
+def _awaiting_states(user: User | Shape) -> list[tuple[str, str]]:
     """Return the (workflow, state) pairs in which the user holds a role that may act."""
     pairs = []
     for wf in registry.all_workflows():
@@ -32,31 +30,16 @@ def _awaiting_states(user: User | _Shape) -> list[tuple[str, str]]:
     return pairs
 
 
-class _Shape:
-    """Whom the awaiting statement is for: their roles fixed, their id and department bound later."""
-
-    id = bindparam("me", type_=Integer)
-    department_id = bindparam("department", type_=Integer)
-
-    def __init__(self, roles: frozenset[str]):
-        self.roles = roles
-
-    def has_role(self, *names: str) -> bool:
-        return any(name in self.roles for name in names)
-
-
-@lru_cache(maxsize=64)
-def _oldest_waiting(roles: frozenset[str], generation: int):
+@per_roles
+def _oldest_waiting(shape: Shape):
     """Return a statement for the oldest-waiting cases people with these roles may see and act on.
 
     Each (workflow, state) is read in order from its (workflow, state, state_entered_at) index and
     stops after `per_state` cases; only those few are merged and sorted. A single query over every
     state at once had to read and sort all their cases (27 ms at 100,000 cases on SQLite).
-    The statement depends only on the roles (and the workflows registered, whose `generation` is
-    in the key), so it is built once per set of roles: building it and its cache key cost more
-    than running it. The person's id and department, and the counts, are bound at execution.
+    Built once per set of roles (per_roles); the person's id and department, and the counts,
+    are bound at execution.
     """
-    shape = _Shape(roles)
     pairs = _awaiting_states(shape)
     if not pairs:
         return None
@@ -74,7 +57,7 @@ def awaiting(session: Session, user: User) -> list[Case]:
 
     Give the user itself, not Flask-Login's proxy: every rule below reads it once per case.
     """
-    statement = _oldest_waiting(user.role_names, registry.generation())
+    statement = _oldest_waiting(user)
     if statement is None:
         return []
     # Roles and visibility are in SQL; the finer rules (a head decides for their own department)
@@ -82,8 +65,8 @@ def awaiting(session: Session, user: User) -> list[Case]:
     result: list[Case] = []
     chunk, offset = AWAITING_LIMIT + 10, 0
     for _ in range(5):  # bounded: a page, not a search through every case
-        rows = session.scalars(statement, {"me": user.id, "department": user.department_id,
-                                           "per_state": offset + chunk, "chunk": chunk, "skip": offset}).all()
+        rows = session.scalars(statement, {**person(user), "per_state": offset + chunk, "chunk": chunk,
+                                           "skip": offset}).all()
         for case in rows:
             wf = registry.get(case.workflow)
             if any(permitted(user, case, t) for t in wf.transitions if case.state in t.source and not t.by_owner):

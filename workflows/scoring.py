@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import current_app
 from marshmallow import Schema, fields as mfields
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 import clock
@@ -70,12 +70,15 @@ def _aggregate(cset: CriteriaSet, case: Case, scores: list[Score]) -> dict:
     }
 
 
+_CURRENT = (select(Score).where(Score.case_id.in_(bindparam("ids", expanding=True)), Score.current.is_(True))
+            .order_by(Score.id))
+
+
 def current_scores(session: Session, case_ids: list[int]) -> dict[int, list[Score]]:
     """Return each case's current scores (one per reviewer), in one query."""
     by_case: dict[int, list[Score]] = defaultdict(list)
     if case_ids:
-        for s in session.scalars(select(Score).where(Score.case_id.in_(case_ids), Score.current.is_(True))
-                                 .order_by(Score.id)):
+        for s in session.scalars(_CURRENT, {"ids": case_ids}):
             by_case[s.case_id].append(s)
     return by_case
 

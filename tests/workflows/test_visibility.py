@@ -71,6 +71,16 @@ def test_the_awaiting_list_is_each_persons_own_and_follows_the_workflows_registe
     assert [c.id for c in queries.awaiting(db.session, people["head"])] == [submitted.id]
 
 
+def test_the_list_is_each_persons_own_though_its_statements_are_shared(api, people, submitted):
+    # The list and its total are built once per set of roles and filters (per_roles); two heads
+    # with the same roles must still each see, and count, their own department's cases.
+    other = _submitted_leave(people["stranger"])
+    for who, case in (("head", submitted), ("other_head", other)):
+        for query in ({}, {"state": "submitted"}, {"workflow": "leave", "state": "submitted"}):
+            body = api(people[who]).get("/api/v1/cases", query_string=query).get_json()
+            assert ([item["id"] for item in body["items"]], body["total"]) == ([case.id], 1), (who, query)
+
+
 def test_list_filters_and_paging(api, people, submitted):
     client = api(people["owner"])
     assert _ids(client, mine="true") == {submitted.id}

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session, object_session
 
 import clock
@@ -62,10 +62,18 @@ def is_overdue(case: Case) -> bool:
     return case.state == "travelled" and case.due_on is not None and case.due_on.date() < clock.today()
 
 
-def overdue_clause(today: date):
-    """Return the SQL condition selecting travel cases whose report is overdue on a day."""
-    midnight = datetime.combine(today, datetime.min.time())
-    return (Case.workflow == NAME) & (Case.state == "travelled") & (Case.due_on < midnight)
+def overdue_clause(today: date | None = None):
+    """Return the SQL condition selecting travel cases whose report is overdue on a day.
+
+    Without a day, the day is bound when the statement runs: {"midnight": midnight(day)}.
+    """
+    before = bindparam("midnight") if today is None else midnight(today)
+    return (Case.workflow == NAME) & (Case.state == "travelled") & (Case.due_on < before)
+
+
+def midnight(day: date) -> datetime:
+    """Return the start of a day, as due dates are stored."""
+    return datetime.combine(day, datetime.min.time())
 
 
 def _project(case: Case) -> None:
@@ -79,6 +87,9 @@ def _project(case: Case) -> None:
     case.due_on = datetime.combine(due, datetime.min.time()) if due else None
 
 
+_OVERDUE_OWNERS = select(Case.owner_id).where(overdue_clause())
+
+
 def overdue_by_owner(session: Session) -> dict[int, int]:
     """Return how many overdue trips each traveller has, counted once per transaction.
 
@@ -89,7 +100,8 @@ def overdue_by_owner(session: Session) -> dict[int, int]:
         # Overdue trips are few among all cases: read their owners from the (state, due_on) index
         # and count here. Grouped in SQL, SQLite (without a histogram of states) walked the whole
         # table in owner order instead, to group without sorting.
-        session.info[key] = dict(Counter(session.scalars(select(Case.owner_id).where(overdue_clause(clock.today())))))
+        owners = session.scalars(_OVERDUE_OWNERS, {"midnight": midnight(clock.today())})
+        session.info[key] = dict(Counter(owners))
     return session.info[key]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 import clock
 from extensions import db
@@ -12,12 +12,12 @@ from models import CASE_ALONE, Case, User
 from web.nav import add_case_section, add_link, add_new_link, add_panel, set_edit_endpoint
 from web.payloads import register_form
 from workflows import engine
-from workflows.access import can_view, visible
+from workflows.access import Shape, can_view, per_roles, person, visible
 from workflows.errors import NotFound, WorkflowError
 from workflows.queries import load_visible
 from workflows.scoring import eligibility_for
-from workflows.travel.definition import (NAME, WORKFLOW, estimated_total, is_approver, is_overdue, overdue_clause,
-                                         report_due_on)
+from workflows.travel.definition import (NAME, WORKFLOW, estimated_total, is_approver, is_overdue, midnight,
+                                         overdue_clause, report_due_on)
 from workflows.travel.forms import ReportForm, TravelForm
 from workflows.travel.schemas import CostBreakdown
 
@@ -104,22 +104,28 @@ def overdue():
     return render_template("travel/overdue.html", rows=rows, today=clock.today())
 
 
+@per_roles
+def _overdue_seen(shape: Shape):
+    return select(Case).where(overdue_clause(), visible(shape)).order_by(Case.due_on)
+
+
 def _panel(user) -> dict | None:
     """Return the overdue trips the user made or decides, for the dashboard; None when there are none."""
-    cases = db.session.scalars(
-        select(Case).where(overdue_clause(clock.today()), visible(user)).order_by(Case.due_on)).all()
+    cases = db.session.scalars(_overdue_seen(user), {**person(user), "midnight": midnight(clock.today())}).all()
     mine = [c for c in cases if c.owner_id == user.id or is_approver(c, user)]
     return {"travel_overdue": mine} if mine else None
+
+
+_OTHER_TRIPS = (select(Case).where(Case.workflow == NAME, Case.owner_id == bindparam("owner"),
+                                   Case.id != bindparam("case"), Case.state != "draft")
+                .order_by(Case.created_at.desc()).limit(20).options(*CASE_ALONE))
 
 
 def traveller_history(case: Case, user: User) -> list[dict]:
     """Return the traveller's other trips, newest first, with their report status, as the user sees them."""
     # The traveller is the case's owner, already loaded (with their roles): no joins to load them
     # again for each trip, nor a second query for their roles.
-    others = db.session.scalars(
-        select(Case).where(Case.workflow == NAME, Case.owner_id == case.owner_id, Case.id != case.id,
-                           Case.state != "draft").order_by(Case.created_at.desc()).limit(20)
-        .options(*CASE_ALONE)).all()
+    others = db.session.scalars(_OTHER_TRIPS, {"owner": case.owner_id, "case": case.id}).all()
     return [{"case": c, "overdue": is_overdue(c), "due": report_due_on(c), "total": estimated_total(c),
              "link": can_view(user, c)} for c in others]
 
