@@ -19,7 +19,10 @@ def create_app(config: dict | None = None) -> Flask:
     if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
         from models.liveness import with_keepalives
 
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = with_keepalives(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options = with_keepalives(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        if not app.config["ACCORD_DB_PREPARE"]:
+            options["connect_args"] = {**options["connect_args"], "prepare_threshold": None}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     _check_secret(app)
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -42,6 +45,9 @@ def create_app(config: dict | None = None) -> Flask:
     import notifications
     import reports
     import workflows.setup
+    import workflows.transaction
+
+    workflows.transaction.init_app(app)
 
     workflows.setup.register_all(app)
     notifications.init_app(app)

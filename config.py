@@ -42,6 +42,10 @@ def from_environment() -> dict:
         "ACCORD_LOGIN_RATE_LIMIT": os.environ.get("ACCORD_LOGIN_RATE_LIMIT", "10 per minute"),
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1024 * 1024),
         "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(),
+        # psycopg prepares a statement run five times on a connection; a pooler that hands each
+        # transaction to another server connection (PgBouncer before 1.21 in transaction mode)
+        # would not find it there: ACCORD_DB_PREPARE=0 turns that off.
+        "ACCORD_DB_PREPARE": os.environ.get("ACCORD_DB_PREPARE", "1") != "0",
     }
 
 

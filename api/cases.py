@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import g, request
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from api import bp
 from api.auth import token_required
@@ -15,7 +15,7 @@ from workflows.access import Shape, count_visible, filters, per_roles, person, v
 from workflows.audit import case_events, check_chain
 from workflows.errors import ValidationFailed
 from workflows.presenters import case_dict, event_dict
-from workflows.queries import load_visible
+from workflows.queries import inline, load_visible
 
 
 @bp.post("/cases")
@@ -89,7 +89,7 @@ def _page(shape: Shape, workflow: bool, state: bool, mine: bool):
     """Return the statement of a page of the list, for people with these roles and these filters."""
     return (select(Case).where(visible(shape), *filters(Case, workflow, state),
                                *([Case.owner_id == shape.id] if mine else []))
-            .order_by(Case.created_at.desc(), Case.id.desc()).limit(bindparam("limit")).offset(bindparam("offset")))
+            .order_by(Case.created_at.desc(), Case.id.desc()).limit(inline("limit")).offset(inline("offset")))
 
 
 @bp.get("/cases/<int:case_id>")

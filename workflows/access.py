@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache, wraps
 
-from sqlalchemy import ColumnElement, Integer, and_, bindparam, func, or_, select, true
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from models import Case, CaseCount, User
@@ -62,6 +62,15 @@ def per_roles(build):
     return statement
 
 
+def constant(value: str):
+    """Return a name from the code (a workflow, a state) written into the SQL, not sent apart.
+
+    PostgreSQL then keeps one plan for a prepared statement instead of planning each run: given
+    a parameter, it could not know that a state holds a tenth of the cases and not nine tenths.
+    """
+    return literal(value, literal_execute=True)
+
+
 def _reads(user: User | Shape, cases=Case) -> list[ColumnElement[bool]]:
     """Return, per workflow the user reads beyond their own cases, the condition on its cases.
 
@@ -71,9 +80,9 @@ def _reads(user: User | Shape, cases=Case) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
     for wf in registry.all_workflows():
         if user.has_role(*wf.readers):
-            clauses.append(cases.workflow == wf.name)
+            clauses.append(cases.workflow == constant(wf.name))
         elif wf.department_heads_read and user.has_role("dept_head"):
-            clauses.append(and_(cases.workflow == wf.name, cases.department_id == user.department_id))
+            clauses.append(and_(cases.workflow == constant(wf.name), cases.department_id == user.department_id))
     return clauses
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, object_session
 
 import clock
 from models import Case, User
+from workflows.access import constant
 from workflows.definition import OWNER, Guard, Transition, Workflow, shared
 from workflows.scoring import is_eligible
 from workflows.travel.schemas import ReportArgs, TravelData, cost_total
@@ -68,7 +69,7 @@ def overdue_clause(today: date | None = None):
     Without a day, the day is bound when the statement runs: {"midnight": midnight(day)}.
     """
     before = bindparam("midnight") if today is None else midnight(today)
-    return (Case.workflow == NAME) & (Case.state == "travelled") & (Case.due_on < before)
+    return (Case.workflow == constant(NAME)) & (Case.state == constant("travelled")) & (Case.due_on < before)
 
 
 def midnight(day: date) -> datetime:

@@ -14,7 +14,7 @@ from web.payloads import register_form
 from workflows import engine
 from workflows.access import Shape, can_view, per_roles, person, visible
 from workflows.errors import NotFound, WorkflowError
-from workflows.queries import load_visible
+from workflows.queries import inline, load_visible
 from workflows.scoring import eligibility_for
 from workflows.travel.definition import (NAME, WORKFLOW, estimated_total, is_approver, is_overdue, midnight,
                                          overdue_clause, report_due_on)
@@ -118,7 +118,7 @@ def _panel(user) -> dict | None:
 
 _OTHER_TRIPS = (select(Case).where(Case.workflow == NAME, Case.owner_id == bindparam("owner"),
                                    Case.id != bindparam("case"), Case.state != "draft")
-                .order_by(Case.created_at.desc()).limit(20).options(*CASE_ALONE))
+                .order_by(Case.created_at.desc()).limit(inline("n", 20)).options(*CASE_ALONE))
 
 
 def traveller_history(case: Case, user: User) -> list[dict]:
