@@ -16,6 +16,18 @@ def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _flag(name: str, default: bool) -> bool:
+    """Read a yes/no setting (1/0, true/false, yes/no, on/off); refuse anything else."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be 1 or 0 (or true/false, yes/no, on/off), not {value!r}")
+
+
 def from_environment() -> dict:
     """Return the settings taken from the process environment."""
     instance = ROOT / "instance"
@@ -43,9 +55,9 @@ def from_environment() -> dict:
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1024 * 1024),
         "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(),
         # psycopg prepares a statement run five times on a connection; a pooler that hands each
-        # transaction to another server connection (PgBouncer before 1.21 in transaction mode)
-        # would not find it there: ACCORD_DB_PREPARE=0 turns that off.
-        "ACCORD_DB_PREPARE": os.environ.get("ACCORD_DB_PREPARE", "1") != "0",
+        # transaction to another server connection (PgBouncer in transaction mode, unless 1.22 or
+        # later with max_prepared_statements set) would not find it there: 0 turns that off.
+        "ACCORD_DB_PREPARE": _flag("ACCORD_DB_PREPARE", True),
     }
 
 

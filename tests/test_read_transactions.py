@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, func, select, text, update
+from flask import abort
+from sqlalchemy import create_engine, func, insert, select, text, update
 
 from accounts.service import issue_token
 from extensions import db
@@ -21,29 +22,44 @@ def _departments_named(app, name: str) -> int:
 
 def test_a_write_no_one_committed_is_rolled_back_not_committed_at_the_end_of_the_request(app):
     # Reads now end with COMMIT (see workflows/transaction.py); a view that wrote and forgot to
-    # commit must still lose its write, whether it flushed an object or ran an UPDATE.
+    # commit must still lose its write, however it wrote, whether or not it answered an error.
     db.session.add(Department(name="City Clerk's Office"))
     db.session.commit()
+    rename = update(Department).where(Department.name == "City Clerk's Office")
 
-    @app.get("/test-flush-only")
-    def flush_only():
-        db.session.add(Department(name="Flushed, never committed"))
+    def flushed():
+        db.session.add(Department(name="Flushed"))
         db.session.flush()
-        return "ok"
 
-    @app.get("/test-update-only")
-    def update_only():
-        db.session.execute(update(Department).where(Department.name == "City Clerk's Office")
-                           .values(name="Renamed, never committed"))
-        return "ok"
+    def added():
+        db.session.add(Department(name="Added"))
 
+    def in_a_savepoint():
+        with db.session.begin_nested():
+            db.session.add(Department(name="In a savepoint"))
+
+    def through_the_session():
+        db.session.execute(rename.values(name="Through the session"))
+
+    def through_its_connection():
+        db.session.connection().execute(insert(Department).values(name="Through its connection"))
+
+    def then_refused():
+        db.session.add(Department(name="Then refused"))
+        db.session.flush()
+        abort(409)
+
+    writes = {"Flushed": flushed, "Added": added, "In a savepoint": in_a_savepoint,
+              "Through the session": through_the_session, "Through its connection": through_its_connection,
+              "Then refused": then_refused}
+    for name, write in writes.items():
+        app.add_url_rule(f"/test-write/{len(name)}-{name[:4]}", name, lambda write=write: write() or "ok")
     client = app.test_client()
-    assert client.get("/test-flush-only").status_code == 200
-    db.session.rollback()  # what the end of the app context does in production
-    assert client.get("/test-update-only").status_code == 200
-    db.session.rollback()
-    assert _departments_named(app, "Flushed, never committed") == 0
-    assert _departments_named(app, "Renamed, never committed") == 0
+    for name in writes:
+        assert client.get(f"/test-write/{len(name)}-{name[:4]}").status_code in (200, 409), name
+        db.session.rollback()  # what the end of the app context does in production
+    for name in writes:
+        assert _departments_named(app, name) == 0, name
     assert _departments_named(app, "City Clerk's Office") == 1
 
 
@@ -75,3 +91,23 @@ def test_accord_db_prepare_0_turns_prepared_statements_off_for_a_pooler(app, mak
         assert client.get("/api/v1/cases", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     with other.app_context():
         assert db.session.scalar(text("SELECT count(*) FROM pg_prepared_statements")) == 0
+
+
+@pytest.mark.parametrize("value, prepare", [(None, True), ("1", True), ("on", True), ("0", False), ("false", False),
+                                            ("No", False), ("off", False)])
+def test_accord_db_prepare_reads_the_usual_yes_and_no(monkeypatch, value, prepare):
+    import config
+
+    if value is None:
+        monkeypatch.delenv("ACCORD_DB_PREPARE", raising=False)
+    else:
+        monkeypatch.setenv("ACCORD_DB_PREPARE", value)
+    assert config.from_environment()["ACCORD_DB_PREPARE"] is prepare
+
+
+def test_accord_db_prepare_refuses_a_value_it_does_not_know(monkeypatch):
+    import config
+
+    monkeypatch.setenv("ACCORD_DB_PREPARE", "maybe")
+    with pytest.raises(ValueError, match="ACCORD_DB_PREPARE must be 1 or 0"):
+        config.from_environment()

@@ -22,7 +22,8 @@ from typing import Iterator
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, scoped_session
+from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.pool import Pool
 
 # True inside write_transaction: its BEGIN is IMMEDIATE, and it already holds the writer lock file.
 _immediate: ContextVar[bool] = ContextVar("accord_immediate", default=False)
@@ -125,37 +126,38 @@ def _commit_keeping_state(session: Session) -> None:
 
 # A request that only read ends its transaction with COMMIT, not ROLLBACK: the two are the same to
 # the database, but psycopg forgets every prepared statement at a ROLLBACK, so PostgreSQL parsed
-# and planned each statement of every page afresh (its CPU per case list fell from 4 ms to 1.3). What
-# the transaction wrote is tracked here: any flush, and any INSERT, UPDATE or DELETE run through
-# the session; a transaction that wrote is left to end as before (a write that no one committed is
-# rolled back, never committed by accident). The engine's own Core writes run inside
-# write_transaction, which commits or rolls back itself.
+# and planned each statement of every page afresh (its CPU per case list fell from 4 ms to 1.3).
+# Whether the transaction wrote is tracked on its connection, whatever sent the statement (a
+# flush, the session, Core on session.connection()): anything but a SELECT counts as a write, and
+# a transaction that wrote is left to end as before (a write that no one committed is rolled
+# back, never committed by accident).
 _WROTE = "accord_wrote"
 
 
-@event.listens_for(Session, "after_flush")
-def _flushed(session: Session, _context) -> None:
-    session.info[_WROTE] = True
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_write(conn, _cursor, statement: str, _parameters, _context, _executemany) -> None:
+    if not statement.lstrip()[:6].upper() == "SELECT":
+        conn.info[_WROTE] = True
 
 
-@event.listens_for(Session, "do_orm_execute")
-def _executed(state: ORMExecuteState) -> None:
-    if not state.is_select:  # DML, or text the session cannot see into: counted as a write
-        state.session.info[_WROTE] = True
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _forget_write(conn) -> None:
+    conn.info.pop(_WROTE, None)
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _ended(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_WROTE, None)
+@event.listens_for(Pool, "checkin")
+def _forget_write_at_checkin(_dbapi_connection, record) -> None:
+    if record is not None:  # (None for a connection being discarded)
+        record.info.pop(_WROTE, None)  # a pool's reset rolls back without the event above
 
 
 def end_read(session: Session, failed: BaseException | None) -> None:
     """At the end of a request, commit its transaction if it only read and nothing failed."""
     session = session() if isinstance(session, scoped_session) else session
     transaction = session.get_transaction()
-    if (failed is not None or transaction is None or not transaction.is_active or session.info.get(_WROTE)
-            or session.new or session.dirty or session.deleted):
+    if (failed is not None or transaction is None or not transaction.is_active
+            or session.new or session.dirty or session.deleted or session.connection().info.get(_WROTE)):
         return
     try:
         _commit_keeping_state(session)

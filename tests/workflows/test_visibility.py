@@ -73,12 +73,22 @@ def test_the_awaiting_list_is_each_persons_own_and_follows_the_workflows_registe
 
 def test_the_list_is_each_persons_own_though_its_statements_are_shared(api, people, submitted):
     # The list and its total are built once per set of roles and filters (per_roles); two heads
-    # with the same roles must still each see, and count, their own department's cases.
+    # with the same roles must still each see, and count, their own department's cases, and each
+    # filter must keep its own statement (a draft and a submitted case tell them apart).
+    from extensions import db
+    from workflows import engine
+
     other = _submitted_leave(people["stranger"])
+    drafts = {who: engine.create_case(db.session, people[owner], "leave", "Draft leave", ["research"],
+                                      {"reason": "Course", "days": 1})
+              for who, owner in (("head", "owner"), ("other_head", "stranger"))}
     for who, case in (("head", submitted), ("other_head", other)):
-        for query in ({}, {"state": "submitted"}, {"workflow": "leave", "state": "submitted"}):
+        draft = drafts[who]
+        for query, expected in (({}, {case.id, draft.id}), ({"state": "submitted"}, {case.id}),
+                                ({"state": "draft"}, {draft.id}), ({"workflow": "leave"}, {case.id, draft.id}),
+                                ({"workflow": "leave", "state": "draft"}, {draft.id})):
             body = api(people[who]).get("/api/v1/cases", query_string=query).get_json()
-            assert ([item["id"] for item in body["items"]], body["total"]) == ([case.id], 1), (who, query)
+            assert ({item["id"] for item in body["items"]}, body["total"]) == (expected, len(expected)), (who, query)
 
 
 def test_list_filters_and_paging(api, people, submitted):
