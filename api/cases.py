@@ -11,11 +11,12 @@ from api.schemas import CaseCreateArgs, CaseListArgs, CasePatchArgs, TransitionA
 from extensions import db
 from models import Case
 from workflows import engine
-from workflows.access import Shape, count_visible, filters, per_roles, person, visible
+from workflows.access import count_visible, filters, visible
 from workflows.audit import case_events, check_chain
 from workflows.errors import ValidationFailed
 from workflows.presenters import case_dict, event_dict
-from workflows.queries import inline, load_visible
+from workflows.statements import Shape, inline, per_roles, person
+from workflows.queries import load_visible
 
 
 @bp.post("/cases")

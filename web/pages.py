@@ -11,7 +11,8 @@ from web import bp
 from web.nav import dashboard_extras
 from workflows import registry
 from workflows.presenters import case_flags
-from workflows.queries import awaiting, inline
+from workflows.queries import awaiting
+from workflows.statements import inline
 
 
 _MINE = select(Case).where(Case.owner_id == bindparam("me")).order_by(Case.updated_at.desc()).limit(inline("n", 50))

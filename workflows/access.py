@@ -1,14 +1,13 @@
 """Who may see a case and who may fire a transition: authorisation, apart from legality."""
 from __future__ import annotations
 
-from functools import lru_cache, wraps
-
-from sqlalchemy import ColumnElement, Integer, and_, bindparam, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from models import Case, CaseCount, User
 from workflows import registry
 from workflows.definition import Transition, Workflow
+from workflows.statements import Shape, constant, per_roles, person
 
 
 def can_view(user: User, case: Case) -> bool:
@@ -21,54 +20,6 @@ def can_view(user: User, case: Case) -> bool:
     if user.has_role(*wf.readers):
         return True
     return wf.department_heads_read and user.has_role("dept_head") and user.department_id == case.department_id
-
-
-class Shape:
-    """A person as a cached statement sees them: roles fixed when it is built, id and department
-    bound when it runs (see per_roles)."""
-
-    id = bindparam("me", type_=Integer)
-    department_id = bindparam("department", type_=Integer)
-
-    def __init__(self, roles: frozenset[str]):
-        self.roles = roles
-
-    def has_role(self, *names: str) -> bool:
-        return any(name in self.roles for name in names)
-
-
-def person(user: User) -> dict[str, int]:
-    """Return the values a Shape's statement binds for this person."""
-    return {"me": user.id, "department": user.department_id}
-
-
-def per_roles(build):
-    """Build a statement once per set of roles (and further arguments), not on every request.
-
-    `build(shape, *args)` gets a Shape; the wrapper takes the user instead and returns the cached
-    statement, to run with person(user) among its parameters. Constructing a statement and its
-    cache key costs SQLAlchemy more than running it (100 to 350 us, against about 50 us for a
-    small indexed read). The registered workflows' generation is in the key, so a workflow
-    registered later is seen.
-    """
-    @lru_cache(maxsize=256)
-    def cached(roles: frozenset[str], generation: int, *args):
-        return build(Shape(roles), *args)
-
-    @wraps(build)
-    def statement(user: User, *args):
-        return cached(user.role_names, registry.generation(), *args)
-
-    return statement
-
-
-def constant(value: str):
-    """Return a name from the code (a workflow, a state) written into the SQL, not sent apart.
-
-    PostgreSQL then keeps one plan for a prepared statement instead of planning each run: given
-    a parameter, it could not know that a state holds a tenth of the cases and not nine tenths.
-    """
-    return literal(value, literal_execute=True)
 
 
 def _reads(user: User | Shape, cases=Case) -> list[ColumnElement[bool]]:

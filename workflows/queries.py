@@ -1,26 +1,17 @@
 """Reading cases as a given person may see them."""
 from __future__ import annotations
 
-from sqlalchemy import Integer, bindparam, select, union_all
+from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
 from models import Case, User
 from workflows import registry
-from workflows.access import Shape, can_view, constant, per_roles, permitted, person, visible
+from workflows.access import can_view, permitted, visible
+from workflows.statements import Shape, constant, inline, per_roles, person
 from workflows.errors import NotFound
 
 #: How many waiting cases the dashboard shows a person.
 AWAITING_LIMIT = 50
-
-
-def inline(name: str, value: int | None = None):
-    """Return a LIMIT or OFFSET written into the SQL when the statement runs, not sent apart.
-
-    PostgreSQL plans a statement whose LIMIT it cannot see as if it read a tenth of the table, so
-    it planned every execution afresh (a millisecond for the dashboard's list) rather than keep
-    one plan for the prepared statement. A page has few such values, so few statements result.
-    """
-    return bindparam(name, value, type_=Integer, literal_execute=True)
 
 
 def load_visible(session: Session, user: User, case_id: int) -> Case:

@@ -136,7 +136,7 @@ _WROTE = "accord_wrote"
 
 @event.listens_for(Engine, "before_cursor_execute")
 def _note_write(conn, _cursor, statement: str, _parameters, _context, _executemany) -> None:
-    if not statement.lstrip()[:6].upper() == "SELECT":
+    if statement.lstrip()[:6].upper() != "SELECT":
         conn.info[_WROTE] = True
 
 

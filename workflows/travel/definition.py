@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, object_session
 
 import clock
 from models import Case, User
-from workflows.access import constant
+from workflows.statements import constant
 from workflows.definition import OWNER, Guard, Transition, Workflow, shared
 from workflows.scoring import is_eligible
 from workflows.travel.schemas import ReportArgs, TravelData, cost_total
@@ -85,7 +85,7 @@ def _project(case: Case) -> None:
     report = data.get("report") or {}
     case.amount_paid = Decimal(report["actual_cost"]) if report.get("actual_cost") else None
     due = report_due_on(case) if case.state in AFTER_TRIP else None
-    case.due_on = datetime.combine(due, datetime.min.time()) if due else None
+    case.due_on = midnight(due) if due else None
 
 
 _OVERDUE_OWNERS = select(Case.owner_id).where(overdue_clause())

@@ -12,10 +12,11 @@ from models import CASE_ALONE, Case, User
 from web.nav import add_case_section, add_link, add_new_link, add_panel, set_edit_endpoint
 from web.payloads import register_form
 from workflows import engine
-from workflows.access import Shape, can_view, per_roles, person, visible
+from workflows.access import can_view, visible
 from workflows.errors import NotFound, WorkflowError
-from workflows.queries import inline, load_visible
+from workflows.queries import load_visible
 from workflows.scoring import eligibility_for
+from workflows.statements import Shape, constant, inline, per_roles, person
 from workflows.travel.definition import (NAME, WORKFLOW, estimated_total, is_approver, is_overdue, midnight,
                                          overdue_clause, report_due_on)
 from workflows.travel.forms import ReportForm, TravelForm
@@ -116,8 +117,8 @@ def _panel(user) -> dict | None:
     return {"travel_overdue": mine} if mine else None
 
 
-_OTHER_TRIPS = (select(Case).where(Case.workflow == NAME, Case.owner_id == bindparam("owner"),
-                                   Case.id != bindparam("case"), Case.state != "draft")
+_OTHER_TRIPS = (select(Case).where(Case.workflow == constant(NAME), Case.owner_id == bindparam("owner"),
+                                   Case.id != bindparam("case"), Case.state != constant("draft"))
                 .order_by(Case.created_at.desc()).limit(inline("n", 20)).options(*CASE_ALONE))
 
 
