@@ -9,8 +9,7 @@ from extensions import db
 from models import Case
 from web import bp
 from web.nav import dashboard_extras
-from workflows import registry
-from workflows.presenters import case_flags
+from workflows.presenters import case_rows
 from workflows.queries import awaiting
 from workflows.statements import inline
 
@@ -24,8 +23,8 @@ def dashboard():
     """Show what awaits the person and the requests they made."""
     user = current_user._get_current_object()  # not through the proxy: the rules read it per case
     mine = db.session.scalars(_MINE, {"me": user.id}).all()
-    return render_template("dashboard.html", awaiting=awaiting(db.session, user), mine=mine,
-                           flags=case_flags, registry=registry, **dashboard_extras(user))
+    return render_template("dashboard.html", awaiting=case_rows(awaiting(db.session, user)), mine=case_rows(mine),
+                           **dashboard_extras(user))
 
 
 @bp.get("/healthz")

@@ -1,7 +1,7 @@
 """The shape in which a case is shown to a person or a script."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from models import Case, User
 from workflows import registry
@@ -16,6 +16,37 @@ def case_flags(case: Case) -> list[str]:
     """Return the conditions the case carries now (report_overdue, triage_late, ...)."""
     wf = registry.get(case.workflow)
     return list(wf.flags(case)) if wf and wf.flags else []
+
+
+class CaseRow(NamedTuple):
+    """A case as a row of a table of cases shows it."""
+
+    id: int
+    title: str
+    workflow: str
+    state: str
+    state_label: str
+    owner: str
+    updated_at: str  # ISO 8601, UTC
+    updated_on: str  # the day
+    flags: list[str]
+
+
+def case_rows(cases: list[Case]) -> list[CaseRow]:
+    """Return the rows of a table of cases, worked out here rather than by the template.
+
+    A dashboard shows up to a hundred rows; each call from a template costs several times the
+    same call from Python.
+    """
+    rows = []
+    for case in cases:
+        wf = registry.get(case.workflow)
+        updated = case.updated_at
+        rows.append(CaseRow(case.id, case.title, wf.title if wf else case.workflow, case.state,
+                            wf.label(case.state) if wf else case.state, case.owner.full_name,
+                            updated.isoformat() + "Z", updated.strftime("%Y-%m-%d"),
+                            [f.replace("_", " ") for f in case_flags(case)]))
+    return rows
 
 
 def case_score(case: Case) -> dict | None:

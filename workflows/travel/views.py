@@ -1,6 +1,9 @@
 """Web pages of the travel workflow: the request form, the case section, overdue reports."""
 from __future__ import annotations
 
+from datetime import date
+from typing import NamedTuple
+
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
@@ -14,6 +17,7 @@ from web.payloads import register_form
 from workflows import engine
 from workflows.access import can_view, visible
 from workflows.errors import NotFound, WorkflowError
+from workflows.fields import money_text
 from workflows.queries import load_visible
 from workflows.scoring import eligibility_for
 from workflows.statements import Shape, constant, inline, per_roles, person
@@ -122,13 +126,35 @@ _OTHER_TRIPS = (select(Case).where(Case.workflow == constant(NAME), Case.owner_i
                 .order_by(Case.created_at.desc()).limit(inline("n", 20)).options(*CASE_ALONE))
 
 
-def traveller_history(case: Case, user: User) -> list[dict]:
+class Trip(NamedTuple):
+    """One of the traveller's other trips, as the approver's review lists it."""
+
+    id: int
+    title: str
+    link: bool  # whether the reader may open it
+    start: str
+    end: str
+    state: str
+    state_label: str
+    total: str | None  # the estimate, formatted
+    overdue: bool
+    due: date | None
+    filed_on: str | None  # when its report was filed
+
+
+def traveller_history(case: Case, user: User) -> list[Trip]:
     """Return the traveller's other trips, newest first, with their report status, as the user sees them."""
     # The traveller is the case's owner, already loaded (with their roles): no joins to load them
     # again for each trip, nor a second query for their roles.
     others = db.session.scalars(_OTHER_TRIPS, {"owner": case.owner_id, "case": case.id}).all()
-    return [{"case": c, "overdue": is_overdue(c), "due": report_due_on(c), "total": estimated_total(c),
-             "link": can_view(user, c)} for c in others]
+    rows = []
+    for c in others:
+        data, total = c.data, estimated_total(c)
+        report = data.get("report")
+        rows.append(Trip(c.id, c.title, can_view(user, c), data.get("start_date") or "—", data.get("end_date") or "—",
+                         c.state, WORKFLOW.label(c.state), None if total is None else money_text(total),
+                         is_overdue(c), report_due_on(c), report.get("filed_on") if isinstance(report, dict) else None))
+    return rows
 
 
 def init_app(app: Flask) -> None:

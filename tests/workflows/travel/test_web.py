@@ -1,7 +1,8 @@
 """The travel pages through the Flask test client: the request form, the report form, the overdue views."""
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import date, timedelta
 
 import pytest
 
@@ -117,3 +118,22 @@ def test_overdue_trips_stand_out_for_the_traveller_the_approver_and_the_cao(brow
     admin = make_user("ada", "admin", department="Information and Technology")
     assert "WHO Healthy Cities conference" in browse(admin).get("/travel/overdue").get_data(as_text=True)
     assert browse(people["sam"]).get("/travel/overdue").status_code == 403
+
+
+def test_the_review_lists_the_travellers_other_trips_with_dates_estimate_and_report(browse, people, make_trip, app):
+    past = trip_data(TODAY - timedelta(days=90))
+    ahead = trip_data(TODAY + timedelta(days=40), registration="100.00", transport="1234.50")
+    make_trip("sam", "closed", past, title="Habitat Forum")
+    make_trip("sam", "approved", ahead, title="Metropolis Congress")
+    make_trip("sam", "draft", title="Unsent Draft")
+    case = make_trip("sam", "submitted")
+    page = browse(people["dana"]).get(f"/cases/{case.id}").get_data(as_text=True)
+    rows = {re.sub(r"<[^>]+>|\s+", " ", row).split()[0]: " ".join(re.sub(r"<[^>]+>", " ", row).split())
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page.split("other trips")[1].split("</table>")[0], re.S)}
+    due = date.fromisoformat(ahead["end_date"]) + timedelta(days=app.config["ACCORD_TRAVEL_REPORT_DUE_DAYS"])
+    assert rows["Metropolis"] == (f"Metropolis Congress {ahead['start_date']} to {ahead['end_date']} Approved "
+                                  f"1,334.50 due {due.isoformat()}")
+    assert rows["Habitat"] == (f"Habitat Forum {past['start_date']} to {past['end_date']} Closed 2,950.00 "
+                               f"filed {past['start_date']}")
+    assert "Unsent Draft" not in page  # a draft is not a trip the traveller asked for
+    assert re.search(r'<a href="/cases/\d+">Habitat Forum</a>', page)
