@@ -1,13 +1,13 @@
 """The data model: one module per close group of tables."""
 import models.liveness  # noqa: F401  (pooled PostgreSQL connections checked without a round trip)
 from models.audit import AuditEvent
-from models.case import CASE_ALONE, Case, CaseCount
+from models.case import CASE_ALONE, CASE_ROW, Case, CaseCount
 from models.notification import Notification
 from models.partnership import Partnership
 from models.score import Score
 from models.user import ApiToken, Department, LoginSession, Role, User
 
 __all__ = [
-    "CASE_ALONE", "ApiToken", "AuditEvent", "Case", "CaseCount", "Department", "LoginSession", "Notification",
+    "CASE_ALONE", "CASE_ROW", "ApiToken", "AuditEvent", "Case", "CaseCount", "Department", "LoginSession", "Notification",
     "Partnership", "Role", "Score", "User",
 ]

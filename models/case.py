@@ -77,6 +77,9 @@ class Case(db.Model):
 #: Loader options for the case rows alone, without the joins that load their owner, assignee and
 #: department: each then loads when read, from the session's identity map when it is there.
 CASE_ALONE = (lazyload(Case.owner), lazyload(Case.assignee), lazyload(Case.department))
+#: Loader options for rows of a table of cases, which show the owner but not the assignee or the
+#: department (each loads when read, from the identity map when it is there).
+CASE_ROW = (lazyload(Case.assignee), lazyload(Case.department))
 
 
 class CaseCount(db.Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
-from models import Case, User
+from models import CASE_ROW, Case, User
 from workflows import registry
 from workflows.access import can_view, permitted, visible
 from workflows.statements import Shape, constant, inline, per_roles, person
@@ -50,7 +50,7 @@ def _oldest_waiting(shape: Shape):
              for workflow, state in pairs]
     waiting = union_all(*[select(part.c.id) for part in parts]).subquery("waiting")
     return (select(Case).join(waiting, waiting.c.id == Case.id).order_by(Case.state_entered_at, Case.id)
-            .limit(inline("chunk")).offset(inline("skip")))
+            .limit(inline("chunk")).offset(inline("skip")).options(*CASE_ROW))
 
 
 def awaiting(session: Session, user: User) -> list[Case]:
