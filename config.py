@@ -5,6 +5,8 @@ import os
 from decimal import Decimal
 from pathlib import Path
 
+import orjson
+
 ROOT = Path(__file__).resolve().parent
 
 
@@ -71,6 +73,9 @@ def _engine_options() -> dict:
     without a round trip when it is checked out, and replaced (models/liveness.py).
     """
     options = {key: int(os.environ[name]) for name, key in _POOL_SETTINGS.items() if name in os.environ}
+    # JSON columns (a case's data and goals, events' payloads) read with orjson, several times
+    # faster than the standard library's parser: every page of cases reads dozens of them.
+    options["json_deserializer"] = orjson.loads
     if os.environ.get("ACCORD_DB_PRE_PING") == "1":
         options["pool_pre_ping"] = True
     return options
