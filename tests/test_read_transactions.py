@@ -111,3 +111,19 @@ def test_accord_db_prepare_refuses_a_value_it_does_not_know(monkeypatch):
     monkeypatch.setenv("ACCORD_DB_PREPARE", "maybe")
     with pytest.raises(ValueError, match="ACCORD_DB_PREPARE must be 1 or 0"):
         config.from_environment()
+
+
+def test_a_write_made_before_a_transition_is_kept_when_the_transition_is_refused(app, make_user):
+    # On PostgreSQL a transition goes on in the transaction the request began, when that only read;
+    # a transaction that had already written is committed first, as on SQLite, so that a refused
+    # transition rolls back only its own work.
+    from workflows import engine
+    from workflows.errors import NotFound
+
+    user = make_user("sam", "staff")
+    db.session.add(Department(name="Written before"))
+    db.session.flush()
+    with pytest.raises(NotFound):
+        engine.fire(db.session, user, 987654, "submit", 1)
+    db.session.rollback()
+    assert _departments_named(app, "Written before") == 1

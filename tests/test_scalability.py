@@ -2,6 +2,7 @@
 the indexes the case lists filter and sort on exist in the migrated schema."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -156,6 +157,27 @@ def test_the_signed_in_person_and_their_roles_cost_one_query(app, api, people):
     web = web_client(app, people["dana"])
     assert queries(web.get, "/account/password") == 1
     assert queries(api(people["dana"]).get, "/api/v1/workflows") == 1
+
+
+def test_an_approval_reads_the_owner_with_their_roles_and_opens_no_extra_transaction(app, api, people, add_trips):
+    # Each statement and each BEGIN is a round trip on PostgreSQL. The approver's rule reads the
+    # traveller's roles: the traveller and their roles come in one query. There, the transition goes
+    # on in the transaction that read the token; then one more reads the answer's score.
+    client = api(people["dana"])
+    case_id, = add_trips(1)
+    version = client.get(f"/api/v1/cases/{case_id}").get_json()["version"]
+    begins: list[int] = []
+    listener = lambda _conn: begins.append(1)  # noqa: E731
+    with counted() as statements:
+        event.listen(db.engine, "begin", listener)
+        try:
+            r = client.post(f"/api/v1/cases/{case_id}/transitions", json={"trigger": "approve", "version": version})
+        finally:
+            event.remove(db.engine, "begin", listener)
+    assert r.status_code == 200 and r.get_json()["state"] == "approved"
+    assert sum(bool(re.search(r"\bFROM users\b", s)) for s in statements) == 2  # the token's user, the traveller
+    assert not [s for s in statements if s.lstrip().startswith("SELECT user_roles")]
+    assert len(begins) == (2 if db.engine.dialect.name == "postgresql" else 3)
 
 
 def _indexes(table: str) -> list[list[str]]:

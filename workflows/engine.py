@@ -9,7 +9,9 @@ from blinker import Namespace
 from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import bindparam, inspect, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.exc import StaleDataError
 
 from models import CASE_ALONE, Case, User
@@ -120,11 +122,21 @@ _LOCK = (select(Case).where(Case.id == bindparam("case_id")).with_for_update(of=
          .execution_options(populate_existing=True))
 
 
+_OWNER = select(User).options(joinedload(User.roles)).where(User.id == bindparam("owner_id"))
+
+
 def _lock(session: Session, actor: User, case_id: int) -> Case:
-    """Lock the case's row and return the case as it is now."""
+    """Lock the case's row and return the case as it is now, with its owner and their roles."""
     case = session.scalars(_LOCK, {"case_id": case_id}).first()
     if case is None or not can_view(actor, case):
         raise NotFound("No such case.")
+    # The rules read the owner's roles. Loaded through the case, the owner would be read again
+    # (the lock refreshes what it loads) and their roles in a second query: one query here, or
+    # none when the owner is already in the session (the actor, often).
+    owner = session.identity_map.get(identity_key(User, case.owner_id))
+    if owner is None:
+        owner = session.scalars(_OWNER, {"owner_id": case.owner_id}).unique().one()
+    set_committed_value(case, "owner", owner)
     return case
 
 

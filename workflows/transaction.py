@@ -74,7 +74,10 @@ def write_transaction(session: Session) -> Iterator[Session]:
     # End the read transaction a request may have begun, so that the write lock comes first. It
     # wrote nothing, and ending it by commit keeps what it loaded (the signed-in user and roles):
     # a rollback would expire them and cost a reload; the case is re-read under the lock anyway.
-    if session.in_transaction():
+    # On PostgreSQL a transaction that only read goes on instead: under READ COMMITTED each
+    # statement sees what was committed when it began, and the lock is the case row's, so ending
+    # it would only cost two round trips (COMMIT, then BEGIN).
+    if session.in_transaction() and not _reads_may_go_on(session):
         _commit_keeping_state(session)
     queue = _writers_queue(session)
     token = _immediate.set(True)
@@ -89,6 +92,13 @@ def write_transaction(session: Session) -> Iterator[Session]:
                 raise
     finally:
         _immediate.reset(token)
+
+
+def _reads_may_go_on(session: Session) -> bool:
+    """Return whether a write may continue the session's transaction: on PostgreSQL, if it only read."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    return not session.connection().info.get(_WROTE)
 
 
 def _writers_queue(session: Session):
