@@ -1,4 +1,6 @@
--- Approve distinct cases: thread k of n takes ids k, k+n, k+2n... of the file ACCORD_IDS.
+-- Approve distinct cases. Each department head approves their own department's submitted cases:
+-- thread k acts as head k % ACCORD_APPROVERS (token ACCORD_TOKEN_<h>, ids in the file ACCORD_IDS_<h>)
+-- and takes that head's ids j, j+s, j+2s... where j = floor(k / heads) and s = floor(threads / heads).
 local counter = 0
 function setup(thread)
   thread:set("first", counter)
@@ -6,11 +8,14 @@ function setup(thread)
 end
 
 function init(args)
-  ids, step = {}, tonumber(os.getenv("ACCORD_THREADS"))
-  for line in io.lines(os.getenv("ACCORD_IDS")) do ids[#ids + 1] = line end
-  nxt = first + 1
+  local heads = tonumber(os.getenv("ACCORD_APPROVERS"))
+  local threads = tonumber(os.getenv("ACCORD_THREADS"))
+  local head = first % heads
+  ids, step = {}, math.max(1, math.floor(threads / heads))
+  for line in io.lines(os.getenv("ACCORD_IDS_" .. head)) do ids[#ids + 1] = line end
+  nxt = math.floor(first / heads) + 1
   wrk.method = "POST"
-  wrk.headers["Authorization"] = "Bearer " .. os.getenv("ACCORD_TOKEN")
+  wrk.headers["Authorization"] = "Bearer " .. os.getenv("ACCORD_TOKEN_" .. head)
   wrk.headers["User-Agent"] = "accord-bench"
   wrk.headers["Content-Type"] = "application/json"
 end
