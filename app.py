@@ -22,6 +22,10 @@ def create_app(config: dict | None = None) -> Flask:
         options = with_keepalives(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
         if not app.config["ACCORD_DB_PREPARE"]:
             options["connect_args"] = {**options["connect_args"], "prepare_threshold": None}
+        # The engine's locking relies on READ COMMITTED (a writer that waited on a case's lock reads
+        # the case as committed since, and a write goes on in the request's reading transaction),
+        # whatever default_transaction_isolation the server or role sets.
+        options["isolation_level"] = "READ COMMITTED"
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     _check_secret(app)
     os.makedirs(app.instance_path, exist_ok=True)

@@ -127,3 +127,18 @@ def test_a_write_made_before_a_transition_is_kept_when_the_transition_is_refused
         engine.fire(db.session, user, 987654, "submit", 1)
     db.session.rollback()
     assert _departments_named(app, "Written before") == 1
+
+
+def test_postgresql_transactions_read_committed_whatever_the_server_default(app, make_app):
+    # Under REPEATABLE READ, a writer that waited on a case's lock, or a write that went on in the
+    # request's reading transaction, would fail with a serialization error instead of answering 409.
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("this run is on SQLite, which has no isolation levels to choose (CI runs PostgreSQL)")
+    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    stricter = {**options, "connect_args": {**options["connect_args"],
+                                            "options": "-c default_transaction_isolation=repeatable\\ read"}}
+    other = make_app({**app.config, "SQLALCHEMY_ENGINE_OPTIONS": stricter})
+    with other.app_context():
+        assert db.session.scalar(text("SHOW default_transaction_isolation")) == "repeatable read"
+        assert db.session.scalar(text("SHOW transaction_isolation")) == "read committed"
+        db.session.rollback()
