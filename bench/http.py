@@ -109,7 +109,8 @@ def prepare(url: str, cases: int) -> dict:
 
     app = make_app(url)
     with app.app_context():
-        spec = [(f"bench.head{n or ''}", ["dept_head"], name) for n, name in enumerate(DEPARTMENTS)]
+        head_names = [f"bench.head{n or ''}" for n in range(len(DEPARTMENTS))]
+        spec = [(username, ["dept_head"], name) for username, name in zip(head_names, DEPARTMENTS)]
         spec += [("bench.committee", ["committee"], "City Clerk's Office")]
         spec += [(f"bench.staff{n}", ["staff"], DEPARTMENTS[n % 2]) for n in range(20)]
         people = make_people(db.session, spec)
@@ -117,7 +118,7 @@ def prepare(url: str, cases: int) -> dict:
         # Years of history: most cases are closed, one in ten waits for a decision.
         bulk_travel_cases(db.session, staff, cases - cases // OPEN_SHARE, state="closed")
         bulk_travel_cases(db.session, staff, cases // OPEN_SHARE)
-        heads = [people[f"bench.head{n or ''}"] for n in range(len(DEPARTMENTS))]
+        heads = [people[username] for username in head_names]
         approvers = []
         for head in heads:
             approvers.append({"token": issue_token(db.session, head), "ids": list(db.session.scalars(

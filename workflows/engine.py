@@ -11,7 +11,6 @@ from marshmallow import ValidationError
 from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.exc import StaleDataError
 
 from models import CASE_ALONE, Case, User
@@ -114,15 +113,13 @@ def create_case(session: Session, actor: User, workflow: str, title: Any, goals:
     return case
 
 
-# Owner, assignee and department load when a rule reads them (from the identity map when they are
-# there), not as three joins and a roles query on every transition. Built once: constructing a
-# statement costs more than running it.
+# The case row alone, not three joins on every transition: assignee and department load when read,
+# and _lock takes the owner from the session or reads them with their roles. Built once:
+# constructing a statement costs more than running it.
 _LOCK = (select(Case).where(Case.id == bindparam("case_id")).with_for_update(of=Case)
          .options(*CASE_ALONE)
          .execution_options(populate_existing=True))
-
-
-_OWNER = select(User).options(joinedload(User.roles)).where(User.id == bindparam("owner_id"))
+_WITH_ROLES = (joinedload(User.roles),)
 
 
 def _lock(session: Session, actor: User, case_id: int) -> Case:
@@ -131,12 +128,9 @@ def _lock(session: Session, actor: User, case_id: int) -> Case:
     if case is None or not can_view(actor, case):
         raise NotFound("No such case.")
     # The rules read the owner's roles. Loaded through the case, the owner would be read again
-    # (the lock refreshes what it loads) and their roles in a second query: one query here, or
-    # none when the owner is already in the session (the actor, often).
-    owner = session.identity_map.get(identity_key(User, case.owner_id))
-    if owner is None:
-        owner = session.scalars(_OWNER, {"owner_id": case.owner_id}).unique().one()
-    set_committed_value(case, "owner", owner)
+    # (the lock refreshes what it loads) and their roles in a second query: session.get takes
+    # them from the session (the actor, often), or else reads both in one query.
+    set_committed_value(case, "owner", session.get(User, case.owner_id, options=_WITH_ROLES))
     return case
 
 
