@@ -1,0 +1,43 @@
+"""gunicorn's settings (gunicorn.conf.py): found from the project's folder, and each worker takes the
+loaded application out of the garbage collector's sight, so that no full collection walks it."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+
+
+def _settings(env: dict[str, str]) -> dict[str, str]:
+    out = subprocess.run([str(GUNICORN), "--print-config", "app:create_app()"], cwd=ROOT, capture_output=True,
+                         text=True, env={**os.environ, **env}, timeout=60, check=True).stdout
+    return {name.strip(): value.strip() for name, _, value in (line.partition("=") for line in out.splitlines())}
+
+
+def test_gunicorn_started_in_the_project_folder_reads_its_settings():
+    settings = _settings({"WEB_CONCURRENCY": "3"})
+    assert settings["config"] == "./gunicorn.conf.py"
+    assert settings["post_worker_init"] == "<post_worker_init()>"
+    assert settings["workers"] == "3"  # WEB_CONCURRENCY still chooses
+    assert settings["timeout"] == "30"
+
+
+def test_a_worker_freezes_the_loaded_application_out_of_the_collectors_sight(tmp_path):
+    # In a fresh interpreter, as a worker: load the app, then run the hook gunicorn runs after it.
+    script = f"""
+import gc, runpy
+from app import create_app
+create_app({{"SQLALCHEMY_DATABASE_URI": "sqlite:///{tmp_path}/g.sqlite3", "SECRET_KEY": "x"}})
+tracked = len(gc.get_objects())
+runpy.run_path("gunicorn.conf.py")["post_worker_init"](None)
+print(tracked, len(gc.get_objects()), gc.get_freeze_count())
+"""
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "ACCORD_ENV": "development"})
+    assert out.returncode == 0, out.stderr
+    before, after, frozen = map(int, out.stdout.split())
+    assert before > 50_000  # the application, as a full collection would have walked it
+    assert after < 1_000 and frozen >= before  # now none of it is walked by a collection
