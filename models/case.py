@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, text
-from sqlalchemy.orm import Mapped, lazyload, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, lazyload, mapped_column, relationship
 
 from extensions import db
 from models.types import JSONType, Money, utcnow
@@ -78,8 +78,10 @@ class Case(db.Model):
 #: department: each then loads when read, from the session's identity map when it is there.
 CASE_ALONE = (lazyload(Case.owner), lazyload(Case.assignee), lazyload(Case.department))
 #: Loader options for rows of a table of cases, which show the owner but not the assignee or the
-#: department (each loads when read, from the identity map when it is there).
-CASE_ROW = (lazyload(Case.assignee), lazyload(Case.department))
+#: department (each loads when read, from the identity map when it is there). The rules that
+#: decide who may act read the owner's roles: they come in the same query, not in a second one
+#: (its rows then repeat a case per role: read the result with .unique()).
+CASE_ROW = (lazyload(Case.assignee), lazyload(Case.department), joinedload(Case.owner).joinedload(User.roles))
 
 
 class CaseCount(db.Model):

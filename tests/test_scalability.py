@@ -10,10 +10,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, select
 
 import clock
 from extensions import db
+from models import Role
 from tests.factories import TEST_PASSWORD
 from workflows import engine
 from workflows.scoring import submit_score
@@ -120,6 +121,28 @@ def test_dashboard_queries_do_not_grow_with_the_cases_shown(app, people, add_tri
     add_trips(2, "closed")
     many = queries(client.get, "/")
     assert many == few
+
+
+@pytest.mark.parametrize("page", ["/", "/api/v1/cases"])
+def test_the_rules_read_the_owners_roles_from_the_query_of_the_cases(app, api, people, add_trips, page):
+    # Who may act on a case depends on its owner's roles: on the dashboard and the list, they come
+    # with the cases in one query, not in a second one (a round trip on PostgreSQL). A traveller
+    # with two roles comes in two rows of that query, and their trips are still listed once.
+    people["sam"].roles.append(db.session.scalar(select(Role).where(Role.name == "committee")))  # no rule here reads it
+    db.session.commit()
+    client = api(people["dana"]) if page.startswith("/api") else web_client(app, people["dana"])
+    ids = add_trips(3)
+    queries(client.get, page)
+    with counted() as statements:
+        r = client.get(page)
+    assert not [s for s in statements if s.lstrip().startswith("SELECT user_roles")]
+    if page.startswith("/api"):
+        items = r.get_json()["items"]
+        assert sorted(i["id"] for i in items) == sorted(ids)
+        assert all(i["allowed_transitions"][:1] == ["approve"] for i in items)
+    else:
+        body = r.get_data(as_text=True).split('id="awaiting-h"')[1].split("</section>")[0]
+        assert [body.count(f'href="/cases/{i}"') for i in ids] == [1, 1, 1]
 
 
 def test_case_json_queries_do_not_grow_with_cases_or_history(app, api, people, add_trips):

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import bindparam, select, text
 
 from extensions import db
-from models import CASE_ROW, Case
+from models import CASE_ALONE, Case
 from web import bp
 from web.nav import dashboard_extras
 from workflows.presenters import case_rows
@@ -14,8 +14,9 @@ from workflows.queries import awaiting
 from workflows.statements import inline
 
 
+# The person's own requests: their owner is the signed-in user, whom the session holds already.
 _MINE = (select(Case).where(Case.owner_id == bindparam("me")).order_by(Case.updated_at.desc()).limit(inline("n", 50))
-         .options(*CASE_ROW))
+         .options(*CASE_ALONE))
 
 
 @bp.get("/")

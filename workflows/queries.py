@@ -70,7 +70,7 @@ def awaiting(session: Session, user: User) -> list[Case]:
     chunk, offset = AWAITING_LIMIT + 10, 0
     for _ in range(5):  # bounded: a page, not a search through every case
         rows = session.scalars(statement, {**person(user), "per_state": offset + chunk, "chunk": chunk,
-                                           "skip": offset}).all()
+                                           "skip": offset}).unique().all()
         for case in rows:
             wf = registry.get(case.workflow)
             if any(permitted(user, case, t) for t in wf.transitions if case.state in t.source and not t.by_owner):
