@@ -35,7 +35,11 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn serving the app on 127.0.0.1, stopped on exit."""
+    """gunicorn serving the app on 127.0.0.1, stopped on exit.
+
+    It starts in the project's folder, so it runs with gunicorn.conf.py as a deployment would
+    (the worker count given here replaces the file's).
+    """
 
     def __init__(self, url: str, workers: int, log_path: str):
         self.port = free_port()
