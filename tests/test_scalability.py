@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from sqlalchemy import event, inspect, select
 import clock
 from extensions import db
 from models import Role
-from tests.factories import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, counted
 from workflows import engine
 from workflows.scoring import submit_score
 
@@ -31,22 +30,6 @@ def trip(start: date) -> dict:
         "purpose": "Present Toronto's Healthy City work.", "role_at_event": "presenter", "funding": "city",
         "estimated_cost": {"registration": "650.00", "transport": "1400.00"},
     }
-
-
-@contextmanager
-def counted():
-    """Collect the SQL statements run inside the block, from a fresh session."""
-    db.session.remove()
-    statements: list[str] = []
-
-    def listener(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
 
 
 @pytest.fixture

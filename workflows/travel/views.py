@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select
 
 import clock
 from extensions import db
-from models import CASE_ALONE, Case, User
+from models import CASE_ALONE, CASE_ROW, Case, User
 from web.nav import add_case_section, add_link, add_new_link, add_panel, set_edit_endpoint
 from web.payloads import register_form
 from workflows import engine
@@ -111,12 +111,13 @@ def overdue():
 
 @per_roles
 def _overdue_seen(shape: Shape):
-    return select(Case).where(overdue_clause(), visible(shape)).order_by(Case.due_on)
+    # The panel shows the traveller; who decides (is_approver) reads the traveller's roles.
+    return select(Case).where(overdue_clause(), visible(shape)).order_by(Case.due_on).options(*CASE_ROW)
 
 
 def _panel(user) -> dict | None:
     """Return the overdue trips the user made or decides, for the dashboard; None when there are none."""
-    cases = db.session.scalars(_overdue_seen(user), {**person(user), "midnight": midnight(clock.today())}).all()
+    cases = db.session.scalars(_overdue_seen(user), {**person(user), "midnight": midnight(clock.today())}).unique().all()
     mine = [c for c in cases if c.owner_id == user.id or is_approver(c, user)]
     return {"travel_overdue": mine} if mine else None
 

@@ -8,7 +8,7 @@ import pytest
 
 from extensions import db
 from models import Case
-from tests.factories import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, counted
 from tests.workflows.travel.conftest import TODAY, trip_data
 
 
@@ -118,6 +118,13 @@ def test_overdue_trips_stand_out_for_the_traveller_the_approver_and_the_cao(brow
     admin = make_user("ada", "admin", department="Information and Technology")
     assert "WHO Healthy Cities conference" in browse(admin).get("/travel/overdue").get_data(as_text=True)
     assert browse(people["sam"]).get("/travel/overdue").status_code == 403
+    # The traveller's roles (who decides) come with the overdue trips, not in a query of their own.
+    client = browse(people["dana"])
+    client.get("/")
+    with counted() as statements:  # (from a fresh session: nothing is in it already)
+        page = client.get("/").get_data(as_text=True)
+    assert "WHO Healthy Cities conference" in page.split('id="travel-overdue-h"')[1]
+    assert not [s for s in statements if s.lstrip().startswith("SELECT user_roles")]
 
 
 def test_the_review_lists_the_travellers_other_trips_with_dates_estimate_and_report(browse, people, make_trip, app):
