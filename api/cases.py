@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from flask import g, request
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import joinedload
 
 from api import bp
 from api.auth import token_required
 from api.parse import parse
 from api.schemas import CaseCreateArgs, CaseListArgs, CasePatchArgs, TransitionArgs
 from extensions import db
-from models import Case, User
+from models import OWNER_AND_ROLES, Case, User
 from workflows import engine
 from workflows.access import count_visible, filters, visible
 from workflows.audit import case_events, check_chain
@@ -86,9 +86,9 @@ def list_cases():
             "page": page, "per_page": per_page, "total": total}
 
 
-# Each item's allowed transitions follow rules that read the owner's roles: they come with the
-# page's cases, not in a second query. No rule reads an assignee's roles.
-_LISTED = (joinedload(Case.owner).joinedload(User.roles), joinedload(Case.assignee).lazyload(User.roles))
+# Each item's allowed transitions follow rules that read the owner's roles. No rule reads an
+# assignee's roles.
+_LISTED = (OWNER_AND_ROLES, joinedload(Case.assignee).lazyload(User.roles))
 
 
 @per_roles

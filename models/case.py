@@ -77,11 +77,13 @@ class Case(db.Model):
 #: Loader options for the case rows alone, without the joins that load their owner, assignee and
 #: department: each then loads when read, from the session's identity map when it is there.
 CASE_ALONE = (lazyload(Case.owner), lazyload(Case.assignee), lazyload(Case.department))
+#: Loader option for the owner with their roles, in the query of the cases: the rules that decide
+#: who may act read the owner's roles, and would otherwise read them in a second query. A query of
+#: several cases then repeats a case per role: read its result with .unique().
+OWNER_AND_ROLES = joinedload(Case.owner).joinedload(User.roles)
 #: Loader options for rows of a table of cases, which show the owner but not the assignee or the
-#: department (each loads when read, from the identity map when it is there). The rules that
-#: decide who may act read the owner's roles: they come in the same query, not in a second one
-#: (its rows then repeat a case per role: read the result with .unique()).
-CASE_ROW = (lazyload(Case.assignee), lazyload(Case.department), joinedload(Case.owner).joinedload(User.roles))
+#: department (each loads when read, from the identity map when it is there).
+CASE_ROW = (lazyload(Case.assignee), lazyload(Case.department), OWNER_AND_ROLES)
 
 
 class CaseCount(db.Model):

@@ -25,3 +25,8 @@ def counted() -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
+
+
+def roles_queries(statements: list[str]) -> list[str]:
+    """Return the statements that read people's roles on their own (not joined to who they belong to)."""
+    return [s for s in statements if s.lstrip().startswith("SELECT user_roles")]

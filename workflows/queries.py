@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 from sqlalchemy import select, union_all
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
-from models import CASE_ROW, Case, User
+from models import CASE_ROW, OWNER_AND_ROLES, Case, User
 from workflows import registry
 from workflows.access import can_view, permitted, visible
 from workflows.statements import Shape, constant, inline, per_roles, person
 from workflows.errors import NotFound
-
-# A case page reads the owner's roles (the rules): joined in, not a second query.
-_OWNER_AND_ROLES = (joinedload(Case.owner).joinedload(User.roles),)
 
 #: How many waiting cases the dashboard shows a person.
 AWAITING_LIMIT = 50
@@ -19,7 +16,7 @@ AWAITING_LIMIT = 50
 
 def load_visible(session: Session, user: User, case_id: int) -> Case:
     """Return the case if the user may see it; otherwise refuse with 404."""
-    case = session.get(Case, case_id, options=_OWNER_AND_ROLES)
+    case = session.get(Case, case_id, options=(OWNER_AND_ROLES,))
     if case is None or not can_view(user, case):
         raise NotFound("No such case.")
     return case

@@ -96,9 +96,7 @@ def write_transaction(session: Session) -> Iterator[Session]:
 
 def _reads_may_go_on(session: Session) -> bool:
     """Return whether a write may continue the session's transaction: on PostgreSQL, if it only read."""
-    if session.get_bind().dialect.name != "postgresql":
-        return False
-    return not session.connection().info.get(_WROTE)
+    return session.get_bind().dialect.name == "postgresql" and not _wrote(session)
 
 
 def _writers_queue(session: Session):
@@ -144,6 +142,11 @@ def _commit_keeping_state(session: Session) -> None:
 _WROTE = "accord_wrote"
 
 
+def _wrote(session: Session) -> bool:
+    """Return whether the session's transaction has written anything (see _note_write)."""
+    return bool(session.connection().info.get(_WROTE))
+
+
 @event.listens_for(Engine, "before_cursor_execute")
 def _note_write(conn, _cursor, statement: str, _parameters, _context, _executemany) -> None:
     if statement.lstrip()[:6].upper() != "SELECT":
@@ -167,7 +170,7 @@ def end_read(session: Session, failed: BaseException | None) -> None:
     session = session() if isinstance(session, scoped_session) else session
     transaction = session.get_transaction()
     if (failed is not None or transaction is None or not transaction.is_active
-            or session.new or session.dirty or session.deleted or session.connection().info.get(_WROTE)):
+            or session.new or session.dirty or session.deleted or _wrote(session)):
         return
     try:
         _commit_keeping_state(session)
