@@ -30,6 +30,9 @@ def create_app(config: dict | None = None) -> Flask:
     _check_secret(app)
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The transitions library logs two lines at INFO for every transition ("Finished processing
+    # state ... callbacks"); the engine's own line says what happened, to whom and by whom.
+    logging.getLogger("transitions").setLevel(logging.WARNING)
 
     import clock
     from api.json import DecimalJSONProvider

@@ -111,6 +111,9 @@ def notify_once(session: Session, user: User, kind: str, key: str, subject: str,
     return True
 
 
+_INSERT = insert(Notification.__table__)
+
+
 def queue_awaiting(sender: str, session: Session, case: Case, transition, actor: User) -> None:
     """Record, with the transition, a message for each person who can act now; send after commit.
 
@@ -129,7 +132,7 @@ def queue_awaiting(sender: str, session: Session, case: Case, transition, actor:
                 f"It now awaits your action: {case_url(case)}\n")
         outbox.append(([person.email], subject, body))
     if rows:  # a Core INSERT in the transaction's connection: the rows are never changed
-        session.connection().execute(insert(Notification.__table__), rows)
+        session.connection().execute(_INSERT, rows)
 
 
 def send_outbox(sender: str, case: Case, transition, actor: User) -> None:

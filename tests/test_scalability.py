@@ -5,15 +5,18 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session
 
 import clock
 from extensions import db
-from models import Role
+from models import Case, Role
 from tests.factories import TEST_PASSWORD, counted, roles_queries
 from workflows import engine
 from workflows.scoring import submit_score
@@ -184,6 +187,57 @@ def test_an_approval_reads_the_owner_with_their_roles_and_opens_no_extra_transac
     assert sum(bool(re.search(r"\bFROM users\b", s)) for s in statements) == 2  # the token's user, the traveller
     assert not roles_queries(statements)
     assert len(begins) == (2 if db.engine.dialect.name == "postgresql" else 3)
+
+
+@contextmanager
+def run_statements() -> Iterator[list]:
+    """Collect the statement objects run inside the block, but for relationships' lazy loads
+    (SQLAlchemy builds those itself). They are kept, so that no id is reused."""
+    ran: list = []
+    lazy: set[int] = set()
+
+    def executed(_conn, statement, *_args):
+        ran.append(statement)
+
+    def orm_executed(state):
+        if state.is_relationship_load:
+            lazy.add(id(state.statement))
+
+    event.listen(db.engine, "before_execute", executed)
+    event.listen(Session, "do_orm_execute", orm_executed)
+    try:
+        yield ran
+    finally:
+        event.remove(db.engine, "before_execute", executed)
+        event.remove(Session, "do_orm_execute", orm_executed)
+        ran[:] = [s for s in ran if id(s) not in lazy]
+
+
+@pytest.mark.parametrize("page", ["/", "/api/v1/cases", "/cases/{id}", "/api/v1/cases/{id}", "approve"])
+def test_pages_run_statements_built_once(app, api, people, add_trips, page):
+    # Building a SELECT and its cache key costs SQLAlchemy more than running a small one, so what
+    # a page runs is built once and run again with new values. A statement built on every request
+    # (session.get with loader options did, on every case page and approval) shows up here.
+    client = web_client(app, people["dana"]) if page.startswith("/cases") or page == "/" else api(people["dana"])
+    first, second = add_trips(2)
+    versions = {c.id: c.version for c in db.session.scalars(select(Case).where(Case.id.in_([first, second])))}
+    db.session.remove()
+
+    def request(case_id: int):
+        if page == "approve":
+            r = client.post(f"/api/v1/cases/{case_id}/transitions",
+                            json={"trigger": "approve", "version": versions[case_id]})
+        else:
+            r = client.get(page.format(id=case_id))
+        assert r.status_code == 200, r.get_data(as_text=True)[:300]
+
+    with run_statements() as before:
+        request(first)
+    with run_statements() as again:
+        request(second)
+    built = {id(s) for s in before}
+    new = [str(s) for s in again if id(s) not in built]
+    assert not new, "\n\n".join(new)
 
 
 def _indexes(table: str) -> list[list[str]]:

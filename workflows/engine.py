@@ -21,6 +21,7 @@ from workflows.audit import jsonable, record_event
 from workflows.definition import Transition, Workflow, shared
 from workflows.errors import Forbidden, GuardFailed, InvalidTransition, NotFound, StaleVersion, ValidationFailed
 from workflows.goals import GOALS
+from workflows.statements import by_id, get
 from workflows.transaction import write_transaction
 
 log = logging.getLogger("accord.engine")
@@ -119,7 +120,7 @@ def create_case(session: Session, actor: User, workflow: str, title: Any, goals:
 _LOCK = (select(Case).where(Case.id == bindparam("case_id")).with_for_update(of=Case)
          .options(*CASE_ALONE)
          .execution_options(populate_existing=True))
-_WITH_ROLES = (joinedload(User.roles),)
+_OWNER = by_id(User, joinedload(User.roles))
 
 
 def _lock(session: Session, actor: User, case_id: int) -> Case:
@@ -128,9 +129,9 @@ def _lock(session: Session, actor: User, case_id: int) -> Case:
     if case is None or not can_view(actor, case):
         raise NotFound("No such case.")
     # The rules read the owner's roles. Loaded through the case, the owner would be read again
-    # (the lock refreshes what it loads) and their roles in a second query: session.get takes
-    # them from the session (the actor, often), or else reads both in one query.
-    set_committed_value(case, "owner", session.get(User, case.owner_id, options=_WITH_ROLES))
+    # (the lock refreshes what it loads) and their roles in a second query: get() takes them from
+    # the session (the actor, often), or else reads both in one query.
+    set_committed_value(case, "owner", get(session, _OWNER, User, case.owner_id))
     return case
 
 

@@ -1,6 +1,8 @@
 """The engine's refusals and successes, through the API as a script sees them."""
 from __future__ import annotations
 
+import logging
+
 import pytest
 from sqlalchemy import func, select
 
@@ -17,6 +19,16 @@ def snapshot(case_id: int) -> tuple:
 
 def fire(client, case_id, trigger, version, **body):
     return client.post(f"/api/v1/cases/{case_id}/transitions", json={"trigger": trigger, "version": version, **body})
+
+
+def test_a_transition_logs_one_line_saying_what_happened(api, people, submitted, caplog):
+    # The log is read by whoever runs the app: one line per transition, not the transitions
+    # library's two lines about its callbacks.
+    with caplog.at_level(logging.INFO):
+        r = fire(api(people["head"]), submitted.id, "approve", submitted.version, data={"amount": "250.50"})
+    assert r.status_code == 200, r.get_json()
+    lines = [(rec.name, rec.getMessage()) for rec in caplog.records if rec.name.startswith(("accord.engine", "transitions"))]
+    assert lines == [("accord.engine", f"case {submitted.id}: approve by {people['head'].username}, submitted -> approved")]
 
 
 def test_approve_moves_state_bumps_version_and_records_one_event(api, people, submitted):
