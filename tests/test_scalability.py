@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 import clock
 from extensions import db
-from models import Case, Role
+from models import Case, Department, Role, User
 from tests.factories import TEST_PASSWORD, counted, roles_queries
 from workflows import engine
 from workflows.scoring import submit_score
@@ -170,7 +170,7 @@ def test_the_signed_in_person_and_their_roles_cost_one_query(app, api, people):
 
 def test_an_approval_reads_the_owner_with_their_roles_and_opens_no_extra_transaction(app, api, people, add_trips):
     # Each statement and each BEGIN is a round trip on PostgreSQL. The approver's rule reads the
-    # traveller's roles: the traveller and their roles come in one query. There, the transition goes
+    # traveller's roles: the traveller, their roles and department come in one query. There, the transition goes
     # on in the transaction that read the token; then one more reads the answer's score.
     client = api(people["dana"])
     case_id, = add_trips(1)
@@ -186,6 +186,10 @@ def test_an_approval_reads_the_owner_with_their_roles_and_opens_no_extra_transac
     assert r.status_code == 200 and r.get_json()["state"] == "approved"
     assert sum(bool(re.search(r"\bFROM users\b", s)) for s in statements) == 2  # the token's user, the traveller
     assert not roles_queries(statements)
+    # The answer names the case's department, the traveller's: it comes with them.
+    assert r.get_json()["department"] == db.session.scalar(
+        select(Department.name).join(User, User.department_id == Department.id).where(User.username == "sam"))
+    assert not [s for s in statements if re.search(r"\bFROM departments\b", s)]
     assert len(begins) == (2 if db.engine.dialect.name == "postgresql" else 3)
 
 

@@ -120,7 +120,9 @@ def create_case(session: Session, actor: User, workflow: str, title: Any, goals:
 _LOCK = (select(Case).where(Case.id == bindparam("case_id")).with_for_update(of=Case)
          .options(*CASE_ALONE)
          .execution_options(populate_existing=True))
-_OWNER = by_id(User, joinedload(User.roles))
+# The owner comes with their department: a case is filed under its owner's department, so the
+# answer to an approval finds the case's department in the session instead of reading it apart.
+_OWNER = by_id(User, joinedload(User.roles), joinedload(User.department))
 
 
 def _lock(session: Session, actor: User, case_id: int) -> Case:
