@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select
 
 import clock
 from extensions import db
-from models import CASE_ALONE, CASE_ROW, Case, User
+from models import CASE_ROW, Case, User
 from web.nav import add_case_section, add_link, add_new_link, add_panel, set_edit_endpoint
 from web.payloads import register_form
 from workflows import engine
@@ -122,9 +122,14 @@ def _panel(user) -> dict | None:
     return {"travel_overdue": mine} if mine else None
 
 
-_OTHER_TRIPS = (select(Case).where(Case.workflow == constant(NAME), Case.owner_id == bindparam("owner"),
-                                   Case.id != bindparam("case"), Case.state != constant("draft"))
-                .order_by(Case.created_at.desc()).limit(inline("n", 20)).options(*CASE_ALONE))
+# Plain rows of the columns the table and the rules (can_view, is_overdue, the estimate and the
+# due date) read: building twenty ORM objects cost more than the query (0.59 against 0.38-0.43 ms
+# in-process on PostgreSQL, with 100,000 cases).
+_OTHER_TRIPS = (select(Case.id, Case.title, Case.workflow, Case.state, Case.owner_id, Case.assignee_id,
+                       Case.department_id, Case.due_on, Case.data)
+                .where(Case.workflow == constant(NAME), Case.owner_id == bindparam("owner"),
+                       Case.id != bindparam("case"), Case.state != constant("draft"))
+                .order_by(Case.created_at.desc()).limit(inline("n", 20)))
 
 
 class Trip(NamedTuple):
@@ -145,9 +150,8 @@ class Trip(NamedTuple):
 
 def traveller_history(case: Case, user: User) -> list[Trip]:
     """Return the traveller's other trips, newest first, with their report status, as the user sees them."""
-    # The traveller is the case's owner, already loaded (with their roles): no joins to load them
-    # again for each trip, nor a second query for their roles.
-    others = db.session.scalars(_OTHER_TRIPS, {"owner": case.owner_id, "case": case.id}).all()
+    # Rows, not cases (see _OTHER_TRIPS): every trip's traveller is this case's owner, already loaded.
+    others = db.session.execute(_OTHER_TRIPS, {"owner": case.owner_id, "case": case.id}).all()
     rows = []
     for c in others:
         data, total = c.data, estimated_total(c)
