@@ -1,6 +1,8 @@
 """The scoring form and breakdown on the case page, and the page of the criteria in force."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -21,8 +23,13 @@ CONFLICT_CHOICES = [SelectChoice("none", "I have no conflict of interest"),
                     SelectChoice("recused", "I have a conflict of interest and recuse myself")]
 
 
+@lru_cache(maxsize=32)
 def score_form_class(cset):
-    """Return a form with one radio group per rated criterion of a criteria set."""
+    """Return a form with one radio group per rated criterion of a criteria set.
+
+    Made once per criteria set (they are frozen): making the class took as long as making the
+    form from it, on every case page a reviewer opens.
+    """
 
     class ScoreForm(FlaskForm):
         conflict = RadioField("Conflict of interest", choices=CONFLICT_CHOICES, default="none",
