@@ -21,7 +21,7 @@ from workflows.audit import jsonable, record_event
 from workflows.definition import Transition, Workflow, shared
 from workflows.errors import Forbidden, GuardFailed, InvalidTransition, NotFound, StaleVersion, ValidationFailed
 from workflows.goals import GOALS
-from workflows.statements import by_id, get
+from workflows.statements import by_id
 from workflows.transaction import write_transaction
 
 log = logging.getLogger("accord.engine")
@@ -122,7 +122,7 @@ _LOCK = (select(Case).where(Case.id == bindparam("case_id")).with_for_update(of=
          .execution_options(populate_existing=True))
 # The owner comes with their department: a case is filed under its owner's department, so the
 # answer to an approval finds the case's department in the session instead of reading it apart.
-_OWNER = by_id(User, joinedload(User.roles), joinedload(User.department))
+_owner = by_id(User, joinedload(User.roles), joinedload(User.department))
 
 
 def _lock(session: Session, actor: User, case_id: int) -> Case:
@@ -131,9 +131,9 @@ def _lock(session: Session, actor: User, case_id: int) -> Case:
     if case is None or not can_view(actor, case):
         raise NotFound("No such case.")
     # The rules read the owner's roles. Loaded through the case, the owner would be read again
-    # (the lock refreshes what it loads) and their roles in a second query: get() takes them from
+    # (the lock refreshes what it loads) and their roles in a second query: _owner takes them from
     # the session (the actor, often), or else reads both in one query.
-    set_committed_value(case, "owner", get(session, _OWNER, User, case.owner_id))
+    set_committed_value(case, "owner", _owner(session, case.owner_id))
     return case
 
 

@@ -7,19 +7,19 @@ from sqlalchemy.orm import Session
 from models import CASE_ROW, OWNER_AND_ROLES, Case, User
 from workflows import registry
 from workflows.access import can_view, permitted, visible
-from workflows.statements import Shape, by_id, constant, get, inline, per_roles, person
+from workflows.statements import Shape, by_id, constant, inline, per_roles, person
 from workflows.errors import NotFound
 
 #: How many waiting cases the dashboard shows a person.
 AWAITING_LIMIT = 50
 
 
-_CASE = by_id(Case, OWNER_AND_ROLES)
+_case_with_owner = by_id(Case, OWNER_AND_ROLES)
 
 
 def load_visible(session: Session, user: User, case_id: int) -> Case:
     """Return the case if the user may see it; otherwise refuse with 404."""
-    case = get(session, _CASE, Case, case_id)
+    case = _case_with_owner(session, case_id)
     if case is None or not can_view(user, case):
         raise NotFound("No such case.")
     return case

@@ -75,19 +75,21 @@ def inline(name: str, value: int | None = None):
 
 
 def by_id(entity, *options):
-    """Return a statement reading one `entity` by its id (bound as "id"), with these loader options."""
-    return select(entity).where(entity.id == bindparam("id")).options(*options)
-
-
-def get(session: Session, statement, entity, ident: int):
-    """Return the object with this id as session.get(entity, ident, options=...) would, but run a
-    statement built once (by_id) when the session does not hold it.
+    """Return load(session, ident): the entity with this id, as session.get(entity, ident, options=...)
+    answers, from a statement built here once.
 
     session.get builds its SELECT and that SELECT's cache key on every call that misses the
     session: about 0.1 ms of a case page, and of each approval for its traveller. An object the
     session holds, and has not expired, is returned without SQL, as session.get returns it.
     """
-    found = session.identity_map.get(identity_key(entity, ident))
-    if found is not None and not inspect(found).expired:
-        return found
-    return session.scalars(statement, {"id": ident}).unique().first()
+    statement = select(entity).where(entity.id == bindparam("id")).options(*options)
+
+    def load(session: Session, ident: int | None):
+        if ident is None:
+            return None
+        found = session.identity_map.get(identity_key(entity, ident))
+        if found is not None and not inspect(found).expired:
+            return found
+        return session.scalars(statement, {"id": ident}).unique().first()
+
+    return load
