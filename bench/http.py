@@ -158,8 +158,50 @@ def wrk(base: str, script: str, seconds: int, env: dict) -> dict:
             "requests": int(re.search(r"(\d+) requests in", text).group(1)), "errors": errors}
 
 
-def endpoints(base: str, setup: dict, folder: str, seconds: int) -> list[tuple[str, dict]]:
+def _cpu_by_process(processes) -> dict[int, float]:
+    """Return the CPU time (user and system) each process has used, by pid, leaving out any that ended."""
+    import psutil
+
+    used = {}
+    for p in processes:
+        try:
+            times = p.cpu_times()
+            used[p.pid] = times.user + times.system
+        except psutil.Error:
+            pass
+    return used
+
+
+def _app_and_db(server: Server, database: str) -> tuple[dict[int, float], dict[int, float]]:
+    """Return the CPU times of the app's workers and, for a PostgreSQL on this machine, of its server."""
+    import psutil
+
+    workers = psutil.Process(server.proc.pid).children()
+    postgres = [p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
+    return _cpu_by_process(workers), (_cpu_by_process(postgres) if database == "PostgreSQL" else {})
+
+
+def measured(server: Server, database: str, base: str, script: str, seconds: int, env: dict) -> dict:
+    """Run wrk, adding the CPU time per request of the app's workers and of PostgreSQL's server.
+
+    A latency says how long a client waited; the CPU time says what a request cost, which is what
+    a change to the code changes. On a shared host the first moves with the neighbours' load more
+    than with any change, the second less. A process started during the run (a backend for a
+    worker's first connection) counts whole; one that ended during it is left out.
+    """
+    app_before, db_before = _app_and_db(server, database)
+    result = wrk(base, script, seconds, env)
+    app_after, db_after = _app_and_db(server, database)
+    done = max(result["requests"], 1)
+    result["app_cpu"] = sum(t - app_before.get(pid, 0.0) for pid, t in app_after.items()) / done * 1000
+    result["db_cpu"] = (sum(t - db_before.get(pid, 0.0) for pid, t in db_after.items()) / done * 1000
+                        if db_after else None)
+    return result
+
+
+def endpoints(server: Server, database: str, setup: dict, folder: str, seconds: int) -> list[tuple[str, dict]]:
     """Measure each endpoint in turn against a running server."""
+    base = server.base
     ids_file = os.path.join(folder, "ids.txt")
     with open(ids_file, "w") as f:
         f.write("\n".join(map(str, setup["ids"])))
@@ -173,7 +215,7 @@ def endpoints(base: str, setup: dict, folder: str, seconds: int) -> list[tuple[s
         with open(path, "w") as f:
             f.write("\n".join(map(str, approver["ids"])))
         approve.update({f"ACCORD_TOKEN_{n}": approver["token"], f"ACCORD_IDS_{n}": path})
-    approved = wrk(base, "approve.lua", seconds, {**env, **approve})
+    approved = measured(server, database, base, "approve.lua", seconds, {**env, **approve})
     waiting = sum(len(a["ids"]) for a in setup["approvers"])
     if approved["requests"] >= waiting - CONNECTIONS:
         print(f"  note: the approvals ran out of waiting cases ({waiting:,}) before {seconds} s: their rate is "
@@ -181,7 +223,7 @@ def endpoints(base: str, setup: dict, folder: str, seconds: int) -> list[tuple[s
     results = [("POST approve (distinct cases)", approved)]
     for label, path in (("GET /api/v1/cases (list)", "/api/v1/cases"), ("GET / (dashboard)", "/"),
                         ("GET /cases/<id> (case page)", "/cases/{id}"), ("GET /api/v1/cases/<id>", "/api/v1/cases/{id}")):
-        results.append((label, wrk(base, "pages.lua", seconds, {**env, "ACCORD_PATH": path})))
+        results.append((label, measured(server, database, base, "pages.lua", seconds, {**env, "ACCORD_PATH": path})))
     return results
 
 
@@ -199,9 +241,11 @@ def run(full: bool = False) -> list[list]:
             setup = prepare(url, cases)
             print(f"  {label}: {cases:,} cases inserted in {time.perf_counter() - began:.0f} s", flush=True)
             with Server(url, workers, os.path.join(folder, "gunicorn.log")) as server:
-                for name, r in endpoints(server.base, setup, folder, seconds):
-                    rows.append([label, name, r["requests"], r["rps"], f"{r['p50']:.1f}", f"{r['p99']:.1f}", r["errors"]])
+                for name, r in endpoints(server, label, setup, folder, seconds):
+                    rows.append([label, name, r["requests"], r["rps"], f"{r['p50']:.1f}", f"{r['p99']:.1f}", r["errors"],
+                                 f"{r['app_cpu']:.2f}", "-" if r["db_cpu"] is None else f"{r['db_cpu']:.2f}"])
             shutil.rmtree(folder, ignore_errors=True)
     print_table(f"3. Over HTTP: gunicorn -w {workers}, wrk {CONNECTIONS} connections, {seconds} s each, "
-                f"{cases:,} cases", ["database", "endpoint", "requests", "req/s", "p50 ms", "p99 ms", "errors"], rows)
+                f"{cases:,} cases", ["database", "endpoint", "requests", "req/s", "p50 ms", "p99 ms", "errors", "app CPU ms/req",
+                 "db CPU ms/req"], rows)
     return rows
