@@ -43,6 +43,7 @@ class Server:
 
     def __init__(self, url: str, workers: int, log_path: str):
         self.port = free_port()
+        self.url = url
         env = {**os.environ, "DATABASE_URL": url, "ACCORD_ENV": "development", "SECRET_KEY": "bench-secret"}
         self.log = open(log_path, "w")
         self.proc = subprocess.Popen(
@@ -172,16 +173,35 @@ def _cpu_by_process(processes) -> dict[int, float]:
     return used
 
 
-def _app_and_db(server: Server, database: str) -> tuple[dict[int, float], dict[int, float]]:
-    """Return the CPU times of the app's workers and, for a PostgreSQL on this machine, of its server."""
+def _backends(url: str) -> list:
+    """Return the PostgreSQL backends serving this database, if its server runs on this machine.
+
+    A backend names its database in its process title ("postgres: 15/main: user db 127.0.0.1(port)
+    idle"),
+    so other databases' work on the same server (a test run, say) is left out.
+    """
+    import psutil
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql" or parsed.host not in (None, "", "127.0.0.1", "localhost", "::1"):
+        return []
+    found = []
+    for p in psutil.process_iter(["name", "cmdline"]):
+        title = " ".join(p.info["cmdline"] or [])
+        if (p.info["name"] or "").startswith("postgres") and f" {parsed.database} " in f" {title} ":
+            found.append(p)
+    return found
+
+
+def _app_and_db(server: Server) -> tuple[dict[int, float], dict[int, float]]:
+    """Return the CPU times of the app's workers and of the database's backends on this machine."""
     import psutil
 
-    workers = psutil.Process(server.proc.pid).children()
-    postgres = [p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
-    return _cpu_by_process(workers), (_cpu_by_process(postgres) if database == "PostgreSQL" else {})
+    return _cpu_by_process(psutil.Process(server.proc.pid).children()), _cpu_by_process(_backends(server.url))
 
 
-def measured(server: Server, database: str, base: str, script: str, seconds: int, env: dict) -> dict:
+def measured(server: Server, base: str, script: str, seconds: int, env: dict) -> dict:
     """Run wrk, adding the CPU time per request of the app's workers and of PostgreSQL's server.
 
     A latency says how long a client waited; the CPU time says what a request cost, which is what
@@ -189,9 +209,11 @@ def measured(server: Server, database: str, base: str, script: str, seconds: int
     than with any change, the second less. A process started during the run (a backend for a
     worker's first connection) counts whole; one that ended during it is left out.
     """
-    app_before, db_before = _app_and_db(server, database)
+    app_before, db_before = _app_and_db(server)
     result = wrk(base, script, seconds, env)
-    app_after, db_after = _app_and_db(server, database)
+    app_after, db_after = _app_and_db(server)
+    if app_after.keys() != app_before.keys():
+        print(f"  note: gunicorn replaced a worker during {script}: its CPU figure includes a start-up", flush=True)
     done = max(result["requests"], 1)
     result["app_cpu"] = sum(t - app_before.get(pid, 0.0) for pid, t in app_after.items()) / done * 1000
     result["db_cpu"] = (sum(t - db_before.get(pid, 0.0) for pid, t in db_after.items()) / done * 1000
@@ -199,7 +221,7 @@ def measured(server: Server, database: str, base: str, script: str, seconds: int
     return result
 
 
-def endpoints(server: Server, database: str, setup: dict, folder: str, seconds: int) -> list[tuple[str, dict]]:
+def endpoints(server: Server, setup: dict, folder: str, seconds: int) -> list[tuple[str, dict]]:
     """Measure each endpoint in turn against a running server."""
     base = server.base
     ids_file = os.path.join(folder, "ids.txt")
@@ -215,7 +237,7 @@ def endpoints(server: Server, database: str, setup: dict, folder: str, seconds: 
         with open(path, "w") as f:
             f.write("\n".join(map(str, approver["ids"])))
         approve.update({f"ACCORD_TOKEN_{n}": approver["token"], f"ACCORD_IDS_{n}": path})
-    approved = measured(server, database, base, "approve.lua", seconds, {**env, **approve})
+    approved = measured(server, base, "approve.lua", seconds, {**env, **approve})
     waiting = sum(len(a["ids"]) for a in setup["approvers"])
     if approved["requests"] >= waiting - CONNECTIONS:
         print(f"  note: the approvals ran out of waiting cases ({waiting:,}) before {seconds} s: their rate is "
@@ -223,7 +245,7 @@ def endpoints(server: Server, database: str, setup: dict, folder: str, seconds: 
     results = [("POST approve (distinct cases)", approved)]
     for label, path in (("GET /api/v1/cases (list)", "/api/v1/cases"), ("GET / (dashboard)", "/"),
                         ("GET /cases/<id> (case page)", "/cases/{id}"), ("GET /api/v1/cases/<id>", "/api/v1/cases/{id}")):
-        results.append((label, measured(server, database, base, "pages.lua", seconds, {**env, "ACCORD_PATH": path})))
+        results.append((label, measured(server, base, "pages.lua", seconds, {**env, "ACCORD_PATH": path})))
     return results
 
 
@@ -241,7 +263,7 @@ def run(full: bool = False) -> list[list]:
             setup = prepare(url, cases)
             print(f"  {label}: {cases:,} cases inserted in {time.perf_counter() - began:.0f} s", flush=True)
             with Server(url, workers, os.path.join(folder, "gunicorn.log")) as server:
-                for name, r in endpoints(server, label, setup, folder, seconds):
+                for name, r in endpoints(server, setup, folder, seconds):
                     rows.append([label, name, r["requests"], r["rps"], f"{r['p50']:.1f}", f"{r['p99']:.1f}", r["errors"],
                                  f"{r['app_cpu']:.2f}", "-" if r["db_cpu"] is None else f"{r['db_cpu']:.2f}"])
             shutil.rmtree(folder, ignore_errors=True)
