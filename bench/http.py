@@ -176,9 +176,8 @@ def _cpu_by_process(processes) -> dict[int, float]:
 def _backends(url: str) -> list:
     """Return the PostgreSQL backends serving this database, if its server runs on this machine.
 
-    A backend names its database in its process title ("postgres: 15/main: user db 127.0.0.1(port)
-    idle"),
-    so other databases' work on the same server (a test run, say) is left out.
+    A backend names its database in its process title ("postgres: 15/main: user db
+    127.0.0.1(port) idle"), so other databases' work on the same server (a test run) is left out.
     """
     import psutil
     from sqlalchemy.engine import make_url
@@ -201,7 +200,7 @@ def _app_and_db(server: Server) -> tuple[dict[int, float], dict[int, float]]:
     return _cpu_by_process(psutil.Process(server.proc.pid).children()), _cpu_by_process(_backends(server.url))
 
 
-def measured(server: Server, base: str, script: str, seconds: int, env: dict) -> dict:
+def measured(server: Server, script: str, seconds: int, env: dict) -> dict:
     """Run wrk, adding the CPU time per request of the app's workers and of PostgreSQL's server.
 
     A latency says how long a client waited; the CPU time says what a request cost, which is what
@@ -210,7 +209,7 @@ def measured(server: Server, base: str, script: str, seconds: int, env: dict) ->
     worker's first connection) counts whole; one that ended during it is left out.
     """
     app_before, db_before = _app_and_db(server)
-    result = wrk(base, script, seconds, env)
+    result = wrk(server.base, script, seconds, env)
     app_after, db_after = _app_and_db(server)
     if app_after.keys() != app_before.keys():
         print(f"  note: gunicorn replaced a worker during {script}: its CPU figure includes a start-up", flush=True)
@@ -237,7 +236,7 @@ def endpoints(server: Server, setup: dict, folder: str, seconds: int) -> list[tu
         with open(path, "w") as f:
             f.write("\n".join(map(str, approver["ids"])))
         approve.update({f"ACCORD_TOKEN_{n}": approver["token"], f"ACCORD_IDS_{n}": path})
-    approved = measured(server, base, "approve.lua", seconds, {**env, **approve})
+    approved = measured(server, "approve.lua", seconds, {**env, **approve})
     waiting = sum(len(a["ids"]) for a in setup["approvers"])
     if approved["requests"] >= waiting - CONNECTIONS:
         print(f"  note: the approvals ran out of waiting cases ({waiting:,}) before {seconds} s: their rate is "
@@ -245,7 +244,7 @@ def endpoints(server: Server, setup: dict, folder: str, seconds: int) -> list[tu
     results = [("POST approve (distinct cases)", approved)]
     for label, path in (("GET /api/v1/cases (list)", "/api/v1/cases"), ("GET / (dashboard)", "/"),
                         ("GET /cases/<id> (case page)", "/cases/{id}"), ("GET /api/v1/cases/<id>", "/api/v1/cases/{id}")):
-        results.append((label, measured(server, base, "pages.lua", seconds, {**env, "ACCORD_PATH": path})))
+        results.append((label, measured(server, "pages.lua", seconds, {**env, "ACCORD_PATH": path})))
     return results
 
 
