@@ -9,6 +9,13 @@ BEGIN IMMEDIATE. SQLite's own busy wait sleeps in growing steps (up to 100 ms) a
 under many concurrent writers an unlucky one waited over a second; the operating system wakes a
 process waiting on the file lock as soon as it is released. The busy timeout stays as the
 fallback for writers that do not take the file lock (a sign-in, a command-line tool).
+
+On PostgreSQL, what a web or API request reads before it first writes runs in the driver's
+autocommit: no BEGIN and no COMMIT, two round trips of every page saved. Under READ COMMITTED
+each statement sees what was committed when it began, in a transaction or not, so the pages
+read the same. The first write, savepoint or locking read of the request (and every
+write_transaction) turns autocommit off first, so writes are atomic and locks are held until
+COMMIT, as before.
 """
 from __future__ import annotations
 
@@ -19,6 +26,7 @@ from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Iterator
 
+from flask import has_request_context
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -54,11 +62,28 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
 
 
 @event.listens_for(Engine, "begin")
-def _sqlite_begin(conn) -> None:
+def _begin(conn) -> None:
     if conn.dialect.name == "sqlite":
         # Straight to the driver: this runs before every transaction, and SQLAlchemy's statement
         # machinery would cost more than the BEGIN itself.
         conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+    elif conn.dialect.name == "postgresql" and not _immediate.get() and has_request_context():
+        # A request's reads: psycopg sends nothing until the first statement, so none is sent yet.
+        conn.connection.dbapi_connection.autocommit = True
+        conn.info[_AUTOCOMMIT] = True
+
+
+# Set in a pooled connection's info while its driver autocommits a request's reads.
+_AUTOCOMMIT = "accord_autocommit"
+
+
+def _end_autocommit(info: dict, dbapi_connection) -> None:
+    """Turn the driver's autocommit off again if a request's reads turned it on.
+
+    psycopg sends BEGIN before the next statement; nothing is sent now.
+    """
+    if info.pop(_AUTOCOMMIT, None) and not dbapi_connection.closed:
+        dbapi_connection.autocommit = False
 
 
 @contextmanager
@@ -76,9 +101,14 @@ def write_transaction(session: Session) -> Iterator[Session]:
     # a rollback would expire them and cost a reload; the case is re-read under the lock anyway.
     # On PostgreSQL a transaction that only read goes on instead: under READ COMMITTED each
     # statement sees what was committed when it began, and the lock is the case row's, so ending
-    # it would only cost two round trips (COMMIT, then BEGIN).
-    if session.in_transaction() and not _reads_may_go_on(session):
-        _commit_keeping_state(session)
+    # it would only cost two round trips (COMMIT, then BEGIN); its reads ran in autocommit, which
+    # ends here, so that the lock and the writes are one transaction.
+    if session.in_transaction():
+        if _reads_may_go_on(session):
+            connection = session.connection()
+            _end_autocommit(connection.info, connection.connection.dbapi_connection)
+        else:
+            _commit_keeping_state(session)
     queue = _writers_queue(session)
     token = _immediate.set(True)
     try:
@@ -148,21 +178,33 @@ def _wrote(session: Session) -> bool:
 
 
 @event.listens_for(Engine, "before_cursor_execute")
-def _note_write(conn, _cursor, statement: str, _parameters, _context, _executemany) -> None:
+def _note_write(conn, _cursor, statement: str, _parameters, context, _executemany) -> None:
     if statement.lstrip()[:6].upper() != "SELECT":
         conn.info[_WROTE] = True
+        _end_autocommit(conn.info, conn.connection.dbapi_connection)
+    elif _AUTOCOMMIT in conn.info and _needs_transaction(statement, context):
+        _end_autocommit(conn.info, conn.connection.dbapi_connection)
+
+
+def _needs_transaction(statement: str, context) -> bool:
+    """Return whether a SELECT needs a transaction: a locking read (FOR UPDATE, FOR SHARE) holds
+    its lock until COMMIT, and rows streamed in batches (yield_per) come from a server-side
+    cursor, which lives in a transaction."""
+    return " FOR " in statement or (context is not None and bool(context.execution_options.get("stream_results")))
 
 
 @event.listens_for(Engine, "commit")
 @event.listens_for(Engine, "rollback")
 def _forget_write(conn) -> None:
     conn.info.pop(_WROTE, None)
+    _end_autocommit(conn.info, conn.connection.dbapi_connection)
 
 
 @event.listens_for(Pool, "checkin")
 def _forget_write_at_checkin(_dbapi_connection, record) -> None:
     if record is not None:  # (None for a connection being discarded)
         record.info.pop(_WROTE, None)  # a pool's reset rolls back without the event above
+        _end_autocommit(record.info, _dbapi_connection)
 
 
 def end_read(session: Session, failed: BaseException | None) -> None:
