@@ -65,7 +65,8 @@ def test_a_write_no_one_committed_is_rolled_back_not_committed_at_the_end_of_the
 
 def test_pages_that_only_read_keep_their_prepared_statements_on_postgresql(app, make_user, api):
     # psycopg forgets its prepared statements at every ROLLBACK, so PostgreSQL planned each
-    # statement of every page again; reads that end with COMMIT let the statements be prepared.
+    # statement of every page again. A page's reads now run in autocommit there (nothing to roll
+    # back), and a transaction that only read ends with COMMIT: either way they stay prepared.
     if db.engine.dialect.name != "postgresql":
         pytest.skip("this run is on SQLite, which has no prepared statements to keep (CI runs PostgreSQL)")
     client = api(make_user("reader", "hco"))

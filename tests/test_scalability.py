@@ -171,7 +171,8 @@ def test_the_signed_in_person_and_their_roles_cost_one_query(app, api, people):
 def test_an_approval_reads_the_owner_with_their_roles_and_opens_no_extra_transaction(app, api, people, add_trips):
     # Each statement and each BEGIN is a round trip on PostgreSQL. The approver's rule reads the
     # traveller's roles: the traveller, their roles and department come in one query. There, the transition goes
-    # on in the transaction that read the token; then one more reads the answer's score.
+    # on in the transaction that read the token; then one more reads the answer's score. (Both
+    # read in autocommit, so psycopg sends one BEGIN, before the lock: tests/workflows/test_request_reads.py.)
     client = api(people["dana"])
     case_id, = add_trips(1)
     version = client.get(f"/api/v1/cases/{case_id}").get_json()["version"]

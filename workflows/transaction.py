@@ -13,14 +13,17 @@ fallback for writers that do not take the file lock (a sign-in, a command-line t
 On PostgreSQL, what a web or API request reads before it first writes runs in the driver's
 autocommit: no BEGIN and no COMMIT, two round trips of every page saved. Under READ COMMITTED
 each statement sees what was committed when it began, in a transaction or not, so the pages
-read the same. The first write, savepoint or locking read of the request (and every
-write_transaction) turns autocommit off first, so writes are atomic and locks are held until
-COMMIT, as before.
+read the same. The request's first statement that is not a SELECT (a write, a savepoint, SET
+LOCAL), its first locking read (FOR UPDATE, FOR SHARE) or read from a server-side cursor, and
+every write_transaction, turn autocommit off first, so that writes are atomic and locks are held
+until COMMIT, as before. A SELECT that changes something (set_config, an advisory lock, a
+function that writes) is not recognised: run it in a write_transaction.
 """
 from __future__ import annotations
 
 import fcntl
 import os
+import re
 import sqlite3
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
@@ -82,7 +85,8 @@ def _end_autocommit(info: dict, dbapi_connection) -> None:
 
     psycopg sends BEGIN before the next statement; nothing is sent now.
     """
-    if info.pop(_AUTOCOMMIT, None) and not dbapi_connection.closed:
+    # (No connection when the pool discards one that failed: there is nothing to turn off.)
+    if info.pop(_AUTOCOMMIT, None) and dbapi_connection is not None and not dbapi_connection.closed:
         dbapi_connection.autocommit = False
 
 
@@ -186,16 +190,22 @@ def _note_write(conn, _cursor, statement: str, _parameters, context, _executeman
         _end_autocommit(conn.info, conn.connection.dbapi_connection)
 
 
+_LOCKING = re.compile(r"\bFOR\s+(NO\s+KEY\s+)?(UPDATE|KEY\s+SHARE|SHARE)\b", re.IGNORECASE)
+
+
 def _needs_transaction(statement: str, context) -> bool:
     """Return whether a SELECT needs a transaction: a locking read (FOR UPDATE, FOR SHARE) holds
     its lock until COMMIT, and rows streamed in batches (yield_per) come from a server-side
     cursor, which lives in a transaction."""
-    return " FOR " in statement or (context is not None and bool(context.execution_options.get("stream_results")))
+    return (context is not None and bool(context.execution_options.get("stream_results"))) or bool(
+        _LOCKING.search(statement))
 
 
 @event.listens_for(Engine, "commit")
 @event.listens_for(Engine, "rollback")
 def _forget_write(conn) -> None:
+    if conn.invalidated:  # its connection failed: the pool replaces it, and forgets its info with it
+        return
     conn.info.pop(_WROTE, None)
     _end_autocommit(conn.info, conn.connection.dbapi_connection)
 
@@ -212,11 +222,14 @@ def end_read(session: Session, failed: BaseException | None) -> None:
     session = session() if isinstance(session, scoped_session) else session
     transaction = session.get_transaction()
     if (failed is not None or transaction is None or not transaction.is_active
-            or session.new or session.dirty or session.deleted or _wrote(session)):
+            or session.new or session.dirty or session.deleted):
         return
     try:
-        _commit_keeping_state(session)
-    except SQLAlchemyError:  # it wrote nothing, so nothing is lost: end it as before
+        if not _wrote(session):
+            _commit_keeping_state(session)
+    except SQLAlchemyError:
+        # It wrote nothing, so nothing is lost: end it as before. (A connection lost during the
+        # request, whose error a handler answered, fails here: the rollback returns it to the pool.)
         session.rollback()
 
 

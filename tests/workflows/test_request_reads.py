@@ -33,6 +33,13 @@ def _in_transaction() -> bool:
     return status != TransactionStatus.IDLE
 
 
+def _in_block(conn) -> bool:
+    """Return whether a connection's statement ran inside a transaction block (after a BEGIN)."""
+    from psycopg.pq import TransactionStatus
+
+    return conn.connection.dbapi_connection.info.transaction_status != TransactionStatus.IDLE
+
+
 def _locked(other, table: str, row_id: int) -> bool:
     """Return whether another connection finds the row locked."""
     with other.connect() as conn:
@@ -94,9 +101,10 @@ def test_a_transition_after_the_requests_reads_holds_the_case_lock_from_its_read
     # The API reads the caller's token first (autocommit); the case must still be locked from the
     # moment the transition reads it, so that no other approver acts on it in between.
     case_id, version = submitted.id, submitted.version
-    seen = []
+    seen, in_block = [], []
 
-    def read(_conn, _cursor, statement, *_args):
+    def read(conn, _cursor, statement, *_args):
+        in_block.append(_in_block(conn))
         if statement.startswith("SELECT cases.") and "FOR UPDATE" in statement:
             seen.append(_locked(other, "cases", case_id))
 
@@ -111,6 +119,10 @@ def test_a_transition_after_the_requests_reads_holds_the_case_lock_from_its_read
     assert r.status_code == 200, r.get_json()
     assert seen == [True]
     assert not _locked(other, "cases", case_id)
+    # The token's read before the transition runs without BEGIN and COMMIT; from the lock on, the
+    # transition's statements are one transaction.
+    assert in_block[0] is False
+    assert in_block[1:] == [True] * (len(in_block) - 1) and len(in_block) > 4
 
 
 def test_a_page_may_set_local_settings_and_stream_rows(app):
@@ -133,3 +145,36 @@ def test_a_page_may_set_local_settings_and_stream_rows(app):
     db.session.commit()
     assert app.test_client().get("/test-settings").status_code == 200
     assert seen == {"work_mem": "32MB", "streamed": True}
+
+
+def _one_connection(app, make_app):
+    """Return an app whose pool holds a single connection (and waits 2 s at most for it)."""
+    options = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_size": 1, "max_overflow": 0, "pool_timeout": 2}
+    small = make_app({**app.config, "SQLALCHEMY_ENGINE_OPTIONS": options})
+    small.add_url_rule("/test-read", "test_read", lambda: str(db.session.scalar(text("SELECT 1"))))
+    return small
+
+
+def test_a_connection_goes_back_to_the_pool_with_autocommit_off(app, make_app):
+    small = _one_connection(app, make_app)
+    assert small.test_client().get("/test-read").status_code == 200
+    with small.app_context():
+        db.session.scalar(text("SELECT 1"))
+        assert _in_transaction()  # a command, outside requests, reads in a transaction as before
+        db.session.rollback()
+
+
+def test_a_connection_lost_during_a_requests_reads_is_replaced(app, make_app, other):
+    # PostgreSQL restarted, or an administrator ended the backend, while a page was reading.
+    small = _one_connection(app, make_app)
+
+    def page():
+        backend = db.session.scalar(text("SELECT pg_backend_pid()"))
+        with other.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        return str(db.session.scalar(text("SELECT 1")))
+
+    small.add_url_rule("/test-lost", "test_lost", page)
+    client = small.test_client()
+    assert client.get("/test-lost").status_code == 500  # (the error page: the database went away)
+    assert client.get("/test-read").status_code == 200  # the pool's one connection came back
