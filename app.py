@@ -23,8 +23,9 @@ def create_app(config: dict | None = None) -> Flask:
         if not app.config["ACCORD_DB_PREPARE"]:
             options["connect_args"] = {**options["connect_args"], "prepare_threshold": None}
         # The engine's locking relies on READ COMMITTED (a writer that waited on a case's lock reads
-        # the case as committed since, and a write goes on from the request's reads, which ran in
-        # autocommit), whatever default_transaction_isolation the server or role sets.
+        # the case as committed since), whatever default_transaction_isolation the server or role
+        # sets. A request's reads before its first write run in autocommit, one statement each,
+        # which reads the same at any level (workflows/transaction.py).
         options["isolation_level"] = "READ COMMITTED"
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     _check_secret(app)

@@ -16,8 +16,8 @@ each statement sees what was committed when it began, in a transaction or not, s
 read the same. The request's first statement that is not a SELECT (a write, a savepoint, SET
 LOCAL), its first locking read (FOR UPDATE, FOR SHARE) or read from a server-side cursor, and
 every write_transaction, turn autocommit off first, so that writes are atomic and locks are held
-until COMMIT, as before. A SELECT that changes something (set_config, an advisory lock, a
-function that writes) is not recognised: run it in a write_transaction.
+until COMMIT, as before. A SELECT that changes something (set_config, an advisory lock,
+SELECT ... INTO, a function that writes) is not recognised: run it in a write_transaction.
 """
 from __future__ import annotations
 
@@ -190,7 +190,10 @@ def _note_write(conn, _cursor, statement: str, _parameters, context, _executeman
         _end_autocommit(conn.info, conn.connection.dbapi_connection)
 
 
-_LOCKING = re.compile(r"\bFOR\s+(NO\s+KEY\s+)?(UPDATE|KEY\s+SHARE|SHARE)\b", re.IGNORECASE)
+# Matched in the upper-cased SQL: a pattern that starts with letters is searched for fast (20 us
+# with a leading \b and IGNORECASE on a page's 1,000-character statement, 1.3 us so). A match
+# that is not a locking clause only ends autocommit early.
+_LOCKING = re.compile(r"FOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|KEY\s+SHARE|SHARE)\b")
 
 
 def _needs_transaction(statement: str, context) -> bool:
@@ -198,7 +201,7 @@ def _needs_transaction(statement: str, context) -> bool:
     its lock until COMMIT, and rows streamed in batches (yield_per) come from a server-side
     cursor, which lives in a transaction."""
     return (context is not None and bool(context.execution_options.get("stream_results"))) or bool(
-        _LOCKING.search(statement))
+        _LOCKING.search(statement.upper()))
 
 
 @event.listens_for(Engine, "commit")

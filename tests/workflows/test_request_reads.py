@@ -76,7 +76,11 @@ def test_a_page_reads_without_a_transaction_and_its_first_write_opens_one(app):
     assert db.session.scalar(select(func.count()).where(Department.name == "Written by a page")) == 0
 
 
-def test_a_locking_read_in_a_request_holds_its_lock_until_the_transaction_ends(app, other):
+@pytest.mark.parametrize("read", [
+    lambda dept_id: select(Department).where(Department.id == dept_id).with_for_update(),
+    lambda dept_id: text(f"select id from departments where id = {int(dept_id)}\nfor no key update"),
+], ids=["with_for_update", "written by hand"])
+def test_a_locking_read_in_a_request_holds_its_lock_until_the_transaction_ends(app, other, read):
     dept = Department(name="Locked by a page")
     db.session.add(dept)
     db.session.flush()
@@ -85,7 +89,7 @@ def test_a_locking_read_in_a_request_holds_its_lock_until_the_transaction_ends(a
     seen = {}
 
     def page():
-        db.session.scalar(select(Department).where(Department.id == dept_id).with_for_update())
+        db.session.execute(read(dept_id)).first()
         seen["locked"] = _locked(other, "departments", dept_id)
         return "ok"
 
