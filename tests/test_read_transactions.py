@@ -1,4 +1,7 @@
-"""A request that only read commits its transaction; one that wrote without committing never does."""
+"""A request that only read commits its transaction; one that wrote without committing never does.
+
+On PostgreSQL a request's reads run in autocommit until its first write: tests/workflows/test_request_reads.py.
+"""
 from __future__ import annotations
 
 import pytest

@@ -183,10 +183,10 @@ def _wrote(session: Session) -> bool:
 
 @event.listens_for(Engine, "before_cursor_execute")
 def _note_write(conn, _cursor, statement: str, _parameters, context, _executemany) -> None:
-    if statement.lstrip()[:6].upper() != "SELECT":
+    wrote = statement.lstrip()[:6].upper() != "SELECT"
+    if wrote:
         conn.info[_WROTE] = True
-        _end_autocommit(conn.info, conn.connection.dbapi_connection)
-    elif _AUTOCOMMIT in conn.info and _needs_transaction(statement, context):
+    if wrote or (_AUTOCOMMIT in conn.info and _needs_transaction(statement, context)):
         _end_autocommit(conn.info, conn.connection.dbapi_connection)
 
 

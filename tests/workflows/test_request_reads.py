@@ -25,19 +25,16 @@ def other(app):
     engine.dispose()
 
 
-def _in_transaction() -> bool:
-    """Return whether the request's connection has a transaction open on the server now."""
-    from psycopg.pq import TransactionStatus
-
-    status = db.session.connection().connection.dbapi_connection.info.transaction_status
-    return status != TransactionStatus.IDLE
-
-
 def _in_block(conn) -> bool:
-    """Return whether a connection's statement ran inside a transaction block (after a BEGIN)."""
+    """Return whether a connection has a transaction block open on the server now (after a BEGIN)."""
     from psycopg.pq import TransactionStatus
 
     return conn.connection.dbapi_connection.info.transaction_status != TransactionStatus.IDLE
+
+
+def _in_transaction() -> bool:
+    """Return whether the request's connection has a transaction open on the server now."""
+    return _in_block(db.session.connection())
 
 
 def _locked(other, table: str, row_id: int) -> bool:
