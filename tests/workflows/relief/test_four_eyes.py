@@ -45,3 +45,16 @@ def test_a_dual_role_officer_may_approve_what_someone_else_recommended(api, peop
     case = make_case("recommended")
     r = fire(api(people["both"]), case.id, "approve", case.version)
     assert r.status_code == 200 and r.get_json()["state"] == "approved"
+
+
+def test_the_recommender_may_not_approve_at_council_either(api, people, make_user, make_case):
+    hco_and_council = make_user("lee", "hco", "council", department="City Clerk's Office")
+    case = _recommended_by_both(api, {**people, "both": hco_and_council}, make_case, "90000.00")
+    endorsed = fire(api(people["cao"]), case["id"], "approve", case["version"]).get_json()
+    assert endorsed["state"] == "council_review"
+    assert "approve" not in api(hco_and_council).get(f"/api/v1/cases/{case['id']}").get_json()["allowed_transitions"]
+    before = snapshot(case["id"])
+    r = fire(api(hco_and_council), case["id"], "approve", endorsed["version"])
+    assert r.status_code == 403 and "separation of duties" in r.get_json()["message"]
+    assert snapshot(case["id"]) == before
+    assert fire(api(people["council"]), case["id"], "approve", endorsed["version"]).get_json()["state"] == "approved"
