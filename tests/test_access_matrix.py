@@ -25,13 +25,13 @@ MATRIX = """
 |---|---|---|---|---|---|---|---|---|---|---|
 | GET /api/v1/workflows | 200 | 200 | 200 | 200 | 200 | 200 | 200 | 200 | 200 | 401 |
 | GET /api/v1/cases/{travel} | 404 | 404 | 404 | 200 | 200 | 404 | 200 | 404 | 404 | 401 |
-| GET /api/v1/cases/{relief} | 404 | 404 | 200 | 404 | 404 | 200 | 200 | 200 | 404 | 401 |
+| GET /api/v1/cases/{relief} | 404 | 404 | 200 | 200 | 404 | 200 | 200 | 200 | 404 | 401 |
 | GET /api/v1/cases/{partnership} | 404 | 404 | 200 | 404 | 200 | 200 | 200 | 404 | 404 | 401 |
 | GET /api/v1/cases/{travel}/history | 404 | 404 | 404 | 200 | 200 | 404 | 200 | 404 | 404 | 401 |
-| GET /api/v1/cases/{relief}/scores | 404 | 404 | 200 | 404 | 404 | 200 | 200 | 200 | 404 | 401 |
+| GET /api/v1/cases/{relief}/scores | 404 | 404 | 200 | 200 | 404 | 200 | 200 | 200 | 404 | 401 |
 | PATCH /api/v1/cases/{travel} | 404 | 404 | 404 | 403 | 403 | 404 | 403 | 404 | 404 | 401 |
 | POST /api/v1/cases/{travel}/transitions approve | 404 | 404 | 404 | 200 | 403 | 404 | 403 | 404 | 404 | 401 |
-| POST /api/v1/cases/{relief}/transitions start_triage | 404 | 404 | 200 | 404 | 404 | 403 | 403 | 403 | 404 | 401 |
+| POST /api/v1/cases/{relief}/transitions start_triage | 404 | 404 | 200 | 403 | 404 | 403 | 403 | 403 | 404 | 401 |
 | POST /api/v1/cases/{partnership}/transitions start_review | 404 | 404 | 200 | 404 | 403 | 403 | 403 | 404 | 404 | 401 |
 | POST /api/v1/cases travel | 201 | 201 | 403 | 403 | 403 | 403 | 403 | 403 | 403 | 401 |
 | POST /api/v1/cases relief | 201 | 201 | 403 | 403 | 403 | 403 | 403 | 403 | 403 | 401 |
@@ -42,7 +42,7 @@ MATRIX = """
 | GET /api/v1/reports/annual | 403 | 403 | 403 | 403 | 403 | 403 | 200 | 403 | 200 | 401 |
 | GET / | 200 | 200 | 200 | 200 | 200 | 200 | 200 | 200 | 200 | 302 |
 | GET /cases/{travel} | 404 | 404 | 404 | 200 | 200 | 404 | 200 | 404 | 404 | 302 |
-| GET /cases/{relief} | 404 | 404 | 200 | 404 | 404 | 200 | 200 | 200 | 404 | 302 |
+| GET /cases/{relief} | 404 | 404 | 200 | 200 | 404 | 200 | 200 | 200 | 404 | 302 |
 | GET /cases/{partnership} | 404 | 404 | 200 | 404 | 200 | 200 | 200 | 404 | 404 | 302 |
 | GET /travel/new | 200 | 200 | 403 | 403 | 403 | 403 | 403 | 403 | 403 | 302 |
 | GET /travel/overdue | 403 | 403 | 403 | 403 | 403 | 403 | 200 | 403 | 200 | 302 |

@@ -76,8 +76,9 @@ class Workflow:
     readers: tuple[str, ...] = ()
     # Roles that may open a case of this workflow (empty: anyone signed in).
     creators: tuple[str, ...] = ()
-    # Whether a department head sees the cases of their own department.
-    department_heads_read: bool = False
+    # Whether a department head sees the cases of their own department (product.md: "a dept_head
+    # sees their department's", in every workflow).
+    department_heads_read: bool = True
     editable_states: tuple[str, ...] = ("draft",)
     # Copies figures from data into indexed columns (amounts, country, due date).
     project: Callable[["Case"], None] | None = None

@@ -119,3 +119,20 @@ def test_web_stale_form_is_refused(app, people, submitted):
                     data={"decline-version": submitted.version - 1, "decline-comment": "x"})
     assert r.status_code == 409
     assert "changed since you loaded it" in r.get_data(as_text=True)
+
+
+def test_a_head_sees_and_counts_every_workflow_of_their_department_and_nothing_of_another(api, people):
+    # product.md: "a dept_head sees their department's" requests, in every workflow.
+    from extensions import db
+    from tests.workflows.relief.conftest import relief_data
+    from workflows import engine
+
+    relief = engine.create_case(db.session, people["owner"], "relief", "Flood relief", ["compassion"], relief_data())
+    other = engine.create_case(db.session, people["stranger"], "relief", "Quake relief", ["compassion"], relief_data())
+    for who, mine, theirs in (("head", relief, other), ("other_head", other, relief)):
+        client = api(people[who])
+        body = client.get("/api/v1/cases", query_string={"workflow": "relief"}).get_json()
+        assert ({item["id"] for item in body["items"]}, body["total"]) == ({mine.id}, 1), who
+        assert client.get(f"/api/v1/cases/{mine.id}").status_code == 200
+        assert client.get(f"/api/v1/cases/{theirs.id}").status_code == 404
+        assert client.get(f"/api/v1/cases/{mine.id}").get_json()["allowed_transitions"] == []

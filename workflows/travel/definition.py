@@ -175,7 +175,6 @@ WORKFLOW = Workflow(
     data_schema=TravelData,
     readers=("committee", "cao"),
     creators=("staff", "councillor"),
-    department_heads_read=True,
     editable_states=("draft",),
     project=_project,
     derive=_derive,
