@@ -18,6 +18,7 @@ from workflows.errors import ValidationFailed
 from workflows.presenters import case_dict, event_dict
 from workflows.statements import Shape, inline, per_roles, person
 from workflows.queries import load_visible
+from workflows.scoring import aggregates_for, hidden_reviews
 
 
 @bp.post("/cases")
@@ -79,9 +80,7 @@ def list_cases():
     cases = db.session.scalars(_page(user, bool(workflow), bool(state), mine), {
         **person(user), "workflow": workflow, "state": state, "limit": per_page, "offset": (page - 1) * per_page,
     }).unique().all()
-    from workflows.scoring import aggregates_for
-
-    scores = aggregates_for(cases)
+    scores = aggregates_for(cases, user)
     return {"items": [case_dict(c, user, score=scores.get(c.id)) for c in cases],
             "page": page, "per_page": per_page, "total": total}
 
@@ -208,4 +207,5 @@ def case_history(case_id: int):
     case = load_visible(db.session, g.api_user, case_id)
     events = case_events(db.session, case.id)
     valid = check_chain(events, case.last_event_hash) is None
-    return {"events": [event_dict(e) for e in events], "chain_valid": valid}
+    hidden = hidden_reviews(g.api_user, case, events)
+    return {"events": [event_dict(e, e.id in hidden) for e in events], "chain_valid": valid}

@@ -13,6 +13,7 @@ from workflows.audit import case_events
 from workflows.errors import NotFound, WorkflowError
 from workflows.presenters import case_flags
 from workflows.queries import load_visible
+from workflows.scoring import hidden_reviews
 
 
 def _load(case_id: int):
@@ -35,8 +36,8 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
         form.version.data = case.version
         actions.append({"trigger": trigger, "transition": t, "form": form})
     return render_template(
-        "case.html", case=case, wf=wf, events=events, actions=actions, flags=case_flags(case),
-        failed=failed,
+        "case.html", case=case, wf=wf, events=events, hidden=hidden_reviews(current_user, case, events),
+        actions=actions, flags=case_flags(case), failed=failed,
     ), status
 
 

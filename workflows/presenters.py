@@ -49,11 +49,11 @@ def case_rows(cases: list[Case]) -> list[CaseRow]:
     return rows
 
 
-def case_score(case: Case) -> dict | None:
-    """Return the case's aggregate score, or None when no one has scored it."""
+def case_score(case: Case, user: User) -> dict | None:
+    """Return the case's aggregate score as the user may see it, or None when no one has scored it."""
     from workflows.scoring import aggregate_for
 
-    return aggregate_for(case)
+    return aggregate_for(case, user=user)
 
 
 def case_dict(case: Case, user: User, *, score: dict | None | bool = False) -> dict[str, Any]:
@@ -72,15 +72,15 @@ def case_dict(case: Case, user: User, *, score: dict | None | bool = False) -> d
         "created_at": _iso(case.created_at),
         "updated_at": _iso(case.updated_at),
         "allowed_transitions": allowed_triggers(user, case),
-        "score": case_score(case) if score is False else score,
+        "score": case_score(case, user) if score is False else score,
         "flags": case_flags(case),
     }
 
 
-def event_dict(e) -> dict[str, Any]:
-    """Return an audit event as the history API shows it."""
+def event_dict(e, hidden: bool = False) -> dict[str, Any]:
+    """Return an audit event as the history API shows it (a hidden one without comment and payload)."""
     return {
         "seq": e.seq, "at": _iso(e.at), "actor": e.actor_username, "action": e.action,
-        "from_state": e.from_state, "to_state": e.to_state, "comment": e.comment,
-        "payload": e.payload, "prev_hash": e.prev_hash, "hash": e.hash,
+        "from_state": e.from_state, "to_state": e.to_state, "comment": None if hidden else e.comment,
+        "payload": None if hidden else e.payload, "prev_hash": e.prev_hash, "hash": e.hash,
     }

@@ -78,8 +78,8 @@ _CURRENT = select(Score).where(*_CURRENT_OF).order_by(Score.id)
 # What the aggregate reads of each current score, as plain rows. The case JSON, the list and every
 # transition's answer ask for the aggregate. Score objects with their reviewer joined in cost
 # 0.27 ms there, rows 0.20 (a case without scores, in-process on PostgreSQL).
-_RATINGS = (select(Score.case_id, Score.ratings, Score.conflict, Score.criteria_version, Score.criteria_hash)
-            .where(*_CURRENT_OF).order_by(Score.id))
+_RATINGS = (select(Score.case_id, Score.reviewer_id, Score.ratings, Score.conflict, Score.criteria_version,
+                   Score.criteria_hash).where(*_CURRENT_OF).order_by(Score.id))
 
 
 def _by_case(scores) -> dict[int, list]:
@@ -95,23 +95,26 @@ def current_scores(session: Session, case_ids: list[int]) -> dict[int, list[Scor
     return _by_case(session.scalars(_CURRENT, {"ids": case_ids}) if case_ids else [])
 
 
-def aggregate_for(case: Case, scores: list[Score] | None = None) -> dict | None:
+def aggregate_for(case: Case, scores: list[Score] | None = None, user: User | None = None) -> dict | None:
     """Return the case's aggregate score for the API, or None when no one has scored it.
 
-    Give the case's current scores when they are already read, to save reading them again.
+    Give the case's current scores when they are already read, to save reading them again, and
+    the user it is shown to, if any: a reviewer who has not scored yet is shown none.
     """
     if scores is None:
-        return aggregates_for([case]).get(case.id)
+        return aggregates_for([case], user).get(case.id)
     cset = criteria_for(case.workflow)
     return _aggregate(cset, case, scores) if cset is not None and scores else None
 
 
-def aggregates_for(cases: list[Case]) -> dict[int, dict | None]:
-    """Return the aggregate score of each case, by case id, in one query."""
+def aggregates_for(cases: list[Case], user: User | None = None) -> dict[int, dict | None]:
+    """Return the aggregate score of each case, by case id, in one query (as the user may see it)."""
     from extensions import db
 
     scored = [c for c in cases if criteria_for(c.workflow) is not None]
     by_case = _by_case(db.session.execute(_RATINGS, {"ids": [c.id for c in scored]}) if scored else [])
+    if user is not None:
+        by_case = {c.id: visible_scores(user, c, by_case.get(c.id, [])) for c in scored}
     return {c.id: _aggregate(criteria_for(c.workflow), c, by_case[c.id]) if by_case.get(c.id) else None
             for c in scored}
 
@@ -188,11 +191,23 @@ def score_dict(score: Score) -> dict:
             "comment": score.comment, "created_at": score.created_at.isoformat(timespec="seconds") + "Z"}
 
 
-def visible_scores(user: User, case: Case, scores: list[Score]) -> list[Score]:
-    """Return the scores a user may read: a reviewer sees others' only after scoring."""
-    if may_score(user, case) and all(s.reviewer_id != user.id for s in scores):
-        return []
-    return scores
+def blind_to_reviews(user: User, case: Case, reviewer_ids: set[int | None]) -> bool:
+    """Return whether the user may not see others' reviews of the case yet: a reviewer sees them
+    only after submitting their own (reviewer_ids: who has scored it)."""
+    return may_score(user, case) and user.id not in reviewer_ids
+
+
+def visible_scores(user: User, case: Case, scores: list) -> list:
+    """Return the scores (objects or rows) a user may read: a reviewer sees others' only after scoring."""
+    return [] if blind_to_reviews(user, case, {s.reviewer_id for s in scores}) else scores
+
+
+def hidden_reviews(user: User, case: Case, events: list) -> set[int]:
+    """Return the ids of the case's score events whose ratings and comment the user may not read yet."""
+    reviews = [e for e in events if e.action == "score"]
+    if not blind_to_reviews(user, case, {e.actor_id for e in reviews}):
+        return set()
+    return {e.id for e in reviews}
 
 
 def _complete(ctx) -> str | None:

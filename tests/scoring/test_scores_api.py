@@ -86,6 +86,31 @@ def test_reviewer_sees_others_only_after_scoring(api, cast, in_triage):
     assert len(api(cast["cao"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()["items"]) == 2
 
 
+def _what_omar_sees(api, cast, case_id) -> dict:
+    omar = api(cast["omar"])
+    listed = omar.get("/api/v1/cases?workflow=relief").get_json()["items"]
+    triage = omar.get("/api/v1/relief/triage").get_json()["items"]
+    history = omar.get(f"/api/v1/cases/{case_id}/history").get_json()
+    reviews = [e for e in history["events"] if e["action"] == "score" and e["actor"] == "hana"]
+    return {"case": omar.get(f"/api/v1/cases/{case_id}").get_json()["score"],
+            "list": [c["score"] for c in listed if c["id"] == case_id][0],
+            "triage": [c["score"] for c in triage if c["id"] == case_id][0],
+            "review": (reviews[0]["comment"], reviews[0]["payload"]), "chain_valid": history["chain_valid"]}
+
+
+def test_a_reviewer_who_has_not_scored_sees_no_other_review_anywhere(api, cast, in_triage):
+    score(api, cast["hana"], in_triage.id, ratings=RATINGS, comment="Strong local partner.")
+    blind = _what_omar_sees(api, cast, in_triage.id)
+    assert blind == {"case": None, "list": None, "triage": None, "review": (None, None), "chain_valid": True}
+    score(api, cast["omar"], in_triage.id, ratings={**RATINGS, "leverage": 0})
+    seen = _what_omar_sees(api, cast, in_triage.id)
+    assert seen["case"]["reviewers"] == seen["list"]["reviewers"] == seen["triage"]["reviewers"] == 2
+    assert seen["review"][0] == "Strong local partner." and seen["review"][1]["ratings"]["leverage"] == 3
+    # The approver, who does not score, saw them all along; so does the owner of the next step.
+    cao = api(cast["cao"]).get(f"/api/v1/cases/{in_triage.id}/history").get_json()["events"]
+    assert [e["comment"] for e in cao if e["action"] == "score"] == ["Strong local partner.", None]
+
+
 def test_recused_review_is_left_out_and_spread_flags_disagreement(api, cast, in_triage):
     score(api, cast["hana"], in_triage.id, ratings=RATINGS)
     score(api, cast["omar"], in_triage.id, ratings={**RATINGS, "city_capability": 1})

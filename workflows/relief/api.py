@@ -43,7 +43,7 @@ def relief_triage():
     user = g.api_user
     check_triager(user)
     cases = triage_queue(db.session)
-    scores = aggregates_for(cases)
+    scores = aggregates_for(cases, user)
     items = [{**case_dict(c, user, score=scores.get(c.id)),
               "triage_due_at": triage_deadline(c).isoformat(timespec="seconds") + "Z",
               "hours_left": hours_left(c)} for c in cases]

@@ -154,3 +154,15 @@ def test_step_forms_on_the_case_page_carry_the_payloads(app, people, make_case):
     closed = only_case()
     assert closed.state == "closed" and str(closed.amount_paid) == "30000.00"
     assert "$30,000.00 on" in client.get(f"/cases/{case.id}").get_data(as_text=True)
+
+
+def test_the_case_page_keeps_other_reviews_from_a_reviewer_until_they_score(app, people, make_case):
+    case = make_case("in_triage")
+    submit_score(db.session, people["hco"], case.id, RATINGS, comment="Channel checked with the Red Cross.")
+    client = app.test_client()
+    sign_in(client, people["hco2"])
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Channel checked" not in page and "Other reviews show once you have submitted your own." in page
+    submit_score(db.session, people["hco2"], case.id, RATINGS)
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Channel checked with the Red Cross." in page and "Other reviews show" not in page
