@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 import clock
 from criteria import CriteriaSet, aggregate, load_criteria_set, score_one, validate_ratings
 from models import Case, Score, User
+from models.types import utcnow
 from workflows import registry
 from workflows.access import can_view
 from workflows.audit import jsonable, record_event
@@ -180,6 +181,10 @@ def submit_score(session: Session, actor: User, case_id: int, ratings: Any, conf
                          "score_id": score.id, "conflict": conflict, "ratings": score.ratings,
                          "percent": score.percent, "recommendation": score.recommendation,
                          "criteria_version": cset.version, "criteria_hash": cset.digest})
+        # A score changes the case (product.md: its version increases with every change), so a
+        # step fired with the version read before it is refused as stale, to be reloaded and seen.
+        case.version += 1
+        case.updated_at = utcnow()
     return score
 
 

@@ -178,3 +178,18 @@ def test_the_score_form_shows_a_reviewers_own_ratings_again(app, api, cast, in_t
         assert checked == [value], criterion  # exactly the rating given, once
     assert '<input checked id="score-conflict-0" name="score-conflict" required type="radio" value="none">' in page
     assert page.count('type="radio"') == 2 + 6 * len(RATINGS)
+
+
+def test_a_score_is_a_change_so_a_step_on_the_version_before_it_is_stale(api, cast, in_triage):
+    cao_before = api(cast["cao"]).get(f"/api/v1/cases/{in_triage.id}").get_json()
+    assert score(api, cast["hana"], in_triage.id, ratings=RATINGS).status_code == 201
+    case = api(cast["hana"]).get(f"/api/v1/cases/{in_triage.id}").get_json()
+    assert case["version"] == cao_before["version"] + 1 and case["updated_at"] >= cao_before["updated_at"]
+    proposal = {"recommendation": "approve", "amount_granted": "20000.00"}
+    stale = api(cast["hana"]).post(f"/api/v1/cases/{in_triage.id}/transitions", json={
+        "trigger": "recommend", "version": cao_before["version"], "data": proposal})
+    assert stale.status_code == 409 and "reload" in stale.get_json()["message"]
+    assert api(cast["hana"]).get(f"/api/v1/cases/{in_triage.id}").get_json()["version"] == case["version"]
+    fresh = api(cast["hana"]).post(f"/api/v1/cases/{in_triage.id}/transitions", json={
+        "trigger": "recommend", "version": case["version"], "data": proposal})
+    assert fresh.status_code == 200 and fresh.get_json()["state"] == "recommended"
