@@ -82,17 +82,24 @@ def recommend(cset, pct: Decimal, eligible: bool = True, below_min: bool = False
     return "review" if below_min and verdict == "approve" else verdict
 
 
+def disagreement(cset, reviews: list[dict]) -> list[str]:
+    """Return the rated criteria on which the reviews lie DISAGREEMENT_SPREAD points apart or more."""
+    found = []
+    for cid in cset.rated_ids:
+        given = [v for r in reviews if (v := as_decimal(r.get(cid))) is not None]
+        if given and max(given) - min(given) >= DISAGREEMENT_SPREAD:
+            found.append(cid)
+    return found
+
+
 def aggregate(cset, reviews: list[dict], data: dict, derived: dict | None = None,
               today: date | None = None) -> Aggregate:
     """Combine non-recused reviewers' ratings with computed ratings into one verdict."""
     failed = check_eligibility(cset, data, derived, today)
     values, notes = _computed(cset, data, derived)
-    disagreement = []
     for cid in cset.rated_ids:
-        given = [as_decimal(r[cid]) for r in reviews if as_decimal(r.get(cid)) is not None]
+        given = [v for r in reviews if (v := as_decimal(r.get(cid))) is not None]
         values[cid] = sum(given, Decimal(0)) / len(given) if given else None
-        if given and max(given) - min(given) >= DISAGREEMENT_SPREAD:
-            disagreement.append(cid)
     below = []
     for crit in cset.criteria:
         if crit.min is None or (crit.kind == "rated" and not reviews):
@@ -112,7 +119,7 @@ def aggregate(cset, reviews: list[dict], data: dict, derived: dict | None = None
         eligible=not failed,
         reasons=failed + below + notes,
         breakdown=breakdown,
-        disagreement=disagreement,
+        disagreement=disagreement(cset, reviews),
         complete=any(all(as_decimal(r.get(cid)) is not None for cid in cset.rated_ids) for r in reviews),
     )
 

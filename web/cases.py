@@ -25,8 +25,11 @@ def _load(case_id: int):
 
 def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | None = None, forms=None):
     """Render the case page with its data, actions and timeline."""
+    from web.scoring import scoring_context  # (which renders this page again after a score)
+
     wf = registry.get(case.workflow)
     events = case_events(db.session, case.id)
+    score = scoring_context(case).get("aggregate") or {}
     triggers = allowed_triggers(current_user, case, wf)
     forms = forms or {}
     actions = []
@@ -37,7 +40,7 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
         actions.append({"trigger": trigger, "transition": t, "form": form})
     return render_template(
         "case.html", case=case, wf=wf, events=events, hidden=hidden_reviews(current_user, case, events),
-        actions=actions, flags=case_flags(case), failed=failed,
+        actions=actions, flags=case_flags(case, bool(score.get("disagreement"))), failed=failed,
     ), status
 
 

@@ -25,7 +25,8 @@ def dashboard():
     """Show what awaits the person and the requests they made."""
     user = current_user._get_current_object()  # not through the proxy: the rules read it per case
     mine = db.session.scalars(_MINE, {"me": user.id}).all()
-    return render_template("dashboard.html", awaiting=case_rows(awaiting(db.session, user)), mine=case_rows(mine),
+    return render_template("dashboard.html", awaiting=case_rows(awaiting(db.session, user), user),
+                           mine=case_rows(mine, user),
                            **dashboard_extras(user))
 
 

@@ -12,10 +12,12 @@ def _iso(dt) -> str:
     return dt.isoformat(timespec="seconds") + "Z"
 
 
-def case_flags(case: Case) -> list[str]:
-    """Return the conditions the case carries now (report_overdue, triage_late, ...)."""
+def case_flags(case: Case, disagree: bool = False) -> list[str]:
+    """Return the conditions the case carries now (report_overdue, triage_late, ...), with
+    reviewers_disagree when its reviewers, as the reader may see them, disagree."""
     wf = registry.get(case.workflow)
-    return list(wf.flags(case)) if wf and wf.flags else []
+    flags = list(wf.flags(case)) if wf and wf.flags else []
+    return flags + ["reviewers_disagree"] if disagree else flags
 
 
 class CaseRow(NamedTuple):
@@ -32,12 +34,16 @@ class CaseRow(NamedTuple):
     flags: list[str]
 
 
-def case_rows(cases: list[Case]) -> list[CaseRow]:
-    """Return the rows of a table of cases, worked out here rather than by the template.
+def case_rows(cases: list[Case], user: User) -> list[CaseRow]:
+    """Return the rows of a table of cases as the user may see them, worked out here rather than
+    by the template.
 
     A dashboard shows up to a hundred rows; each call from a template costs several times the
     same call from Python.
     """
+    from workflows.scoring import disagreeing
+
+    disagree = disagreeing(cases, user)
     rows = []
     for case in cases:
         wf = registry.get(case.workflow)
@@ -45,7 +51,7 @@ def case_rows(cases: list[Case]) -> list[CaseRow]:
         rows.append(CaseRow(case.id, case.title, wf.title if wf else case.workflow, case.state,
                             wf.label(case.state) if wf else case.state, case.owner.full_name,
                             updated.isoformat() + "Z", updated.strftime("%Y-%m-%d"),
-                            [f.replace("_", " ") for f in case_flags(case)]))
+                            [f.replace("_", " ") for f in case_flags(case, case.id in disagree)]))
     return rows
 
 
@@ -58,6 +64,7 @@ def case_score(case: Case, user: User) -> dict | None:
 
 def case_dict(case: Case, user: User, *, score: dict | None | bool = False) -> dict[str, Any]:
     """Return a case as the API shows it to this user."""
+    score = case_score(case, user) if score is False else score
     return {
         "id": case.id,
         "workflow": case.workflow,
@@ -72,8 +79,8 @@ def case_dict(case: Case, user: User, *, score: dict | None | bool = False) -> d
         "created_at": _iso(case.created_at),
         "updated_at": _iso(case.updated_at),
         "allowed_transitions": allowed_triggers(user, case),
-        "score": case_score(case, user) if score is False else score,
-        "flags": case_flags(case),
+        "score": score,
+        "flags": case_flags(case, bool(score and score["disagreement"])),
     }
 
 

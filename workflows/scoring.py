@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 import clock
-from criteria import CriteriaSet, aggregate, load_criteria_set, score_one, validate_ratings
+from criteria import CriteriaSet, aggregate, disagreement, load_criteria_set, score_one, validate_ratings
 from models import Case, Score, User
 from models.types import utcnow
 from workflows import registry
@@ -108,16 +108,33 @@ def aggregate_for(case: Case, scores: list[Score] | None = None, user: User | No
     return _aggregate(cset, case, scores) if cset is not None and scores else None
 
 
-def aggregates_for(cases: list[Case], user: User | None = None) -> dict[int, dict | None]:
-    """Return the aggregate score of each case, by case id, in one query (as the user may see it)."""
+def _ratings_of(cases: list[Case], user: User | None) -> tuple[list[Case], dict[int, list]]:
+    """Return the scored cases among these, and the current scores of each as rows, in one query
+    (those the user may read, if a user is given)."""
     from extensions import db
 
     scored = [c for c in cases if criteria_for(c.workflow) is not None]
     by_case = _by_case(db.session.execute(_RATINGS, {"ids": [c.id for c in scored]}) if scored else [])
     if user is not None:
         by_case = {c.id: visible_scores(user, c, by_case.get(c.id, [])) for c in scored}
+    return scored, by_case
+
+
+def aggregates_for(cases: list[Case], user: User | None = None) -> dict[int, dict | None]:
+    """Return the aggregate score of each case, by case id, in one query (as the user may see it)."""
+    scored, by_case = _ratings_of(cases, user)
     return {c.id: _aggregate(criteria_for(c.workflow), c, by_case[c.id]) if by_case.get(c.id) else None
             for c in scored}
+
+
+def disagreeing(cases: list[Case], user: User) -> set[int]:
+    """Return the ids of the cases whose reviewers, as the user may see them, disagree on a criterion.
+
+    What the lists flag: only the ratings are compared, not the whole aggregate worked out.
+    """
+    scored, by_case = _ratings_of(cases, user)
+    return {c.id for c in scored if disagreement(criteria_for(c.workflow), [
+        s.ratings for s in by_case.get(c.id, []) if s.conflict != "recused"])}
 
 
 def eligibility_for(case: Case) -> list[str]:

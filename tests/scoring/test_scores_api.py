@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models import AuditEvent, Score
+from tests.factories import TEST_PASSWORD
 from tests.workflows.relief.conftest import RATINGS, relief_data
 from workflows import engine
 from workflows.scoring import load_criteria
@@ -193,3 +194,32 @@ def test_a_score_is_a_change_so_a_step_on_the_version_before_it_is_stale(api, ca
     fresh = api(cast["hana"]).post(f"/api/v1/cases/{in_triage.id}/transitions", json={
         "trigger": "recommend", "version": case["version"], "data": proposal})
     assert fresh.status_code == 200 and fresh.get_json()["state"] == "recommended"
+
+
+def test_reviewers_three_points_apart_flag_the_case_for_all_who_may_see_the_reviews(app, api, cast, in_triage):
+    score(api, cast["hana"], in_triage.id, ratings=RATINGS)
+    score(api, cast["omar"], in_triage.id, ratings={**RATINGS, "city_capability": 2})
+    assert "reviewers_disagree" not in api(cast["cao"]).get(f"/api/v1/cases/{in_triage.id}").get_json()["flags"]
+    score(api, cast["omar"], in_triage.id, ratings={**RATINGS, "city_capability": 1})
+
+    def flags(user) -> dict:
+        client = api(user)
+        listed = client.get("/api/v1/cases?workflow=relief").get_json()["items"]
+        seen = {"case": client.get(f"/api/v1/cases/{in_triage.id}").get_json()["flags"],
+                "list": [c["flags"] for c in listed if c["id"] == in_triage.id][0]}
+        if user.has_role("hco"):  # the triage queue is the Healthy City Office's
+            triage = client.get("/api/v1/relief/triage").get_json()["items"]
+            seen["triage"] = [c["flags"] for c in triage if c["id"] == in_triage.id][0]
+        return seen
+
+    assert flags(cast["cao"]) == {"case": ["reviewers_disagree"], "list": ["reviewers_disagree"]}
+    assert flags(cast["hana"]) == {k: ["reviewers_disagree"] for k in ("case", "list", "triage")}
+    # Ines has not reviewed yet: the flag would tell her how the others rated.
+    assert flags(cast["ines"]) == {"case": [], "list": [], "triage": []}
+    web = app.test_client()
+    assert web.post("/login", data={"username": "hana", "password": TEST_PASSWORD}).status_code == 302
+    for page in (f"/cases/{in_triage.id}", "/relief/triage", "/"):
+        assert "reviewers disagree" in web.get(page).get_data(as_text=True), page
+    web.post("/logout")
+    assert web.post("/login", data={"username": "ines", "password": TEST_PASSWORD}).status_code == 302
+    assert "reviewers disagree" not in web.get("/relief/triage").get_data(as_text=True)

@@ -39,7 +39,7 @@ def entry(pid: int):
     """Show one partnership with the proposals naming it and its own history."""
     p = _entry_or_404(pid)
     return render_template("partnership/detail.html", p=p, events=inventory.events_for(db.session, p),
-                           proposals=case_rows(inventory.proposals_for(db.session, current_user, p)))
+                           proposals=case_rows(inventory.proposals_for(db.session, current_user, p), current_user))
 
 
 def _entry_or_404(pid: int) -> Partnership:

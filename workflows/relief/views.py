@@ -14,6 +14,7 @@ from workflows.relief.forms import ApproveForm, ClaimForm, CloseForm, DisburseFo
 from workflows.relief.queue import TRIAGE_ROLES, time_left_text, triage_queue
 from workflows.relief.schemas import missing_fields
 from workflows.presenters import case_flags
+from workflows.scoring import disagreeing
 
 bp = Blueprint("relief", __name__, url_prefix="/relief")
 #: Who enters relief requests (product.md §1).
@@ -126,8 +127,10 @@ def triage():
     """Show the Healthy City Office the requests waiting for triage, the most urgent first."""
     if not current_user.has_role(*TRIAGE_ROLES):
         abort(403)
-    rows = [{"case": c, "due": triage_deadline(c), "left": time_left_text(hours_left(c)), "flags": case_flags(c)}
-            for c in triage_queue(db.session)]
+    cases = triage_queue(db.session)
+    disagree = disagreeing(cases, current_user)
+    rows = [{"case": c, "due": triage_deadline(c), "left": time_left_text(hours_left(c)),
+             "flags": case_flags(c, c.id in disagree)} for c in cases]
     return render_template("relief/triage.html", rows=rows, wf=WORKFLOW)
 
 
