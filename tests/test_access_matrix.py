@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from extensions import db
-from tests.factories import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, trail_unguarded
 from workflows import engine
 
 ROLES = ("staff", "councillor", "hco", "dept_head", "committee", "council", "cao", "finance", "admin", "anonymous")
@@ -161,13 +161,9 @@ def _reset(app):
 
     db.session.remove()
     names = [t.name for t in reversed(db.metadata.sorted_tables) if t.name not in ("roles",)]
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
+    with db.engine.begin() as conn, trail_unguarded(conn):
         for name in names:
             conn.execute(text(f"DELETE FROM {name}"))
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only"))
     load_reference_data(db.session)
     db.session.commit()
 

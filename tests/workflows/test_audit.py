@@ -6,6 +6,7 @@ from sqlalchemy import select, text
 
 from extensions import db
 from models import AuditEvent
+from tests.factories import trail_unguarded
 from workflows import engine
 
 
@@ -24,11 +25,8 @@ def _events(case_id: int) -> list[AuditEvent]:
 
 def _tamper(sql: str, **params) -> None:
     """Change the table behind the application's back (as an attacker with database access would)."""
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
-    db.session.execute(text(sql), params)
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only"))
+    with trail_unguarded(db.session.connection()):
+        db.session.execute(text(sql), params)
     db.session.commit()
     db.session.expire_all()
 
@@ -108,15 +106,18 @@ def test_recorded_head_still_matches_after_new_events(app, trail, people):
     assert _verify(app, "--head", head).exit_code == 0
 
 
-def test_postgresql_refuses_update_and_delete_of_events(app, trail):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("the append-only trigger exists on PostgreSQL; this run is on SQLite")
+def test_the_database_refuses_update_and_delete_of_events(app, trail):
     from sqlalchemy.exc import DBAPIError
 
-    for sql in ("UPDATE audit_events SET comment = 'x'", "DELETE FROM audit_events"):
+    before = [(e.id, e.comment, e.hash) for e in _events(trail[0])]
+    for sql in ("UPDATE audit_events SET comment = 'x'", "DELETE FROM audit_events",
+                "UPDATE audit_events SET comment = 'x' WHERE id = (SELECT max(id) FROM audit_events)"):
         with pytest.raises(DBAPIError, match="append-only"):
             db.session.execute(text(sql))
         db.session.rollback()
+    db.session.expire_all()
+    assert [(e.id, e.comment, e.hash) for e in _events(trail[0])] == before
+    assert _verify(app).exit_code == 0
 
 
 def test_history_api_reports_a_broken_chain(app, api, people, trail):
