@@ -34,6 +34,8 @@ def create_app(config: dict | None = None) -> Flask:
     # The transitions library logs two lines at INFO for every transition ("Finished processing
     # state ... callbacks"); the engine's own line says what happened, to whom and by whom.
     logging.getLogger("transitions").setLevel(logging.WARNING)
+    # Alembic announces each of its plugins at INFO whenever the app is created: in every command.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     import clock
     from api.json import DecimalJSONProvider
@@ -51,13 +53,19 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
 
     import notifications
+    from criteria import CriteriaError
     import reports
     import workflows.setup
     import workflows.transaction
 
     workflows.transaction.init_app(app)
 
-    workflows.setup.register_all(app)
+    try:
+        workflows.setup.register_all(app)
+    except CriteriaError as err:
+        # The office's own file is wrong, not the code: say which, where and why in one line
+        # (`flask criteria check` included), rather than at the foot of a traceback.
+        raise SystemExit(f"Accord cannot start: {err}") from None
     notifications.init_app(app)
     reports.init_app(app)
 

@@ -23,3 +23,22 @@ def test_check_refuses_each_malformed_file(app, tmp_path, name, expected):
 def test_check_passes_on_the_shipped_files(app):
     result = app.test_cli_runner().invoke(args=["criteria", "check"])
     assert result.exit_code == 0 and "valid" in result.output
+
+
+def test_a_malformed_file_in_the_configured_folder_is_named_in_one_line_not_a_traceback(app, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "criteria"
+    shutil.copytree(Path(app.config["ACCORD_CRITERIA_DIR"]), folder, ignore=shutil.ignore_patterns("*.py"))
+    shutil.copy(MALFORMED / "zero_weight.yaml", folder / "relief.yaml")
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "FLASK_APP": "app.py", "ACCORD_CRITERIA_DIR": str(folder),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'accord.sqlite3'}"}
+    result = subprocess.run([str(Path(sys.executable).parent / "flask"), "criteria", "check"], cwd=root, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"Accord cannot start: criteria/relief.yaml: {MALFORMED_CASES['zero_weight.yaml']}"], result.stderr
