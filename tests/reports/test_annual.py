@@ -70,6 +70,13 @@ def test_every_json_figure_matches_the_hand_count_and_new_year_splits_by_city_ti
     assert after["travel"]["requests"] == 0  # T5 was submitted at 23:30 on 31 December 2025
     assert (after["travel"]["approved"], after["travel"]["estimated_cost"]) == (1, "2000.00")
     assert after["travel"]["reports_overdue"] == 2  # T3, and T6 whose report was due on 17 January 2026
+    # The Council's only travel figure of 2026 is T3's overdue report: it still has its row.
+    overdue = {r["department"]: (r["requests"], r["approved"], r["estimated_cost"], r["reports_overdue"])
+               for r in after["travel"]["by_department"]}
+    assert overdue == {"City Council": (0, 0, "0.00", 1), "Economic Development and Culture": (0, 0, "0.00", 1),
+                       "Toronto Public Health": (0, 1, "2000.00", 0)}
+    assert {r["organizer"]: r["reports_overdue"] for r in after["travel"]["by_organizer"]} == {
+        "Metropolis": 1, "WHO": 1}
     assert (after["relief"]["requests"], after["relief"]["amount_paid"]) == (0, "8000.00")
     assert after["partnerships"]["adopted"] == 1
     assert after["partnerships"]["inventory_by_status"]["active"] == 3

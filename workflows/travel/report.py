@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import calendar
+from collections import Counter
 from datetime import datetime, time
 from typing import Iterable, Mapping
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from models import AuditEvent, Case, Department, User
 from reports.annual import Chart, ReportSection, Row
 from reports.period import Period
-from reports.sql import Measure, breakdown, cents, cube, first_of, money_text, month_measures, totals
+from reports.sql import Measure, breakdown, cents, cube, first_of, money, money_text, month_measures, totals
 from workflows.goals import GOALS
 from workflows.travel.definition import NAME, overdue_clause
 
@@ -29,21 +30,31 @@ MEASURES = (
 )
 MONEY = ("estimated_cost", "actual_cost", "estimated_cost_of_reported")
 GROUP_FIGURES = ("requests", "approved", "declined", "trips_completed", "estimated_cost", "actual_cost")
+# Counted per trip in Python (the due day is compared in City time) or at the cutoff, not from the cube.
+PUNCTUALITY = ("reports_on_time", "reports_late", "reports_overdue")
+# What the breakdowns are by: (department, organizer), as in the cube.
+Group = tuple[str, str | None]
 
 
-def _punctuality(session: Session, period: Period) -> tuple[int, int]:
-    """Return how many first filings of the year came by the due date (in City time) and how many after."""
+def _punctuality(session: Session, period: Period) -> dict[str, Counter[Group]]:
+    """Return, per (department, organizer), the first filings of the year that came by the due date
+    (in City time) and those that came after."""
     rows = session.execute(
-        select(AuditEvent.at, Case.due_on).join(Case, Case.id == AuditEvent.case_id)
+        select(AuditEvent.at, Case.due_on, Department.name, Case.category).join(Case, Case.id == AuditEvent.case_id)
+        .join(Department, Department.id == Case.department_id)
         .where(AuditEvent.action == "submit_report", AuditEvent.at >= period.start, AuditEvent.at < period.end,
                Case.workflow == NAME, first_of("submit_report"))
     ).all()
-    on_time = sum(1 for at, due in rows if due is None or period.local_date(at) <= due.date())
-    return on_time, len(rows) - on_time
+    counts: dict[str, Counter[Group]] = {"reports_on_time": Counter(), "reports_late": Counter()}
+    for at, due, department, organizer in rows:
+        on_time = due is None or period.local_date(at) <= due.date()
+        counts["reports_on_time" if on_time else "reports_late"][department, organizer] += 1
+    return counts
 
 
-def _overdue(session: Session, period: Period) -> int:
-    """Return the trips still in `travelled` at the cutoff whose report was then past due."""
+def _overdue(session: Session, period: Period) -> Counter[Group]:
+    """Return, per (department, organizer), the trips still in `travelled` at the cutoff whose
+    report was then past due."""
     # Entering `travelled` (complete_trip, return_report) adds one, filing the report takes one away.
     # The balance of each case comes from the events' covering index alone; only the cases left in
     # `travelled` are then looked up (workflow, due date), not every trip ever taken.
@@ -62,10 +73,23 @@ def _overdue(session: Session, period: Period) -> int:
                                                             AuditEvent.at >= period.cutoff))
         in_travelled = in_travelled.where(AuditEvent.case_id.in_(candidates))
     in_travelled = in_travelled.subquery()
-    return session.scalar(
-        select(func.count()).select_from(in_travelled).join(Case, Case.id == in_travelled.c.case_id)
+    return Counter(dict(((department, organizer), n) for department, organizer, n in session.execute(
+        select(Department.name, Case.category, func.count()).select_from(in_travelled)
+        .join(Case, Case.id == in_travelled.c.case_id).join(Department, Department.id == Case.department_id)
         .where(Case.workflow == NAME, Case.due_on < datetime.combine(period.as_of, time.min))
-    ) or 0
+        .group_by(Department.name, Case.category))))
+
+
+def _with_punctuality(rows: list[dict], label: str, index: int, counts: dict[str, Counter[Group]]) -> list[dict]:
+    """Add each group's reports on time, late and overdue to its row of a breakdown (rolled up on
+    the group's `index`); a group with nothing else in the year gets a row of its own."""
+    zero = {m.name: money(0) if m.money else 0 for m in MEASURES if m.name in GROUP_FIGURES}
+    by_key = {row[label]: {**row, **dict.fromkeys(PUNCTUALITY, 0)} for row in rows}
+    for name, per_group in counts.items():
+        for group, n in per_group.items():
+            key = group[index] if group[index] is not None else "(not given)"
+            by_key.setdefault(key, {label: key, **zero, **dict.fromkeys(PUNCTUALITY, 0)})[name] += n
+    return sorted(by_key.values(), key=lambda r: str(r[label]).lower())
 
 
 def _learnings(session: Session, period: Period) -> dict[str, list[dict]]:
@@ -94,16 +118,16 @@ def compute(session: Session, period: Period, config: Mapping) -> dict:
     """Return the travel figures of a year."""
     trips = month_measures(period, "trips", ("complete_trip",))  # counted in the same pass
     rows = cube(session, period, NAME, (*MEASURES, *trips), Department.name, Case.category)
-    on_time, late = _punctuality(session, period)
+    punctuality = {**_punctuality(session, period), "reports_overdue": _overdue(session, period)}
     group_measures = [m for m in MEASURES if m.name in GROUP_FIGURES]
     trips_by_month = totals(rows, trips)
     return {
         **totals(rows, MEASURES),
-        "reports_on_time": on_time,
-        "reports_late": late,
-        "reports_overdue": _overdue(session, period),
-        "by_department": breakdown(rows, group_measures, 0, "department"),
-        "by_organizer": breakdown(rows, group_measures, 1, "organizer"),
+        **{name: sum(per_group.values()) for name, per_group in punctuality.items()},
+        "by_department": _with_punctuality(breakdown(rows, group_measures, 0, "department"), "department", 0,
+                                           punctuality),
+        "by_organizer": _with_punctuality(breakdown(rows, group_measures, 1, "organizer"), "organizer", 1,
+                                          punctuality),
         "trips_by_month": [trips_by_month[m.name] for m in trips],
         "learnings_by_goal": _learnings(session, period),
     }
@@ -112,7 +136,8 @@ def compute(session: Session, period: Period, config: Mapping) -> dict:
 def summary(session: Session, period: Period, config: Mapping) -> dict:
     """Return the travel figures the headline reads, without the breakdowns and lists."""
     measures = [m for m in MEASURES if m.name in ("requests", "trips_completed")]
-    return {**totals(cube(session, period, NAME, measures), measures), "reports_overdue": _overdue(session, period)}
+    return {**totals(cube(session, period, NAME, measures), measures),
+            "reports_overdue": sum(_overdue(session, period).values())}
 
 
 def csv_rows(s: dict) -> Iterable[Row]:
@@ -122,7 +147,7 @@ def csv_rows(s: dict) -> Iterable[Row]:
         yield name, "", money_text(s[name]) if name in MONEY else s[name]
     for key, label in (("by_department", "department"), ("by_organizer", "organizer")):
         for row in s[key]:
-            for name in GROUP_FIGURES:
+            for name in (*GROUP_FIGURES, *PUNCTUALITY):
                 yield f"{key}.{name}", row[label], money_text(row[name]) if name in MONEY else row[name]
     for month, count in enumerate(s["trips_by_month"], start=1):
         yield "trips_by_month", f"{month:02d}", count
