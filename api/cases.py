@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload
 from api import bp
 from api.auth import token_required
 from api.parse import parse
-from api.schemas import CaseCreateArgs, CaseListArgs, CasePatchArgs, TransitionArgs
+from api.schemas import CaseCreateArgs, CaseListArgs, CasePatchArgs, CommentArgs, TransitionArgs
 from extensions import db
 from models import OWNER_AND_ROLES, Case, User
 from workflows import engine
@@ -184,6 +184,36 @@ def fire_transition(case_id: int):
     case = engine.fire(db.session, g.api_user, case_id, args["trigger"], args["version"],
                        comment=args.get("comment"), payload=args["data"])
     return case_dict(case, g.api_user)
+
+
+@bp.post("/cases/<int:case_id>/comments")
+@token_required
+def add_comment(case_id: int):
+    """Add a comment to a case's record (anyone who may see the case; its state stays).
+    ---
+    post:
+      summary: Comment on a case
+      parameters:
+      - {in: path, name: case_id, required: true, schema: {type: integer}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: CommentArgs
+      responses:
+        201:
+          description: The case with its new version; the comment is the last event of its history
+          content:
+            application/json:
+              schema: CaseSchema
+        400: {$ref: '#/components/responses/Error'}
+        401: {$ref: '#/components/responses/Error'}
+        404: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    args = parse(CommentArgs)
+    case = engine.add_comment(db.session, g.api_user, case_id, args["comment"])
+    return case_dict(case, g.api_user), 201
 
 
 @bp.get("/cases/<int:case_id>/history")

@@ -83,6 +83,10 @@ class TransitionArgs(Schema):
     data = fields.Dict(load_default=dict)
 
 
+class CommentArgs(Schema):
+    comment = Text(5000, min_length=1, required=True)
+
+
 class EventSchema(Schema):
     seq = fields.Integer(required=True)
     at = fields.String(required=True)
@@ -125,5 +129,5 @@ class HealthSchema(Schema):
 # Registered in this order (leaves first), so nested schemas become references.
 OPENAPI_SCHEMAS = (
     ErrorSchema, TokenArgs, TokenSchema, UserRefSchema, CaseSchema, CaseListSchema, CaseListArgs, CaseCreateArgs, CasePatchArgs,
-    TransitionArgs, EventSchema, HistorySchema, TransitionInfoSchema, WorkflowSchema, HealthSchema,
+    TransitionArgs, CommentArgs, EventSchema, HistorySchema, TransitionInfoSchema, WorkflowSchema, HealthSchema,
 )

@@ -146,9 +146,23 @@ def send_outbox(sender: str, case: Case, transition, actor: User) -> None:
             log.exception("could not send mail about case %s to %s", case.id, recipients)
 
 
+def mail_comment(sender: str, case: Case, actor: User, comment: str) -> None:
+    """Tell the request's owner and its assignee, whoever of them did not write it, of a comment."""
+    wf = registry.get(case.workflow)
+    readers = {p.id: p for p in (case.owner, case.assignee) if p is not None and p.id != actor.id}
+    subject = f"[Accord] {wf.title} #{case.id}: {actor.full_name} commented on {case.title}"
+    body = f"{actor.full_name} wrote on \"{case.title}\":\n\n{comment}\n\n{case_url(case)}\n"
+    for person in readers.values():
+        try:
+            send_mail([person.email], subject, body)
+        except (OSError, smtplib.SMTPException):
+            log.exception("could not send mail about case %s to %s", case.id, person.email)
+
+
 def init_app(app) -> None:
-    """Subscribe to transitions: queue inside their transaction, send after their commit."""
-    from workflows.engine import transition_committed, transition_recorded
+    """Subscribe to transitions: queue inside their transaction, send after their commit; and to comments."""
+    from workflows.engine import comment_committed, transition_committed, transition_recorded
 
     transition_recorded.connect(queue_awaiting)
     transition_committed.connect(send_outbox)
+    comment_committed.connect(mail_comment)

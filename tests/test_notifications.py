@@ -42,3 +42,20 @@ def test_refused_transition_sends_nothing(app, make_user, caplog):
         engine.fire(db.session, sam, case.id, "submit", case.version)
     assert not [m for m in caplog.messages if m.startswith("mail to")]
     assert db.session.scalars(select(Notification)).all() == []
+
+
+def test_a_comment_mails_the_owner_and_the_assignee_but_not_its_writer(app, make_user, caplog):
+    sam, hana = make_user("sam", "staff"), make_user("hana", "hco", department="Strategic and Corporate Policy")
+    cao = make_user("cara", "cao", department="CAO")
+    from tests.workflows.relief.conftest import relief_data
+
+    case = engine.create_case(db.session, sam, "relief", "Flood relief", ["compassion"], relief_data())
+    case = engine.fire(db.session, sam, case.id, "submit", case.version)
+    case = engine.fire(db.session, hana, case.id, "start_triage", case.version)  # hana is now its assignee
+    with caplog.at_level(logging.INFO, logger="accord.mail"):
+        engine.add_comment(db.session, cao, case.id, "Is the Red Cross appeal still open?")
+        engine.add_comment(db.session, sam, case.id, "Yes, until the end of the month.")
+    mails = [m for m in caplog.messages if m.startswith("mail to")]
+    assert [m.split(":")[0] for m in mails] == ["mail to sam@toronto.example", "mail to hana@toronto.example",
+                                                "mail to hana@toronto.example"]
+    assert "Is the Red Cross appeal still open?" in mails[0] and "Yes, until the end" in mails[2]

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 
 from extensions import db
 from web import bp
+from web.forms import CommentForm
 from web.payloads import payload_form
 from workflows import engine, registry
 from workflows.access import allowed_triggers
@@ -23,7 +24,8 @@ def _load(case_id: int):
         abort(404)
 
 
-def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | None = None, forms=None):
+def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | None = None, forms=None,
+                comment_form: CommentForm | None = None):
     """Render the case page with its data, actions and timeline."""
     from web.scoring import scoring_context  # (which renders this page again after a score)
 
@@ -41,6 +43,7 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
     return render_template(
         "case.html", case=case, wf=wf, events=events, hidden=hidden_reviews(current_user, case, events),
         actions=actions, flags=case_flags(case, bool(score.get("disagreement"))), failed=failed,
+        comment_form=comment_form or CommentForm(formdata=None),
     ), status
 
 
@@ -74,6 +77,25 @@ def case_action(case_id: int, trigger: str):
         return render_case(case, err.status, failed=(trigger, err), forms={trigger: form})
     flash(f"Done: {(candidates[0].label or trigger).lower()}.", "success")
     return redirect(url_for("web.case_page", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/comments")
+@login_required
+def case_comment(case_id: int):
+    """Add a comment to a case from its page."""
+    _load(case_id)
+    form = CommentForm()
+    if form.validate():
+        try:
+            engine.add_comment(db.session, current_user, case_id, form.comment.data)
+        except WorkflowError as err:
+            _attach_errors(form, err)
+            flash(err.message, "error")
+            return render_case(_load(case_id), err.status, comment_form=form)
+        flash("Your comment is on the record.", "success")
+        return redirect(url_for("web.case_page", case_id=case_id, _anchor="timeline-h"))
+    flash("Please correct the comment.", "error")
+    return render_case(_load(case_id), 422, comment_form=form)
 
 
 def _attach_errors(form, err: WorkflowError) -> None:

@@ -20,6 +20,12 @@ class TransitionForm(FlaskForm):
     comment = TextAreaField("Comment", validators=[Optional(), Length(max=5000)])
 
 
+class CommentForm(FlaskForm):
+    """The case page's comment box: a note for the record, which moves nothing."""
+
+    comment = TextAreaField("Your comment", validators=[DataRequired("Write a comment."), Length(max=5000)])
+
+
 class ChangePasswordForm(FlaskForm):
     current = PasswordField("Current password", validators=[DataRequired()],
                             render_kw={"autocomplete": "current-password"})

@@ -31,6 +31,8 @@ signals = Namespace()
 transition_recorded = signals.signal("transition-recorded")
 #: Sent after a transition committed: sender is the workflow name, with case and transition.
 transition_committed = signals.signal("transition-committed")
+#: Sent after a comment committed: sender is the workflow name, with case, actor and comment.
+comment_committed = signals.signal("comment-committed")
 
 
 @dataclass
@@ -231,13 +233,37 @@ def _load_payload(t: Transition, payload: Any) -> tuple[dict, dict]:
     return loaded, jsonable(schema.dump(loaded))
 
 
-def _check_comment(t: Transition, comment: Any) -> str | None:
+def _check_comment(t: Transition | None, comment: Any) -> str | None:
     if comment is not None and (not isinstance(comment, str) or "\x00" in comment or len(comment) > 5000):
         raise ValidationFailed("The comment is not valid.", {"comment": ["Give text of at most 5000 characters."]})
     comment = (comment or "").strip() or None
-    if t.comment_required and not comment:
+    if t is None and not comment:
+        raise ValidationFailed("Write a comment.", {"comment": ["A comment cannot be empty."]})
+    if t is not None and t.comment_required and not comment:
         raise ValidationFailed("This step needs a comment.", {"comment": ["A comment is required for this step."]})
     return comment
+
+
+def add_comment(session: Session, actor: User, case_id: int, comment: Any) -> Case:
+    """Add a comment to a case's record, as anyone who may see the case.
+
+    A comment is a change (product.md: it appends an event, and the version increases with
+    every change), but not a step: the state stays, and no version is asked for, since a comment
+    cannot undo anyone's work.
+    """
+    comment = _check_comment(None, comment)
+    with write_transaction(session) as session:
+        actor = _attach(session, actor)
+        case = _lock(session, actor, case_id)
+        version = case.version
+        _refresh(workflow_of(case.workflow), case)
+        with session.no_autoflush:
+            record_event(session, actor=actor, case=case, action="comment", from_state=case.state,
+                         to_state=case.state, comment=comment)
+        _save(session, case, version)
+    log.info("case %s: comment by %s", case.id, actor.username)
+    comment_committed.send(case.workflow, case=case, actor=actor, comment=comment)
+    return case
 
 
 def fire(session: Session, actor: User, case_id: int, trigger: str, version: Any,
