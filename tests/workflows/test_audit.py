@@ -6,7 +6,7 @@ from sqlalchemy import select, text
 
 from extensions import db
 from models import AuditEvent
-from tests.factories import trail_unguarded
+from tests.factories import TEST_PASSWORD, trail_unguarded
 from workflows import engine
 
 
@@ -126,3 +126,21 @@ def test_history_api_reports_a_broken_chain(app, api, people, trail):
     assert client.get(f"/api/v1/cases/{trail[0]}/history").get_json()["chain_valid"] is True
     _tamper("UPDATE audit_events SET comment = 'forged' WHERE id = :id", id=approve.id)
     assert client.get(f"/api/v1/cases/{trail[0]}/history").get_json()["chain_valid"] is False
+
+
+def test_each_event_keeps_its_actor_and_the_roles_they_held_then(app, trail, people):
+    from models import Role
+
+    head = people["head"]
+    head.roles.append(db.session.scalar(select(Role).where(Role.name == "cao")))
+    db.session.commit()
+    events = _events(trail[0])
+    assert [(e.action, e.actor_username, e.actor_roles) for e in events] == [
+        ("create", "olive", ["staff"]), ("submit", "olive", ["staff"]), ("approve", "hank", ["dept_head"])]
+    engine.add_comment(db.session, head, trail[0], "Approved before the budget review.")
+    last = _events(trail[0])[-1]
+    assert (last.action, last.actor_roles) == ("comment", ["cao", "dept_head"])
+    page = app.test_client()
+    page.post("/login", data={"username": "hank", "password": TEST_PASSWORD})
+    timeline = page.get(f"/cases/{trail[0]}").get_data(as_text=True).split('id="timeline-h"')[1]
+    assert "(dept_head)" in timeline and "(cao, dept_head)" in timeline
