@@ -9,7 +9,7 @@ from extensions import db
 from models import CASE_ALONE, Case
 from web import bp
 from web.nav import dashboard_extras
-from workflows.presenters import case_rows
+from workflows.presenters import case_tables
 from workflows.queries import awaiting
 from workflows.statements import inline
 
@@ -25,8 +25,8 @@ def dashboard():
     """Show what awaits the person and the requests they made."""
     user = current_user._get_current_object()  # not through the proxy: the rules read it per case
     mine = db.session.scalars(_MINE, {"me": user.id}).all()
-    return render_template("dashboard.html", awaiting=case_rows(awaiting(db.session, user), user),
-                           mine=case_rows(mine, user),
+    awaiting_rows, mine_rows = case_tables(user, awaiting(db.session, user), mine)
+    return render_template("dashboard.html", awaiting=awaiting_rows, mine=mine_rows,
                            **dashboard_extras(user))
 
 

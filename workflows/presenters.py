@@ -34,16 +34,20 @@ class CaseRow(NamedTuple):
     flags: list[str]
 
 
-def case_rows(cases: list[Case], user: User) -> list[CaseRow]:
-    """Return the rows of a table of cases as the user may see them, worked out here rather than
-    by the template.
+def case_tables(user: User, *tables: list[Case]) -> list[list[CaseRow]]:
+    """Return the rows of each table of cases as the user may see them (one query for all),
+    worked out here rather than by the template.
 
     A dashboard shows up to a hundred rows; each call from a template costs several times the
     same call from Python.
     """
     from workflows.scoring import disagreeing
 
-    disagree = disagreeing(cases, user)
+    disagree = disagreeing([case for table in tables for case in table], user)
+    return [_rows(table, disagree) for table in tables]
+
+
+def _rows(cases: list[Case], disagree: set[int]) -> list[CaseRow]:
     rows = []
     for case in cases:
         wf = registry.get(case.workflow)

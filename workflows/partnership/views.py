@@ -13,7 +13,7 @@ from workflows import engine, registry
 from workflows.errors import NotFound, WorkflowError
 from workflows.partnership import decisions, inventory
 from workflows.partnership.forms import DecisionForm, InventoryForm, ProposalForm
-from workflows.presenters import case_rows
+from workflows.presenters import case_tables
 from workflows.queries import load_visible
 
 bp = Blueprint("partnership", __name__, url_prefix="/partnerships")
@@ -39,7 +39,7 @@ def entry(pid: int):
     """Show one partnership with the proposals naming it and its own history."""
     p = _entry_or_404(pid)
     return render_template("partnership/detail.html", p=p, events=inventory.events_for(db.session, p),
-                           proposals=case_rows(inventory.proposals_for(db.session, current_user, p), current_user))
+                           proposals=case_tables(current_user, inventory.proposals_for(db.session, current_user, p))[0])
 
 
 def _entry_or_404(pid: int) -> Partnership:
