@@ -33,6 +33,7 @@ MATRIX = """
 | POST /api/v1/cases/{travel}/transitions approve | 404 | 404 | 404 | 200 | 403 | 404 | 403 | 404 | 404 | 401 |
 | POST /api/v1/cases/{relief}/transitions start_triage | 404 | 404 | 200 | 403 | 404 | 403 | 403 | 403 | 404 | 401 |
 | POST /api/v1/cases/{partnership}/transitions start_review | 404 | 404 | 200 | 404 | 403 | 403 | 403 | 404 | 404 | 401 |
+| POST /api/v1/cases/{relief}/comments | 404 | 404 | 201 | 201 | 404 | 201 | 201 | 201 | 404 | 401 |
 | POST /api/v1/cases travel | 201 | 201 | 403 | 403 | 403 | 403 | 403 | 403 | 403 | 401 |
 | POST /api/v1/cases relief | 201 | 201 | 403 | 403 | 403 | 403 | 403 | 403 | 403 | 401 |
 | POST /api/v1/cases partnership | 403 | 201 | 403 | 403 | 403 | 403 | 403 | 403 | 403 | 401 |
@@ -117,6 +118,8 @@ def _request(app, role, people, request_line: str, cases):
     json = None
     if method == "PATCH":
         json = {"version": cases["travel"][1], "title": "Renamed"}
+    elif path.endswith("/comments"):
+        json = {"comment": "When is the decision due?"}
     elif path.endswith("/transitions"):
         key = request_line.split("{")[1].split("}")[0]
         json = {"trigger": rest[0], "version": cases[key][1]}
