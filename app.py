@@ -3,10 +3,15 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 from flask import Flask
 
 import config as settings
+
+
+#: The exit status when the application cannot start (gunicorn's WORKER_BOOT_ERROR).
+CANNOT_START = 3
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -64,8 +69,11 @@ def create_app(config: dict | None = None) -> Flask:
         workflows.setup.register_all(app)
     except CriteriaError as err:
         # The office's own file is wrong, not the code: say which, where and why in one line
-        # (`flask criteria check` included), rather than at the foot of a traceback.
-        raise SystemExit(f"Accord cannot start: {err}") from None
+        # (`flask criteria check` included), rather than at the foot of a traceback. Exit status
+        # 3 is gunicorn's "worker failed to boot": it stops, where another status would have it
+        # start a new worker, fail again, forever.
+        print(f"Accord cannot start: {err}", file=sys.stderr)
+        raise SystemExit(CANNOT_START) from None
     notifications.init_app(app)
     reports.init_app(app)
 

@@ -28,6 +28,9 @@ def send_mail(recipients: list[str], subject: str, body: str) -> None:
     recipients = [r for r in recipients if r]
     if not recipients:
         return
+    # One line: a request's title may hold a line break (the API takes any text), and a header
+    # may not; the email library would refuse the message after the change had committed.
+    subject = " ".join(subject.split())
     config = current_app.config
     if not config.get("MAIL_SERVER"):
         log.info("mail to %s: %s\n%s", ", ".join(recipients), subject, body)

@@ -25,7 +25,11 @@ def test_check_passes_on_the_shipped_files(app):
     assert result.exit_code == 0 and "valid" in result.output
 
 
-def test_a_malformed_file_in_the_configured_folder_is_named_in_one_line_not_a_traceback(app, tmp_path):
+@pytest.mark.parametrize("command", [["flask", "criteria", "check"],
+                                     ["gunicorn", "-w", "1", "-b", "127.0.0.1:0", "app:create_app()"]])
+def test_a_malformed_file_in_the_configured_folder_stops_accord_naming_it_in_one_line(app, tmp_path, command):
+    # The command and the web server alike stop (gunicorn, rather than boot a new worker forever),
+    # with the file, criterion and fault in one line, not at the foot of a traceback.
     import os
     import subprocess
     import sys
@@ -35,10 +39,11 @@ def test_a_malformed_file_in_the_configured_folder_is_named_in_one_line_not_a_tr
     shutil.copy(MALFORMED / "zero_weight.yaml", folder / "relief.yaml")
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "FLASK_APP": "app.py", "ACCORD_CRITERIA_DIR": str(folder),
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'accord.sqlite3'}"}
-    result = subprocess.run([str(Path(sys.executable).parent / "flask"), "criteria", "check"], cwd=root, env=env,
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'accord.sqlite3'}", "SECRET_KEY": "x"}
+    result = subprocess.run([str(Path(sys.executable).parent / command[0]), *command[1:]], cwd=root, env=env,
                             capture_output=True, text=True, timeout=120)
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines() == [
-        f"Accord cannot start: criteria/relief.yaml: {MALFORMED_CASES['zero_weight.yaml']}"], result.stderr
+    line = f"Accord cannot start: criteria/relief.yaml: {MALFORMED_CASES['zero_weight.yaml']}"
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr and line in result.stderr.splitlines(), result.stderr
+    if command[0] == "flask":
+        assert result.stderr.strip().splitlines() == [line]

@@ -59,3 +59,33 @@ def test_a_comment_mails_the_owner_and_the_assignee_but_not_its_writer(app, make
     assert [m.split(":")[0] for m in mails] == ["mail to sam@toronto.example", "mail to hana@toronto.example",
                                                 "mail to hana@toronto.example"]
     assert "Is the Red Cross appeal still open?" in mails[0] and "Yes, until the end" in mails[2]
+
+
+def test_a_title_with_a_line_break_still_gives_a_one_line_subject_over_smtp(app, make_user, monkeypatch):
+    import smtplib
+
+    sent = []
+
+    class FakeSMTP:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def send_message(self, message):
+            sent.append(message)
+
+    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
+    app.config["MAIL_SERVER"] = "smtp.example"
+    sam, dana = make_user("sam", "staff"), make_user("dana", "dept_head")
+    case = engine.create_case(db.session, sam, "travel", "IULA congress\nRio", ["democracy"], _trip())
+    case = engine.fire(db.session, sam, case.id, "submit", case.version)
+    engine.add_comment(db.session, dana, case.id, "Which sessions?")
+    assert [(m["To"], m["Subject"]) for m in sent] == [
+        ("dana@toronto.example", f"[Accord] Travel request #{case.id} awaits you: IULA congress Rio"),
+        ("sam@toronto.example", f"[Accord] Travel request #{case.id}: Dana commented on "
+                                "IULA congress Rio")]
