@@ -15,7 +15,7 @@ from workflows import engine
 from workflows.access import count_visible, filters, visible
 from workflows.audit import case_events, check_chain
 from workflows.errors import ValidationFailed
-from workflows.presenters import case_dict, event_dict
+from workflows.presenters import case_dict, history
 from workflows.statements import Shape, inline, per_roles, person
 from workflows.queries import load_visible
 from workflows.scoring import aggregates_for, hidden_reviews
@@ -238,4 +238,4 @@ def case_history(case_id: int):
     events = case_events(db.session, case.id)
     valid = check_chain(events, case.last_event_hash) is None
     hidden = hidden_reviews(g.api_user, case, events)
-    return {"events": [event_dict(e, e.id in hidden) for e in events], "chain_valid": valid}
+    return {"events": history(events, hidden), "chain_valid": valid}

@@ -95,9 +95,10 @@ class EventSchema(Schema):
     from_state = fields.String(allow_none=True, required=True)
     to_state = fields.String(allow_none=True, required=True)
     comment = fields.String(allow_none=True, required=True)
-    payload = fields.Dict()
-    prev_hash = fields.String(required=True)
-    hash = fields.String(required=True)
+    # None for a review the reader may not read yet (and the link to it): see presenters.history.
+    payload = fields.Dict(allow_none=True)
+    prev_hash = fields.String(allow_none=True, required=True)
+    hash = fields.String(allow_none=True, required=True)
 
 
 class HistorySchema(Schema):

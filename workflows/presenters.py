@@ -88,10 +88,27 @@ def case_dict(case: Case, user: User, *, score: dict | None | bool = False) -> d
     }
 
 
-def event_dict(e, hidden: bool = False) -> dict[str, Any]:
-    """Return an audit event as the history API shows it (a hidden one without comment and payload)."""
+def event_dict(e) -> dict[str, Any]:
+    """Return an audit event as the history API shows it."""
     return {
         "seq": e.seq, "at": _iso(e.at), "actor": e.actor_username, "action": e.action,
-        "from_state": e.from_state, "to_state": e.to_state, "comment": None if hidden else e.comment,
-        "payload": None if hidden else e.payload, "prev_hash": e.prev_hash, "hash": e.hash,
+        "from_state": e.from_state, "to_state": e.to_state, "comment": e.comment,
+        "payload": e.payload, "prev_hash": e.prev_hash, "hash": e.hash,
     }
+
+
+def history(events: list, hidden: set[int]) -> list[dict[str, Any]]:
+    """Return a case's events as the history API shows them, the hidden ones (reviews a reviewer
+    may not read yet) without their comment, payload and hash, and the next event without the
+    hash it chains to: a review's hash covers fields the reader knows or can narrow down, so a
+    search through every possible rating would find the one that gives it."""
+    shown, after_hidden = [], False
+    for e in events:
+        d = event_dict(e)
+        if e.id in hidden:
+            d.update(comment=None, payload=None, hash=None)
+        if after_hidden:
+            d["prev_hash"] = None
+        after_hidden = e.id in hidden
+        shown.append(d)
+    return shown

@@ -92,24 +92,31 @@ def _what_omar_sees(api, cast, case_id) -> dict:
     listed = omar.get("/api/v1/cases?workflow=relief").get_json()["items"]
     triage = omar.get("/api/v1/relief/triage").get_json()["items"]
     history = omar.get(f"/api/v1/cases/{case_id}/history").get_json()
-    reviews = [e for e in history["events"] if e["action"] == "score" and e["actor"] == "hana"]
+    at = [i for i, e in enumerate(history["events"]) if e["action"] == "score" and e["actor"] == "hana"][0]
+    review, after = history["events"][at], history["events"][at + 1]
     return {"case": omar.get(f"/api/v1/cases/{case_id}").get_json()["score"],
             "list": [c["score"] for c in listed if c["id"] == case_id][0],
             "triage": [c["score"] for c in triage if c["id"] == case_id][0],
-            "review": (reviews[0]["comment"], reviews[0]["payload"]), "chain_valid": history["chain_valid"]}
+            # Its hash, and the next event's link to it, would let a search of every rating find hana's.
+            "review": (review["comment"], review["payload"], review["hash"] is None, after["prev_hash"] is None),
+            "chain_valid": history["chain_valid"]}
 
 
 def test_a_reviewer_who_has_not_scored_sees_no_other_review_anywhere(api, cast, in_triage):
     score(api, cast["hana"], in_triage.id, ratings=RATINGS, comment="Strong local partner.")
+    engine.add_comment(db.session, cast["cao"], in_triage.id, "Please decide this week.")
     blind = _what_omar_sees(api, cast, in_triage.id)
-    assert blind == {"case": None, "list": None, "triage": None, "review": (None, None), "chain_valid": True}
+    assert blind == {"case": None, "list": None, "triage": None, "review": (None, None, True, True),
+                     "chain_valid": True}
     score(api, cast["omar"], in_triage.id, ratings={**RATINGS, "leverage": 0})
     seen = _what_omar_sees(api, cast, in_triage.id)
     assert seen["case"]["reviewers"] == seen["list"]["reviewers"] == seen["triage"]["reviewers"] == 2
     assert seen["review"][0] == "Strong local partner." and seen["review"][1]["ratings"]["leverage"] == 3
+    assert seen["review"][2:] == (False, False)
     # The approver, who does not score, saw them all along; so does the owner of the next step.
     cao = api(cast["cao"]).get(f"/api/v1/cases/{in_triage.id}/history").get_json()["events"]
     assert [e["comment"] for e in cao if e["action"] == "score"] == ["Strong local partner.", None]
+    assert all(e["hash"] and e["prev_hash"] for e in cao)
 
 
 def test_recused_review_is_left_out_and_spread_flags_disagreement(api, cast, in_triage):
