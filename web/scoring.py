@@ -66,7 +66,7 @@ def _scoring_context(case) -> dict:
     shown = visible_scores(current_user, case, scores)
     mine = next((s for s in scores if s.reviewer_id == current_user.id), None)
     form = None
-    if may_score(current_user, case):
+    if may_score(current_user, case) and not (mine and mine.conflict == "recused"):
         form = score_form_class(cset)(prefix="score", formdata=None)
         if mine:
             form.conflict.data = mine.conflict

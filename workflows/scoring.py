@@ -184,8 +184,12 @@ def submit_score(session: Session, actor: User, case_id: int, ratings: Any, conf
         data, derived = _inputs(case)
         result = score_one(cset, ratings, data, derived, clock.today()) if ratings else {
             "ratings": {}, "computed": {}, "percent": None, "recommendation": None}
-        for old in session.scalars(select(Score).where(Score.case_id == case.id, Score.reviewer_id == actor.id,
-                                                       Score.current.is_(True))):
+        earlier = session.scalars(select(Score).where(Score.case_id == case.id, Score.reviewer_id == actor.id,
+                                                      Score.current.is_(True))).all()
+        if conflict == "none" and any(old.conflict == "recused" for old in earlier):
+            # Declaring a conflict showed them the others' reviews; it is not taken back to rate.
+            raise Forbidden("You declared a conflict of interest on this request, so you may not rate it.")
+        for old in earlier:
             old.current = False
         score = Score(case_id=case.id, reviewer_id=actor.id, conflict=conflict, ratings=jsonable(result["ratings"]),
                       computed=jsonable(result["computed"]), percent=result["percent"],

@@ -230,3 +230,20 @@ def test_reviewers_three_points_apart_flag_the_case_for_all_who_may_see_the_revi
     web.post("/logout")
     assert web.post("/login", data={"username": "ines", "password": TEST_PASSWORD}).status_code == 302
     assert "reviewers disagree" not in web.get("/relief/triage").get_data(as_text=True)
+
+
+def test_a_reviewer_who_declared_a_conflict_does_not_rate_afterwards(app, api, cast, in_triage):
+    score(api, cast["hana"], in_triage.id, ratings=RATINGS)
+    assert score(api, cast["ines"], in_triage.id, conflict="recused").status_code == 201
+    # Recused, Ines sees Hana's review; she may not then rate the request with it in mind.
+    assert len(api(cast["ines"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()["items"]) == 2
+    version = api(cast["ines"]).get(f"/api/v1/cases/{in_triage.id}").get_json()["version"]
+    r = score(api, cast["ines"], in_triage.id, ratings=RATINGS)
+    assert r.status_code == 403 and "conflict of interest" in r.get_json()["message"]
+    assert api(cast["ines"]).get(f"/api/v1/cases/{in_triage.id}").get_json()["version"] == version
+    items = api(cast["cao"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()["items"]
+    assert {(i["reviewer"], i["conflict"]) for i in items} == {("hana", "none"), ("ines", "recused")}
+    web = app.test_client()
+    assert web.post("/login", data={"username": "ines", "password": TEST_PASSWORD}).status_code == 302
+    page = web.get(f"/cases/{in_triage.id}").get_data(as_text=True)
+    assert "You declared a conflict of interest on this request" in page and "Submit score" not in page
