@@ -43,7 +43,7 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
     return render_template(
         "case.html", case=case, wf=wf, events=events, hidden=hidden_reviews(current_user, case, events),
         actions=actions, flags=case_flags(case, bool(score.get("disagreement"))), failed=failed,
-        comment_form=comment_form or CommentForm(formdata=None),
+        comment_form=comment_form,
     ), status
 
 

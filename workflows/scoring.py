@@ -116,7 +116,7 @@ def _ratings_of(cases: list[Case], user: User | None) -> tuple[list[Case], dict[
     scored = [c for c in cases if criteria_for(c.workflow) is not None]
     by_case = _by_case(db.session.execute(_RATINGS, {"ids": [c.id for c in scored]}) if scored else [])
     if user is not None:
-        by_case = {c.id: visible_scores(user, c, by_case.get(c.id, [])) for c in scored}
+        by_case = {c.id: visible_scores(user, c, rows) for c in scored if (rows := by_case.get(c.id))}
     return scored, by_case
 
 

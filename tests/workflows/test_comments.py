@@ -63,6 +63,8 @@ def test_the_case_page_adds_a_comment_and_shows_it_in_the_timeline(app, people, 
     before = _record(submitted.id)
     empty = client.post(f"/cases/{submitted.id}/comments", data={"comment": "  "})
     assert empty.status_code == 422 and "Write a comment." in empty.get_data(as_text=True)
+    long = client.post(f"/cases/{submitted.id}/comments", data={"comment": "Too long. " * 501}).get_data(as_text=True)
+    assert 'aria-invalid="true"' in long and "5000 characters" in long and "Too long. Too long." in long
     assert _record(submitted.id) == before
     r = client.post(f"/cases/{submitted.id}/comments", data={"comment": "The programme is attached to the invitation."},
                     follow_redirects=True)
