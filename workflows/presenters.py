@@ -99,16 +99,19 @@ def event_dict(e) -> dict[str, Any]:
 
 def history(events: list, hidden: set[int]) -> list[dict[str, Any]]:
     """Return a case's events as the history API shows them, the hidden ones (reviews a reviewer
-    may not read yet) without their comment, payload and hash, and the next event without the
-    hash it chains to: a review's hash covers fields the reader knows or can narrow down, so a
-    search through every possible rating would find the one that gives it."""
-    shown, after_hidden = [], False
+    may not read yet) without their comment and payload, and no hash from the first of them on.
+
+    Every later hash covers the hidden review's through the chain, and a review's hash covers
+    fields the reader knows or can narrow down: a search of every possible rating would find the
+    one that gives a hash shown. (Reviews since carry a random salt in their payload as well.)
+    """
+    shown, chained_to_hidden = [], False
     for e in events:
         d = event_dict(e)
         if e.id in hidden:
             d.update(comment=None, payload=None, hash=None)
-        if after_hidden:
-            d["prev_hash"] = None
-        after_hidden = e.id in hidden
+            chained_to_hidden = True
+        if chained_to_hidden:
+            d.update(prev_hash=None, hash=None)
         shown.append(d)
     return shown

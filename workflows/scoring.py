@@ -1,6 +1,7 @@
 """Scoring cases against the criteria sets: the stored scores, the aggregate, and the guards."""
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -201,7 +202,9 @@ def submit_score(session: Session, actor: User, case_id: int, ratings: Any, conf
                      comment=score.comment, payload={
                          "score_id": score.id, "conflict": conflict, "ratings": score.ratings,
                          "percent": score.percent, "recommendation": score.recommendation,
-                         "criteria_version": cset.version, "criteria_hash": cset.digest})
+                         "criteria_version": cset.version, "criteria_hash": cset.digest,
+                         # Makes the event's hash unsearchable by one who knows all but the ratings.
+                         "salt": secrets.token_hex(16)})
         # A score changes the case (product.md: its version increases with every change), so a
         # step fired with the version read before it is refused as stale, to be reloaded and seen.
         case.version += 1

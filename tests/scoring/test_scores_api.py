@@ -97,8 +97,10 @@ def _what_omar_sees(api, cast, case_id) -> dict:
     return {"case": omar.get(f"/api/v1/cases/{case_id}").get_json()["score"],
             "list": [c["score"] for c in listed if c["id"] == case_id][0],
             "triage": [c["score"] for c in triage if c["id"] == case_id][0],
-            # Its hash, and the next event's link to it, would let a search of every rating find hana's.
-            "review": (review["comment"], review["payload"], review["hash"] is None, after["prev_hash"] is None),
+            # Its hash, and every later one (which covers it through the chain), would let a search of
+            # every rating find hana's.
+            "review": (review["comment"], review["payload"], review["hash"] is None,
+                       after["prev_hash"] is None and after["hash"] is None),
             "chain_valid": history["chain_valid"]}
 
 
@@ -113,6 +115,10 @@ def test_a_reviewer_who_has_not_scored_sees_no_other_review_anywhere(api, cast, 
     assert seen["case"]["reviewers"] == seen["list"]["reviewers"] == seen["triage"]["reviewers"] == 2
     assert seen["review"][0] == "Strong local partner." and seen["review"][1]["ratings"]["leverage"] == 3
     assert seen["review"][2:] == (False, False)
+    # Each review carries its own random salt, so that its hash cannot be searched for.
+    salts = {e["payload"]["salt"] for e in api(cast["cao"]).get(f"/api/v1/cases/{in_triage.id}/history").get_json()[
+        "events"] if e["action"] == "score"}
+    assert len(salts) == 2 and all(len(s) == 32 for s in salts)
     # The approver, who does not score, saw them all along; so does the owner of the next step.
     cao = api(cast["cao"]).get(f"/api/v1/cases/{in_triage.id}/history").get_json()["events"]
     assert [e["comment"] for e in cao if e["action"] == "score"] == ["Strong local partner.", None]
