@@ -43,7 +43,7 @@ class Server:
 
     def __init__(self, url: str, workers: int, log_path: str):
         self.port = free_port()
-        self.url = url
+        self.url, self.workers = url, workers
         env = {**os.environ, "DATABASE_URL": url, "ACCORD_ENV": "development", "SECRET_KEY": "bench-secret"}
         self.log = open(log_path, "w")
         self.proc = subprocess.Popen(
@@ -56,11 +56,30 @@ class Server:
         for _ in range(100):
             try:
                 urllib.request.urlopen(self.base + "/healthz", timeout=2).read()
+                self._until_every_worker_is_up()
                 return self
             except OSError:
                 time.sleep(0.2)
         self.__exit__()
         raise RuntimeError("gunicorn did not start; see its log")
+
+    def _until_every_worker_is_up(self, limit: float = 30.0) -> None:
+        """Wait until every worker has loaded the app (each is idle: its CPU time stands still).
+
+        The first worker answers while the others still load the app (about a second of CPU each,
+        four on two cores): a run started then measured their start-up in its first requests'
+        latencies, and at the default size those reached the 99th percentile.
+        """
+        import psutil
+
+        parent, deadline, before = psutil.Process(self.proc.pid), time.monotonic() + limit, None
+        while time.monotonic() < deadline:
+            now = _cpu_by_process(parent.children())
+            if before is not None and len(now) == self.workers and now.keys() == before.keys() and all(
+                    now[pid] - before[pid] < 0.01 for pid in now):
+                return
+            before = now
+            time.sleep(0.3)
 
     def __exit__(self, *_exc) -> None:
         self.proc.terminate()
