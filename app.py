@@ -58,10 +58,10 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
 
     import notifications
-    from criteria import CriteriaError
     import reports
     import workflows.setup
     import workflows.transaction
+    from criteria import CriteriaError
 
     workflows.transaction.init_app(app)
 

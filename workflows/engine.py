@@ -117,7 +117,7 @@ def create_case(session: Session, actor: User, workflow: str, title: Any, goals:
 
 
 # The case row alone, not three joins on every transition: assignee and department load when read,
-# and _lock takes the owner from the session or reads them with their roles. Built once:
+# and lock_case takes the owner from the session or reads them with their roles. Built once:
 # constructing a statement costs more than running it.
 _LOCK = (select(Case).where(Case.id == bindparam("case_id")).with_for_update(of=Case)
          .options(*CASE_ALONE)
@@ -127,8 +127,9 @@ _LOCK = (select(Case).where(Case.id == bindparam("case_id")).with_for_update(of=
 _owner = by_id(User, joinedload(User.roles), joinedload(User.department))
 
 
-def _lock(session: Session, actor: User, case_id: int) -> Case:
-    """Lock the case's row and return the case as it is now, with its owner and their roles."""
+def lock_case(session: Session, actor: User, case_id: int) -> Case:
+    """Lock the case's row and return the case as it is now, with its owner and their roles; or
+    refuse with NotFound if the actor may not see it. Inside a write_transaction."""
     case = session.scalars(_LOCK, {"case_id": case_id}).first()
     if case is None or not can_view(actor, case):
         raise NotFound("No such case.")
@@ -149,7 +150,7 @@ def update_case(session: Session, actor: User, case_id: int, version: Any, *, ti
     """Edit a case's title, goals or data (a partial update), as its owner in an editable state."""
     with write_transaction(session) as session:
         actor = _attach(session, actor)
-        case = _lock(session, actor, case_id)
+        case = lock_case(session, actor, case_id)
         wf = workflow_of(case.workflow)
         if case.owner_id != actor.id:
             raise Forbidden("Only the person who made the request may edit it.")
@@ -244,6 +245,18 @@ def _check_comment(t: Transition | None, comment: Any) -> str | None:
     return comment
 
 
+def record_change(session: Session, actor: User, case: Case, action: str, *, comment: str | None = None,
+                  payload: dict | None = None) -> None:
+    """Record a change that leaves the locked case's state (a comment, a score): append its event
+    and raise the case's version (product.md: it increases with every change), in one UPDATE."""
+    version = case.version
+    _refresh(workflow_of(case.workflow), case)
+    with session.no_autoflush:
+        record_event(session, actor=actor, case=case, action=action, from_state=case.state, to_state=case.state,
+                     comment=comment, payload=payload)
+    _save(session, case, version)
+
+
 def add_comment(session: Session, actor: User, case_id: int, comment: Any) -> Case:
     """Add a comment to a case's record, as anyone who may see the case.
 
@@ -254,13 +267,8 @@ def add_comment(session: Session, actor: User, case_id: int, comment: Any) -> Ca
     comment = _check_comment(None, comment)
     with write_transaction(session) as session:
         actor = _attach(session, actor)
-        case = _lock(session, actor, case_id)
-        version = case.version
-        _refresh(workflow_of(case.workflow), case)
-        with session.no_autoflush:
-            record_event(session, actor=actor, case=case, action="comment", from_state=case.state,
-                         to_state=case.state, comment=comment)
-        _save(session, case, version)
+        case = lock_case(session, actor, case_id)
+        record_change(session, actor, case, "comment", comment=comment)
     log.info("case %s: comment by %s", case.id, actor.username)
     comment_committed.send(case.workflow, case=case, actor=actor, comment=comment)
     return case
@@ -271,7 +279,7 @@ def fire(session: Session, actor: User, case_id: int, trigger: str, version: Any
     """Fire a trigger on a case for an actor, in one transaction, or refuse and change nothing."""
     with write_transaction(session) as session:
         actor = _attach(session, actor)
-        case = _lock(session, actor, case_id)
+        case = lock_case(session, actor, case_id)
         wf = workflow_of(case.workflow)
         named = [t for t in wf.transitions if t.trigger == trigger]
         candidates = wf.candidates(trigger, case.state)

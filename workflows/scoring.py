@@ -15,12 +15,11 @@ from sqlalchemy.orm import Session
 import clock
 from criteria import CriteriaSet, aggregate, disagreement, load_criteria_set, score_one, validate_ratings
 from models import Case, Score, User
-from models.types import utcnow
 from workflows import registry
-from workflows.access import can_view
-from workflows.audit import jsonable, record_event
+from workflows.audit import jsonable
 from workflows.definition import Guard, Workflow
-from workflows.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from workflows.engine import lock_case, record_change
+from workflows.errors import Forbidden, InvalidTransition, ValidationFailed
 from workflows.transaction import write_transaction
 
 CONFLICTS = ("none", "recused")
@@ -161,10 +160,7 @@ def submit_score(session: Session, actor: User, case_id: int, ratings: Any, conf
     """Record a reviewer's score (replacing their earlier one) and audit it."""
     with write_transaction(session):
         actor = session.merge(actor)
-        case = session.scalars(select(Case).where(Case.id == case_id).with_for_update(of=Case)
-                               .execution_options(populate_existing=True)).first()
-        if case is None or not can_view(actor, case):
-            raise NotFound("No such case.")
+        case = lock_case(session, actor, case_id)
         wf = registry.get(case.workflow)
         cset = criteria_for(case.workflow)
         if cset is None or not wf.scored:
@@ -198,17 +194,11 @@ def submit_score(session: Session, actor: User, case_id: int, ratings: Any, conf
                       criteria_version=cset.version, criteria_hash=cset.digest)
         session.add(score)
         session.flush()
-        record_event(session, actor=actor, case=case, action="score", from_state=case.state, to_state=case.state,
-                     comment=score.comment, payload={
-                         "score_id": score.id, "conflict": conflict, "ratings": score.ratings,
-                         "percent": score.percent, "recommendation": score.recommendation,
-                         "criteria_version": cset.version, "criteria_hash": cset.digest,
-                         # Makes the event's hash unsearchable by one who knows all but the ratings.
-                         "salt": secrets.token_hex(16)})
-        # A score changes the case (product.md: its version increases with every change), so a
-        # step fired with the version read before it is refused as stale, to be reloaded and seen.
-        case.version += 1
-        case.updated_at = utcnow()
+        record_change(session, actor, case, "score", comment=score.comment, payload={
+            "score_id": score.id, "conflict": conflict, "ratings": score.ratings, "percent": score.percent,
+            "recommendation": score.recommendation, "criteria_version": cset.version, "criteria_hash": cset.digest,
+            # Makes the event's hash unsearchable by one who knows all but the ratings.
+            "salt": secrets.token_hex(16)})
     return score
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from models import AuditEvent, Case, Department, User
 from reports.annual import Chart, ReportSection, Row
 from reports.period import Period
-from reports.sql import Measure, breakdown, cents, cube, first_of, money, money_text, month_measures, totals
+from reports.sql import Measure, breakdown, cents, cube, first_of, money_text, month_measures, totals
 from workflows.goals import GOALS
 from workflows.travel.definition import NAME, overdue_clause
 
@@ -30,6 +30,7 @@ MEASURES = (
 )
 MONEY = ("estimated_cost", "actual_cost", "estimated_cost_of_reported")
 GROUP_FIGURES = ("requests", "approved", "declined", "trips_completed", "estimated_cost", "actual_cost")
+GROUP_MEASURES = [m for m in MEASURES if m.name in GROUP_FIGURES]
 # Counted per trip in Python (the due day is compared in City time) or at the cutoff, not from the cube.
 PUNCTUALITY = ("reports_on_time", "reports_late", "reports_overdue")
 # What the breakdowns are by: (department, organizer), as in the cube.
@@ -73,17 +74,17 @@ def _overdue(session: Session, period: Period) -> Counter[Group]:
                                                             AuditEvent.at >= period.cutoff))
         in_travelled = in_travelled.where(AuditEvent.case_id.in_(candidates))
     in_travelled = in_travelled.subquery()
-    return Counter(dict(((department, organizer), n) for department, organizer, n in session.execute(
+    return Counter({(department, organizer): n for department, organizer, n in session.execute(
         select(Department.name, Case.category, func.count()).select_from(in_travelled)
         .join(Case, Case.id == in_travelled.c.case_id).join(Department, Department.id == Case.department_id)
         .where(Case.workflow == NAME, Case.due_on < datetime.combine(period.as_of, time.min))
-        .group_by(Department.name, Case.category))))
+        .group_by(Department.name, Case.category))})
 
 
 def _with_punctuality(rows: list[dict], label: str, index: int, counts: dict[str, Counter[Group]]) -> list[dict]:
     """Add each group's reports on time, late and overdue to its row of a breakdown (rolled up on
     the group's `index`); a group with nothing else in the year gets a row of its own."""
-    zero = {m.name: money(0) if m.money else 0 for m in MEASURES if m.name in GROUP_FIGURES}
+    zero = totals({}, GROUP_MEASURES)  # the figures of a group with none
     by_key = {row[label]: {**row, **dict.fromkeys(PUNCTUALITY, 0)} for row in rows}
     for name, per_group in counts.items():
         for group, n in per_group.items():
@@ -119,14 +120,13 @@ def compute(session: Session, period: Period, config: Mapping) -> dict:
     trips = month_measures(period, "trips", ("complete_trip",))  # counted in the same pass
     rows = cube(session, period, NAME, (*MEASURES, *trips), Department.name, Case.category)
     punctuality = {**_punctuality(session, period), "reports_overdue": _overdue(session, period)}
-    group_measures = [m for m in MEASURES if m.name in GROUP_FIGURES]
     trips_by_month = totals(rows, trips)
     return {
         **totals(rows, MEASURES),
         **{name: sum(per_group.values()) for name, per_group in punctuality.items()},
-        "by_department": _with_punctuality(breakdown(rows, group_measures, 0, "department"), "department", 0,
+        "by_department": _with_punctuality(breakdown(rows, GROUP_MEASURES, 0, "department"), "department", 0,
                                            punctuality),
-        "by_organizer": _with_punctuality(breakdown(rows, group_measures, 1, "organizer"), "organizer", 1,
+        "by_organizer": _with_punctuality(breakdown(rows, GROUP_MEASURES, 1, "organizer"), "organizer", 1,
                                           punctuality),
         "trips_by_month": [trips_by_month[m.name] for m in trips],
         "learnings_by_goal": _learnings(session, period),
