@@ -21,16 +21,25 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or default_workers())
 timeout = 30
 
 
-def post_worker_init(_worker) -> None:
-    """Move the loaded application out of the garbage collector's sight (gc.freeze).
+def post_worker_init(worker) -> None:
+    """Compile the app's templates, then move the loaded application out of the garbage
+    collector's sight (gc.freeze).
+
+    The templates first (app.compile_templates): otherwise each new worker's first pages compile
+    them while the requests behind wait, and they too live as long as the worker.
 
     Python's full collection walks every object that has lived long: in a worker that is the
     whole application (SQLAlchemy's mappers, the schemas, the workflows, the libraries), about
     130,000 objects, and it paused the request that triggered it for about 90 ms, about once per
     2,000 requests. Those objects live as long as the worker, so the collector need never look
-    at them again. What the first requests add (compiled templates, cached statements) stays
-    in sight; with the rest frozen, a full collection paused for at most 5 ms. Garbage is
+    at them again. What the first requests add (cached statements) stays in sight; with the
+    rest frozen, a full collection paused for at most 5 ms. Garbage is
     collected first, so that none of it is frozen for good.
     """
+    app = getattr(worker, "wsgi", None)
+    if app is not None and hasattr(app, "jinja_env"):
+        from app import compile_templates
+
+        compile_templates(app)
     gc.collect()
     gc.freeze()

@@ -29,19 +29,35 @@ def test_gunicorn_started_in_the_project_folder_reads_its_settings():
     assert _settings(WEB_CONCURRENCY="3")["workers"] == "3"
 
 
-def test_a_worker_freezes_the_loaded_application_out_of_the_collectors_sight(tmp_path):
-    # In a fresh interpreter, as a worker: load the app, then run the hook gunicorn runs after it.
+def _as_a_worker(tmp_path, then: str) -> str:
+    """Run a script in a fresh interpreter as a gunicorn worker: load the app, run the hook gunicorn
+    runs after that (with a worker holding the app, as gunicorn's does), then `then`; return its output."""
     script = f"""
-import gc, runpy
+import gc, runpy, types
 from app import create_app
-create_app({{"SQLALCHEMY_DATABASE_URI": "sqlite:///{tmp_path}/g.sqlite3", "SECRET_KEY": "x"}})
+app = create_app({{"SQLALCHEMY_DATABASE_URI": "sqlite:///{tmp_path}/g.sqlite3", "SECRET_KEY": "x"}})
 tracked = len(gc.get_objects())
-runpy.run_path("gunicorn.conf.py")["post_worker_init"](None)
-print(tracked, len(gc.get_objects()), gc.get_freeze_count())
+runpy.run_path("gunicorn.conf.py")["post_worker_init"](types.SimpleNamespace(wsgi=app))
+{then}
 """
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
                          env={**os.environ, "ACCORD_ENV": "development"})
     assert out.returncode == 0, out.stderr
-    before, after, frozen = map(int, out.stdout.split())
+    return out.stdout
+
+
+def test_a_worker_freezes_the_loaded_application_out_of_the_collectors_sight(tmp_path):
+    out = _as_a_worker(tmp_path, "print(tracked, len(gc.get_objects()), gc.get_freeze_count())")
+    before, after, frozen = map(int, out.split())
     assert before > 50_000  # the application, as a full collection would have walked it
     assert after < 1_000 and frozen > 50_000  # now none of it is walked by a collection
+
+
+def test_a_worker_compiles_every_template_before_its_first_request(tmp_path):
+    # Otherwise a new worker's first case page compiled a dozen templates while the requests behind it waited.
+    out = _as_a_worker(tmp_path, """
+compiled = {name for _loader, name in app.jinja_env.cache.keys()}
+print(len(app.jinja_env.list_templates()), len(compiled), sorted(set(app.jinja_env.list_templates()) - compiled))
+""")
+    templates, compiled, missing = out.split(maxsplit=2)
+    assert int(templates) > 20 and compiled == templates and missing.strip() == "[]"
