@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
@@ -53,9 +54,17 @@ def login():
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("web.dashboard")
+    """Return where to go after signing in: `target` if it is a path on this site, else the dashboard.
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as a slash, and Werkzeug
+    tidies the Location header the same way, so a link's "/%09/evil.example" would leave as
+    "//evil.example", another site: a path with any of them, or a control character, is refused.
+    """
+    if (not target or any(c <= " " or c in "\\\x7f" for c in target)
+            or not target.startswith("/") or target.startswith("//")):
+        return url_for("web.dashboard")
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else url_for("web.dashboard")
 
 
 @bp.post("/logout")
