@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 from flask import render_template
@@ -21,8 +22,25 @@ def to_csv(report: dict) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
-    writer.writerows(csv_rows(report))
+    writer.writerows([tuple(map(_inert, row)) for row in csv_rows(report)])
     return out.getvalue()
+
+
+# A spreadsheet reads a cell that starts with one of these as a formula (OWASP, "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+
+def _inert(value):
+    """Return a cell as text a spreadsheet shows rather than runs.
+
+    Requesters type some of the report's groups and texts (a relief request's country, a trip's
+    organizer, a report's learnings): "=HYPERLINK(...)" there would run when the CAO's office
+    opens the CSV. Such a cell gets a leading apostrophe, which spreadsheets hide; numbers stay.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 def context(report: dict) -> dict:
