@@ -89,6 +89,13 @@ def create_app(config: dict | None = None) -> Flask:
     from cli import register_commands
 
     register_commands(app)
+    if app.config["ACCORD_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client's address and scheme as the trusted proxies saw them, for the sign-in limits,
+        # the security log and the links the app builds; the nearest proxies' entries only.
+        proxies = app.config["ACCORD_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     return app
 
 

@@ -103,6 +103,25 @@ def test_csrf_is_required_on_forms(app, make_user):
     assert r.status_code == 400
 
 
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_behind_a_proxy_the_sign_in_limit_counts_each_client(app, make_user, make_app, proxies):
+    # Behind nginx every request comes from 127.0.0.1: counted by that address, ten wrong passwords
+    # a minute from anyone would have locked the whole office out. With no proxy trusted, a
+    # client's own X-Forwarded-For is ignored, so it cannot step around the limit with it.
+    make_user("ann", "staff")
+    limited = make_app({**_config(app.config["SQLALCHEMY_DATABASE_URI"]), "RATELIMIT_ENABLED": True,
+                        "ACCORD_LOGIN_RATE_LIMIT": "3 per minute", "ACCORD_PROXIES": proxies})
+    client = limited.test_client()
+
+    def sign_in(password: str, client_address: str) -> int:
+        return client.post("/login", data={"username": "ann", "password": password},
+                           environ_base={"REMOTE_ADDR": "127.0.0.1"},
+                           headers={"X-Forwarded-For": client_address}).status_code
+
+    assert [sign_in("wrong", "203.0.113.66") for _ in range(4)] == [401, 401, 401, 429]
+    assert sign_in(TEST_PASSWORD, "198.51.100.5") == (302 if proxies else 429)
+
+
 def test_sign_in_limit_is_shared_by_several_processes_through_redis(app, make_user, make_app):
     """Two app instances (as two gunicorn workers would be) share one count in Redis."""
     import uuid
