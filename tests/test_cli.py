@@ -52,6 +52,14 @@ def test_init_db_is_idempotent(app):
     assert db.session.scalar(select(func.count(Partnership.id))) == before
 
 
+def test_demo_accounts_are_refused_in_production(app):
+    # Their password is in the README: a CAO and an administrator anyone could sign in as.
+    app.config["ACCORD_ENV"] = "production"
+    r = run(app, "seed-demo")
+    assert r.exit_code == 1 and "not made in production" in r.output
+    assert db.session.scalar(select(func.count(User.id))) == 0
+
+
 def test_secret_key_is_required_outside_development(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
