@@ -22,8 +22,7 @@ timeout = 30
 
 
 def post_worker_init(worker) -> None:
-    """Compile the app's templates, then move the loaded application out of the garbage
-    collector's sight (gc.freeze).
+    """Compile the app's templates, then freeze the loaded application (gc.freeze).
 
     The templates first (app.compile_templates): otherwise each new worker's first pages compile
     them while the requests behind wait, and they too live as long as the worker.

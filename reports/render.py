@@ -36,7 +36,7 @@ def _inert(value):
 
     Requesters type some of the report's groups and texts (a relief request's country, a trip's
     organizer, a report's learnings): "=HYPERLINK(...)" there would run when the CAO's office
-    opens the CSV. Such a cell gets a leading apostrophe, which spreadsheets hide; numbers stay.
+    opens the CSV. Such a cell gets a leading apostrophe (OWASP's advice), so that it reads as text; numbers stay.
     """
     if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
         return "'" + value

@@ -61,3 +61,25 @@ print(len(app.jinja_env.list_templates()), len(compiled), sorted(set(app.jinja_e
 """)
     templates, compiled, missing = out.split(maxsplit=2)
     assert int(templates) > 20 and compiled == templates and missing.strip() == "[]"
+
+
+def test_a_template_that_does_not_compile_is_logged_not_fatal(tmp_path):
+    # A worker that failed to boot would stop gunicorn altogether; the page that uses it fails, as before.
+    out = _as_a_worker(tmp_path, """
+from jinja2 import ChoiceLoader, DictLoader
+from app import compile_templates
+app.jinja_env.loader = ChoiceLoader([app.jinja_env.loader, DictLoader(
+    {"broken.html": "{% if %}", ".broken.html.swp": "{% if %}", "notes.txt~": "{% if %}"})])
+print(compile_templates(app), len(app.jinja_env.list_templates()))
+""")
+    compiled, listed = map(int, out.split()[-2:])
+    assert listed == compiled + 3  # the broken one, the swap file and the backup are left
+
+
+def test_the_hook_leaves_a_worker_that_serves_another_application(tmp_path):
+    # gunicorn's own "failed to boot" application is a plain function: nothing to compile, still frozen.
+    script = "import gc, runpy; runpy.run_path('gunicorn.conf.py')['post_worker_init'](" \
+             "__import__('types').SimpleNamespace(wsgi=lambda environ, start: None)); print(gc.get_freeze_count())"
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) > 0

@@ -4,7 +4,10 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+
 from extensions import db
+from reports.render import _inert
 from tests.workflows.relief.conftest import relief_data
 from workflows import engine
 
@@ -25,3 +28,11 @@ def test_a_formula_typed_into_a_request_reaches_the_csv_as_text(make_user, api):
     assert any(value == "1" for section, measure, group, value in rows if measure == "by_country.requests")
     by_country = client.get("/api/v1/reports/annual").get_json()["relief"]["by_country"]
     assert [row["country"] for row in by_country] == [FORMULA]
+
+
+@pytest.mark.parametrize("typed, written", [
+    ("=1+1", "'=1+1"), ("+1+1", "'+1+1"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"), ("\t=1", "'\t=1"),
+    ("\r=1", "'\r=1"), ("-1250.00", "-1250.00"), ("+7", "+7"), ("2026-11-29", "2026-11-29"), ("Brazil", "Brazil"),
+    ("travel:None>submit>submitted", "travel:None>submit>submitted"), (3, 3), (None, None)])
+def test_only_text_a_spreadsheet_would_run_is_made_inert(typed, written):
+    assert _inert(typed) == written
