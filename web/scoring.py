@@ -65,8 +65,11 @@ def _scoring_context(case) -> dict:
     scores = current_scores(db.session, [case.id]).get(case.id, [])
     shown = visible_scores(current_user, case, scores)
     mine = next((s for s in scores if s.reviewer_id == current_user.id), None)
-    form = None
+    form, refused = None, g.pop(_REFUSED_FORM, None)
     if may_score(current_user, case) and not (mine and mine.conflict == "recused"):
+        if refused is not None:
+            return {"cset": cset, "scores": shown, "aggregate": aggregate_for(case, shown), "score_form": refused,
+                    "my_score": mine, "hidden_count": len(scores) - len(shown)}
         form = score_form_class(cset)(prefix="score", formdata=None)
         if mine:
             form.conflict.data = mine.conflict
@@ -90,23 +93,35 @@ def score_case(case_id: int):
     form = score_form_class(cset)(prefix="score")
     if not form.validate():
         flash("Please correct the scoring form.", "error")
+        g.setdefault(_REFUSED_FORM, form)
         return render_case(case, 422)
     ratings = {c.id: int(getattr(form, f"rating_{c.id}").data) for c in cset.criteria
                if c.kind == "rated" and getattr(form, f"rating_{c.id}").data not in (None, "", "None")}
     try:
         submit_score(db.session, current_user, case_id, ratings, form.conflict.data, form.comment.data)
     except WorkflowError as err:
-        flash(err.message + _field_errors(err), "error")
+        flash(err.message + _field_errors(err, cset, form), "error")
+        g.setdefault(_REFUSED_FORM, form)
         return render_case(load_visible(db.session, current_user, case_id), err.status)
     flash("Your score has been recorded.", "success")
     return redirect(url_for("web.case_page", case_id=case_id) + "#scoring-h")
 
 
-def _field_errors(err: WorkflowError) -> str:
+# The refused scoring form, bound to what the reviewer sent, for the case page shown again: without
+# it the page offered an empty form, and a reviewer had to find and redo every rating from memory.
+_REFUSED_FORM = "accord_refused_score_form"
+
+
+def _field_errors(err: WorkflowError, cset, form) -> str:
+    """Return the refusal's rating errors as text naming each criterion, and mark them on the form."""
     ratings = (err.errors or {}).get("ratings") or {}
     if not isinstance(ratings, dict):
         return ""
-    return "".join(f" {name}: {', '.join(messages)}." for name, messages in ratings.items())
+    labels = {c.id: c.label for c in cset.criteria}
+    for cid, messages in ratings.items():
+        if (field := getattr(form, f"rating_{cid}", None)) is not None:
+            field.errors = list(messages)
+    return "".join(f" {labels.get(cid, cid)}: {', '.join(messages)}." for cid, messages in ratings.items())
 
 
 @bp.get("/criteria")

@@ -233,6 +233,9 @@ def test_reviewers_three_points_apart_flag_the_case_for_all_who_may_see_the_revi
     assert web.post("/login", data={"username": "hana", "password": TEST_PASSWORD}).status_code == 302
     for page in (f"/cases/{in_triage.id}", "/relief/triage", "/"):
         assert "reviewers disagree" in web.get(page).get_data(as_text=True), page
+    # In the breakdown, the criterion they disagree on says so in words, not only by the row's colour.
+    assert ('<th scope="row">City capability <span class="badge badge-warn">reviewers disagree</span></th>'
+            in web.get(f"/cases/{in_triage.id}").get_data(as_text=True))
     web.post("/logout")
     assert web.post("/login", data={"username": "ines", "password": TEST_PASSWORD}).status_code == 302
     assert "reviewers disagree" not in web.get("/relief/triage").get_data(as_text=True)
@@ -253,3 +256,19 @@ def test_a_reviewer_who_declared_a_conflict_does_not_rate_afterwards(app, api, c
     assert web.post("/login", data={"username": "ines", "password": TEST_PASSWORD}).status_code == 302
     page = web.get(f"/cases/{in_triage.id}").get_data(as_text=True)
     assert "You declared a conflict of interest on this request" in page and "Submit score" not in page
+
+
+def test_a_refused_score_keeps_what_the_reviewer_entered_and_marks_what_is_missing(app, cast, in_triage):
+    # The page used to come back with an empty form: seven groups to find and redo from memory.
+    client = _web(app, cast["hana"])
+    data = {"score-conflict": "none", "score-rating_unmet_need": "4", "score-comment": "Strong local partner."}
+    r = client.post(f"/cases/{in_triage.id}/score", data=data)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422
+    assert '<input checked id="score-rating_unmet_need-4"' in page and "Strong local partner." in page
+    assert page.count('class="has-error"') == len(RATINGS) - 1
+    assert 'aria-describedby="score-rating_city_capability-help score-rating_city_capability-scale ' \
+           'score-rating_city_capability-error"' in page
+    assert '<p class="error-text" id="score-rating_city_capability-error">' in page
+    assert "city_capability: required" not in page  # the message names the criteria by their labels
+    assert "City capability: required" in page
