@@ -32,7 +32,17 @@
       }
       output.textContent = money(total);
     }
-    for (var i = 0; i < inputs.length; i++) inputs[i].addEventListener("input", update);
+    // The total is a live region: updated at each keystroke, a screen reader read out "1.00, 12.00,
+    // 125.00..." over the typing. It is updated once typing pauses, and when a field is left.
+    var pause = null;
+    function soon() {
+      clearTimeout(pause);
+      pause = setTimeout(update, 400);
+    }
+    for (var i = 0; i < inputs.length; i++) {
+      inputs[i].addEventListener("input", soon);
+      inputs[i].addEventListener("change", update);
+    }
     update();
   }
 
