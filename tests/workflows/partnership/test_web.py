@@ -2,6 +2,8 @@
 councillor's proposal form and its edit page."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from extensions import db
@@ -53,6 +55,9 @@ def test_councillor_proposes_a_revival_from_the_form(people, browser_of):
     client = browser_of(people["chen"])
     page = client.get("/partnerships/propose").get_data(as_text=True)
     assert "Sao Paulo, Brazil (dormant)" in page and "Soyapango" not in page.split("partnership_id")[1][:3000]
+    # At least one goal is required, as the legend says; no single box is ("required" on each read as all).
+    goals = re.findall(r'<input[^>]*name="goals"[^>]*>', page)
+    assert len(goals) == 7 and not any(" required" in box for box in goals)
     r = client.post("/partnerships/propose", data={**PROPOSAL, "partnership_id": str(entry("Sao Paulo").id)})
     assert r.status_code == 302, r.get_data(as_text=True)
     case = db.session.scalars(select(Case).where(Case.workflow == "partnership")).one()

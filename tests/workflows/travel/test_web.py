@@ -89,6 +89,11 @@ def test_the_report_form_has_contact_rows_and_files_the_report(browse, people, m
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     for i in range(3):
         assert f'for="submit_report-contacts-{i}-name"' in page
+    # What the report must hold says so before it is refused, in the label and to assistive technology.
+    for name, label in (("summary", "Summary of the event"), ("learnings", "What the City can learn from it"),
+                        ("actual_cost", "Actual cost")):
+        assert f'<label for="submit_report-{name}">{label}</label> <span class="req">(required)</span>' in page
+        assert re.search(f'<(textarea|input)[^>]* id="submit_report-{name}"[^>]* required', page), name
     form = {"submit_report-version": case.version, "submit_report-summary": "Sessions on climate plans.",
             "submit_report-learnings": "Cape Town's water demand plan.", "submit_report-actual_cost": "2410.00",
             "submit_report-contacts-0-name": "Thandi Mokoena", "submit_report-contacts-0-email": "bad",
