@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, url_for
+from flask import Flask, request, url_for
 from flask_login import current_user
 
 from workflows.fields import money_text
@@ -33,8 +33,8 @@ def init_app(app: Flask) -> None:
         def nav_links():
             if not current_user.is_authenticated:
                 return []
-            return [{"label": link.label, "url": url_for(link.endpoint)} for link in _links
-                    if not link.roles or current_user.has_role(*link.roles)]
+            return [{"label": link.label, "url": url_for(link.endpoint), "current": request.endpoint == link.endpoint}
+                    for link in _links if not link.roles or current_user.has_role(*link.roles)]
 
         return {"nav_links": nav_links}
 

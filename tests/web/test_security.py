@@ -156,11 +156,3 @@ def test_a_deactivated_person_is_signed_out_of_the_web(app, make_user):
     r = client.get("/")
     assert r.status_code == 302 and "/login" in r.headers["Location"]
 
-
-def test_an_error_page_is_titled_with_what_went_wrong(app, make_user):
-    # A screen reader announces the title first: "404 · Accord" said only a number.
-    make_user("ann", "staff")
-    me = app.test_client()
-    me.post("/login", data={"username": "ann", "password": TEST_PASSWORD})
-    page = me.get("/cases/999999").get_data(as_text=True)
-    assert "<title>Not found · Accord</title>" in page and "<h1>Not found</h1>" in page
