@@ -30,7 +30,7 @@
         if (c === null) { output.textContent = "—"; return; }
         total += c;
       }
-      output.textContent = money(total);
+      if (output.textContent !== money(total)) output.textContent = money(total);
     }
     // The total is a live region: updated at each keystroke, a screen reader read out "1.00, 12.00,
     // 125.00..." over the typing. It is updated once typing pauses, and when a field is left.
@@ -39,9 +39,13 @@
       clearTimeout(pause);
       pause = setTimeout(update, 400);
     }
+    function now() {
+      clearTimeout(pause);  // else the pending update would announce the same total again
+      update();
+    }
     for (var i = 0; i < inputs.length; i++) {
       inputs[i].addEventListener("input", soon);
-      inputs[i].addEventListener("change", update);
+      inputs[i].addEventListener("change", now);
     }
     update();
   }

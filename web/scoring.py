@@ -65,9 +65,9 @@ def _scoring_context(case) -> dict:
     scores = current_scores(db.session, [case.id]).get(case.id, [])
     shown = visible_scores(current_user, case, scores)
     mine = next((s for s in scores if s.reviewer_id == current_user.id), None)
-    form, refused = None, g.pop(_REFUSED_FORM, None)
+    form, (refused_case, refused) = None, g.pop(_REFUSED_FORM, (None, None))
     if may_score(current_user, case) and not (mine and mine.conflict == "recused"):
-        if refused is not None:
+        if refused is not None and refused_case == case.id:
             return {"cset": cset, "scores": shown, "aggregate": aggregate_for(case, shown), "score_form": refused,
                     "my_score": mine, "hidden_count": len(scores) - len(shown)}
         form = score_form_class(cset)(prefix="score", formdata=None)
@@ -93,7 +93,7 @@ def score_case(case_id: int):
     form = score_form_class(cset)(prefix="score")
     if not form.validate():
         flash("Please correct the scoring form.", "error")
-        g.setdefault(_REFUSED_FORM, form)
+        setattr(g, _REFUSED_FORM, (case.id, form))
         return render_case(case, 422)
     ratings = {c.id: int(getattr(form, f"rating_{c.id}").data) for c in cset.criteria
                if c.kind == "rated" and getattr(form, f"rating_{c.id}").data not in (None, "", "None")}
@@ -101,7 +101,7 @@ def score_case(case_id: int):
         submit_score(db.session, current_user, case_id, ratings, form.conflict.data, form.comment.data)
     except WorkflowError as err:
         flash(err.message + _field_errors(err, cset, form), "error")
-        g.setdefault(_REFUSED_FORM, form)
+        setattr(g, _REFUSED_FORM, (case.id, form))
         return render_case(load_visible(db.session, current_user, case_id), err.status)
     flash("Your score has been recorded.", "success")
     return redirect(url_for("web.case_page", case_id=case_id) + "#scoring-h")
@@ -142,6 +142,7 @@ def init_app(app) -> None:
     @app.teardown_request
     def _forget_scoring_context(_exc) -> None:
         g.pop("accord_scoring_context", None)
+        g.pop(_REFUSED_FORM, None)
 
     @app.context_processor
     def scoring_helpers():

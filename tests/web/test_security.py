@@ -155,4 +155,3 @@ def test_a_deactivated_person_is_signed_out_of_the_web(app, make_user):
     db.session.commit()
     r = client.get("/")
     assert r.status_code == 302 and "/login" in r.headers["Location"]
-
