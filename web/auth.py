@@ -11,7 +11,7 @@ from accounts.service import AccountError, change_password, end_sessions, start_
 from extensions import db, limiter, login_manager
 from models import User
 from web import bp
-from web.forms import ChangePasswordForm, LoginForm
+from web.forms import ChangePasswordForm, LoginForm, form_page
 
 log = logging.getLogger("accord.security")
 login_manager.login_view = "web.login"
@@ -96,4 +96,4 @@ def password():
                 session.clear()
                 flash("Your password has been changed; please sign in again.", "info")
                 return redirect(url_for("web.login"))
-    return render_template("password.html", form=form), 422 if form.errors else 200
+    return form_page("password.html", form)

@@ -1,6 +1,7 @@
 """Forms shared by every page (Flask-WTF gives each its CSRF token)."""
 from __future__ import annotations
 
+from flask import flash, render_template, session
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -31,3 +32,15 @@ class ChangePasswordForm(FlaskForm):
                             render_kw={"autocomplete": "current-password"})
     new = PasswordField("New password", validators=[DataRequired(), Length(max=1024)],
                         render_kw={"autocomplete": "new-password"})
+
+
+def form_page(template: str, form: FlaskForm, status: int | None = None, **context):
+    """Render a page with a form: 200, or 422 when it was refused (by default, when it has errors).
+
+    A refused form says so at the top of the page, unless a message was already given: the errors
+    beside the fields are not enough for a person who cannot see which fields are marked.
+    """
+    status = status if status is not None else (422 if form.errors else 200)
+    if status == 422 and "_flashes" not in session:
+        flash("Please correct the fields marked below.", "error")
+    return render_template(template, form=form, **context), status

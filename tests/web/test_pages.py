@@ -20,3 +20,22 @@ def test_the_menu_marks_the_page_you_are_on(app, make_user):
     dashboard, criteria = me.get("/").get_data(as_text=True), me.get("/criteria").get_data(as_text=True)
     assert '<a href="/" aria-current="page">Dashboard</a>' in dashboard and dashboard.count("aria-current") == 1
     assert '<a href="/criteria" aria-current="page">Criteria</a>' in criteria and criteria.count("aria-current") == 1
+
+
+def test_a_refused_form_says_so_at_the_top_once(app, make_user):
+    # The errors beside the fields are not enough for someone who cannot see which are marked.
+    make_user("ann", "staff")
+    make_user("chen", "councillor", department="City Council")
+    me = app.test_client()
+    me.post("/login", data={"username": "ann", "password": TEST_PASSWORD})
+    r = me.post("/account/password", data={"current": TEST_PASSWORD, "new": "short"})
+    assert r.status_code == 422 and r.get_data(as_text=True).count("Please correct the fields marked below.") == 1
+    cllr = app.test_client()
+    cllr.post("/login", data={"username": "chen", "password": TEST_PASSWORD})
+    r = cllr.post("/partnerships/propose", data={"title": ""})
+    assert r.status_code == 422 and r.get_data(as_text=True).count("Please correct the fields marked below.") == 1
+    assert "Please correct" not in me.get("/account/password").get_data(as_text=True)
+    # Where the engine refused the form with its own message, that message is the one at the top.
+    r = me.post("/travel/new", data={"title": ""})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and page.count('class="flash flash-error"') == 1 and "The title is not valid." in page

@@ -8,6 +8,7 @@ from extensions import db
 from models import Partnership
 from models.partnership import STATUSES
 from web import nav
+from web.forms import form_page
 from web.payloads import register_form
 from workflows import engine, registry
 from workflows.errors import NotFound, WorkflowError
@@ -69,7 +70,7 @@ def new_entry():
         else:
             flash(f"{p.city} added to the inventory.", "success")
             return redirect(url_for("partnership.entry", pid=p.id))
-    return render_template("partnership/entry_form.html", form=form, p=None), 422 if form.errors else 200
+    return form_page("partnership/entry_form.html", form, p=None)
 
 
 @bp.route("/<int:pid>/edit", methods=["GET", "POST"])
@@ -88,7 +89,7 @@ def edit_entry(pid: int):
         else:
             flash("The entry has been changed.", "success")
             return redirect(url_for("partnership.entry", pid=pid))
-    return render_template("partnership/entry_form.html", form=form, p=p), 422 if form.errors else 200
+    return form_page("partnership/entry_form.html", form, p=p)
 
 
 def _proposal_form(**kwargs) -> ProposalForm:
@@ -126,7 +127,7 @@ def propose():
         else:
             flash("Your proposal is saved as a draft; submit it from its page when it is ready.", "success")
             return redirect(url_for("web.case_page", case_id=case.id))
-    return render_template("partnership/propose.html", form=form, case=None), 422 if form.errors else 200
+    return form_page("partnership/propose.html", form, case=None)
 
 
 @bp.route("/proposals/<int:case_id>/edit", methods=["GET", "POST"])
@@ -157,7 +158,7 @@ def edit_proposal(case_id: int):
         else:
             flash("Your changes are saved.", "success")
             return redirect(url_for("web.case_page", case_id=case.id))
-    return render_template("partnership/propose.html", form=form, case=case), 422 if form.errors else 200
+    return form_page("partnership/propose.html", form, case=case)
 
 
 @bp.get("/decisions")

@@ -13,6 +13,7 @@ import clock
 from extensions import db
 from models import CASE_ROW, Case, User
 from web.nav import add_case_section, add_link, add_new_link, add_panel, set_edit_endpoint
+from web.forms import form_page
 from web.payloads import register_form
 from workflows import engine
 from workflows.access import can_view, visible
@@ -57,8 +58,8 @@ def new():
         if case is not None:
             flash("Draft saved. Check it, then submit it for approval.", "success")
             return redirect(url_for("web.case_page", case_id=case.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("travel/form.html", form=form, case=None, total=form_total(form)), status
+    return form_page("travel/form.html", form, 422 if request.method == "POST" else 200, case=None,
+                     total=form_total(form))
 
 
 @bp.route("/<int:case_id>/edit", methods=["GET", "POST"])
@@ -83,8 +84,8 @@ def edit(case_id: int):
         if _save(form, case) is not None:
             flash("Changes saved.", "success")
             return redirect(url_for("web.case_page", case_id=case.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("travel/form.html", form=form, case=case, total=form_total(form)), status
+    return form_page("travel/form.html", form, 422 if request.method == "POST" else 200, case=case,
+                     total=form_total(form))
 
 
 def form_total(form: TravelForm) -> str | None:
