@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from extensions import db
 from web import bp
-from web.forms import CommentForm
+from web.forms import CORRECT_THE_FIELDS, CommentForm
 from web.payloads import payload_form
 from workflows import engine, registry
 from workflows.access import allowed_triggers
@@ -65,7 +65,7 @@ def case_action(case_id: int, trigger: str):
         abort(404)
     form = payload_form(wf, candidates[0])(prefix=trigger)
     if not form.validate():
-        flash("Please correct the fields marked below.", "error")
+        flash(CORRECT_THE_FIELDS, "error")
         return render_case(case, 422, forms={trigger: form})
     try:
         engine.fire(db.session, current_user, case_id, trigger, form.version.data,

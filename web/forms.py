@@ -34,6 +34,10 @@ class ChangePasswordForm(FlaskForm):
                         render_kw={"autocomplete": "new-password"})
 
 
+#: What a refused form says at the top of its page, above the errors marked beside its fields.
+CORRECT_THE_FIELDS = "Please correct the fields marked below."
+
+
 def form_page(template: str, form: FlaskForm, status: int | None = None, **context):
     """Render a page with a form: 200, or 422 when it was refused (by default, when it has errors).
 
@@ -42,5 +46,5 @@ def form_page(template: str, form: FlaskForm, status: int | None = None, **conte
     """
     status = status if status is not None else (422 if form.errors else 200)
     if status == 422 and "_flashes" not in session:
-        flash("Please correct the fields marked below.", "error")
+        flash(CORRECT_THE_FIELDS, "error")
     return render_template(template, form=form, **context), status

@@ -65,11 +65,12 @@ def _scoring_context(case) -> dict:
     scores = current_scores(db.session, [case.id]).get(case.id, [])
     shown = visible_scores(current_user, case, scores)
     mine = next((s for s in scores if s.reviewer_id == current_user.id), None)
-    form, (refused_case, refused) = None, g.pop(_REFUSED_FORM, (None, None))
-    if may_score(current_user, case) and not (mine and mine.conflict == "recused"):
-        if refused is not None and refused_case == case.id:
-            return {"cset": cset, "scores": shown, "aggregate": aggregate_for(case, shown), "score_form": refused,
-                    "my_score": mine, "hidden_count": len(scores) - len(shown)}
+    refused_case, refused = g.pop(_REFUSED_FORM, (None, None))
+    form = None
+    rates = may_score(current_user, case) and not (mine and mine.conflict == "recused")
+    if rates and refused is not None and refused_case == case.id:
+        form = refused  # as the reviewer sent it, with its errors
+    elif rates:
         form = score_form_class(cset)(prefix="score", formdata=None)
         if mine:
             form.conflict.data = mine.conflict

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 
 from extensions import db
 from models import Partnership
+from web.forms import form_page
 from workflows import engine
 from workflows.errors import NotFound, WorkflowError
 from workflows.queries import load_visible
@@ -28,7 +29,7 @@ def default_title(data: dict) -> str:
 
 
 def _render_form(form, case=None, status: int = 200):
-    return render_template("relief/request_form.html", form=form, case=case, wf=WORKFLOW), status
+    return form_page("relief/request_form.html", form, status, case=case, wf=WORKFLOW)
 
 
 def _precheck(form: ReliefRequestForm, data: dict) -> bool:
@@ -59,7 +60,6 @@ def new_request():
     submitting = request.form.get("action") == "submit"
     data = form.request_data(clear_empty=False) if form.validate() else None
     if data is None or (submitting and not _precheck(form, data)):
-        flash("Please correct the fields marked below.", "error")
         return _render_form(form, status=422)
     try:
         case = engine.create_case(db.session, current_user, WORKFLOW.name,
@@ -99,7 +99,6 @@ def edit_request(case_id: int):
     step = {"submit": "submit", "send": "provide_info"}.get(action)
     data = form.request_data(clear_empty=True) if form.validate() else None
     if data is None or (step and not _precheck(form, {**case.data, **data})):
-        flash("Please correct the fields marked below.", "error")
         return _render_form(form, case, 422)
     try:
         case = engine.update_case(db.session, current_user, case_id, form.version.data,
