@@ -78,13 +78,14 @@ def create_app(config: dict | None = None) -> Flask:
     reports.init_app(app)
 
     from api import bp as api_bp, scores as api_scores
-    from web import bp as web_bp, security
+    from web import bp as web_bp, forms as web_forms, security
 
     app.register_blueprint(web_bp)
     app.register_blueprint(api_bp)
     api_scores.init_app(app)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never cookies
     security.init_app(app)
+    web_forms.init_app(app)
 
     from cli import register_commands
 

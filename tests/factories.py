@@ -1,6 +1,8 @@
 """Shared test data helpers."""
 from __future__ import annotations
 
+import html
+import re
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -52,3 +54,16 @@ def trail_unguarded(conn) -> Iterator[None]:
     yield
     for _, sql in triggers:
         conn.execute(text(sql))
+
+
+def error_summary(page: str) -> list[tuple[str, str]]:
+    """Return the links of a page's error summary, as (id of the field it leads to, text).
+
+    Each must lead to a form control of the page: a link to nothing would leave the person where
+    they were.
+    """
+    found = re.search(r'<div class="error-summary".*?</ul>', page, re.S)
+    links = re.findall(r'<a href="#([^"]+)">([^<]*)</a>', found.group(0)) if found else []
+    for target, text in links:
+        assert re.search(rf'<(input|select|textarea)\b[^>]*\bid="{re.escape(target)}"', page), (target, text)
+    return [(target, html.unescape(text)) for target, text in links]

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from extensions import db
 from web import bp
-from web.forms import CORRECT_THE_FIELDS, CommentForm
+from web.forms import CORRECT_THE_FIELDS, CommentForm, refused
 from web.payloads import payload_form
 from workflows import engine, registry
 from workflows.access import allowed_triggers
@@ -34,6 +34,8 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
     score = scoring_context(case).get("aggregate") or {}
     triggers = allowed_triggers(current_user, case, wf)
     forms = forms or {}
+    if status >= 400:
+        refused(*forms.values(), comment_form)
     actions = []
     for trigger in triggers:
         t = wf.candidates(trigger, case.state)[0]

@@ -1,10 +1,13 @@
 """Forms shared by every page (Flask-WTF gives each its CSRF token)."""
 from __future__ import annotations
 
-from flask import flash, render_template, session
+from collections.abc import Iterator
+
+from flask import Flask, flash, g, render_template, session
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, PasswordField, StringField, TextAreaField
+from wtforms import FieldList, Form, FormField, HiddenField, IntegerField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, HiddenInput, RadioInput
 
 
 class LoginForm(FlaskForm):
@@ -47,4 +50,67 @@ def form_page(template: str, form: FlaskForm, status: int | None = None, **conte
     status = status if status is not None else (422 if form.errors else 200)
     if status == 422 and "_flashes" not in session:
         flash(CORRECT_THE_FIELDS, "error")
+    if status >= 400:
+        refused(form)
     return render_template(template, form=form, **context), status
+
+
+_REFUSED = "accord_refused_forms"
+
+
+def refused(*forms: Form | None) -> None:
+    """List these forms' errors at the top of the page being rendered, each a link to its field."""
+    g.setdefault(_REFUSED, []).extend(form for form in forms if form is not None)
+
+
+def error_links(form: Form) -> Iterator[dict]:
+    """Yield {"target", "text"} for each field of the form that has errors, in the form's order.
+
+    The target is the id of the element that takes the focus: the field, or the first box of a
+    group of radio buttons or checkboxes (which the templates render with WTForms' ids); none for
+    a hidden field, whose error the person cannot mend. A repeated field's errors as a whole are
+    read from the form's `list_errors` ({field name: messages}), linked to its first entry.
+    """
+    list_errors = getattr(form, "list_errors", None) or {}
+    for field in form:
+        if isinstance(field, FieldList):
+            if list_errors.get(field.short_name) and field.entries:
+                yield {"target": _focus_target(field.entries[0]), "text": _text(field.label.text, list_errors[field.short_name])}
+            for n, entry in enumerate(field.entries, 1):
+                for link in error_links(entry.form) if isinstance(entry, FormField) else _own([entry]):
+                    yield {**link, "text": f"{field.label.text}, row {n}, {link['text']}"}
+        elif isinstance(field, FormField):
+            yield from error_links(field.form)
+        else:
+            yield from _own([field])
+
+
+def _own(fields) -> Iterator[dict]:
+    for field in fields:
+        messages = [m for m in field.errors if isinstance(m, str)]
+        if messages:
+            yield {"target": _focus_target(field), "text": _text(field.label.text, messages)}
+
+
+def _focus_target(field) -> str | None:
+    if isinstance(field.widget, HiddenInput):
+        return None
+    if isinstance(getattr(field, "option_widget", None), (RadioInput, CheckboxInput)):
+        return f"{field.id}-0"
+    return field.id
+
+
+def _text(label: str, messages: list[str]) -> str:
+    return f"{label}: {' '.join(messages)}" if label else " ".join(messages)
+
+
+def init_app(app: Flask) -> None:
+    """Give templates error_summary(): the links to the fields of the forms refused in this request."""
+
+    @app.context_processor
+    def summary():
+        return {"error_summary": lambda: [link for form in g.get(_REFUSED, ()) for link in error_links(form)]}
+
+    @app.teardown_request
+    def _forget_refused_forms(_exc) -> None:
+        g.pop(_REFUSED, None)

@@ -13,6 +13,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from extensions import db
 from web import bp
 from web.cases import render_case
+from web.forms import refused
 from workflows import registry
 from workflows.errors import NotFound, WorkflowError
 from workflows.queries import load_visible
@@ -95,14 +96,17 @@ def score_case(case_id: int):
     if not form.validate():
         flash("Please correct the scoring form.", "error")
         setattr(g, _REFUSED_FORM, (case.id, form))
+        refused(form)
         return render_case(case, 422)
     ratings = {c.id: int(getattr(form, f"rating_{c.id}").data) for c in cset.criteria
                if c.kind == "rated" and getattr(form, f"rating_{c.id}").data not in (None, "", "None")}
     try:
         submit_score(db.session, current_user, case_id, ratings, form.conflict.data, form.comment.data)
     except WorkflowError as err:
-        flash(err.message + _field_errors(err, cset, form), "error")
+        _mark_errors(err, form)
+        flash(err.message, "error")
         setattr(g, _REFUSED_FORM, (case.id, form))
+        refused(form)
         return render_case(load_visible(db.session, current_user, case_id), err.status)
     flash("Your score has been recorded.", "success")
     return redirect(url_for("web.case_page", case_id=case_id) + "#scoring-h")
@@ -113,16 +117,13 @@ def score_case(case_id: int):
 _REFUSED_FORM = "accord_refused_score_form"
 
 
-def _field_errors(err: WorkflowError, cset, form) -> str:
-    """Return the refusal's rating errors as text naming each criterion, and mark them on the form."""
+def _mark_errors(err: WorkflowError, form) -> None:
+    """Mark the refusal's rating errors on the form: beside each criterion, and in the page's error
+    summary, which names each by its label."""
     ratings = (err.errors or {}).get("ratings") or {}
-    if not isinstance(ratings, dict):
-        return ""
-    labels = {c.id: c.label for c in cset.criteria}
-    for cid, messages in ratings.items():
+    for cid, messages in ratings.items() if isinstance(ratings, dict) else ():
         if (field := getattr(form, f"rating_{cid}", None)) is not None:
             field.errors = list(messages)
-    return "".join(f" {labels.get(cid, cid)}: {', '.join(messages)}." for cid, messages in ratings.items())
 
 
 @bp.get("/criteria")

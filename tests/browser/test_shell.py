@@ -1,6 +1,10 @@
 """A person signs in and sees their dashboard; both pages pass the axe scan."""
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
+from tests.factories import TEST_PASSWORD
+
 
 def test_sign_in_shows_the_dashboard(page, make_user, sign_in, axe_check):
     user = make_user("sam", "staff", full_name="Sam Okafor")
@@ -31,3 +35,19 @@ def test_sign_out_ends_the_session(page, make_user, sign_in, live_server):
     page.context.add_cookies(cookies)
     page.goto("/")
     assert "/login" in page.url
+
+
+def test_a_refused_form_takes_the_focus_to_a_list_of_what_to_mend(page, make_user, sign_in, axe_check):
+    # The marks beside the fields are found by looking; a keyboard or screen reader user starts at
+    # the top of the page, so the focus goes to the list of refused fields, each a link to its field.
+    sign_in(page, make_user("sam", "staff"))
+    page.goto("/account/password")
+    page.get_by_label("Current password").fill(TEST_PASSWORD)
+    page.get_by_label("New password").fill("short")
+    page.get_by_role("button", name="Change password").click()
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Please correct the fields marked below.")
+    axe_check(page)
+    summary.get_by_role("link", name="New password:").click()
+    expect(page.get_by_label("New password")).to_be_focused()

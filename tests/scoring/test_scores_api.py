@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models import AuditEvent, Score
-from tests.factories import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, error_summary
 from tests.workflows.relief.conftest import RATINGS, relief_data
 from workflows import engine
 from workflows.scoring import load_criteria
@@ -271,4 +271,4 @@ def test_a_refused_score_keeps_what_the_reviewer_entered_and_marks_what_is_missi
            'score-rating_city_capability-error"' in page
     assert '<p class="error-text" id="score-rating_city_capability-error">' in page
     assert "city_capability: required" not in page  # the message names the criteria by their labels
-    assert "City capability: required" in page
+    assert ("score-rating_city_capability-0", "City capability: required") in error_summary(page)

@@ -1,7 +1,21 @@
 """What a person using a screen reader hears first on any page: its title, and where they are in the menu."""
 from __future__ import annotations
 
-from tests.factories import TEST_PASSWORD
+import pytest
+
+from tests.factories import TEST_PASSWORD, error_summary
+
+
+@pytest.fixture
+def staff_and_councillor(app, make_user):
+    """Return test clients signed in as a member of staff and as a councillor."""
+    clients = []
+    for username, role, department in (("ann", "staff", None), ("chen", "councillor", "City Council")):
+        make_user(username, role, **({"department": department} if department else {}))
+        client = app.test_client()
+        client.post("/login", data={"username": username, "password": TEST_PASSWORD})
+        clients.append(client)
+    return clients
 
 
 def test_an_error_page_is_titled_with_what_went_wrong(app, make_user):
@@ -22,16 +36,11 @@ def test_the_menu_marks_the_page_you_are_on(app, make_user):
     assert '<a href="/criteria" aria-current="page">Criteria</a>' in criteria and criteria.count("aria-current") == 1
 
 
-def test_a_refused_form_says_so_at_the_top_once(app, make_user):
+def test_a_refused_form_says_so_at_the_top_once(staff_and_councillor):
     # The errors beside the fields are not enough for someone who cannot see which are marked.
-    make_user("ann", "staff")
-    make_user("chen", "councillor", department="City Council")
-    me = app.test_client()
-    me.post("/login", data={"username": "ann", "password": TEST_PASSWORD})
+    me, cllr = staff_and_councillor
     r = me.post("/account/password", data={"current": TEST_PASSWORD, "new": "short"})
     assert r.status_code == 422 and r.get_data(as_text=True).count("Please correct the fields marked below.") == 1
-    cllr = app.test_client()
-    cllr.post("/login", data={"username": "chen", "password": TEST_PASSWORD})
     r = cllr.post("/partnerships/propose", data={"title": ""})
     assert r.status_code == 422 and r.get_data(as_text=True).count("Please correct the fields marked below.") == 1
     assert "Please correct" not in me.get("/account/password").get_data(as_text=True)
@@ -39,3 +48,23 @@ def test_a_refused_form_says_so_at_the_top_once(app, make_user):
     r = me.post("/travel/new", data={"title": ""})
     page = r.get_data(as_text=True)
     assert r.status_code == 422 and page.count('class="flash flash-error"') == 1 and "The title is not valid." in page
+
+
+def test_a_refused_form_lists_each_field_to_mend_with_a_link_to_it(staff_and_councillor):
+    # Someone who cannot see the red marks learns from the top of the page what to mend, and goes
+    # there by the link: to the field, or to the first box of a group of checkboxes.
+    me, cllr = staff_and_councillor
+    r = me.post("/account/password", data={"current": TEST_PASSWORD, "new": "short"})
+    assert error_summary(r.get_data(as_text=True)) == [
+        ("new", "New password: The password is too weak: Use at least 10 characters.")]
+    r = cllr.post("/partnerships/propose", data={"title": "", "proposal_type": "new"})
+    links = dict(error_summary(r.get_data(as_text=True)))
+    assert links["title"].startswith("Title: ") and links["goals-0"].startswith("Goals: ")
+    # The engine's refusal of the focus areas as a whole leads to the first of them.
+    too_many = {f"focus_areas-{n}": f"Area {n}" for n in range(13)}
+    r = cllr.post("/partnerships/propose", data={"title": "Twinning with Kyiv", "goals": ["leadership"],
+                                                 "proposal_type": "new", **too_many})
+    assert r.status_code == 422
+    assert dict(error_summary(r.get_data(as_text=True)))["focus_areas-0"].startswith("Focus areas: ")
+    # A page that was not refused has no summary.
+    assert error_summary(me.get("/account/password").get_data(as_text=True)) == []

@@ -47,7 +47,9 @@ class ProposalForm(FlaskForm):
     city_contribution = StringField("City's contribution (CAD)", validators=[Optional(), Length(max=20)],
                                     render_kw={"inputmode": "decimal"})
     focus_areas = FieldList(StringField("Focus area", validators=[Optional(), Length(max=200)]),
-                            min_entries=FOCUS_ROWS)
+                            "Focus areas", min_entries=FOCUS_ROWS)
+    #: The engine's errors of the focus areas as a whole, by field name (views._attach replaces it).
+    list_errors: dict[str, list[str]] = {}
     lead_department = StringField("Lead department", validators=[Optional(), Length(max=120)])
     duration_months = IntegerField("Duration (months)", validators=[Optional(), NumberRange(min=1, max=120)])
     rationale = TextAreaField("Rationale", validators=[Optional(), Length(max=5000)])

@@ -60,17 +60,16 @@ def _admin_only() -> None:
 def new_entry():
     """Add an entry to the inventory (administrators)."""
     _admin_only()
-    form = InventoryForm()
+    form, status = InventoryForm(), None
     if form.validate_on_submit():
         try:
             p = inventory.create_entry(db.session, current_user, form.values())
         except WorkflowError as err:
-            _attach(form, err.errors or {})
-            flash(err.message, "error")
+            status = _refused(form, err)
         else:
             flash(f"{p.city} added to the inventory.", "success")
             return redirect(url_for("partnership.entry", pid=p.id))
-    return form_page("partnership/entry_form.html", form, p=None)
+    return form_page("partnership/entry_form.html", form, status, p=None)
 
 
 @bp.route("/<int:pid>/edit", methods=["GET", "POST"])
@@ -79,17 +78,16 @@ def edit_entry(pid: int):
     """Edit an entry of the inventory (administrators)."""
     _admin_only()
     p = _entry_or_404(pid)
-    form = InventoryForm(obj=p)
+    form, status = InventoryForm(obj=p), None
     if form.validate_on_submit():
         try:
             inventory.edit_entry(db.session, current_user, pid, form.values())
         except WorkflowError as err:
-            _attach(form, err.errors or {})
-            flash(err.message, "error")
+            status = _refused(form, err)
         else:
             flash("The entry has been changed.", "success")
             return redirect(url_for("partnership.entry", pid=pid))
-    return form_page("partnership/entry_form.html", form, p=p)
+    return form_page("partnership/entry_form.html", form, status, p=p)
 
 
 def _proposal_form(**kwargs) -> ProposalForm:
@@ -116,18 +114,17 @@ def propose():
     """Let a councillor draft a proposal to revive a partnership or open a new one."""
     if not current_user.has_role("councillor"):
         abort(403)
-    form = _proposal_form()
+    form, status = _proposal_form(), None
     if form.validate_on_submit():
         try:
             case = engine.create_case(db.session, current_user, "partnership", form.title.data, form.goals.data,
                                       _with_partner(form.proposal_data()))
         except WorkflowError as err:
-            _attach(form, err.errors or {})
-            flash(err.message, "error")
+            status = _refused(form, err)
         else:
             flash("Your proposal is saved as a draft; submit it from its page when it is ready.", "success")
             return redirect(url_for("web.case_page", case_id=case.id))
-    return form_page("partnership/propose.html", form, case=None)
+    return form_page("partnership/propose.html", form, status, case=None)
 
 
 @bp.route("/proposals/<int:case_id>/edit", methods=["GET", "POST"])
@@ -144,7 +141,7 @@ def edit_proposal(case_id: int):
     if case.state not in wf.editable_states:
         flash(f"A proposal cannot be edited while it is {wf.label(case.state).lower()}.", "error")
         return redirect(url_for("web.case_page", case_id=case.id))
-    form = _proposal_form(data=None if request.method == "POST" else ProposalForm.values_of(case))
+    form, status = _proposal_form(data=None if request.method == "POST" else ProposalForm.values_of(case)), None
     if form.validate_on_submit():
         data = _with_partner(form.proposal_data())
         for name in case.data:
@@ -153,12 +150,11 @@ def edit_proposal(case_id: int):
             engine.update_case(db.session, current_user, case.id, form.version.data, title=form.title.data,
                                goals=form.goals.data, data=data)
         except WorkflowError as err:
-            _attach(form, err.errors or {})
-            flash(err.message, "error")
+            status = _refused(form, err)
         else:
             flash("Your changes are saved.", "success")
             return redirect(url_for("web.case_page", case_id=case.id))
-    return form_page("partnership/propose.html", form, case=case)
+    return form_page("partnership/propose.html", form, status, case=case)
 
 
 @bp.get("/decisions")
@@ -170,6 +166,14 @@ def decisions_page():
                            items=decisions.search(db.session, current_user, q))
 
 
+def _refused(form, err: WorkflowError) -> int:
+    """Show the engine's refusal on the form and return its status: the form's own errors alone do
+    not say it was refused (the focus areas' errors are not the form's, nor is a conflict)."""
+    _attach(form, err.errors or {})
+    flash(err.message, "error")
+    return err.status
+
+
 def _attach(form, errors: dict) -> None:
     """Show the engine's field errors beside the form's fields (the focus areas as one list)."""
     flat = {**errors, **(errors.get("data") or {})}
@@ -177,7 +181,7 @@ def _attach(form, errors: dict) -> None:
         if isinstance(messages, dict):  # a list field's errors, by position
             messages = [m for msgs in messages.values() for m in (msgs if isinstance(msgs, list) else [msgs])]
         if name == "focus_areas":
-            form.focus_errors = list(messages)
+            form.list_errors = {"focus_areas": list(messages)}
         elif name != "data" and hasattr(form, name):
             field = getattr(form, name)
             field.errors = list(field.errors) + list(messages)

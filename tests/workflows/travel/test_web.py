@@ -8,7 +8,7 @@ import pytest
 
 from extensions import db
 from models import Case
-from tests.factories import TEST_PASSWORD, counted, roles_queries
+from tests.factories import TEST_PASSWORD, counted, error_summary, roles_queries
 from tests.workflows.travel.conftest import TODAY, trip_data
 
 
@@ -36,6 +36,8 @@ def test_new_request_saves_a_draft_with_the_server_total(browse, people):
     r = browse(people["sam"]).post("/travel/new", data={**FORM, "other": "1250,50", "per_diem": "12.345"})
     assert r.status_code == 422  # a decimal comma is refused, not read as thousands
     assert b'id="other-error"' in r.data and b'id="per_diem-error"' in r.data
+    # At the top of the page, a link to each field to mend, in the form's order.
+    assert [target for target, _text in error_summary(r.get_data(as_text=True))] == ["per_diem", "other"]
     r = browse(people["sam"]).post("/travel/new", data=FORM)  # "1,850.50" as people type it
     assert r.status_code == 302
     case = db.session.scalar(db.select(Case).where(Case.workflow == "travel"))
@@ -103,6 +105,9 @@ def test_the_report_form_has_contact_rows_and_files_the_report(browse, people, m
     text = r.get_data(as_text=True)
     assert 'id="submit_report-contacts-0-organization-error"' in text
     assert 'id="submit_report-contacts-0-email-error"' in text
+    links = dict(error_summary(text))
+    assert links["submit_report-contacts-0-organization"].startswith("Contacts made, row 1, Organization: ")
+    assert links["submit_report-contacts-0-email"].startswith("Contacts made, row 1, Email: ")
     form.update({"submit_report-contacts-0-organization": "City of Cape Town",
                  "submit_report-contacts-0-email": "thandi@example.org"})
     assert client.post(f"/cases/{case.id}/actions/submit_report", data=form).status_code == 302
