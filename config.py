@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -58,6 +59,11 @@ def from_environment() -> dict:
         # Behind a proxy every request comes from its address, so the sign-in limit would count
         # the whole office as one client; with none trusted, a client's own header is ignored.
         "ACCORD_PROXIES": _int("ACCORD_PROXIES", 0),
+        # A web sign-in ends this many hours after it began, and an API token this many days after
+        # it was issued (0: at sign-out or revocation only). More than 20 hours, so that no one is
+        # signed out in the middle of a form without warning (WCAG 2.2.1, Timing Adjustable).
+        "ACCORD_SESSION_HOURS": _int("ACCORD_SESSION_HOURS", 24),
+        "ACCORD_TOKEN_DAYS": _int("ACCORD_TOKEN_DAYS", 90),
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1024 * 1024),
         "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(),
         # psycopg prepares a statement run five times on a connection; a pooler that hands each
@@ -93,3 +99,13 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": None,
     "JSON_SORT_KEYS": False,
 }
+
+
+def token_lifetime(config) -> timedelta | None:
+    """Return how long an API token lasts (None: until revoked)."""
+    return timedelta(days=config["ACCORD_TOKEN_DAYS"]) if config["ACCORD_TOKEN_DAYS"] > 0 else None
+
+
+def session_lifetime(config) -> timedelta | None:
+    """Return how long a web sign-in lasts at most, however active (None: until sign-out)."""
+    return timedelta(hours=config["ACCORD_SESSION_HOURS"]) if config["ACCORD_SESSION_HOURS"] > 0 else None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
@@ -91,16 +92,28 @@ _SIGNED_IN = select(User).options(joinedload(User.roles)).where(User.active.is_(
 
 # Built once, as every request runs one of them: building a statement costs more than running it.
 _BY_TOKEN = (_SIGNED_IN.join(ApiToken, ApiToken.user_id == User.id)
-             .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None)))
+             .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None),
+                    ApiToken.created_at >= bindparam("since")))
 _BY_SESSION = _SIGNED_IN.where(User.id == bindparam("user_id"), select(LoginSession.id).where(
-    LoginSession.id == bindparam("sid"), LoginSession.user_id == User.id, LoginSession.revoked_at.is_(None)).exists())
+    LoginSession.id == bindparam("sid"), LoginSession.user_id == User.id, LoginSession.revoked_at.is_(None),
+    LoginSession.created_at >= bindparam("since")).exists())
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    """Return the active user a bearer token belongs to, or None."""
+def _since(lifetime: timedelta | None) -> datetime:
+    """Return the earliest start of a token or session still within its lifetime (None: forever)."""
+    return utcnow() - lifetime if lifetime else datetime.min
+
+
+def expires_at(lifetime: timedelta | None) -> datetime | None:
+    """Return when a token or session begun now will end (UTC), or None if it does not."""
+    return utcnow() + lifetime if lifetime else None
+
+
+def user_for_token(session: Session, token: str, lifetime: timedelta | None = None) -> User | None:
+    """Return the active user a bearer token belongs to, if it was issued within its lifetime; or None."""
     if not token or len(token) > 200:
         return None
-    return session.scalars(_BY_TOKEN, {"digest": _digest(token)}).unique().first()
+    return session.scalars(_BY_TOKEN, {"digest": _digest(token), "since": _since(lifetime)}).unique().first()
 
 
 def revoke_tokens(session: Session, user: User) -> int:
@@ -127,11 +140,12 @@ def end_sessions(session: Session, user_id: int, sid: str | None = None) -> None
     session.execute(stmt.values(revoked_at=utcnow()))
 
 
-def user_for_session(session: Session, user_id: int, sid: str | None) -> User | None:
-    """Return the active user of a web session they signed in with and did not end, or None."""
+def user_for_session(session: Session, user_id: int, sid: str | None, lifetime: timedelta | None = None) -> User | None:
+    """Return the active user of a web session they signed in with within its lifetime and did not
+    end; or None."""
     if not sid:
         return None
-    return session.scalars(_BY_SESSION, {"user_id": user_id, "sid": sid}).unique().first()
+    return session.scalars(_BY_SESSION, {"user_id": user_id, "sid": sid, "since": _since(lifetime)}).unique().first()
 
 
 def change_password(session: Session, user: User, new_password: str) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 import logging
 from functools import wraps
 
-from flask import g, request
+from flask import current_app, g, request
 from accounts.passwords import verify_password
-from accounts.service import issue_token, user_for_token
+from accounts.service import expires_at, issue_token, user_for_token
 from api import bp
 from api.errors import error_response
 from api.parse import parse
 from api.schemas import TokenArgs
+from config import token_lifetime
 from extensions import db, limiter
 from models import User
 
@@ -24,9 +25,11 @@ def token_required(view):
     def wrapper(*args, **kwargs):
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        user = user_for_token(db.session, token.strip()) if scheme.lower() == "bearer" else None
+        user = (user_for_token(db.session, token.strip(), token_lifetime(current_app.config))
+                if scheme.lower() == "bearer" else None)
         if user is None:
-            return error_response(401, "Send a valid token: Authorization: Bearer <token>.",
+            return error_response(401, "Send a valid token: Authorization: Bearer <token>"
+                                  " (an expired or revoked one is refused: ask for a new one).",
                                   headers={"WWW-Authenticate": "Bearer"})
         g.api_user = user
         return view(*args, **kwargs)
@@ -63,4 +66,5 @@ def create_token():
         return error_response(401, "Wrong username or password.")
     token = issue_token(db.session, user)
     db.session.commit()
-    return {"token": token}
+    ends = expires_at(token_lifetime(current_app.config))
+    return {"token": token, "expires_at": ends.isoformat(timespec="seconds") + "Z" if ends else None}

@@ -21,6 +21,8 @@ class TokenArgs(Schema):
 
 class TokenSchema(Schema):
     token = fields.String(required=True)
+    expires_at = fields.String(allow_none=True, metadata={
+        "description": "When the token stops working (UTC, ISO 8601), or null if only revocation ends it."})
 
 
 class UserRefSchema(Schema):

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from accounts.service import AccountError, create_user, ensure_roles, issue_token, revoke_tokens
+from accounts.service import AccountError, create_user, ensure_roles, expires_at, issue_token, revoke_tokens
+from config import token_lifetime
 from extensions import db
 from models import User
 
@@ -46,7 +47,9 @@ def token(username) -> None:
     user = _user(username)
     value = issue_token(db.session, user)
     db.session.commit()
-    click.echo(f"Token for {username} (store it now; it cannot be shown again):")
+    ends = expires_at(token_lifetime(current_app.config))
+    click.echo(f"Token for {username}, valid {f'until {ends:%Y-%m-%d %H:%M} UTC' if ends else 'until revoked'}"
+               " (store it now; it cannot be shown again):")
     click.echo(value)
 
 

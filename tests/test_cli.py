@@ -1,9 +1,12 @@
 """The commands of api.md: init-db, users create/token, criteria check."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from sqlalchemy import func, select
 
+import clock
 from app import create_app
 from extensions import db
 from models import Partnership, User
@@ -20,8 +23,10 @@ def test_users_create_and_token(app):
     user = db.session.scalar(select(User).where(User.username == "ann"))
     assert user.role_names == {"staff", "councillor"} and user.department.name == "City Council"
     assert user.password_hash.startswith("$argon2")
+    clock.set(datetime(2026, 3, 2, 15, 30))
     r = run(app, "users", "token", "ann")
     assert r.exit_code == 0
+    assert "valid until 2026-05-31 15:30 UTC" in r.output  # ACCORD_TOKEN_DAYS, 90 by default
     token = r.output.strip().splitlines()[-1]
     assert app.test_client().get("/api/v1/workflows", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 import logging
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_url, login_user, logout_user
 
 from accounts.passwords import verify_password
 from accounts.service import AccountError, change_password, end_sessions, start_session, user_for_session
+from config import session_lifetime
 from extensions import db, limiter, login_manager
 from models import User
 from web import bp
@@ -23,7 +24,17 @@ login_manager.session_protection = "strong"
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """Return the signed-in user, if their web session is still live."""
-    return user_for_session(db.session, int(user_id), session.get("sid")) if user_id.isdigit() else None
+    if not user_id.isdigit():
+        return None
+    return user_for_session(db.session, int(user_id), session.get("sid"), session_lifetime(current_app.config))
+
+
+@login_manager.unauthorized_handler
+def sign_in_first():
+    """Send a person who is not signed in to the sign-in form, saying why if their sign-in ended."""
+    ended = session.pop("sid", None) is not None  # signed in once: ended by time, elsewhere or by a new password
+    flash("Your sign-in has ended; please sign in again." if ended else login_manager.login_message, "info")
+    return redirect(login_url(login_manager.login_view, request.url))
 
 
 def _login_limit() -> str:

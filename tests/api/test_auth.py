@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 from sqlalchemy import select
 
+import clock
 from extensions import db
 from models import ApiToken
 from tests.factories import TEST_PASSWORD
@@ -58,3 +60,23 @@ def test_inactive_user_token_is_refused(app, make_user, api):
     user.active = False
     db.session.commit()
     assert client.get("/api/v1/workflows").status_code == 401
+
+
+def test_a_token_expires_after_its_lifetime(app, make_user):
+    # A token copied into a forgotten script must not open the API for good (ACCORD_TOKEN_DAYS).
+    make_user("ann", "staff")
+    client = app.test_client()
+    clock.set(datetime(2026, 3, 2, 15, 0))
+    r = client.post("/api/v1/auth/token", json={"username": "ann", "password": TEST_PASSWORD})
+    assert r.get_json()["expires_at"] == "2026-05-31T15:00:00Z"
+    headers = {"Authorization": f"Bearer {r.get_json()['token']}"}
+    clock.set(datetime(2026, 5, 31, 14, 59))
+    assert client.get("/api/v1/cases", headers=headers).status_code == 200
+    clock.set(datetime(2026, 5, 31, 15, 1))
+    r = client.get("/api/v1/cases", headers=headers)
+    assert r.status_code == 401 and "expired" in r.get_json()["message"]
+    # The office may let tokens last until they are revoked.
+    app.config["ACCORD_TOKEN_DAYS"] = 0
+    assert client.get("/api/v1/cases", headers=headers).status_code == 200
+    r = client.post("/api/v1/auth/token", json={"username": "ann", "password": TEST_PASSWORD})
+    assert r.get_json()["expires_at"] is None

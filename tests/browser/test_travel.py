@@ -86,8 +86,9 @@ def travel_and_report(page, sign_in, axe_check, traveller, title: str) -> None:
     """The traveller marks the trip as taken, then files the report with contacts (one added by script)."""
     at(START)
     act(page, sign_in, axe_check, traveller, title, "Mark as travelled", "Travelled")
-    at(END + timedelta(days=5))
-    page.reload()
+    at(END + timedelta(days=5))  # days later, so the traveller signs in again (a sign-in lasts a day)
+    sign_in(page, traveller, check=False)
+    page.get_by_role("link", name=title).first.click()
     expect(page.get_by_text(f"Post-trip report due by {(END + timedelta(days=30)).isoformat()}")).to_be_visible()
     page.get_by_label("Summary of the event").fill("Three days of sessions on metropolitan health governance.")
     page.get_by_label("What the City can learn from it").fill("Participatory budgeting for health centres.")

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import pytest
 
+import clock
 from app import create_app
 from tests.conftest import _config
 from tests.factories import TEST_PASSWORD
@@ -24,6 +26,25 @@ def test_session_cookie_flags(app, make_user):
     r = app.test_client().post("/login", data={"username": "ann", "password": TEST_PASSWORD})
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_web_sign_in_ends_after_its_lifetime_and_says_so(app, make_user):
+    # A browser left signed in on a shared computer does not stay signed in for good
+    # (ACCORD_SESSION_HOURS, 24 by default: more than WCAG's 20 hours, so no warning is owed).
+    make_user("ann", "staff")
+    me = app.test_client()
+    clock.set(datetime(2026, 3, 2, 13, 0))
+    me.post("/login", data={"username": "ann", "password": TEST_PASSWORD})
+    clock.set(datetime(2026, 3, 3, 12, 59))
+    assert me.get("/travel/new").status_code == 200
+    clock.set(datetime(2026, 3, 3, 13, 1))
+    r = me.get("/travel/new")
+    assert r.status_code == 302 and r.location == "/login?next=%2Ftravel%2Fnew"
+    assert "Your sign-in has ended; please sign in again." in me.get(r.location).get_data(as_text=True)
+    # Someone who never signed in is simply asked to.
+    stranger = app.test_client()
+    page = stranger.get(stranger.get("/travel/new").location).get_data(as_text=True)
+    assert "Please sign in to see this page." in page and "has ended" not in page
 
 
 def test_production_cookies_are_secure(monkeypatch):

@@ -8,7 +8,7 @@ from sqlalchemy import select
 import clock
 from extensions import db
 from models import Case, Partnership
-from tests.factories import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, error_summary
 from tests.workflows.relief.conftest import RATINGS
 from workflows.scoring import submit_score
 
@@ -72,6 +72,11 @@ def test_an_incomplete_submission_creates_nothing_and_marks_the_fields(app, peop
     page = r.get_data(as_text=True)
     assert r.status_code == 422 and only_case() is None
     assert page.count('class="error-text"') >= 3 and "Required when financial help" in page
+    # The summary at the top leads to each of them, the group of checkboxes to its first box.
+    links = dict(error_summary(page))
+    assert {"amount_requested", "contact_email", "disaster_type"} <= links.keys()
+    r = client.post("/relief/new", data=form_data(assistance_types=[]))
+    assert "assistance_types-0" in dict(error_summary(r.get_data(as_text=True)))
     r = client.post("/relief/new", data=form_data(disaster_date=(clock.today() + timedelta(days=2)).isoformat(),
                                                   action="save"))
     assert r.status_code == 422 and "Must not be in the future." in r.get_data(as_text=True)
