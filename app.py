@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
         options["isolation_level"] = "READ COMMITTED"
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     _check_secret(app)
+    _check_lifetimes(app)
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The transitions library logs two lines at INFO for every transition ("Finished processing
@@ -107,6 +108,19 @@ def _check_secret(app: Flask) -> None:
         app.config["SECRET_KEY"] = "development-only-secret-key"
         return
     raise RuntimeError("SECRET_KEY must be set outside development (ACCORD_ENV=%s)." % app.config["ACCORD_ENV"])
+
+
+#: The longest a web sign-in (hours) and an API token (days) may be set to last: a year and ten years.
+LIFETIME_LIMITS = {"ACCORD_SESSION_HOURS": 366 * 24, "ACCORD_TOKEN_DAYS": 3660}
+
+
+def _check_lifetimes(app: Flask) -> None:
+    """Refuse to start with a lifetime that is negative (which would have read as "forever") or so
+    long that the time it began could not be written (every request would fail)."""
+    for name, limit in LIFETIME_LIMITS.items():
+        value = app.config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limit:
+            raise RuntimeError(f"{name} must be a whole number from 0 (no limit) to {limit}, not {value!r}.")
 
 
 def compile_templates(app: Flask) -> int:

@@ -109,7 +109,7 @@ def expires_at(lifetime: timedelta | None) -> datetime | None:
     return utcnow() + lifetime if lifetime else None
 
 
-def user_for_token(session: Session, token: str, lifetime: timedelta | None = None) -> User | None:
+def user_for_token(session: Session, token: str, *, lifetime: timedelta | None) -> User | None:
     """Return the active user a bearer token belongs to, if it was issued within its lifetime; or None."""
     if not token or len(token) > 200:
         return None
@@ -140,7 +140,7 @@ def end_sessions(session: Session, user_id: int, sid: str | None = None) -> None
     session.execute(stmt.values(revoked_at=utcnow()))
 
 
-def user_for_session(session: Session, user_id: int, sid: str | None, lifetime: timedelta | None = None) -> User | None:
+def user_for_session(session: Session, user_id: int, sid: str | None, *, lifetime: timedelta | None) -> User | None:
     """Return the active user of a web session they signed in with within its lifetime and did not
     end; or None."""
     if not sid:

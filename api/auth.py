@@ -25,7 +25,7 @@ def token_required(view):
     def wrapper(*args, **kwargs):
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        user = (user_for_token(db.session, token.strip(), token_lifetime(current_app.config))
+        user = (user_for_token(db.session, token.strip(), lifetime=token_lifetime(current_app.config))
                 if scheme.lower() == "bearer" else None)
         if user is None:
             return error_response(401, "Send a valid token: Authorization: Bearer <token>"

@@ -26,15 +26,22 @@ def load_user(user_id: str) -> User | None:
     """Return the signed-in user, if their web session is still live."""
     if not user_id.isdigit():
         return None
-    return user_for_session(db.session, int(user_id), session.get("sid"), session_lifetime(current_app.config))
+    return user_for_session(db.session, int(user_id), session.get("sid"),
+                            lifetime=session_lifetime(current_app.config))
 
 
 @login_manager.unauthorized_handler
 def sign_in_first():
     """Send a person who is not signed in to the sign-in form, saying why if their sign-in ended."""
     ended = session.pop("sid", None) is not None  # signed in once: ended by time, elsewhere or by a new password
-    flash("Your sign-in has ended; please sign in again." if ended else login_manager.login_message, "info")
-    return redirect(login_url(login_manager.login_view, request.url))
+    message = "Your sign-in has ended; please sign in again." if ended else login_manager.login_message
+    if request.method in ("GET", "HEAD"):
+        flash(message, "info")
+        return redirect(login_url(login_manager.login_view, request.url))
+    # A form sent after the sign-in ended: after signing in, back to the page it came from (a
+    # form's address answers only POST), and the person told that it was not saved.
+    flash(f"{message} What you sent was not saved; send it again after signing in.", "error")
+    return redirect(login_url(login_manager.login_view, request.referrer or url_for("web.dashboard")))
 
 
 def _login_limit() -> str:
@@ -60,7 +67,7 @@ def login():
         log.warning("failed web sign-in for %r from %s", form.username.data, request.remote_addr)
         flash("Wrong username or password.", "error")
         return render_template("login.html", form=form), 401
-    return render_template("login.html", form=form), 400 if form.errors else 200
+    return form_page("login.html", form, 400 if form.errors else 200)
 
 
 def _safe_next(target: str | None) -> str:

@@ -44,11 +44,12 @@ CORRECT_THE_FIELDS = "Please correct the fields marked below."
 def form_page(template: str, form: FlaskForm, status: int | None = None, **context):
     """Render a page with a form: 200, or 422 when it was refused (by default, when it has errors).
 
-    A refused form says so at the top of the page, unless a message was already given: the errors
-    beside the fields are not enough for a person who cannot see which fields are marked.
+    A refused form says so at the top of the page, unless a message was already given, and lists
+    the fields to mend: the errors beside the fields are not enough for a person who cannot see
+    which fields are marked.
     """
     status = status if status is not None else (422 if form.errors else 200)
-    if status == 422 and "_flashes" not in session:
+    if status >= 400 and form.errors and "_flashes" not in session:
         flash(CORRECT_THE_FIELDS, "error")
     if status >= 400:
         refused(form)
@@ -59,37 +60,54 @@ _REFUSED = "accord_refused_forms"
 
 
 def refused(*forms: Form | None) -> None:
-    """List these forms' errors at the top of the page being rendered, each a link to its field."""
-    g.setdefault(_REFUSED, []).extend(form for form in forms if form is not None)
+    """List these forms' errors at the top of the page being rendered, each a link to its field.
+
+    The list takes the focus, so no field of these forms keeps its own `autofocus`: a page may have
+    only one."""
+    for form in filter(None, forms):
+        g.setdefault(_REFUSED, []).append(form)
+        for field in form:
+            if (field.render_kw or {}).get("autofocus"):
+                field.render_kw = {k: v for k, v in field.render_kw.items() if k != "autofocus"}
 
 
 def error_links(form: Form) -> Iterator[dict]:
-    """Yield {"target", "text"} for each field of the form that has errors, in the form's order.
+    """Yield {"target", "text"} for each field of the form that has errors, in the form's order
+    (which should be the page's), each named as the page names it.
 
     The target is the id of the element that takes the focus: the field, or the first box of a
     group of radio buttons or checkboxes (which the templates render with WTForms' ids); none for
-    a hidden field, whose error the person cannot mend. A repeated field's errors as a whole are
-    read from the form's `list_errors` ({field name: messages}), linked to its first entry.
+    a hidden field, whose error the person cannot mend. A repeated field's errors as a whole (its
+    own, or the engine's in the form's `list_errors`, {field name: messages}) lead to its first entry;
+    an entry's are named by the entry's label and number, as its label or legend reads ("Contact 2").
     """
     list_errors = getattr(form, "list_errors", None) or {}
     for field in form:
         if isinstance(field, FieldList):
-            if list_errors.get(field.short_name) and field.entries:
-                yield {"target": _focus_target(field.entries[0]), "text": _text(field.label.text, list_errors[field.short_name])}
+            whole = list_errors.get(field.short_name, []) + _messages(field)
+            if whole:
+                yield _link(field.entries[0] if field.entries else None, field.label.text, whole)
             for n, entry in enumerate(field.entries, 1):
-                for link in error_links(entry.form) if isinstance(entry, FormField) else _own([entry]):
-                    yield {**link, "text": f"{field.label.text}, row {n}, {link['text']}"}
+                if isinstance(entry, FormField):
+                    for link in error_links(entry.form):
+                        yield {**link, "text": f"{entry.label.text} {n}, {link['text']}"}
+                elif messages := _messages(entry):
+                    yield _link(entry, f"{entry.label.text} {n}", messages)
         elif isinstance(field, FormField):
             yield from error_links(field.form)
-        else:
-            yield from _own([field])
+        elif messages := _messages(field):
+            yield _link(field, field.label.text, messages)
 
 
-def _own(fields) -> Iterator[dict]:
-    for field in fields:
-        messages = [m for m in field.errors if isinstance(m, str)]
-        if messages:
-            yield {"target": _focus_target(field), "text": _text(field.label.text, messages)}
+def _messages(field) -> list[str]:
+    return [m for m in field.errors if isinstance(m, str)]
+
+
+def _link(field, name: str, messages: list[str]) -> dict:
+    if isinstance(field, FormField):
+        field = next(iter(field.form), None)
+    return {"target": _focus_target(field) if field is not None else None,
+            "text": f"{name}: {' '.join(messages)}" if name else " ".join(messages)}
 
 
 def _focus_target(field) -> str | None:
@@ -98,10 +116,6 @@ def _focus_target(field) -> str | None:
     if isinstance(getattr(field, "option_widget", None), (RadioInput, CheckboxInput)):
         return f"{field.id}-0"
     return field.id
-
-
-def _text(label: str, messages: list[str]) -> str:
-    return f"{label}: {' '.join(messages)}" if label else " ".join(messages)
 
 
 def init_app(app: Flask) -> None:

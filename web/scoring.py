@@ -103,8 +103,7 @@ def score_case(case_id: int):
     try:
         submit_score(db.session, current_user, case_id, ratings, form.conflict.data, form.comment.data)
     except WorkflowError as err:
-        _mark_errors(err, form)
-        flash(err.message, "error")
+        flash(err.message + _mark_errors(err, cset, form), "error")
         setattr(g, _REFUSED_FORM, (case.id, form))
         refused(form)
         return render_case(load_visible(db.session, current_user, case_id), err.status)
@@ -117,13 +116,18 @@ def score_case(case_id: int):
 _REFUSED_FORM = "accord_refused_score_form"
 
 
-def _mark_errors(err: WorkflowError, form) -> None:
-    """Mark the refusal's rating errors on the form: beside each criterion, and in the page's error
-    summary, which names each by its label."""
+def _mark_errors(err: WorkflowError, cset, form) -> str:
+    """Mark the refusal's rating errors on the form, beside each criterion and in the page's error
+    summary, which names each by its label; return, as text for the message, any that no field of
+    the form shows."""
     ratings = (err.errors or {}).get("ratings") or {}
+    labels, unshown = {c.id: c.label for c in cset.criteria}, ""
     for cid, messages in ratings.items() if isinstance(ratings, dict) else ():
         if (field := getattr(form, f"rating_{cid}", None)) is not None:
             field.errors = list(messages)
+        else:
+            unshown += f" {labels.get(cid, cid)}: {', '.join(messages)}."
+    return unshown
 
 
 @bp.get("/criteria")

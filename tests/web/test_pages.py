@@ -59,7 +59,7 @@ def test_a_refused_form_lists_each_field_to_mend_with_a_link_to_it(staff_and_cou
         ("new", "New password: The password is too weak: Use at least 10 characters.")]
     r = cllr.post("/partnerships/propose", data={"title": "", "proposal_type": "new"})
     links = dict(error_summary(r.get_data(as_text=True)))
-    assert links["title"].startswith("Title: ") and links["goals-0"].startswith("Goals: ")
+    assert links["title"].startswith("Title: ") and links["goals-0"].startswith("Goals of the framework this proposal serves: ")
     # The engine's refusal of the focus areas as a whole leads to the first of them.
     too_many = {f"focus_areas-{n}": f"Area {n}" for n in range(13)}
     r = cllr.post("/partnerships/propose", data={"title": "Twinning with Kyiv", "goals": ["leadership"],
@@ -68,3 +68,11 @@ def test_a_refused_form_lists_each_field_to_mend_with_a_link_to_it(staff_and_cou
     assert dict(error_summary(r.get_data(as_text=True)))["focus_areas-0"].startswith("Focus areas: ")
     # A page that was not refused has no summary.
     assert error_summary(me.get("/account/password").get_data(as_text=True)) == []
+
+
+def test_the_sign_in_form_refused_leads_to_its_field_and_gives_up_its_autofocus(app):
+    r = app.test_client().post("/login", data={"username": "", "password": "x"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400 and [target for target, _ in error_summary(page)] == ["username"]
+    assert page.count("autofocus") == 1 and '<h2 id="error-summary-title">There is a problem</h2>' in page
+    assert 'autofocus' in app.test_client().get("/login").get_data(as_text=True)  # the username's, at first

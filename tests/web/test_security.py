@@ -41,10 +41,23 @@ def test_a_web_sign_in_ends_after_its_lifetime_and_says_so(app, make_user):
     r = me.get("/travel/new")
     assert r.status_code == 302 and r.location == "/login?next=%2Ftravel%2Fnew"
     assert "Your sign-in has ended; please sign in again." in me.get(r.location).get_data(as_text=True)
+    # A form sent after the end is not lost silently: back to the page it came from, told so.
+    me.post("/login", data={"username": "ann", "password": TEST_PASSWORD})
+    clock.set(datetime(2026, 3, 4, 14, 0))
+    r = me.post("/travel/new", data={"title": "Metropolis"}, headers={"Referer": "http://localhost/travel/new"})
+    assert r.status_code == 302 and r.location == "/login?next=%2Ftravel%2Fnew"
+    assert "What you sent was not saved" in me.get(r.location).get_data(as_text=True)
     # Someone who never signed in is simply asked to.
     stranger = app.test_client()
     page = stranger.get(stranger.get("/travel/new").location).get_data(as_text=True)
     assert "Please sign in to see this page." in page and "has ended" not in page
+
+
+@pytest.mark.parametrize("name, value", [("ACCORD_SESSION_HOURS", -1), ("ACCORD_TOKEN_DAYS", 10**7)])
+def test_a_lifetime_that_cannot_work_stops_the_app_from_starting(name, value):
+    # -1 would have read as "forever"; ten million days overflows the date every request computes.
+    with pytest.raises(RuntimeError, match=f"{name} must be a whole number from 0"):
+        create_app({**_config("sqlite://"), name: value})
 
 
 def test_production_cookies_are_secure(monkeypatch):

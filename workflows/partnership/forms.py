@@ -30,7 +30,8 @@ class ProposalForm(FlaskForm):
 
     version = IntegerField(widget=HiddenField.widget, validators=[Optional()])
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
-    goals = SelectMultipleField("Goals", choices=choices(GOALS.items()), validators=[DataRequired()],
+    goals = SelectMultipleField("Goals of the framework this proposal serves", choices=choices(GOALS.items()),
+                                validators=[DataRequired()],
                                 widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     proposal_type = RadioField("Kind of proposal", choices=choices([
         ("revival", "Revive a dormant or completed partnership of the inventory"),

@@ -50,30 +50,31 @@ PLAIN = ("requesting_party", "party_type", "city", "country", "disaster_type", "
 
 class ReliefRequestForm(FlaskForm):
     version = IntegerField(widget=HiddenInput(), validators=[Optional()])
-    title = StringField("Short title", validators=[Optional(), Length(max=200)])
-    goals = MultiCheckboxField("Goals of the framework this help serves",
-                               choices=choices(GOALS.items()), default=["compassion"])
-    requesting_party = StringField("Who is asking for help", validators=[Optional(), Length(max=200)])
-    party_type = SelectField("Kind of organisation", choices=choices(PARTY_LABELS.items(), "Choose…"), default="")
+    # In the order of the page, which the error summary at its top follows.
     city = StringField("City struck", validators=[Optional(), Length(max=120)])
     country = StringField("Country", validators=[Optional(), Length(max=120)])
+    partnership_id = SelectField("Partner city in the inventory", default="")
     disaster_type = SelectField("Kind of disaster", default="",
                                 choices=choices(((d, _label(d)) for d in DISASTER_TYPES), "Choose…"))
     disaster_date = DateField("Date of the disaster", validators=[Optional()])
     affected_population = IntegerField("People affected (estimate)", validators=[Optional(), NumberRange(min=0)])
-    assistance_types = MultiCheckboxField("Help asked for",
+    description = TextAreaField("What happened and what is needed", validators=[Optional(), Length(max=5000)])
+    assistance_types = MultiCheckboxField("Kinds of help",
                                           choices=choices(ASSISTANCE_LABELS.items()))
     amount_requested = StringField("Amount requested (CAD)", validators=[Optional(), Length(max=20)],
                                    render_kw={"inputmode": "decimal", "autocomplete": "off"})
     channel = StringField("Delivering agency", validators=[Optional(), Length(max=300)])
     other_government_support = TextAreaField("Support from other governments",
                                              validators=[Optional(), Length(max=2000)])
-    partnership_id = SelectField("Partner city in the inventory", default="")
-    description = TextAreaField("What happened and what is needed", validators=[Optional(), Length(max=5000)])
+    requesting_party = StringField("Who is asking for help", validators=[Optional(), Length(max=200)])
+    party_type = SelectField("Kind of organisation", choices=choices(PARTY_LABELS.items(), "Choose…"), default="")
     contact_name = StringField("Contact name", validators=[Optional(), Length(max=200)],
                                render_kw={"autocomplete": "name"})
     contact_email = StringField("Contact email", validators=[Optional(), Length(max=254)],
                                 render_kw={"type": "email", "autocomplete": "email"})
+    title = StringField("Short title", validators=[Optional(), Length(max=200)])
+    goals = MultiCheckboxField("Goals of the framework",
+                               choices=choices(GOALS.items()), default=["compassion"])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -115,8 +115,8 @@ def contact_rows(field, **kwargs) -> Markup:
                 if sub.errors else ""
             attrs = {"aria-describedby": f"{sub.id}-error", "aria-invalid": "true"} if sub.errors else {}
             cells.append(Markup('<div class="field">{}{}{}</div>').format(sub.label(), sub(**attrs), error))
-        rows.append(Markup('<fieldset class="repeat-row contact-row"><legend>Contact {}</legend>{}</fieldset>')
-                    .format(number, Markup("").join(cells)))
+        rows.append(Markup('<fieldset class="repeat-row contact-row"><legend>{} {}</legend>{}</fieldset>')
+                    .format(entry.label.text, number, Markup("").join(cells)))
     return Markup('<div id="{}" class="contact-rows">{}</div>').format(field.id, Markup("").join(rows))
 
 
@@ -126,7 +126,7 @@ class ReportForm(TransitionForm):
     summary = TextAreaField("Summary of the event", validators=[Marked(), Optional(), Length(max=10000)])
     learnings = TextAreaField("What the City can learn from it",
                               validators=[Marked(), Optional(), Length(max=10000)])
-    contacts = FieldList(FormField(ContactForm), "Contacts made", min_entries=3, max_entries=50,
+    contacts = FieldList(FormField(ContactForm, "Contact"), "Contacts made", min_entries=3, max_entries=50,
                          widget=contact_rows)
     actual_cost = StringField("Actual cost", validators=[Marked(), Optional(), Length(max=20)], render_kw=MONEY_KW)
 

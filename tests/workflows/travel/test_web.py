@@ -106,8 +106,8 @@ def test_the_report_form_has_contact_rows_and_files_the_report(browse, people, m
     assert 'id="submit_report-contacts-0-organization-error"' in text
     assert 'id="submit_report-contacts-0-email-error"' in text
     links = dict(error_summary(text))
-    assert links["submit_report-contacts-0-organization"].startswith("Contacts made, row 1, Organization: ")
-    assert links["submit_report-contacts-0-email"].startswith("Contacts made, row 1, Email: ")
+    assert links["submit_report-contacts-0-organization"].startswith("Contact 1, Organization: ")
+    assert links["submit_report-contacts-0-email"].startswith("Contact 1, Email: ")
     form.update({"submit_report-contacts-0-organization": "City of Cape Town",
                  "submit_report-contacts-0-email": "thandi@example.org"})
     assert client.post(f"/cases/{case.id}/actions/submit_report", data=form).status_code == 302
