@@ -59,11 +59,15 @@ def trail_unguarded(conn) -> Iterator[None]:
 def error_summary(page: str) -> list[tuple[str, str]]:
     """Return the links of a page's error summary, as (id of the field it leads to, text).
 
-    Each must lead to a form control of the page: a link to nothing would leave the person where
-    they were.
+    Each must lead to a form control of the page (a link to nothing would leave the person where
+    they were), in the order of the page.
     """
     found = re.search(r'<div class="error-summary".*?</ul>', page, re.S)
     links = re.findall(r'<a href="#([^"]+)">([^<]*)</a>', found.group(0)) if found else []
+    places = []
     for target, text in links:
-        assert re.search(rf'<(input|select|textarea)\b[^>]*\bid="{re.escape(target)}"', page), (target, text)
+        control = re.search(rf'<(input|select|textarea)\b[^>]*\bid="{re.escape(target)}"', page)
+        assert control, (target, text)
+        places.append(control.start())
+    assert places == sorted(places), f"the summary is not in the page's order: {links}"
     return [(target, html.unescape(text)) for target, text in links]

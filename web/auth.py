@@ -84,11 +84,12 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.post("/logout")
-@login_required
 def logout():
-    """End this web session for good, so that a copied cookie does not outlive it."""
-    end_sessions(db.session, current_user.id, session.get("sid"))
-    db.session.commit()
+    """End this web session for good, so that a copied cookie does not outlive it (or, when it has
+    ended already, simply forget it: signing out is what the person asked for)."""
+    if current_user.is_authenticated:
+        end_sessions(db.session, current_user.id, session.get("sid"))
+        db.session.commit()
     logout_user()
     session.clear()
     flash("You have signed out.", "info")

@@ -34,8 +34,8 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
     score = scoring_context(case).get("aggregate") or {}
     triggers = allowed_triggers(current_user, case, wf)
     forms = forms or {}
-    if status >= 400:
-        refused(*forms.values(), comment_form)
+    if status >= 400:  # the forms the page shows again: not an action the case has moved past
+        refused(*(form for trigger, form in forms.items() if trigger in triggers), comment_form)
     actions = []
     for trigger in triggers:
         t = wf.candidates(trigger, case.state)[0]

@@ -76,13 +76,15 @@ def error_links(form: Form) -> Iterator[dict]:
     (which should be the page's), each named as the page names it.
 
     The target is the id of the element that takes the focus: the field, or the first box of a
-    group of radio buttons or checkboxes (which the templates render with WTForms' ids); none for
-    a hidden field, whose error the person cannot mend. A repeated field's errors as a whole (its
+    group of radio buttons or checkboxes (which the templates render with WTForms' ids). A hidden
+    field is left out: the person cannot mend it (the engine's message says what happened). A repeated field's errors as a whole (its
     own, or the engine's in the form's `list_errors`, {field name: messages}) lead to its first entry;
     an entry's are named by the entry's label and number, as its label or legend reads ("Contact 2").
     """
     list_errors = getattr(form, "list_errors", None) or {}
     for field in form:
+        if isinstance(field.widget, HiddenInput):
+            continue
         if isinstance(field, FieldList):
             whole = list_errors.get(field.short_name, []) + _messages(field)
             if whole:
@@ -110,9 +112,7 @@ def _link(field, name: str, messages: list[str]) -> dict:
             "text": f"{name}: {' '.join(messages)}" if name else " ".join(messages)}
 
 
-def _focus_target(field) -> str | None:
-    if isinstance(field.widget, HiddenInput):
-        return None
+def _focus_target(field) -> str:
     if isinstance(getattr(field, "option_widget", None), (RadioInput, CheckboxInput)):
         return f"{field.id}-0"
     return field.id

@@ -35,13 +35,14 @@ def score_form_class(cset):
     class ScoreForm(FlaskForm):
         conflict = RadioField("Conflict of interest", choices=CONFLICT_CHOICES, default="none",
                               validators=[InputRequired()])
-        comment = TextAreaField("Comment for the record", validators=[Optional(), Length(max=5000)])
 
     scale = [SelectChoice(str(v), str(v)) for v in range(cset.scale_min, cset.scale_max + 1)]
     for crit in cset.criteria:
         if crit.kind == "rated":
             setattr(ScoreForm, f"rating_{crit.id}",
                     RadioField(crit.label, choices=scale, validators=[Optional()], description=crit.help))
+    # After the ratings, as on the page (a form's fields, and its error summary, keep this order).
+    ScoreForm.comment = TextAreaField("Comment for the record", validators=[Optional(), Length(max=5000)])
     return ScoreForm
 
 

@@ -74,7 +74,7 @@ def test_a_token_expires_after_its_lifetime(app, make_user):
     assert client.get("/api/v1/cases", headers=headers).status_code == 200
     clock.set(datetime(2026, 5, 31, 15, 1))
     r = client.get("/api/v1/cases", headers=headers)
-    assert r.status_code == 401 and "expired" in r.get_json()["message"]
+    assert r.status_code == 401
     # The office may let tokens last until they are revoked.
     app.config["ACCORD_TOKEN_DAYS"] = 0
     assert client.get("/api/v1/cases", headers=headers).status_code == 200

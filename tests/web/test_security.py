@@ -47,6 +47,11 @@ def test_a_web_sign_in_ends_after_its_lifetime_and_says_so(app, make_user):
     r = me.post("/travel/new", data={"title": "Metropolis"}, headers={"Referer": "http://localhost/travel/new"})
     assert r.status_code == 302 and r.location == "/login?next=%2Ftravel%2Fnew"
     assert "What you sent was not saved" in me.get(r.location).get_data(as_text=True)
+    # Signing out of a sign-in that has ended simply signs out.
+    me.post("/login", data={"username": "ann", "password": TEST_PASSWORD})
+    clock.set(datetime(2026, 3, 5, 15, 0))
+    r = me.post("/logout")
+    assert r.location == "/login" and "You have signed out." in me.get("/login").get_data(as_text=True)
     # Someone who never signed in is simply asked to.
     stranger = app.test_client()
     page = stranger.get(stranger.get("/travel/new").location).get_data(as_text=True)

@@ -1,6 +1,9 @@
 """Web forms: the councillor's proposal, the inventory entry, and a body's decision."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, FieldList, HiddenField, IntegerField, RadioField, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
@@ -50,7 +53,7 @@ class ProposalForm(FlaskForm):
     focus_areas = FieldList(StringField("Focus area", validators=[Optional(), Length(max=200)]),
                             "Focus areas", min_entries=FOCUS_ROWS)
     #: The engine's errors of the focus areas as a whole, by field name (views._attach replaces it).
-    list_errors: dict[str, list[str]] = {}
+    list_errors: Mapping[str, list[str]] = MappingProxyType({})
     lead_department = StringField("Lead department", validators=[Optional(), Length(max=120)])
     duration_months = IntegerField("Duration (months)", validators=[Optional(), NumberRange(min=1, max=120)])
     rationale = TextAreaField("Rationale", validators=[Optional(), Length(max=5000)])

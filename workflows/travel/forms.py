@@ -56,10 +56,10 @@ class TravelForm(FlaskForm):
     event_country = _text("Country", 80)
     start_date = _text("First day", 10, render_kw={"type": "date"})
     end_date = _text("Last day", 10, render_kw={"type": "date"})
-    purpose = TextAreaField("Purpose of the trip", validators=[Optional(), Length(max=5000)])
     # The engine's schema checks the choices, so that a draft may leave them empty.
     role_at_event = SelectField("Your role at the event", validate_choice=False, choices=[
         SelectChoice("", "Choose…"), *(SelectChoice(r, r.replace("_", " ").capitalize()) for r in ROLES_AT_EVENT)])
+    purpose = TextAreaField("Purpose of the trip", validators=[Optional(), Length(max=5000)])
     registration = _text(COST_LABELS["registration"], 20, render_kw=MONEY_KW)
     transport = _text(COST_LABELS["transport"], 20, render_kw=MONEY_KW)
     accommodation = _text(COST_LABELS["accommodation"], 20, render_kw=MONEY_KW)

@@ -75,6 +75,8 @@ def test_an_incomplete_submission_creates_nothing_and_marks_the_fields(app, peop
     # The summary at the top leads to each of them, the group of checkboxes to its first box.
     links = dict(error_summary(page))
     assert {"amount_requested", "contact_email", "disaster_type"} <= links.keys()
+    r = client.post("/relief/new", data=form_data(affected_population="many", title="T" * 201))
+    assert [target for target, _ in error_summary(r.get_data(as_text=True))] == ["affected_population", "title"]
     r = client.post("/relief/new", data=form_data(assistance_types=[]))
     assert "assistance_types-0" in dict(error_summary(r.get_data(as_text=True)))
     r = client.post("/relief/new", data=form_data(disaster_date=(clock.today() + timedelta(days=2)).isoformat(),
