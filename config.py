@@ -55,6 +55,7 @@ def from_environment() -> dict:
         "ACCORD_BASE_URL": os.environ.get("ACCORD_BASE_URL", "http://localhost:5000"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "ACCORD_LOGIN_RATE_LIMIT": os.environ.get("ACCORD_LOGIN_RATE_LIMIT", "10 per minute"),
+        "ACCORD_LOGIN_USER_RATE_LIMIT": os.environ.get("ACCORD_LOGIN_USER_RATE_LIMIT", "20 per hour"),
         # How many proxies in front of the app set X-Forwarded-For and X-Forwarded-Proto (nginx: 1).
         # Behind a proxy every request comes from its address, so the sign-in limit would count
         # the whole office as one client; with none trusted, a client's own header is ignored.

@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and attached in create_app()."""
 from __future__ import annotations
 
+from flask import current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -28,3 +29,20 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def _submitted_username() -> str:
+    """The username a sign-in names, from the form or the JSON body, as the key of its limit."""
+    body = request.get_json(silent=True) if request.is_json else None
+    name = request.form.get("username") or (body.get("username") if isinstance(body, dict) else None)
+    return "username:" + (name.strip()[:200] if isinstance(name, str) else "")
+
+
+#: Failed sign-ins per username, from any address, on the sign-in page and the token endpoint
+#: together (ACCORD_LOGIN_USER_RATE_LIMIT): the per-address limit alone let many machines guess one
+#: person's password. Only refusals (401) count, so a person who signs in is never held back by it;
+#: someone guessing can hold one username back until the window passes, which the message says.
+sign_in_attempts_per_username = limiter.shared_limit(
+    lambda: current_app.config["ACCORD_LOGIN_USER_RATE_LIMIT"], "sign-in-per-username",
+    key_func=_submitted_username, methods=["POST"], deduct_when=lambda response: response.status_code == 401,
+    error_message="Too many failed sign-ins for this username; wait, and try again later.")

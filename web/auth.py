@@ -9,7 +9,7 @@ from flask_login import current_user, login_required, login_url, login_user, log
 from accounts.passwords import verify_password
 from accounts.service import AccountError, change_password, end_sessions, start_session, user_for_session
 from config import session_lifetime
-from extensions import db, limiter, login_manager
+from extensions import db, limiter, login_manager, sign_in_attempts_per_username
 from models import User
 from web import bp
 from web.forms import ChangePasswordForm, LoginForm, form_page
@@ -51,6 +51,7 @@ def _login_limit() -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"],
                error_message="Too many sign-in attempts from your address; wait a minute and try again.")
+@sign_in_attempts_per_username
 def login():
     """Show the sign-in form and sign a person in."""
     if current_user.is_authenticated:

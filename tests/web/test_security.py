@@ -65,6 +65,32 @@ def test_a_lifetime_that_cannot_work_stops_the_app_from_starting(name, value):
         create_app({**_config("sqlite://"), name: value})
 
 
+def test_failed_sign_ins_are_limited_per_username_from_any_address(app, make_user, make_app):
+    # The per-address limit alone let many machines each guess one person's password a little.
+    make_user("ann", "staff")
+    make_user("bob", "staff")
+    limited = make_app({**_config(app.config["SQLALCHEMY_DATABASE_URI"]), "RATELIMIT_ENABLED": True,
+                        "ACCORD_LOGIN_RATE_LIMIT": "100 per minute", "ACCORD_LOGIN_USER_RATE_LIMIT": "3 per hour"})
+    client = limited.test_client()
+
+    def from_(n: int) -> dict:
+        return {"environ_base": {"REMOTE_ADDR": f"203.0.113.{n}"}}
+
+    for n in range(4):  # signing in successfully is never held back by it
+        assert client.post("/login", data={"username": "ann", "password": TEST_PASSWORD}, **from_(n)).status_code == 302
+        client.post("/logout", **from_(n))
+    statuses = [client.post("/login", data={"username": "ann", "password": "guess"}, **from_(n)).status_code
+                for n in (10, 11)]
+    statuses.append(client.post("/api/v1/auth/token", json={"username": "ann", "password": "guess"}, **from_(12))
+                    .status_code)
+    assert statuses == [401, 401, 401]
+    r = client.post("/login", data={"username": "ann", "password": TEST_PASSWORD}, **from_(13))
+    assert r.status_code == 429 and "Too many failed sign-ins for this username" in r.get_data(as_text=True)
+    r = client.post("/api/v1/auth/token", json={"username": "ann", "password": TEST_PASSWORD}, **from_(14))
+    assert r.status_code == 429
+    assert client.post("/login", data={"username": "bob", "password": TEST_PASSWORD}, **from_(15)).status_code == 302
+
+
 def test_production_cookies_are_secure(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
     app = create_app({"ACCORD_ENV": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
