@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from extensions import db
 from web import bp
-from web.forms import CORRECT_THE_FIELDS, CommentForm, refused
+from web.forms import CommentForm, refused
 from web.payloads import payload_form
 from workflows import engine, registry
 from workflows.access import allowed_triggers
@@ -67,8 +67,7 @@ def case_action(case_id: int, trigger: str):
         abort(404)
     form = payload_form(wf, candidates[0])(prefix=trigger)
     if not form.validate():
-        flash(CORRECT_THE_FIELDS, "error")
-        return render_case(case, 422, forms={trigger: form})
+        return render_case(case, 422, forms={trigger: form})  # which says what to correct
     try:
         engine.fire(db.session, current_user, case_id, trigger, form.version.data,
                     comment=form.comment.data, payload=form.payload() if hasattr(form, "payload") else None)

@@ -49,8 +49,6 @@ def form_page(template: str, form: FlaskForm, status: int | None = None, **conte
     which fields are marked.
     """
     status = status if status is not None else (422 if form.errors else 200)
-    if status >= 400 and form.errors and "_flashes" not in session:
-        flash(CORRECT_THE_FIELDS, "error")
     if status >= 400:
         refused(form)
     return render_template(template, form=form, **context), status
@@ -60,11 +58,15 @@ _REFUSED = "accord_refused_forms"
 
 
 def refused(*forms: Form | None) -> None:
-    """List these forms' errors at the top of the page being rendered, each a link to its field.
+    """List these forms' errors at the top of the page being rendered, each a link to its field,
+    under a message saying the page was refused (CORRECT_THE_FIELDS, unless one was given already).
 
     The list takes the focus, so no field of these forms keeps its own `autofocus`: a page may have
     only one."""
-    for form in filter(None, forms):
+    forms = [form for form in forms if form is not None]
+    if any(form.errors for form in forms) and "_flashes" not in session:
+        flash(CORRECT_THE_FIELDS, "error")
+    for form in forms:
         g.setdefault(_REFUSED, []).append(form)
         for field in form:
             if (field.render_kw or {}).get("autofocus"):
@@ -77,9 +79,10 @@ def error_links(form: Form) -> Iterator[dict]:
 
     The target is the id of the element that takes the focus: the field, or the first box of a
     group of radio buttons or checkboxes (which the templates render with WTForms' ids). A hidden
-    field is left out: the person cannot mend it (the engine's message says what happened). A repeated field's errors as a whole (its
-    own, or the engine's in the form's `list_errors`, {field name: messages}) lead to its first entry;
-    an entry's are named by the entry's label and number, as its label or legend reads ("Contact 2").
+    field is left out: the person cannot mend it (the engine's message says what happened). A
+    repeated field's errors as a whole (its own, or the engine's in the form's `list_errors`,
+    {field name: messages}) lead to its first entry; an entry's are named by the entry's label and
+    number, as its label or legend reads ("Contact 2").
     """
     list_errors = getattr(form, "list_errors", None) or {}
     for field in form:

@@ -96,8 +96,7 @@ def score_case(case_id: int):
     form = score_form_class(cset)(prefix="score")
     if not form.validate():
         flash("Please correct the scoring form.", "error")
-        setattr(g, _REFUSED_FORM, (case.id, form))
-        refused(form)
+        _show_again(case, form)
         return render_case(case, 422)
     ratings = {c.id: int(getattr(form, f"rating_{c.id}").data) for c in cset.criteria
                if c.kind == "rated" and getattr(form, f"rating_{c.id}").data not in (None, "", "None")}
@@ -105,8 +104,7 @@ def score_case(case_id: int):
         submit_score(db.session, current_user, case_id, ratings, form.conflict.data, form.comment.data)
     except WorkflowError as err:
         flash(err.message + _mark_errors(err, cset, form), "error")
-        setattr(g, _REFUSED_FORM, (case.id, form))
-        refused(form)
+        _show_again(case, form)
         return render_case(load_visible(db.session, current_user, case_id), err.status)
     flash("Your score has been recorded.", "success")
     return redirect(url_for("web.case_page", case_id=case_id) + "#scoring-h")
@@ -115,6 +113,12 @@ def score_case(case_id: int):
 # The refused scoring form, bound to what the reviewer sent, for the case page shown again: without
 # it the page offered an empty form, and a reviewer had to find and redo every rating from memory.
 _REFUSED_FORM = "accord_refused_score_form"
+
+
+def _show_again(case, form) -> None:
+    """Keep the refused form for this case's page, with its errors listed at the top."""
+    setattr(g, _REFUSED_FORM, (case.id, form))
+    refused(form)
 
 
 def _mark_errors(err: WorkflowError, cset, form) -> str:
