@@ -2,22 +2,17 @@
 from __future__ import annotations
 
 from flask import g, request
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from api import bp
 from api.auth import token_required
 from api.parse import parse
 from api.schemas import CaseCreateArgs, CaseListArgs, CasePatchArgs, CommentArgs, TransitionArgs
 from extensions import db
-from models import OWNER_AND_ROLES, Case, User
 from workflows import engine
-from workflows.access import count_visible, filters, visible
 from workflows.audit import case_events, check_chain
 from workflows.errors import ValidationFailed
 from workflows.presenters import case_dict, history
-from workflows.statements import Shape, inline, per_roles, person
-from workflows.queries import load_visible
+from workflows.queries import load_visible, page_of_cases
 from workflows.scoring import aggregates_for, hidden_reviews
 
 
@@ -74,29 +69,13 @@ def list_cases():
     except ValidationError as err:
         raise ValidationFailed("Some parameters are not valid.", err.messages) from None
     user = g.api_user
-    workflow, state, mine = args.get("workflow") or None, args.get("state") or None, bool(args.get("mine"))
-    total = count_visible(db.session, user, workflow=workflow, state=state, mine=mine)
     page, per_page = args["page"], args["per_page"]
-    cases = db.session.scalars(_page(user, bool(workflow), bool(state), mine), {
-        **person(user), "workflow": workflow, "state": state, "limit": per_page, "offset": (page - 1) * per_page,
-    }).unique().all()
+    cases, total = page_of_cases(db.session, user, workflow=args.get("workflow") or None,
+                                 state=args.get("state") or None, mine=bool(args.get("mine")),
+                                 page=page, per_page=per_page)
     scores = aggregates_for(cases, user)
     return {"items": [case_dict(c, user, score=scores.get(c.id)) for c in cases],
             "page": page, "per_page": per_page, "total": total}
-
-
-# Each item's allowed transitions follow rules that read the owner's roles. No rule reads an
-# assignee's roles.
-_LISTED = (OWNER_AND_ROLES, joinedload(Case.assignee).lazyload(User.roles))
-
-
-@per_roles
-def _page(shape: Shape, workflow: bool, state: bool, mine: bool):
-    """Return the statement of a page of the list, for people with these roles and these filters."""
-    return (select(Case).where(visible(shape), *filters(Case, workflow, state),
-                               *([Case.owner_id == shape.id] if mine else []))
-            .order_by(Case.created_at.desc(), Case.id.desc()).limit(inline("limit")).offset(inline("offset"))
-            .options(*_LISTED))
 
 
 @bp.get("/cases/<int:case_id>")

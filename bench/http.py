@@ -270,7 +270,8 @@ def endpoints(server: Server, setup: dict, folder: str, seconds: int) -> list[tu
         print(f"  note: the approvals ran out of waiting cases ({waiting:,}) before {seconds} s: the workers "
               "then waited on wrk's idle connections, and their figures are not valid", flush=True)
     results = [("POST approve (distinct cases)", approved)]
-    for label, path in (("GET /api/v1/cases (list)", "/api/v1/cases"), ("GET / (dashboard)", "/"),
+    for label, path in (("GET /api/v1/cases (list)", "/api/v1/cases"), ("GET /cases (list page)", "/cases"),
+                        ("GET / (dashboard)", "/"),
                         ("GET /cases/<id> (case page)", "/cases/{id}"), ("GET /api/v1/cases/<id>", "/api/v1/cases/{id}")):
         results.append((label, measured(server, "pages.lua", seconds, {**env, "ACCORD_PATH": path})))
     return results

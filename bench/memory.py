@@ -28,7 +28,7 @@ CLIENTS = 4
 LIMIT_MB = 150
 #: One round of the mix: five reads and one approval ("{id}" is a case of the head's department).
 MIX = (("GET", "/api/v1/cases"), ("GET", "/"), ("GET", "/cases/{id}"), ("GET", "/api/v1/cases/{id}"),
-       ("GET", "/api/v1/cases?state=submitted"), ("POST", "/api/v1/cases/{id}/transitions"))
+       ("GET", "/cases?state=submitted"), ("POST", "/api/v1/cases/{id}/transitions"))
 APPROVE = json.dumps({"trigger": "approve", "version": 2}).encode()
 
 

@@ -1,20 +1,57 @@
-"""The case page and the action buttons on it."""
+"""The case list, the case page and the action buttons on it."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from math import ceil
+
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from extensions import db
 from web import bp
-from web.forms import CommentForm, refused
+from web.forms import CaseFilterForm, CommentForm, form_page, refused
 from web.payloads import payload_form
 from workflows import engine, registry
 from workflows.access import allowed_triggers
 from workflows.audit import case_events
 from workflows.errors import NotFound, WorkflowError
-from workflows.presenters import case_flags
-from workflows.queries import load_visible
+from workflows.presenters import case_flags, case_tables
+from workflows.queries import load_visible, page_of_cases
 from workflows.scoring import hidden_reviews
+
+
+#: How many cases a page of the case list shows.
+PER_PAGE = 25
+
+
+@bp.get("/cases")
+@login_required
+def case_list():
+    """List the cases the person may see, newest first, a page at a time, filtered by workflow,
+    state and whether they made them: the web's side of GET /api/v1/cases."""
+    form = CaseFilterForm(formdata=request.args).set_choices(registry.all_workflows())
+    page = request.args.get("page", 1, type=_page_number)
+    if not form.validate() or page is None:
+        if page is None:
+            flash("Page: give a whole number from 1, such as 2.", "error")
+        return form_page("cases/list.html", form, 422, rows=None)
+    user = current_user._get_current_object()  # not through the proxy: the rules read it per case
+    filters = {"workflow": form.workflow.data or None, "state": form.state.data or None,
+               "mine": "y" if form.mine.data else None}
+    cases, total = page_of_cases(db.session, user, workflow=filters["workflow"], state=filters["state"],
+                                 mine=bool(filters["mine"]), page=page, per_page=PER_PAGE)
+    pages = max(1, ceil(total / PER_PAGE))
+
+    def page_url(n: int) -> str | None:
+        return url_for("web.case_list", **filters, page=n if n > 1 else None) if 1 <= n <= pages else None
+
+    return form_page("cases/list.html", form, rows=case_tables(user, cases)[0], total=total, page=page,
+                     pages=pages, previous_url=page_url(min(page - 1, pages)), next_url=page_url(page + 1),
+                     filtered=any(filters.values()))
+
+
+def _page_number(value: str) -> int | None:
+    """Return the page asked for, or None if it is not a whole number from 1 (the page then says so)."""
+    return int(value) if value.isascii() and value.isdigit() and 0 < int(value) <= 1_000_000 else None
 
 
 def _load(case_id: int):

@@ -5,7 +5,8 @@ from collections.abc import Iterator
 
 from flask import Flask, flash, g, render_template, session
 from flask_wtf import FlaskForm
-from wtforms import FieldList, Form, FormField, HiddenField, IntegerField, PasswordField, StringField, TextAreaField
+from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, IntegerField, PasswordField, SelectField,
+                     StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, HiddenInput, RadioInput
 
@@ -35,6 +36,31 @@ class ChangePasswordForm(FlaskForm):
                             render_kw={"autocomplete": "current-password"})
     new = PasswordField("New password", validators=[DataRequired(), Length(max=1024)],
                         render_kw={"autocomplete": "new-password"})
+
+
+class CaseFilterForm(FlaskForm):
+    """The case list's filters. They are sent in the page's address (GET) and change nothing, so
+    they carry no CSRF token; choices come from the workflows registered (set_choices)."""
+
+    class Meta:
+        csrf = False
+
+    workflow = SelectField("Workflow", default="")
+    state = SelectField("State", default="")
+    mine = BooleanField("Only requests I made")
+
+    def set_choices(self, workflows) -> "CaseFilterForm":
+        """Offer every registered workflow, and every state of them, named as the workflows name
+        it (a state some workflows name differently shows both names)."""
+        self.workflow.choices = [("", "Any workflow")] + [(wf.name, wf.title) for wf in workflows]
+        labels: dict[str, list[str]] = {}
+        for wf in workflows:
+            for state in wf.states:
+                names = labels.setdefault(state, [])
+                if wf.label(state) not in names:
+                    names.append(wf.label(state))
+        self.state.choices = [("", "Any state")] + [(state, " / ".join(names)) for state, names in labels.items()]
+        return self
 
 
 #: What a refused form says at the top of its page, above the errors marked beside its fields.

@@ -9,14 +9,17 @@ from extensions import db
 from models import CASE_ALONE, Case
 from web import bp
 from web.nav import dashboard_extras
+from workflows import queries
 from workflows.presenters import case_tables
-from workflows.queries import awaiting
 from workflows.statements import inline
 
 
-# The person's own requests: their owner is the signed-in user, whom the session holds already.
-_MINE = (select(Case).where(Case.owner_id == bindparam("me")).order_by(Case.updated_at.desc()).limit(inline("n", 50))
-         .options(*CASE_ALONE))
+#: How many of the person's own requests the dashboard shows (the case list shows them all).
+MINE_LIMIT = 50
+# The person's own requests, and one more to know whether there are more: their owner is the
+# signed-in user, whom the session holds already.
+_MINE = (select(Case).where(Case.owner_id == bindparam("me")).order_by(Case.updated_at.desc())
+         .limit(inline("n", MINE_LIMIT + 1)).options(*CASE_ALONE))
 
 
 @bp.get("/")
@@ -25,8 +28,10 @@ def dashboard():
     """Show what awaits the person and the requests they made."""
     user = current_user._get_current_object()  # not through the proxy: the rules read it per case
     mine = db.session.scalars(_MINE, {"me": user.id}).all()
-    awaiting_rows, mine_rows = case_tables(user, awaiting(db.session, user), mine)
+    waiting = queries.awaiting(db.session, user, queries.AWAITING_LIMIT + 1)  # one more: do more wait?
+    awaiting_rows, mine_rows = case_tables(user, waiting[:queries.AWAITING_LIMIT], mine[:MINE_LIMIT])
     return render_template("dashboard.html", awaiting=awaiting_rows, mine=mine_rows,
+                           more_awaiting=len(waiting) > queries.AWAITING_LIMIT, more_mine=len(mine) > MINE_LIMIT,
                            **dashboard_extras(user))
 
 

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from sqlalchemy import select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from models import CASE_ROW, OWNER_AND_ROLES, Case, User
 from workflows import registry
-from workflows.access import can_view, permitted, visible
+from workflows.access import can_view, count_visible, filters, permitted, visible
 from workflows.statements import Shape, by_id, constant, inline, per_roles, person
 from workflows.errors import NotFound
 
@@ -56,18 +56,20 @@ def _oldest_waiting(shape: Shape):
             .limit(inline("chunk")).offset(inline("skip")).options(*CASE_ROW))
 
 
-def awaiting(session: Session, user: User) -> list[Case]:
-    """Return the cases the user may act on now, oldest waiting first.
+def awaiting(session: Session, user: User, limit: int | None = None) -> list[Case]:
+    """Return the cases the user may act on now, oldest waiting first: at most `limit` of them
+    (AWAITING_LIMIT by default; the dashboard asks for one more, to know whether more wait).
 
     Give the user itself, not Flask-Login's proxy: every rule below reads it once per case.
     """
+    limit = AWAITING_LIMIT if limit is None else limit
     statement = _oldest_waiting(user)
     if statement is None:
         return []
     # Roles and visibility are in SQL; the finer rules (a head decides for their own department)
     # are not, so read a little more than is shown, and more only if the rules left too few.
     result: list[Case] = []
-    chunk, offset = AWAITING_LIMIT + 10, 0
+    chunk, offset = limit + 10, 0
     for _ in range(5):  # bounded: a page, not a search through every case
         rows = session.scalars(statement, {**person(user), "per_state": offset + chunk, "chunk": chunk,
                                            "skip": offset}).unique().all()
@@ -75,7 +77,33 @@ def awaiting(session: Session, user: User) -> list[Case]:
             wf = registry.get(case.workflow)
             if any(permitted(user, case, t) for t in wf.transitions if case.state in t.source and not t.by_owner):
                 result.append(case)
-        if len(rows) < chunk or len(result) >= AWAITING_LIMIT:
+        if len(rows) < chunk or len(result) >= limit:
             break
         offset += chunk
-    return result[:AWAITING_LIMIT]
+    return result[:limit]
+
+
+def page_of_cases(session: Session, user: User, *, workflow: str | None = None, state: str | None = None,
+                  mine: bool = False, page: int = 1, per_page: int = 20) -> tuple[list[Case], int]:
+    """Return a page of the cases the user may see, newest first, of this workflow and in this
+    state if given (only their own if mine), and how many there are in all: the case list of the
+    API and of the web."""
+    total = count_visible(session, user, workflow=workflow, state=state, mine=mine)
+    cases = session.scalars(_page(user, bool(workflow), bool(state), mine), {
+        **person(user), "workflow": workflow, "state": state, "limit": per_page, "offset": (page - 1) * per_page,
+    }).unique().all()
+    return list(cases), total
+
+
+# Each item's allowed transitions follow rules that read the owner's roles. No rule reads an
+# assignee's roles.
+_LISTED = (OWNER_AND_ROLES, joinedload(Case.assignee).lazyload(User.roles))
+
+
+@per_roles
+def _page(shape: Shape, workflow: bool, state: bool, mine: bool):
+    """Return the statement of a page of the list, for people with these roles and these filters."""
+    return (select(Case).where(visible(shape), *filters(Case, workflow, state),
+                               *([Case.owner_id == shape.id] if mine else []))
+            .order_by(Case.created_at.desc(), Case.id.desc()).limit(inline("limit")).offset(inline("offset"))
+            .options(*_LISTED))

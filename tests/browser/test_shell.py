@@ -51,3 +51,35 @@ def test_a_refused_form_takes_the_focus_to_a_list_of_what_to_mend(page, make_use
     axe_check(page)
     summary.get_by_role("link", name="New password:").click()
     expect(page.get_by_label("New password")).to_be_focused()
+
+
+def test_the_list_of_requests_is_filtered_and_paged_from_the_menu(page, make_user, sign_in, axe_check, monkeypatch):
+    # Older requests than the dashboard shows are found here: a person narrows the list and turns
+    # its pages; a refused filter sends the focus to the summary naming it.
+    from extensions import db
+    from web import cases as case_views
+    from workflows import engine
+
+    monkeypatch.setattr(case_views, "PER_PAGE", 2)
+    sam = make_user("sam", "staff")
+    made = [engine.create_case(db.session, sam, "travel", f"Trip {n}", ["leadership"], {}).id for n in range(3)]
+    sign_in(page, sam)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Requests").click()
+    expect(page.get_by_role("heading", name="Requests")).to_be_visible()
+    expect(page.locator("caption")).to_have_text("3 requests, newest first: page 1 of 2")
+    axe_check(page)
+    page.get_by_role("link", name="Next page").click()
+    expect(page.get_by_role("link", name="Trip 0")).to_be_visible()
+    page.get_by_label("Workflow").select_option(label="Travel request")
+    page.get_by_label("State").select_option(label="Draft")
+    page.get_by_label("Only requests I made").check()
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("caption")).to_have_text("3 requests match these filters, newest first: page 1 of 2")
+    expect(page.get_by_label("State")).to_have_value("draft")
+    page.get_by_role("link", name="Trip 2").click()
+    assert page.url.endswith(f"/cases/{made[2]}")
+    page.goto("/cases?state=nowhere")
+    expect(page.locator("#error-summary")).to_be_focused()
+    axe_check(page)
+    page.locator("#error-summary").get_by_role("link", name="State:").click()
+    expect(page.get_by_label("State")).to_be_focused()

@@ -1,0 +1,140 @@
+"""The case list in the browser: every request a person may see, newest first, a page at a time,
+filtered as the API's list is; and the dashboard says when it shows only some."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+import clock
+from extensions import db
+from tests.factories import TEST_PASSWORD, error_summary
+from web import cases as case_views, pages
+from workflows import engine, queries
+
+TRIP = {
+    "event_name": "Metropolis World Congress", "event_organizer": "Metropolis", "event_city": "Sao Paulo",
+    "event_country": "Brazil", "purpose": "Present Toronto's Healthy City work.", "role_at_event": "presenter",
+    "funding": "city", "estimated_cost": {"registration": "650.00"},
+}
+
+
+@pytest.fixture
+def people(app, make_user):
+    return {"sam": make_user("sam", "staff"), "dana": make_user("dana", "dept_head", "staff"),
+            "omar": make_user("omar", "staff", department="Economic Development and Culture")}
+
+
+@pytest.fixture
+def trip(people):
+    """Create a trip for a person, submitted unless told otherwise; return its id."""
+
+    def make(who: str, title: str, submit: bool = True) -> int:
+        start = clock.today() + timedelta(days=60)
+        data = {**TRIP, "start_date": start.isoformat(), "end_date": (start + timedelta(days=2)).isoformat()}
+        case = engine.create_case(db.session, people[who], "travel", title, ["leadership"], data)
+        if submit:
+            case = engine.fire(db.session, people[who], case.id, "submit", case.version)
+        return case.id
+
+    return make
+
+
+def signed_in(app, username: str):
+    client = app.test_client()
+    assert client.post("/login", data={"username": username, "password": TEST_PASSWORD}).status_code == 302
+    return client
+
+
+def listed(page: str) -> list[int]:
+    """Return the ids of the cases in the page's table, in its order."""
+    return [int(n) for n in re.findall(r'<a href="/cases/(\d+)">', page)]
+
+
+def caption(page: str) -> str:
+    return re.search(r"<caption>(.*?)</caption>", page, re.S).group(1)
+
+
+def test_the_list_shows_what_the_person_may_see_newest_first_a_page_at_a_time(app, people, trip, monkeypatch):
+    monkeypatch.setattr(case_views, "PER_PAGE", 2)
+    ids = [trip("sam", f"Trip {n}") for n in range(5)]
+    other = trip("omar", "Another department's trip")
+    dana = signed_in(app, "dana")
+
+    first = dana.get("/cases").get_data(as_text=True)
+    assert listed(first) == [ids[4], ids[3]]
+    assert caption(first) == "5 requests, newest first: page 1 of 3"
+    assert 'href="/cases?page=2" rel="next"' in first and 'rel="prev"' not in first
+    second = dana.get("/cases?page=2").get_data(as_text=True)
+    assert listed(second) == [ids[2], ids[1]]
+    assert 'href="/cases" rel="prev"' in second and 'href="/cases?page=3" rel="next"' in second
+    last = dana.get("/cases?page=3").get_data(as_text=True)
+    assert listed(last) == [ids[0]] and 'rel="next"' not in last
+    # A page past the end says so and leads back to the last page.
+    beyond = dana.get("/cases?page=9").get_data(as_text=True)
+    assert listed(beyond) == [] and "There is no request on this page." in beyond
+    assert 'href="/cases?page=3" rel="prev"' in beyond
+    # The head does not see the other department's trip (5 requests, not 6); its traveller sees
+    # only that one.
+    assert listed(signed_in(app, "sam").get("/cases").get_data(as_text=True)) == [ids[4], ids[3]]
+    assert listed(signed_in(app, "omar").get("/cases").get_data(as_text=True)) == [other]
+
+
+def test_the_filters_narrow_the_list_and_the_pages_keep_them(app, people, trip, monkeypatch):
+    monkeypatch.setattr(case_views, "PER_PAGE", 1)
+    draft = trip("dana", "Dana's own draft", submit=False)
+    submitted = [trip("sam", "First"), trip("sam", "Second")]
+    dana = signed_in(app, "dana")
+
+    mine = dana.get("/cases?mine=y").get_data(as_text=True)
+    assert listed(mine) == [draft] and caption(mine) == "1 request match these filters, newest first"
+    assert 'id="mine" name="mine" type="checkbox" value="y"' in mine and "checked" in mine
+    page = dana.get("/cases?workflow=travel&state=submitted").get_data(as_text=True)
+    assert listed(page) == [submitted[1]]
+    assert caption(page) == "2 requests match these filters, newest first: page 1 of 2"
+    assert 'href="/cases?workflow=travel&amp;state=submitted&amp;page=2" rel="next"' in page
+    assert listed(dana.get("/cases?workflow=travel&state=submitted&page=2").get_data(as_text=True)) == [submitted[0]]
+    assert listed(dana.get("/cases?workflow=relief").get_data(as_text=True)) == []
+
+
+def test_a_filter_that_is_not_offered_is_refused_naming_it(app, people, trip):
+    trip("sam", "A trip")
+    sam = signed_in(app, "sam")
+    r = sam.get("/cases?workflow=nope&state=submitted")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and listed(page) == []
+    assert error_summary(page) == [("workflow", "Workflow: Not a valid choice.")]
+    for bad in ("x", "0", "-1", "²"):
+        r = sam.get(f"/cases?page={bad}")
+        assert r.status_code == 422 and "Page: give a whole number from 1" in r.get_data(as_text=True)
+        assert listed(r.get_data(as_text=True)) == []
+
+
+def test_the_menu_leads_to_the_list(app, people):
+    page = signed_in(app, "sam").get("/cases").get_data(as_text=True)
+    assert '<a href="/cases" aria-current="page">Requests</a>' in page and page.count("aria-current") == 1
+
+
+def test_the_dashboard_says_when_more_wait_than_it_shows(app, people, trip, monkeypatch):
+    # A head with a backlog saw fifty requests and nothing to say there were more.
+    monkeypatch.setattr(queries, "AWAITING_LIMIT", 2)
+    more = "that have waited longest; more are waiting for you."
+    ids = [trip("sam", f"Trip {n}") for n in range(2)]
+    dana = signed_in(app, "dana")
+    page = dana.get("/").get_data(as_text=True)
+    assert sorted(listed(page)) == ids and more not in page
+    ids.append(trip("sam", "One more"))
+    page = dana.get("/").get_data(as_text=True)
+    assert listed(page) == ids[:2] and f"These are the 2 {more}" in page
+
+
+def test_the_dashboard_leads_to_every_request_of_ones_own_when_it_shows_only_some(app, people, trip, monkeypatch):
+    monkeypatch.setattr(pages, "MINE_LIMIT", 2)
+    ids = [trip("sam", f"Trip {n}") for n in range(2)]
+    sam = signed_in(app, "sam")
+    assert "See every request you made" not in sam.get("/").get_data(as_text=True)
+    ids.append(trip("sam", "One more"))
+    page = sam.get("/").get_data(as_text=True)
+    assert listed(page) == ids[:0:-1] and '<a href="/cases?mine=y">See every request you made</a>' in page
+    assert listed(sam.get("/cases?mine=y").get_data(as_text=True)) == ids[::-1]
