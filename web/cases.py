@@ -32,13 +32,13 @@ def case_list():
     page = request.args.get("page", 1, type=_page_number)
     if not form.validate() or page is None:
         if page is None:
-            flash("Page: give a whole number from 1, such as 2.", "error")
-        return form_page("cases/list.html", form, 422, rows=None)
+            flash("The page number in the address is not valid: it is a whole number from 1 to 1,000,000.", "error")
+        return form_page("cases/list.html", form, 422, rows=None,
+                         first_url=None if form.errors else url_for("web.case_list", **_filters(form)))
     user = current_user._get_current_object()  # not through the proxy: the rules read it per case
-    filters = {"workflow": form.workflow.data or None, "state": form.state.data or None,
-               "mine": "y" if form.mine.data else None}
+    filters = _filters(form)
     cases, total = page_of_cases(db.session, user, workflow=filters["workflow"], state=filters["state"],
-                                 mine=bool(filters["mine"]), page=page, per_page=PER_PAGE)
+                                 mine=bool(filters["mine"]), page=page, per_page=PER_PAGE, rows=True)
     pages = max(1, ceil(total / PER_PAGE))
 
     def page_url(n: int) -> str | None:
@@ -47,6 +47,12 @@ def case_list():
     return form_page("cases/list.html", form, rows=case_tables(user, cases)[0], total=total, page=page,
                      pages=pages, previous_url=page_url(min(page - 1, pages)), next_url=page_url(page + 1),
                      filtered=any(filters.values()))
+
+
+def _filters(form: CaseFilterForm) -> dict:
+    """Return the filters chosen, as the list's address spells them (None: not chosen)."""
+    return {"workflow": form.workflow.data or None, "state": form.state.data or None,
+            "mine": "y" if form.mine.data else None}
 
 
 def _page_number(value: str) -> int | None:

@@ -7,7 +7,7 @@ from flask import Flask, flash, g, render_template, session
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, IntegerField, PasswordField, SelectField,
                      StringField, TextAreaField)
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, RadioInput
 
 
@@ -52,6 +52,7 @@ class CaseFilterForm(FlaskForm):
     def set_choices(self, workflows) -> "CaseFilterForm":
         """Offer every registered workflow, and every state of them, named as the workflows name
         it (a state some workflows name differently shows both names)."""
+        self._workflows = {wf.name: wf for wf in workflows}
         self.workflow.choices = [("", "Any workflow")] + [(wf.name, wf.title) for wf in workflows]
         labels: dict[str, list[str]] = {}
         for wf in workflows:
@@ -61,6 +62,12 @@ class CaseFilterForm(FlaskForm):
                     names.append(wf.label(state))
         self.state.choices = [("", "Any state")] + [(state, " / ".join(names)) for state, names in labels.items()]
         return self
+
+    def validate_state(self, field) -> None:
+        wf, label = self._workflows.get(self.workflow.data or ""), dict(self.state.choices).get(field.data)
+        if field.data and label and wf is not None and field.data not in wf.states:
+            raise ValidationError(f"A {wf.title.lower()} is never '{label}': choose one of its states, "
+                                  "or any workflow.")
 
 
 #: What a refused form says at the top of its page, above the errors marked beside its fields.

@@ -19,7 +19,7 @@ MINE_LIMIT = 50
 # The person's own requests, and one more to know whether there are more: their owner is the
 # signed-in user, whom the session holds already.
 _MINE = (select(Case).where(Case.owner_id == bindparam("me")).order_by(Case.updated_at.desc())
-         .limit(inline("n", MINE_LIMIT + 1)).options(*CASE_ALONE))
+         .limit(inline("n")).options(*CASE_ALONE))
 
 
 @bp.get("/")
@@ -27,11 +27,11 @@ _MINE = (select(Case).where(Case.owner_id == bindparam("me")).order_by(Case.upda
 def dashboard():
     """Show what awaits the person and the requests they made."""
     user = current_user._get_current_object()  # not through the proxy: the rules read it per case
-    mine = db.session.scalars(_MINE, {"me": user.id}).all()
-    waiting = queries.awaiting(db.session, user, queries.AWAITING_LIMIT + 1)  # one more: do more wait?
-    awaiting_rows, mine_rows = case_tables(user, waiting[:queries.AWAITING_LIMIT], mine[:MINE_LIMIT])
+    mine = db.session.scalars(_MINE, {"me": user.id, "n": MINE_LIMIT + 1}).all()
+    waiting = queries.waiting_for(db.session, user)
+    awaiting_rows, mine_rows = case_tables(user, waiting.cases, mine[:MINE_LIMIT])
     return render_template("dashboard.html", awaiting=awaiting_rows, mine=mine_rows,
-                           more_awaiting=len(waiting) > queries.AWAITING_LIMIT, more_mine=len(mine) > MINE_LIMIT,
+                           more_awaiting=waiting.more, searched_all=waiting.complete, more_mine=len(mine) > MINE_LIMIT,
                            **dashboard_extras(user))
 
 

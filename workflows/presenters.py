@@ -32,6 +32,8 @@ class CaseRow(NamedTuple):
     updated_at: str  # ISO 8601, UTC
     updated_on: str  # the day
     flags: list[str]
+    made_at: str  # ISO 8601, UTC
+    made_on: str  # the day
 
 
 def case_tables(user: User, *tables: list[Case]) -> list[list[CaseRow]]:
@@ -51,11 +53,12 @@ def _rows(cases: list[Case], disagree: set[int]) -> list[CaseRow]:
     rows = []
     for case in cases:
         wf = registry.get(case.workflow)
-        updated = case.updated_at
+        updated, made = case.updated_at, case.created_at
         rows.append(CaseRow(case.id, case.title, wf.title if wf else case.workflow, case.state,
                             wf.label(case.state) if wf else case.state, case.owner.full_name,
                             updated.isoformat() + "Z", updated.strftime("%Y-%m-%d"),
-                            [f.replace("_", " ") for f in case_flags(case, case.id in disagree)]))
+                            [f.replace("_", " ") for f in case_flags(case, case.id in disagree)],
+                            made.isoformat() + "Z", made.strftime("%Y-%m-%d")))
     return rows
 
 

@@ -1,8 +1,10 @@
 """Reading cases as a given person may see them."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from sqlalchemy import select, union_all
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from models import CASE_ROW, OWNER_AND_ROLES, Case, User
 from workflows import registry
@@ -56,16 +58,28 @@ def _oldest_waiting(shape: Shape):
             .limit(inline("chunk")).offset(inline("skip")).options(*CASE_ROW))
 
 
-def awaiting(session: Session, user: User, limit: int | None = None) -> list[Case]:
-    """Return the cases the user may act on now, oldest waiting first: at most `limit` of them
-    (AWAITING_LIMIT by default; the dashboard asks for one more, to know whether more wait).
+class Waiting(NamedTuple):
+    """The cases a person may act on now that a page shows, whether more wait, and whether every
+    case they might act on was looked at (if not, more may wait)."""
+
+    cases: list[Case]
+    more: bool
+    complete: bool = True
+
+
+def waiting_for(session: Session, user: User, limit: int | None = None) -> Waiting:
+    """Return the cases the user may act on now, oldest waiting first, at most `limit` of them
+    (AWAITING_LIMIT by default), and whether more wait.
+
+    The search is bounded: after five rounds in which the finer rules refused most of the cases
+    read, it stops, and says it was not complete.
 
     Give the user itself, not Flask-Login's proxy: every rule below reads it once per case.
     """
     limit = AWAITING_LIMIT if limit is None else limit
     statement = _oldest_waiting(user)
     if statement is None:
-        return []
+        return Waiting([], False)
     # Roles and visibility are in SQL; the finer rules (a head decides for their own department)
     # are not, so read a little more than is shown, and more only if the rules left too few.
     result: list[Case] = []
@@ -77,33 +91,45 @@ def awaiting(session: Session, user: User, limit: int | None = None) -> list[Cas
             wf = registry.get(case.workflow)
             if any(permitted(user, case, t) for t in wf.transitions if case.state in t.source and not t.by_owner):
                 result.append(case)
-        if len(rows) < chunk or len(result) >= limit:
-            break
+        if len(rows) < chunk or len(result) > limit:  # every case read, or one more than shown
+            return Waiting(result[:limit], len(result) > limit)
         offset += chunk
-    return result[:limit]
+    # Five rounds read, and the rules refused most: cases are left unread, which may be the person's.
+    return Waiting(result, False, complete=False)
+
+
+def awaiting(session: Session, user: User) -> list[Case]:
+    """Return the cases the user may act on now, oldest waiting first, at most AWAITING_LIMIT."""
+    return waiting_for(session, user).cases
 
 
 def page_of_cases(session: Session, user: User, *, workflow: str | None = None, state: str | None = None,
-                  mine: bool = False, page: int = 1, per_page: int = 20) -> tuple[list[Case], int]:
+                  mine: bool = False, page: int = 1, per_page: int = 20,
+                  rows: bool = False) -> tuple[list[Case], int]:
     """Return a page of the cases the user may see, newest first, of this workflow and in this
     state if given (only their own if mine), and how many there are in all: the case list of the
-    API and of the web."""
+    API and of the web.
+
+    With rows, the cases are loaded for rows of a table (their owner, without what the API's
+    allowed transitions read: the owner's roles and the assignee).
+    """
     total = count_visible(session, user, workflow=workflow, state=state, mine=mine)
-    cases = session.scalars(_page(user, bool(workflow), bool(state), mine), {
+    cases = session.scalars(_page(user, bool(workflow), bool(state), mine, rows), {
         **person(user), "workflow": workflow, "state": state, "limit": per_page, "offset": (page - 1) * per_page,
     }).unique().all()
     return list(cases), total
 
 
 # Each item's allowed transitions follow rules that read the owner's roles. No rule reads an
-# assignee's roles.
+# assignee's roles. A row of a table shows the owner's name alone.
 _LISTED = (OWNER_AND_ROLES, joinedload(Case.assignee).lazyload(User.roles))
+_ROWS = (joinedload(Case.owner).lazyload(User.roles), lazyload(Case.assignee), lazyload(Case.department))
 
 
 @per_roles
-def _page(shape: Shape, workflow: bool, state: bool, mine: bool):
+def _page(shape: Shape, workflow: bool, state: bool, mine: bool, rows: bool):
     """Return the statement of a page of the list, for people with these roles and these filters."""
     return (select(Case).where(visible(shape), *filters(Case, workflow, state),
                                *([Case.owner_id == shape.id] if mine else []))
             .order_by(Case.created_at.desc(), Case.id.desc()).limit(inline("limit")).offset(inline("offset"))
-            .options(*_LISTED))
+            .options(*(_ROWS if rows else _LISTED)))

@@ -64,7 +64,8 @@ def test_the_list_shows_what_the_person_may_see_newest_first_a_page_at_a_time(ap
 
     first = dana.get("/cases").get_data(as_text=True)
     assert listed(first) == [ids[4], ids[3]]
-    assert caption(first) == "5 requests, newest first: page 1 of 3"
+    assert caption(first) == "5 requests, the most recently made first: page 1 of 3"
+    assert '<th scope="col">Made</th><th scope="col">Updated</th>' in first  # the order's date, and the last change
     assert 'href="/cases?page=2" rel="next"' in first and 'rel="prev"' not in first
     second = dana.get("/cases?page=2").get_data(as_text=True)
     assert listed(second) == [ids[2], ids[1]]
@@ -74,7 +75,8 @@ def test_the_list_shows_what_the_person_may_see_newest_first_a_page_at_a_time(ap
     # A page past the end says so and leads back to the last page.
     beyond = dana.get("/cases?page=9").get_data(as_text=True)
     assert listed(beyond) == [] and "There is no request on this page." in beyond
-    assert 'href="/cases?page=3" rel="prev"' in beyond
+    assert caption(beyond) == "5 requests, the most recently made first: there is no page 9, the last is page 3"
+    assert '<a href="/cases?page=3" rel="prev">Last page</a>' in beyond
     # The head does not see the other department's trip (5 requests, not 6); its traveller sees
     # only that one.
     assert listed(signed_in(app, "sam").get("/cases").get_data(as_text=True)) == [ids[4], ids[3]]
@@ -88,14 +90,28 @@ def test_the_filters_narrow_the_list_and_the_pages_keep_them(app, people, trip, 
     dana = signed_in(app, "dana")
 
     mine = dana.get("/cases?mine=y").get_data(as_text=True)
-    assert listed(mine) == [draft] and caption(mine) == "1 request match these filters, newest first"
-    assert 'id="mine" name="mine" type="checkbox" value="y"' in mine and "checked" in mine
+    assert listed(mine) == [draft] and caption(mine) == "1 request matches these filters, the most recently made first"
+    assert '<input checked id="mine" name="mine" type="checkbox" value="y">' in mine
     page = dana.get("/cases?workflow=travel&state=submitted").get_data(as_text=True)
+    assert '<input id="mine" name="mine" type="checkbox" value="y">' in page
     assert listed(page) == [submitted[1]]
-    assert caption(page) == "2 requests match these filters, newest first: page 1 of 2"
+    assert caption(page) == "2 requests match these filters, the most recently made first: page 1 of 2"
     assert 'href="/cases?workflow=travel&amp;state=submitted&amp;page=2" rel="next"' in page
     assert listed(dana.get("/cases?workflow=travel&state=submitted&page=2").get_data(as_text=True)) == [submitted[0]]
-    assert listed(dana.get("/cases?workflow=relief").get_data(as_text=True)) == []
+    nothing = dana.get("/cases?workflow=relief").get_data(as_text=True)
+    assert listed(nothing) == [] and "No request matches these filters." in nothing
+    # The pages of one's own requests stay one's own.
+    sam = signed_in(app, "sam")
+    page = sam.get("/cases?mine=y").get_data(as_text=True)
+    assert listed(page) == [submitted[1]] and 'href="/cases?mine=y&amp;page=2" rel="next"' in page
+    assert listed(sam.get("/cases?mine=y&page=2").get_data(as_text=True)) == [submitted[0]]
+
+
+def test_a_person_with_no_request_to_see_is_told_so(app, people, trip):
+    trip("sam", "Sam's trip")
+    page = signed_in(app, "omar").get("/cases").get_data(as_text=True)
+    assert listed(page) == [] and caption(page) == "0 requests, the most recently made first"
+    assert "There is no request you may see yet." in page
 
 
 def test_a_filter_that_is_not_offered_is_refused_naming_it(app, people, trip):
@@ -105,10 +121,18 @@ def test_a_filter_that_is_not_offered_is_refused_naming_it(app, people, trip):
     page = r.get_data(as_text=True)
     assert r.status_code == 422 and listed(page) == []
     assert error_summary(page) == [("workflow", "Workflow: Not a valid choice.")]
-    for bad in ("x", "0", "-1", "²"):
-        r = sam.get(f"/cases?page={bad}")
-        assert r.status_code == 422 and "Page: give a whole number from 1" in r.get_data(as_text=True)
-        assert listed(r.get_data(as_text=True)) == []
+    # A state the workflow chosen never has would only ever show an empty list.
+    r = sam.get("/cases?workflow=travel&state=in_triage")
+    assert r.status_code == 422 and listed(r.get_data(as_text=True)) == []
+    assert error_summary(r.get_data(as_text=True)) == [
+        ("state", "State: A travel request is never 'In triage': choose one of its states, or any workflow.")]
+    assert listed(sam.get("/cases?state=in_triage").get_data(as_text=True)) == []  # any workflow: no error
+    for bad in ("x", "0", "-1", "²", "1000001"):
+        r = sam.get(f"/cases?mine=y&page={bad}")
+        page = r.get_data(as_text=True)
+        assert r.status_code == 422 and listed(page) == []
+        assert "The page number in the address is not valid: it is a whole number from 1 to 1,000,000." in page
+        assert '<a href="/cases?mine=y">Show the first page</a>' in page
 
 
 def test_the_menu_leads_to_the_list(app, people):
@@ -138,3 +162,32 @@ def test_the_dashboard_leads_to_every_request_of_ones_own_when_it_shows_only_som
     page = sam.get("/").get_data(as_text=True)
     assert listed(page) == ids[:0:-1] and '<a href="/cases?mine=y">See every request you made</a>' in page
     assert listed(sam.get("/cases?mine=y").get_data(as_text=True)) == ids[::-1]
+
+
+def test_the_dashboard_says_more_may_wait_when_it_did_not_look_through_them_all(app, people, make_user, monkeypatch):
+    # A head of City Council sees its councillors' trips but does not decide them (the committee
+    # does): the dashboard reads a bounded number of such cases, and then says it stopped.
+    monkeypatch.setattr(queries, "AWAITING_LIMIT", 1)  # five rounds of 11 cases
+    make_user("hana", "dept_head", department="City Council")
+    chen = make_user("chen", "councillor", department="City Council")
+    kim = make_user("kim", "staff", department="City Council")
+    start = clock.today() + timedelta(days=60)
+    data = {**TRIP, "start_date": start.isoformat(), "end_date": (start + timedelta(days=2)).isoformat()}
+
+    def submitted(who) -> int:
+        case = engine.create_case(db.session, who, "travel", f"Trip of {who.username}", ["leadership"], data)
+        return engine.fire(db.session, who, case.id, "submit", case.version).id
+
+    for _ in range(55):
+        submitted(chen)
+    hana = signed_in(app, "hana")
+    page = hana.get("/").get_data(as_text=True)
+    assert "Nothing is waiting for you." in page and "more may be waiting for you" in page
+    assert "more are waiting" not in page
+    mine = submitted(kim)  # hers to decide, behind the 55 she is not
+    page = hana.get("/").get_data(as_text=True)
+    assert listed(page) == [] and "more may be waiting for you" in page
+    assert mine in listed(hana.get("/cases?state=submitted&workflow=travel").get_data(as_text=True))
+    monkeypatch.setattr(queries, "AWAITING_LIMIT", 50)  # one round reads them all
+    page = hana.get("/").get_data(as_text=True)
+    assert listed(page) == [mine] and "may be waiting" not in page
