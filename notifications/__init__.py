@@ -76,12 +76,13 @@ _CANDIDATES = (select(User.id, User.username, User.full_name, User.email, User.d
 
 
 def people_who_can_act(session: Session, case: Case) -> list[User | Person]:
-    """Return the active users who may fire a trigger on the case in its current state."""
+    """Return the people the case now waits for: the active users who may take a step on it, and
+    its owner when only the owner can move it on (Workflow.waits_on_owner)."""
     wf = registry.get(case.workflow)
     transitions = [t for t in wf.transitions if case.state in t.source]
     roles = {r for t in transitions if not t.by_owner for r in t.roles}
     people: dict[int, User | Person] = {}
-    if any(t.by_owner for t in transitions) and case.state != wf.initial:
+    if case.state in wf.waits_on_owner:  # not where the owner may only withdraw while others act
         people[case.owner_id] = case.owner
     if roles:
         found: dict[int, tuple] = {}

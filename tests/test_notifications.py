@@ -89,3 +89,28 @@ def test_a_title_with_a_line_break_still_gives_a_one_line_subject_over_smtp(app,
         ("dana@toronto.example", f"[Accord] Travel request #{case.id} awaits you: IULA congress Rio"),
         ("sam@toronto.example", f"[Accord] Travel request #{case.id}: Dana commented on "
                                 "IULA congress Rio")]
+
+
+def _mailed(caplog) -> list[str]:
+    return [m.split(":")[0].removeprefix("mail to ") for m in caplog.messages if m.startswith("mail to")]
+
+
+def test_the_owner_is_mailed_when_their_request_waits_for_them_and_only_then(app, make_user, caplog):
+    # A trip returned for changes waits for its traveller (it used to go back to draft unsaid); a
+    # relief request in triage does not wait for its owner, who may only withdraw it meanwhile.
+    sam, dana = make_user("sam", "staff"), make_user("dana", "dept_head")
+    hana = make_user("hana", "hco", department="Strategic and Corporate Policy")
+    from tests.workflows.relief.conftest import relief_data
+
+    trip = engine.create_case(db.session, sam, "travel", "IULA congress", ["democracy"], _trip())
+    trip = engine.fire(db.session, sam, trip.id, "submit", trip.version)
+    relief = engine.create_case(db.session, sam, "relief", "Flood relief", ["compassion"], relief_data())
+    relief = engine.fire(db.session, sam, relief.id, "submit", relief.version)
+    with caplog.at_level(logging.INFO, logger="accord.mail"):
+        engine.fire(db.session, dana, trip.id, "return", trip.version, comment="Add the registration fee.")
+        assert _mailed(caplog) == ["sam@toronto.example"]
+        caplog.clear()
+        relief = engine.fire(db.session, hana, relief.id, "start_triage", relief.version)
+        assert _mailed(caplog) == []
+        engine.fire(db.session, hana, relief.id, "request_info", relief.version, comment="Which districts?")
+        assert _mailed(caplog) == ["sam@toronto.example"]

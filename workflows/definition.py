@@ -93,6 +93,9 @@ class Workflow:
     scoring_states: tuple[str, ...] = ()
     derived_fields: tuple[str, ...] = ()
     machine: Machine = field(init=False, repr=False)
+    # The states in which a case waits for its owner: only the owner can move it on (a draft, a
+    # request for information or revision, a trip to mark taken or report on).
+    waits_on_owner: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         self.machine = Machine(
@@ -114,6 +117,10 @@ class Workflow:
                 conditions=[_route(t.when)] if t.when else [],
                 after=[_after(t.effect)] if t.effect else [],
             )
+
+        self.waits_on_owner = tuple(
+            state for state in self.states
+            if (moves := [t for t in self.transitions if state in t.source]) and all(t.by_owner for t in moves))
 
     def candidates(self, trigger: str, state: str) -> list[Transition]:
         """Return the transitions a trigger may take from a state, in routing order."""

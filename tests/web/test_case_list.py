@@ -9,6 +9,7 @@ import pytest
 
 import clock
 from extensions import db
+from models import Case
 from tests.factories import TEST_PASSWORD, error_summary
 from web import cases as case_views, pages
 from workflows import engine, queries
@@ -191,3 +192,31 @@ def test_the_dashboard_says_more_may_wait_when_it_did_not_look_through_them_all(
     monkeypatch.setattr(queries, "AWAITING_LIMIT", 50)  # one round reads them all
     page = hana.get("/").get_data(as_text=True)
     assert listed(page) == [mine] and "may be waiting" not in page
+
+
+def test_what_waits_for_the_owner_is_on_their_dashboard_until_they_act(app, people, trip):
+    # A returned trip, an approved trip to mark taken, a report to file: only the traveller can move
+    # these on, and their dashboard's "Awaiting my action" said nothing was waiting for them.
+    def waiting(who: str) -> list[int]:
+        page = signed_in(app, who).get("/").get_data(as_text=True)
+        return listed(page.split('id="awaiting-h"')[1].split("</section>")[0])
+
+    sam, dana = people["sam"], people["dana"]
+    draft = trip("sam", "Still a draft", submit=False)
+    case_id = trip("sam", "Returned, then approved")
+    assert waiting("sam") == [draft] and case_id in waiting("dana")
+    version = db.session.get(Case, case_id).version
+    case = engine.fire(db.session, dana, case_id, "return", version, comment="Add the registration fee.")
+    assert waiting("sam") == [draft, case_id] and case_id not in waiting("dana")
+    case = engine.fire(db.session, sam, case_id, "submit", case.version)
+    assert waiting("sam") == [draft]
+    case = engine.fire(db.session, dana, case_id, "approve", case.version)
+    assert waiting("sam") == [draft, case_id]  # to mark as taken once it is over
+    clock.set(clock.now() + timedelta(days=62))
+    case = engine.fire(db.session, sam, case_id, "complete_trip", case.version)
+    assert waiting("sam") == [draft, case_id]  # its report to file
+    case = engine.fire(db.session, sam, case_id, "submit_report", case.version, payload={
+        "summary": "Three sessions.", "learnings": "Community health agents.", "contacts": [], "actual_cost": "640.00"})
+    assert waiting("sam") == [draft] and case_id in waiting("dana")
+    # Nobody else sees a draft as waiting for them.
+    assert draft not in waiting("dana")
