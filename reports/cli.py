@@ -1,18 +1,16 @@
 """flask report annual --year YYYY --format json|csv|html|pdf [--output FILE]."""
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from api.json import DecimalJSONProvider
 from extensions import db
 from reports.annual import compute_annual
 from reports.period import FIRST_YEAR, current_year, valid_year
-from reports.render import to_csv, to_html, to_pdf
+from reports.render import to_csv, to_html, to_json, to_pdf
 
 report = AppGroup("report", help="The annual accountability report.")
 
@@ -29,7 +27,7 @@ def annual(year: int | None, fmt: str, output: str | None) -> None:
         raise click.BadParameter(f"give a year from {FIRST_YEAR} to {current_year()}", param_hint="--year")
     data = compute_annual(db.session, year, current_app.config)
     if fmt == "json":
-        body: str | bytes = json.dumps(data, indent=2, ensure_ascii=False, default=DecimalJSONProvider.default) + "\n"
+        body: str | bytes = to_json(data)
     elif fmt == "csv":
         body = to_csv(data)
     elif fmt == "html":

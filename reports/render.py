@@ -1,8 +1,9 @@
-"""The report in its other formats: CSV rows, an HTML document and, from that HTML, a PDF."""
+"""The report in its other formats: a JSON file, CSV rows, an HTML document and, from that HTML, a PDF."""
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from pathlib import Path
 
@@ -15,6 +16,13 @@ from workflows.goals import GOALS
 
 PRINT_CSS = Path(__file__).with_name("print.css")
 CSV_HEADER = ("section", "measure", "group", "value")
+
+
+def to_json(report: dict) -> str:
+    """Return the report as a JSON document, as the API answers it (money as strings), indented."""
+    from api.json import DecimalJSONProvider
+
+    return json.dumps(report, indent=2, ensure_ascii=False, default=DecimalJSONProvider.default) + "\n"
 
 
 def to_csv(report: dict) -> str:

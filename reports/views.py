@@ -10,7 +10,7 @@ from api.errors import error_response
 from extensions import db
 from reports.annual import compute_annual
 from reports.period import FIRST_YEAR, current_year, valid_year
-from reports.render import context, to_csv, to_pdf
+from reports.render import context, to_csv, to_json, to_pdf
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 #: Who may read the annual report.
@@ -28,9 +28,11 @@ def _year_message() -> str:
 
 
 def download(report: dict, fmt: str) -> Response:
-    """Return the report as a CSV or PDF attachment."""
+    """Return the report as a JSON, CSV or PDF attachment."""
     name = f"accord-annual-report-{report['year']}.{fmt}"
-    if fmt == "csv":
+    if fmt == "json":
+        body, mimetype = to_json(report), "application/json"
+    elif fmt == "csv":
         body, mimetype = to_csv(report), "text/csv; charset=utf-8"
     else:
         body, mimetype = to_pdf(report), "application/pdf"
@@ -88,8 +90,8 @@ def annual_page():
     return render_template("reports/annual.html", years=years, **context(report))
 
 
-@bp.get("/annual.<any(csv, pdf):ext>")
+@bp.get("/annual.<any(json, csv, pdf):ext>")
 @login_required
 def annual_file(ext: str):
-    """Download the annual report of a year as CSV or PDF."""
+    """Download the annual report of a year as JSON, CSV or PDF."""
     return download(_report_or_abort(), ext)

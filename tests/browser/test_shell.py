@@ -41,7 +41,7 @@ def test_a_refused_form_takes_the_focus_to_a_list_of_what_to_mend(page, make_use
     # The marks beside the fields are found by looking; a keyboard or screen reader user starts at
     # the top of the page, so the focus goes to the list of refused fields, each a link to its field.
     sign_in(page, make_user("sam", "staff"))
-    page.goto("/account/password")
+    page.get_by_role("link", name="Change password").click()
     page.get_by_label("Current password").fill(TEST_PASSWORD)
     page.get_by_label("New password").fill("short")
     page.get_by_role("button", name="Change password").click()

@@ -1,6 +1,8 @@
 """Who may read the annual report, and how a bad request is answered."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.factories import TEST_PASSWORD
@@ -45,15 +47,25 @@ def test_the_report_is_in_the_openapi_document(app):
     assert "/api/v1/reports/annual" in doc["paths"]
 
 
-def test_the_web_page_and_downloads_are_for_the_cao_office(app, make_user):
-    cao = web_client(app, make_user("cara", "cao"))
+def test_the_web_page_and_downloads_are_for_the_cao_office(app, api, make_user):
+    cara = make_user("cara", "cao")
+    cao = web_client(app, cara)
     page = cao.get("/reports/annual?year=2025")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "annual report to Council, 2025" in html and "Annual report</a>" in html
     assert cao.get("/reports/annual.csv?year=2025").mimetype == "text/csv"
+    # The page offers every format the API does: the JSON file is the API's answer.
+    assert 'href="/reports/annual.json?year=2025">Download JSON</a>' in html
+    as_file = cao.get("/reports/annual.json?year=2025")
+    assert as_file.mimetype == "application/json"
+    assert as_file.headers["Content-Disposition"] == 'attachment; filename="accord-annual-report-2025.json"'
+    assert json.loads(as_file.data) == api(cara).get("/api/v1/reports/annual?year=2025").get_json()
+    pdf = cao.get("/reports/annual.pdf?year=2025")
+    assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
     assert cao.get("/reports/annual?year=1999").status_code == 404
     staff = web_client(app, make_user("sam", "staff"))
     assert staff.get("/reports/annual?year=2025").status_code == 403
     assert staff.get("/reports/annual.csv?year=2025").status_code == 403
+    assert staff.get("/reports/annual.json?year=2025").status_code == 403
     assert "Annual report</a>" not in staff.get("/").get_data(as_text=True)
