@@ -82,7 +82,8 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
     actions = []
     for trigger in triggers:
         t = wf.candidates(trigger, case.state)[0]
-        form = forms.get(trigger) or payload_form(wf, t)(prefix=trigger, formdata=None)
+        form_class = payload_form(wf, t)
+        form = forms.get(trigger) or form_class(prefix=trigger, formdata=None, data=form_class.starting_data(case))
         form.version.data = case.version
         actions.append({"trigger": trigger, "transition": t, "form": form})
     return render_template(

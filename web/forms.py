@@ -24,6 +24,11 @@ class TransitionForm(FlaskForm):
     version = IntegerField(widget=HiddenField.widget)
     comment = TextAreaField("Comment", validators=[Optional(), Length(max=5000)])
 
+    @classmethod
+    def starting_data(cls, case) -> dict:
+        """Return what the form holds when the case page first shows it: nothing, for most steps."""
+        return {}
+
 
 class CommentForm(FlaskForm):
     """The case page's comment box: a note for the record, which moves nothing."""

@@ -130,6 +130,12 @@ class ReportForm(TransitionForm):
                          widget=contact_rows)
     actual_cost = StringField("Actual cost", validators=[Marked(), Optional(), Length(max=20)], render_kw=MONEY_KW)
 
+    @classmethod
+    def starting_data(cls, case) -> dict:
+        """A report returned for changes comes back as it was filed, to mend rather than type again."""
+        filed = case.data.get("report") or {}
+        return {name: filed[name] for name in ("summary", "learnings", "contacts", "actual_cost") if name in filed}
+
     def _rows(self) -> list[tuple]:
         rows = []
         for entry in self.contacts:

@@ -10,6 +10,7 @@ from extensions import db
 from models import Case
 from tests.factories import TEST_PASSWORD, counted, error_summary, roles_queries
 from tests.workflows.travel.conftest import TODAY, trip_data
+from workflows import engine
 
 
 @pytest.fixture
@@ -115,6 +116,31 @@ def test_the_report_form_has_contact_rows_and_files_the_report(browse, people, m
     report = db.session.get(Case, case.id).data["report"]
     assert [c["name"] for c in report["contacts"]] == ["Thandi Mokoena", "Luis Ortega"]
     assert report["actual_cost"] == "2410.00"
+
+
+def test_a_returned_report_comes_back_as_filed_to_mend_and_file_again(browse, people, make_trip):
+    # The traveller used to retype the whole report after "Return the report".
+    case = make_trip("sam", "report_submitted", trip_data(TODAY - timedelta(days=10)))
+    case = engine.fire(db.session, people["dana"], case.id, "return_report", case.version,
+                       comment="Say what the City should take from the community health agents.")
+    client = browse(people["sam"])
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert re.search(r'<textarea[^>]* id="submit_report-summary"[^>]*>\s*Three sessions on urban health\.</textarea>', page)
+    assert re.search(r'<input[^>]* id="submit_report-contacts-0-organization"[^>]* value="Prefeitura de Sao Paulo"', page)
+    assert re.search(r'<input[^>]* id="submit_report-actual_cost"[^>]* value="2875.40"', page)
+    assert 'id="submit_report-contacts-1-name"' in page  # room for more contacts, as before
+    form = {"submit_report-version": case.version, "submit_report-summary": "Three sessions on urban health.",
+            "submit_report-learnings": "Community health agents could visit Toronto's shelters.",
+            "submit_report-actual_cost": "2875.40", "submit_report-contacts-0-name": "Ana Souza",
+            "submit_report-contacts-0-organization": "Prefeitura de Sao Paulo",
+            "submit_report-contacts-0-email": "ana@example.org"}
+    assert client.post(f"/cases/{case.id}/actions/submit_report", data=form).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).data["report"]["learnings"].startswith("Community health agents could")
+    # The first time, the form starts empty.
+    fresh = make_trip("sam", "travelled", trip_data(TODAY - timedelta(days=10)), title="Another trip")
+    page = client.get(f"/cases/{fresh.id}").get_data(as_text=True)
+    assert re.search(r'<textarea[^>]* id="submit_report-summary"[^>]*>\s*</textarea>', page)
 
 
 def test_overdue_trips_stand_out_for_the_traveller_the_approver_and_the_cao(browse, people, make_trip, make_user):
