@@ -1,0 +1,50 @@
+"""The case page's timeline: what an edit changed, and whether the record's chain checks out."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import text
+
+import clock
+from extensions import db
+from tests.factories import TEST_PASSWORD, trail_unguarded
+from workflows import engine
+
+TRIP = {"event_name": "Metropolis World Congress", "event_organizer": "Metropolis", "event_city": "Sao Paulo",
+        "event_country": "Brazil", "purpose": "Present Toronto's Healthy City work.", "role_at_event": "presenter",
+        "funding": "city", "estimated_cost": {"registration": "650.00"}}
+
+
+def page_of(app, username: str, case_id: int) -> str:
+    client = app.test_client()
+    assert client.post("/login", data={"username": username, "password": TEST_PASSWORD}).status_code == 302
+    return client.get(f"/cases/{case_id}").get_data(as_text=True)
+
+
+def test_an_edit_says_what_it_changed_and_the_record_is_sealed(app, make_user):
+    sam = make_user("sam", "staff")
+    start = clock.today() + timedelta(days=60)
+    case = engine.create_case(db.session, sam, "travel", "Metropolis congress", ["leadership"],
+                              {**TRIP, "start_date": start.isoformat()})
+    engine.update_case(db.session, sam, case.id, case.version, title="Metropolis World Congress",
+                       data={"start_date": (start + timedelta(days=1)).isoformat(), "event_city": "Lisbon"})
+    page = page_of(app, "sam", case.id)
+    assert "<p>Changed: Title, Event city, Start date.</p>" in page
+    assert "the seals check out." in page and "fails its check" not in page
+
+
+def test_a_record_changed_outside_accord_is_shown_as_such(app, make_user):
+    # Someone with the database's keys rewrites a comment: the page says the record fails its check.
+    sam, dana = make_user("sam", "staff"), make_user("dana", "dept_head")
+    start = clock.today() + timedelta(days=60)
+    case = engine.create_case(db.session, sam, "travel", "Metropolis congress", ["leadership"],
+                              {**TRIP, "start_date": start.isoformat(),
+                               "end_date": (start + timedelta(days=2)).isoformat()})
+    case = engine.fire(db.session, sam, case.id, "submit", case.version)
+    engine.fire(db.session, dana, case.id, "decline", case.version, comment="Over the year's budget.")
+    db.session.remove()
+    with db.engine.begin() as conn, trail_unguarded(conn):
+        conn.execute(text("UPDATE audit_events SET comment = 'Approved in principle.' WHERE action = 'decline'"))
+    page = page_of(app, "sam", case.id)
+    assert "This record fails its check" in page and "the seals check out" not in page
+    assert 'role="alert">This record fails its check' in page
