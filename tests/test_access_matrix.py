@@ -13,8 +13,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from extensions import db
+from models import Partnership
 from tests.factories import TEST_PASSWORD, trail_unguarded
 from workflows import engine
 
@@ -41,6 +43,8 @@ MATRIX = """
 | GET /api/v1/criteria/relief | 200 | 200 | 200 | 200 | 200 | 200 | 200 | 200 | 200 | 401 |
 | GET /api/v1/relief/triage | 403 | 403 | 200 | 403 | 403 | 403 | 403 | 403 | 403 | 401 |
 | GET /api/v1/partnerships | 200 | 200 | 200 | 200 | 200 | 200 | 200 | 200 | 200 | 401 |
+| POST /api/v1/partnerships | 403 | 403 | 403 | 403 | 403 | 403 | 403 | 403 | 201 | 401 |
+| PATCH /api/v1/partnerships/{inventory} | 403 | 403 | 403 | 403 | 403 | 403 | 403 | 403 | 200 | 401 |
 | GET /api/v1/reports/annual | 403 | 403 | 403 | 403 | 403 | 403 | 200 | 403 | 200 | 401 |
 | GET / | 200 | 200 | 200 | 200 | 200 | 200 | 200 | 200 | 200 | 302 |
 | GET /cases | 200 | 200 | 200 | 200 | 200 | 200 | 200 | 200 | 200 | 302 |
@@ -118,7 +122,13 @@ def _request(app, role, people, request_line: str, cases):
     for key, (case_id, _) in cases.items():
         path = path.replace("{" + key + "}", str(case_id))
     json = None
-    if method == "PATCH":
+    if "{inventory}" in path:
+        first = db.session.scalar(select(Partnership.id).order_by(Partnership.id).limit(1))
+        path = path.replace("{inventory}", str(first))
+        json = {"focus": "Water management and urban health."}
+    elif path == "/api/v1/partnerships":
+        json = {"city": "Lisbon", "country": "Portugal", "focus": "Urban health.", "status": "prospective"}
+    elif method == "PATCH":
         json = {"version": cases["travel"][1], "title": "Renamed"}
     elif path.endswith("/comments"):
         json = {"comment": "When is the decision due?"}

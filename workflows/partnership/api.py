@@ -6,6 +6,7 @@ from marshmallow import ValidationError
 
 from api import bp
 from api.auth import token_required
+from api.parse import json_body
 from extensions import db
 from workflows.errors import ValidationFailed
 from workflows.partnership import decisions, inventory
@@ -41,6 +42,61 @@ def list_partnerships():
     args = _args(PartnershipListArgs)
     rows = inventory.entries(db.session, args.get("status"), args.get("country"))
     return {"items": [inventory.entry_dict(p) for p in rows]}
+
+
+@bp.post("/partnerships")
+@token_required
+def create_partnership():
+    """Add an entry to the inventory, as an administrator; its creation is audited on its own chain.
+    ---
+    post:
+      summary: Add a partnership to the inventory
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: InventoryArgs
+      responses:
+        201:
+          description: The new entry
+          content:
+            application/json:
+              schema: PartnershipSchema
+        400: {$ref: '#/components/responses/Error'}
+        401: {$ref: '#/components/responses/Error'}
+        403: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    return inventory.entry_dict(inventory.create_entry(db.session, g.api_user, json_body())), 201
+
+
+@bp.patch("/partnerships/<int:pid>")
+@token_required
+def edit_partnership(pid: int):
+    """Change some fields of an entry, as an administrator; what changed, from and to, is audited.
+    ---
+    patch:
+      summary: Edit a partnership of the inventory
+      parameters:
+      - {in: path, name: pid, required: true, schema: {type: integer}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: InventoryArgs
+      responses:
+        200:
+          description: The entry as it now is
+          content:
+            application/json:
+              schema: PartnershipSchema
+        400: {$ref: '#/components/responses/Error'}
+        401: {$ref: '#/components/responses/Error'}
+        403: {$ref: '#/components/responses/Error'}
+        404: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    return inventory.entry_dict(inventory.edit_entry(db.session, g.api_user, pid, json_body()))
 
 
 @bp.get("/partnerships/<int:pid>")

@@ -134,11 +134,6 @@ class PartnershipDecisionSearchArgs(Schema):
     q = Text(200)
 
 
-OPENAPI_SCHEMAS = (PartnershipSchema, PartnershipListSchema, PartnershipListArgs, PartnershipDetailSchema,
-                   PartnershipDecisionArgs, PartnershipDecisionSchema, PartnershipDecisionListSchema,
-                   PartnershipDecisionSearchArgs)
-
-
 class InventoryArgs(Schema):
     """An inventory entry as an administrator enters or edits it."""
 
@@ -150,3 +145,8 @@ class InventoryArgs(Schema):
     sponsor = Text(120, allow_none=True)
     program = Text(200, allow_none=True)
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+
+
+OPENAPI_SCHEMAS = (PartnershipSchema, PartnershipListSchema, PartnershipListArgs, PartnershipDetailSchema,
+                   PartnershipDecisionArgs, PartnershipDecisionSchema, PartnershipDecisionListSchema,
+                   PartnershipDecisionSearchArgs, InventoryArgs)

@@ -3,7 +3,7 @@ filters it, an administrator's changes are audited, and an adoption updates it."
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from extensions import db
 from models import AuditEvent, Partnership
@@ -142,3 +142,53 @@ def test_inventory_edit_refusals_change_nothing(people, who, values, error):
     db.session.expire_all()
     sao = entry("Sao Paulo")
     assert (sao.city, sao.status, db.session.scalar(select(AuditEvent.id).limit(1))) == before
+
+
+def test_an_administrator_keeps_the_inventory_through_the_api_too(api, people):
+    # A script can do what the admin's pages do: add an entry, then change it; each is audited.
+    admin = api(people["ada"])
+    r = admin.post("/api/v1/partnerships", json={"city": "Kyiv", "country": "Ukraine", "established": "2026",
+                                                  "focus": "Emergency preparedness", "status": "prospective"})
+    assert r.status_code == 201, r.get_json()
+    created = r.get_json()
+    assert created["city"] == "Kyiv" and created["municipality"] is None and created["status"] == "prospective"
+    r = admin.patch(f"/api/v1/partnerships/{created['id']}", json={"status": "active"})
+    assert r.status_code == 200 and r.get_json() == {**created, "status": "active"}
+    detail = admin.get(f"/api/v1/partnerships/{created['id']}").get_json()
+    assert [(e["action"], e["actor"]) for e in detail["events"]] == [
+        ("inventory_create", "ada.admin"), ("inventory_edit", "ada.admin")]
+    assert detail["events"][1]["payload"] == {"status": {"from": "prospective", "to": "active"}}
+    assert "Kyiv" in [i["city"] for i in admin.get("/api/v1/partnerships?status=active").get_json()["items"]]
+
+
+@pytest.mark.parametrize("who, method, body, status, field", [
+    ("hana", "post", {"city": "Lisbon", "country": "Portugal", "focus": "Health", "status": "prospective"}, 403, None),
+    ("ada", "post", {"country": "Portugal", "focus": "Health", "status": "prospective"}, 422, "city"),
+    ("ada", "post", {"city": "Lisbon", "country": "Portugal", "focus": "Health", "status": "lapsed"}, 422, "status"),
+    ("ada", "post", ["not", "an", "object"], 422, "_schema"),
+    ("hana", "patch", {"status": "active"}, 403, None),
+    ("ada", "patch", {"city": ""}, 422, "city"),
+    ("ada", "patch", {"city": "Sao Paulo"}, 422, "_schema"),  # nothing changes
+])
+def test_inventory_api_refusals_name_the_field_and_change_nothing(api, people, who, method, body, status, field):
+    sao = entry("Sao Paulo")
+    before = (db.session.scalar(select(func.count()).select_from(Partnership)), sao.city, sao.status,
+              db.session.scalar(select(func.count()).select_from(AuditEvent)))
+    client = api(people[who])
+    url = "/api/v1/partnerships" if method == "post" else f"/api/v1/partnerships/{sao.id}"
+    r = getattr(client, method)(url, json=body)
+    assert r.status_code == status
+    if field:
+        assert field in r.get_json()["errors"]
+    db.session.expire_all()
+    sao = entry("Sao Paulo")
+    assert (db.session.scalar(select(func.count()).select_from(Partnership)), sao.city, sao.status,
+            db.session.scalar(select(func.count()).select_from(AuditEvent))) == before
+
+
+def test_inventory_api_answers_a_missing_entry_and_a_body_that_is_not_json(api, people):
+    admin = api(people["ada"])
+    assert admin.patch("/api/v1/partnerships/999999", json={"status": "active"}).status_code == 404
+    r = admin.client.post("/api/v1/partnerships", data="city=Lisbon", headers={**admin._headers(),
+                                                                                 "Content-Type": "text/plain"})
+    assert r.status_code == 400
