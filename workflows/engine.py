@@ -157,18 +157,20 @@ def update_case(session: Session, actor: User, case_id: int, version: Any, *, ti
         if case.state not in wf.editable_states:
             raise InvalidTransition(f"A case cannot be edited while it is {wf.label(case.state).lower()}.")
         _check_version(case, version)
-        changes: dict[str, Any] = {}
-        if title is not None:
-            case.title = changes["title"] = _validate_title(title)
-        if goals is not None:
-            case.goals = changes["goals"] = _validate_goals(goals)
-        if data is not None:
-            changed = _load_draft(wf, data)
-            merged = _load_draft(wf, {**case.data, **changed})
-            case.data = merged
-            changes["data"] = changed
-        if not changes:
+        if title is None and goals is None and data is None:
             raise ValidationFailed("Nothing to change.", {"data": ["Give a title, goals or data to change."]})
+        # The event records what changed, not everything sent: a form sends every field.
+        changes: dict[str, Any] = {}
+        if title is not None and (title := _validate_title(title)) != case.title:
+            case.title = changes["title"] = title
+        if goals is not None and (goals := _validate_goals(goals)) != case.goals:
+            case.goals = changes["goals"] = goals
+        if data is not None:
+            given = _load_draft(wf, data)
+            merged = _load_draft(wf, {**case.data, **given})
+            if changed := {key: value for key, value in given.items() if merged.get(key) != case.data.get(key)}:
+                changes["data"] = changed
+            case.data = merged
         _refresh(wf, case)
         _flush(session)
         record_event(session, actor=actor, case=case, action="edit", from_state=case.state,

@@ -91,11 +91,11 @@ def case_dict(case: Case, user: User, *, score: dict | None | bool = False) -> d
     }
 
 
-def changed_fields(e) -> list[str]:
+def changed_fields(e) -> list[str] | None:
     """Return what an edit changed, as a person reads it: "Title", "Goals", then each field of the
-    data ("Start date"); empty for any other event."""
+    data ("Start date"); empty when it changed nothing, None for any other event."""
     if e.action != "edit" or not isinstance(e.payload, dict):
-        return []
+        return None
     names = [name.capitalize() for name in ("title", "goals") if name in e.payload]
     data = e.payload.get("data")
     return names + [key.replace("_", " ").capitalize() for key in (data if isinstance(data, dict) else ())]

@@ -75,7 +75,8 @@ def act(page, sign_in, axe_check, user, title: str, button: str, state: str, com
     axe_check(page)
 
 
-TRIGGERS = {"Approve": "approve", "Accept the report": "accept_report", "Mark as travelled": "complete_trip"}
+TRIGGERS = {"Approve": "approve", "Accept the report": "accept_report", "Mark as travelled": "complete_trip",
+            "Return for changes": "return", "Return the report": "return_report"}
 
 
 def button_trigger(button: str) -> str:
@@ -144,3 +145,41 @@ def test_above_threshold_path_goes_to_the_cao(page, cast, sign_in, axe_check):
     expect(page.get_by_text("No report is overdue.")).to_be_visible()
     assert re.search(r"/travel/overdue$", page.url)
     axe_check(page)
+
+
+def test_a_returned_request_and_a_returned_report_wait_for_the_traveller_to_mend(page, cast, sign_in, axe_check):
+    # What only the traveller can move on is on their dashboard; the timeline says what they
+    # mended; a returned report comes back as filed, to change rather than type again.
+    title = "UCLG World Summit"
+    at(TODAY)
+    sign_in(page, cast["sam"])
+    request_trip(page, axe_check, title, {"Transport": "1400"}, "1,400.00")
+    act(page, sign_in, axe_check, cast["dana"], title, "Return for changes", "Draft",
+        comment="Add the registration fee.")
+    sign_in(page, cast["sam"], check=False)
+    waiting = page.locator("section[aria-labelledby='awaiting-h']")
+    waiting.get_by_role("link", name=title).click()
+    expect(page.get_by_text("Add the registration fee.")).to_be_visible()
+    page.get_by_role("link", name="Edit this request").click()
+    page.get_by_label("Registration", exact=True).fill("650")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_text("Changed: Estimated cost.")).to_be_visible()
+    expect(page.get_by_text("the seals check out")).to_be_visible()
+    axe_check(page)
+    page.get_by_role("button", name="Submit for approval").click()
+    expect(page.locator(".summary")).to_contain_text("Submitted")
+    act(page, sign_in, axe_check, cast["dana"], title, "Approve", "Approved")
+    travel_and_report(page, sign_in, axe_check, cast["sam"], title)
+    act(page, sign_in, axe_check, cast["dana"], title, "Return the report", "Travelled",
+        comment="Say what the City should take from the sessions.")
+    sign_in(page, cast["sam"], check=False)
+    page.locator("section[aria-labelledby='awaiting-h']").get_by_role("link", name=title).click()
+    expect(page.get_by_label("Summary of the event")).to_have_value(
+        "Three days of sessions on metropolitan health governance.")
+    expect(page.locator("#submit_report-contacts-1-name")).to_have_value("Joan Puig")  # the empty rows left out
+    page.get_by_label("What the City can learn from it").fill("Participatory budgeting for Toronto's health centres.")
+    axe_check(page)
+    page.get_by_role("button", name="File the post-trip report").click()
+    expect(page.locator(".summary")).to_contain_text("Report submitted")
+    expect(page.get_by_text("Participatory budgeting for Toronto's health centres.")).to_be_visible()
+    act(page, sign_in, axe_check, cast["dana"], title, "Accept the report", "Closed")

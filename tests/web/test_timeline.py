@@ -9,6 +9,7 @@ import clock
 from extensions import db
 from tests.factories import TEST_PASSWORD, trail_unguarded
 from workflows import engine
+from workflows.audit import case_events
 
 TRIP = {"event_name": "Metropolis World Congress", "event_organizer": "Metropolis", "event_city": "Sao Paulo",
         "event_country": "Brazil", "purpose": "Present Toronto's Healthy City work.", "role_at_event": "presenter",
@@ -26,10 +27,18 @@ def test_an_edit_says_what_it_changed_and_the_record_is_sealed(app, make_user):
     start = clock.today() + timedelta(days=60)
     case = engine.create_case(db.session, sam, "travel", "Metropolis congress", ["leadership"],
                               {**TRIP, "start_date": start.isoformat()})
+    # A form sends every field: only those that differ are recorded and named.
+    case = engine.update_case(db.session, sam, case.id, case.version, title="Metropolis World Congress",
+                              goals=["leadership"], data={**TRIP, "start_date": (start + timedelta(days=1)).isoformat(),
+                                                          "event_city": "Lisbon"})
     engine.update_case(db.session, sam, case.id, case.version, title="Metropolis World Congress",
-                       data={"start_date": (start + timedelta(days=1)).isoformat(), "event_city": "Lisbon"})
+                       data={"event_city": "Lisbon"})
     page = page_of(app, "sam", case.id)
     assert "<p>Changed: Title, Event city, Start date.</p>" in page
+    assert "<p>Saved with nothing changed.</p>" in page
+    edit = [e for e in case_events(db.session, case.id) if e.action == "edit"][0]
+    assert edit.payload == {"title": "Metropolis World Congress",
+                            "data": {"event_city": "Lisbon", "start_date": (start + timedelta(days=1)).isoformat()}}
     assert "the seals check out." in page and "fails its check" not in page
 
 
