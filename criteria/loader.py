@@ -89,6 +89,13 @@ class CriteriaSet:
     digest: str = field(default="", compare=False)
 
     @property
+    def scale_hint(self) -> str:
+        """Return what the points of the rating scale mean, for the person rating."""
+        if (self.scale_min, self.scale_max) == (0, 5):
+            return "0 not addressed · 1 poor · 2 fair · 3 good · 4 very good · 5 excellent"
+        return f"{self.scale_min} is the lowest rating and {self.scale_max} the highest"
+
+    @property
     def rated_ids(self) -> tuple[str, ...]:
         """Return the ids reviewers rate by hand, in file order."""
         return tuple(c.id for c in self.criteria if c.kind == "rated")

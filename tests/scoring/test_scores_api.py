@@ -272,3 +272,18 @@ def test_a_refused_score_keeps_what_the_reviewer_entered_and_marks_what_is_missi
     assert '<p class="error-text" id="score-rating_city_capability-error">' in page
     assert "city_capability: required" not in page  # the message names the criteria by their labels
     assert ("score-rating_city_capability-0", "City capability: required") in error_summary(page)
+
+
+def test_the_score_form_explains_the_scale_the_office_set(app, cast, in_triage, tmp_path):
+    # The words of the default 0 to 5 scale were printed whatever scale the criteria file set.
+    page = _web(app, cast["hana"]).get(f"/cases/{in_triage.id}").get_data(as_text=True)
+    assert "0 not addressed · 1 poor · 2 fair · 3 good · 4 very good · 5 excellent" in page
+    folder = tmp_path / "criteria"
+    shutil.copytree(Path(app.config["ACCORD_CRITERIA_DIR"]), folder)
+    text = (folder / "relief.yaml").read_text()
+    (folder / "relief.yaml").write_text(text.replace("scale: {min: 0, max: 5}", "scale: {min: 1, max: 10}", 1))
+    app.config["ACCORD_CRITERIA_DIR"] = str(folder)
+    load_criteria(app)
+    page = _web(app, cast["hana"]).get(f"/cases/{in_triage.id}").get_data(as_text=True)
+    assert "1 is the lowest rating and 10 the highest" in page and "excellent" not in page
+    assert 'value="10"> <label' in page and 'value="0"> <label' not in page
