@@ -14,7 +14,7 @@ from workflows import engine, registry
 from workflows.access import allowed_triggers
 from workflows.audit import case_events, check_chain
 from workflows.errors import NotFound, WorkflowError
-from workflows.presenters import case_flags, case_tables, changed_fields
+from workflows.presenters import case_flags, case_tables, edit_changes
 from workflows.queries import load_visible, page_of_cases
 from workflows.scoring import hidden_reviews
 
@@ -88,7 +88,7 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
         actions.append({"trigger": trigger, "transition": t, "form": form})
     return render_template(
         "case.html", case=case, wf=wf, events=events, hidden=hidden_reviews(current_user, case, events),
-        changes={e.id: changed_fields(e) for e in events if e.action == "edit"},
+        changes=edit_changes(events, wf),
         chain_fault=check_chain(events, case.last_event_hash),
         actions=actions, flags=case_flags(case, bool(score.get("disagreement"))), failed=failed,
         comment_form=comment_form,

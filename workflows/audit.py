@@ -35,6 +35,14 @@ def jsonable(value: Any) -> Any:
     return json.loads(canonical(value))
 
 
+def settled(value: Any) -> Any:
+    """Return a value with its empty (None) entries left out, at every depth of its objects: a
+    field sent empty and a field not sent mean the same to a request, when telling what changed."""
+    if isinstance(value, dict):
+        return {key: settled(item) for key, item in value.items() if item is not None}
+    return value
+
+
 def _hashed(chain: str, seq: int, at: datetime, actor_id: int | None, actor: str, roles: list, action: str,
             from_state: str | None, to_state: str | None, comment: str | None, payload: Any, prev: str) -> str:
     fields = {"chain": chain, "seq": seq, "at": at.isoformat(timespec="microseconds"), "actor_id": actor_id,

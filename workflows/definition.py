@@ -92,6 +92,9 @@ class Workflow:
     scorers: tuple[str, ...] = ()
     scoring_states: tuple[str, ...] = ()
     derived_fields: tuple[str, ...] = ()
+    # Whether a case in one of the states that wait for its owner is theirs to move on now (a trip
+    # approved months ahead is not yet to be marked taken); None: always.
+    owner_turn: Callable[["Case"], bool] | None = None
     machine: Machine = field(init=False, repr=False)
     # The states in which a case waits for its owner: only the owner can move it on (a draft, a
     # request for information or revision, a trip to mark taken or report on).

@@ -17,7 +17,7 @@ from models import CASE_ALONE, Case, User
 from models.types import utcnow
 from workflows import registry
 from workflows.access import can_view, permitted, refusal
-from workflows.audit import jsonable, record_event
+from workflows.audit import jsonable, record_event, settled
 from workflows.definition import Transition, Workflow, shared
 from workflows.errors import Forbidden, GuardFailed, InvalidTransition, NotFound, StaleVersion, ValidationFailed
 from workflows.goals import GOALS
@@ -159,18 +159,20 @@ def update_case(session: Session, actor: User, case_id: int, version: Any, *, ti
         _check_version(case, version)
         if title is None and goals is None and data is None:
             raise ValidationFailed("Nothing to change.", {"data": ["Give a title, goals or data to change."]})
-        # The event records what changed, not everything sent: a form sends every field.
+        # The event records what changed, not everything sent (a form sends every field, the empty
+        # ones as None); what did not change stays as it was stored, so the trail replays the data.
         changes: dict[str, Any] = {}
         if title is not None and (title := _validate_title(title)) != case.title:
             case.title = changes["title"] = title
-        if goals is not None and (goals := _validate_goals(goals)) != case.goals:
+        if goals is not None and set(goals := _validate_goals(goals)) != set(case.goals or ()):
             case.goals = changes["goals"] = goals
         if data is not None:
             given = _load_draft(wf, data)
             merged = _load_draft(wf, {**case.data, **given})
-            if changed := {key: value for key, value in given.items() if merged.get(key) != case.data.get(key)}:
+            if changed := {key: settled(merged.get(key)) for key in given
+                           if settled(merged.get(key)) != settled(case.data.get(key))}:
+                case.data = {**case.data, **changed}
                 changes["data"] = changed
-            case.data = merged
         _refresh(wf, case)
         _flush(session)
         record_event(session, actor=actor, case=case, action="edit", from_state=case.state,

@@ -6,6 +6,7 @@ from typing import Any, NamedTuple
 from models import Case, User
 from workflows import registry
 from workflows.access import allowed_triggers
+from workflows.audit import settled
 
 
 def _iso(dt) -> str:
@@ -91,14 +92,35 @@ def case_dict(case: Case, user: User, *, score: dict | None | bool = False) -> d
     }
 
 
-def changed_fields(e) -> list[str] | None:
-    """Return what an edit changed, as a person reads it: "Title", "Goals", then each field of the
-    data ("Start date"); empty when it changed nothing, None for any other event."""
-    if e.action != "edit" or not isinstance(e.payload, dict):
-        return None
-    names = [name.capitalize() for name in ("title", "goals") if name in e.payload]
-    data = e.payload.get("data")
-    return names + [key.replace("_", " ").capitalize() for key in (data if isinstance(data, dict) else ())]
+def edit_changes(events: list, wf) -> dict[int, list[str]]:
+    """Return, for each edit among a case's events (in order), what it changed, as a person reads
+    it: "Title", "Goals", then each field of the data ("Start date"); empty when nothing changed.
+
+    Worked out by replaying the trail (the creation, the edits and the steps that merge their data),
+    not read from the edit alone: an edit recorded before edits kept only their changes holds
+    every field its form sent.
+    """
+    title, goals, data, changes = None, set(), {}, {}
+    for e in events:
+        payload = e.payload if isinstance(e.payload, dict) else {}
+        if e.action == "create":
+            title, goals, data = payload.get("title"), set(payload.get("goals") or ()), dict(payload.get("data") or {})
+        elif e.action == "edit":
+            names = []
+            if "title" in payload and payload["title"] != title:
+                names.append("Title")
+            if "goals" in payload and set(payload["goals"] or ()) != goals:
+                names.append("Goals")
+            edited = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+            names += [key.replace("_", " ").capitalize() for key, value in edited.items()
+                      if settled(value) != settled(data.get(key))]
+            title, goals = payload.get("title", title), set(payload.get("goals") or goals)
+            data.update(edited)
+            changes[e.id] = names
+        elif wf is not None and payload and any(t.merge_payload and t.payload is not None
+                                                 for t in wf.candidates(e.action, e.from_state or "")):
+            data.update(payload)
+    return changes
 
 
 def event_dict(e) -> dict[str, Any]:

@@ -211,8 +211,10 @@ def test_what_waits_for_the_owner_is_on_their_dashboard_until_they_act(app, peop
     case = engine.fire(db.session, sam, case_id, "submit", case.version)
     assert waiting("sam") == [draft]
     case = engine.fire(db.session, dana, case_id, "approve", case.version)
-    assert waiting("sam") == [draft, case_id]  # to mark as taken once it is over
-    clock.set(clock.now() + timedelta(days=62))
+    assert waiting("sam") == [draft]  # nothing to do before the trip
+    clock.set(clock.now() + timedelta(days=60))
+    assert waiting("sam") == [draft, case_id]  # from its first day, to mark as taken
+    clock.set(clock.now() + timedelta(days=2))
     case = engine.fire(db.session, sam, case_id, "complete_trip", case.version)
     assert waiting("sam") == [draft, case_id]  # its report to file
     case = engine.fire(db.session, sam, case_id, "submit_report", case.version, payload={

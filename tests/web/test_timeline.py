@@ -57,3 +57,28 @@ def test_a_record_changed_outside_accord_is_shown_as_such(app, make_user):
     page = page_of(app, "sam", case.id)
     assert "This record fails its check" in page and "the seals check out" not in page
     assert 'role="alert">This record fails its check' in page
+
+
+def test_goals_in_another_order_are_no_change(app, make_user):
+    sam = make_user("sam", "staff")
+    case = engine.create_case(db.session, sam, "travel", "Metropolis congress", ["leadership", "research"], TRIP)
+    engine.update_case(db.session, sam, case.id, case.version, goals=["research", "leadership"])
+    db.session.expire_all()
+    assert db.session.get(type(case), case.id).goals == ["leadership", "research"]
+    assert "<p>Saved with nothing changed.</p>" in page_of(app, "sam", case.id)
+
+
+def test_an_edit_that_recorded_every_field_sent_is_read_for_what_it_changed(app, make_user):
+    # Edits recorded before they kept only their changes hold the whole form: the page replays
+    # the trail to name what each changed.
+    from workflows.audit import record_event
+    from workflows.transaction import write_transaction
+
+    sam = make_user("sam", "staff")
+    case = engine.create_case(db.session, sam, "travel", "Metropolis congress", ["leadership"], TRIP)
+    with write_transaction(db.session) as session:
+        record_event(session, actor=session.merge(sam), case=session.merge(case), action="edit", from_state="draft",
+                     to_state="draft", payload={"title": "Metropolis congress", "goals": ["leadership"],
+                                                "data": {**case.data, "event_city": "Lisbon", "sponsor_name": None}})
+    page = page_of(app, "sam", case.id)
+    assert "<p>Changed: Event city.</p>" in page and "the seals check out" in page

@@ -67,6 +67,7 @@ def create_partnership():
         403: {$ref: '#/components/responses/Error'}
         422: {$ref: '#/components/responses/Error'}
     """
+    inventory.require_admin(g.api_user)  # before reading the body: a refusal says only that
     return inventory.entry_dict(inventory.create_entry(db.session, g.api_user, json_body())), 201
 
 
@@ -96,6 +97,7 @@ def edit_partnership(pid: int):
         404: {$ref: '#/components/responses/Error'}
         422: {$ref: '#/components/responses/Error'}
     """
+    inventory.require_admin(g.api_user)
     return inventory.entry_dict(inventory.edit_entry(db.session, g.api_user, pid, json_body()))
 
 

@@ -104,14 +104,15 @@ def _load(values: Any, partial: bool) -> dict[str, Any]:
     return {k: (None if v == "" and k != "focus" else v) for k, v in loaded.items()}
 
 
-def _require_admin(actor: User) -> None:
+def require_admin(actor: User) -> None:
+    """Refuse with 403 anyone but an administrator: only they change the inventory."""
     if not actor.has_role("admin"):
         raise Forbidden("Only an administrator may change the partnership inventory.")
 
 
 def create_entry(session: Session, actor: User, values: Any) -> Partnership:
     """Add an entry to the inventory as an administrator, and audit it."""
-    _require_admin(actor)
+    require_admin(actor)
     loaded = _load(values, partial=False)
     with write_transaction(session):
         actor = session.merge(actor)
@@ -125,7 +126,7 @@ def create_entry(session: Session, actor: User, values: Any) -> Partnership:
 
 def edit_entry(session: Session, actor: User, pid: int, values: Any) -> Partnership:
     """Change an entry's fields as an administrator; audit what changed, from and to."""
-    _require_admin(actor)
+    require_admin(actor)
     loaded = _load(values, partial=True)
     with write_transaction(session):
         actor = session.merge(actor)

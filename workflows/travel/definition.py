@@ -151,6 +151,13 @@ def _started(ctx) -> str | None:
     return None
 
 
+def _travellers_turn(case: Case) -> bool:
+    """Return whether the traveller has a step to take now: an approved trip waits for them only
+    from its first day, when it can be marked as taken."""
+    start = _date(case.data.get("start_date"))
+    return case.state != "approved" or start is None or clock.today() >= start
+
+
 def _approved_at_once(ctx) -> bool:
     # Within the threshold the first approval is final; above it the CAO must approve too, unless
     # the CAO is already the approver (a department head's own trip).
@@ -174,6 +181,7 @@ WORKFLOW = Workflow(
             "report_submitted", "closed"),
     data_schema=TravelData,
     readers=("committee", "cao"),
+    owner_turn=_travellers_turn,
     creators=("staff", "councillor"),
     editable_states=("draft",),
     project=_project,

@@ -192,3 +192,7 @@ def test_inventory_api_answers_a_missing_entry_and_a_body_that_is_not_json(api, 
     r = admin.client.post("/api/v1/partnerships", data="city=Lisbon", headers={**admin._headers(),
                                                                                  "Content-Type": "text/plain"})
     assert r.status_code == 400
+    # Someone who may not change the inventory learns only that, whatever they sent.
+    hco = api(people["hana"])
+    assert hco.client.post("/api/v1/partnerships", data="city=Lisbon", headers={
+        **hco._headers(), "Content-Type": "text/plain"}).status_code == 403

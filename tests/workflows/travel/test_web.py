@@ -11,6 +11,7 @@ from models import Case
 from tests.factories import TEST_PASSWORD, counted, error_summary, roles_queries
 from tests.workflows.travel.conftest import TODAY, trip_data
 from workflows import engine
+from workflows.audit import case_events
 
 
 @pytest.fixture
@@ -141,6 +142,28 @@ def test_a_returned_report_comes_back_as_filed_to_mend_and_file_again(browse, pe
     fresh = make_trip("sam", "travelled", trip_data(TODAY - timedelta(days=10)), title="Another trip")
     page = client.get(f"/cases/{fresh.id}").get_data(as_text=True)
     assert re.search(r'<textarea[^>]* id="submit_report-summary"[^>]*>\s*</textarea>', page)
+
+
+def test_saving_a_draft_unchanged_records_no_change_and_the_trail_keeps_the_data(browse, people):
+    # The form sends every field, its empty ones too: saved again unchanged, nothing is said to
+    # have changed, and what is stored is still what the trail's events add up to.
+    client = browse(people["sam"])
+    r = client.post("/travel/new", data=FORM)
+    case_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    stored = db.session.get(Case, case_id).data
+    assert client.post(f"/travel/{case_id}/edit", data=FORM).status_code == 302
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "<p>Saved with nothing changed.</p>" in page and "Changed:" not in page
+    assert client.post(f"/travel/{case_id}/edit", data={**FORM, "other": "25"}).status_code == 302
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "<p>Changed: Estimated cost.</p>" in page
+    db.session.expire_all()
+    case = db.session.get(Case, case_id)
+    replayed = {}
+    for e in case_events(db.session, case_id):
+        replayed.update(e.payload["data"] if e.action in ("create", "edit") and "data" in e.payload else {})
+    assert replayed == case.data and case.data["estimated_cost"] == {**stored["estimated_cost"], "other": "25.00",
+                                                                    "total": "2875.50"}
 
 
 def test_overdue_trips_stand_out_for_the_traveller_the_approver_and_the_cao(browse, people, make_trip, make_user):
