@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+import clock
 from tests.factories import TEST_PASSWORD
 
 
@@ -57,10 +58,12 @@ def test_the_web_page_and_downloads_are_for_the_cao_office(app, api, make_user):
     assert cao.get("/reports/annual.csv?year=2025").mimetype == "text/csv"
     # The page offers every format the API does: the JSON file is the API's answer.
     assert 'href="/reports/annual.json?year=2025">Download JSON</a>' in html
+    clock.set(clock.now())  # the same second for both: the report says when it was made
     as_file = cao.get("/reports/annual.json?year=2025")
     assert as_file.mimetype == "application/json"
     assert as_file.headers["Content-Disposition"] == 'attachment; filename="accord-annual-report-2025.json"'
     assert json.loads(as_file.data) == api(cara).get("/api/v1/reports/annual?year=2025").get_json()
+    clock.set(None)
     pdf = cao.get("/reports/annual.pdf?year=2025")
     assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
     assert cao.get("/reports/annual?year=1999").status_code == 404
