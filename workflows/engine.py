@@ -169,8 +169,8 @@ def update_case(session: Session, actor: User, case_id: int, version: Any, *, ti
         if data is not None:
             given = _load_draft(wf, data)
             merged = _load_draft(wf, {**case.data, **given})
-            if changed := {key: settled(merged.get(key)) for key in given
-                           if settled(merged.get(key)) != settled(case.data.get(key))}:
+            now = {key: settled(merged.get(key)) for key in given}
+            if changed := {key: value for key, value in now.items() if value != settled(case.data.get(key))}:
                 case.data = {**case.data, **changed}
                 changes["data"] = changed
         _refresh(wf, case)

@@ -82,16 +82,16 @@ class Waiting(NamedTuple):
     complete: bool = True
 
 
-def waiting_for(session: Session, user: User, limit: int | None = None) -> Waiting:
-    """Return the cases the user may act on now, oldest waiting first, at most `limit` of them
-    (AWAITING_LIMIT by default), and whether more wait.
+def waiting_for(session: Session, user: User) -> Waiting:
+    """Return the cases the user may act on now, oldest waiting first, at most AWAITING_LIMIT of
+    them, and whether more wait.
 
     The search is bounded: after five rounds in which the finer rules refused most of the cases
     read, it stops, and says it was not complete.
 
     Give the user itself, not Flask-Login's proxy: every rule below reads it once per case.
     """
-    limit = AWAITING_LIMIT if limit is None else limit
+    limit = AWAITING_LIMIT  # read when called: tests move it
     statement = _oldest_waiting(user)
     if statement is None:
         return Waiting([], False)
