@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterable
 
-from sqlalchemy import ColumnElement, Integer, and_, case, cast, func, select, text
+from sqlalchemy import BigInteger, ColumnElement, and_, bindparam, case, cast, func, select, text
 from sqlalchemy.orm import Session, aliased
 
 from models import AuditEvent, Case, Department
@@ -48,8 +48,12 @@ def prepare(session: Session) -> None:
 
 
 def cents(column) -> ColumnElement[int]:
-    """Return a money column as whole cents, so that sums are exact on every database."""
-    return cast(func.round(column * 100), Integer)
+    """Return a money column as whole cents, so that sums are exact on every database.
+
+    A 64-bit integer: PostgreSQL's INTEGER stops at 2,147,483,647 cents, which one request of
+    $21.5 million (amounts go up to a billion) would overflow, failing the whole report.
+    """
+    return cast(func.round(column * 100), BigInteger)
 
 
 def money(total_cents: Any) -> Decimal:
@@ -62,12 +66,21 @@ def money_text(amount: Decimal) -> str:
     return f"{amount.quantize(CENT):.2f}"
 
 
-def first_of(action: str) -> ColumnElement[bool]:
-    """Return the condition that an event is its case's first event of this action."""
+# The start of the report's period, bound by cube: for conditions that look back within the year.
+PERIOD_START = "period_start"
+
+
+def first_of(action: str, *, in_year: bool = False) -> ColumnElement[bool]:
+    """Return the condition that an event is its case's first event of this action.
+
+    With in_year, its first in the report's year (in a cube only): a step that may come again
+    (a committee's deferral) then counts its case once in each year it happened.
+    """
     earlier = aliased(AuditEvent)
+    since = [earlier.at >= bindparam(PERIOD_START)] if in_year else []
     # Selecting seq (not *) lets SQLite answer from the (chain, action, seq) index alone.
     return ~select(earlier.seq).where(earlier.chain == AuditEvent.chain, earlier.action == action,
-                                      earlier.seq < AuditEvent.seq).exists()
+                                      earlier.seq < AuditEvent.seq, *since).exists()
 
 
 def cube(session: Session, period: Period, workflow: str | None, measures: Iterable[Measure],
@@ -92,7 +105,7 @@ def cube(session: Session, period: Period, workflow: str | None, measures: Itera
     if dims:
         stmt = stmt.group_by(*dims)
     return {tuple(row[:len(dims)]): {m.name: int(v or 0) for m, v in zip(measures, row[len(dims):])}
-            for row in session.execute(stmt)}
+            for row in session.execute(stmt, {PERIOD_START: period.start})}
 
 
 def _finish(raw: dict[str, int], measures: Iterable[Measure]) -> dict[str, Any]:

@@ -168,7 +168,7 @@ def _travel(s: Scenario) -> None:
     s.fire("T6", "erin", "complete_trip", local(2025, 12, 15, 9))
 
 
-def _relief_path(s: Scenario, key: str, day: datetime, granted: str) -> None:
+def relief_path(s: Scenario, key: str, day: datetime, granted: str) -> None:
     s.fire(key, "sam", "submit", day)
     s.fire(key, "hana", "start_triage", day + timedelta(days=1))
     s.score(key, "hana", RELIEF_RATINGS, day + timedelta(days=1, hours=2))
@@ -179,7 +179,7 @@ def _relief_path(s: Scenario, key: str, day: datetime, granted: str) -> None:
 def _relief(s: Scenario) -> None:
     s.create("R1", "sam", "relief", ["compassion"], relief("El Salvador", "hurricane", "40000.00", date(2025, 1, 20)),
              local(2025, 2, 3, 9))
-    _relief_path(s, "R1", local(2025, 2, 3, 10), "20000.00")
+    relief_path(s, "R1", local(2025, 2, 3, 10), "20000.00")
     s.fire("R1", "cara", "approve", local(2025, 2, 8, 10))
     s.fire("R1", "ravi", "disburse", local(2025, 2, 20, 10),
            payload={"amount_paid": "20000.00", "paid_on": "2025-02-20", "payment_reference": "EFT-1"})
@@ -187,7 +187,7 @@ def _relief(s: Scenario) -> None:
     # R2: above the CAO's limit: endorsed by the CAO, approved by Council with a revised amount.
     s.create("R2", "sam", "relief", ["compassion", "human_rights"],
              relief("Turkey", "earthquake", "60000.00", date(2025, 5, 20)), local(2025, 6, 2, 8))
-    _relief_path(s, "R2", local(2025, 6, 2, 9), "50000.00")
+    relief_path(s, "R2", local(2025, 6, 2, 9), "50000.00")
     s.fire("R2", "cara", "approve", local(2025, 6, 6, 9))
     s.fire("R2", "jordan", "approve", local(2025, 6, 16, 9), payload={"amount_granted": "45000.00"})
     s.fire("R2", "ravi", "disburse", local(2025, 6, 30, 9),
@@ -205,13 +205,13 @@ def _relief(s: Scenario) -> None:
     # R5: approved in December, paid in January 2026.
     s.create("R5", "sam", "relief", ["compassion"], relief("Philippines", "hurricane", "8000.00", date(2025, 11, 20)),
              local(2025, 12, 1, 8))
-    _relief_path(s, "R5", local(2025, 12, 1, 9), "8000.00")
+    relief_path(s, "R5", local(2025, 12, 1, 9), "8000.00")
     s.fire("R5", "cara", "approve", local(2025, 12, 4, 9))
     s.fire("R5", "ravi", "disburse", local(2026, 1, 5, 9),
            payload={"amount_paid": "8000.00", "paid_on": "2026-01-05", "payment_reference": "EFT-3"})
 
 
-def _proposal_to_committee(s: Scenario, key: str, day: datetime) -> None:
+def proposal_to_committee(s: Scenario, key: str, day: datetime) -> None:
     s.fire(key, "chen", "submit", day)
     s.fire(key, "hana", "start_review", day + timedelta(days=1))
     s.score(key, "hana", PARTNERSHIP_RATINGS, day + timedelta(days=1, hours=2))
@@ -222,21 +222,21 @@ def _partnerships(s: Scenario) -> None:
     sao_paulo = db.session.scalar(select(Partnership).where(Partnership.city == "Sao Paulo"))
     s.create("P1", "chen", "partnership", ["research", "democracy"],
              proposal("revival", "Sao Paulo", "Brazil", sao_paulo.id), local(2025, 1, 15, 8))
-    _proposal_to_committee(s, "P1", local(2025, 1, 15, 9))
+    proposal_to_committee(s, "P1", local(2025, 1, 15, 9))
     s.fire("P1", "pat", "approve", local(2025, 2, 10, 9))
     s.fire("P1", "jordan", "approve", local(2025, 3, 5, 9))
     s.create("P2", "chen", "partnership", ["democracy"], proposal("new", "Durban", "South Africa"), local(2025, 4, 1, 8))
-    _proposal_to_committee(s, "P2", local(2025, 4, 1, 9))
+    proposal_to_committee(s, "P2", local(2025, 4, 1, 9))
     s.fire("P2", "pat", "decline", local(2025, 5, 1, 9), comment="Not a priority this term.")
     s.create("P3", "chen", "partnership", ["democracy"], proposal("new", "Lagos", "Nigeria"), local(2025, 6, 1, 8))
     s.fire("P3", "chen", "submit", local(2025, 6, 1, 9))
     s.fire("P3", "chen", "withdraw", local(2025, 6, 10, 9))
     s.create("P4", "chen", "partnership", ["democracy"], proposal("new", "Curitiba", "Brazil"), local(2025, 10, 1, 8))
-    _proposal_to_committee(s, "P4", local(2025, 10, 1, 9))
+    proposal_to_committee(s, "P4", local(2025, 10, 1, 9))
     s.fire("P4", "pat", "defer", local(2025, 11, 1, 9), comment="Await the FCM decision.")
     # P5: referred to Council in 2025, adopted in 2026 (its inventory entry is created then).
     s.create("P5", "chen", "partnership", ["democracy"], proposal("new", "Porto Alegre", "Brazil"),
              local(2025, 11, 10, 8))
-    _proposal_to_committee(s, "P5", local(2025, 11, 10, 9))
+    proposal_to_committee(s, "P5", local(2025, 11, 10, 9))
     s.fire("P5", "pat", "approve", local(2025, 12, 1, 9))
     s.fire("P5", "jordan", "approve", local(2026, 1, 20, 9))

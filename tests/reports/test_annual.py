@@ -5,13 +5,14 @@ import csv
 import io
 import json
 import statistics
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 
+import clock
 from tests.reports.expected import (GOALS_2025, GOALS_BY_WORKFLOW_2025, PARTNERSHIPS_2025, RELIEF_2025,
                                     TRAVEL_2025)
-from tests.reports.scenario import build
+from tests.reports.scenario import Scenario, proposal_to_committee, relief_path, build, local, proposal, relief
 
 # 2025 in Toronto, in UTC.
 START, END = datetime(2025, 1, 1, 5), datetime(2026, 1, 1, 5)
@@ -123,3 +124,54 @@ def test_every_csv_figure_of_2025_matches_the_hand_count(year):
     got = [tuple(line) for line in lines[1:]]
     assert len(got) == len(set(got))
     assert set(got) == expected_csv_rows(scenario)
+
+
+def test_proposals_count_once_however_often_deferred_and_a_withdrawn_draft_is_no_proposal(make_user, api):
+    people = {"chen": make_user("chen", "councillor", department="City Council"),
+              "pat": make_user("pat", "committee", department="City Clerk's Office"),
+              "hana": make_user("hana", "hco", department="Strategic and Corporate Policy"),
+              "cara": make_user("cara", "cao", department="Chief Administrative Officer")}
+    s = Scenario(people)
+    # Q1: deferred, reconsidered and deferred again in 2024, then once more in 2025.
+    s.create("Q1", "chen", "partnership", ["democracy"], proposal("new", "Durban", "South Africa"), local(2024, 3, 1, 8))
+    proposal_to_committee(s, "Q1", local(2024, 3, 1, 9))
+    for when in (local(2024, 4, 1), local(2024, 6, 1), local(2025, 2, 1)):
+        s.fire("Q1", "pat", "defer", when, comment="Await the FCM decision.")
+        s.fire("Q1", "pat", "reconsider", when + timedelta(days=20))
+    # Q2: a draft withdrawn before it was ever sent; Q3: withdrawn after it was submitted.
+    s.create("Q2", "chen", "partnership", ["democracy"], proposal("new", "Lagos", "Nigeria"), local(2024, 5, 1, 8))
+    s.fire("Q2", "chen", "withdraw", local(2024, 5, 2))
+    s.create("Q3", "chen", "partnership", ["democracy"], proposal("new", "Accra", "Ghana"), local(2024, 7, 1, 8))
+    s.fire("Q3", "chen", "submit", local(2024, 7, 1, 9))
+    s.fire("Q3", "chen", "withdraw", local(2024, 7, 10))
+    clock.set(local(2025, 6, 1))
+    client = api(people["cara"])
+    year = json.loads(client.get("/api/v1/reports/annual?year=2024").get_data())["partnerships"]
+    assert {k: year[k] for k in ("proposals", "deferred", "withdrawn")} == {"proposals": 2, "deferred": 1, "withdrawn": 1}
+    assert year["by_type"] == [{"proposal_type": "new", "proposals": 2, "adopted": 0, "declined": 0, "withdrawn": 1}]
+    assert json.loads(client.get("/api/v1/reports/annual?year=2025").get_data())["partnerships"]["deferred"] == 1
+    csv_rows = list(csv.reader(io.StringIO(client.get("/api/v1/reports/annual?year=2024&format=csv").get_data(as_text=True))))
+    assert ["partnerships", "deferred", "", "1"] in csv_rows and ["partnerships", "withdrawn", "", "1"] in csv_rows
+
+
+def test_amounts_of_tens_of_millions_are_reported_to_the_cent(make_user, api):
+    # Above 2^31 cents ($21,474,836.47), where a 32-bit sum of cents would overflow (PostgreSQL's INTEGER).
+    people = {"sam": make_user("sam", "staff"),
+              "hana": make_user("hana", "hco", department="Strategic and Corporate Policy"),
+              "cara": make_user("cara", "cao", department="Chief Administrative Officer"),
+              "jordan": make_user("jordan", "council", department="City Clerk's Office"),
+              "ravi": make_user("ravi", "finance", department="Finance")}
+    s = Scenario(people)
+    s.create("R", "sam", "relief", ["compassion"], relief("Turkey", "earthquake", "30000000.01", date(2024, 2, 6)),
+             local(2024, 2, 10, 8))
+    relief_path(s, "R", local(2024, 2, 10, 9), "25000000.50")
+    s.fire("R", "cara", "approve", local(2024, 2, 14, 9))
+    s.fire("R", "jordan", "approve", local(2024, 2, 20, 9))
+    s.fire("R", "ravi", "disburse", local(2024, 3, 1, 9),
+           payload={"amount_paid": "24999999.99", "paid_on": "2024-03-01", "payment_reference": "EFT-9"})
+    clock.set(local(2025, 6, 1))
+    response = api(people["cara"]).get("/api/v1/reports/annual?year=2024")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    relief_year = json.loads(response.get_data())["relief"]
+    assert {k: relief_year[k] for k in ("amount_requested", "amount_granted", "amount_paid")} == {
+        "amount_requested": "30000000.01", "amount_granted": "25000000.50", "amount_paid": "24999999.99"}

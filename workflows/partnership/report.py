@@ -18,8 +18,10 @@ MEASURES = (
     Measure("referred_to_council", ("approve",), AuditEvent.to_state == "council_review"),
     Measure("adopted", ("approve",), AuditEvent.to_state == "adopted"),
     Measure("declined", ("decline",)),
-    Measure("deferred", ("defer",)),
-    Measure("withdrawn", ("withdraw",)),
+    # Proposals, not steps: a proposal deferred, reconsidered and deferred again counts once a year,
+    # and a draft withdrawn before it was ever submitted was no proposal.
+    Measure("deferred", ("defer",), first_of("defer", in_year=True)),
+    Measure("withdrawn", ("withdraw",), AuditEvent.from_state != "draft"),
     Measure("city_contribution_adopted", ("approve",), AuditEvent.to_state == "adopted",
             cents(Case.amount_requested), True),
 )
