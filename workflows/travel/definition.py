@@ -53,7 +53,10 @@ def _date(value) -> date | None:
 
 
 def report_due_on(case: Case) -> date | None:
-    """Return the day by which the post-trip report is due."""
+    """Return the day by which the post-trip report is due: as fixed when the trip was completed,
+    or, before that, as it would be under today's setting."""
+    if case.due_on is not None:
+        return case.due_on.date()
     end = _date(case.data.get("end_date"))
     return end + timedelta(days=current_app.config["ACCORD_TRAVEL_REPORT_DUE_DAYS"]) if end else None
 
@@ -84,8 +87,13 @@ def _project(case: Case) -> None:
     case.amount_requested = estimated_total(case)
     report = data.get("report") or {}
     case.amount_paid = Decimal(report["actual_cost"]) if report.get("actual_cost") else None
-    due = report_due_on(case) if case.state in AFTER_TRIP else None
-    case.due_on = midnight(due) if due else None
+    # The due day is fixed when the trip is completed, under the setting of that day: a later change
+    # of ACCORD_TRAVEL_REPORT_DUE_DAYS applies to trips completed after it, and a traveller's date
+    # never moves under them (nor would two like trips differ because one had a comment since).
+    if case.state not in AFTER_TRIP:
+        case.due_on = None
+    elif case.due_on is None and (due := report_due_on(case)):
+        case.due_on = midnight(due)
 
 
 _OVERDUE_OWNERS = select(Case.owner_id).where(overdue_clause())

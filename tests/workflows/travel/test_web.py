@@ -186,6 +186,26 @@ def test_overdue_trips_stand_out_for_the_traveller_the_approver_and_the_cao(brow
     assert not roles_queries(statements)
 
 
+def test_a_trips_report_due_day_is_fixed_when_the_trip_is_taken(app, api, browse, people, make_trip):
+    # Both trips ended 35 days ago: under 30 days the report was due 5 days ago, under 60 it is due in 25.
+    first = make_trip("sam", "travelled", trip_data(TODAY - timedelta(days=40), days=5), title="First Congress")
+    app.config["ACCORD_TRAVEL_REPORT_DUE_DAYS"] = 60
+    second = make_trip("sam", "travelled", trip_data(TODAY - timedelta(days=40), days=5), title="Second Congress")
+    # A later change of the first trip (a comment) leaves its due day where it was set.
+    engine.add_comment(db.session, people["sam"], first.id, "The report is on its way.")
+    db.session.expire_all()
+    assert db.session.get(Case, first.id).due_on.date() == TODAY - timedelta(days=5)
+    assert db.session.get(Case, second.id).due_on.date() == TODAY + timedelta(days=25)
+    client = api(people["dana"])
+    assert client.get(f"/api/v1/cases/{first.id}").get_json()["flags"] == ["report_overdue"]
+    assert client.get(f"/api/v1/cases/{second.id}").get_json()["flags"] == []
+    # The overdue list gives the day the trip was held to, and counts the days from it.
+    page = browse(people["cao"]).get("/travel/overdue").get_data(as_text=True)
+    row = " ".join(re.sub(r"<[^>]+>", " ", page.split("First Congress")[1].split("</tr>")[0]).split())
+    assert row.endswith(f"{(TODAY - timedelta(days=35)).isoformat()} {(TODAY - timedelta(days=5)).isoformat()} 5")
+    assert "Second Congress" not in page
+
+
 def test_the_review_lists_the_travellers_other_trips_with_dates_estimate_and_report(browse, people, make_trip, app):
     past = trip_data(TODAY - timedelta(days=90))
     ahead = trip_data(TODAY + timedelta(days=40), registration="100.00", transport="1234.50")
