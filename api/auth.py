@@ -57,6 +57,7 @@ def create_token():
           content:
             application/json:
               schema: TokenSchema
+        400: {$ref: '#/components/responses/Error'}
         401: {$ref: '#/components/responses/Error'}
         422: {$ref: '#/components/responses/Error'}
     """

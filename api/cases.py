@@ -36,6 +36,7 @@ def create_case():
               schema: CaseSchema
         400: {$ref: '#/components/responses/Error'}
         401: {$ref: '#/components/responses/Error'}
+        403: {$ref: '#/components/responses/Error'}
         422: {$ref: '#/components/responses/Error'}
     """
     args = parse(CaseCreateArgs)

@@ -7,6 +7,7 @@ from flask import Flask, jsonify, render_template, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from api.parse import BodyRefused
 from workflows.errors import WorkflowError
 
 log = logging.getLogger("accord.api")
@@ -68,7 +69,7 @@ def register(app: Flask) -> None:
         if status == 405 and getattr(err, "valid_methods", None):
             headers["Allow"] = ", ".join(sorted(err.valid_methods))
         message = API_MESSAGES.get(status) or err.description or "Request refused."
-        if status == 400 and request.mimetype == "application/json":
+        if status == 400 and request.mimetype == "application/json" and not isinstance(err, BodyRefused):
             message = "The request body is not valid JSON."
         return error_response(status, message, headers=headers)
 

@@ -10,12 +10,20 @@ from werkzeug.exceptions import BadRequest
 from workflows.errors import ValidationFailed
 
 
+class BodyRefused(BadRequest):
+    """A request body refused for a reason its message gives (not just "not valid JSON")."""
+
+
 def json_body() -> Any:
     """Return the parsed JSON body, refusing a missing or malformed one with 400."""
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+        errors = nul_errors(body)
+    except RecursionError:  # JSON nested deeper than Python's parser goes: no request needs it
+        raise BodyRefused("The request body is nested too deeply.") from None
     if body is None:
         raise BadRequest("The request body must be JSON.")
-    if errors := nul_errors(body):
+    if errors:
         raise ValidationFailed("Text must not contain NUL characters.", errors)
     return body
 

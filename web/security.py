@@ -8,10 +8,10 @@ from flask_login import current_user
 from flask_talisman import Talisman
 
 from web import nav, scoring
+from workflows.fields import MAX_ROW_ID
 
 
 log = logging.getLogger("accord.security")
-MAX_ROW_ID = 2**31 - 1
 
 # No inline script or style anywhere: every script and stylesheet is a file under /static.
 CSP = {

@@ -6,6 +6,14 @@ from decimal import Decimal, InvalidOperation
 from marshmallow import ValidationError, fields, validate
 
 MAX_MONEY = Decimal("1000000000.00")
+#: The largest id a row may have: a database INTEGER (PostgreSQL's is 32-bit).
+MAX_ROW_ID = 2**31 - 1
+
+
+def row_id(**kwargs) -> fields.Integer:
+    """Return a field for the id of a row elsewhere: a whole number a database integer can hold, so
+    that looking it up cannot overflow (an id beyond it names nothing)."""
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_ROW_ID), **kwargs)
 
 
 class Text(fields.String):
@@ -56,6 +64,8 @@ class Money(fields.Decimal):
             raise ValidationError("Not a valid amount.") from None
         if not amount.is_finite():
             raise ValidationError("Not a valid amount.")
+        if abs(amount) > MAX_MONEY:  # before quantize, which fails beyond 28 digits (1e30, say)
+            raise ValidationError(f"Must be at most {MAX_MONEY:,.2f}.")
         if amount != amount.quantize(Decimal("0.01")):
             raise ValidationError("Use at most two decimals (cents).")
         return super()._deserialize(str(amount), attr, data, **kwargs)

@@ -40,6 +40,14 @@ def test_malformed_json_is_400(client):
     assert "JSON" in body["message"]
 
 
+@pytest.mark.parametrize("body", ['{"a":' * 990 + "1" + "}" * 990, "[" * 990 + "]" * 990,
+                                  '{"workflow":"travel","title":"t","goals":["economy"],"data":' + "[" * 990 + "]" * 990 + "}"])
+def test_json_nested_too_deeply_is_400_and_creates_nothing(client, body):
+    r = client.client.post("/api/v1/cases", data=body, content_type="application/json", headers=client._headers())
+    assert "nested too deeply" in _is_error(r, 400, "bad_request")["message"]
+    assert client.get("/api/v1/cases").get_json()["total"] == 0
+
+
 def test_too_large_is_413(app, client):
     app.config["MAX_CONTENT_LENGTH"] = 1000
     r = client.post("/api/v1/cases", json={"workflow": "x", "title": "a" * 5000, "goals": ["research"]})
@@ -82,6 +90,13 @@ def test_openapi_document_is_served_and_lists_the_contract(app):
                  "/api/v1/criteria/{workflow}", "/api/v1/cases/{case_id}/scores"):
         assert path in doc["paths"], path
     assert "CaseSchema" in doc["components"]["schemas"]
+    # Every operation that reads a JSON body answers 400 for one that is not JSON, and says so.
+    with_body = [(path, method) for path, ops in doc["paths"].items() for method, op in ops.items()
+                 if isinstance(op, dict) and "requestBody" in op]
+    assert ("/api/v1/auth/token", "post") in with_body
+    assert [(p, m) for p, m in with_body if "400" not in doc["paths"][p][m]["responses"]] == []
+    # Opening a kind of request one's roles may not open is refused with 403.
+    assert "403" in doc["paths"]["/api/v1/cases"]["post"]["responses"]
 
 
 def test_healthz(app):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from models.partnership import STATUSES
-from workflows.fields import Money, Text
+from workflows.fields import Money, Text, row_id
 
 PROPOSAL_TYPES = ("revival", "new")
 SPONSORS = ("FCM", "CIDA", "Metropolis", "CUI", "ICLEI", "none", "other")
@@ -17,7 +17,7 @@ class PartnershipData(Schema):
     """A proposal to revive a partnership of the inventory or to open a new one."""
 
     proposal_type = fields.String(required=True, validate=validate.OneOf(PROPOSAL_TYPES))
-    partnership_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    partnership_id = row_id(allow_none=True)
     partner_city = Text(120, min_length=1, required=True)
     partner_country = Text(120, min_length=1, required=True)
     sponsor_organization = fields.String(required=True, validate=validate.OneOf(SPONSORS))

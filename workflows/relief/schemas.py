@@ -10,7 +10,7 @@ import clock
 from extensions import db
 from models import Partnership
 from workflows.definition import shared
-from workflows.fields import Money, Text
+from workflows.fields import MAX_ROW_ID, Money, Text
 
 PARTY_TYPES = ("municipality", "ngo", "agency", "community_group")
 DISASTER_TYPES = ("earthquake", "hurricane", "flood", "drought", "epidemic", "conflict", "terrorist_attack", "other")
@@ -26,7 +26,7 @@ def not_in_future(value: date) -> None:
 
 def existing_partnership(value: int) -> None:
     """Refuse a partnership id that names no row of the inventory."""
-    if db.session.get(Partnership, value) is None:
+    if not 1 <= value <= MAX_ROW_ID or db.session.get(Partnership, value) is None:
         raise ValidationError("No partnership in the inventory has this id.")
 
 

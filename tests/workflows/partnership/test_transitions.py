@@ -166,6 +166,14 @@ def test_submit_refuses_a_revival_of_no_entry(api, people, make_case):
     _guard_refusal(api, people["chen"], case, "submit", "names_inventory_entry", "partnership_id")
 
 
+@pytest.mark.parametrize("pid", [2**31, 2**63])
+def test_an_id_beyond_any_row_is_refused_when_the_proposal_is_written(api, people, pid):
+    # (On PostgreSQL, 2**31 once passed as a draft and made its submit fail with a 500.)
+    r = api(people["chen"]).post("/api/v1/cases", json={"workflow": "partnership", "title": "Revive",
+                                                         "goals": ["democracy"], "data": revival(partnership_id=pid)})
+    assert r.status_code == 422 and "partnership_id" in r.get_json()["errors"]["data"]
+
+
 def test_submit_refuses_a_revival_whose_city_is_not_the_entry(api, people, make_case):
     case = make_case("draft", data=revival(partner_city="Rio de Janeiro"))
     _guard_refusal(api, people["chen"], case, "submit", "names_inventory_entry", "partner_city")

@@ -33,8 +33,10 @@ def test_the_contact_email_must_be_valid(api, people):
 
 def test_the_partnership_must_be_in_the_inventory(api, people):
     client = api(people["owner"])
-    r = create(client, partnership_id=9999)
-    assert r.status_code == 422 and "partnership_id" in r.get_json()["errors"]["data"]
+    # Ids beyond a database integer (32-bit on PostgreSQL, 64-bit on SQLite) name nothing either.
+    for unknown in (9999, 2**31, 2**63, -1):
+        r = create(client, partnership_id=unknown)
+        assert r.status_code == 422 and "partnership_id" in r.get_json()["errors"]["data"], unknown
     soyapango = db.session.scalar(select(Partnership).where(Partnership.city == "Soyapango"))
     r = create(client, partnership_id=soyapango.id)
     assert r.status_code == 201 and r.get_json()["data"]["partnership_id"] == soyapango.id
@@ -60,6 +62,11 @@ def test_amounts_are_decimal_strings_never_rounded_through_float(api, people):
     assert create(client, amount_requested="0.30").get_json()["data"]["amount_requested"] == "0.30"
     r = create(client, amount_requested="12.345")
     assert r.status_code == 422 and "amount_requested" in r.get_json()["errors"]["data"]
+    # Far beyond the largest amount, as a number or text: refused naming the field, like any other.
+    for huge in (1e30, "1e30", 10**27, "1000000000.01"):
+        r = create(client, amount_requested=huge)
+        assert r.status_code == 422, huge
+        assert r.get_json()["errors"]["data"]["amount_requested"] == ["Must be at most 1,000,000,000.00."]
     case = db.session.scalar(select(Case).where(Case.workflow == "relief").order_by(Case.id.desc()))
     assert str(case.amount_requested) == "0.30"
 
