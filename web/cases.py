@@ -11,7 +11,7 @@ from web import bp
 from web.forms import CaseFilterForm, CommentForm, form_page, refused
 from web.payloads import payload_form
 from workflows import engine, registry
-from workflows.access import allowed_triggers
+from workflows.access import allowed_triggers, pending_steps
 from workflows.audit import case_events, check_chain
 from workflows.errors import NotFound, WorkflowError
 from workflows.presenters import case_flags, case_tables, edit_changes
@@ -90,7 +90,7 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
         "case.html", case=case, wf=wf, events=events, hidden=hidden_reviews(current_user, case, events),
         changes=edit_changes(events, wf),
         chain_fault=check_chain(events, case.last_event_hash),
-        actions=actions, flags=case_flags(case, bool(score.get("disagreement"))), failed=failed,
+        actions=actions, pending=pending_steps(current_user, case, wf), flags=case_flags(case, bool(score.get("disagreement"))), failed=failed,
         comment_form=comment_form,
     ), status
 

@@ -105,8 +105,23 @@ def refusal(user: User, case: Case, transitions: list[Transition]) -> str:
 
 
 def allowed_triggers(user: User, case: Case, wf: Workflow | None = None) -> list[str]:
-    """Return the triggers the user may fire on the case now, in declaration order."""
+    """Return the triggers the user may fire on the case now, in declaration order (not those
+    that wait for a moment to come: see pending_steps)."""
     wf = wf or registry.get(case.workflow)
     return list(dict.fromkeys(
-        t.trigger for t in wf.transitions if case.state in t.source and permitted(user, case, t)
+        t.trigger for t in wf.transitions
+        if case.state in t.source and permitted(user, case, t) and t.not_yet(case) is None
     ))
+
+
+def pending_steps(user: User, case: Case, wf: Workflow | None = None) -> list[tuple[Transition, str]]:
+    """Return the steps the user may take on the case later but not yet, each with the reason
+    (a trip is marked as taken from its first day)."""
+    wf = wf or registry.get(case.workflow)
+    allowed = allowed_triggers(user, case, wf)
+    pending: dict[str, tuple[Transition, str]] = {}
+    for t in wf.transitions:
+        if (t.trigger not in allowed and t.trigger not in pending and case.state in t.source
+                and permitted(user, case, t) and (reason := t.not_yet(case))):
+            pending[t.trigger] = (t, reason)
+    return list(pending.values())

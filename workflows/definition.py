@@ -36,8 +36,12 @@ GuardResult = "str | tuple[str, dict] | None"
 @dataclass(frozen=True)
 class Guard:
     name: str
-    check: Callable[["Context"], Any]
+    check: Callable[[Any], Any]  # given the Context; given the Case alone if ahead
     description: str = ""
+    # A guard that reads the case alone, not what its step sends (a trip not yet begun): it is
+    # checked before the step is offered, so that a step bound to be refused is not offered, and
+    # the reason is shown instead; and again when the step is fired.
+    ahead: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,14 @@ class Transition:
     @property
     def by_owner(self) -> bool:
         return OWNER in self.roles
+
+    def not_yet(self, case: "Case") -> str | None:
+        """Return why this step cannot be taken now, whatever is sent with it (the message of the
+        first of its ahead guards to refuse), or None."""
+        for guard in self.guards:
+            if guard.ahead and (result := guard.check(case)) is not None:
+                return result if isinstance(result, str) else result[0]
+        return None
 
 
 @dataclass

@@ -331,7 +331,7 @@ def fire(session: Session, actor: User, case_id: int, trigger: str, version: Any
 
 
 def _run_guard(guard, ctx: Context) -> None:
-    result = guard.check(ctx)
+    result = guard.check(ctx.case if guard.ahead else ctx)
     if result is None:
         return
     message, errors = result if isinstance(result, tuple) else (result, None)

@@ -152,8 +152,8 @@ def _complete_and_ahead(ctx) -> str | tuple | None:
     return f"The request cannot be submitted yet; check: {named}.", {"data": errors}
 
 
-def _started(ctx) -> str | None:
-    start = _date(ctx.data.get("start_date"))
+def _started(case: Case) -> str | None:
+    start = _date(case.data.get("start_date"))
     if start and clock.today() < start:
         return f"The trip starts on {start.isoformat()}; it can be marked as travelled from that day."
     return None
@@ -162,8 +162,7 @@ def _started(ctx) -> str | None:
 def _travellers_turn(case: Case) -> bool:
     """Return whether the traveller has a step to take now: an approved trip waits for them only
     from its first day, when it can be marked as taken."""
-    start = _date(case.data.get("start_date"))
-    return case.state != "approved" or start is None or clock.today() >= start
+    return case.state != "approved" or _started(case) is None
 
 
 def _approved_at_once(ctx) -> bool:
@@ -180,7 +179,7 @@ def _file_report(ctx) -> None:
 
 complete_and_ahead = Guard("complete_and_ahead", _complete_and_ahead,
                            "every required field is valid and the trip is not over")
-trip_started = Guard("trip_started", _started, "not before the start date")
+trip_started = Guard("trip_started", _started, "not before the start date", ahead=True)
 
 WORKFLOW = Workflow(
     name=NAME,

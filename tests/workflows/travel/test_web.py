@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
+import clock
 from extensions import db
 from models import Case
 from tests.factories import TEST_PASSWORD, counted, error_summary, roles_queries
@@ -184,6 +185,16 @@ def test_overdue_trips_stand_out_for_the_traveller_the_approver_and_the_cao(brow
         page = client.get("/").get_data(as_text=True)
     assert "WHO Healthy Cities conference" in page.split('id="travel-overdue-h"')[1]
     assert not roles_queries(statements)
+
+
+def test_a_trip_is_offered_to_be_marked_as_taken_from_its_first_day(browse, people, make_trip):
+    case = make_trip("sam", "approved")
+    page = browse(people["sam"]).get(f"/cases/{case.id}").get_data(as_text=True)
+    assert f"Mark as travelled</strong>: not yet. The trip starts on {case.data['start_date']}" in page
+    assert ">Mark as travelled</button>" not in page and ">Cancel the trip</button>" in page
+    clock.set(datetime.fromisoformat(case.data["start_date"]) + timedelta(hours=9))
+    page = browse(people["sam"]).get(f"/cases/{case.id}").get_data(as_text=True)
+    assert ">Mark as travelled</button>" in page and "not yet" not in page
 
 
 def test_a_trips_report_due_day_is_fixed_when_the_trip_is_taken(app, api, browse, people, make_trip):
