@@ -14,6 +14,7 @@ from workflows import engine, registry
 from workflows.access import allowed_triggers, pending_steps
 from workflows.audit import case_events, check_chain
 from workflows.errors import NotFound, WorkflowError
+from workflows.fields import whole_number
 from workflows.presenters import case_flags, case_tables, edit_changes
 from workflows.queries import load_visible, page_of_cases
 from workflows.scoring import hidden_reviews
@@ -57,7 +58,7 @@ def _filters(form: CaseFilterForm) -> dict:
 
 def _page_number(value: str) -> int | None:
     """Return the page asked for, or None if it is not a whole number from 1 (the page then says so)."""
-    return int(value) if value.isascii() and value.isdigit() and 0 < int(value) <= 1_000_000 else None
+    return whole_number(value, 1_000_000)
 
 
 def _load(case_id: int):

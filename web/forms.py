@@ -7,12 +7,14 @@ from flask import Flask, flash, g, render_template, session
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, IntegerField, PasswordField, SelectField,
                      StringField, TextAreaField)
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, RadioInput
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=80)],
+    # (NUL too: PostgreSQL cannot compare text holding it, and the username is looked up.)
+    username = StringField("Username", validators=[DataRequired(), Length(max=80),
+                                                   Regexp(r"^[^\x00]*$", message="Must not contain NUL characters.")],
                            render_kw={"autocomplete": "username", "autofocus": True})
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)],
                              render_kw={"autocomplete": "current-password"})

@@ -114,6 +114,13 @@ def test_sign_in_is_rate_limited_with_a_clear_message(app, make_user, make_app):
     assert r.status_code == 429 and r.get_json()["error"] == "too_many_requests"
 
 
+def test_a_username_with_a_nul_is_refused_as_such(app, make_user):
+    # (PostgreSQL cannot compare text holding NUL: looked up, it failed with a 500.)
+    make_user("ann", "staff")
+    r = app.test_client().post("/login", data={"username": "ann\x00x", "password": "wrong"})
+    assert r.status_code == 400 and "Must not contain NUL characters." in r.get_data(as_text=True)
+
+
 def test_failed_sign_in_is_logged_with_user_and_address(app, make_user, caplog):
     make_user("ann", "staff")
     with caplog.at_level(logging.WARNING, logger="accord.security"):

@@ -13,6 +13,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from models.partnership import STATUSES
 from web.forms import TransitionForm
+from workflows.fields import whole_number
 from workflows.goals import GOALS
 from workflows.partnership.schemas import REFERENCE_PATTERN, SPONSORS
 
@@ -78,7 +79,8 @@ class ProposalForm(FlaskForm):
         data["proposal_type"] = self.proposal_type.data
         data["sponsor_funding_secured"] = bool(self.sponsor_funding_secured.data)
         if self.partnership_id.data:
-            data["partnership_id"] = int(self.partnership_id.data) if self.partnership_id.data.isdigit() else -1
+            # (Any text but an inventory id is refused by the schema, naming the field.)
+            data["partnership_id"] = whole_number(self.partnership_id.data) or -1
         areas = [a.strip() for a in self.focus_areas.data if a and a.strip()]
         if areas:
             data["focus_areas"] = areas

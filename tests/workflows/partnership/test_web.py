@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from extensions import db
@@ -73,6 +74,14 @@ def test_proposal_form_shows_the_engine_errors_beside_the_fields(people, browser
                                                   "city_contribution": "12.345"})
     assert r.status_code == 422
     assert 'id="city_contribution-error"' in r.get_data(as_text=True)
+    assert db.session.scalar(select(Case.id)) is None
+
+
+@pytest.mark.parametrize("pid", ["²", "3000000000", "9" * 30, "1" * 5000])
+def test_a_proposal_naming_no_inventory_row_is_refused_beside_the_field(people, browser_of, pid):
+    # (The field is a list to choose from; a hand-made request can send anything.)
+    r = browser_of(people["chen"]).post("/partnerships/propose", data={**PROPOSAL, "partnership_id": pid})
+    assert r.status_code == 422 and 'id="partnership_id-error"' in r.get_data(as_text=True)
     assert db.session.scalar(select(Case.id)) is None
 
 

@@ -69,6 +69,7 @@ def test_amounts_are_decimal_strings_never_rounded_through_float(api, people):
         assert r.get_json()["errors"]["data"]["amount_requested"] == ["Must be at most 1,000,000,000.00."]
     case = db.session.scalar(select(Case).where(Case.workflow == "relief").order_by(Case.id.desc()))
     assert str(case.amount_requested) == "0.30"
+    assert create(client, amount_requested="-0").get_json()["data"]["amount_requested"] == "0.00"  # not "-0.00"
 
 
 def test_the_owner_edits_in_draft_and_when_information_is_requested_only(api, people, make_case):
