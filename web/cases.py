@@ -151,9 +151,21 @@ def _attach_errors(form, err: WorkflowError) -> None:
     for name, messages in (err.errors or {}).items():
         if name == "data" and isinstance(messages, dict):
             for field_name, msgs in messages.items():
-                field = getattr(form, field_name, None)
-                if field is not None and isinstance(msgs, list):
-                    field.errors = list(field.errors) + msgs
-        field = getattr(form, name, None)
-        if field is not None and isinstance(messages, list):
-            field.errors = list(field.errors) + messages
+                if (field := getattr(form, field_name, None)) is not None:
+                    field.errors = list(field.errors) + _sentences(msgs)
+        elif (field := getattr(form, name, None)) is not None:
+            field.errors = list(field.errors) + _sentences(messages)
+
+
+def _sentences(messages, where: str = "") -> list[str]:
+    """Return a field's errors as sentences: those of a list's items (keyed by position) or of an
+    object's fields say which ("Entry 2: Must be at most 120 characters long.")."""
+    if isinstance(messages, list):
+        return [f"{where}: {m}" if where else m for m in messages if isinstance(m, str)]
+    if not isinstance(messages, dict):
+        return []
+    found = []
+    for key, inner in messages.items():
+        part = f"Entry {key + 1}" if isinstance(key, int) else str(key).replace("_", " ")
+        found += _sentences(inner, f"{where}, {part}" if where else part)
+    return found

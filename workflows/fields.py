@@ -78,7 +78,7 @@ class Money(fields.Decimal):
         if amount.is_zero():
             amount = abs(amount)  # "-0" is nought dollars, not a negative amount shown as "-0.00"
         if abs(amount) > MAX_MONEY:  # before quantize, which fails beyond 28 digits (1e30, say)
-            raise ValidationError(f"Must be at most {MAX_MONEY:,.2f}.")
+            raise ValidationError(f"Must be at most ${MAX_MONEY:,.2f}.")
         if amount != amount.quantize(Decimal("0.01")):
             raise ValidationError("Use at most two decimals (cents).")
         return super()._deserialize(str(amount), attr, data, **kwargs)

@@ -80,7 +80,7 @@ def _above_limit(ctx) -> bool:
 def _paid_within_grant(ctx) -> str | tuple | None:
     paid, granted = ctx.payload["amount_paid"], amount(ctx.data.get("amount_granted")) or Decimal("0")
     if paid > granted:
-        message = f"The amount paid ({paid:,.2f}) is more than the amount granted ({granted:,.2f})."
+        message = f"The amount paid (${paid:,.2f}) is more than the amount granted (${granted:,.2f})."
         return message, {"data": {"amount_paid": [message]}}
     if paid == 0 and granted > 0 and "financial" in (ctx.data.get("assistance_types") or []):
         message = "Financial help was granted: record the amount paid (0 is only for non-financial help)."

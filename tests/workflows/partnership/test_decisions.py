@@ -2,6 +2,8 @@
 proposal's data, shown on the case, and searchable by meeting reference or motion."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from extensions import db
@@ -77,6 +79,20 @@ def test_decision_form_refuses_a_malformed_reference(people, make_case, browser_
         "approve-version": case.version, "approve-meeting_reference": "PF14 item 3"})
     assert r.status_code == 422
     assert "2026.PF13.5" in r.get_data(as_text=True)
+    assert _decision_events(case.id) == []
+
+
+def test_an_item_of_a_list_refused_is_named_beside_its_field(people, make_case, browser_of):
+    # The engine names the second name of the list; the form has one box for all the names.
+    case = make_case("committee_review")
+    r = browser_of(people["pat"]).post(f"/cases/{case.id}/actions/approve", data={
+        "approve-version": case.version, "approve-meeting_reference": "2026.PF14.3",
+        "approve-interests_declared": "Councillor A\n" + "B" * 130})
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    box = re.search(r'<textarea[^>]*name="approve-interests_declared"[^>]*>', page).group(0)
+    assert 'aria-invalid="true"' in box and "approve-interests_declared-error" in box
+    assert "Entry 2: Must be at most 120 characters long." in page
     assert _decision_events(case.id) == []
 
 

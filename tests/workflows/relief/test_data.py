@@ -66,7 +66,7 @@ def test_amounts_are_decimal_strings_never_rounded_through_float(api, people):
     for huge in (1e30, "1e30", 10**27, "1000000000.01"):
         r = create(client, amount_requested=huge)
         assert r.status_code == 422, huge
-        assert r.get_json()["errors"]["data"]["amount_requested"] == ["Must be at most 1,000,000,000.00."]
+        assert r.get_json()["errors"]["data"]["amount_requested"] == ["Must be at most $1,000,000,000.00."]
     case = db.session.scalar(select(Case).where(Case.workflow == "relief").order_by(Case.id.desc()))
     assert str(case.amount_requested) == "0.30"
     assert create(client, amount_requested="-0").get_json()["data"]["amount_requested"] == "0.00"  # not "-0.00"

@@ -94,6 +94,9 @@ def test_the_report_form_has_contact_rows_and_files_the_report(browse, people, m
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     for i in range(3):
         assert f'for="submit_report-contacts-{i}-name"' in page
+    # The rows are a group named by its legend: no label points at the group's container.
+    assert re.search(r'<fieldset class="field group\s*">\s*<legend>Contacts made</legend>', page)
+    assert 'for="submit_report-contacts"' not in page
     # What the report must hold says so before it is refused, in the label and to assistive technology.
     for name, label in (("summary", "Summary of the event"), ("learnings", "What the City can learn from it"),
                         ("actual_cost", "Actual cost")):
