@@ -97,6 +97,14 @@ def form_page(template: str, form: FlaskForm, status: int | None = None, **conte
 _REFUSED = "accord_refused_forms"
 
 
+def flash_saved(case, version_before: int, message: str = "Changes saved.") -> None:
+    """Say that an edit was saved, or that it changed nothing (the request is as it was)."""
+    if case.version == version_before:
+        flash("Nothing was changed: the request is as it was.", "info")
+    else:
+        flash(message, "success")
+
+
 def refused(*forms: Form | None) -> None:
     """List these forms' errors at the top of the page being rendered, each a link to its field,
     under a message saying the page was refused (CORRECT_THE_FIELDS, unless one was given already).

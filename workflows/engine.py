@@ -173,6 +173,10 @@ def update_case(session: Session, actor: User, case_id: int, version: Any, *, ti
             if changed := {key: value for key, value in now.items() if value != settled(case.data.get(key))}:
                 case.data = {**case.data, **changed}
                 changes["data"] = changed
+        if not changes:
+            # Nothing differs from what is stored (a form saved again, a request repeated): nothing
+            # happened, so nothing is recorded, and whoever holds this version may still act on it.
+            return case
         _refresh(wf, case)
         _flush(session)
         record_event(session, actor=actor, case=case, action="edit", from_state=case.state,

@@ -312,7 +312,8 @@ class WorkflowMachine(RuleBasedStateMachine):
         return good | bad
 
     def attempt(self, case_id: int, action: str, call: Callable[[], Any]) -> None:
-        """Make a call; a refusal must change nothing, an acceptance exactly one event's worth."""
+        """Make a call; a refusal must change nothing, an acceptance exactly one event's worth (or,
+        for an edit that sent only what is stored already, nothing at all)."""
         before = snapshot(case_id)
         try:
             call()
@@ -323,6 +324,9 @@ class WorkflowMachine(RuleBasedStateMachine):
             return
         after = snapshot(case_id)
         self.state_of[case_id] = after.case[0]
+        if action == "edit" and after == before:
+            self.stats.accepted["edit that changed nothing"] += 1
+            return
         assert after.case_events == before.case_events + 1, f"{action} made {after.case_events - before.case_events}"
         if action == "score":
             assert after.case[0] == before.case[0] and after.scores == before.scores + 1

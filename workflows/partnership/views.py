@@ -8,7 +8,7 @@ from extensions import db
 from models import Partnership
 from models.partnership import STATUSES
 from web import nav
-from web.forms import form_page
+from web.forms import flash_saved, form_page
 from web.payloads import register_form
 from workflows import engine, registry
 from workflows.errors import NotFound, WorkflowError
@@ -146,13 +146,14 @@ def edit_proposal(case_id: int):
         data = _with_partner(form.proposal_data())
         for name in case.data:
             data.setdefault(name, None if name in NULLABLE else "")
+        before = case.version
         try:
-            engine.update_case(db.session, current_user, case.id, form.version.data, title=form.title.data,
-                               goals=form.goals.data, data=data)
+            case = engine.update_case(db.session, current_user, case.id, form.version.data, title=form.title.data,
+                                      goals=form.goals.data, data=data)
         except WorkflowError as err:
             status = _refused(form, err)
         else:
-            flash("Your changes are saved.", "success")
+            flash_saved(case, before, "Your changes are saved.")
             return redirect(url_for("web.case_page", case_id=case.id))
     return form_page("partnership/propose.html", form, status, case=case)
 

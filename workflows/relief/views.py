@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from extensions import db
 from models import Partnership
-from web.forms import form_page
+from web.forms import flash_saved, form_page
 from workflows import engine
 from workflows.errors import NotFound, WorkflowError
 from workflows.queries import load_visible
@@ -100,6 +100,7 @@ def edit_request(case_id: int):
     data = form.request_data(clear_empty=True) if form.validate() else None
     if data is None or (step and not _precheck(form, {**case.data, **data})):
         return _render_form(form, case, 422)
+    before = case.version
     try:
         case = engine.update_case(db.session, current_user, case_id, form.version.data,
                                   title=(form.title.data or "").strip() or case.title, goals=form.goals.data,
@@ -111,8 +112,11 @@ def edit_request(case_id: int):
         case = load_visible(db.session, current_user, case_id)
         form.version.data = case.version
         return _render_form(form, case, err.status)
-    flash({"submit": "Your request has been submitted.", "provide_info": "Sent back to the Healthy City Office."}
-          .get(step, "Changes saved."), "success")
+    if step:
+        flash({"submit": "Your request has been submitted.", "provide_info": "Sent back to the Healthy City Office."}
+              [step], "success")
+    else:
+        flash_saved(case, before)
     return redirect(url_for("web.case_page", case_id=case.id))
 
 

@@ -13,7 +13,7 @@ import clock
 from extensions import db
 from models import CASE_ROW, Case, User
 from web.nav import add_case_section, add_link, add_new_link, add_panel, set_edit_endpoint
-from web.forms import form_page
+from web.forms import flash_saved, form_page
 from web.payloads import register_form
 from workflows import engine
 from workflows.access import can_view, visible
@@ -81,8 +81,9 @@ def edit(case_id: int):
     if request.method == "GET":
         form.fill(case)
     elif form.validate_on_submit():
+        before = case.version
         if _save(form, case) is not None:
-            flash("Changes saved.", "success")
+            flash_saved(case, before)
             return redirect(url_for("web.case_page", case_id=case.id))
     return form_page("travel/form.html", form, 422 if request.method == "POST" else 200, case=case,
                      total=form_total(form))

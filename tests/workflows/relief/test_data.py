@@ -84,6 +84,19 @@ def test_the_owner_edits_in_draft_and_when_information_is_requested_only(api, pe
     assert snapshot(triage.id) == before
 
 
+def test_an_edit_that_changes_nothing_leaves_no_trace(api, people, make_case):
+    case = make_case("draft")
+    before, version = snapshot(case.id), case.version
+    client = api(people["owner"])
+    for body in ({"title": case.title}, {"data": {}}, {"data": {"city": case.data["city"]}}, {"goals": case.goals}):
+        r = client.patch(f"/api/v1/cases/{case.id}", json={"version": version, **body})
+        assert r.status_code == 200 and r.get_json()["version"] == version, body
+    assert snapshot(case.id) == before
+    # Whoever holds that version may still act on it.
+    r = client.patch(f"/api/v1/cases/{case.id}", json={"version": version, "data": {"city": "Antakya"}})
+    assert r.status_code == 200 and r.get_json()["version"] == version + 1
+
+
 def test_the_owner_may_not_write_decision_data(api, people, make_case):
     case = make_case("draft")
     before = snapshot(case.id)

@@ -148,16 +148,17 @@ def test_a_returned_report_comes_back_as_filed_to_mend_and_file_again(browse, pe
     assert re.search(r'<textarea[^>]* id="submit_report-summary"[^>]*>\s*</textarea>', page)
 
 
-def test_saving_a_draft_unchanged_records_no_change_and_the_trail_keeps_the_data(browse, people):
-    # The form sends every field, its empty ones too: saved again unchanged, nothing is said to
-    # have changed, and what is stored is still what the trail's events add up to.
+def test_saving_a_draft_unchanged_records_nothing_and_the_trail_keeps_the_data(browse, people):
+    # The form sends every field, its empty ones too: saved again unchanged, nothing happened, and
+    # the person is told so; what is stored is still what the trail's events add up to.
     client = browse(people["sam"])
     r = client.post("/travel/new", data=FORM)
     case_id = int(r.headers["Location"].rsplit("/", 1)[1])
     stored = db.session.get(Case, case_id).data
     assert client.post(f"/travel/{case_id}/edit", data=FORM).status_code == 302
     page = client.get(f"/cases/{case_id}").get_data(as_text=True)
-    assert "<p>Saved with nothing changed.</p>" in page and "Changed:" not in page
+    assert "Nothing was changed: the request is as it was." in page and "Changes saved." not in page
+    assert [e.action for e in case_events(db.session, case_id)] == ["create"]
     assert client.post(f"/travel/{case_id}/edit", data={**FORM, "other": "25"}).status_code == 302
     page = client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert "<p>Changed: Estimated cost.</p>" in page
