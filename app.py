@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from decimal import Decimal
 
 from flask import Flask
 
@@ -34,7 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
         options["isolation_level"] = "READ COMMITTED"
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     _check_secret(app)
-    _check_lifetimes(app)
+    _check_settings(app)
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The transitions library logs two lines at INFO for every transition ("Finished processing
@@ -110,17 +111,52 @@ def _check_secret(app: Flask) -> None:
     raise RuntimeError("SECRET_KEY must be set outside development (ACCORD_ENV=%s)." % app.config["ACCORD_ENV"])
 
 
-#: The longest a web sign-in (hours) and an API token (days) may be set to last: a year and ten years.
-LIFETIME_LIMITS = {"ACCORD_SESSION_HOURS": 366 * 24, "ACCORD_TOKEN_DAYS": 3660}
+#: The whole-number settings and the range each must lie in. The longest a web sign-in (hours)
+#: and an API token (days) may last is a year and ten years (0: no limit): beyond, the moment it
+#: began could not be written and every request would fail; a negative one would read as forever.
+WHOLE_NUMBER_RANGES = {
+    "ACCORD_SESSION_HOURS": (0, 366 * 24, " (no limit)"),
+    "ACCORD_TOKEN_DAYS": (0, 3660, " (no limit)"),
+    "ACCORD_TRAVEL_REPORT_DUE_DAYS": (0, 366, ""),
+    "ACCORD_RELIEF_TRIAGE_SLA_HOURS": (1, 366 * 24, ""),
+    "ACCORD_PROXIES": (0, 10, ""),  # a negative count would trust the client's own X-Forwarded-For
+    "MAIL_PORT": (1, 65535, ""),
+}
+#: The amounts set in configuration: the delegated authorities of the CAO.
+AMOUNTS = ("ACCORD_TRAVEL_CAO_THRESHOLD", "ACCORD_RELIEF_CAO_LIMIT")
+RATE_LIMITS = ("ACCORD_LOGIN_RATE_LIMIT", "ACCORD_LOGIN_USER_RATE_LIMIT")
 
 
-def _check_lifetimes(app: Flask) -> None:
-    """Refuse to start with a lifetime that is negative (which would have read as "forever") or so
-    long that the time it began could not be written (every request would fail)."""
-    for name, limit in LIFETIME_LIMITS.items():
+def _check_settings(app: Flask) -> None:
+    """Refuse to start with a setting that would break something later, or quietly do harm:
+    a number out of its range, an amount that is not one, a rate limit Flask-Limiter cannot
+    read (it would log it and limit nothing), a time zone that does not exist."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from limits import parse_many
+
+    from workflows.fields import MAX_MONEY
+
+    for name, (low, high, meaning) in WHOLE_NUMBER_RANGES.items():
         value = app.config[name]
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limit:
-            raise RuntimeError(f"{name} must be a whole number from 0 (no limit) to {limit}, not {value!r}.")
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise RuntimeError(f"{name} must be a whole number from {low}{meaning} to {high}, not {value!r}.")
+    for name in AMOUNTS:
+        value = app.config[name]
+        if (not isinstance(value, Decimal) or not value.is_finite() or not 0 <= value <= MAX_MONEY
+                or value != value.quantize(Decimal("0.01"))):
+            raise RuntimeError(f"{name} must be an amount from 0 to {MAX_MONEY} with at most two decimals, "
+                               f"not {value!r}.")
+    for name in RATE_LIMITS:
+        try:
+            parse_many(app.config[name])
+        except (ValueError, TypeError):
+            raise RuntimeError(f"{name} must be a rate such as '10 per minute', not {app.config[name]!r}.") from None
+    try:
+        ZoneInfo(app.config["ACCORD_TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise RuntimeError(f"ACCORD_TIMEZONE must be a time zone such as 'America/Toronto', "
+                           f"not {app.config['ACCORD_TIMEZONE']!r}.") from None
 
 
 def compile_templates(app: Flask) -> int:

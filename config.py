@@ -12,11 +12,21 @@ ROOT = Path(__file__).resolve().parent
 
 
 def _decimal(name: str, default: str) -> Decimal:
-    return Decimal(os.environ.get(name, default))
+    value = os.environ.get(name, default)
+    try:
+        return Decimal(value.strip())
+    except ArithmeticError:  # (decimal.InvalidOperation)
+        raise RuntimeError(f"{name} must be an amount such as {default}, not {value!r}.") from None
 
 
 def _int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise RuntimeError(f"{name} must be a whole number, not {value!r}.") from None
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -28,7 +38,7 @@ def _flag(name: str, default: bool) -> bool:
         return True
     if value in ("0", "false", "no", "off"):
         return False
-    raise ValueError(f"{name} must be 1 or 0 (or true/false, yes/no, on/off), not {value!r}")
+    raise RuntimeError(f"{name} must be 1 or 0 (or true/false, yes/no, on/off), not {value!r}")
 
 
 def from_environment() -> dict:
@@ -50,7 +60,7 @@ def from_environment() -> dict:
         "MAIL_PORT": _int("MAIL_PORT", 25),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD"),
-        "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "") == "1",
+        "MAIL_USE_TLS": _flag("MAIL_USE_TLS", False),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "accord@toronto.example"),
         "ACCORD_BASE_URL": os.environ.get("ACCORD_BASE_URL", "http://localhost:5000"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),

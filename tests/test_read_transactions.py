@@ -113,7 +113,7 @@ def test_accord_db_prepare_refuses_a_value_it_does_not_know(monkeypatch):
     import config
 
     monkeypatch.setenv("ACCORD_DB_PREPARE", "maybe")
-    with pytest.raises(ValueError, match="ACCORD_DB_PREPARE must be 1 or 0"):
+    with pytest.raises(RuntimeError, match="ACCORD_DB_PREPARE must be 1 or 0"):
         config.from_environment()
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from decimal import Decimal
 
 import pytest
 
@@ -58,11 +59,44 @@ def test_a_web_sign_in_ends_after_its_lifetime_and_says_so(app, make_user):
     assert "Please sign in to see this page." in page and "has ended" not in page
 
 
-@pytest.mark.parametrize("name, value", [("ACCORD_SESSION_HOURS", -1), ("ACCORD_TOKEN_DAYS", 10**7)])
-def test_a_lifetime_that_cannot_work_stops_the_app_from_starting(name, value):
+@pytest.mark.parametrize("name, value, says", [
     # -1 would have read as "forever"; ten million days overflows the date every request computes.
-    with pytest.raises(RuntimeError, match=f"{name} must be a whole number from 0"):
+    ("ACCORD_SESSION_HOURS", -1, "a whole number from 0"), ("ACCORD_TOKEN_DAYS", 10**7, "a whole number from 0"),
+    # A report due before the trip ends; a due day beyond the calendar (a 500 at every trip's end).
+    ("ACCORD_TRAVEL_REPORT_DUE_DAYS", -30, "a whole number from 0"),
+    ("ACCORD_TRAVEL_REPORT_DUE_DAYS", 99_999_999, "a whole number from 0"),
+    ("ACCORD_RELIEF_TRIAGE_SLA_HOURS", 0, "a whole number from 1"),
+    # A negative count of proxies would trust the client's own X-Forwarded-For (no sign-in limit).
+    ("ACCORD_PROXIES", -1, "a whole number from 0"),
+    # An amount that is not one made every approval fail.
+    ("ACCORD_TRAVEL_CAO_THRESHOLD", Decimal("NaN"), "an amount from 0"),
+    ("ACCORD_RELIEF_CAO_LIMIT", Decimal("-1"), "an amount from 0"),
+    ("ACCORD_RELIEF_CAO_LIMIT", Decimal("Infinity"), "an amount from 0"),
+    # A rate Flask-Limiter cannot read limits nothing: it only logs the fact at every request.
+    ("ACCORD_LOGIN_RATE_LIMIT", "ten a minute", "a rate such as '10 per minute'"),
+    ("ACCORD_LOGIN_USER_RATE_LIMIT", "lots", "a rate such as '10 per minute'"),
+    ("ACCORD_TIMEZONE", "Mars/Olympus_Mons", "a time zone such as 'America/Toronto'"),
+])
+def test_a_setting_that_cannot_work_stops_the_app_from_starting(name, value, says):
+    with pytest.raises(RuntimeError, match=f"{name} must be {says}"):
         create_app({**_config("sqlite://"), name: value})
+
+
+@pytest.mark.parametrize("name, value", [("ACCORD_TRAVEL_CAO_THRESHOLD", "abc"), ("ACCORD_PROXIES", "two"),
+                                         ("MAIL_USE_TLS", "perhaps")])
+def test_a_setting_the_environment_spells_wrong_is_named(monkeypatch, name, value):
+    import config
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(RuntimeError, match=f"{name} must be"):
+        config.from_environment()
+
+
+def test_mail_tls_reads_yes_as_yes(monkeypatch):
+    import config
+
+    monkeypatch.setenv("MAIL_USE_TLS", "yes")
+    assert config.from_environment()["MAIL_USE_TLS"] is True
 
 
 def test_failed_sign_ins_are_limited_per_username_from_any_address(app, make_user, make_app):
