@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from models import Case, Partnership
 from workflows.definition import OWNER, Guard, Transition, Workflow, shared
-from workflows.partnership.inventory import REVIVABLE, active_with_city, adopt
+from workflows.partnership.inventory import REVIVABLE, active_with_city, adopt, lock_entry, lock_inventory
 from workflows.partnership.schemas import PartnershipDecisionArgs, PartnershipData, ResubmitArgs
 from workflows.scoring import has_complete_score, is_eligible
 
@@ -27,10 +27,20 @@ def _complete(ctx) -> str | tuple | None:
     return f"The proposal is not complete or not valid: {names}.", {"data": errors}
 
 
+def _entry(ctx, pid: int | None) -> Partnership | None:
+    """Return the inventory entry a proposal names. When Council adopts, the inventory is locked
+    first and the entry read as committed now, so that two adoptions at once are decided one
+    after the other (the second sees the first's change and is refused)."""
+    if ctx.transition is not None and ctx.transition.dest == "adopted":
+        lock_inventory(ctx.session)
+        return lock_entry(ctx.session, pid) if pid else None
+    return ctx.session.get(Partnership, pid) if pid else None
+
+
 def _names_inventory_entry(ctx) -> str | tuple | None:
     data = ctx.data
     pid = data.get("partnership_id")
-    entry = ctx.session.get(Partnership, pid) if pid else None
+    entry = _entry(ctx, pid)
     if data.get("proposal_type") == "revival":
         if entry is None or entry.status not in REVIVABLE:
             return _field_error("partnership_id", "A revival must name a dormant or completed partnership "
@@ -52,6 +62,7 @@ def _not_a_duplicate(ctx) -> str | tuple | None:
     data = ctx.data
     if data.get("proposal_type") not in ("new", "revival") or not data.get("partner_city"):
         return None
+    _entry(ctx, None)  # (when adopting: after any adoption of the same city that is under way)
     active = active_with_city(ctx.session, data["partner_city"], exclude=data.get("partnership_id"))
     if active is not None:
         return _field_error("partner_city", f"The City already has an active partnership with {active.city} "

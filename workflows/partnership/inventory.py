@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 import clock
@@ -63,6 +63,19 @@ def get_entry(session: Session, pid: Any) -> Partnership:
     if p is None:
         raise NotFound("No such partnership.")
     return p
+
+
+def lock_inventory(session: Session) -> None:
+    """Make changes of the inventory wait for one another until this transaction ends.
+
+    Two adoptions at once (two revivals of one entry, two new partnerships with one city) would
+    each check the inventory before the other committed, and both pass. On PostgreSQL a lock of
+    the table that conflicts with itself (and with writes of entries) makes the second wait and
+    then read what the first committed; on SQLite a write transaction holds the database's only
+    write lock already.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE partnerships IN SHARE ROW EXCLUSIVE MODE"))
 
 
 def lock_entry(session: Session, pid: int) -> Partnership | None:

@@ -2,12 +2,18 @@
 filters it, an administrator's changes are audited, and an adoption updates it."""
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from sqlalchemy import func, select
 
 from extensions import db
-from models import AuditEvent, Partnership
+from models import AuditEvent, Partnership, User
 from tests.workflows.partnership.conftest import entry, new
+from workflows import engine
+from workflows.errors import WorkflowError
+from workflows.partnership import definition
 
 # Written by hand from the framework: §6.1.2 (statuses) and Appendix 4 (years, municipalities, sponsors).
 # city, country, established, municipality, sponsor, status
@@ -196,3 +202,47 @@ def test_inventory_api_answers_a_missing_entry_and_a_body_that_is_not_json(api, 
     hco = api(people["hana"])
     assert hco.client.post("/api/v1/partnerships", data="city=Lisbon", headers={
         **hco._headers(), "Content-Type": "text/plain"}).status_code == 403
+
+
+@pytest.mark.parametrize("kind", ["revival", "new"])
+def test_two_adoptions_at_once_are_decided_one_after_the_other(app, people, make_user, make_case, monkeypatch, kind):
+    # Two proposals for one city reach Council (two revivals of Sao Paulo, or two new partnerships
+    # with Durban); two clerks adopt them at the same moment. The second must see the first's
+    # change and be refused: on PostgreSQL both once passed their checks before either committed,
+    # and both were adopted.
+    data = (lambda: None) if kind == "revival" else new
+    first, second = make_case("council_review", data=data()), make_case("council_review", data=data(), owner="rossi")
+    clerks = [people["jordan"].id, make_user("clerk.two", "council", department="City Clerk's Office").id]
+    slow_adopt = definition.adopt
+
+    def adopt(*args, **kwargs):
+        time.sleep(0.3)  # the other adoption checks the inventory meanwhile
+        return slow_adopt(*args, **kwargs)
+
+    monkeypatch.setattr(definition, "adopt", adopt)
+    barrier, outcomes = threading.Barrier(2), {}
+
+    def clerk(case, user_id):
+        with app.app_context():
+            try:
+                user = db.session.get(User, user_id)
+                barrier.wait()
+                engine.fire(db.session, user, case.id, "approve", case.version, payload={"meeting_reference": "2026.CC14.2"})
+                outcomes[case.id] = "adopted"
+            except WorkflowError as err:
+                outcomes[case.id] = err.status
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=clerk, args=(case, uid)) for case, uid in zip((first, second), clerks)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(map(str, outcomes.values())) == ["422", "adopted"], outcomes
+    db.session.rollback()  # (this thread's read began before the clerks wrote)
+    city = "Sao Paulo" if kind == "revival" else "Durban"
+    active = db.session.scalars(select(Partnership).where(Partnership.city == city, Partnership.status == "active")).all()
+    assert len(active) == 1
+    changes = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == f"partnership:{active[0].id}")).all()
+    assert len(changes) == 1  # revived, or created, once
