@@ -76,7 +76,10 @@ def fresh_database_url(template: dict, tmp_path: Path) -> str:
     with engine.begin() as conn:
         tables = [r[0] for r in conn.execute(text(
             "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
+        # (The trail refuses TRUNCATE, as it refuses UPDATE and DELETE: let it go between tests.)
+        conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_truncate"))
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_truncate"))
     engine.dispose()
     return template["url"]
 

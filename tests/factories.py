@@ -43,8 +43,10 @@ def trail_unguarded(conn) -> Iterator[None]:
     """
     if conn.dialect.name == "postgresql":
         conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
+        conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_truncate"))
         yield
         conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only"))
+        conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_truncate"))
         return
     triggers = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
                                  "AND tbl_name = 'audit_events'")).all()

@@ -8,8 +8,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterable
 
-from sqlalchemy import bindparam, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy.orm import Session, scoped_session
 
 from models import AuditEvent, Case, User
 from models.types import utcnow
@@ -120,11 +120,20 @@ class Fault:
         return f"{where}: {self.reason}"
 
 
-def check_chain(events: Iterable[AuditEvent], expected_head: str | None = None) -> Fault | None:
-    """Return the first fault of one chain's events (in seq order), or None."""
-    prev, expected_seq, chain, last = GENESIS, 1, None, None
+def check_chain(events: Iterable[AuditEvent], expected_head: str | None = None,
+                head_seq: int | None = None) -> Fault | None:
+    """Return the first fault of one chain's events (in seq order), or None.
+
+    expected_head (and head_seq) are the chain's head as its case's row records it: the last
+    event must be that one. Given head_seq, events after it are accepted if they chain on from it:
+    a page reads the case and its events in two statements, and a step that commits between the
+    two appends one (a trail cut short or rewritten still fails: its head is gone or differs).
+    """
+    prev, expected_seq, chain, last, at_head = GENESIS, 1, None, None, None
     for e in events:
         chain = e.chain
+        if e.case_id != _case_of(e.chain):
+            return Fault(e.id, e.chain, e.seq, "the event names another case than its chain's: it was moved")
         if e.seq != expected_seq:
             return Fault(e.id, e.chain, e.seq, f"expected seq {expected_seq}: an event was removed or reordered")
         if e.prev_hash != prev:
@@ -132,13 +141,29 @@ def check_chain(events: Iterable[AuditEvent], expected_head: str | None = None) 
         if event_hash(e) != e.hash:
             return Fault(e.id, e.chain, e.seq, "hash does not match the content: the event was edited")
         prev, expected_seq, last = e.hash, expected_seq + 1, e
-    if expected_head is not None and last is not None and last.hash != expected_head:
-        return Fault(None, chain or "?", None, "the case's last event hash differs: events were cut off")
+        if e.seq == head_seq:
+            at_head = e
+    if expected_head is not None and last is not None:
+        head = at_head if head_seq is not None and last.seq > head_seq else last
+        if head is None or head.hash != expected_head:
+            return Fault(None, chain or "?", None, "the case's last event hash differs: events were cut off")
     return None
+
+
+def _case_of(chain: str) -> int | None:
+    """Return the id of the case whose chain this is ("case:12"), or None for another subject's."""
+    kind, _, ident = chain.partition(":")
+    return int(ident) if kind == "case" and ident.isdigit() else None
 
 
 def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Fault]]:
     """Check every chain; return (chains, events, faults) with the first fault of each bad chain."""
+    # One snapshot for the heads and the events: on PostgreSQL each statement of a READ COMMITTED
+    # transaction sees what committed before it began, so a step committed between the two read
+    # as a trail cut short. (Only where the transaction has not begun: the first statement sets it.)
+    session = session() if isinstance(session, scoped_session) else session
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     heads = dict(session.execute(select(Case.id, Case.last_event_hash)).all())
     faults: list[Fault] = []
     chains = events = 0
@@ -150,7 +175,8 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
             return
         chains += 1
         first = current[0]
-        expected = heads.get(first.case_id) if first.chain.startswith("case:") else None
+        # The case is named by the chain, which its hashes cover, not by the event's case_id column.
+        expected = heads.get(_case_of(first.chain))
         fault = check_chain(current, expected)
         if fault:
             faults.append(fault)
@@ -178,6 +204,12 @@ def head_digest(session: Session, upto: int | None = None) -> str:
     a chain cut short and re-hashed, while events appended since do not change it.
     """
     if upto is None:
+        if session.get_bind().dialect.name == "postgresql":
+            # Ids are taken when an event is inserted, but transactions commit in any order: while
+            # one that took id 5 is still open, id 6 may be committed, and a digest "up to 6" made
+            # then would not match once 5 commits. Wait for the open appends, and hold new ones
+            # back until this transaction ends (a SHARE lock conflicts with every INSERT's).
+            session.execute(text("LOCK TABLE audit_events IN SHARE MODE"))
         upto = session.scalar(select(func.max(AuditEvent.id))) or 0
     last_seq = (
         select(AuditEvent.chain, func.max(AuditEvent.seq).label("seq"))
