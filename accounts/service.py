@@ -5,6 +5,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from marshmallow import ValidationError, validate
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 
@@ -65,12 +66,36 @@ def create_user(session: Session, username: str, password: str, roles: list[str]
         raise AccountError(f"Unknown role {', '.join(unknown)}; the roles are: {known}.")
     if check_policy and (problems := policy_problems(password, username)):
         raise AccountError("The password is too weak: " + " ".join(problems))
+    department_name, full_name = _text("department", department_name, 120), _text("name", full_name, 200, empty=True)
+    email = _email(email)
     user = User(username=username, full_name=full_name or username, email=email,
                 password_hash=hash_password(password), department=department(session, department_name),
                 roles=[found[r] for r in dict.fromkeys(roles)])
     session.add(user)
     session.flush()
     return user
+
+
+def _text(what: str, value: str | None, longest: int, empty: bool = False) -> str | None:
+    """Return a name as stored (trimmed), or refuse one that is empty or too long, naming it."""
+    value = (value or "").strip()
+    if (not value and not empty) or len(value) > longest or any(ord(c) < 32 for c in value):
+        raise AccountError(f"Give a {what} of {0 if empty else 1} to {longest} characters, on one line.")
+    return value or None
+
+
+def _email(value: str | None) -> str | None:
+    """Return an address mail can be sent to (or None), or refuse it: one with a line break would
+    have been refused by the mail library only when a message was sent, after its step committed."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        if len(value) > 254:
+            raise ValidationError("too long")
+        return validate.Email()(value)
+    except ValidationError:
+        raise AccountError(f"{value[:80]!r} is not an email address.") from None
 
 
 def _digest(token: str) -> str:

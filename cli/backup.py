@@ -1,6 +1,7 @@
 """flask backup: a consistent copy of the database while the application keeps running."""
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sqlite3
 import subprocess
@@ -36,15 +37,25 @@ def backup_postgresql(url: str, target: Path) -> None:
 @click.command("backup")
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
 def backup(target: Path) -> None:
-    """Write a consistent backup of the database to TARGET."""
+    """Write a consistent backup of the database to TARGET (replacing it, once the backup is whole)."""
     url = db.engine.url
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if url.get_backend_name() == "sqlite":
-        backup_sqlite(url.database, target)
-    elif url.get_backend_name() == "postgresql":
-        backup_postgresql(url.render_as_string(hide_password=False), target)
-    else:
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
         raise click.ClickException(f"No backup method for {url.get_backend_name()}.")
+    # Written beside the target first and moved into its place when complete: a backup that fails
+    # (a full disk, pg_dump refused) leaves the previous one as it was, never half a file.
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial.unlink(missing_ok=True)
+        if url.get_backend_name() == "sqlite":
+            backup_sqlite(url.database, partial)
+        else:
+            backup_postgresql(url.render_as_string(hide_password=False), partial)
+        partial.replace(target)
+    except (OSError, sqlite3.Error, subprocess.CalledProcessError) as err:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise click.ClickException(f"The backup could not be written to {target}: {err}") from None
     click.echo(f"Backup written to {target} ({target.stat().st_size:,} bytes).")
 
 

@@ -45,6 +45,8 @@ def create(username, password, roles, department, full_name, email) -> None:
 def token(username) -> None:
     """Issue an API token; it is printed alone on the last line."""
     user = _user(username)
+    if not user.active:
+        raise click.ClickException(f"{username} is deactivated: a token of theirs would be refused.")
     value = issue_token(db.session, user)
     db.session.commit()
     ends = expires_at(token_lifetime(current_app.config))

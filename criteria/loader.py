@@ -252,9 +252,22 @@ def load_all(directory, known_fields_by_workflow: dict[str, set[str]]) -> dict[s
 
 
 def check_all(directory, known_fields_by_workflow: dict[str, set[str]]) -> list[str]:
-    """Return every fault found in the criteria files of directory (empty when all good)."""
+    """Return every fault found in the criteria files of directory (empty when all good), and
+    every file a workflow reads at start-up (<workflow>.yaml) that is missing or is another's."""
+    folder = Path(directory)
+    if not folder.is_dir():
+        return [f"{directory}: no such folder"]
     try:
-        load_all(directory, known_fields_by_workflow)
+        sets, errors = load_all(folder, known_fields_by_workflow), []
     except CriteriaError as exc:
-        return exc.errors
-    return []
+        sets, errors = {}, list(exc.errors)
+    for workflow in sorted(known_fields_by_workflow):
+        path = folder / f"{workflow}.yaml"
+        label = _label(path)
+        if not path.is_file():
+            errors.append(f"{label}: missing: the {workflow} workflow reads its criteria from this file")
+        elif any(e.startswith(f"{label}:") for e in errors):
+            continue  # (its faults are listed already)
+        elif (found := load_criteria_set(path, known_fields_by_workflow[workflow])).workflow != workflow:
+            errors.append(f"{label}: workflow: '{found.workflow}', but the {workflow} workflow reads this file")
+    return errors

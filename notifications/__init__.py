@@ -103,15 +103,22 @@ def notify_once(session: Session, user: User, kind: str, key: str, subject: str,
     """Send a message unless one of this kind and key already went to the user; return whether sent.
 
     The unique (user, kind, key) row is committed before the mail goes out, so a reminder run
-    twice, or by two cron hosts at once, sends one message.
+    twice, or by two cron hosts at once, sends one message. If the mail cannot be sent, the row is
+    taken back, so that the next run tries again (and the error is raised to the caller).
     """
-    session.add(Notification(user_id=user.id, kind=kind, key=key, case_id=case.id if case else None))
+    row = Notification(user_id=user.id, kind=kind, key=key, case_id=case.id if case else None)
+    session.add(row)
     try:
         session.commit()
     except IntegrityError:
         session.rollback()
         return False
-    send_mail([user.email], subject, body)
+    try:
+        send_mail([user.email], subject, body)
+    except Exception:
+        session.delete(row)
+        session.commit()
+        raise
     return True
 
 
@@ -146,7 +153,7 @@ def send_outbox(sender: str, case: Case, transition, actor: User) -> None:
     for recipients, subject, body in db.session.info.pop("accord_outbox", []):
         try:
             send_mail(recipients, subject, body)
-        except (OSError, smtplib.SMTPException):
+        except Exception:  # the step has committed: a mail that fails must not fail its answer
             log.exception("could not send mail about case %s to %s", case.id, recipients)
 
 
@@ -159,7 +166,7 @@ def mail_comment(sender: str, case: Case, actor: User, comment: str) -> None:
     for person in readers.values():
         try:
             send_mail([person.email], subject, body)
-        except (OSError, smtplib.SMTPException):
+        except Exception:  # the comment has committed: a mail that fails must not fail its answer
             log.exception("could not send mail about case %s to %s", case.id, person.email)
 
 

@@ -36,8 +36,11 @@ def annual(year: int | None, fmt: str, output: str | None) -> None:
         body = to_pdf(data)
     if output:
         mode = "wb" if isinstance(body, bytes) else "w"
-        with open(output, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as out:
-            out.write(body)
+        try:
+            with open(output, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as out:
+                out.write(body)
+        except OSError as err:
+            raise click.ClickException(f"The report could not be written to {output}: {err.strerror}.") from None
         click.echo(f"Wrote the {year} report ({fmt}) to {output}.", err=True)
     elif isinstance(body, bytes):
         sys.stdout.buffer.write(body)

@@ -51,3 +51,18 @@ def test_backup_and_restore_gives_an_identical_trail(app, tmp_path, some_history
         assert result.exit_code == 0 and "3 events in 3 chains" in result.output
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_backup_replaces_the_last_one_whole_or_fails_with_a_message(app, tmp_path, some_history):
+    target = tmp_path / "nightly.bin"
+    target.write_text("last night's backup, or anything else")
+    r = app.test_cli_runner().invoke(args=["backup", str(target)])
+    assert r.exit_code == 0, r.output
+    assert target.read_bytes()[:5] in (b"SQLit", b"PGDMP")  # a database file, or pg_dump's custom format
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    # Somewhere it cannot be written: a message naming the place, no traceback, the old file kept.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    r = app.test_cli_runner().invoke(args=["backup", str(blocker / "backup.bin")])
+    assert r.exit_code == 1 and "The backup could not be written to" in r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)

@@ -43,6 +43,28 @@ def test_users_create_refuses(app, make_user, args, message):
     assert message in r.output
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--department", "D" * 121], "department of 1 to 120 characters"),
+    (["--department", "  "], "department of 1 to 120 characters"),
+    (["--department", "X", "--name", "N" * 201], "name of 0 to 200 characters"),
+    # A line break in an address would have made every mail to them fail, after their step committed.
+    (["--department", "X", "--email", "h@y.example\nBcc: all@y.example"], "is not an email address"),
+    (["--department", "X", "--email", "not an address"], "is not an email address"),
+])
+def test_users_create_refuses_what_it_could_not_store_or_use(app, args, message):
+    r = run(app, "users", "create", "bob", "--password", "a long enough pw", "--role", "staff", *args)
+    assert r.exit_code == 1 and message in r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    assert db.session.scalar(select(User).where(User.username == "bob")) is None
+
+
+def test_a_token_is_not_issued_to_a_deactivated_person(app, make_user):
+    make_user("ann", "staff").active = False
+    db.session.commit()
+    r = run(app, "users", "token", "ann")
+    assert r.exit_code == 1 and "deactivated" in r.output
+
+
 def test_users_create_refuses_a_weak_password(app):
     r = run(app, "users", "create", "bob", "--password", "short", "--role", "staff", "--department", "X")
     assert r.exit_code != 0 and "too weak" in r.output

@@ -47,3 +47,22 @@ def test_a_malformed_file_in_the_configured_folder_stops_accord_naming_it_in_one
     assert "Traceback" not in result.stderr and line in result.stderr.splitlines(), result.stderr
     if command[0] == "flask":
         assert result.stderr.strip().splitlines() == [line]
+
+
+@pytest.mark.parametrize("change", ["missing", "swapped", "no folder"])
+def test_check_refuses_a_folder_accord_could_not_start_with(app, tmp_path, change):
+    # Accord reads <workflow>.yaml for each scored workflow at start-up: the check must ask the same.
+    folder = tmp_path / "criteria"
+    shutil.copytree(Path(app.config["ACCORD_CRITERIA_DIR"]), folder, ignore=shutil.ignore_patterns("*.py"))
+    if change == "missing":
+        (folder / "travel.yaml").unlink()
+    elif change == "swapped":
+        (folder / "travel.yaml").rename(folder / "trips.yaml")
+        shutil.copy(folder / "relief.yaml", folder / "travel.yaml")
+    else:
+        shutil.rmtree(folder)
+    result = app.test_cli_runner().invoke(args=["criteria", "check", "--dir", str(folder)])
+    assert result.exit_code == 1, result.output
+    assert {"missing": "criteria/travel.yaml: missing", "swapped": "criteria/travel.yaml",
+            "no folder": "no such folder"}[change] in result.output
+    assert app.test_cli_runner().invoke(args=["criteria", "check"]).exit_code == 0

@@ -34,6 +34,25 @@ def test_approver_is_mailed_once_when_a_trip_is_submitted(app, make_user, caplog
     assert [(r.user_id, r.kind) for r in rows] == [(dana.id, "awaits")]
 
 
+def test_a_mail_that_fails_in_any_way_does_not_fail_the_step_it_follows(api, make_user, monkeypatch, caplog):
+    # (A header the mail library refuses, say, raised ValueError after the step had committed: the
+    # person got a 500 for a step that was taken, and a retry got 409.)
+    import notifications
+
+    def refuse(*_args, **_kwargs):
+        raise ValueError("Header values may not contain linefeed or carriage return characters")
+
+    monkeypatch.setattr(notifications, "send_mail", refuse)
+    sam, dana = make_user("sam", "staff"), make_user("dana", "dept_head")
+    case = engine.create_case(db.session, sam, "travel", "IULA congress", ["democracy"], _trip())
+    with caplog.at_level(logging.ERROR, logger="accord.mail"):
+        r = api(sam).post(f"/api/v1/cases/{case.id}/transitions", json={"trigger": "submit", "version": case.version})
+        assert r.status_code == 200 and r.get_json()["state"] == "submitted"
+        r = api(dana).post(f"/api/v1/cases/{case.id}/comments", json={"comment": "Which sessions?"})
+        assert r.status_code == 201
+    assert sum("could not send mail" in m for m in caplog.messages) == 2
+
+
 def test_refused_transition_sends_nothing(app, make_user, caplog):
     sam = make_user("sam", "staff")
     make_user("dana", "dept_head")

@@ -68,3 +68,10 @@ def test_pdf_and_every_command_format_of_a_known_year(app, make_user, api, tmp_p
 def test_the_command_refuses_a_year_out_of_range(app, year):
     result = app.test_cli_runner().invoke(args=["report", "annual", "--year", year])
     assert result.exit_code != 0
+
+
+def test_the_command_says_when_it_cannot_write_the_file(app, tmp_path):
+    result = app.test_cli_runner().invoke(args=["report", "annual", "--year", "2025", "--format", "json",
+                                                "--output", str(tmp_path / "missing" / "report.json")])
+    assert result.exit_code == 1 and "could not be written to" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # a message, no traceback

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import smtplib
 from datetime import date
 
 import click
@@ -53,7 +52,7 @@ def send_reminders(session: Session, today: date) -> tuple[int, int]:
         try:
             if notify_once(session, case.owner, KIND, key, subject, body, case):
                 sent += 1
-        except (OSError, smtplib.SMTPException):
+        except Exception:  # (taken back: the next run tries again) one failure must not stop the others
             failed += 1
             log.exception("could not send the reminder %s to %s", key, case.owner.username)
     return sent, failed

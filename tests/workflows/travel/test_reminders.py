@@ -88,3 +88,18 @@ def test_each_traveller_gets_their_own(app, smtp, make_trip):
     by_person = {tuple(r): m["Subject"] for r, m in reminders(smtp)}
     assert "overdue" in by_person[("sam@toronto.example",)]
     assert "due by" in by_person[("chen@toronto.example",)]
+
+
+def test_a_reminder_that_could_not_be_sent_goes_out_on_the_next_run(app, smtp, make_trip):
+    case = make_trip("sam", "travelled", trip_data(TODAY - timedelta(days=10), days=5))  # over: due
+    port = app.config["MAIL_PORT"]
+    app.config["MAIL_PORT"] = 1  # the mail server cannot be reached this time
+    clock.set(datetime.combine(TODAY, datetime.min.time()) + timedelta(hours=12))
+    result = app.test_cli_runner().invoke(args=["reminders", "send"])
+    assert result.exit_code == 1 and "0 reminder(s) sent, 1 failed" in result.output
+    app.config["MAIL_PORT"] = port
+    assert "1 reminder(s) sent, 0 failed" in run(app, TODAY)
+    assert [m["Subject"] for _, m in reminders(smtp)] == [f"[Accord] Post-trip report due by "
+                                                          f"{(TODAY - timedelta(days=5) + timedelta(days=30)).isoformat()}: "
+                                                          f"{case.title}"]
+    assert "0 reminder(s) sent" in run(app, TODAY)  # and once only
