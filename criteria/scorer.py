@@ -115,7 +115,8 @@ def aggregate(cset, reviews: list[dict], data: dict, derived: dict | None = None
     pct = percent(cset, values) if reviews else None
     return Aggregate(
         percent=pct,
-        recommendation=recommend(cset, pct, not failed, bool(below)) if reviews else None,
+        # A knock-out decides without any rating: ineligible, even when every reviewer recused.
+        recommendation=recommend(cset, pct, not failed, bool(below)) if reviews or failed else None,
         eligible=not failed,
         reasons=failed + below + notes,
         breakdown=breakdown,

@@ -66,3 +66,16 @@ def test_check_refuses_a_folder_accord_could_not_start_with(app, tmp_path, chang
     assert {"missing": "criteria/travel.yaml: missing", "swapped": "criteria/travel.yaml",
             "no folder": "no such folder"}[change] in result.output
     assert app.test_cli_runner().invoke(args=["criteria", "check"]).exit_code == 0
+
+
+def test_accord_does_not_start_with_a_file_that_holds_another_workflows_criteria(app, tmp_path):
+    from app import create_app
+    from tests.conftest import _config
+
+    folder = tmp_path / "criteria"
+    shutil.copytree(Path(app.config["ACCORD_CRITERIA_DIR"]), folder, ignore=shutil.ignore_patterns("*.py"))
+    (folder / "relief.yaml").write_text((folder / "relief.yaml").read_text().replace(
+        "workflow: relief", "workflow: partnership", 1))
+    with pytest.raises(SystemExit) as stopped:
+        create_app({**_config("sqlite://"), "ACCORD_CRITERIA_DIR": str(folder)})
+    assert stopped.value.code == 3

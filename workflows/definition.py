@@ -111,6 +111,9 @@ class Workflow:
     # The states in which a case waits for its owner: only the owner can move it on (a draft, a
     # request for information or revision, a trip to mark taken or report on).
     waits_on_owner: tuple[str, ...] = field(init=False)
+    # The states from which a case can still come to be scored: a scoring state, or one that leads
+    # back to one (information asked for, a request returned). Reviewers are blind in all of them.
+    before_scoring: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.machine = Machine(
@@ -136,6 +139,10 @@ class Workflow:
         self.waits_on_owner = tuple(
             state for state in self.states
             if (moves := [t for t in self.transitions if state in t.source]) and all(t.by_owner for t in moves))
+        reach = set(self.scoring_states)
+        while grown := {s for t in self.transitions if t.dest in reach for s in t.source} - reach:
+            reach |= grown
+        self.before_scoring = frozenset(reach)
 
     def candidates(self, trigger: str, state: str) -> list[Transition]:
         """Return the transitions a trigger may take from a state, in routing order."""

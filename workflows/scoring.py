@@ -13,7 +13,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 import clock
-from criteria import CriteriaSet, aggregate, disagreement, load_criteria_set, score_one, validate_ratings
+from criteria import (CriteriaError, CriteriaSet, aggregate, disagreement, load_criteria_set, score_one,
+                      validate_ratings)
 from models import Case, Score, User
 from workflows import registry
 from workflows.audit import jsonable
@@ -45,6 +46,9 @@ def load_criteria(app) -> dict[str, CriteriaSet]:
     folder = Path(app.config["ACCORD_CRITERIA_DIR"])
     sets = {wf.name: load_criteria_set(folder / f"{wf.name}.yaml", known_fields(wf))
             for wf in registry.all_workflows() if wf.scored}
+    if wrong := [f"{folder.name}/{name}.yaml: workflow: '{cset.workflow}', but the {name} workflow reads this file"
+                 for name, cset in sets.items() if cset.workflow != name]:
+        raise CriteriaError(wrong)  # (as `flask criteria check` says)
     app.extensions["accord_criteria"] = sets
     return sets
 
@@ -212,8 +216,15 @@ def score_dict(score: Score) -> dict:
 
 def blind_to_reviews(user: User, case: Case, reviewer_ids: set[int | None]) -> bool:
     """Return whether the user may not see others' reviews of the case yet: a reviewer sees them
-    only after submitting their own (reviewer_ids: who has scored it)."""
-    return may_score(user, case) and user.id not in reviewer_ids
+    only after submitting their own (reviewer_ids: who has scored it).
+
+    Not only while the case may be scored now: also while it may come to be scored again (asked
+    for information, returned), or a reviewer would read the others' and then score. Once it has
+    gone past scoring for good, whoever may read reviews reads them.
+    """
+    wf = registry.get(case.workflow)
+    return (wf is not None and wf.scored and case.state in wf.before_scoring and case.owner_id != user.id
+            and user.has_role(*wf.scorers) and user.id not in reviewer_ids)
 
 
 def visible_scores(user: User, case: Case, scores: list) -> list:

@@ -87,6 +87,25 @@ def test_reviewer_sees_others_only_after_scoring(api, cast, in_triage):
     assert len(api(cast["cao"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()["items"]) == 2
 
 
+def test_a_reviewer_stays_blind_while_the_request_may_come_back_to_be_scored(api, cast, in_triage):
+    # Asked for information, the request leaves triage for a while: omar, who has not scored, must
+    # not read hana's review then and score after it once the request is back.
+    score(api, cast["hana"], in_triage.id, ratings=RATINGS, comment="Strong local partner.")
+    version = api(cast["hana"]).get(f"/api/v1/cases/{in_triage.id}").get_json()["version"]
+    case = engine.fire(db.session, cast["hana"], in_triage.id, "request_info", version,
+                       comment="Which channel will deliver it?")
+    omar = api(cast["omar"])
+    assert omar.get(f"/api/v1/cases/{case.id}/scores").get_json() == {"items": [], "aggregate": None}
+    assert omar.get(f"/api/v1/cases/{case.id}").get_json()["score"] is None
+    history = omar.get(f"/api/v1/cases/{case.id}/history").get_json()["events"]
+    assert [e["comment"] for e in history if e["action"] == "score"] == [None]
+    # Once it has gone past scoring for good (recommended), whoever may read reviews reads them.
+    case = engine.fire(db.session, cast["owner"], case.id, "provide_info", case.version)
+    case = engine.fire(db.session, cast["hana"], case.id, "recommend", case.version, comment="Go ahead.",
+                       payload={"recommendation": "approve", "amount_granted": "10000.00"})
+    assert [i["reviewer"] for i in omar.get(f"/api/v1/cases/{case.id}/scores").get_json()["items"]] == ["hana"]
+
+
 def _what_omar_sees(api, cast, case_id) -> dict:
     omar = api(cast["omar"])
     listed = omar.get("/api/v1/cases?workflow=relief").get_json()["items"]
@@ -137,6 +156,22 @@ def test_recused_review_is_left_out_and_spread_flags_disagreement(api, cast, in_
     assert agg["percent"] == "71.00"
     case = api(cast["cao"]).get(f"/api/v1/cases/{in_triage.id}").get_json()
     assert case["score"]["percent"] == "71.00"
+
+
+def test_when_every_reviewer_recused_there_is_no_figure_and_a_knock_out_still_decides(app, api, cast, in_triage):
+    score(api, cast["hana"], in_triage.id, conflict="recused")
+    agg = api(cast["cao"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()["aggregate"]
+    assert (agg["percent"], agg["reviewers"], agg["recommendation"]) == (None, 0, None)
+    page = _web(app, cast["cao"]).get(f"/cases/{in_triage.id}").get_data(as_text=True)
+    assert "None%" not in page and "No figure yet: every reviewer so far has recused" in page
+    # A knock-out needs no rating to decide: an ineligible request says so with no one rating it.
+    from workflows.scoring import aggregate_for
+
+    case = db.session.get(type(in_triage), in_triage.id)
+    case.data = {**case.data, "channel": None}
+    failed = aggregate_for(case)
+    assert failed["eligible"] is False and failed["recommendation"] == "ineligible"
+    db.session.rollback()
 
 
 def test_a_minimum_caps_the_recommendation_at_review(api, cast, in_triage):
