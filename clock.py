@@ -27,6 +27,11 @@ def today() -> date:
     return now().astimezone(_zone).date()
 
 
+def city_date(moment: datetime) -> date:
+    """Return the City's date of a moment stored as naive UTC (as the database keeps them)."""
+    return moment.replace(tzinfo=timezone.utc).astimezone(_zone).date()
+
+
 def zone() -> ZoneInfo:
     """Return the City's time zone."""
     return _zone

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from clock import city_date
 from models import Case, User
 from workflows import registry
 from workflows.access import allowed_triggers
@@ -31,10 +32,10 @@ class CaseRow(NamedTuple):
     state_label: str
     owner: str
     updated_at: str  # ISO 8601, UTC
-    updated_on: str  # the day
+    updated_on: str  # the day, in the City's time zone
     flags: list[str]
     made_at: str  # ISO 8601, UTC
-    made_on: str  # the day
+    made_on: str  # the day, in the City's time zone
 
 
 def case_tables(user: User, *tables: list[Case]) -> list[list[CaseRow]]:
@@ -57,9 +58,9 @@ def _rows(cases: list[Case], disagree: set[int]) -> list[CaseRow]:
         updated, made = case.updated_at, case.created_at
         rows.append(CaseRow(case.id, case.title, wf.title if wf else case.workflow, case.state,
                             wf.label(case.state) if wf else case.state, case.owner.full_name,
-                            updated.isoformat() + "Z", updated.strftime("%Y-%m-%d"),
+                            updated.isoformat() + "Z", city_date(updated).isoformat(),
                             [f.replace("_", " ") for f in case_flags(case, case.id in disagree)],
-                            made.isoformat() + "Z", made.strftime("%Y-%m-%d")))
+                            made.isoformat() + "Z", city_date(made).isoformat()))
     return rows
 
 

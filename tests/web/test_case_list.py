@@ -222,3 +222,16 @@ def test_what_waits_for_the_owner_is_on_their_dashboard_until_they_act(app, peop
     assert waiting("sam") == [draft] and case_id in waiting("dana")
     # Nobody else sees a draft as waiting for them.
     assert draft not in waiting("dana")
+
+
+def test_the_days_shown_are_the_citys(app, people, trip):
+    # 21:00 on New Year's Eve in Toronto is already 1 January in UTC, where times are stored.
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    clock.set(datetime(2026, 12, 31, 21, 0, tzinfo=ZoneInfo("America/Toronto")))
+    case_id = trip("sam", "A late request", submit=False)
+    for path in ("/cases", "/"):
+        page = signed_in(app, "sam").get(path).get_data(as_text=True)
+        row = page.split(f'<a href="/cases/{case_id}">')[1].split("</tr>")[0]
+        assert '<time datetime="2027-01-01T02:00:00Z">2026-12-31</time>' in row, path

@@ -39,8 +39,10 @@ def inventory_page():
 def entry(pid: int):
     """Show one partnership with the proposals naming it and its own history."""
     p = _entry_or_404(pid)
+    proposals = inventory.proposals_for(db.session, current_user, p)
+    # The history names the proposal behind each change; it links only to those the person may see.
     return render_template("partnership/detail.html", p=p, events=inventory.events_for(db.session, p),
-                           proposals=case_tables(current_user, inventory.proposals_for(db.session, current_user, p))[0])
+                           proposals=case_tables(current_user, proposals)[0], seen={c.id for c in proposals})
 
 
 def _entry_or_404(pid: int) -> Partnership:

@@ -1,6 +1,8 @@
 """The relief workflow's own API: the Healthy City Office's triage queue."""
 from __future__ import annotations
 
+import math
+
 from flask import Flask, current_app, g
 from marshmallow import Schema, fields
 
@@ -46,8 +48,14 @@ def relief_triage():
     scores = aggregates_for(cases, user)
     items = [{**case_dict(c, user, score=scores.get(c.id)),
               "triage_due_at": triage_deadline(c).isoformat(timespec="seconds") + "Z",
-              "hours_left": hours_left(c)} for c in cases]
+              "hours_left": _tenths(hours_left(c))} for c in cases]
     return {"sla_hours": int(current_app.config["ACCORD_RELIEF_TRIAGE_SLA_HOURS"]), "items": items}
+
+
+def _tenths(hours: float) -> float:
+    """Return hours to a tenth, rounded down: never more time left than there is, and a request
+    late by a minute reads -0.1, as late as its triage_late flag says, not 0.0."""
+    return math.floor(hours * 10) / 10
 
 
 def init_app(app: Flask) -> None:

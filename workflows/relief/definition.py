@@ -39,11 +39,12 @@ def triage_deadline(case: Case) -> datetime | None:
 
 
 def hours_left(case: Case) -> float | None:
-    """Return the hours before the triage deadline (negative once late), or None outside triage."""
+    """Return the hours before the triage deadline (negative once late, as triage_late says), or
+    None outside triage. Exact: rounded, two minutes late read as 0.0 hours left beside the flag."""
     deadline = triage_deadline(case)
     if case.state not in TRIAGE_STATES or deadline is None:
         return None
-    return round((deadline - utcnow()).total_seconds() / 3600, 1)
+    return (deadline - utcnow()).total_seconds() / 3600
 
 
 def flags(case: Case) -> list[str]:

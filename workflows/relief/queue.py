@@ -35,9 +35,11 @@ def time_left_text(hours: float | None) -> str:
 
 
 def _span(hours: float) -> str:
-    whole = int(hours)
+    # In whole minutes, counted down (59.9 minutes is "0 h 59 min"): a deadline is never shown
+    # further off than it is, nor a delay longer.
+    whole, minutes = divmod(int(hours * 60), 60)
     if whole >= 24:
         days, rest = divmod(whole, 24)
         return f"{days} d {rest} h"
-    return f"{whole} h {int(round((hours - whole) * 60)) % 60} min" if whole < 2 else f"{whole} h"
+    return f"{whole} h {minutes} min" if whole < 2 else f"{whole} h"
 

@@ -115,3 +115,15 @@ def test_case_page_shows_the_proposal(people, make_case, browser_of):
     case = make_case("draft")
     page = browser_of(people["chen"]).get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Revival of a partnership" in page and "$15,000.00" in page and "Edit this request" in page
+
+
+def test_an_entry_links_the_proposal_behind_a_change_only_for_those_who_may_see_it(people, make_case, browser_of,
+                                                                                    make_user):
+    case = make_case("adopted")
+    path = f"/partnerships/{entry('Sao Paulo').id}"
+    page = browser_of(people["hana"]).get(path).get_data(as_text=True)
+    assert f'<a href="/cases/{case.id}">proposal #{case.id}</a>' in page
+    stranger = make_user("sam", "staff")  # sees the inventory, not the councillor's proposal
+    assert browser_of(stranger).get(f"/cases/{case.id}").status_code == 404
+    page = browser_of(stranger).get(path).get_data(as_text=True)
+    assert f"proposal #{case.id}" in page and f'href="/cases/{case.id}"' not in page

@@ -79,3 +79,20 @@ def test_triage_page_lists_requests_with_time_left_and_lets_an_officer_claim_one
     assert "not available" in stale.get_data(as_text=True)
     sign_in(client, people["owner"])
     assert client.get("/relief/triage").status_code == 403
+
+
+def test_minutes_either_side_of_the_deadline_read_the_same_everywhere(app, api, people, make_case):
+    # Rounded to a tenth of an hour, two minutes late read "0 h 0 min left" beside a late flag.
+    clock.set(T0)
+    case = make_case("submitted")
+    for minutes, hours, late, text in ((-2, 0.0, False, "0 h 1 min left"), (2, -0.1, True, "Late by 0 h 2 min")):
+        clock.set(T0.replace(day=8, hour=13, minute=58) if minutes < 0 else T0.replace(day=8, hour=14, minute=2))
+        clock.advance(seconds=30)  # (inside the minute: whole minutes are counted down)
+        client = app.test_client()
+        sign_in(client, people["hco"])
+        [item] = queue(api, people["hco"])
+        assert (float(item["hours_left"]), item["flags"] == ["triage_late"]) == (hours, late), minutes
+        page = client.get("/relief/triage").get_data(as_text=True)
+        assert text in page and ("triage late" in page) == late, minutes
+        page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+        assert text in page, minutes
