@@ -121,7 +121,10 @@ WHOLE_NUMBER_RANGES = {
     "ACCORD_RELIEF_TRIAGE_SLA_HOURS": (1, 366 * 24, ""),
     "ACCORD_PROXIES": (0, 10, ""),  # a negative count would trust the client's own X-Forwarded-For
     "MAIL_PORT": (1, 65535, ""),
+    "MAX_CONTENT_LENGTH": (1024, 1024**3, ""),
 }
+#: The pool settings, when given (SQLAlchemy's own defaults otherwise: 5 and 10).
+POOL_RANGES = {"pool_size": ("ACCORD_DB_POOL_SIZE", 1, 1000), "max_overflow": ("ACCORD_DB_MAX_OVERFLOW", 0, 1000)}
 #: The amounts set in configuration: the delegated authorities of the CAO.
 AMOUNTS = ("ACCORD_TRAVEL_CAO_THRESHOLD", "ACCORD_RELIEF_CAO_LIMIT")
 RATE_LIMITS = ("ACCORD_LOGIN_RATE_LIMIT", "ACCORD_LOGIN_USER_RATE_LIMIT")
@@ -141,6 +144,10 @@ def _check_settings(app: Flask) -> None:
         value = app.config[name]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise RuntimeError(f"{name} must be a whole number from {low}{meaning} to {high}, not {value!r}.")
+    options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
+    for key, (name, low, high) in POOL_RANGES.items():
+        if key in options and not (isinstance(options[key], int) and low <= options[key] <= high):
+            raise RuntimeError(f"{name} must be a whole number from {low} to {high}, not {options[key]!r}.")
     for name in AMOUNTS:
         value = app.config[name]
         if (not isinstance(value, Decimal) or not value.is_finite() or not 0 <= value <= MAX_MONEY

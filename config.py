@@ -93,11 +93,11 @@ def _engine_options() -> dict:
     No pool_pre_ping unless asked: a PostgreSQL connection that failed in the pool is found
     without a round trip when it is checked out, and replaced (models/liveness.py).
     """
-    options = {key: int(os.environ[name]) for name, key in _POOL_SETTINGS.items() if name in os.environ}
+    options = {key: _int(name, 0) for name, key in _POOL_SETTINGS.items() if name in os.environ}
     # JSON columns (a case's data and goals, events' payloads) read with orjson, several times
     # faster than the standard library's parser: every page of cases reads dozens of them.
     options["json_deserializer"] = orjson.loads
-    if os.environ.get("ACCORD_DB_PRE_PING") == "1":
+    if _flag("ACCORD_DB_PRE_PING", False):
         options["pool_pre_ping"] = True
     return options
 

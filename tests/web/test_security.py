@@ -76,14 +76,18 @@ def test_a_web_sign_in_ends_after_its_lifetime_and_says_so(app, make_user):
     ("ACCORD_LOGIN_RATE_LIMIT", "ten a minute", "a rate such as '10 per minute'"),
     ("ACCORD_LOGIN_USER_RATE_LIMIT", "lots", "a rate such as '10 per minute'"),
     ("ACCORD_TIMEZONE", "Mars/Olympus_Mons", "a time zone such as 'America/Toronto'"),
+    ("MAX_CONTENT_LENGTH", -5, "a whole number from 1024"),
+    ("SQLALCHEMY_ENGINE_OPTIONS", {"pool_size": 0}, None),
 ])
 def test_a_setting_that_cannot_work_stops_the_app_from_starting(name, value, says):
-    with pytest.raises(RuntimeError, match=f"{name} must be {says}"):
+    message = f"{name} must be {says}" if says else "ACCORD_DB_POOL_SIZE must be a whole number from 1"
+    with pytest.raises(RuntimeError, match=message):
         create_app({**_config("sqlite://"), name: value})
 
 
 @pytest.mark.parametrize("name, value", [("ACCORD_TRAVEL_CAO_THRESHOLD", "abc"), ("ACCORD_PROXIES", "two"),
-                                         ("MAIL_USE_TLS", "perhaps")])
+                                         ("MAIL_USE_TLS", "perhaps"), ("ACCORD_DB_POOL_SIZE", "abc"),
+                                         ("ACCORD_DB_PRE_PING", "sometimes")])
 def test_a_setting_the_environment_spells_wrong_is_named(monkeypatch, name, value):
     import config
 
@@ -92,11 +96,13 @@ def test_a_setting_the_environment_spells_wrong_is_named(monkeypatch, name, valu
         config.from_environment()
 
 
-def test_mail_tls_reads_yes_as_yes(monkeypatch):
+def test_yes_no_settings_read_yes_as_yes(monkeypatch):
     import config
 
     monkeypatch.setenv("MAIL_USE_TLS", "yes")
-    assert config.from_environment()["MAIL_USE_TLS"] is True
+    monkeypatch.setenv("ACCORD_DB_PRE_PING", "true")
+    settings = config.from_environment()
+    assert settings["MAIL_USE_TLS"] is True and settings["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
 
 
 def test_failed_sign_ins_are_limited_per_username_from_any_address(app, make_user, make_app):
