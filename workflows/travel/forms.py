@@ -5,11 +5,11 @@ import re
 
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
-from wtforms import (FieldList, Form, FormField, RadioField, SelectField, SelectMultipleField, StringField,
-                     TextAreaField)
+from wtforms import (FieldList, Form, FormField, IntegerField, RadioField, SelectField, SelectMultipleField,
+                     StringField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from web.forms import TransitionForm
 from workflows.goals import GOALS
@@ -47,6 +47,10 @@ def _amount(text: str | None) -> str | None:
 class TravelForm(FlaskForm):
     """A travel request; a draft may be saved incomplete, the engine checks it on submit."""
 
+    # The version the person loaded, so that a save over someone's later change (another tab) is
+    # refused as stale instead of writing over it.
+    version = IntegerField(widget=HiddenInput(), validators=[Optional()])
+
     title = _text("Title of the request", 200, description="For example: Metropolis World Congress 2026.")
     goals = SelectMultipleField("Goals this trip serves", choices=[SelectChoice(k, v) for k, v in GOALS.items()],
                                 widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
@@ -72,7 +76,7 @@ class TravelForm(FlaskForm):
 
     def fill(self, case) -> None:
         """Put a case's title, goals and data into the form."""
-        self.title.data, self.goals.data = case.title, list(case.goals or [])
+        self.title.data, self.goals.data, self.version.data = case.title, list(case.goals or []), case.version
         for name in TEXT_FIELDS:
             value = case.data.get(name)
             getattr(self, name).data = "" if value is None else value

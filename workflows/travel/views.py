@@ -38,7 +38,7 @@ def _save(form: TravelForm, case: Case | None):
             data = {k: v for k, v in form.case_data().items() if v is not None}
             data["estimated_cost"] = {k: v for k, v in data["estimated_cost"].items() if v is not None}
             return engine.create_case(db.session, current_user, NAME, form.title.data, form.goals.data, data)
-        return engine.update_case(db.session, current_user, case.id, case.version, title=form.title.data,
+        return engine.update_case(db.session, current_user, case.id, form.version.data, title=form.title.data,
                                   goals=form.goals.data, data=form.case_data())
     except WorkflowError as err:
         form.attach(err.errors or {})

@@ -65,7 +65,9 @@ def test_edit_clears_and_changes_fields_of_a_draft_only(browse, people, make_tri
     client = browse(people["sam"])
     page = client.get(f"/travel/{case.id}/edit").get_data(as_text=True)
     assert 'value="Sao Paulo"' in page and "2,950.00" in page
-    r = client.post(f"/travel/{case.id}/edit", data={**FORM, "transport": "1000", "event_city": ""})
+    assert 'name="version" type="hidden" value="%d"' % case.version in page
+    r = client.post(f"/travel/{case.id}/edit", data={**FORM, "version": case.version, "transport": "1000",
+                                                     "event_city": ""})
     assert r.status_code == 302
     db.session.expire_all()
     case = db.session.get(Case, case.id)
@@ -73,6 +75,21 @@ def test_edit_clears_and_changes_fields_of_a_draft_only(browse, people, make_tri
     assert browse(people["dana"]).get(f"/travel/{case.id}/edit").status_code == 403
     submitted = make_trip("sam", "submitted")
     assert browse(people["sam"]).get(f"/travel/{submitted.id}/edit").status_code == 302
+
+
+def test_a_save_over_a_change_made_since_the_form_was_loaded_is_refused_and_kept_on_the_page(
+        browse, people, make_trip):
+    # Two tabs: the person changes the purpose in one, then saves the form loaded before in the other.
+    case = make_trip("sam", "draft")
+    client = browse(people["sam"])
+    loaded = case.version
+    assert f'value="{loaded}"' in client.get(f"/travel/{case.id}/edit").get_data(as_text=True)
+    engine.update_case(db.session, people["sam"], case.id, loaded, data={"purpose": "Changed in the other tab."})
+    r = client.post(f"/travel/{case.id}/edit", data={**FORM, "version": loaded, "purpose": "Typed in this tab."})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and "changed since you loaded it" in page and "Typed in this tab." in page
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).data["purpose"] == "Changed in the other tab."
 
 
 def test_the_case_page_shows_why_a_request_cannot_be_approved(browse, people, make_trip):
@@ -155,11 +172,11 @@ def test_saving_a_draft_unchanged_records_nothing_and_the_trail_keeps_the_data(b
     r = client.post("/travel/new", data=FORM)
     case_id = int(r.headers["Location"].rsplit("/", 1)[1])
     stored = db.session.get(Case, case_id).data
-    assert client.post(f"/travel/{case_id}/edit", data=FORM).status_code == 302
+    assert client.post(f"/travel/{case_id}/edit", data={**FORM, "version": 1}).status_code == 302
     page = client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert "Nothing was changed: the request is as it was." in page and "Changes saved." not in page
     assert [e.action for e in case_events(db.session, case_id)] == ["create"]
-    assert client.post(f"/travel/{case_id}/edit", data={**FORM, "other": "25"}).status_code == 302
+    assert client.post(f"/travel/{case_id}/edit", data={**FORM, "version": 1, "other": "25"}).status_code == 302
     page = client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert "<p>Changed: Estimated cost.</p>" in page
     db.session.expire_all()
