@@ -101,22 +101,22 @@ class ReliefRequestForm(FlaskForm):
         data: dict = {}
         for name in PLAIN:
             value = self[name].data
+            if isinstance(value, str):
+                value = value.strip()
             if value not in (None, ""):
-                data[name] = value.strip() if isinstance(value, str) else value
-            elif clear_empty and name not in REQUIRED:
+                data[name] = value
+            elif clear_empty:  # emptied: cleared (submit then says it is missing)
                 data[name] = None
-        if self.disaster_date.data:
-            data["disaster_date"] = self.disaster_date.data.isoformat()
-        if self.assistance_types.data:
-            data["assistance_types"] = list(self.assistance_types.data)
-        if self.partnership_id.data:
-            data["partnership_id"] = int(self.partnership_id.data)
-        elif clear_empty:
-            data["partnership_id"] = None
         contact = {k: v.strip() for k, v in (("name", self.contact_name.data), ("email", self.contact_email.data))
                    if v and v.strip()}
-        if contact:
-            data["contact"] = contact
+        for name, value in (("disaster_date", self.disaster_date.data and self.disaster_date.data.isoformat()),
+                            ("assistance_types", list(self.assistance_types.data or [])),
+                            ("partnership_id", int(self.partnership_id.data) if self.partnership_id.data else None),
+                            ("contact", contact)):
+            if value:
+                data[name] = value
+            elif clear_empty:
+                data[name] = None
         return data
 
     def show_errors(self, errors: dict) -> None:

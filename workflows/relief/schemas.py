@@ -41,24 +41,28 @@ class ContactSchema(Schema):
 
 
 class ReliefData(Schema):
-    """A relief request as the owner enters it; decision data is added by the steps."""
+    """A relief request as the owner enters it; decision data is added by the steps.
 
-    requesting_party = Text(200, min_length=1, required=True)
-    party_type = fields.String(required=True, validate=validate.OneOf(PARTY_TYPES))
-    city = Text(120, min_length=1, required=True)
-    country = Text(120, min_length=1, required=True)
-    disaster_type = fields.String(required=True, validate=validate.OneOf(DISASTER_TYPES))
-    disaster_date = fields.Date(required=True, validate=not_in_future)
-    affected_population = fields.Integer(required=True, strict=True,
+    A required field may be null, as a cleared field of a draft is: missing_fields (the submit
+    and provide_info guard) counts it as missing.
+    """
+
+    requesting_party = Text(200, min_length=1, required=True, allow_none=True)
+    party_type = fields.String(required=True, allow_none=True, validate=validate.OneOf(PARTY_TYPES))
+    city = Text(120, min_length=1, required=True, allow_none=True)
+    country = Text(120, min_length=1, required=True, allow_none=True)
+    disaster_type = fields.String(required=True, allow_none=True, validate=validate.OneOf(DISASTER_TYPES))
+    disaster_date = fields.Date(required=True, allow_none=True, validate=not_in_future)
+    affected_population = fields.Integer(required=True, allow_none=True, strict=True,
                                          validate=validate.Range(min=0, max=10_000_000_000))
     assistance_types = fields.List(fields.String(validate=validate.OneOf(ASSISTANCE_TYPES)), required=True,
-                                   validate=[validate.Length(min=1), _distinct])
+                                   allow_none=True, validate=[validate.Length(min=1), _distinct])
     amount_requested = Money(allow_none=True)
     channel = Text(300, allow_none=True)
     other_government_support = Text(2000, allow_none=True)
     partnership_id = fields.Integer(strict=True, allow_none=True, validate=existing_partnership)
-    description = Text(5000, min_length=1, required=True)
-    contact = fields.Nested(ContactSchema, required=True)
+    description = Text(5000, min_length=1, required=True, allow_none=True)
+    contact = fields.Nested(ContactSchema, required=True, allow_none=True)
 
 
 def _all_optional(base: type[Schema], name: str) -> type[Schema]:
@@ -75,7 +79,7 @@ ReliefDataUpdate = _all_optional(ReliefData, "ReliefDataUpdate")
 
 def missing_fields(data: dict) -> dict:
     """Return the field errors that stop a request from being submitted (empty when complete)."""
-    errors = shared(ReliefData).validate(data)
+    errors = shared(ReliefData).validate({key: value for key, value in data.items() if value is not None})
     if "financial" in (data.get("assistance_types") or []) and data.get("amount_requested") in (None, ""):
         errors.setdefault("amount_requested", []).append("Required when financial help is asked for.")
     return errors

@@ -105,6 +105,29 @@ def test_a_draft_is_saved_then_edited_and_submitted_by_its_owner(app, people):
     assert client.get(f"/relief/{case.id}/edit").status_code == 404
 
 
+def test_fields_emptied_on_a_draft_are_cleared_and_then_missing_on_submit(app, people):
+    # (They were left as stored while the page said "Changes saved.", and submit sent the old values.)
+    client = app.test_client()
+    sign_in(client, people["owner"])
+    client.post("/relief/new", data=form_data(action="save"))
+    case = only_case()
+    emptied = dict(city="", description="", disaster_date="", assistance_types=[], contact_name="", contact_email="",
+                   version=case.version, action="save")
+    r = client.post(f"/relief/{case.id}/edit", data=form_data(**emptied))
+    assert r.status_code == 302
+    db.session.expire_all()
+    data = only_case().data
+    assert [data.get(k) for k in ("city", "description", "disaster_date", "assistance_types", "contact")] == [None] * 5
+    assert data["country"] == "El Salvador"  # what was not emptied stays
+    r = client.post(f"/relief/{case.id}/edit", data=form_data(**{**emptied, "version": only_case().version,
+                                                                 "action": "submit"}))
+    assert r.status_code == 422
+    summary = dict(error_summary(r.get_data(as_text=True)))
+    assert {"city", "description", "disaster_date"} <= set(summary)
+    db.session.expire_all()
+    assert only_case().state == "draft"
+
+
 def test_the_owner_answers_a_request_for_information_from_the_edit_form(app, people, make_case):
     case = make_case("info_requested", channel=None)
     client = app.test_client()
