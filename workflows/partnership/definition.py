@@ -20,7 +20,7 @@ def _field_error(field: str, message: str) -> tuple[str, dict]:
 
 
 def _complete(ctx) -> str | tuple | None:
-    errors = shared(PartnershipData).validate(ctx.data)
+    errors = shared(PartnershipData).validate({key: value for key, value in ctx.data.items() if value is not None})
     if not errors:
         return None
     names = ", ".join(name.replace("_", " ") for name in sorted(errors))

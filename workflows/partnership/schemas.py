@@ -14,23 +14,27 @@ MAX_FOCUS_AREAS = 12
 
 
 class PartnershipData(Schema):
-    """A proposal to revive a partnership of the inventory or to open a new one."""
+    """A proposal to revive a partnership of the inventory or to open a new one.
 
-    proposal_type = fields.String(required=True, validate=validate.OneOf(PROPOSAL_TYPES))
+    A required field may be null, as a cleared field of a draft is: the submit and resubmit guard
+    (proposal_complete) counts it as missing.
+    """
+
+    proposal_type = fields.String(required=True, allow_none=True, validate=validate.OneOf(PROPOSAL_TYPES))
     partnership_id = row_id(allow_none=True)
-    partner_city = Text(120, min_length=1, required=True)
-    partner_country = Text(120, min_length=1, required=True)
-    sponsor_organization = fields.String(required=True, validate=validate.OneOf(SPONSORS))
-    sponsor_funding_secured = fields.Boolean(required=True)
+    partner_city = Text(120, min_length=1, required=True, allow_none=True)
+    partner_country = Text(120, min_length=1, required=True, allow_none=True)
+    sponsor_organization = fields.String(required=True, allow_none=True, validate=validate.OneOf(SPONSORS))
+    sponsor_funding_secured = fields.Boolean(required=True, allow_none=True)
     sponsor_amount = Money(allow_none=True)
-    city_contribution = Money(required=True)
-    focus_areas = fields.List(Text(200, min_length=1), required=True,
+    city_contribution = Money(required=True, allow_none=True)
+    focus_areas = fields.List(Text(200, min_length=1), required=True, allow_none=True,
                               validate=validate.Length(min=1, max=MAX_FOCUS_AREAS,
                                                        error="Name between {min} and {max} focus areas."))
-    lead_department = Text(120, min_length=1, required=True)
-    duration_months = fields.Integer(required=True, validate=validate.Range(min=1, max=120))
-    rationale = Text(5000, min_length=1, required=True)
-    expected_outcomes = Text(5000, min_length=1, required=True)
+    lead_department = Text(120, min_length=1, required=True, allow_none=True)
+    duration_months = fields.Integer(required=True, allow_none=True, validate=validate.Range(min=1, max=120))
+    rationale = Text(5000, min_length=1, required=True, allow_none=True)
+    expected_outcomes = Text(5000, min_length=1, required=True, allow_none=True)
 
     @validates_schema(skip_on_field_errors=False)
     def _consistent(self, data: dict, partial=None, **kwargs) -> None:

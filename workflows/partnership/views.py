@@ -18,8 +18,6 @@ from workflows.presenters import case_tables
 from workflows.queries import load_visible
 
 bp = Blueprint("partnership", __name__, url_prefix="/partnerships")
-#: Optional fields a person may clear on the edit page; other cleared fields are sent empty and refused.
-NULLABLE = ("partnership_id", "sponsor_amount")
 
 
 @bp.get("")
@@ -147,7 +145,7 @@ def edit_proposal(case_id: int):
     if form.validate_on_submit():
         data = _with_partner(form.proposal_data())
         for name in case.data:
-            data.setdefault(name, None if name in NULLABLE else "")
+            data.setdefault(name, None)  # emptied on the page: cleared (submit then says it is missing)
         before = case.version
         try:
             case = engine.update_case(db.session, current_user, case.id, form.version.data, title=form.title.data,

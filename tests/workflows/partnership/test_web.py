@@ -104,6 +104,27 @@ def test_owner_edits_a_draft_and_clears_an_optional_field(people, make_case, bro
     assert case.data["sponsor_funding_secured"] is False
 
 
+def test_a_draft_may_be_emptied_again_and_submit_then_names_what_is_missing(people, make_case, browser_of):
+    # (Each emptied field was refused: "Not a valid amount.", "Not a valid list.", "Must not be empty.")
+    case = make_case("draft")
+    client = browser_of(people["chen"])
+    emptied = {**PROPOSAL, "version": case.version, "partnership_id": str(case.data["partnership_id"]),
+               "rationale": "", "lead_department": "", "city_contribution": "", "duration_months": "",
+               "focus_areas-0": "", "focus_areas-2": ""}
+    r = client.post(f"/partnerships/proposals/{case.id}/edit", data=emptied)
+    assert r.status_code == 302, r.get_data(as_text=True)
+    db.session.expire_all()
+    saved = db.session.get(Case, case.id)
+    assert [saved.data.get(k) for k in ("rationale", "lead_department", "city_contribution", "duration_months",
+                                        "focus_areas")] == [None] * 5
+    r = client.post(f"/cases/{case.id}/actions/submit", data={"submit-version": saved.version})
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    assert all(name in page for name in ("rationale", "lead department", "city contribution", "focus areas"))
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).state == "draft"
+
+
 def test_edit_page_is_for_the_owner_in_an_editable_state(people, make_case, browser_of):
     case = make_case("submitted")
     assert browser_of(people["chen"]).get(f"/partnerships/proposals/{case.id}/edit").status_code == 302
