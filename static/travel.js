@@ -5,13 +5,15 @@
 
   // Money is added in whole cents (integers), never as floating-point dollars.
   function cents(text) {
-    // The same leniency as the server: an optional "$" and thousands separators.
+    // The same leniency as the server: an optional "$", thousands separators, a point with no
+    // digits on one side (".5", "5."), and zeros past the cents ("1.500").
     var value = text.trim().replace(/^\$\s*/, "");
     if (value === "") return 0;
-    var match = /^(\d{1,3}(?:,\d{3})+|\d{1,10})(?:\.(\d{1,2}))?$/.exec(value);
-    if (!match) return null;
-    var dollars = parseInt(match[1].replace(/,/g, ""), 10);
-    return dollars * 100 + parseInt(((match[2] || "") + "00").slice(0, 2), 10);
+    var match = /^(\d{1,3}(?:,\d{3})+|\d{0,10})(?:\.(\d*))?$/.exec(value);
+    var fraction = match ? match[2] || "" : "";
+    if (!match || (match[1] === "" && fraction === "") || /[^0]/.test(fraction.slice(2))) return null;
+    var dollars = parseInt(match[1].replace(/,/g, "") || "0", 10);
+    return dollars * 100 + parseInt((fraction + "00").slice(0, 2), 10);
   }
 
   function money(total) {
