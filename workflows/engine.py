@@ -81,6 +81,20 @@ def _validate_title(title: Any) -> str:
     return title.strip()
 
 
+def _validate_both(title: Any, goals: Any) -> tuple[str, list[str]]:
+    """Check a new request's title and goals together, so that both faults are named at once."""
+    checked, errors, messages = [], {}, []
+    for check, value in ((_validate_title, title), (_validate_goals, goals)):
+        try:
+            checked.append(check(value))
+        except ValidationFailed as err:
+            errors.update(err.errors or {})
+            messages.append(err.message)
+    if errors:
+        raise ValidationFailed(" ".join(messages), errors)
+    return checked[0], checked[1]
+
+
 def _load_draft(wf: Workflow, data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationFailed("The data must be an object.", {"data": ["Must be an object."]})
@@ -103,7 +117,8 @@ def create_case(session: Session, actor: User, workflow: str, title: Any, goals:
     wf = workflow_of(workflow)
     if not wf.may_create(actor):
         raise Forbidden(f"Only {' or '.join(wf.creators)} may open a {wf.title.lower()}.")
-    title, goals, data = _validate_title(title), _validate_goals(goals), _load_draft(wf, data or {})
+    title, goals = _validate_both(title, goals)
+    data = _load_draft(wf, data or {})
     with write_transaction(session) as session:
         actor = _attach(session, actor)
         case = Case(workflow=wf.name, title=title, state=wf.initial, owner_id=actor.id,

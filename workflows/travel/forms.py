@@ -51,7 +51,8 @@ class TravelForm(FlaskForm):
     # refused as stale instead of writing over it.
     version = IntegerField(widget=HiddenInput(), validators=[Optional()])
 
-    title = _text("Title of the request", 200, description="For example: Metropolis World Congress 2026.")
+    title = StringField("Title of the request", validators=[Marked(), Optional(), Length(max=200)],
+                        description="For example: Metropolis World Congress 2026.")
     goals = SelectMultipleField("Goals this trip serves", choices=[SelectChoice(k, v) for k, v in GOALS.items()],
                                 widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     event_name = _text("Event", 200)

@@ -51,6 +51,15 @@ def test_new_request_saves_a_draft_with_the_server_total(browse, people):
     assert "2,850.50" in page and "Edit this request" in page
 
 
+def test_what_even_a_draft_needs_is_marked_and_both_are_named_at_once(browse, people):
+    page = browse(people["sam"]).get("/travel/new").get_data(as_text=True)
+    assert '<label for="title">Title of the request</label> <span class="req">(required)</span>' in page
+    assert 'Goals this trip serves <span class="req">(required)</span></legend>' in page
+    r = browse(people["sam"]).post("/travel/new", data={"event_name": "FCM conference"})
+    assert r.status_code == 422
+    assert {target for target, _text in error_summary(r.get_data(as_text=True))} == {"title", "goals-0"}
+
+
 def test_an_incomplete_draft_is_kept_and_errors_sit_beside_their_fields(browse, people):
     r = browse(people["sam"]).post("/travel/new", data={"title": "FCM", "goals": ["democracy"],
                                                        "start_date": "2026-06-10", "end_date": "2026-06-01"})
