@@ -1,6 +1,7 @@
 """Forms shared by every page (Flask-WTF gives each its CSRF token)."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from flask import Flask, flash, g, render_template, session
@@ -9,6 +10,17 @@ from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, Inte
                      StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, RadioInput
+
+
+THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")
+
+
+def typed_amount(text: str | None) -> str | None:
+    """Return an amount as the engine takes it ("1250.50") from what people type ("$1,250.50"), or
+    None when empty. Anything else ("1250,50") goes to the engine as typed, to be refused there,
+    beside its field, rather than guessed at here."""
+    text = (text or "").strip().removeprefix("$").strip()
+    return (text.replace(",", "") if THOUSANDS.fullmatch(text) else text) or None
 
 
 class LoginForm(FlaskForm):

@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from models.partnership import STATUSES
-from web.forms import TransitionForm
+from web.forms import TransitionForm, typed_amount
 from workflows.fields import whole_number
 from workflows.goals import GOALS
 from workflows.partnership.schemas import REFERENCE_PATTERN, SPONSORS
@@ -76,6 +76,9 @@ class ProposalForm(FlaskForm):
         """Return the case data the form describes; empty fields are left out of a draft."""
         data = {name: getattr(self, name).data.strip() for name in self.TEXT_FIELDS
                 if (getattr(self, name).data or "").strip()}
+        for name in ("sponsor_amount", "city_contribution"):  # as people type them: "$45,000.00"
+            if name in data:
+                data[name] = typed_amount(data[name])
         data["proposal_type"] = self.proposal_type.data
         data["sponsor_funding_secured"] = bool(self.sponsor_funding_secured.data)
         if self.partnership_id.data:

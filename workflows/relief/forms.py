@@ -12,7 +12,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from extensions import db
 from models import Partnership
-from web.forms import TransitionForm
+from web.forms import TransitionForm, typed_amount
 from workflows.goals import GOALS
 from workflows.relief.schemas import DISASTER_TYPES
 
@@ -102,7 +102,7 @@ class ReliefRequestForm(FlaskForm):
         for name in PLAIN:
             value = self[name].data
             if isinstance(value, str):
-                value = value.strip()
+                value = (typed_amount(value) or "") if name == "amount_requested" else value.strip()
             if value not in (None, ""):
                 data[name] = value
             elif clear_empty:  # emptied: cleared (submit then says it is missing)
@@ -150,7 +150,7 @@ class RecommendForm(TransitionForm):
 
     def payload(self) -> dict:
         """Return the recommendation and the proposed amount."""
-        return {"recommendation": self.recommendation.data, "amount_granted": self.amount_granted.data.strip()}
+        return {"recommendation": self.recommendation.data, "amount_granted": typed_amount(self.amount_granted.data)}
 
 
 class ApproveForm(TransitionForm):
@@ -160,7 +160,7 @@ class ApproveForm(TransitionForm):
 
     def payload(self) -> dict:
         """Return the revised amount, if one was given."""
-        revised = (self.amount_granted.data or "").strip()
+        revised = typed_amount(self.amount_granted.data)
         return {"amount_granted": revised} if revised else {}
 
 
@@ -173,7 +173,7 @@ class DisburseForm(TransitionForm):
 
     def payload(self) -> dict:
         """Return the payment as the disburse step takes it."""
-        return {"amount_paid": self.amount_paid.data.strip(), "paid_on": self.paid_on.data.isoformat(),
+        return {"amount_paid": typed_amount(self.amount_paid.data), "paid_on": self.paid_on.data.isoformat(),
                 "payment_reference": (self.payment_reference.data or "").strip() or None}
 
 

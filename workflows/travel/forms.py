@@ -1,8 +1,6 @@
 """Web forms of a travel request: the request (new and edit) and the post-trip report."""
 from __future__ import annotations
 
-import re
-
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import (FieldList, Form, FormField, IntegerField, RadioField, SelectField, SelectMultipleField,
@@ -11,11 +9,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
-from web.forms import TransitionForm
+from web.forms import TransitionForm, typed_amount
 from workflows.goals import GOALS
 from workflows.travel.schemas import COST_LINES, ROLES_AT_EVENT, ReportArgs
 
-THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")
 MONEY_KW = {"inputmode": "decimal", "autocomplete": "off", "class": "num"}
 COST_LABELS = {"registration": "Registration", "transport": "Transport", "accommodation": "Accommodation",
                "per_diem": "Per diem (meals and incidentals)", "other": "Other"}
@@ -35,13 +32,6 @@ class Marked:
 
 def _text(label: str, max_length: int, **kw) -> StringField:
     return StringField(label, validators=[Optional(), Length(max=max_length)], **kw)
-
-
-def _amount(text: str | None) -> str | None:
-    # People type "$1,250.50"; the engine takes "1250.50". Anything else ("1250,50") goes to the
-    # engine as typed, to be refused there rather than guessed at here.
-    text = (text or "").strip().removeprefix("$").strip()
-    return (text.replace(",", "") if THOUSANDS.fullmatch(text) else text) or None
 
 
 class TravelForm(FlaskForm):
@@ -88,7 +78,7 @@ class TravelForm(FlaskForm):
     def case_data(self) -> dict:
         """Return the request data the form holds; an emptied field is null (a draft may be incomplete)."""
         data = {name: (getattr(self, name).data or "").strip() or None for name in TEXT_FIELDS}
-        data["estimated_cost"] = {line: _amount(getattr(self, line).data) for line in COST_LINES}
+        data["estimated_cost"] = {line: typed_amount(getattr(self, line).data) for line in COST_LINES}
         return data
 
     def attach(self, errors: dict) -> None:
@@ -152,7 +142,7 @@ class ReportForm(TransitionForm):
     def payload(self) -> dict:
         """Return the report as the engine takes it; empty contact rows are left out."""
         body = {"summary": self.summary.data, "learnings": self.learnings.data,
-                "actual_cost": _amount(self.actual_cost.data)}
+                "actual_cost": typed_amount(self.actual_cost.data)}
         body = {k: v.strip() for k, v in body.items() if v and v.strip()}
         return {**body, "contacts": [row for _, row in self._rows()]}
 

@@ -96,11 +96,12 @@ def test_owner_edits_a_draft_and_clears_an_optional_field(people, make_case, bro
     assert "Waste management" in page
     r = client.post(f"/partnerships/proposals/{case.id}/edit", data={
         **PROPOSAL, "version": case.version, "partnership_id": str(case.data["partnership_id"]),
-        "sponsor_funding_secured": "", "sponsor_amount": "", "duration_months": "36"})
+        "sponsor_funding_secured": "", "sponsor_amount": "", "duration_months": "36", "city_contribution": "$16,500"})
     assert r.status_code == 302, r.get_data(as_text=True)
     db.session.expire_all()
     case = db.session.get(Case, case.id)
     assert case.data["duration_months"] == 36 and case.data["sponsor_amount"] is None
+    assert case.data["city_contribution"] == "16500.00"  # typed as people do
     assert case.data["sponsor_funding_secured"] is False
 
 

@@ -128,6 +128,23 @@ def test_fields_emptied_on_a_draft_are_cleared_and_then_missing_on_submit(app, p
     assert only_case().state == "draft"
 
 
+def test_amounts_are_read_as_people_type_them(app, people, make_case):
+    client = app.test_client()
+    sign_in(client, people["owner"])
+    r = client.post("/relief/new", data=form_data(amount_requested="$40,000.50", action="save"))
+    assert r.status_code == 302
+    assert only_case().data["amount_requested"] == "40000.50"
+    case = make_case("in_triage")
+    submit_score(db.session, people["hco"], case.id, RATINGS)
+    sign_in(client, people["hco"])
+    r = client.post(f"/cases/{case.id}/actions/recommend", data={
+        "recommend-version": db.session.get(Case, case.id).version, "recommend-recommendation": "approve",
+        "recommend-amount_granted": "24,000", "recommend-comment": "Within the CAO's authority."})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).data["amount_granted"] == "24000.00"
+
+
 def test_the_owner_answers_a_request_for_information_from_the_edit_form(app, people, make_case):
     case = make_case("info_requested", channel=None)
     client = app.test_client()
