@@ -215,11 +215,15 @@ def _build(raw: dict, label: str, known_fields) -> CriteriaSet:
     return replace(cset, digest=_digest(cset))
 
 
-def load_criteria_set(path, known_fields: set[str] | None = None) -> CriteriaSet:
-    """Load and validate one criteria file, raising CriteriaError when malformed."""
+def load_criteria_set(path, known_fields: set[str] | None = None, workflow: str | None = None) -> CriteriaSet:
+    """Load and validate one criteria file, raising CriteriaError when malformed (or, given the
+    workflow that reads it, when it holds another's criteria)."""
     path = Path(path)
     label = _label(path)
-    return _build(_read(path, label), label, known_fields)
+    cset = _build(_read(path, label), label, known_fields)
+    if workflow is not None and cset.workflow != workflow:
+        raise CriteriaError([f"{label}: workflow: '{cset.workflow}', but the {workflow} workflow reads this file"])
+    return cset
 
 
 def _load_each(directory, known_fields_by_workflow):
@@ -266,8 +270,9 @@ def check_all(directory, known_fields_by_workflow: dict[str, set[str]]) -> list[
         label = _label(path)
         if not path.is_file():
             errors.append(f"{label}: missing: the {workflow} workflow reads its criteria from this file")
-        elif any(e.startswith(f"{label}:") for e in errors):
-            continue  # (its faults are listed already)
-        elif (found := load_criteria_set(path, known_fields_by_workflow[workflow])).workflow != workflow:
-            errors.append(f"{label}: workflow: '{found.workflow}', but the {workflow} workflow reads this file")
+        elif not any(e.startswith(f"{label}:") for e in errors):  # (else its faults are listed already)
+            try:
+                load_criteria_set(path, known_fields_by_workflow[workflow], workflow)
+            except CriteriaError as exc:
+                errors.extend(exc.errors)
     return errors

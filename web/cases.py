@@ -8,13 +8,12 @@ from flask_login import current_user, login_required
 
 from extensions import db
 from web import bp
-from web.forms import CaseFilterForm, CommentForm, form_page, refused
+from web.forms import CaseFilterForm, CommentForm, form_page, refused, whole_number
 from web.payloads import payload_form
 from workflows import engine, registry
 from workflows.access import allowed_triggers, pending_steps
 from workflows.audit import case_events, check_chain
 from workflows.errors import NotFound, WorkflowError
-from workflows.fields import whole_number
 from workflows.presenters import case_flags, case_tables, edit_changes
 from workflows.queries import load_visible, page_of_cases
 from workflows.scoring import hidden_reviews

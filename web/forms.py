@@ -11,6 +11,7 @@ from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, Inte
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, RadioInput
 
+from workflows.fields import MAX_ROW_ID
 
 THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")
 
@@ -21,6 +22,17 @@ def typed_amount(text: str | None) -> str | None:
     beside its field, rather than guessed at here."""
     text = (text or "").strip().removeprefix("$").strip()
     return (text.replace(",", "") if THOUSANDS.fullmatch(text) else text) or None
+
+
+def whole_number(text: str, maximum: int = MAX_ROW_ID) -> int | None:
+    """Return the number from 1 to maximum that text writes in ASCII digits, or None.
+
+    (str.isdigit takes "²" too, which int() refuses, and int() refuses over 4,300 digits.)
+    """
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(maximum)):
+        return None
+    number = int(text)
+    return number if 0 < number <= maximum else None
 
 
 class LoginForm(FlaskForm):

@@ -118,10 +118,12 @@ def pending_steps(user: User, case: Case, wf: Workflow | None = None) -> list[tu
     """Return the steps the user may take on the case later but not yet, each with the reason
     (a trip is marked as taken from its first day)."""
     wf = wf or registry.get(case.workflow)
-    allowed = allowed_triggers(user, case, wf)
+    ready: set[str] = set()
     pending: dict[str, tuple[Transition, str]] = {}
     for t in wf.transitions:
-        if (t.trigger not in allowed and t.trigger not in pending and case.state in t.source
-                and permitted(user, case, t) and (reason := t.not_yet(case))):
-            pending[t.trigger] = (t, reason)
-    return list(pending.values())
+        if case.state in t.source and permitted(user, case, t):
+            if (reason := t.not_yet(case)) is None:
+                ready.add(t.trigger)
+            else:
+                pending.setdefault(t.trigger, (t, reason))
+    return [step for trigger, step in pending.items() if trigger not in ready]

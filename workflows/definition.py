@@ -28,6 +28,12 @@ def shared(schema: type[Schema]) -> Schema:
     """
     return schema()
 
+
+def incomplete(schema: type[Schema], data: dict[str, Any]) -> dict:
+    """Return the field errors of a case's data in a full load of its schema (what a submit
+    checks), a null field (a draft's cleared one) counting as missing."""
+    return shared(schema).validate({key: value for key, value in data.items() if value is not None})
+
 # A guard returns None when the transition may go ahead, else a message (or a message and
 # field errors) saying why not.
 GuardResult = "str | tuple[str, dict] | None"

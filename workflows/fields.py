@@ -10,17 +10,6 @@ MAX_MONEY = Decimal("1000000000.00")
 MAX_ROW_ID = 2**31 - 1
 
 
-def whole_number(text: str, maximum: int = MAX_ROW_ID) -> int | None:
-    """Return the number from 1 to maximum that text writes in ASCII digits, or None.
-
-    (str.isdigit takes "²" too, which int() refuses, and int() refuses over 4,300 digits.)
-    """
-    if not (text.isascii() and text.isdigit()) or len(text) > len(str(maximum)):
-        return None
-    number = int(text)
-    return number if 0 < number <= maximum else None
-
-
 def row_id(**kwargs) -> fields.Integer:
     """Return a field for the id of a row elsewhere: a whole number a database integer can hold, so
     that looking it up cannot overflow (an id beyond it names nothing)."""

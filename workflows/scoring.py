@@ -13,8 +13,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 import clock
-from criteria import (CriteriaError, CriteriaSet, aggregate, disagreement, load_criteria_set, score_one,
-                      validate_ratings)
+from criteria import CriteriaSet, aggregate, disagreement, load_criteria_set, score_one, validate_ratings
 from models import Case, Score, User
 from workflows import registry
 from workflows.audit import jsonable
@@ -44,11 +43,8 @@ def known_fields(wf: Workflow) -> set[str]:
 def load_criteria(app) -> dict[str, CriteriaSet]:
     """Load and validate every criteria file at start-up (a malformed one stops the app)."""
     folder = Path(app.config["ACCORD_CRITERIA_DIR"])
-    sets = {wf.name: load_criteria_set(folder / f"{wf.name}.yaml", known_fields(wf))
+    sets = {wf.name: load_criteria_set(folder / f"{wf.name}.yaml", known_fields(wf), wf.name)
             for wf in registry.all_workflows() if wf.scored}
-    if wrong := [f"{folder.name}/{name}.yaml: workflow: '{cset.workflow}', but the {name} workflow reads this file"
-                 for name, cset in sets.items() if cset.workflow != name]:
-        raise CriteriaError(wrong)  # (as `flask criteria check` says)
     app.extensions["accord_criteria"] = sets
     return sets
 
@@ -152,11 +148,16 @@ def eligibility_for(case: Case) -> list[str]:
     return check_eligibility(cset, data, derived, clock.today())
 
 
+def _reviewed_by(user: User, case: Case) -> Workflow | None:
+    """Return the case's workflow if the user is among its reviewers (the role, not their own
+    request), whatever the state; else None."""
+    wf = registry.get(case.workflow)
+    return wf if wf is not None and wf.scored and case.owner_id != user.id and user.has_role(*wf.scorers) else None
+
+
 def may_score(user: User, case: Case) -> bool:
     """Return whether the user may score this case now (role, state, not their own)."""
-    wf = registry.get(case.workflow)
-    return (wf is not None and wf.scored and case.owner_id != user.id and user.has_role(*wf.scorers)
-            and case.state in wf.scoring_states)
+    return (wf := _reviewed_by(user, case)) is not None and case.state in wf.scoring_states
 
 
 def submit_score(session: Session, actor: User, case_id: int, ratings: Any, conflict: str = "none",
@@ -222,9 +223,7 @@ def blind_to_reviews(user: User, case: Case, reviewer_ids: set[int | None]) -> b
     for information, returned), or a reviewer would read the others' and then score. Once it has
     gone past scoring for good, whoever may read reviews reads them.
     """
-    wf = registry.get(case.workflow)
-    return (wf is not None and wf.scored and case.state in wf.before_scoring and case.owner_id != user.id
-            and user.has_role(*wf.scorers) and user.id not in reviewer_ids)
+    return user.id not in reviewer_ids and (wf := _reviewed_by(user, case)) is not None and case.state in wf.before_scoring
 
 
 def visible_scores(user: User, case: Case, scores: list) -> list:

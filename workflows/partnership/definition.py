@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from models import Case, Partnership
-from workflows.definition import OWNER, Guard, Transition, Workflow, shared
+from workflows.definition import OWNER, Guard, Transition, Workflow, incomplete
 from workflows.partnership.inventory import REVIVABLE, active_with_city, adopt, lock_entry, lock_inventory
 from workflows.partnership.schemas import PartnershipDecisionArgs, PartnershipData, ResubmitArgs
 from workflows.scoring import has_complete_score, is_eligible
@@ -20,21 +20,28 @@ def _field_error(field: str, message: str) -> tuple[str, dict]:
 
 
 def _complete(ctx) -> str | tuple | None:
-    errors = shared(PartnershipData).validate({key: value for key, value in ctx.data.items() if value is not None})
+    errors = incomplete(PartnershipData, ctx.data)
     if not errors:
         return None
     names = ", ".join(name.replace("_", " ") for name in sorted(errors))
     return f"The proposal is not complete or not valid: {names}.", {"data": errors}
 
 
-def _entry(ctx, pid: int | None) -> Partnership | None:
-    """Return the inventory entry a proposal names. When Council adopts, the inventory is locked
-    first and the entry read as committed now, so that two adoptions at once are decided one
-    after the other (the second sees the first's change and is refused)."""
-    if ctx.transition is not None and ctx.transition.dest == "adopted":
+def _adopting(ctx) -> bool:
+    """Lock the inventory if this step is Council's adoption, and say whether it is: two adoptions
+    at once are then decided one after the other (the second sees the first's change and is
+    refused)."""
+    adopting = ctx.transition is not None and ctx.transition.dest == "adopted"
+    if adopting:
         lock_inventory(ctx.session)
-        return lock_entry(ctx.session, pid) if pid else None
-    return ctx.session.get(Partnership, pid) if pid else None
+    return adopting
+
+
+def _entry(ctx, pid: int | None) -> Partnership | None:
+    """Return the inventory entry a proposal names: when adopting, as committed now, locked."""
+    if not pid:
+        return None
+    return lock_entry(ctx.session, pid) if _adopting(ctx) else ctx.session.get(Partnership, pid)
 
 
 def _names_inventory_entry(ctx) -> str | tuple | None:
@@ -62,7 +69,7 @@ def _not_a_duplicate(ctx) -> str | tuple | None:
     data = ctx.data
     if data.get("proposal_type") not in ("new", "revival") or not data.get("partner_city"):
         return None
-    _entry(ctx, None)  # (when adopting: after any adoption of the same city that is under way)
+    _adopting(ctx)  # (then after any adoption of the same city that is under way)
     active = active_with_city(ctx.session, data["partner_city"], exclude=data.get("partnership_id"))
     if active is not None:
         return _field_error("partner_city", f"The City already has an active partnership with {active.city} "

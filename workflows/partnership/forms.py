@@ -12,8 +12,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from models.partnership import STATUSES
-from web.forms import TransitionForm, typed_amount
-from workflows.fields import whole_number
+from web.forms import TransitionForm, typed_amount, whole_number
 from workflows.goals import GOALS
 from workflows.partnership.schemas import REFERENCE_PATTERN, SPONSORS
 

@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 import clock
 from extensions import db
 from models import Partnership
-from workflows.definition import shared
+from workflows.definition import incomplete
 from workflows.fields import MAX_ROW_ID, Money, Text
 
 PARTY_TYPES = ("municipality", "ngo", "agency", "community_group")
@@ -79,7 +79,7 @@ ReliefDataUpdate = _all_optional(ReliefData, "ReliefDataUpdate")
 
 def missing_fields(data: dict) -> dict:
     """Return the field errors that stop a request from being submitted (empty when complete)."""
-    errors = shared(ReliefData).validate({key: value for key, value in data.items() if value is not None})
+    errors = incomplete(ReliefData, data)
     if "financial" in (data.get("assistance_types") or []) and data.get("amount_requested") in (None, ""):
         errors.setdefault("amount_requested", []).append("Required when financial help is asked for.")
     return errors

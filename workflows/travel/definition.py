@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, object_session
 import clock
 from models import Case, User
 from workflows.statements import constant
-from workflows.definition import OWNER, Guard, Transition, Workflow, shared
+from workflows.definition import OWNER, Guard, Transition, Workflow, incomplete
 from workflows.scoring import is_eligible
 from workflows.travel.schemas import ReportArgs, TravelData, cost_total
 
@@ -140,10 +140,8 @@ FIELD_NAMES = {"event_name": "event name", "event_organizer": "organizer", "even
 
 
 def _complete_and_ahead(ctx) -> str | tuple | None:
-    # Cleared draft fields are stored as null; for the full check they count as missing.
-    given = {k: v for k, v in ctx.data.items() if v is not None}
-    errors = shared(TravelData).validate(given)
-    end = _date(given.get("end_date")) if "end_date" not in errors else None
+    errors = incomplete(TravelData, ctx.data)
+    end = _date(ctx.data.get("end_date")) if "end_date" not in errors else None
     if end and end < clock.today():
         errors["end_date"] = ["The trip is already over: a request is made before travelling."]
     if not errors:
