@@ -77,7 +77,8 @@ def _scoring_context(case) -> dict:
         if mine:
             form.conflict.data = mine.conflict
             for cid, value in (mine.ratings or {}).items():
-                getattr(form, f"rating_{cid}").data = str(value)
+                if cid in cset.rated_ids:  # not a criterion removed since, or now computed
+                    getattr(form, f"rating_{cid}").data = str(value)
     return {"cset": cset, "scores": shown, "aggregate": aggregate_for(case, shown),
             "score_form": form, "my_score": mine, "hidden_count": len(scores) - len(shown)}
 

@@ -59,10 +59,18 @@ def _inputs(case: Case) -> tuple[dict, dict]:
     return case.data, (wf.derive(case) if wf.derive else {})
 
 
+def _counted(cset: CriteriaSet, scores: Sequence[Any]) -> list[dict]:
+    """Return the ratings the aggregate combines: those of the reviewers who did not recuse, made
+    under the criteria set in force. A score made under another version keeps its own figure, but
+    its ratings are not read under this one: its scale or its criteria may differ (ratings of 5 on
+    a scale of 0 to 5, read on one of 0 to 3, made 153%)."""
+    return [s.ratings for s in scores if s.conflict != "recused" and s.criteria_hash == cset.digest]
+
+
 def _aggregate(cset: CriteriaSet, case: Case, scores: Sequence[Any]) -> dict:
     # scores: Score objects, or rows of _RATINGS (the same attribute names).
     data, derived = _inputs(case)
-    reviews = [s.ratings for s in scores if s.conflict != "recused"]
+    reviews = _counted(cset, scores)
     agg = aggregate(cset, reviews, data, derived, clock.today())
     return {
         "percent": agg.percent, "recommendation": agg.recommendation, "eligible": agg.eligible,
@@ -133,8 +141,8 @@ def disagreeing(cases: list[Case], user: User) -> set[int]:
     What the lists flag: only the ratings are compared, not the whole aggregate worked out.
     """
     scored, by_case = _ratings_of(cases, user)
-    return {c.id for c in scored if disagreement(criteria_for(c.workflow), [
-        s.ratings for s in by_case.get(c.id, []) if s.conflict != "recused"])}
+    return {c.id for c in scored
+            if disagreement(criteria_for(c.workflow), _counted(criteria_for(c.workflow), by_case.get(c.id, [])))}
 
 
 def eligibility_for(case: Case) -> list[str]:
@@ -242,7 +250,9 @@ def hidden_reviews(user: User, case: Case, events: list) -> set[int]:
 def _complete(ctx) -> str | None:
     agg = aggregate_for(ctx.case)
     if agg is None or not agg["complete"]:
-        return "The request needs at least one complete score before this step."
+        earlier = (f" The scores made under version {', '.join(map(str, agg['outdated']))} do not count: the criteria"
+                   f" in force are version {agg['criteria_version']}." if agg and agg["outdated"] else "")
+        return "The request needs at least one complete score before this step." + earlier
     return None
 
 

@@ -197,6 +197,47 @@ def test_old_score_keeps_its_figure_and_version_when_the_file_moves_on(app, api,
     assert "made under criteria version 1" in page
 
 
+def _criteria_moved_on(app, tmp_path, edit) -> None:
+    """Load a copy of the criteria whose relief set `edit` changed, as the office would edit it."""
+    folder = tmp_path / "criteria"
+    shutil.copytree(Path(app.config["ACCORD_CRITERIA_DIR"]), folder)
+    (folder / "relief.yaml").write_text(edit((folder / "relief.yaml").read_text()))
+    app.config["ACCORD_CRITERIA_DIR"] = str(folder)
+    load_criteria(app)
+
+
+def test_scores_under_an_earlier_version_keep_their_figure_but_do_not_count_under_the_new(app, api, cast, in_triage,
+                                                                                         tmp_path):
+    first = score(api, cast["hana"], in_triage.id, ratings={**RATINGS, "unmet_need": 5, "city_capability": 5}).get_json()
+    # Version 2 rates on 0 to 3 and no longer has "recovery": a 5 read on it made more than 100%.
+    def on_three_points(text: str) -> str:
+        text = text.replace("version: 1", "version: 2", 1).replace("scale: {min: 0, max: 5}", "scale: {min: 0, max: 3}")
+        text = text.replace("    min: 2\n", "").replace("rating: 4}", "rating: 3}").replace("rating: 5}", "rating: 3}")
+        return text.split("  - id: recovery")[0] + "\nthresholds: {approve: 60, decline: 45}\n"
+
+    _criteria_moved_on(app, tmp_path, on_three_points)
+    body = api(cast["cao"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()
+    assert body["items"][0]["percent"] == first["percent"]  # kept as it was made
+    agg = body["aggregate"]
+    assert (agg["percent"], agg["reviewers"], agg["complete"], agg["outdated"]) == (None, 0, False, [1])
+    refused = api(cast["hana"]).post(f"/api/v1/cases/{in_triage.id}/transitions", json={
+        "trigger": "recommend", "version": api(cast["hana"]).get(f"/api/v1/cases/{in_triage.id}").get_json()["version"],
+        "data": {"recommendation": "approve", "amount_granted": "20000.00"}})
+    assert refused.status_code == 422 and "made under version 1 do not count" in refused.get_json()["message"]
+    # The reviewer who scored under version 1 opens the page to score again: her old ratings are
+    # shown where the criterion remains, and the one removed is left out (it was a 500).
+    page = _web(app, cast["hana"]).get(f"/cases/{in_triage.id}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "No figure yet: no one has scored it under the criteria in force" in text
+    assert "score-rating_recovery" not in text and '<input checked id="score-rating_leverage-3"' in text
+    again = score(api, cast["hana"], in_triage.id, ratings={k: min(v, 3) for k, v in RATINGS.items() if k != "recovery"})
+    assert again.status_code == 201 and again.get_json()["criteria_version"] == 2
+    agg = api(cast["cao"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()["aggregate"]
+    assert agg["reviewers"] == 1 and agg["complete"] and agg["outdated"] == []
+    assert float(agg["percent"]) <= 100
+
+
 def _web(app, user):
     from tests.factories import TEST_PASSWORD
 
