@@ -132,6 +132,8 @@ class _StrictLoader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # (<<: *defaults) merged below, as PyYAML does: a key beside it wins
             key = self.construct_object(key_node, deep=True)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
@@ -243,13 +245,17 @@ def _load_each(directory, known_fields_by_workflow):
 
 def load_all(directory, known_fields_by_workflow: dict[str, set[str]]) -> dict[str, CriteriaSet]:
     """Load every criteria file in directory, keyed by workflow; raise on any fault."""
-    sets, errors = {}, []
+    sets, errors, labels = {}, [], {}
     for cset, label, faults in _load_each(directory, known_fields_by_workflow):
         errors.extend(faults)
-        if cset is not None and cset.workflow in sets:
-            errors.append(f"{label}: workflow: '{cset.workflow}' is defined by more than one file")
-        elif cset is not None:
-            sets[cset.workflow] = cset
+        if cset is not None:
+            labels.setdefault(cset.workflow, []).append((label, cset))
+    for workflow, found in labels.items():
+        # The one Accord reads is <workflow>.yaml: an archived copy beside it is the one to blame.
+        read = next((entry for entry in found if entry[0].endswith(f"/{workflow}.yaml")), found[0])
+        sets[workflow] = read[1]
+        errors += [f"{label}: workflow: '{workflow}' is defined by more than one file; Accord reads "
+                   f"{read[0]}, so keep earlier versions out of the folder" for label, _ in found if label != read[0]]
     if errors:
         raise CriteriaError(errors)
     return sets

@@ -47,6 +47,9 @@ class ScaleSchema(Schema):
     def _ordered(self, data, **kwargs):
         if data["min"] >= data["max"]:
             raise ValidationError(f"min ({data['min']}) must be below max ({data['max']})")
+        if data["min"] < 0:
+            # A percentage is the weighted ratings over the most they could be: from 0 up.
+            raise ValidationError(f"min ({data['min']}) must be 0 or more")
 
 
 class BandSchema(Schema):

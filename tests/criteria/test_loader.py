@@ -1,5 +1,6 @@
 """Loader tests: the shipped criteria sets load, and malformed files are refused clearly."""
 import dataclasses
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -180,6 +181,43 @@ def test_two_files_for_one_workflow_are_refused(tmp_path):
     _write(tmp_path / "a.yaml", _doc())
     _write(tmp_path / "b.yaml", _doc())
     assert any("more than one file" in e for e in check_all(tmp_path, KNOWN_FIELDS))
+
+
+def test_an_archived_copy_beside_the_file_accord_reads_is_the_one_blamed(tmp_path):
+    # It sorts first; the fault named the live relief.yaml, which Accord reads and is fine.
+    _write(tmp_path / "relief-2025-archive.yaml", _doc())
+    _write(tmp_path / "relief.yaml", _doc(version=2))
+    errors = [e for e in check_all(tmp_path, KNOWN_FIELDS) if "relief" in e]
+    assert errors == [f"{tmp_path.name}/relief-2025-archive.yaml: workflow: 'relief' is defined by more than one "
+                      f"file; Accord reads {tmp_path.name}/relief.yaml, so keep earlier versions out of the folder"]
+
+
+@pytest.mark.parametrize("scale, fault", [({"min": -4, "max": 0}, "min (-4) must be 0 or more"),
+                                          ({"min": -1, "max": 5}, "min (-1) must be 0 or more"),
+                                          ({"min": 0, "max": 0}, "min (0) must be below max (0)")])
+def test_a_scale_below_zero_is_refused(tmp_path, scale, fault):
+    # A scale of -4 to 0 loaded, then every score divided by its max of 0: a 500 for each reviewer.
+    with pytest.raises(CriteriaError, match=re.escape(fault)):
+        load_criteria_set(_write(tmp_path / "a.yaml", _doc(scale=scale)))
+
+
+def test_merge_keys_share_settings_and_a_key_beside_them_wins(tmp_path):
+    (tmp_path / "a.yaml").write_text("""
+version: 1
+workflow: relief
+criteria:
+  - &rated {id: need, label: Need, weight: 20, kind: rated, help: Shared help.}
+  - <<: *rated
+    id: reach
+    label: Reach
+thresholds: {approve: 60, decline: 45}
+""")
+    cset = load_criteria_set(tmp_path / "a.yaml")
+    assert [(c.id, c.label, c.help, c.weight) for c in cset.criteria] == [
+        ("need", "Need", "Shared help.", 20), ("reach", "Reach", "Shared help.", 20)]
+    (tmp_path / "a.yaml").write_text((tmp_path / "a.yaml").read_text().replace("    label: Reach", "    label: Reach\n    id: again"))
+    with pytest.raises(CriteriaError, match="duplicate key 'id'"):
+        load_criteria_set(tmp_path / "a.yaml")
 
 
 def test_dotted_field_must_match_exactly(tmp_path):
