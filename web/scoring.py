@@ -17,8 +17,8 @@ from web.forms import refused
 from workflows import registry
 from workflows.errors import NotFound, WorkflowError
 from workflows.queries import load_visible
-from workflows.scoring import (aggregate_for, criteria_for, current_scores, may_score, submit_score,
-                               visible_scores)
+from workflows.scoring import (aggregate_for, criteria_for, current_scores, may_score, remember_recusals,
+                               submit_score, visible_scores)
 
 CONFLICT_CHOICES = [SelectChoice("none", "I have no conflict of interest"),
                     SelectChoice("recused", "I have a conflict of interest and recuse myself")]
@@ -65,6 +65,7 @@ def _scoring_context(case) -> dict:
     if cset is None:
         return {}
     scores = current_scores(db.session, [case.id]).get(case.id, [])
+    remember_recusals([case], {case.id: scores})
     shown = visible_scores(current_user, case, scores)
     mine = next((s for s in scores if s.reviewer_id == current_user.id), None)
     refused_case, refused = g.pop(_REFUSED_FORM, (None, None))

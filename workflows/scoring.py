@@ -123,6 +123,7 @@ def _ratings_of(cases: list[Case], user: User | None) -> tuple[list[Case], dict[
 
     scored = [c for c in cases if criteria_for(c.workflow) is not None]
     by_case = _by_case(db.session.execute(_RATINGS, {"ids": [c.id for c in scored]}) if scored else [])
+    remember_recusals(scored, by_case)
     if user is not None:
         by_case = {c.id: visible_scores(user, c, rows) for c in scored if (rows := by_case.get(c.id))}
     return scored, by_case
@@ -245,6 +246,46 @@ def hidden_reviews(user: User, case: Case, events: list) -> set[int]:
     if not blind_to_reviews(user, case, {e.actor_id for e in reviews}):
         return set()
     return {e.id for e in reviews}
+
+
+_RECUSED = select(Score.reviewer_id).where(Score.case_id == bindparam("case"), Score.current.is_(True),
+                                           Score.conflict == "recused")
+
+
+_RECUSED_KEY = "_accord_recused"
+
+
+def recused_reviewers(case: Case) -> frozenset[int]:
+    """Return the ids of the reviewers who declared a conflict of interest on the case.
+
+    Read once per version of the case: a recusal is recorded as a change, which moves the
+    version on, so an earlier answer is never stale.
+    """
+    from extensions import db
+
+    known = case.__dict__.get(_RECUSED_KEY)
+    if known is None or known[0] != case.version:
+        known = (case.version, frozenset(db.session.scalars(_RECUSED, {"case": case.id})))
+        case.__dict__[_RECUSED_KEY] = known
+    return known[1]
+
+
+def remember_recusals(cases: list[Case], by_case: dict[int, list]) -> None:
+    """Keep, with each case, who recused on it, from its current scores (objects or rows) read
+    already: the steps a list offers then cost no query per case."""
+    for case in cases:
+        case.__dict__[_RECUSED_KEY] = (case.version, frozenset(
+            s.reviewer_id for s in by_case.get(case.id, ()) if s.conflict == "recused"))
+
+
+def not_recused(case: Case, user: User) -> bool:
+    """Return whether the user has not declared a conflict of interest on the case: one who has
+    takes no decision on it (a recommendation, a screening out, a request to its owner)."""
+    return user.id not in recused_reviewers(case)
+
+
+not_recused.refusal = ("You declared a conflict of interest on this request, so another officer takes its "
+                       "decisions (separation of duties).")
 
 
 def _complete(ctx) -> str | None:

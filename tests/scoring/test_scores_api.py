@@ -363,3 +363,53 @@ def test_the_score_form_explains_the_scale_the_office_set(app, cast, in_triage, 
     page = _web(app, cast["hana"]).get(f"/cases/{in_triage.id}").get_data(as_text=True)
     assert "1 is the lowest rating and 10 the highest" in page and "excellent" not in page
     assert 'value="10"> <label' in page and 'value="0"> <label' not in page
+
+
+def test_an_officer_who_recused_takes_no_decision_on_the_request(app, api, cast, in_triage):
+    # Recusing only left her review out: she could still recommend (with the amount) or screen out.
+    assert score(api, cast["hana"], in_triage.id, conflict="recused").status_code == 201
+    assert score(api, cast["omar"], in_triage.id, ratings=RATINGS).status_code == 201
+    hana, omar = api(cast["hana"]), api(cast["omar"])
+    case = hana.get(f"/api/v1/cases/{in_triage.id}").get_json()
+    assert case["allowed_transitions"] == []
+    assert omar.get(f"/api/v1/cases/{in_triage.id}").get_json()["allowed_transitions"] == [
+        "request_info", "recommend", "decline"]
+    listed = [c for c in hana.get("/api/v1/cases?workflow=relief").get_json()["items"] if c["id"] == in_triage.id]
+    assert listed[0]["allowed_transitions"] == []
+    events = db.session.scalar(select(db.func.count()).select_from(AuditEvent))
+    for trigger, extra in [("recommend", {"data": {"recommendation": "approve", "amount_granted": "20000.00"}}),
+                           ("decline", {"comment": "Screened out"}), ("request_info", {"comment": "Which NGO?"})]:
+        r = hana.post(f"/api/v1/cases/{in_triage.id}/transitions",
+                      json={"trigger": trigger, "version": case["version"], **extra})
+        assert r.status_code == 403 and "conflict of interest" in r.get_json()["message"], trigger
+    assert db.session.scalar(select(db.func.count()).select_from(AuditEvent)) == events
+    page = _web(app, cast["hana"]).get(f"/cases/{in_triage.id}").get_data(as_text=True)
+    assert "/actions/recommend" not in page and "/actions/decline" not in page
+    r = omar.post(f"/api/v1/cases/{in_triage.id}/transitions", json={
+        "trigger": "recommend", "version": case["version"],
+        "data": {"recommendation": "approve", "amount_granted": "20000.00"}})
+    assert r.status_code == 200 and r.get_json()["state"] == "recommended"
+
+
+def test_what_a_list_offers_an_officer_costs_no_query_per_request(app, api, cast):
+    from tests.factories import counted
+
+    def cases_in_triage(n: int) -> None:
+        for _ in range(n):
+            case = engine.create_case(db.session, cast["owner"], "relief", "Flood relief", ["compassion"], relief_data())
+            case = engine.fire(db.session, cast["owner"], case.id, "submit", case.version)
+            engine.fire(db.session, cast["omar"], case.id, "start_triage", case.version)
+
+    client = api(cast["hana"])
+
+    def count() -> int:
+        client.get("/api/v1/cases?workflow=relief")
+        with counted() as statements:
+            items = client.get("/api/v1/cases?workflow=relief").get_json()["items"]
+        assert all(c["allowed_transitions"] == ["request_info", "recommend", "decline"] for c in items)
+        return len(statements)
+
+    cases_in_triage(2)
+    few = count()
+    cases_in_triage(6)
+    assert count() == few

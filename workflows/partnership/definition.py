@@ -9,7 +9,7 @@ from models import Case, Partnership
 from workflows.definition import OWNER, Guard, Transition, Workflow, incomplete
 from workflows.partnership.inventory import REVIVABLE, active_with_city, adopt, lock_entry, lock_inventory
 from workflows.partnership.schemas import PartnershipDecisionArgs, PartnershipData, ResubmitArgs
-from workflows.scoring import has_complete_score, is_eligible
+from workflows.scoring import has_complete_score, is_eligible, not_recused
 
 STATES = ("draft", "submitted", "under_review", "revision_requested", "committee_review", "deferred",
           "council_review", "adopted", "declined", "withdrawn")
@@ -126,11 +126,11 @@ WORKFLOW = Workflow(
                    guards=(complete, names_inventory_entry, not_a_duplicate)),
         Transition("start_review", ("submitted",), "under_review", ("hco",), "Start review", effect=_take_review),
         Transition("request_revision", ("under_review",), "revision_requested", ("hco",), "Request revision",
-                   comment_required=True),
+                   may=not_recused, comment_required=True),
         Transition("resubmit", ("revision_requested",), "under_review", (OWNER,), "Resubmit", payload=ResubmitArgs,
                    guards=(complete, names_inventory_entry, not_a_duplicate)),
         Transition("recommend", ("under_review",), "committee_review", ("hco",), "Recommend to committee",
-                   guards=(has_complete_score, is_eligible)),
+                   may=not_recused, guards=(has_complete_score, is_eligible)),
         _decision("defer", "committee_review", "deferred", ("committee",), "Defer", comment_required=True),
         Transition("reconsider", ("deferred",), "committee_review", ("committee",), "Reconsider"),
         _decision("approve", "committee_review", "council_review", ("committee",), "Approve and refer to Council"),

@@ -11,7 +11,7 @@ from models.types import utcnow
 from workflows.definition import OWNER, Guard, Transition, Workflow
 from workflows.relief.schemas import (ApproveArgs, CloseArgs, DisburseArgs, RecommendArgs, ReliefData,
                                       ReliefDataUpdate, missing_fields)
-from workflows.scoring import has_complete_score, is_eligible
+from workflows.scoring import has_complete_score, is_eligible, not_recused
 
 STATES = ("draft", "submitted", "in_triage", "info_requested", "recommended", "council_review", "approved",
           "disbursed", "closed", "declined", "withdrawn")
@@ -131,12 +131,13 @@ WORKFLOW = Workflow(
         Transition("submit", ("draft",), "submitted", (OWNER,), "Submit", guards=(data_complete,)),
         Transition("start_triage", ("submitted",), "in_triage", ("hco",), "Start triage", effect=_assign_to_actor),
         Transition("request_info", ("in_triage",), "info_requested", ("hco",), "Request information",
-                   comment_required=True),
+                   may=not_recused, comment_required=True),
         Transition("provide_info", ("info_requested",), "in_triage", (OWNER,), "Provide information",
                    payload=ReliefDataUpdate, guards=(data_complete,)),
-        Transition("recommend", ("in_triage",), "recommended", ("hco",), "Recommend",
+        Transition("recommend", ("in_triage",), "recommended", ("hco",), "Recommend", may=not_recused,
                    guards=(has_complete_score, is_eligible), payload=RecommendArgs, effect=_remember_recommender),
-        Transition("decline", ("in_triage",), "declined", ("hco",), "Decline (screen out)", comment_required=True),
+        Transition("decline", ("in_triage",), "declined", ("hco",), "Decline (screen out)", may=not_recused,
+                   comment_required=True),
         Transition("approve", ("recommended",), "approved", ("cao",), "Approve", may=_not_recommender,
                    when=_within_limit, payload=ApproveArgs),
         Transition("approve", ("recommended",), "council_review", ("cao",), "Approve", may=_not_recommender,
