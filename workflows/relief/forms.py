@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import flash
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
@@ -125,13 +126,21 @@ class ReliefRequestForm(FlaskForm):
             if name == "contact" and isinstance(messages, dict):
                 for part, msgs in messages.items():
                     self._add(f"contact_{part}", msgs)
+            elif name == "contact":  # the contact as a whole (none given): beside each part left empty
+                parts = [self.contact_name, self.contact_email]
+                for field in [f for f in parts if not (f.data or "").strip()] or parts:
+                    self._add(field.name, messages)
             else:
                 self._add(name, messages)
 
     def _add(self, name: str, messages) -> None:
+        messages = messages if isinstance(messages, list) else [str(messages)]
         field = self._fields.get(name)
         if field is not None:
-            field.errors = list(field.errors) + (messages if isinstance(messages, list) else [str(messages)])
+            field.errors = list(field.errors) + messages
+        else:  # no field shows it: said at the top of the page, rather than lost
+            for message in messages:
+                flash(f"{name.replace('_', ' ').capitalize()}: {message}", "error")
 
 
 class ClaimForm(FlaskForm):

@@ -79,6 +79,12 @@ def test_an_incomplete_submission_creates_nothing_and_marks_the_fields(app, peop
     assert [target for target, _ in error_summary(r.get_data(as_text=True))] == ["affected_population", "title"]
     r = client.post("/relief/new", data=form_data(assistance_types=[]))
     assert "assistance_types-0" in dict(error_summary(r.get_data(as_text=True)))
+    # No contact at all was refused with no word and nothing marked: now each part is marked.
+    r = client.post("/relief/new", data=form_data(contact_name="", contact_email=""))
+    assert r.status_code == 422 and only_case() is None
+    assert [target for target, _ in error_summary(r.get_data(as_text=True))] == ["contact_name", "contact_email"]
+    r = client.post("/relief/new", data=form_data(contact_email=""))
+    assert [target for target, _ in error_summary(r.get_data(as_text=True))] == ["contact_email"]
     r = client.post("/relief/new", data=form_data(disaster_date=(clock.today() + timedelta(days=2)).isoformat(),
                                                   action="save"))
     assert r.status_code == 422 and "Must not be in the future." in r.get_data(as_text=True)
