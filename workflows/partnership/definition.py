@@ -55,6 +55,9 @@ def _names_inventory_entry(ctx) -> str | tuple | None:
         if data["partner_city"].strip().lower() != entry.city.lower():
             return _field_error("partner_city", f"The partnership revived is with {entry.city}; "
                                                 "the partner city must be the same.")
+        if (data.get("partner_country") or "").strip().lower() != entry.country.lower():
+            return _field_error("partner_country", f"The partnership revived is with {entry.city}, {entry.country}; "
+                                                   "the partner country must be the same.")
     elif pid and (entry is None or entry.status != "prospective"):
         return _field_error("partnership_id", "A new proposal may name only a prospective entry of the "
                                               "inventory; to revive a partnership, propose a revival.")
@@ -65,14 +68,17 @@ def _names_inventory_entry(ctx) -> str | tuple | None:
 
 
 def _not_a_duplicate(ctx) -> str | tuple | None:
-    # Neither a new partnership nor a revived one may stand beside an active one with the same city.
+    # Neither a new partnership nor a revived one may stand beside an active one with the same city
+    # (of the same country).
     data = ctx.data
-    if data.get("proposal_type") not in ("new", "revival") or not data.get("partner_city"):
+    if data.get("proposal_type") not in ("new", "revival") or not data.get("partner_city") \
+            or not data.get("partner_country"):
         return None
     _adopting(ctx)  # (then after any adoption of the same city that is under way)
-    active = active_with_city(ctx.session, data["partner_city"], exclude=data.get("partnership_id"))
+    active = active_with_city(ctx.session, data["partner_city"], data["partner_country"],
+                              exclude=data.get("partnership_id"))
     if active is not None:
-        return _field_error("partner_city", f"The City already has an active partnership with {active.city} "
+        return _field_error("partner_city", f"The City already has an active partnership with {active.city}, {active.country} "
                                             f"(inventory #{active.id}).")
     return None
 

@@ -84,10 +84,12 @@ def lock_entry(session: Session, pid: int) -> Partnership | None:
                            .execution_options(populate_existing=True)).first()
 
 
-def active_with_city(session: Session, city: str, exclude: int | None = None) -> Partnership | None:
-    """Return an active entry with this city (any letter case), if there is one."""
+def active_with_city(session: Session, city: str, country: str, exclude: int | None = None) -> Partnership | None:
+    """Return an active entry with this city of this country (any letter case), if there is one:
+    Valencia, Venezuela is not Valencia, Spain."""
     stmt = select(Partnership).where(Partnership.status == "active",
-                                     func.lower(Partnership.city) == city.strip().lower())
+                                     func.lower(Partnership.city) == city.strip().lower(),
+                                     func.lower(Partnership.country) == country.strip().lower())
     if exclude is not None:
         stmt = stmt.where(Partnership.id != exclude)
     return session.scalars(stmt.limit(1)).first()
@@ -171,7 +173,9 @@ def adopt(session: Session, actor: User, case: Case) -> Partnership:
         p = Partnership(city=data["partner_city"], country=data["partner_country"], focus="")
         session.add(p)
     if data.get("proposal_type") == "new":
-        # A new partnership takes its particulars from the proposal Council adopted.
+        # A new partnership takes its particulars from the proposal Council adopted: a prospective
+        # entry may name the country alone ("Botswana"), and the partner is a city of it.
+        p.city, p.country = data["partner_city"].strip(), data["partner_country"].strip()
         p.established = p.established or str(clock.today().year)
         p.municipality = p.municipality or "Toronto"
         p.focus = "; ".join(data.get("focus_areas") or []) or p.focus

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import AuditEvent, Partnership, User
-from tests.workflows.partnership.conftest import entry, new
+from tests.workflows.partnership.conftest import entry, new, revival
 from workflows import engine
 from workflows.errors import WorkflowError
 from workflows.partnership import definition
@@ -113,6 +113,38 @@ def test_adopting_a_new_partnership_activates_its_prospective_entry(people, make
     db.session.refresh(botswana)
     assert case.data["partnership_id"] == botswana.id
     assert botswana.status == "active" and botswana.municipality == "Toronto" and botswana.established
+
+
+def test_a_prospective_entry_of_a_country_takes_the_city_council_adopted(people, make_case):
+    # The entry named the country alone; adopted for Gaborone, it still read "Botswana, Botswana",
+    # and a second Gaborone proposal passed the duplicate check and made a second active entry.
+    botswana = entry("Botswana")
+    case = make_case("adopted", data=new("Gaborone", "Botswana", partnership_id=botswana.id), title="Gaborone")
+    db.session.refresh(botswana)
+    assert (botswana.city, botswana.country, botswana.status) == ("Gaborone", "Botswana", "active")
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == f"partnership:{botswana.id}")
+                               .order_by(AuditEvent.seq.desc())).first()
+    assert event.payload["city"] == {"from": "Botswana", "to": "Gaborone"} and event.payload["case_id"] == case.id
+    again = make_case("draft", data=new("Gaborone", "Botswana"), title="Gaborone again")
+    with pytest.raises(WorkflowError, match="already has an active partnership with Gaborone, Botswana"):
+        engine.fire(db.session, people["chen"], again.id, "submit", again.version)
+
+
+def test_a_city_of_the_same_name_in_another_country_is_not_a_duplicate(people, make_case):
+    make_case("adopted", data=new("Valencia", "Spain"), title="Valencia")
+    other = make_case("draft", data=new("Valencia", "Venezuela"), title="Valencia, Venezuela")
+    assert engine.fire(db.session, people["chen"], other.id, "submit", other.version).state == "submitted"
+    same = make_case("draft", data=new("valencia", "SPAIN"), title="Valencia again")
+    with pytest.raises(WorkflowError, match="already has an active partnership with Valencia, Spain"):
+        engine.fire(db.session, people["chen"], same.id, "submit", same.version)
+
+
+def test_a_revival_keeps_the_country_of_the_partnership_revived(people, make_case):
+    case = make_case("draft", data=revival("Sao Paulo", partner_country="Portugal"))
+    with pytest.raises(WorkflowError) as refused:
+        engine.fire(db.session, people["chen"], case.id, "submit", case.version)
+    assert refused.value.errors == {"data": {"partner_country": [
+        "The partnership revived is with Sao Paulo, Brazil; the partner country must be the same."]}}
 
 
 def test_admin_creates_and_edits_entries_each_change_audited(people):
