@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_url, login_user, logout_user
+from flask_wtf.csrf import CSRFError
 
 from accounts.passwords import verify_password
 from accounts.service import AccountError, change_password, end_sessions, start_session, user_for_session
@@ -42,6 +44,32 @@ def sign_in_first():
     # form's address answers only POST), and the person told that it was not saved.
     flash(f"{message} What you sent was not saved; send it again after signing in.", "error")
     return redirect(login_url(login_manager.login_view, request.referrer or url_for("web.dashboard")))
+
+
+@bp.app_errorhandler(CSRFError)
+def form_expired(_err: CSRFError):
+    """Answer a form whose CSRF token is missing or no longer matches: sent from a tab opened
+    before the person signed out, in or changed their password, or left open past its time.
+
+    Nothing was saved. A signed-in person goes back to the page the form was on, loaded afresh;
+    anyone else signs in first, and then goes back there. (Werkzeug's "The CSRF session token is
+    missing" told them neither what happened nor what to do.)
+    """
+    back = _same_site_referrer()
+    message = "The form was not accepted: its page had been open since before you last signed in or out, or too long."
+    if current_user.is_authenticated:
+        flash(f"{message} Nothing was saved; the page is loaded afresh, so send it again.", "error")
+        return redirect(back)
+    flash(f"{message} Nothing was saved; sign in, then send it again.", "error")
+    return redirect(login_url(login_manager.login_view, back))
+
+
+def _same_site_referrer() -> str:
+    """Return the path of the page the request came from, if it is a page of this site, else the dashboard."""
+    parts = urlsplit(request.referrer or "")
+    if parts.netloc != request.host:
+        return url_for("web.dashboard")
+    return _safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
 
 
 def _login_limit() -> str:

@@ -6,9 +6,12 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import func, select
 
 import clock
 from app import create_app
+from extensions import db
+from models import Case
 from tests.conftest import _config
 from tests.factories import TEST_PASSWORD
 
@@ -211,8 +214,32 @@ def test_sign_in_returns_to_the_page_asked_for(app, make_user):
 def test_csrf_is_required_on_forms(app, make_user):
     make_user("ann", "staff")
     app.config["WTF_CSRF_ENABLED"] = True
-    r = app.test_client().post("/login", data={"username": "ann", "password": TEST_PASSWORD})
-    assert r.status_code == 400
+    client = app.test_client()
+    r = client.post("/login", data={"username": "ann", "password": TEST_PASSWORD})
+    assert r.status_code == 302 and r.headers["Location"].startswith("/login")
+    assert client.get("/").status_code == 302  # not signed in
+
+
+def test_a_form_sent_from_a_tab_opened_before_signing_out_says_what_happened(app, make_user):
+    # The old tab's form failed its CSRF check: "400 The CSRF session token is missing", in jargon.
+    make_user("ann", "staff")
+    client = app.test_client()
+    app.config["WTF_CSRF_ENABLED"] = True
+    r = client.post("/travel/new", data={"title": "Berlin", "csrf_token": "from-the-session-before"},
+                    headers={"Referer": "http://localhost/travel/new"})
+    assert r.status_code == 302 and r.headers["Location"] == "/login?next=%2Ftravel%2Fnew"
+    assert "Nothing was saved; sign in, then send it again." in client.get(r.headers["Location"]).get_data(as_text=True)
+    # Signed in again, a form of the session before goes back to its page, loaded afresh.
+    app.config["WTF_CSRF_ENABLED"] = False
+    client.post("/login", data={"username": "ann", "password": TEST_PASSWORD})
+    app.config["WTF_CSRF_ENABLED"] = True
+    r = client.post("/travel/new", data={"title": "Berlin", "csrf_token": "from-the-session-before"},
+                    headers={"Referer": "http://localhost/travel/new?from=dashboard"})
+    assert r.status_code == 302 and r.headers["Location"] == "/travel/new?from=dashboard"
+    assert "the page is loaded afresh, so send it again" in client.get("/").get_data(as_text=True)
+    r = client.post("/travel/new", data={"title": "Berlin"}, headers={"Referer": "http://evil.example/travel/new"})
+    assert r.status_code == 302 and r.headers["Location"] == "/"  # never to another site
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 0
 
 
 @pytest.mark.parametrize("proxies", [0, 1])
