@@ -129,6 +129,19 @@ def flash_saved(case, version_before: int, message: str = "Changes saved.") -> N
         flash(message, "success")
 
 
+def kept_to_save_again(form, err, version: int) -> None:
+    """After a save refused because the request changed since its form was loaded (in another tab,
+    say): the form keeps what the person typed and takes the request's version now, so that saving
+    again is a choice to replace those changes, and the page says so. Before, every later save was
+    refused in the same way, and reloading threw away what was typed."""
+    from workflows.errors import StaleVersion
+
+    if isinstance(err, StaleVersion):
+        form.version.data, form.version.raw_data = version, []  # (a number field shows what was sent, if any)
+        flash("What you typed is kept below: save again to replace the changes made since, or open the "
+              "request in another tab to see them first.", "info")
+
+
 def refused(*forms: Form | None) -> None:
     """List these forms' errors at the top of the page being rendered, each a link to its field,
     under a message saying the page was refused (CORRECT_THE_FIELDS, unless one was given already).

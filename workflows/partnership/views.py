@@ -8,7 +8,7 @@ from extensions import db
 from models import Partnership
 from models.partnership import STATUSES
 from web import nav
-from web.forms import flash_saved, form_page
+from web.forms import flash_saved, form_page, kept_to_save_again
 from web.payloads import register_form
 from workflows import engine, registry
 from workflows.errors import NotFound, WorkflowError
@@ -152,6 +152,8 @@ def edit_proposal(case_id: int):
                                       goals=form.goals.data, data=data)
         except WorkflowError as err:
             status = _refused(form, err)
+            case = load_visible(db.session, current_user, case.id)
+            kept_to_save_again(form, err, case.version)
         else:
             flash_saved(case, before, "Your changes are saved.")
             return redirect(url_for("web.case_page", case_id=case.id))

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from extensions import db
 from models import Partnership
-from web.forms import flash_saved, form_page
+from web.forms import flash_saved, form_page, kept_to_save_again
 from workflows import engine
 from workflows.errors import NotFound, WorkflowError
 from workflows.queries import load_visible
@@ -111,6 +111,7 @@ def edit_request(case_id: int):
         _engine_errors(form, err)
         case = load_visible(db.session, current_user, case_id)
         form.version.data = case.version
+        kept_to_save_again(form, err, case.version)
         return _render_form(form, case, err.status)
     if step:
         flash({"submit": "Your request has been submitted.", "provide_info": "Sent back to the Healthy City Office."}

@@ -105,6 +105,25 @@ def test_owner_edits_a_draft_and_clears_an_optional_field(people, make_case, bro
     assert case.data["sponsor_funding_secured"] is False
 
 
+def test_a_save_refused_as_stale_may_be_made_again_on_purpose(people, make_case, browser_of):
+    # The page kept the version first loaded, so every later save was refused in the same way.
+    from workflows import engine
+
+    case = make_case("draft")
+    loaded = case.version
+    engine.update_case(db.session, people["chen"], case.id, loaded, data={"duration_months": 12})
+    client = browser_of(people["chen"])
+    form = {**PROPOSAL, "partnership_id": str(case.data["partnership_id"]), "duration_months": "36"}
+    r = client.post(f"/partnerships/proposals/{case.id}/edit", data={**form, "version": loaded})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 409 and "save again to replace the changes made since" in page
+    version = int(re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1))
+    assert version == loaded + 1
+    assert client.post(f"/partnerships/proposals/{case.id}/edit", data={**form, "version": version}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).data["duration_months"] == 36
+
+
 def test_a_draft_may_be_emptied_again_and_submit_then_names_what_is_missing(people, make_case, browser_of):
     # (Each emptied field was refused: "Not a valid amount.", "Not a valid list.", "Must not be empty.")
     case = make_case("draft")

@@ -99,6 +99,13 @@ def test_a_save_over_a_change_made_since_the_form_was_loaded_is_refused_and_kept
     assert r.status_code == 422 and "changed since you loaded it" in page and "Typed in this tab." in page
     db.session.expire_all()
     assert db.session.get(Case, case.id).data["purpose"] == "Changed in the other tab."
+    # Saving the page again is a choice to replace the other tab's change (it was refused forever).
+    assert "save again to replace the changes made since" in page
+    again = re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
+    r = client.post(f"/travel/{case.id}/edit", data={**FORM, "version": again, "purpose": "Typed in this tab."})
+    assert r.status_code == 302, (again, re.findall(r'class="flash[^"]*"[^>]*>([^<]*)<', r.get_data(as_text=True)))
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).data["purpose"] == "Typed in this tab."
 
 
 def test_the_case_page_shows_why_a_request_cannot_be_approved(browse, people, make_trip):
