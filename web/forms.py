@@ -7,11 +7,25 @@ from collections.abc import Iterator
 from flask import Flask, flash, g, render_template, session
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, IntegerField, PasswordField, SelectField,
-                     StringField, TextAreaField)
+                     StringField)
+from wtforms import TextAreaField as _TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, RadioInput
 
 from workflows.fields import MAX_ROW_ID
+
+
+class TextAreaField(_TextAreaField):
+    """A text area whose line breaks count as the browser counted them.
+
+    A browser sends each line break of a text area as CR LF, two characters, but its `maxlength`
+    counts one: a comment of paragraphs that the page let a person type was then refused as too
+    long. Line breaks are read, checked and kept as LF alone.
+    """
+
+    def process_formdata(self, valuelist):
+        super().process_formdata([v.replace("\r\n", "\n") if isinstance(v, str) else v for v in valuelist])
+
 
 THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")
 

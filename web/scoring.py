@@ -6,14 +6,14 @@ from functools import lru_cache
 from flask import abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import RadioField, TextAreaField
+from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from extensions import db
 from web import bp
 from web.cases import render_case
-from web.forms import refused
+from web.forms import TextAreaField, refused
 from workflows import registry
 from workflows.errors import NotFound, WorkflowError
 from workflows.queries import load_visible

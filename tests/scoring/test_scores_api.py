@@ -254,6 +254,11 @@ def test_scoring_form_on_the_case_page(app, cast, in_triage):
     r = client.post(f"/cases/{in_triage.id}/score", data=data, follow_redirects=True)
     assert r.status_code == 200 and "Your score has been recorded." in r.get_data(as_text=True)
     assert "77.00%" in r.get_data(as_text=True)
+    # A comment too long is marked beside the field the summary leads to, not in the summary alone.
+    r = client.post(f"/cases/{in_triage.id}/score", data={**data, "score-comment": "x" * 5001})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and [t for t, _ in error_summary(page)] == ["score-comment"]
+    assert 'aria-describedby="score-comment-error"' in page and 'id="score-comment-error"' in page
 
 
 def test_the_score_form_shows_a_reviewers_own_ratings_again(app, api, cast, in_triage):

@@ -73,3 +73,18 @@ def test_the_case_page_adds_a_comment_and_shows_it_in_the_timeline(app, people, 
     timeline = page.split('id="timeline-h"')[1]
     assert "The programme is attached to the invitation." in timeline and "comment" in timeline
     assert _record(submitted.id)[:3] == ("submitted", before[1] + 1, before[2] + 1)
+
+
+def test_a_comment_of_paragraphs_as_long_as_the_page_allows_is_accepted(app, people, submitted):
+    # The browser's maxlength counts a line break as one character but sends it as two (CR LF):
+    # a comment the page let the person type, 5,000 characters by its count, was refused.
+    client = app.test_client()
+    assert client.post("/login", data={"username": "olive", "password": TEST_PASSWORD}).status_code == 302
+    typed = ("A paragraph." + "." * 86 + "\r\n\r\n") * 50  # 100 characters a paragraph, as maxlength counts
+    assert len(typed.replace("\r\n", "\n")) == 5000
+    r = client.post(f"/cases/{submitted.id}/comments", data={"comment": typed})
+    assert r.status_code == 302, r.get_data(as_text=True)[:500]
+    db.session.expire_all()
+    last = db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == submitted.id)
+                              .order_by(AuditEvent.seq.desc())).first()
+    assert last.action == "comment" and last.comment == typed.replace("\r\n", "\n").strip()

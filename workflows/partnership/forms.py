@@ -6,13 +6,13 @@ from types import MappingProxyType
 
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, FieldList, HiddenField, IntegerField, RadioField, SelectField,
-                     SelectMultipleField, StringField, TextAreaField)
+                     SelectMultipleField, StringField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from models.partnership import STATUSES
-from web.forms import TransitionForm, typed_amount, whole_number
+from web.forms import TextAreaField, TransitionForm, typed_amount, whole_number
 from workflows.goals import GOALS
 from workflows.partnership.schemas import REFERENCE_PATTERN, SPONSORS
 

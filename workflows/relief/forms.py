@@ -6,14 +6,14 @@ from datetime import date
 from flask import flash
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from extensions import db
 from models import Partnership
-from web.forms import TransitionForm, typed_amount
+from web.forms import TextAreaField, TransitionForm, typed_amount
 from workflows.goals import GOALS
 from workflows.relief.schemas import DISASTER_TYPES
 

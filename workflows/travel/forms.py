@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import (FieldList, Form, FormField, IntegerField, RadioField, SelectField, SelectMultipleField,
-                     StringField, TextAreaField)
+                     StringField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
-from web.forms import TransitionForm, typed_amount
+from web.forms import TextAreaField, TransitionForm, typed_amount
 from workflows.goals import GOALS
 from workflows.travel.schemas import COST_LINES, ROLES_AT_EVENT, ReportArgs
 
