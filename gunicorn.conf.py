@@ -19,6 +19,25 @@ def default_workers() -> int:
 
 workers = int(os.environ.get("WEB_CONCURRENCY") or default_workers())
 timeout = 30
+# The application, with its criteria sets, is loaded once, in the master, and every worker is a
+# copy of it. Each worker loaded its own before: a worker started again later (after a timeout or
+# a crash) read the criteria files as they were then, so workers scored against different
+# versions; and if an edit had broken a file, that worker could not start and gunicorn stopped
+# the whole server. Criteria edits take effect when the server is restarted (after
+# `flask criteria check`).
+preload_app = True
+
+
+def post_fork(server, worker) -> None:
+    """Give the new worker database pools of its own: a connection the master opened must not be
+    shared by two processes (SQLAlchemy's advice for forking: dispose with close=False)."""
+    app = getattr(server.app, "callable", None)
+    if app is not None and hasattr(app, "app_context"):
+        from extensions import db
+
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose(close=False)
 
 
 def post_worker_init(worker) -> None:

@@ -83,3 +83,60 @@ def test_the_hook_leaves_a_worker_that_serves_another_application(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert int(out.stdout) > 0
+
+
+def _answers(url: str) -> bool:
+    import urllib.request
+
+    try:
+        return urllib.request.urlopen(url, timeout=2).status == 200
+    except OSError:
+        return False
+
+
+def _workers(master: int) -> set[int]:
+    return {int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()}
+
+
+def test_a_criteria_file_broken_while_the_server_runs_takes_effect_only_on_restart(tmp_path):
+    # Each worker loaded the criteria itself: one started again later (after a timeout or a crash)
+    # read the files as they were then, so workers scored against different sets, and a broken
+    # edit stopped the whole server ("Worker failed to boot"). Now the master loads them once.
+    import shutil
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    folder = tmp_path / "criteria"
+    shutil.copytree(ROOT / "criteria", folder, ignore=shutil.ignore_patterns("*.py"))
+    env = {**os.environ, "ACCORD_CRITERIA_DIR": str(folder), "SECRET_KEY": "x",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'accord.sqlite3'}"}
+    log = tmp_path / "gunicorn.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen([str(GUNICORN), "-w", "2", "-b", f"127.0.0.1:{port}", "app:create_app()"], cwd=ROOT,
+                                  env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/healthz"
+    try:
+        deadline = time.monotonic() + 60
+        while not (_answers(url) and len(_workers(server.pid)) == 2) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        first = _workers(server.pid)
+        assert len(first) == 2
+        (folder / "relief.yaml").write_text((folder / "relief.yaml").read_text().replace("version: 1", "version: two"))
+        for pid in first:
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while not (len(_workers(server.pid) - first) == 2 and _answers(url)) and time.monotonic() < deadline:
+            assert server.poll() is None, log.read_text()
+            time.sleep(0.2)
+        assert server.poll() is None and len(_workers(server.pid) - first) == 2 and _answers(url)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    # Started afresh, it reads the files as they are now, and refuses the broken one.
+    restarted = subprocess.run([str(GUNICORN), "-w", "1", "-b", "127.0.0.1:0", "app:create_app()"], cwd=ROOT, env=env,
+                               capture_output=True, text=True, timeout=120)
+    assert restarted.returncode == 3 and "criteria/relief.yaml: version" in restarted.stderr
