@@ -34,6 +34,14 @@ def incomplete(schema: type[Schema], data: dict[str, Any]) -> dict:
     checks), a null field (a draft's cleared one) counting as missing."""
     return shared(schema).validate({key: value for key, value in data.items() if value is not None})
 
+def named(errors: dict, names: dict[str, str]) -> str:
+    """Return the fields in error as a person reads them on the workflow's form (`names`, in the
+    form's order), not by their keys: "people affected, kinds of help", not "affected_population"."""
+    order = list(names)
+    return ", ".join(names.get(k, k.replace("_", " "))
+                     for k in sorted(errors, key=lambda k: (order.index(k) if k in order else len(order), k)))
+
+
 # A guard returns None when the transition may go ahead, else a message (or a message and
 # field errors) saying why not.
 GuardResult = "str | tuple[str, dict] | None"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from models import Case, Partnership
-from workflows.definition import OWNER, Guard, Transition, Workflow, incomplete
+from workflows.definition import OWNER, Guard, Transition, Workflow, incomplete, named
 from workflows.partnership.inventory import REVIVABLE, active_with_city, adopt, lock_entry, lock_inventory
 from workflows.partnership.schemas import PartnershipDecisionArgs, PartnershipData, ResubmitArgs
 from workflows.scoring import has_complete_score, is_eligible, not_recused
@@ -19,12 +19,20 @@ def _field_error(field: str, message: str) -> tuple[str, dict]:
     return message, {"data": {field: [message]}}
 
 
+#: The fields as the proposal form names them, in its order: what a refused submit lists.
+FIELD_NAMES = {"proposal_type": "kind of proposal", "partnership_id": "inventory partnership",
+               "partner_city": "partner city", "partner_country": "partner country",
+               "sponsor_organization": "sponsoring organization", "sponsor_funding_secured": "sponsor's funding secured",
+               "sponsor_amount": "sponsor's contribution", "city_contribution": "City's contribution",
+               "focus_areas": "focus areas", "lead_department": "lead department", "duration_months": "duration",
+               "rationale": "rationale", "expected_outcomes": "expected outcomes"}
+
+
 def _complete(ctx) -> str | tuple | None:
     errors = incomplete(PartnershipData, ctx.data)
     if not errors:
         return None
-    names = ", ".join(name.replace("_", " ") for name in sorted(errors))
-    return f"The proposal is not complete or not valid: {names}.", {"data": errors}
+    return f"The proposal is not complete or not valid: {named(errors, FIELD_NAMES)}.", {"data": errors}
 
 
 def _adopting(ctx) -> bool:

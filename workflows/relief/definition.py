@@ -8,7 +8,7 @@ from flask import current_app
 
 from models import Case, User
 from models.types import utcnow
-from workflows.definition import OWNER, Guard, Transition, Workflow
+from workflows.definition import OWNER, Guard, Transition, Workflow, named
 from workflows.relief.schemas import (ApproveArgs, CloseArgs, DisburseArgs, RecommendArgs, ReliefData,
                                       ReliefDataUpdate, missing_fields)
 from workflows.scoring import has_complete_score, is_eligible, not_recused
@@ -65,9 +65,19 @@ def project(case: Case) -> None:
 
 
 # ------------------------------------------------------------------ guards, routing and effects
+#: The fields as the request form names them, in its order: what a refused submit lists.
+FIELD_NAMES = {"city": "city struck", "country": "country", "partnership_id": "partner city in the inventory",
+               "disaster_type": "kind of disaster", "disaster_date": "date of the disaster",
+               "affected_population": "people affected", "description": "what happened and what is needed",
+               "assistance_types": "kinds of help", "amount_requested": "amount requested",
+               "channel": "delivering agency", "other_government_support": "support from other governments",
+               "requesting_party": "who is asking for help", "party_type": "kind of organisation",
+               "contact": "contact"}
+
+
 def _complete(ctx) -> str | tuple | None:
     errors = missing_fields(ctx.data)
-    return ("The request is not complete: " + ", ".join(sorted(errors)) + ".", {"data": errors}) if errors else None
+    return (f"The request is not complete: {named(errors, FIELD_NAMES)}.", {"data": errors}) if errors else None
 
 
 def _within_limit(ctx) -> bool:

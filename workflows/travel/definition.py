@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, object_session
 import clock
 from models import Case, User
 from workflows.statements import constant
-from workflows.definition import OWNER, Guard, Transition, Workflow, incomplete
+from workflows.definition import OWNER, Guard, Transition, Workflow, incomplete, named
 from workflows.scoring import is_eligible
 from workflows.travel.schemas import ReportArgs, TravelData, cost_total
 
@@ -146,8 +146,7 @@ def _complete_and_ahead(ctx) -> str | tuple | None:
         errors["end_date"] = ["The trip is already over: a request is made before travelling."]
     if not errors:
         return None
-    named = ", ".join(FIELD_NAMES.get(k, k) for k in errors)
-    return f"The request cannot be submitted yet; check: {named}.", {"data": errors}
+    return f"The request cannot be submitted yet; check: {named(errors, FIELD_NAMES)}.", {"data": errors}
 
 
 def _started(case: Case) -> str | None:

@@ -146,6 +146,8 @@ def test_submit_of_an_incomplete_request_names_the_missing_fields(api, people, m
     r = fire(api(people["owner"]), case.id, "submit", case.version)
     assert (r.status_code, r.get_json()["guard"]) == (422, "data_complete")
     assert {"requesting_party", "contact"} <= set(r.get_json()["errors"]["data"])
+    # The message names them as the form does, in its order (it listed the keys, sorted).
+    assert r.get_json()["message"] == "The request is not complete: who is asking for help, contact."
     assert snapshot(case.id) == before
 
 
