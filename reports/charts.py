@@ -7,6 +7,7 @@ page by the table of its data.
 from __future__ import annotations
 
 import base64
+import calendar
 import io
 from dataclasses import dataclass
 from decimal import Decimal
@@ -83,9 +84,18 @@ def _uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
+#: A month as a sentence reads it ("July"), not as an axis abbreviates it ("Jul").
+_MONTHS = dict(zip(calendar.month_abbr[1:], calendar.month_name[1:]))
+
+
 def _alt(title: str, points: list[tuple[str, float]], unit: str) -> str:
     top_label, top = max(points, key=lambda p: p[1])
-    return (f"Bar chart: {title}. The largest is {top_label} with {_number(top):,.1f} {unit}. "
+    if unit == "dollars":
+        amount = f"${Decimal(str(top)):,.2f}"
+    else:
+        one = unit[:-1] if top == 1 and unit.endswith("s") else unit
+        amount = f"{int(top):,} {one}" if float(top).is_integer() else f"{_number(top):,.1f} {unit}"
+    return (f"Bar chart: {title}. The largest is {_MONTHS.get(top_label, top_label)} with {amount}. "
             "The table after the chart gives every value.")
 
 

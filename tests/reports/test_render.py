@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
 import pytest
 
@@ -36,3 +37,19 @@ def test_a_formula_typed_into_a_request_reaches_the_csv_as_text(make_user, api):
     ("travel:None>submit>submitted", "travel:None>submit>submitted"), (3, 3), (None, None)])
 def test_only_text_a_spreadsheet_would_run_is_made_inert(typed, written):
     assert _inert(typed) == written
+
+
+@pytest.mark.parametrize("title, points, unit, said", [
+    ("Trips completed per month", [("Jan", 0), ("Jul", 1), ("Aug", 0)], "trips", "The largest is July with 1 trip."),
+    ("Relief granted by country (dollars)", [("Peru", Decimal("15000.00")), ("Chile", Decimal("900.50"))], "dollars",
+     "The largest is Peru with $15,000.00."),
+    ("Requests submitted per goal", [("compassion", 18), ("research", 3)], "requests",
+     "The largest is compassion with 18 requests."),
+    ("Time taken by each workflow step (days)", [("travel: approve", 2.5)], "days",
+     "The largest is travel: approve with 2.5 days."),
+])
+def test_a_charts_text_reads_its_largest_value_as_a_person_would(title, points, unit, said):
+    # It read "Jul with 1.0 trips" and "Peru with 15,000.0 dollars".
+    from reports.charts import draw
+
+    assert said in draw("c", title, points, unit).alt
