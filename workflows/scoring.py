@@ -54,6 +54,14 @@ def criteria_for(workflow: str) -> CriteriaSet | None:
     return current_app.extensions.get("accord_criteria", {}).get(workflow)
 
 
+def as_of(case: Case):
+    """Return the day the criteria's date rules read for a case: the City's date of its submission,
+    once submitted, so that the office's own time never makes a request ineligible (a disaster
+    364 days before the request, triaged two days later, was "more than 12 months ago"); before
+    it, today."""
+    return clock.city_date(case.submitted_at) if case.submitted_at is not None else clock.today()
+
+
 def _inputs(case: Case) -> tuple[dict, dict]:
     wf = registry.get(case.workflow)
     return case.data, (wf.derive(case) if wf.derive else {})
@@ -71,7 +79,7 @@ def _aggregate(cset: CriteriaSet, case: Case, scores: Sequence[Any]) -> dict:
     # scores: Score objects, or rows of _RATINGS (the same attribute names).
     data, derived = _inputs(case)
     reviews = _counted(cset, scores)
-    agg = aggregate(cset, reviews, data, derived, clock.today())
+    agg = aggregate(cset, reviews, data, derived, as_of(case))
     return {
         "percent": agg.percent, "recommendation": agg.recommendation, "eligible": agg.eligible,
         "reasons": agg.reasons, "complete": agg.complete, "disagreement": agg.disagreement,
@@ -154,7 +162,7 @@ def eligibility_for(case: Case) -> list[str]:
     from criteria import check_eligibility
 
     data, derived = _inputs(case)
-    return check_eligibility(cset, data, derived, clock.today())
+    return check_eligibility(cset, data, derived, as_of(case))
 
 
 def _reviewed_by(user: User, case: Case) -> Workflow | None:
@@ -193,7 +201,7 @@ def submit_score(session: Session, actor: User, case_id: int, ratings: Any, conf
         if conflict == "recused":
             ratings = {}
         data, derived = _inputs(case)
-        result = score_one(cset, ratings, data, derived, clock.today()) if ratings else {
+        result = score_one(cset, ratings, data, derived, as_of(case)) if ratings else {
             "ratings": {}, "computed": {}, "percent": None, "recommendation": None}
         earlier = session.scalars(select(Score).where(Score.case_id == case.id, Score.reviewer_id == actor.id,
                                                       Score.current.is_(True))).all()

@@ -169,6 +169,24 @@ def test_recommend_needs_an_eligible_request(api, people, make_case):
     assert snapshot(case.id) == before
 
 
+def test_the_twelve_months_are_counted_to_the_day_the_request_was_submitted(api, people, make_case):
+    # Submitted 364 days after the disaster, triaged two days later: the office's own time made it
+    # "more than 12 months ago", and the request could no longer be recommended.
+    from sqlalchemy import update
+
+    from models.types import utcnow
+
+    case = make_case("scored", disaster_date=(clock.today() - timedelta(days=366)).isoformat())
+    two_days_ago = utcnow() - timedelta(days=2)
+    db.session.execute(update(Case).where(Case.id == case.id).values(submitted_at=two_days_ago))
+    db.session.commit()
+    body = api(people["hco"]).get(f"/api/v1/cases/{case.id}").get_json()
+    assert body["score"]["eligible"] is True
+    r = fire(api(people["hco"]), case.id, "recommend", body["version"],
+             data={"recommendation": "approve", "amount_granted": "5000.00"})
+    assert r.status_code == 200 and r.get_json()["state"] == "recommended"
+
+
 def test_recommend_records_the_recommendation_amount_and_recommender(api, people, make_case):
     case = make_case("recommended", "30000.00")
     assert case.data["recommendation"] == "approve"
