@@ -166,6 +166,19 @@ class ApiClient:
 
 
 @pytest.fixture
+def browse(app):
+    """Return a web client signed in through the sign-in form as a user: browse(user)."""
+
+    def signed_in(user):
+        client = app.test_client()
+        r = client.post("/login", data={"username": user.username, "password": TEST_PASSWORD})
+        assert r.status_code == 302, r.status_code
+        return client
+
+    return signed_in
+
+
+@pytest.fixture
 def api(app):
     """Return an API client for a user: api(user) or api(None) for no token."""
 

@@ -17,7 +17,7 @@ from web.forms import TextAreaField, refused
 from workflows import registry
 from workflows.errors import NotFound, WorkflowError
 from workflows.queries import load_visible
-from workflows.scoring import (aggregate_for, criteria_for, current_scores, may_score, remember_recusals,
+from workflows.scoring import (aggregate_for, criteria_for, current_scores, may_score, remember_scores,
                                submit_score, visible_scores)
 
 CONFLICT_CHOICES = [SelectChoice("none", "I have no conflict of interest"),
@@ -65,7 +65,7 @@ def _scoring_context(case) -> dict:
     if cset is None:
         return {}
     scores = current_scores(db.session, [case.id]).get(case.id, [])
-    remember_recusals([case], {case.id: scores})
+    remember_scores([case], {case.id: scores})
     shown = visible_scores(current_user, case, scores)
     mine = next((s for s in scores if s.reviewer_id == current_user.id), None)
     refused_case, refused = g.pop(_REFUSED_FORM, (None, None))

@@ -131,7 +131,7 @@ def _ratings_of(cases: list[Case], user: User | None) -> tuple[list[Case], dict[
 
     scored = [c for c in cases if criteria_for(c.workflow) is not None]
     by_case = _by_case(db.session.execute(_RATINGS, {"ids": [c.id for c in scored]}) if scored else [])
-    remember_recusals(scored, by_case)
+    remember_scores(scored, by_case)
     if user is not None:
         by_case = {c.id: visible_scores(user, c, rows) for c in scored if (rows := by_case.get(c.id))}
     return scored, by_case
@@ -256,34 +256,36 @@ def hidden_reviews(user: User, case: Case, events: list) -> set[int]:
     return {e.id for e in reviews}
 
 
-_RECUSED = select(Score.reviewer_id).where(Score.case_id == bindparam("case"), Score.current.is_(True),
-                                           Score.conflict == "recused")
+_SCORES_KEY = "_accord_scores"
 
 
-_RECUSED_KEY = "_accord_recused"
+def scores_of(case: Case) -> list:
+    """Return the case's current scores as rows (of _RATINGS), every reviewer's: what its steps'
+    rules read (who recused, whether a complete score is in).
 
-
-def recused_reviewers(case: Case) -> frozenset[int]:
-    """Return the ids of the reviewers who declared a conflict of interest on the case.
-
-    Read once per version of the case: a recusal is recorded as a change, which moves the
-    version on, so an earlier answer is never stale.
+    Read once per version of the case, or not at all when a list or page read them already
+    (remember_scores): a score is recorded as a change, which moves the version on, so an
+    earlier answer is never stale.
     """
     from extensions import db
 
-    known = case.__dict__.get(_RECUSED_KEY)
+    known = case.__dict__.get(_SCORES_KEY)
     if known is None or known[0] != case.version:
-        known = (case.version, frozenset(db.session.scalars(_RECUSED, {"case": case.id})))
-        case.__dict__[_RECUSED_KEY] = known
+        remember_scores([case], _by_case(db.session.execute(_RATINGS, {"ids": [case.id]})))
+        known = case.__dict__[_SCORES_KEY]
     return known[1]
 
 
-def remember_recusals(cases: list[Case], by_case: dict[int, list]) -> None:
-    """Keep, with each case, who recused on it, from its current scores (objects or rows) read
-    already: the steps a list offers then cost no query per case."""
+def remember_scores(cases: list[Case], by_case: dict[int, list]) -> None:
+    """Keep, with each case, its current scores (objects or rows) read already: the steps a list
+    offers then cost no query per case."""
     for case in cases:
-        case.__dict__[_RECUSED_KEY] = (case.version, frozenset(
-            s.reviewer_id for s in by_case.get(case.id, ()) if s.conflict == "recused"))
+        case.__dict__[_SCORES_KEY] = (case.version, list(by_case.get(case.id, ())))
+
+
+def recused_reviewers(case: Case) -> frozenset[int]:
+    """Return the ids of the reviewers who declared a conflict of interest on the case."""
+    return frozenset(s.reviewer_id for s in scores_of(case) if s.conflict == "recused")
 
 
 def not_recused(case: Case, user: User) -> bool:
@@ -296,8 +298,9 @@ not_recused.refusal = ("You declared a conflict of interest on this request, so 
                        "decisions (separation of duties).")
 
 
-def _complete(ctx) -> str | None:
-    agg = aggregate_for(ctx.case)
+def _complete(case: Case) -> str | None:
+    cset, scores = criteria_for(case.workflow), scores_of(case)
+    agg = _aggregate(cset, case, scores) if cset is not None and scores else None
     if agg is None or not agg["complete"]:
         earlier = (f" The scores made under version {', '.join(map(str, agg['outdated']))} do not count: the criteria"
                    f" in force are version {agg['criteria_version']}." if agg and agg["outdated"] else "")
@@ -305,10 +308,11 @@ def _complete(ctx) -> str | None:
     return None
 
 
-def _eligible(ctx) -> str | None:
-    failed = eligibility_for(ctx.case)
+def _eligible(case: Case) -> str | None:
+    failed = eligibility_for(case)
     return ("The request is not eligible: " + " ".join(failed)) if failed else None
 
 
-has_complete_score = Guard("has_complete_score", _complete, "at least one complete score")
-is_eligible = Guard("is_eligible", _eligible, "passes every knock-out rule of its criteria")
+# Both read the case alone, so a step they refuse is not offered: the page says why in its place.
+has_complete_score = Guard("has_complete_score", _complete, "at least one complete score", ahead=True)
+is_eligible = Guard("is_eligible", _eligible, "passes every knock-out rule of its criteria", ahead=True)

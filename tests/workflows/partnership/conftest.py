@@ -103,14 +103,6 @@ def fire(client, case_id: int, trigger: str, version: int, **body):
 
 
 @pytest.fixture
-def browser_of(app):
+def browser_of(browse):
     """Return a web client signed in as a user: browser_of(user)."""
-    from tests.factories import TEST_PASSWORD
-
-    def sign_in(user):
-        client = app.test_client()
-        r = client.post("/login", data={"username": user.username, "password": TEST_PASSWORD})
-        assert r.status_code == 302, r.status_code
-        return client
-
-    return sign_in
+    return browse

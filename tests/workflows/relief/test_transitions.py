@@ -227,9 +227,20 @@ def test_the_report_columns_hold_decimals(people, make_case):
     assert case.data["outcome"] and case.data["paid_on"] == clock.today().isoformat()
 
 
-def test_allowed_transitions_show_each_role_its_own_steps(api, people, make_case):
+def test_allowed_transitions_show_each_role_its_own_steps(api, browse, people, make_case):
     case = make_case("in_triage")
+    # Recommending needs a complete score: until one is in, the step is not offered (it was, and
+    # was then refused), and the case page says why in its place.
+    assert api(people["hco"]).get(f"/api/v1/cases/{case.id}").get_json()["allowed_transitions"] == [
+        "request_info", "decline"]
+    page = browse(people["hco"]).get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "/actions/recommend" not in page and "The request needs at least one complete score" in page
+    case = make_case("scored")
     assert api(people["hco"]).get(f"/api/v1/cases/{case.id}").get_json()["allowed_transitions"] == [
         "request_info", "recommend", "decline"]
+    assert "/actions/recommend" in browse(people["hco"]).get(f"/cases/{case.id}").get_data(as_text=True)
+    ineligible = make_case("scored", disaster_date=(clock.today() - timedelta(days=400)).isoformat())
+    assert api(people["hco"]).get(f"/api/v1/cases/{ineligible.id}").get_json()["allowed_transitions"] == [
+        "request_info", "decline"]
     assert api(people["owner"]).get(f"/api/v1/cases/{case.id}").get_json()["allowed_transitions"] == ["withdraw"]
     assert api(people["finance"]).get(f"/api/v1/cases/{case.id}").get_json()["allowed_transitions"] == []

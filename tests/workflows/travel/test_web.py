@@ -9,23 +9,11 @@ import pytest
 import clock
 from extensions import db
 from models import Case
-from tests.factories import TEST_PASSWORD, counted, error_summary, roles_queries
+from tests.factories import counted, error_summary, roles_queries
 from tests.workflows.travel.conftest import TODAY, trip_data
 from workflows import engine
 from workflows.audit import case_events
 
-
-@pytest.fixture
-def browse(app):
-    """Return a test client signed in as a user."""
-
-    def make(user):
-        client = app.test_client()
-        r = client.post("/login", data={"username": user.username, "password": TEST_PASSWORD})
-        assert r.status_code == 302
-        return client
-
-    return make
 
 
 FORM = {"title": "ICLEI World Congress 2026", "goals": ["research", "economy"], "event_name": "ICLEI World Congress",
