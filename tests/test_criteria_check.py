@@ -79,3 +79,33 @@ def test_accord_does_not_start_with_a_file_that_holds_another_workflows_criteria
     with pytest.raises(SystemExit) as stopped:
         create_app({**_config("sqlite://"), "ACCORD_CRITERIA_DIR": str(folder)})
     assert stopped.value.code == 3
+
+
+def test_a_set_changed_without_a_new_version_is_refused_once_scores_carry_that_version(app, make_user, tmp_path,
+                                                                                       capsys):
+    # Scores made under the first text and the changed one both read "version 1", and the page
+    # said an earlier version was the one in force.
+    from app import create_app
+    from extensions import db
+    from tests.conftest import _config
+    from tests.workflows.relief.conftest import RATINGS, relief_data
+    from workflows import engine
+    from workflows.scoring import submit_score
+
+    owner, officer = make_user("sam", "staff"), make_user("hana", "hco", department="Strategic and Corporate Policy")
+    case = engine.create_case(db.session, owner, "relief", "Flood relief", ["compassion"], relief_data())
+    case = engine.fire(db.session, owner, case.id, "submit", case.version)
+    case = engine.fire(db.session, officer, case.id, "start_triage", case.version)
+    submit_score(db.session, officer, case.id, RATINGS)
+    folder = tmp_path / "criteria"
+    shutil.copytree(Path(app.config["ACCORD_CRITERIA_DIR"]), folder, ignore=shutil.ignore_patterns("*.py"))
+    relief = folder / "relief.yaml"
+    relief.write_text(relief.read_text().replace("approve: 60", "approve: 80", 1))
+    config = {**_config(app.config["SQLALCHEMY_DATABASE_URI"]), "ACCORD_CRITERIA_DIR": str(folder)}
+    with pytest.raises(SystemExit) as stopped:
+        create_app(config)
+    assert stopped.value.code == 3
+    assert ("criteria/relief.yaml: version: 1 is already used by scores made under other criteria; give the changed "
+            "set a new version") in capsys.readouterr().err
+    relief.write_text(relief.read_text().replace("version: 1", "version: 2", 1))
+    assert create_app(config).extensions["accord_criteria"]["relief"].version == 2
