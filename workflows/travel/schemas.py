@@ -1,6 +1,7 @@
 """Marshmallow schemas of a travel request: the request itself and the post-trip report."""
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, pre_dump, pre_load, validate, validates_schema
@@ -11,6 +12,11 @@ ROLES_AT_EVENT = ("attendee", "presenter", "panelist", "board_member", "delegati
 FUNDING = ("city", "sponsor", "shared")
 COST_LINES = ("registration", "transport", "accommodation", "per_diem", "other")
 MAX_CONTACTS = 50
+#: The last day a trip may be planned for. A year such as 9999, taken as "open-ended", was
+#: accepted, and its report's due day, a month later, could not be written: every page that
+#: listed the trip failed, and the trip could never be marked as taken.
+LATEST_DAY = date(2099, 12, 31)
+_PLANNED = validate.Range(max=LATEST_DAY, error="Give a date before 2100.")
 
 
 def cost_total(costs: dict | None) -> Decimal:
@@ -51,8 +57,8 @@ class TravelData(Schema):
     event_organizer = Text(120, min_length=1, required=True, allow_none=True)
     event_city = Text(120, min_length=1, required=True, allow_none=True)
     event_country = Text(80, min_length=1, required=True, allow_none=True)
-    start_date = fields.Date(required=True, allow_none=True)
-    end_date = fields.Date(required=True, allow_none=True)
+    start_date = fields.Date(required=True, allow_none=True, validate=_PLANNED)
+    end_date = fields.Date(required=True, allow_none=True, validate=_PLANNED)
     purpose = Text(5000, min_length=1, required=True, allow_none=True)
     role_at_event = fields.String(required=True, allow_none=True, validate=validate.OneOf(ROLES_AT_EVENT))
     estimated_cost = fields.Nested(CostBreakdown, required=True, allow_none=True)

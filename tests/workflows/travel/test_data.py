@@ -122,3 +122,16 @@ def test_who_sees_a_travel_request(api, people, make_trip, make_user):
     allowed = api(people["dana"]).get(f"/api/v1/cases/{case.id}").get_json()["allowed_transitions"]
     assert allowed == ["approve", "decline", "return"]
     assert api(people["pat"]).get(f"/api/v1/cases/{case.id}").get_json()["allowed_transitions"] == []
+
+
+def test_a_trip_planned_past_2099_is_refused_naming_the_date(api, people):
+    # 9999-12-31, as "open-ended", was accepted; its report's due day could not be written, and
+    # every page listing the traveller's trips failed (500) from then on.
+    client = api(people["sam"])
+    data = {**trip_data(TODAY + timedelta(days=10)), "end_date": "9999-12-31"}
+    r = create(client, data)
+    assert r.status_code == 422 and r.get_json()["errors"]["data"] == {"end_date": ["Give a date before 2100."]}
+    r = create(client, {**data, "start_date": "2100-01-01", "end_date": "2100-01-03"})
+    assert set(r.get_json()["errors"]["data"]) == {"start_date", "end_date"}
+    case = create(client, {**data, "end_date": "2099-12-31"}).get_json()  # the last day that may be planned
+    assert client.get(f"/api/v1/cases/{case['id']}").status_code == 200
