@@ -95,6 +95,21 @@ def _validate_both(title: Any, goals: Any) -> tuple[str, list[str]]:
     return checked[0], checked[1]
 
 
+def merge_patch(stored: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
+    """Return the stored data with the sent fields over it, an object merged into the object it
+    replaces as JSON Merge Patch (RFC 7396) does: a field given replaces the stored one, a null
+    inside an object removes that entry. A travel budget's one corrected line used to replace
+    the whole budget, and its total fell from 5,550.00 to 3,900.00, below the CAO's threshold."""
+    merged = dict(stored)
+    for key, value in sent.items():
+        if isinstance(value, dict):
+            before = stored.get(key) if isinstance(stored.get(key), dict) else {}
+            merged[key] = {k: v for k, v in {**before, **value}.items() if v is not None}
+        else:
+            merged[key] = value
+    return merged
+
+
 def _load_draft(wf: Workflow, data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationFailed("The data must be an object.", {"data": ["Must be an object."]})
@@ -182,8 +197,9 @@ def update_case(session: Session, actor: User, case_id: int, version: Any, *, ti
         if goals is not None and set(goals := _validate_goals(goals)) != set(case.goals or ()):
             case.goals = changes["goals"] = goals
         if data is not None:
-            given = _load_draft(wf, data)
-            merged = _load_draft(wf, {**case.data, **given})
+            # (Checked without the nulls inside objects: they remove an entry, and are not values.)
+            given = _load_draft(wf, merge_patch({}, data) if isinstance(data, dict) else data)
+            merged = _load_draft(wf, merge_patch(case.data, data))
             now = {key: settled(merged.get(key)) for key in given}
             if changed := {key: value for key, value in now.items() if value != settled(case.data.get(key))}:
                 case.data = {**case.data, **changed}

@@ -110,6 +110,8 @@ class ReliefRequestForm(FlaskForm):
                 data[name] = None
         contact = {k: v.strip() for k, v in (("name", self.contact_name.data), ("email", self.contact_email.data))
                    if v and v.strip()}
+        if contact and clear_empty:  # a part emptied on the page is cleared (the data is merged into the stored)
+            contact = {"name": None, "email": None, **contact}
         for name, value in (("disaster_date", self.disaster_date.data and self.disaster_date.data.isoformat()),
                             ("assistance_types", list(self.assistance_types.data or [])),
                             ("partnership_id", int(self.partnership_id.data) if self.partnership_id.data else None),

@@ -117,6 +117,12 @@ def test_fields_emptied_on_a_draft_are_cleared_and_then_missing_on_submit(app, p
     sign_in(client, people["owner"])
     client.post("/relief/new", data=form_data(action="save"))
     case = only_case()
+    # The contact's email alone emptied: the data is merged into the stored, so it is cleared, not kept.
+    r = client.post(f"/relief/{case.id}/edit", data=form_data(contact_email="", version=case.version, action="save"))
+    assert r.status_code == 302
+    db.session.expire_all()
+    case = only_case()
+    assert case.data["contact"] == {"name": "Ana Martinez"}
     emptied = dict(city="", description="", disaster_date="", assistance_types=[], contact_name="", contact_email="",
                    version=case.version, action="save")
     r = client.post(f"/relief/{case.id}/edit", data=form_data(**emptied))

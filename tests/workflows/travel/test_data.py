@@ -135,3 +135,25 @@ def test_a_trip_planned_past_2099_is_refused_naming_the_date(api, people):
     assert set(r.get_json()["errors"]["data"]) == {"start_date", "end_date"}
     case = create(client, {**data, "end_date": "2099-12-31"}).get_json()  # the last day that may be planned
     assert client.get(f"/api/v1/cases/{case['id']}").status_code == 200
+
+
+def test_a_patch_of_one_cost_line_keeps_the_others(api, people):
+    # The one line sent replaced the whole budget: 5,550.00 became 3,900.00, below the CAO's threshold.
+    client = api(people["sam"])
+    costs = {"registration": "650.00", "transport": "4000.00", "accommodation": "900.00"}
+    case = create(client, trip_data(TODAY + timedelta(days=10), **costs)).get_json()
+    assert case["data"]["estimated_cost"]["total"] == "5550.00"
+    r = client.patch(f"/api/v1/cases/{case['id']}", json={"version": case["version"],
+                                                          "data": {"estimated_cost": {"transport": "3900.00"}}})
+    assert r.status_code == 200
+    assert r.get_json()["data"]["estimated_cost"] == {"registration": "650.00", "transport": "3900.00",
+                                                      "accommodation": "900.00", "total": "5450.00"}
+    # A null inside the object removes that line, as JSON Merge Patch does.
+    r = client.patch(f"/api/v1/cases/{case['id']}", json={"version": case["version"] + 1,
+                                                          "data": {"estimated_cost": {"accommodation": None}}})
+    assert r.get_json()["data"]["estimated_cost"] == {"registration": "650.00", "transport": "3900.00",
+                                                      "total": "4550.00"}
+    # An object where a list is stored is refused naming the field, as before.
+    r = client.patch(f"/api/v1/cases/{case['id']}", json={"version": case["version"] + 2, "data": {
+        "purpose": {"a": 1}, "estimated_cost": ["650.00"]}})
+    assert r.status_code == 422 and set(r.get_json()["errors"]["data"]) == {"purpose", "estimated_cost"}

@@ -119,7 +119,8 @@ def test_a_returned_request_is_edited_and_resubmitted(api, people, make_trip):
     r = client.patch(f"/api/v1/cases/{case.id}", json={"version": version, "data": {
         "estimated_cost": {"registration": "650.00", "per_diem": "300.00", "total": "1.00"}}})
     assert r.status_code == 200, r.get_json()
-    assert r.get_json()["data"]["estimated_cost"]["total"] == "950.00"
+    # The per diem is added to the lines already there (650 + 1,400 + 900); a total sent is not read.
+    assert r.get_json()["data"]["estimated_cost"]["total"] == "3250.00"
     r = client.post(f"/api/v1/cases/{case.id}/transitions", json={"trigger": "submit", "version": version + 1})
     assert r.get_json()["state"] == "submitted"
 
