@@ -252,7 +252,7 @@ def load_all(directory, known_fields_by_workflow: dict[str, set[str]]) -> dict[s
             labels.setdefault(cset.workflow, []).append((label, cset))
     for workflow, found in labels.items():
         # The one Accord reads is <workflow>.yaml: an archived copy beside it is the one to blame.
-        read = next((entry for entry in found if entry[0].endswith(f"/{workflow}.yaml")), found[0])
+        read = next((entry for entry in found if entry[0].rpartition("/")[2] == f"{workflow}.yaml"), found[0])
         sets[workflow] = read[1]
         errors += [f"{label}: workflow: '{workflow}' is defined by more than one file; Accord reads "
                    f"{read[0]}, so keep earlier versions out of the folder" for label, _ in found if label != read[0]]

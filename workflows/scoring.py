@@ -49,34 +49,16 @@ def load_criteria(app) -> dict[str, CriteriaSet]:
     return sets
 
 
-def check_versions_in_use(app) -> None:
-    """Refuse a criteria set whose version scores already carry with another hash: a file changed
-    without a new version. Its scores would read "version 1" beside others of "version 1" made
-    under different criteria, and the page would say an earlier version is the one in force.
-
-    Read at start-up, when the database answers; a database not made yet has no scores to compare.
-    """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from criteria import CriteriaError
-    from extensions import db
-
-    sets = app.extensions.get("accord_criteria", {})
-    with app.app_context():
-        try:
-            used = db.session.execute(select(Case.workflow, Score.criteria_version, Score.criteria_hash)
-                                      .join(Case, Case.id == Score.case_id).distinct()).all()
-        except SQLAlchemyError:
-            used = []  # no such table yet: `flask init-db` is about to make it
-        finally:
-            db.session.rollback()
-            db.session.remove()
-    folder = Path(app.config["ACCORD_CRITERIA_DIR"]).name
-    faults = sorted({f"{folder}/{workflow}.yaml: version: {version} is already used by scores made under other "
-                     f"criteria; give the changed set a new version" for workflow, version, digest in used
-                     if (cset := sets.get(workflow)) is not None and cset.version == version and cset.digest != digest})
-    if faults:
-        raise CriteriaError(faults)
+def versions_in_use(session: Session, sets: dict[str, CriteriaSet], folder: str) -> list[str]:
+    """Return a fault for each criteria set whose version scores already carry with another hash:
+    a file changed without a new version. Its scores would read "version 1" beside others of
+    "version 1" made under different criteria, and the page would say an earlier version is the
+    one in force. (`flask criteria check` asks this, before a restart puts the sets in force.)"""
+    used = session.execute(select(Case.workflow, Score.criteria_version, Score.criteria_hash)
+                           .join(Case, Case.id == Score.case_id).distinct()).all()
+    return sorted({f"{folder}/{workflow}.yaml: version: {version} is already used by scores made under other "
+                   f"criteria; give the changed set a new version" for workflow, version, digest in used
+                   if (cset := sets.get(workflow)) is not None and cset.version == version and cset.digest != digest})
 
 
 def criteria_for(workflow: str) -> CriteriaSet | None:

@@ -25,7 +25,6 @@ def register_all(app: Flask) -> None:
                 continue
             if hasattr(module, "init_app"):
                 module.init_app(app)
-    from workflows.scoring import check_versions_in_use, load_criteria
+    from workflows.scoring import load_criteria
 
     load_criteria(app)
-    check_versions_in_use(app)

@@ -183,13 +183,18 @@ def test_two_files_for_one_workflow_are_refused(tmp_path):
     assert any("more than one file" in e for e in check_all(tmp_path, KNOWN_FIELDS))
 
 
-def test_an_archived_copy_beside_the_file_accord_reads_is_the_one_blamed(tmp_path):
+def test_an_archived_copy_beside_the_file_accord_reads_is_the_one_blamed(tmp_path, monkeypatch):
     # It sorts first; the fault named the live relief.yaml, which Accord reads and is fine.
     _write(tmp_path / "relief-2025-archive.yaml", _doc())
     _write(tmp_path / "relief.yaml", _doc(version=2))
     errors = [e for e in check_all(tmp_path, KNOWN_FIELDS) if "relief" in e]
     assert errors == [f"{tmp_path.name}/relief-2025-archive.yaml: workflow: 'relief' is defined by more than one "
                       f"file; Accord reads {tmp_path.name}/relief.yaml, so keep earlier versions out of the folder"]
+    # The folder given as "." (its files named without a folder) blames the same one.
+    monkeypatch.chdir(tmp_path)
+    assert [e for e in check_all(Path("."), KNOWN_FIELDS) if "relief" in e] == [
+        "relief-2025-archive.yaml: workflow: 'relief' is defined by more than one file; Accord reads relief.yaml, "
+        "so keep earlier versions out of the folder"]
 
 
 @pytest.mark.parametrize("scale, fault", [({"min": -4, "max": 0}, "min (-4) must be 0 or more"),
