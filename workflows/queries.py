@@ -91,6 +91,8 @@ def waiting_for(session: Session, user: User) -> Waiting:
 
     Give the user itself, not Flask-Login's proxy: every rule below reads it once per case.
     """
+    from workflows.scoring import criteria_for, read_scores
+
     limit = AWAITING_LIMIT  # read when called: tests move it
     statement = _oldest_waiting(user)
     if statement is None:
@@ -102,6 +104,7 @@ def waiting_for(session: Session, user: User) -> Waiting:
     for _ in range(5):  # bounded: a page, not a search through every case
         rows = session.scalars(statement, {**person(user), "per_state": offset + chunk, "chunk": chunk,
                                            "skip": offset}).unique().all()
+        read_scores([case for case in rows if criteria_for(case.workflow) is not None])  # what the rules read
         result += [case for case in rows if _waits_for(user, case)]
         if len(rows) < chunk or len(result) > limit:  # every case read, or one more than shown
             return Waiting(result[:limit], len(result) > limit)

@@ -139,11 +139,8 @@ def aggregate_for(case: Case, scores: list[Score] | None = None, user: User | No
 def _ratings_of(cases: list[Case], user: User | None) -> tuple[list[Case], dict[int, list]]:
     """Return the scored cases among these, and the current scores of each as rows, in one query
     (those the user may read, if a user is given)."""
-    from extensions import db
-
     scored = [c for c in cases if criteria_for(c.workflow) is not None]
-    by_case = _by_case(db.session.execute(_RATINGS, {"ids": [c.id for c in scored]}) if scored else [])
-    remember_scores(scored, by_case)
+    by_case = read_scores(scored)
     if user is not None:
         by_case = {c.id: visible_scores(user, c, rows) for c in scored if (rows := by_case.get(c.id))}
     return scored, by_case
@@ -279,13 +276,18 @@ def scores_of(case: Case) -> list:
     (remember_scores): a score is recorded as a change, which moves the version on, so an
     earlier answer is never stale.
     """
+    return read_scores([case]).get(case.id, [])
+
+
+def read_scores(cases: list[Case]) -> dict[int, list]:
+    """Return the current scores (rows) of these cases by case id, every reviewer's, reading in one
+    query those not kept with their case at its version already; keep them there."""
     from extensions import db
 
-    known = case.__dict__.get(_SCORES_KEY)
-    if known is None or known[0] != case.version:
-        remember_scores([case], _by_case(db.session.execute(_RATINGS, {"ids": [case.id]})))
-        known = case.__dict__[_SCORES_KEY]
-    return known[1]
+    unread = [c for c in cases if (known := c.__dict__.get(_SCORES_KEY)) is None or known[0] != c.version]
+    if unread:
+        remember_scores(unread, _by_case(db.session.execute(_RATINGS, {"ids": [c.id for c in unread]})))
+    return {c.id: rows for c in cases if (rows := c.__dict__[_SCORES_KEY][1])}
 
 
 def remember_scores(cases: list[Case], by_case: dict[int, list]) -> None:

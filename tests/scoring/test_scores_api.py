@@ -405,15 +405,19 @@ def test_what_a_list_offers_an_officer_costs_no_query_per_request(app, api, cast
             case = engine.fire(db.session, cast["owner"], case.id, "submit", case.version)
             engine.fire(db.session, cast["omar"], case.id, "start_triage", case.version)
 
-    client = api(cast["hana"])
+    client, web = api(cast["hana"]), _web(app, cast["hana"])
 
-    def count() -> int:
+    def count() -> tuple[int, int]:
         client.get("/api/v1/cases?workflow=relief")
         with counted() as statements:
             items = client.get("/api/v1/cases?workflow=relief").get_json()["items"]
         # (Recommending waits for a complete score: each case's scores are read with the list's.)
         assert all(c["allowed_transitions"] == ["request_info", "decline"] for c in items)
-        return len(statements)
+        listed = len(statements)
+        web.get("/")
+        with counted() as statements:  # the dashboard's "awaiting my action" applies the same rules
+            assert web.get("/").get_data(as_text=True).count("Flood relief") == len(items)
+        return listed, len(statements)
 
     cases_in_triage(2)
     few = count()
