@@ -36,10 +36,14 @@ def jsonable(value: Any) -> Any:
 
 
 def settled(value: Any) -> Any:
-    """Return a value with its empty (None) entries left out, at every depth of its objects: a
-    field sent empty and a field not sent mean the same to a request, when telling what changed."""
+    """Return a value with its empty (None) entries left out, at every depth of its objects, and
+    its text's line breaks as LF: a field sent empty and a field not sent mean the same to a
+    request, when telling what changed, and so do a text saved with CR LF line breaks (as pages
+    sent them before they were read as LF) and the same text with LF."""
     if isinstance(value, dict):
         return {key: settled(item) for key, item in value.items() if item is not None}
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n")
     return value
 
 

@@ -33,7 +33,7 @@ class Text(fields.String):
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
+        text = super()._deserialize(value, attr, data, **kwargs).replace("\r\n", "\n")  # a line break is one
         if "\x00" in text:
             raise ValidationError("Must not contain NUL characters.")
         if len(text) > self.max_length:

@@ -225,3 +225,23 @@ def test_the_case_page_keeps_other_reviews_from_a_reviewer_until_they_score(app,
     submit_score(db.session, people["hco2"], case.id, RATINGS)
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Channel checked with the Red Cross." in page and "Other reviews show" not in page
+
+
+def test_a_text_stored_with_cr_lf_saved_again_unchanged_records_nothing(app, people):
+    # Pages sent line breaks as CR LF, and texts were stored so; now read as LF, the same form
+    # saved unchanged recorded an edit ("Changes saved", the version raised).
+    from sqlalchemy import update
+
+    client = app.test_client()
+    sign_in(client, people["owner"])
+    client.post("/relief/new", data=form_data(action="save"))
+    case = only_case()
+    db.session.execute(update(Case).where(Case.id == case.id).values(
+        data={**case.data, "description": "Flooding.\r\nLandslides."}))
+    db.session.commit()
+    r = client.post(f"/relief/{case.id}/edit", data=form_data(description="Flooding.\r\nLandslides.",
+                                                              version=case.version, action="save"),
+                    follow_redirects=True)
+    assert "Nothing was changed" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert only_case().version == case.version
