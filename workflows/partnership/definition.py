@@ -76,15 +76,12 @@ def _names_inventory_entry(ctx) -> str | tuple | None:
 
 
 def _not_a_duplicate(ctx) -> str | tuple | None:
-    # Neither a new partnership nor a revived one may stand beside an active one with the same city
-    # (of the same country).
+    # Neither a new partnership nor a revived one may stand beside an active one with the same city.
     data = ctx.data
-    if data.get("proposal_type") not in ("new", "revival") or not data.get("partner_city") \
-            or not data.get("partner_country"):
+    if data.get("proposal_type") not in ("new", "revival") or not data.get("partner_city"):
         return None
     _adopting(ctx)  # (then after any adoption of the same city that is under way)
-    active = active_with_city(ctx.session, data["partner_city"], data["partner_country"],
-                              exclude=data.get("partnership_id"))
+    active = active_with_city(ctx.session, data["partner_city"], exclude=data.get("partnership_id"))
     if active is not None:
         return _field_error("partner_city", f"The City already has an active partnership with {active.city}, {active.country} "
                                             f"(inventory #{active.id}).")

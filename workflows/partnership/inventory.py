@@ -84,12 +84,15 @@ def lock_entry(session: Session, pid: int) -> Partnership | None:
                            .execution_options(populate_existing=True)).first()
 
 
-def active_with_city(session: Session, city: str, country: str, exclude: int | None = None) -> Partnership | None:
-    """Return an active entry with this city of this country (any letter case), if there is one:
-    Valencia, Venezuela is not Valencia, Spain."""
+def active_with_city(session: Session, city: str, exclude: int | None = None) -> Partnership | None:
+    """Return an active entry with this city (any letter case), if there is one.
+
+    The city alone: the country is free text, and matched too, "Durban, Republic of South Africa"
+    passed beside an active "Durban, South Africa". A city of the same name elsewhere is rare; the
+    refusal names the country, and an administrator can add such an entry to the inventory.
+    """
     stmt = select(Partnership).where(Partnership.status == "active",
-                                     func.lower(Partnership.city) == city.strip().lower(),
-                                     func.lower(Partnership.country) == country.strip().lower())
+                                     func.lower(Partnership.city) == city.strip().lower())
     if exclude is not None:
         stmt = stmt.where(Partnership.id != exclude)
     return session.scalars(stmt.limit(1)).first()
