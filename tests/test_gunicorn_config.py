@@ -22,14 +22,15 @@ def _settings(**env: str) -> dict[str, str]:
 def test_gunicorn_started_in_the_project_folder_reads_its_settings():
     settings = _settings()
     assert settings["config"] == "./gunicorn.conf.py"
-    assert settings["post_worker_init"] == "<post_worker_init()>"
+    assert settings["post_worker_init"] == "<post_worker_init()>" and settings["when_ready"] == "<when_ready()>"
+    assert settings["preload_app"] == "True"
     assert settings["timeout"] == "30"
     # Two workers per core this process may use (gunicorn's own default is one worker), at most 16.
     assert settings["workers"] == str(min(2 * len(os.sched_getaffinity(0)), 16))
     assert _settings(WEB_CONCURRENCY="3")["workers"] == "3"
 
 
-def _as_a_worker(tmp_path, then: str) -> str:
+def _as_a_worker(tmp_path, then: str, hook: bool = True) -> str:
     """Run a script in a fresh interpreter as a gunicorn worker: load the app, run the hook gunicorn
     runs after that (with a worker holding the app, as gunicorn's does), then `then`; return its output."""
     script = f"""
@@ -37,7 +38,7 @@ import gc, runpy, types
 from app import create_app
 app = create_app({{"SQLALCHEMY_DATABASE_URI": "sqlite:///{tmp_path}/g.sqlite3", "SECRET_KEY": "x"}})
 tracked = len(gc.get_objects())
-runpy.run_path("gunicorn.conf.py")["post_worker_init"](types.SimpleNamespace(wsgi=app))
+{'runpy.run_path("gunicorn.conf.py")["post_worker_init"](types.SimpleNamespace(wsgi=app))' if hook else ''}
 {then}
 """
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
@@ -51,6 +52,23 @@ def test_a_worker_freezes_the_loaded_application_out_of_the_collectors_sight(tmp
     before, after, frozen = map(int, out.split())
     assert before > 50_000  # the application, as a full collection would have walked it
     assert after < 1_000 and frozen > 50_000  # now none of it is walked by a collection
+
+
+def test_the_master_settles_the_preloaded_application_and_its_workers_inherit_it(tmp_path):
+    # Settled in each worker, the collection touched every inherited object, and each worker copied
+    # the master's memory; the master settles it once, and a worker forked from it does no more.
+    out = _as_a_worker(tmp_path, """
+hooks = runpy.run_path("gunicorn.conf.py")
+print(gc.get_freeze_count())
+hooks["when_ready"](types.SimpleNamespace(app=types.SimpleNamespace(callable=app)))
+frozen = gc.get_freeze_count()
+compiled = len({name for _loader, name in app.jinja_env.cache.keys()})
+hooks["post_worker_init"](types.SimpleNamespace(wsgi=app))
+print(frozen, compiled, gc.get_freeze_count())
+""", hook=False)
+    first, second = out.strip().splitlines()[-2:]
+    frozen, compiled, after = map(int, second.split())
+    assert int(first) == 0 and frozen > 50_000 and compiled > 20 and after == frozen
 
 
 def test_a_worker_compiles_every_template_before_its_first_request(tmp_path):
