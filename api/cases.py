@@ -216,6 +216,6 @@ def case_history(case_id: int):
     """
     case = load_visible(db.session, g.api_user, case_id)
     events = case_events(db.session, case.id)
-    valid = check_chain(events, case.last_event_hash, case.last_event_seq) is None
+    valid = check_chain(events, case.last_event_hash, case.last_event_seq, case.state) is None
     hidden = hidden_reviews(g.api_user, case, events)
     return {"events": history(events, hidden), "chain_valid": valid}

@@ -89,7 +89,7 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
     return render_template(
         "case.html", case=case, wf=wf, events=events, hidden=hidden_reviews(current_user, case, events),
         changes=edit_changes(events, wf),
-        chain_fault=check_chain(events, case.last_event_hash, case.last_event_seq),
+        chain_fault=check_chain(events, case.last_event_hash, case.last_event_seq, case.state),
         actions=actions, pending=pending_steps(current_user, case, wf), flags=case_flags(case, bool(score.get("disagreement"))), failed=failed,
         comment_form=comment_form,
     ), status

@@ -125,13 +125,15 @@ class Fault:
 
 
 def check_chain(events: Iterable[AuditEvent], expected_head: str | None = None,
-                head_seq: int | None = None) -> Fault | None:
+                head_seq: int | None = None, state: str | None = None) -> Fault | None:
     """Return the first fault of one chain's events (in seq order), or None.
 
     expected_head (and head_seq) are the chain's head as its case's row records it: the last
     event must be that one. Given head_seq, events after it are accepted if they chain on from it:
     a page reads the case and its events in two statements, and a step that commits between the
     two appends one (a trail cut short or rewritten still fails: its head is gone or differs).
+    Given the case's state, it must be the to-state of that last event (product.md: the state and
+    its event commit together), or the state was changed outside Accord.
     """
     prev, expected_seq, chain, last, at_head = GENESIS, 1, None, None, None
     for e in events:
@@ -151,6 +153,9 @@ def check_chain(events: Iterable[AuditEvent], expected_head: str | None = None,
         head = at_head if head_seq is not None and last.seq > head_seq else last
         if head is None or head.hash != expected_head:
             return Fault(None, chain or "?", None, "the case's last event hash differs: events were cut off")
+        if state is not None and head.to_state != state:
+            return Fault(head.id, head.chain, head.seq, f"the case is '{state}' but its last event left it "
+                                                        f"'{head.to_state}': the state was changed outside Accord")
     return None
 
 
@@ -168,7 +173,8 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
     session = session() if isinstance(session, scoped_session) else session
     if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    heads = dict(session.execute(select(Case.id, Case.last_event_hash)).all())
+    heads = {case_id: (head, state) for case_id, head, state in
+             session.execute(select(Case.id, Case.last_event_hash, Case.state))}
     faults: list[Fault] = []
     chains = events = 0
     current: list[AuditEvent] = []
@@ -180,8 +186,8 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
         chains += 1
         first = current[0]
         # The case is named by the chain, which its hashes cover, not by the event's case_id column.
-        expected = heads.get(_case_of(first.chain))
-        fault = check_chain(current, expected)
+        expected, state = heads.get(_case_of(first.chain), (None, None))
+        fault = check_chain(current, expected, state=state)
         if fault:
             faults.append(fault)
         current.clear()
@@ -193,9 +199,9 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
             finish()
         current.append(event)
     finish()
-    with_events = {int(c.split(":")[1]) for c, in session.execute(
+    with_events = {_case_of(c) for c, in session.execute(
         select(AuditEvent.chain).where(AuditEvent.chain.like("case:%")).distinct())}
-    for case_id, head in heads.items():
+    for case_id, (head, _state) in heads.items():
         if head is not None and case_id not in with_events:
             faults.append(Fault(None, f"case:{case_id}", None, "every event of the case is missing"))
     return chains, events, faults
@@ -235,6 +241,6 @@ def head_digest(session: Session, upto: int | None = None) -> str:
 def check_head(session: Session, recorded: str) -> bool:
     """Return whether a digest printed earlier by head_digest still matches the trail."""
     upto, _, _ = recorded.partition(":")
-    if not upto.isdigit():
+    if not upto.isdigit() or int(upto) > 2**63 - 1:
         raise ValueError("a head digest looks like N:HEX, as `flask audit head` prints it")
     return head_digest(session, int(upto)) == recorded

@@ -246,3 +246,25 @@ def test_each_event_keeps_its_actor_and_the_roles_they_held_then(app, trail, peo
     page.post("/login", data={"username": "hank", "password": TEST_PASSWORD})
     timeline = page.get(f"/cases/{trail[0]}").get_data(as_text=True).split('id="timeline-h"')[1]
     assert "(dept_head)" in timeline and "(cao, dept_head)" in timeline
+
+
+def test_a_state_changed_outside_accord_is_named(app, api, people, trail):
+    # A plain UPDATE of the case row (no trigger stands in its way) passed every check: the state
+    # must be the to-state of its last event (product.md §5).
+    approve = _events(trail[0])[-1]
+    db.session.execute(text("UPDATE cases SET state = 'draft' WHERE id = :id"), {"id": trail[0]})
+    db.session.commit()
+    result = _verify(app)
+    assert result.exit_code == 1
+    assert (f"event {approve.id} (chain case:{trail[0]}, seq {approve.seq}): the case is 'draft' but its last event "
+            f"left it '{approve.to_state}'") in result.output
+    assert api(people["head"]).get(f"/api/v1/cases/{trail[0]}/history").get_json()["chain_valid"] is False
+
+
+def test_a_junk_chain_or_a_huge_head_is_a_fault_not_a_traceback(app, trail):
+    _tamper("INSERT INTO audit_events (chain, seq, at, actor_username, actor_roles, action, payload, prev_hash, hash) "
+            "VALUES ('case:x', 1, '2026-01-01 00:00:00', 'x', '[]', 'x', '{}', 'x', 'x')")
+    result = _verify(app)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit) and "chain case:x" in result.output
+    result = _verify(app, "--head", "99999999999999999999999:ab")
+    assert result.exit_code != 0 and isinstance(result.exception, SystemExit), result.output
