@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -30,8 +31,14 @@ def backup_postgresql(url: str, target: Path) -> None:
     if shutil.which("pg_dump") is None:
         raise click.ClickException("pg_dump is not installed (Debian: postgresql-client).")
     parsed = make_url(url).set(drivername="postgresql")
-    subprocess.run(["pg_dump", "--format=custom", "--no-owner", f"--file={target}",
-                    parsed.render_as_string(hide_password=False)], check=True)
+    # The password goes in pg_dump's environment, not on its command line, where any local user
+    # could read it (ps) and a failure's message would print it.
+    env = {**os.environ, **({"PGPASSWORD": parsed.password} if parsed.password else {})}
+    try:
+        subprocess.run(["pg_dump", "--format=custom", "--no-owner", f"--file={target}",
+                        parsed._replace(password=None).render_as_string(hide_password=False)], check=True, env=env)
+    except subprocess.CalledProcessError as err:
+        raise subprocess.CalledProcessError(err.returncode, "pg_dump") from None
 
 
 @click.command("backup")

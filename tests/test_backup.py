@@ -1,6 +1,7 @@
 """A backup restores to an identical trail that verifies."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
@@ -66,3 +67,20 @@ def test_a_backup_replaces_the_last_one_whole_or_fails_with_a_message(app, tmp_p
     r = app.test_cli_runner().invoke(args=["backup", str(blocker / "backup.bin")])
     assert r.exit_code == 1 and "The backup could not be written to" in r.output
     assert r.exception is None or isinstance(r.exception, SystemExit)
+
+
+def test_pg_dump_gets_the_password_in_its_environment_never_on_its_command_line(tmp_path, monkeypatch):
+    # On the command line any local user could read it (ps), and a failure's message printed it.
+    from cli.backup import backup_postgresql
+
+    fake = tmp_path / "bin" / "pg_dump"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/argv\necho "$PGPASSWORD" > {tmp_path}/env\nexit 1\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        backup_postgresql("postgresql+psycopg://accord:S3cretPW@db.example:5432/accord", tmp_path / "out.dump")
+    assert "S3cretPW" not in (tmp_path / "argv").read_text() and "accord@db.example:5432/accord" in (
+        tmp_path / "argv").read_text()
+    assert (tmp_path / "env").read_text().strip() == "S3cretPW"
+    assert "S3cretPW" not in str(failed.value)
