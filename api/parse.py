@@ -18,26 +18,39 @@ def json_body() -> Any:
     """Return the parsed JSON body, refusing a missing or malformed one with 400."""
     try:
         body = request.get_json(silent=True)
-        errors = nul_errors(body)
+        errors = text_errors(body)
     except RecursionError:  # JSON nested deeper than Python's parser goes: no request needs it
         raise BodyRefused("The request body is nested too deeply.") from None
     if body is None:
         raise BadRequest("The request body must be JSON.")
     if errors:
-        raise ValidationFailed("Text must not contain NUL characters.", errors)
+        raise ValidationFailed("Text must not contain NUL characters or lone surrogates.", errors)
     return body
 
 
-def nul_errors(value: Any) -> dict:
-    """Return field errors for every string in a JSON value that holds a NUL character."""
+def _text_fault(text: str) -> str | None:
+    """Return why a string cannot be stored, or None: a NUL, or a lone surrogate ("\\ud800" in
+    JSON decodes to one, which no UTF-8 text holds: the hash, the password check and the database
+    each failed on it with a 500)."""
+    if "\x00" in text:
+        return "Must not contain NUL characters."
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "Must not contain a lone surrogate (such as \\ud800): it is not text."
+    return None
+
+
+def text_errors(value: Any) -> dict:
+    """Return field errors for every string in a JSON value that cannot be stored as text."""
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     found: dict = {}
     for key, item in items:
-        if "\x00" in str(key):
-            found["_schema"] = ["Field names must not contain NUL characters."]
-        elif isinstance(item, str) and "\x00" in item:
-            found[key] = ["Must not contain NUL characters."]
-        elif isinstance(item, (dict, list)) and (inner := nul_errors(item)):
+        if _text_fault(str(key)):
+            found["_schema"] = ["Field names must be text without NUL characters."]
+        elif isinstance(item, str) and (fault := _text_fault(item)):
+            found[key] = [fault]
+        elif isinstance(item, (dict, list)) and (inner := text_errors(item)):
             found[key] = inner
     return found
 

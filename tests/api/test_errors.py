@@ -110,3 +110,17 @@ def test_nul_in_a_query_or_anywhere_in_a_body_is_422(client):
     r = client.post("/api/v1/cases", json={"workflow": "travel", "title": "Trip", "goals": ["research"],
                                            "data": {"estimated_cost": {"other": "a\x00"}}})
     assert _is_error(r, 422)["errors"] == {"data": {"estimated_cost": {"other": ["Must not contain NUL characters."]}}}
+
+
+def test_a_lone_surrogate_anywhere_in_a_body_is_422_not_500(app, client):
+    # "\ud800" in JSON decodes to a string no UTF-8 text holds: the audit hash, the password check
+    # and the database each failed on it with a 500, the token endpoint too (before any sign-in).
+    surrogate = '"x\\ud800"'
+    for path, body in [("/api/v1/auth/token", '{"username": %s, "password": "x"}' % surrogate),
+                       ("/api/v1/auth/token", '{"username": "sam", "password": %s}' % surrogate),
+                       ("/api/v1/cases", '{"workflow": "travel", "title": %s, "goals": ["research"]}' % surrogate),
+                       ("/api/v1/cases", '{"workflow": "travel", "title": "T", "goals": ["research"], '
+                                         '"data": {%s: 1}}' % surrogate)]:
+        r = client.post(path, data=body, content_type="application/json")
+        assert r.status_code == 422, (path, body, r.get_data(as_text=True))
+        assert "lone surrogate" in str(r.get_json()["errors"]) or "Field names" in str(r.get_json()["errors"])
