@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from marshmallow import ValidationError, validate
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from accounts.passwords import hash_password, policy_problems
@@ -55,8 +55,12 @@ def create_user(session: Session, username: str, password: str, roles: list[str]
     username = username.strip()
     if not username or len(username) > 80:
         raise AccountError("Give a username of 1 to 80 characters.")
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise AccountError(f"A user named '{username}' already exists.")
+    if any(c.isspace() or not c.isprintable() for c in username):
+        # A line break or a control character made a name that reads as another in the trail.
+        raise AccountError("A username has no spaces, line breaks or control characters.")
+    if (same := session.scalar(select(User.username).where(func.lower(User.username) == username.lower()))) is not None:
+        raise AccountError(f"A user named '{same}' already exists." if same == username else
+                           f"A user named '{same}' already exists; usernames differing only in capitals read as one.")
     if not roles:
         raise AccountError("Give at least one role.")
     found = {r.name: r for r in session.scalars(select(Role).where(Role.name.in_(roles)))}

@@ -31,6 +31,18 @@ def test_users_create_and_token(app):
     assert app.test_client().get("/api/v1/workflows", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 
+@pytest.mark.parametrize("username, message", [
+    ("bo\nb", "no spaces, line breaks or control characters"),
+    ("bo b", "no spaces, line breaks or control characters"),
+    ("b\x1bob", "no spaces, line breaks or control characters"),
+    ("ANN", "A user named 'ann' already exists; usernames differing only in capitals read as one."),
+])
+def test_a_username_that_would_read_as_another_in_the_trail_is_refused(app, make_user, username, message):
+    make_user("ann", "staff")
+    r = run(app, "users", "create", username, "--password", "a long enough pw", "--role", "staff", "--department", "X")
+    assert r.exit_code != 0 and message in r.output
+
+
 @pytest.mark.parametrize("args, message", [
     (["--role", "wizard"], "Unknown role wizard"),
     (["--role", "staff"], "already exists"),
