@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 import clock
 from extensions import db
-from models import Case
+from models import Case, User
 from notifications import case_url, notify_once
 from workflows.travel.definition import NAME, report_due_on
 
@@ -41,7 +41,9 @@ def reminder_for(case: Case, today: date) -> tuple[str, str, str] | None:
 
 def send_reminders(session: Session, today: date) -> tuple[int, int]:
     """Send each reminder due today once; return how many were sent and how many failed."""
-    trips = session.scalars(select(Case).where(Case.workflow == NAME, Case.state == "travelled")
+    # Not to a traveller whose account was closed (as "awaits you" mail is not): no one reads it.
+    trips = session.scalars(select(Case).join(User, User.id == Case.owner_id)
+                            .where(Case.workflow == NAME, Case.state == "travelled", User.active.is_(True))
                             .order_by(Case.id)).all()
     sent = failed = 0
     for case in trips:

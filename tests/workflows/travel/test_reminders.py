@@ -9,6 +9,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 import clock
+from extensions import db
 from tests.workflows.travel.conftest import TODAY, trip_data
 
 
@@ -88,6 +89,15 @@ def test_each_traveller_gets_their_own(app, smtp, make_trip):
     by_person = {tuple(r): m["Subject"] for r, m in reminders(smtp)}
     assert "overdue" in by_person[("sam@toronto.example",)]
     assert "due by" in by_person[("chen@toronto.example",)]
+
+
+def test_no_reminder_to_a_traveller_whose_account_was_closed(app, smtp, make_trip, people):
+    make_trip("sam", "travelled", trip_data(TODAY - timedelta(days=50), days=5))
+    make_trip("chen", "travelled", trip_data(TODAY - timedelta(days=50), days=5))
+    people["sam"].active = False
+    db.session.commit()
+    assert "1 reminder(s) sent" in run(app, TODAY)
+    assert [tuple(r) for r, _m in reminders(smtp)] == [("chen@toronto.example",)]
 
 
 def test_a_reminder_that_could_not_be_sent_goes_out_on_the_next_run(app, smtp, make_trip):
