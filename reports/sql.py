@@ -66,8 +66,10 @@ def money_text(amount: Decimal) -> str:
     return f"{amount.quantize(CENT):.2f}"
 
 
-# The start of the report's period, bound by cube: for conditions that look back within the year.
+# The start and end of the report's period, bound by cube: for conditions and values that look
+# back within the year, or at what stood at its end.
 PERIOD_START = "period_start"
+PERIOD_END = "period_end"
 
 
 def first_of(action: str, *, in_year: bool = False) -> ColumnElement[bool]:
@@ -105,7 +107,7 @@ def cube(session: Session, period: Period, workflow: str | None, measures: Itera
     if dims:
         stmt = stmt.group_by(*dims)
     return {tuple(row[:len(dims)]): {m.name: int(v or 0) for m, v in zip(measures, row[len(dims):])}
-            for row in session.execute(stmt, {PERIOD_START: period.start})}
+            for row in session.execute(stmt, {PERIOD_START: period.start, PERIOD_END: period.end})}
 
 
 def _finish(raw: dict[str, int], measures: Iterable[Measure]) -> dict[str, Any]:

@@ -175,3 +175,27 @@ def test_amounts_of_tens_of_millions_are_reported_to_the_cent(make_user, api):
     relief_year = json.loads(response.get_data())["relief"]
     assert {k: relief_year[k] for k in ("amount_requested", "amount_granted", "amount_paid")} == {
         "amount_requested": "30000000.01", "amount_granted": "25000000.50", "amount_paid": "24999999.99"}
+
+
+def test_a_closed_years_actual_cost_is_not_rewritten_by_a_report_filed_again_the_next_year(make_user, api):
+    # The figure came from the case's current actual cost: a report filed in December at $1,000,
+    # returned, and filed again in January at $3,000, changed 2025's total after the year ended.
+    from tests.reports.scenario import report, trip
+
+    people = {"sam": make_user("sam", "staff"), "dana": make_user("dana", "dept_head"),
+              "cara": make_user("cara", "cao", department="Chief Administrative Officer")}
+    s = Scenario(people)
+    s.create("T", "sam", "travel", ["research"], trip("Metropolis", date(2025, 11, 10), 3,
+                                                      {"transport": "1400.00"}), local(2025, 10, 1, 9))
+    s.fire("T", "sam", "submit", local(2025, 10, 1, 10))
+    s.fire("T", "dana", "approve", local(2025, 10, 2, 10))
+    s.fire("T", "sam", "complete_trip", local(2025, 11, 10, 9))
+    s.fire("T", "sam", "submit_report", local(2025, 12, 1, 9), payload=report("Agents.", "1000.00"))
+    clock.set(local(2026, 1, 2))
+    client = api(people["cara"])
+    before = json.loads(client.get("/api/v1/reports/annual?year=2025").get_data())["travel"]["actual_cost"]
+    s.fire("T", "dana", "return_report", local(2026, 1, 15, 9), comment="Add the receipts.")
+    s.fire("T", "sam", "submit_report", local(2026, 1, 20, 9), payload=report("Agents.", "3000.00"))
+    clock.set(local(2026, 2, 1))
+    assert before == "1000.00"
+    assert json.loads(client.get("/api/v1/reports/annual?year=2025").get_data())["travel"]["actual_cost"] == "1000.00"

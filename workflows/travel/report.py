@@ -6,15 +6,25 @@ from collections import Counter
 from datetime import datetime, time
 from typing import Iterable, Mapping
 
-from sqlalchemy import case, func, select, union
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, case, func, select, union
+from sqlalchemy.orm import Session, aliased
 
 from models import AuditEvent, Case, Department, User
 from reports.annual import Chart, ReportSection, Row
 from reports.period import Period
-from reports.sql import Measure, breakdown, cents, cube, first_of, money_text, month_measures, totals
+from reports.sql import (PERIOD_END, Measure, breakdown, cents, cube, first_of, money_text, month_measures,
+                         totals)
 from workflows.goals import GOALS
 from workflows.travel.definition import NAME, overdue_clause
+
+# A report's actual cost as last filed by the end of the year (the events' payloads): corrected
+# within the year, the correction counts; read from the case, a report returned and filed again
+# the next year changed a closed year's figure.
+_filing = aliased(AuditEvent)
+_FILED_COST = (select(_filing.payload["actual_cost"].as_numeric(14, 2))
+               .where(_filing.chain == AuditEvent.chain, _filing.action == "submit_report",
+                      _filing.at < bindparam(PERIOD_END))
+               .order_by(_filing.seq.desc()).limit(1).scalar_subquery())
 
 MEASURES = (
     Measure("requests", ("submit",), first_of("submit")),
@@ -24,7 +34,7 @@ MEASURES = (
     Measure("reports_filed", ("submit_report",), first_of("submit_report")),
     # An estimate is committed when the trip is approved; the actual cost is known when the report is filed.
     Measure("estimated_cost", ("approve",), AuditEvent.to_state == "approved", cents(Case.amount_requested), True),
-    Measure("actual_cost", ("submit_report",), first_of("submit_report"), cents(Case.amount_paid), True),
+    Measure("actual_cost", ("submit_report",), first_of("submit_report"), cents(_FILED_COST), True),
     Measure("estimated_cost_of_reported", ("submit_report",), first_of("submit_report"),
             cents(Case.amount_requested), True),
 )
