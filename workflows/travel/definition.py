@@ -14,7 +14,7 @@ import clock
 from models import Case, User
 from workflows.statements import constant
 from workflows.definition import OWNER, Guard, Transition, Workflow, incomplete, named
-from workflows.scoring import is_eligible
+from workflows.scoring import is_eligible, not_recused, recused_reviewers
 from workflows.travel.schemas import ReportArgs, TravelData, cost_total
 
 NAME = "travel"
@@ -40,6 +40,22 @@ def is_approver(case: Case, user: User) -> bool:
 
 is_approver.refusal = ("Only the head of the traveller's own department decides a staff trip (the CAO a "
                        "department head's), and the Policy and Finance Committee a councillor's.")
+
+
+def decides(case: Case, user: User) -> bool:
+    """Return whether the user decides this request now: its approver (is_approver), unless they
+    declared a conflict of interest on it. Then another takes the decision: another member of the
+    committee for a councillor's trip, and for a staff trip the CAO, who may decide any staff trip
+    on which a reviewer has recused (a head's department may have no other head)."""
+    recused = recused_reviewers(case)
+    if user.id in recused:
+        return False
+    return is_approver(case, user) or bool(recused) and not is_councillor_trip(case) and user.has_role("cao")
+
+
+decides.refusal = ("Only the head of the traveller's own department decides a staff trip (the CAO a department "
+                   "head's, or one on which a reviewer declared a conflict of interest), and the Policy and Finance "
+                   "Committee a councillor's; one who declared a conflict of interest on it does not decide it.")
 
 
 def estimated_total(case: Case) -> Decimal | None:
@@ -199,17 +215,20 @@ WORKFLOW = Workflow(
     transitions=(
         Transition("submit", ("draft",), "submitted", (OWNER,), "Submit for approval",
                    guards=(complete_and_ahead,)),
-        Transition("approve", ("submitted",), "approved", APPROVERS, "Approve", may=is_approver,
+        Transition("approve", ("submitted",), "approved", APPROVERS, "Approve", may=decides,
                    when=_approved_at_once, guards=(is_eligible,)),
-        Transition("approve", ("submitted",), "cao_review", APPROVERS, "Approve", may=is_approver,
+        Transition("approve", ("submitted",), "cao_review", APPROVERS, "Approve", may=decides,
                    guards=(is_eligible,)),
-        Transition("approve", ("cao_review",), "approved", ("cao",), "Approve", guards=(is_eligible,)),
-        Transition("decline", ("submitted",), "declined", APPROVERS, "Decline", may=is_approver,
+        Transition("approve", ("cao_review",), "approved", ("cao",), "Approve", may=not_recused,
+                   guards=(is_eligible,)),
+        Transition("decline", ("submitted",), "declined", APPROVERS, "Decline", may=decides,
                    comment_required=True),
-        Transition("decline", ("cao_review",), "declined", ("cao",), "Decline", comment_required=True),
-        Transition("return", ("submitted",), "draft", APPROVERS, "Return for changes", may=is_approver,
+        Transition("decline", ("cao_review",), "declined", ("cao",), "Decline", may=not_recused,
                    comment_required=True),
-        Transition("return", ("cao_review",), "draft", ("cao",), "Return for changes", comment_required=True),
+        Transition("return", ("submitted",), "draft", APPROVERS, "Return for changes", may=decides,
+                   comment_required=True),
+        Transition("return", ("cao_review",), "draft", ("cao",), "Return for changes", may=not_recused,
+                   comment_required=True),
         Transition("cancel", ("draft", "submitted", "approved"), "cancelled", (OWNER,), "Cancel the trip"),
         Transition("complete_trip", ("approved",), "travelled", (OWNER,), "Mark as travelled",
                    guards=(trip_started,)),

@@ -249,3 +249,28 @@ def test_a_department_heads_own_trip_is_approved_by_the_cao(api, make_user, peop
     r = api(people["cao"]).post(f"/api/v1/cases/{case.id}/transitions",
                                 json={"trigger": "approve", "version": case.version})
     assert r.status_code == 200 and r.get_json()["state"] == "approved"
+
+
+def test_an_approver_who_recused_does_not_decide_and_the_cao_or_another_member_does(api, people, make_user, make_trip):
+    # The head who declared a conflict of interest could still approve, decline or return the trip.
+    trip = make_trip("sam", "submitted")
+    dana, cao = api(people["dana"]), api(people["cao"])
+    assert cao.get(f"/api/v1/cases/{trip.id}").get_json()["allowed_transitions"] == []  # the head decides
+    r = dana.post(f"/api/v1/cases/{trip.id}/scores", json={"conflict": "recused"})
+    assert r.status_code == 201
+    version = dana.get(f"/api/v1/cases/{trip.id}").get_json()["version"]
+    assert dana.get(f"/api/v1/cases/{trip.id}").get_json()["allowed_transitions"] == []
+    for trigger, body in [("approve", {}), ("decline", {"comment": "No."}), ("return", {"comment": "Fix."})]:
+        r = fire(dana, trip, trigger, version, **body)
+        assert r.status_code == 403 and "conflict of interest" in r.get_json()["message"], trigger
+    assert cao.get(f"/api/v1/cases/{trip.id}").get_json()["allowed_transitions"] == ["approve", "decline", "return"]
+    assert fire(cao, trip, "approve", version).get_json()["state"] == "approved"
+    # A councillor's trip: another member of the committee decides.
+    pia = make_user("pia", "committee", department="City Clerk's Office")
+    councillors = make_trip("chen", "submitted")
+    pat = api(people["pat"])
+    assert pat.post(f"/api/v1/cases/{councillors.id}/scores", json={"conflict": "recused"}).status_code == 201
+    version = pat.get(f"/api/v1/cases/{councillors.id}").get_json()["version"]
+    assert fire(pat, councillors, "approve", version).status_code == 403
+    assert fire(cao, councillors, "approve", version).status_code == 403  # not the CAO's to decide
+    assert fire(api(pia), councillors, "approve", version).get_json()["state"] == "approved"
