@@ -125,8 +125,10 @@ def notify_once(session: Session, user: User, kind: str, key: str, subject: str,
 _INSERT = insert(Notification.__table__)
 
 
-def queue_awaiting(sender: str, session: Session, case: Case, transition, actor: User) -> None:
-    """Record, with the transition, a message for each person who can act now; send after commit.
+def queue_awaiting(sender: str, session: Session, case: Case, transition, actor: User,
+                   comment: str | None = None) -> None:
+    """Record, with the transition, a message for each person who can act now, and for the owner
+    when another's step ended their request; send after commit.
 
     The Notification rows commit with the transition, so a message is neither lost nor sent for
     a transition that rolled back, and no extra commit is paid per transition.
@@ -142,6 +144,16 @@ def queue_awaiting(sender: str, session: Session, case: Case, transition, actor:
         body = (f"{actor.full_name} moved \"{case.title}\" to {wf.label(case.state).lower()}.\n"
                 f"It now awaits your action: {case_url(case)}\n")
         outbox.append(([person.email], subject, body))
+    owner = case.owner
+    if actor.id != owner.id and owner.active and not any(row["user_id"] == owner.id for row in rows) \
+            and not any(case.state in t.source for t in wf.transitions):
+        # The request came to its end by another's step (declined, closed, adopted): its owner,
+        # who has nothing left to do, is told, with the reason given (a decline's comment).
+        rows.append({"user_id": owner.id, "kind": "outcome", "key": f"{case.id}:{case.version}", "case_id": case.id})
+        reason = f"\n{actor.full_name} wrote:\n\n{comment}\n" if comment else ""
+        outbox.append(([owner.email], f"[Accord] {wf.title} #{case.id} {wf.label(case.state).lower()}: {case.title}",
+                       f"{actor.full_name} moved your request \"{case.title}\" to {wf.label(case.state).lower()}."
+                       f"\n{reason}\n{case_url(case)}\n"))
     if rows:  # a Core INSERT in the transaction's connection: the rows are never changed
         session.connection().execute(_INSERT, rows)
 

@@ -133,3 +133,23 @@ def test_the_owner_is_mailed_when_their_request_waits_for_them_and_only_then(app
         assert _mailed(caplog) == []
         engine.fire(db.session, hana, relief.id, "request_info", relief.version, comment="Which districts?")
         assert _mailed(caplog) == ["sam@toronto.example"]
+
+
+def test_the_owner_is_told_when_anothers_step_ends_their_request_with_the_reason(app, make_user, caplog):
+    # A declined traveller was never told, nor given the decline's required comment.
+    sam, dana = make_user("sam", "staff"), make_user("dana", "dept_head")
+    trip = engine.create_case(db.session, sam, "travel", "IULA congress", ["democracy"], _trip())
+    trip = engine.fire(db.session, sam, trip.id, "submit", trip.version)
+    with caplog.at_level(logging.INFO, logger="accord.mail"):
+        engine.fire(db.session, dana, trip.id, "decline", trip.version, comment="Attend online this year.")
+    mails = [m for m in caplog.messages if m.startswith("mail to")]
+    assert len(mails) == 1 and mails[0].startswith("mail to sam@toronto.example")
+    assert "declined" in mails[0] and "Attend online this year." in mails[0]
+    rows = db.session.scalars(select(Notification).where(Notification.kind == "outcome")).all()
+    assert [(r.user_id, r.case_id) for r in rows] == [(sam.id, trip.id)]
+    # The owner's own ending (a cancellation) tells no one.
+    caplog.clear()
+    other = engine.create_case(db.session, sam, "travel", "ICLEI congress", ["democracy"], _trip())
+    with caplog.at_level(logging.INFO, logger="accord.mail"):
+        engine.fire(db.session, sam, other.id, "cancel", other.version)
+    assert _mailed(caplog) == []

@@ -358,7 +358,8 @@ def fire(session: Session, actor: User, case_id: int, trigger: str, version: Any
         with session.no_autoflush:
             record_event(session, actor=actor, case=case, action=trigger, from_state=from_state,
                          to_state=case.state, comment=comment, payload=dumped)
-            transition_recorded.send(wf.name, session=session, case=case, transition=route, actor=actor)
+            transition_recorded.send(wf.name, session=session, case=case, transition=route, actor=actor,
+                                     comment=comment)
         _save(session, case, version)
     log.info("case %s: %s by %s, %s -> %s", case.id, trigger, actor.username, from_state, case.state)
     transition_committed.send(wf.name, case=case, transition=route, actor=actor)
