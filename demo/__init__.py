@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 import clock
 from accounts.service import create_user
 from extensions import db
-from models import Case, User
+from models import AuditEvent, Case, User
 from workflows import engine
 
 DEMO_PASSWORD = "accord-demo-2026"
@@ -83,12 +83,22 @@ def play(session: Session, people: dict[str, User], owner: User, case, steps, ga
     return case
 
 
+def titles_made(session: Session, workflow: str) -> set[str]:
+    """Return the titles the workflow's cases were made with, as their creation events record them.
+
+    Not their titles now: a demo draft renamed by its owner was seeded again, as a second case.
+    """
+    return set(session.scalars(select(AuditEvent.payload["title"].as_string())
+                               .join(Case, Case.id == AuditEvent.case_id)
+                               .where(Case.workflow == workflow, AuditEvent.action == "create")))
+
+
 def seed_missing(session: Session, workflow: str, specs: list[dict], run) -> int:
-    """Run each spec whose title is not yet a case of the workflow; return how many were added.
+    """Run each spec whose title no case of the workflow was made with; return how many were added.
 
     Demo cases are dated in the past through the settable clock, which is reset afterwards.
     """
-    existing = set(session.scalars(select(Case.title).where(Case.workflow == workflow)))
+    existing = titles_made(session, workflow)
     added, now = 0, clock.now()
     try:
         for spec in specs:

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import clock
-from models import Case, User
+from models import User
 from workflows import engine
 from workflows.scoring import submit_score
 from workflows.travel.definition import NAME
@@ -102,7 +101,9 @@ def _data(spec: dict, today) -> dict:
 
 def seed(session: Session, people: dict[str, User]) -> int:
     """Add the demo travel requests that are missing; return how many were added."""
-    existing = set(session.scalars(select(Case.title).where(Case.workflow == NAME)))
+    from demo import titles_made
+
+    existing = titles_made(session, NAME)
     today = clock.today()
     noon = datetime.combine(today, time(16, 0))  # UTC: the same day in Toronto
     added = 0
