@@ -25,3 +25,6 @@ class Partnership(db.Model):
     program: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The hash of the last event of the entry's audit chain, as a case row keeps its own: without
+    # it, the chain's last events could be deleted (and the row edited to match) unnoticed.
+    last_event_hash: Mapped[str | None] = mapped_column(String(64))

@@ -152,11 +152,17 @@ def check_chain(events: Iterable[AuditEvent], expected_head: str | None = None,
     if expected_head is not None and last is not None:
         head = at_head if head_seq is not None and last.seq > head_seq else last
         if head is None or head.hash != expected_head:
-            return Fault(None, chain or "?", None, "the case's last event hash differs: events were cut off")
+            return Fault(None, chain or "?", None, f"the {_subject(chain)}'s last event hash differs: events were "
+                                                   "cut off")
         if state is not None and head.to_state != state:
-            return Fault(head.id, head.chain, head.seq, f"the case is '{state}' but its last event left it "
+            return Fault(head.id, head.chain, head.seq, f"the {_subject(chain)} is '{state}' but its last event left it "
                                                         f"'{head.to_state}': the state was changed outside Accord")
     return None
+
+
+def _subject(chain: str | None) -> str:
+    """Return what a chain is the trail of, as a fault names it: "case", or the inventory's "entry"."""
+    return "entry" if (chain or "").startswith("partnership:") else "case"
 
 
 def _case_of(chain: str) -> int | None:
@@ -173,8 +179,13 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
     session = session() if isinstance(session, scoped_session) else session
     if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    heads = {case_id: (head, state) for case_id, head, state in
+    # Each chain's head and the state it left, by chain: the cases', and the inventory entries'.
+    from models import Partnership
+
+    heads = {f"case:{case_id}": (head, state) for case_id, head, state in
              session.execute(select(Case.id, Case.last_event_hash, Case.state))}
+    heads.update({f"partnership:{pid}": (head, status) for pid, head, status in
+                  session.execute(select(Partnership.id, Partnership.last_event_hash, Partnership.status))})
     faults: list[Fault] = []
     chains = events = 0
     current: list[AuditEvent] = []
@@ -186,7 +197,7 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
         chains += 1
         first = current[0]
         # The case is named by the chain, which its hashes cover, not by the event's case_id column.
-        expected, state = heads.get(_case_of(first.chain), (None, None))
+        expected, state = heads.get(first.chain, (None, None))
         fault = check_chain(current, expected, state=state)
         if fault:
             faults.append(fault)
@@ -199,11 +210,10 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
             finish()
         current.append(event)
     finish()
-    with_events = {_case_of(c) for c, in session.execute(
-        select(AuditEvent.chain).where(AuditEvent.chain.like("case:%")).distinct())}
-    for case_id, (head, _state) in heads.items():
-        if head is not None and case_id not in with_events:
-            faults.append(Fault(None, f"case:{case_id}", None, "every event of the case is missing"))
+    with_events = set(session.scalars(select(AuditEvent.chain).distinct()))
+    for chain, (head, _state) in heads.items():
+        if head is not None and chain not in with_events:
+            faults.append(Fault(None, chain, None, "every event of the chain is missing"))
     return chains, events, faults
 
 

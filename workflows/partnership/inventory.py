@@ -137,8 +137,8 @@ def create_entry(session: Session, actor: User, values: Any) -> Partnership:
         p = Partnership(**loaded, updated_at=utcnow())
         session.add(p)
         session.flush()
-        record_event(session, actor=actor, chain=chain(p), action="inventory_create", to_state=p.status,
-                     payload={k: getattr(p, k) for k in FIELDS})
+        p.last_event_hash = record_event(session, actor=actor, chain=chain(p), action="inventory_create",
+                                         to_state=p.status, payload={k: getattr(p, k) for k in FIELDS})["hash"]
     return p
 
 
@@ -159,8 +159,8 @@ def edit_entry(session: Session, actor: User, pid: int, values: Any) -> Partners
             setattr(p, name, change["to"])
         p.updated_at = utcnow()
         session.flush()
-        record_event(session, actor=actor, chain=chain(p), action="inventory_edit", from_state=from_status,
-                     to_state=p.status, payload=changes)
+        p.last_event_hash = record_event(session, actor=actor, chain=chain(p), action="inventory_edit",
+                                         from_state=from_status, to_state=p.status, payload=changes)["hash"]
     return p
 
 
@@ -191,6 +191,6 @@ def adopt(session: Session, actor: User, case: Case) -> Partnership:
     else:
         action, from_status = "inventory_edit", before["status"]
         payload = {k: {"from": before[k], "to": getattr(p, k)} for k in FIELDS if getattr(p, k) != before[k]}
-    record_event(session, actor=actor, chain=chain(p), action=action, from_state=from_status, to_state="active",
-                 payload={**payload, "case_id": case.id})
+    p.last_event_hash = record_event(session, actor=actor, chain=chain(p), action=action, from_state=from_status,
+                                     to_state="active", payload={**payload, "case_id": case.id})["hash"]
     return p

@@ -276,3 +276,33 @@ def test_two_adoptions_at_once_are_decided_one_after_the_other(app, people, make
     assert len(active) == 1
     changes = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == f"partnership:{active[0].id}")).all()
     assert len(changes) == 1  # revived, or created, once
+
+
+def test_an_entrys_trail_cut_short_or_its_status_changed_outside_accord_is_named(app, people):
+    # The inventory's chains had no recorded head: their last events could be deleted, and the
+    # entry's row edited to match, and `flask audit verify` said OK.
+    from sqlalchemy import text
+
+    from tests.factories import trail_unguarded
+    from workflows.partnership import inventory
+
+    sao_paulo = entry("Sao Paulo")
+    inventory.edit_entry(db.session, people["ada"], sao_paulo.id, {"status": "active"})
+    inventory.edit_entry(db.session, people["ada"], sao_paulo.id, {"focus": "Waste and health"})
+
+    def verify():
+        return app.test_cli_runner().invoke(args=["audit", "verify"])
+
+    assert verify().exit_code == 0
+    db.session.execute(text("UPDATE partnerships SET status = 'dormant' WHERE id = :id"), {"id": sao_paulo.id})
+    db.session.commit()
+    result = verify()
+    assert result.exit_code == 1 and "the entry is 'dormant' but its last event left it 'active'" in result.output
+    last = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == f"partnership:{sao_paulo.id}")
+                              .order_by(AuditEvent.seq.desc())).first()
+    with trail_unguarded(db.session.connection()):
+        db.session.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": last.id})
+    db.session.commit()
+    result = verify()
+    assert result.exit_code == 1 and f"chain partnership:{sao_paulo.id}: the entry's last event hash differs" in (
+        result.output)
