@@ -10,6 +10,7 @@ import clock
 from app import create_app
 from extensions import db
 from models import Partnership, User
+from tests.factories import TEST_PASSWORD
 
 
 def run(app, *args):
@@ -113,3 +114,20 @@ def test_sqlite_runs_durable(app):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_a_deactivated_account_signs_in_nowhere_and_reopened_brings_no_old_token_back(app, make_user):
+    make_user("ann", "staff")
+    token = run(app, "users", "token", "ann").output.strip().splitlines()[-1]
+    web = app.test_client()
+    assert web.post("/login", data={"username": "ann", "password": TEST_PASSWORD}).status_code == 302
+    assert web.get("/").status_code == 200
+    r = run(app, "users", "deactivate", "ann")
+    assert r.exit_code == 0 and "1 token(s) revoked" in r.output
+    headers = {"Authorization": f"Bearer {token}"}
+    assert app.test_client().get("/api/v1/workflows", headers=headers).status_code == 401
+    assert web.get("/").status_code == 302  # the open web session ended
+    assert run(app, "users", "activate", "ann").exit_code == 0
+    assert app.test_client().get("/api/v1/workflows", headers=headers).status_code == 401
+    assert app.test_client().post("/login", data={"username": "ann", "password": TEST_PASSWORD}).status_code == 302
+    assert run(app, "users", "deactivate", "nobody").exit_code != 0
