@@ -77,13 +77,18 @@ class PartnershipMachine(WorkflowMachine):
     # Councillors propose, one of them sitting on the committee; staff may not.
     owners = ("cllr", "cllr_committee", "staff")
     reference: dict[int, str]  # the inventory's statuses when the test began
+    admin: object  # who sets the inventory back between examples
 
     def prepare(self) -> None:
-        # Every example starts from the reference inventory; entries earlier examples created are set aside.
+        # Every example starts from the reference inventory; entries earlier examples created are set
+        # aside. Through the administrator's edit, which records it: a status set behind Accord's back
+        # is what `flask audit verify` reports.
+        from workflows.partnership.inventory import edit_entry
+
         entries = db.session.scalars(select(Partnership)).all()
         for entry in entries:
-            entry.status = self.reference.get(entry.id, "completed")
-        db.session.commit()
+            if entry.status != (status := self.reference.get(entry.id, "completed")):
+                edit_entry(db.session, self.admin, entry.id, {"status": status})
         self.inventory = {e.city: (e.id, e.country) for e in entries if e.id in self.reference}
         self.since = db.session.scalar(select(func.max(AuditEvent.id))) or 0
 
@@ -133,6 +138,7 @@ class PartnershipMachine(WorkflowMachine):
                    if e.id > self.since), "an inventory change without an adoption"
 
 
-def test_partnership_keeps_its_rules_under_random_use(app, capsys):
+def test_partnership_keeps_its_rules_under_random_use(app, make_user, capsys):
     reference = dict(db.session.execute(select(Partnership.id, Partnership.status)).all())
-    run_machine(PartnershipMachine, capsys, reference=reference)
+    admin = make_user("ada.admin", "admin", department="Information and Technology")
+    run_machine(PartnershipMachine, capsys, reference=reference, admin=admin)
