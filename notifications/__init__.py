@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import Case, Notification, Role, User
+from models import AuditEvent, Case, Notification, Role, User
 from models.user import user_roles
 from workflows import registry
 from workflows.access import permitted
@@ -154,8 +154,27 @@ def queue_awaiting(sender: str, session: Session, case: Case, transition, actor:
         outbox.append(([owner.email], f"[Accord] {wf.title} #{case.id} {wf.label(case.state).lower()}: {case.title}",
                        f"{actor.full_name} moved your request \"{case.title}\" to {wf.label(case.state).lower()}."
                        f"\n{reason}\n{case_url(case)}\n"))
+    elif actor.id == owner.id and not any(case.state in t.source for t in wf.transitions):
+        # The owner ended it (a trip cancelled once approved, a request withdrawn in triage): who
+        # brought it to the state it left, and may be counting on it, is told.
+        mover = session.scalar(_MOVED_IT, {"chain": f"case:{case.id}", "seq": case.last_event_seq})
+        if mover is not None and mover.id != owner.id and mover.active:
+            rows.append({"user_id": mover.id, "kind": "outcome", "key": f"{case.id}:{case.version}",
+                         "case_id": case.id})
+            reason = f"\n{actor.full_name} wrote:\n\n{comment}\n" if comment else ""
+            outbox.append(([mover.email], f"[Accord] {wf.title} #{case.id} {wf.label(case.state).lower()}: "
+                                          f"{case.title}",
+                           f"{actor.full_name} moved their request \"{case.title}\", which you had moved on, to "
+                           f"{wf.label(case.state).lower()}.\n{reason}\n{case_url(case)}\n"))
     if rows:  # a Core INSERT in the transaction's connection: the rows are never changed
         session.connection().execute(_INSERT, rows)
+
+
+# Who took the last step that moved a case to another state before the event numbered "seq".
+_MOVED_IT = (select(User).join(AuditEvent, AuditEvent.actor_id == User.id)
+             .where(AuditEvent.chain == bindparam("chain"), AuditEvent.seq < bindparam("seq"),
+                    AuditEvent.from_state != AuditEvent.to_state)
+             .order_by(AuditEvent.seq.desc()).limit(1))
 
 
 def send_outbox(sender: str, case: Case, transition, actor: User) -> None:

@@ -153,3 +153,15 @@ def test_the_owner_is_told_when_anothers_step_ends_their_request_with_the_reason
     with caplog.at_level(logging.INFO, logger="accord.mail"):
         engine.fire(db.session, sam, other.id, "cancel", other.version)
     assert _mailed(caplog) == []
+
+
+def test_who_approved_a_trip_is_told_when_its_traveller_cancels_it(app, make_user, caplog):
+    sam, dana = make_user("sam", "staff"), make_user("dana", "dept_head")
+    trip = engine.create_case(db.session, sam, "travel", "IULA congress", ["democracy"], _trip())
+    trip = engine.fire(db.session, sam, trip.id, "submit", trip.version)
+    trip = engine.fire(db.session, dana, trip.id, "approve", trip.version)
+    with caplog.at_level(logging.INFO, logger="accord.mail"):
+        engine.fire(db.session, sam, trip.id, "cancel", trip.version, comment="The congress moved online.")
+    mails = [m for m in caplog.messages if m.startswith("mail to")]
+    assert len(mails) == 1 and mails[0].startswith("mail to dana@toronto.example")
+    assert "cancelled" in mails[0] and "The congress moved online." in mails[0]
