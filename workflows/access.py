@@ -108,9 +108,10 @@ def allowed_triggers(user: User, case: Case, wf: Workflow | None = None) -> list
     """Return the triggers the user may fire on the case now, in declaration order (not those
     that wait for a moment to come: see pending_steps)."""
     wf = wf or registry.get(case.workflow)
+    memo: dict = {}
     return list(dict.fromkeys(
         t.trigger for t in wf.transitions
-        if case.state in t.source and permitted(user, case, t) and t.not_yet(case) is None
+        if case.state in t.source and permitted(user, case, t) and t.not_yet(case, memo) is None
     ))
 
 
@@ -120,9 +121,10 @@ def pending_steps(user: User, case: Case, wf: Workflow | None = None) -> list[tu
     wf = wf or registry.get(case.workflow)
     ready: set[str] = set()
     pending: dict[str, tuple[Transition, str]] = {}
+    memo: dict = {}
     for t in wf.transitions:
         if case.state in t.source and permitted(user, case, t):
-            if (reason := t.not_yet(case)) is None:
+            if (reason := t.not_yet(case, memo)) is None:
                 ready.add(t.trigger)
             else:
                 pending.setdefault(t.trigger, (t, reason))

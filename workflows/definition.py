@@ -81,11 +81,22 @@ class Transition:
     def by_owner(self) -> bool:
         return OWNER in self.roles
 
-    def not_yet(self, case: "Case") -> str | None:
+    def not_yet(self, case: "Case", memo: dict | None = None) -> str | None:
         """Return why this step cannot be taken now, whatever is sent with it (the message of the
-        first of its ahead guards to refuse), or None."""
+        first of its ahead guards to refuse), or None.
+
+        Given a memo (one per case, for one look at its steps), a guard that several of its steps
+        share (travel's two approvals, each checking eligibility) is checked once."""
         for guard in self.guards:
-            if guard.ahead and (result := guard.check(case)) is not None:
+            if not guard.ahead:
+                continue
+            if memo is not None and guard.name in memo:
+                result = memo[guard.name]
+            else:
+                result = guard.check(case)
+                if memo is not None:
+                    memo[guard.name] = result
+            if result is not None:
                 return result if isinstance(result, str) else result[0]
         return None
 
