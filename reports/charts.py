@@ -90,11 +90,12 @@ _MONTHS = dict(zip(calendar.month_abbr[1:], calendar.month_name[1:]))
 
 def _alt(title: str, points: list[tuple[str, float]], unit: str) -> str:
     top_label, top = max(points, key=lambda p: p[1])
+    value = Decimal(str(top))  # the figure as text, exact (the bars alone are drawn with floats)
     if unit == "dollars":
-        amount = f"${Decimal(str(top)):,.2f}"
+        amount = f"${value:,.2f}"
     else:
-        one = unit[:-1] if top == 1 and unit.endswith("s") else unit
-        amount = f"{int(top):,} {one}" if float(top).is_integer() else f"{_number(top):,.1f} {unit}"
+        one = unit[:-1] if value == 1 and unit.endswith("s") else unit
+        amount = f"{int(value):,} {one}" if value == value.to_integral_value() else f"{value:,.1f} {unit}"
     return (f"Bar chart: {title}. The largest is {_MONTHS.get(top_label, top_label)} with {amount}. "
             "The table after the chart gives every value.")
 
