@@ -145,29 +145,31 @@ def queue_awaiting(sender: str, session: Session, case: Case, transition, actor:
                 f"It now awaits your action: {case_url(case)}\n")
         outbox.append(([person.email], subject, body))
     owner = case.owner
-    if actor.id != owner.id and owner.active and not any(row["user_id"] == owner.id for row in rows) \
-            and not any(case.state in t.source for t in wf.transitions):
+    ended = not any(case.state in t.source for t in wf.transitions)
+    if ended and actor.id != owner.id and owner.active and not any(row["user_id"] == owner.id for row in rows):
         # The request came to its end by another's step (declined, closed, adopted): its owner,
         # who has nothing left to do, is told, with the reason given (a decline's comment).
-        rows.append({"user_id": owner.id, "kind": "outcome", "key": f"{case.id}:{case.version}", "case_id": case.id})
-        reason = f"\n{actor.full_name} wrote:\n\n{comment}\n" if comment else ""
-        outbox.append(([owner.email], f"[Accord] {wf.title} #{case.id} {wf.label(case.state).lower()}: {case.title}",
-                       f"{actor.full_name} moved your request \"{case.title}\" to {wf.label(case.state).lower()}."
-                       f"\n{reason}\n{case_url(case)}\n"))
-    elif actor.id == owner.id and not any(case.state in t.source for t in wf.transitions):
+        _tell_outcome(rows, outbox, owner, case, actor, comment, whose="your request")
+    elif ended and actor.id == owner.id:
         # The owner ended it (a trip cancelled once approved, a request withdrawn in triage): who
         # brought it to the state it left, and may be counting on it, is told.
         mover = session.scalar(_MOVED_IT, {"chain": f"case:{case.id}", "seq": case.last_event_seq})
         if mover is not None and mover.id != owner.id and mover.active:
-            rows.append({"user_id": mover.id, "kind": "outcome", "key": f"{case.id}:{case.version}",
-                         "case_id": case.id})
-            reason = f"\n{actor.full_name} wrote:\n\n{comment}\n" if comment else ""
-            outbox.append(([mover.email], f"[Accord] {wf.title} #{case.id} {wf.label(case.state).lower()}: "
-                                          f"{case.title}",
-                           f"{actor.full_name} moved their request \"{case.title}\", which you had moved on, to "
-                           f"{wf.label(case.state).lower()}.\n{reason}\n{case_url(case)}\n"))
+            _tell_outcome(rows, outbox, mover, case, actor, comment, whose="their request", moved_on=True)
     if rows:  # a Core INSERT in the transaction's connection: the rows are never changed
         session.connection().execute(_INSERT, rows)
+
+
+def _tell_outcome(rows: list[dict], outbox: list, reader: User, case: Case, actor: User, comment: str | None, *,
+                  whose: str, moved_on: bool = False) -> None:
+    """Queue the message that tells one person a request came to its end, with the comment given."""
+    wf = registry.get(case.workflow)
+    state = wf.label(case.state).lower()
+    rows.append({"user_id": reader.id, "kind": "outcome", "key": f"{case.id}:{case.version}", "case_id": case.id})
+    reason = f"\n{actor.full_name} wrote:\n\n{comment}\n" if comment else ""
+    which = ", which you had moved on," if moved_on else ""
+    outbox.append(([reader.email], f"[Accord] {wf.title} #{case.id} {state}: {case.title}",
+                   f"{actor.full_name} moved {whose} \"{case.title}\"{which} to {state}.\n{reason}\n{case_url(case)}\n"))
 
 
 # Who took the last step that moved a case to another state before the event numbered "seq".

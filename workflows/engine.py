@@ -110,6 +110,12 @@ def merge_patch(stored: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def without_removals(sent: dict[str, Any]) -> dict[str, Any]:
+    """Return the sent fields without the nulls inside objects: in a merge patch they remove a
+    stored entry, and are not values to be checked."""
+    return merge_patch({}, sent)
+
+
 def _load_draft(wf: Workflow, data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationFailed("The data must be an object.", {"data": ["Must be an object."]})
@@ -197,8 +203,7 @@ def update_case(session: Session, actor: User, case_id: int, version: Any, *, ti
         if goals is not None and set(goals := _validate_goals(goals)) != set(case.goals or ()):
             case.goals = changes["goals"] = goals
         if data is not None:
-            # (Checked without the nulls inside objects: they remove an entry, and are not values.)
-            given = _load_draft(wf, merge_patch({}, data) if isinstance(data, dict) else data)
+            given = _load_draft(wf, without_removals(data) if isinstance(data, dict) else data)
             merged = _load_draft(wf, merge_patch(case.data, data))
             now = {key: settled(merged.get(key)) for key in given}
             if changed := {key: value for key, value in now.items() if value != settled(case.data.get(key))}:

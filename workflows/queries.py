@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session, joinedload, lazyload
 from models import CASE_ROW, OWNER_AND_ROLES, Case, User
 from workflows import registry
 from workflows.access import can_view, count_visible, filters, permitted, visible
-from workflows.statements import Shape, by_id, constant, inline, per_roles, person
 from workflows.errors import NotFound
+from workflows.scoring import criteria_for, read_scores
+from workflows.statements import Shape, by_id, constant, inline, per_roles, person
 
 #: How many waiting cases the dashboard shows a person.
 AWAITING_LIMIT = 50
@@ -91,8 +92,6 @@ def waiting_for(session: Session, user: User) -> Waiting:
 
     Give the user itself, not Flask-Login's proxy: every rule below reads it once per case.
     """
-    from workflows.scoring import criteria_for, read_scores
-
     limit = AWAITING_LIMIT  # read when called: tests move it
     statement = _oldest_waiting(user)
     if statement is None:
