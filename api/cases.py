@@ -1,18 +1,17 @@
 """Cases: create, list, read, edit, fire transitions, read the history."""
 from __future__ import annotations
 
-from flask import g, request
+from flask import g
 
 from api import bp
 from api.auth import token_required
-from api.parse import parse
-from api.schemas import CaseCreateArgs, CaseListArgs, CasePatchArgs, CommentArgs, TransitionArgs
+from api.parse import parse, parse_query
+from api.schemas import CaseCreateArgs, CaseListArgs, CasePatchArgs, CommentArgs, TransitionArgs, WaitingArgs
 from extensions import db
 from workflows import engine
 from workflows.audit import case_events, check_chain
-from workflows.errors import ValidationFailed
 from workflows.presenters import case_dict, history
-from workflows.queries import load_visible, page_of_cases
+from workflows.queries import load_visible, page_of_cases, waiting_for
 from workflows.scoring import aggregates_for, hidden_reviews
 
 
@@ -63,12 +62,7 @@ def list_cases():
         401: {$ref: '#/components/responses/Error'}
         422: {$ref: '#/components/responses/Error'}
     """
-    from marshmallow import ValidationError
-
-    try:
-        args = CaseListArgs().load(request.args.to_dict())
-    except ValidationError as err:
-        raise ValidationFailed("Some parameters are not valid.", err.messages) from None
+    args = parse_query(CaseListArgs)
     user = g.api_user
     page, per_page = args["page"], args["per_page"]
     cases, total = page_of_cases(db.session, user, workflow=args.get("workflow") or None,
@@ -77,6 +71,37 @@ def list_cases():
     scores = aggregates_for(cases, user)
     return {"items": [case_dict(c, user, score=scores.get(c.id)) for c in cases],
             "page": page, "per_page": per_page, "total": total}
+
+
+@bp.get("/cases/waiting")
+@token_required
+def waiting_cases():
+    """List the cases on which the caller may act now, the one waiting longest first, fifty a page.
+    ---
+    get:
+      summary: List the cases waiting for the caller
+      description: >
+        A page holds at most fifty cases; give its "next" as "after" for the page that follows,
+        until "next" is null. A page may hold fewer, or none, and still give a "next": the
+        cases the caller may see but not act on are passed over, and a page reads a bounded number.
+      parameters:
+      - in: query
+        schema: WaitingArgs
+      responses:
+        200:
+          description: A page of cases
+          content:
+            application/json:
+              schema: WaitingListSchema
+        401: {$ref: '#/components/responses/Error'}
+        422: {$ref: '#/components/responses/Error'}
+    """
+    args = parse_query(WaitingArgs)
+    user = g.api_user
+    found = waiting_for(db.session, user, after=args.get("after"))
+    scores = aggregates_for(found.cases, user)
+    return {"items": [case_dict(c, user, score=scores.get(c.id)) for c in found.cases],
+            "next": str(found.next) if found.next else None}
 
 
 @bp.get("/cases/<int:case_id>")

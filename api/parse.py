@@ -55,6 +55,17 @@ def text_errors(value: Any) -> dict:
     return found
 
 
+def parse_query(schema: type[Schema]) -> dict:
+    """Validate the query string's parameters with a schema; refuse with 422 naming each one."""
+    from flask import request
+    from marshmallow import ValidationError
+
+    try:
+        return schema().load(request.args.to_dict())
+    except ValidationError as err:
+        raise ValidationFailed("Some parameters are not valid.", err.messages) from None
+
+
 def parse(schema: type[Schema], partial: bool = False) -> dict:
     """Validate the JSON body with a schema; refuse with 422 naming each field."""
     body = json_body()

@@ -1,10 +1,11 @@
 """Marshmallow schemas of the API's resources (output) and arguments (input)."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from workflows.fields import Text
 from workflows.goals import GOALS
+from workflows.queries import WaitKey
 
 
 class ErrorSchema(Schema):
@@ -61,6 +62,27 @@ class CaseListArgs(Schema):
     mine = fields.Boolean()
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class WaitKeyField(fields.String):
+    """A place in the list of what waits for a person: the "next" of the page before."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> WaitKey:
+        key = WaitKey.parse(super()._deserialize(value, attr, data, **kwargs))
+        if key is None:
+            raise ValidationError('Not a place in the list: give the "next" of the page before, or nothing.')
+        return key
+
+
+class WaitingArgs(Schema):
+    after = WaitKeyField(validate=validate.Length(max=60), metadata={
+        "description": 'Where the page starts: the "next" of the page before; none for the first page.'})
+
+
+class WaitingListSchema(Schema):
+    items = fields.List(fields.Nested(CaseSchema), required=True)
+    next = fields.String(allow_none=True, required=True, metadata={
+        "description": "Where the next page starts, to give as after; null when every case was read."})
 
 
 class CaseCreateArgs(Schema):
@@ -131,6 +153,7 @@ class HealthSchema(Schema):
 
 # Registered in this order (leaves first), so nested schemas become references.
 OPENAPI_SCHEMAS = (
-    ErrorSchema, TokenArgs, TokenSchema, UserRefSchema, CaseSchema, CaseListSchema, CaseListArgs, CaseCreateArgs, CasePatchArgs,
+    ErrorSchema, TokenArgs, TokenSchema, UserRefSchema, CaseSchema, CaseListSchema, CaseListArgs, WaitingArgs,
+    WaitingListSchema, CaseCreateArgs, CasePatchArgs,
     TransitionArgs, CommentArgs, EventSchema, HistorySchema, TransitionInfoSchema, WorkflowSchema, HealthSchema,
 )

@@ -106,17 +106,20 @@ def test_case_list_queries_do_not_grow_with_the_cases_shown(app, api, people, ad
     assert many == few
 
 
+@pytest.mark.parametrize("where", ["/", "/waiting", "/api/v1/cases/waiting"])
 @pytest.mark.parametrize("who", ["sam", "dana", "pat"])
-def test_dashboard_queries_do_not_grow_with_the_cases_shown(app, people, add_trips, who):
-    client = web_client(app, people[who])
+def test_dashboard_queries_do_not_grow_with_the_cases_shown(app, api, people, add_trips, who, where):
+    client = api(people[who]) if where.startswith("/api") else web_client(app, people[who])
     add_trips(2)
     add_trips(1, "approved")
-    few = queries(client.get, "/")
+    few = queries(client.get, where)
     add_trips(8)
     add_trips(4, "approved")
     add_trips(2, "closed")
-    many = queries(client.get, "/")
+    many = queries(client.get, where)
     assert many == few
+    if who == "dana" and where != "/":
+        assert listed(client.get(where)) == 10  # the ten submitted trips wait for her
 
 
 @pytest.mark.parametrize("page", ["/", "/api/v1/cases"])

@@ -1,7 +1,7 @@
 """The dashboard, the health check and other pages that are not about one case."""
 from __future__ import annotations
 
-from flask import render_template
+from flask import flash, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import bindparam, select, text
 
@@ -33,6 +33,23 @@ def dashboard():
     return render_template("dashboard.html", awaiting=awaiting_rows, mine=mine_rows,
                            more_awaiting=waiting.more, searched_all=waiting.complete, more_mine=len(mine) > MINE_LIMIT,
                            **dashboard_extras(user))
+
+
+@bp.get("/waiting")
+@login_required
+def waiting():
+    """List every request waiting for the person to act, oldest first, a page at a time: where
+    the dashboard's list goes on. A page starts after the last case of the one before."""
+    after = request.args.get("after")
+    key = queries.WaitKey.parse(after) if after is not None else None
+    if after is not None and key is None:
+        flash("The place in the list that the address gives is not valid: start again from the first page.", "error")
+        return render_template("cases/waiting.html", rows=None, first=False), 422
+    user = current_user._get_current_object()  # not through the proxy: the rules read it per case
+    found = queries.waiting_for(db.session, user, after=key)
+    rows, = case_tables(user, found.cases)
+    return render_template("cases/waiting.html", rows=rows, first=key is None, complete=found.complete,
+                           next_url=url_for("web.waiting", after=str(found.next)) if found.next else None)
 
 
 @bp.get("/healthz")

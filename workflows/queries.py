@@ -1,9 +1,10 @@
 """Reading cases as a given person may see them."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import and_, or_, select, union_all
+from sqlalchemy import DateTime, and_, bindparam, or_, select, union_all
 from sqlalchemy.orm import Session, joinedload, lazyload
 
 from models import CASE_ROW, OWNER_AND_ROLES, Case, User
@@ -37,10 +38,46 @@ def _awaiting_states(user: User | Shape) -> list[tuple[str, str]]:
     return pairs
 
 
+class WaitKey(NamedTuple):
+    """Where a case stands in the order of waiting: since when it waited in its state, then its id.
+    A page of what waits for a person starts after one (keyset paging: a case acted on meanwhile
+    does not shift the pages after it, and a page far down costs what the first one does)."""
+
+    entered_at: datetime
+    case_id: int
+
+    @classmethod
+    def of(cls, case: Case) -> WaitKey:
+        return cls(case.state_entered_at, case.id)
+
+    def __str__(self) -> str:
+        """Spell the key for an address: 2026-03-02T09:00:00.000123~42."""
+        return f"{self.entered_at.isoformat(timespec='microseconds')}~{self.case_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> WaitKey | None:
+        """Return the key an address spells, or None if it spells none."""
+        at, sep, case_id = text.partition("~")
+        if not sep or not case_id.isascii() or not case_id.isdigit() or len(case_id) > 18:
+            return None
+        try:
+            return cls(datetime.fromisoformat(at).replace(tzinfo=None), int(case_id))
+        except ValueError:
+            return None
+
+
+def _after_key():
+    """Return the condition that a case waits later in the order than the key given at execution:
+    the first half reads its (workflow, state, state_entered_at) index from the key on."""
+    at = bindparam("after_at", type_=DateTime)
+    return and_(Case.state_entered_at >= at, or_(Case.state_entered_at > at, Case.id > bindparam("after_id")))
+
+
 @per_roles
-def _oldest_waiting(shape: Shape):
+def _oldest_waiting(shape: Shape, after: bool = False):
     """Return a statement for the oldest-waiting cases people with these roles may see and act on,
-    and the person's own cases that wait for them (see Workflow.waits_on_owner).
+    and the person's own cases that wait for them (see Workflow.waits_on_owner); with after, only
+    those that wait later in the order than a key (WaitKey) given at execution.
 
     Each (workflow, state) is read in order from its (workflow, state, state_entered_at) index and
     stops after `per_state` cases; only those few are merged and sorted. A single query over every
@@ -49,14 +86,15 @@ def _oldest_waiting(shape: Shape):
     Built once per set of roles (per_roles); the person's id and department, and the counts,
     are bound at execution.
     """
+    later = [_after_key()] if after else []
     parts = [select(Case.id).where(Case.workflow == constant(workflow), Case.state == constant(state), visible(shape),
-                                   Case.owner_id != shape.id)
+                                   Case.owner_id != shape.id, *later)
              .order_by(Case.state_entered_at, Case.id).limit(inline("per_state")).subquery()
              for workflow, state in _awaiting_states(shape)]
     owners = [and_(Case.workflow == constant(wf.name), Case.state.in_([constant(state) for state in wf.waits_on_owner]))
               for wf in registry.all_workflows() if wf.waits_on_owner]
     if owners:
-        parts.append(select(Case.id).where(Case.owner_id == shape.id, or_(*owners))
+        parts.append(select(Case.id).where(Case.owner_id == shape.id, or_(*owners), *later)
                      .order_by(Case.state_entered_at, Case.id).limit(inline("per_state")).subquery())
     if not parts:
         return None
@@ -75,41 +113,46 @@ def _waits_for(user: User, case: Case) -> bool:
 
 
 class Waiting(NamedTuple):
-    """The cases a person may act on now that a page shows, whether more wait, and whether every
-    case they might act on was looked at (if not, more may wait)."""
+    """The cases a person may act on now that a page shows, whether more wait, whether every
+    case they might act on was looked at (if not, more may wait), and where the next page starts
+    (None when no case is left unread)."""
 
     cases: list[Case]
     more: bool
     complete: bool = True
+    next: WaitKey | None = None
 
 
-def waiting_for(session: Session, user: User) -> Waiting:
-    """Return the cases the user may act on now, oldest waiting first, at most AWAITING_LIMIT of
-    them, and whether more wait.
+def waiting_for(session: Session, user: User, after: WaitKey | None = None) -> Waiting:
+    """Return the cases the user may act on now, oldest waiting first (after the key, if given),
+    at most AWAITING_LIMIT of them, whether more wait, and where the next page starts.
 
     The search is bounded: after five rounds in which the finer rules refused most of the cases
-    read, it stops, and says it was not complete.
+    read, it stops, says it was not complete, and the next page starts after the last case read.
 
     Give the user itself, not Flask-Login's proxy: every rule below reads it once per case.
     """
     limit = AWAITING_LIMIT  # read when called: tests move it
-    statement = _oldest_waiting(user)
+    statement = _oldest_waiting(user, after is not None)
     if statement is None:
         return Waiting([], False)
+    key = {"after_at": after.entered_at, "after_id": after.case_id} if after is not None else {}
     # Roles and visibility are in SQL; the finer rules (a head decides for their own department)
     # are not, so read a little more than is shown, and more only if the rules left too few.
     result: list[Case] = []
     chunk, offset = limit + 10, 0
     for _ in range(5):  # bounded: a page, not a search through every case
-        rows = session.scalars(statement, {**person(user), "per_state": offset + chunk, "chunk": chunk,
+        rows = session.scalars(statement, {**person(user), **key, "per_state": offset + chunk, "chunk": chunk,
                                            "skip": offset}).unique().all()
         read_scores([case for case in rows if criteria_for(case.workflow) is not None])  # what the rules read
         result += [case for case in rows if _waits_for(user, case)]
-        if len(rows) < chunk or len(result) > limit:  # every case read, or one more than shown
-            return Waiting(result[:limit], len(result) > limit)
+        if len(result) > limit:  # one more than is shown: the next page starts after the last shown
+            return Waiting(result[:limit], True, next=WaitKey.of(result[limit - 1]))
+        if len(rows) < chunk:  # every case read
+            return Waiting(result, False)
         offset += chunk
     # Five rounds read, and the rules refused most: cases are left unread, which may be the person's.
-    return Waiting(result, False, complete=False)
+    return Waiting(result, False, complete=False, next=WaitKey.of(rows[-1]))
 
 
 def awaiting(session: Session, user: User) -> list[Case]:
