@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from flask import Flask, flash, g, render_template, session
+from flask import Flask, flash, g, render_template, request, session
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, IntegerField, PasswordField, SelectField,
                      StringField)
@@ -12,6 +13,8 @@ from wtforms import TextAreaField as _TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, RadioInput
 
+from extensions import db
+from workflows import engine, registry
 from workflows.fields import MAX_ROW_ID
 
 
@@ -154,6 +157,20 @@ def kept_to_save_again(form, err, version: int) -> None:
         form.version.data, form.version.raw_data = version, []  # (a number field shows what was sent, if any)
         flash("What you typed is kept below: save again to replace the changes made since, or open the "
               "request in another tab to see them first.", "info")
+
+
+def mark_fields_to_correct(case, form: Form, attach) -> None:
+    """Mark on an edit page's form, with attach(errors), the fields that the step named by the
+    address's ?check= finds wrong as the request stands (the case page's refused submit leads
+    here), and list them at the top of the page."""
+    trigger = request.args.get("check", "")
+    steps = registry.get(case.workflow).candidates(trigger, case.state) if 0 < len(trigger) <= 40 else []
+    errors = engine.step_errors(db.session, current_user._get_current_object(), case, trigger) if steps else {}
+    if errors:
+        step = (steps[0].label or trigger.replace("_", " ")).lower()
+        flash(f"To {step}, correct the fields marked below and save; then {step} from the request's page.", "error")
+        attach(errors)
+        refused(form)
 
 
 def refused(*forms: Form | None) -> None:

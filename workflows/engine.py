@@ -371,6 +371,28 @@ def fire(session: Session, actor: User, case_id: int, trigger: str, version: Any
     return case
 
 
+def step_errors(session: Session, actor: User, case: Case, trigger: str) -> dict[str, Any]:
+    """Return the field errors with which the trigger, sent with nothing, would be refused now
+    (a draft's submit: the fields it still lacks), for an edit page to mark; write nothing.
+
+    The guards of the step the actor may take are run as fire runs them, on the case as it is;
+    a refusal that names no field (a step not the actor's, a trip not yet begun) gives none.
+    """
+    wf = workflow_of(case.workflow)
+    allowed = [t for t in wf.candidates(trigger, case.state) if permitted(actor, case, t)]
+    if not allowed:
+        return {}
+    ctx = Context(session, case, actor, wf, trigger, {}, None)
+    route = next((t for t in allowed if t.when is None or t.when(ctx)), None)
+    try:
+        for guard in route.guards if route is not None else ():
+            ctx.transition = route
+            _run_guard(guard, ctx)
+    except GuardFailed as err:
+        return err.errors or {}
+    return {}
+
+
 def _run_guard(guard, ctx: Context) -> None:
     result = guard.check(ctx.case if guard.ahead else ctx)
     if result is None:

@@ -8,7 +8,7 @@ from extensions import db
 from models import Partnership
 from models.partnership import STATUSES
 from web import nav
-from web.forms import flash_saved, form_page, kept_to_save_again
+from web.forms import flash_saved, form_page, kept_to_save_again, mark_fields_to_correct
 from web.payloads import register_form
 from workflows import engine, registry
 from workflows.errors import NotFound, WorkflowError
@@ -142,6 +142,9 @@ def edit_proposal(case_id: int):
         flash(f"A proposal cannot be edited while it is {wf.label(case.state).lower()}.", "error")
         return redirect(url_for("web.case_page", case_id=case.id))
     form, status = _proposal_form(data=None if request.method == "POST" else ProposalForm.values_of(case)), None
+    if request.method == "GET":  # (a page asked for, not refused, even with fields marked)
+        mark_fields_to_correct(case, form, lambda errors: _attach(form, errors))
+        status = 200
     if form.validate_on_submit():
         data = _with_partner(form.proposal_data())
         for name in case.data:

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from extensions import db
 from models import Partnership
-from web.forms import flash_saved, form_page, kept_to_save_again
+from web.forms import flash_saved, form_page, kept_to_save_again, mark_fields_to_correct
 from workflows import engine
 from workflows.errors import NotFound, WorkflowError
 from workflows.queries import load_visible
@@ -42,10 +42,15 @@ def _precheck(form: ReliefRequestForm, data: dict) -> bool:
 
 
 def _engine_errors(form: ReliefRequestForm, err: WorkflowError) -> None:
-    errors = dict(err.errors or {})
+    _show_engine_errors(form, err.errors or {})
+    flash(err.message, "error")
+
+
+def _show_engine_errors(form: ReliefRequestForm, errors: dict) -> None:
+    """Show the engine's field errors (those of the request's data, and the title's or goals') on the form."""
+    errors = dict(errors)
     form.show_errors(errors.pop("data", None) or {})
     form.show_errors(errors)
-    flash(err.message, "error")
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -94,6 +99,7 @@ def edit_request(case_id: int):
     if request.method == "GET":
         form.fill(case)
         form.version.data = case.version
+        mark_fields_to_correct(case, form, lambda errors: _show_engine_errors(form, errors))
         return _render_form(form, case)
     action = request.form.get("action")
     step = {"submit": "submit", "send": "provide_info"}.get(action)

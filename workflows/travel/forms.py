@@ -88,6 +88,9 @@ class TravelForm(FlaskForm):
                 self.attach(messages)
             elif name == "estimated_cost" and isinstance(messages, dict):
                 self.attach(messages)
+            elif name == "estimated_cost" and isinstance(messages, list):  # none given: the first line says so
+                field = getattr(self, COST_LINES[0])
+                field.errors = list(field.errors) + ["Give the estimated cost: at least one of its lines."]
             elif hasattr(self, name) and isinstance(messages, list):
                 field = getattr(self, name)
                 field.errors = list(field.errors) + messages

@@ -13,7 +13,7 @@ import clock
 from extensions import db
 from models import CASE_ROW, Case, User
 from web.nav import add_case_section, add_link, add_new_link, add_panel, set_edit_endpoint
-from web.forms import flash_saved, form_page, kept_to_save_again
+from web.forms import flash_saved, form_page, kept_to_save_again, mark_fields_to_correct
 from web.payloads import register_form
 from workflows import engine
 from workflows.access import can_view, visible
@@ -82,6 +82,7 @@ def edit(case_id: int):
     form = TravelForm()
     if request.method == "GET":
         form.fill(case)
+        mark_fields_to_correct(case, form, form.attach)
     elif form.validate_on_submit():
         before = case.version
         if _save(form, case) is not None:
