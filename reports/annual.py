@@ -142,7 +142,7 @@ def cycle_times(session: Session, period: Period) -> dict[str, list[dict]]:
                 if found:
                     count, median, p90 = found
                     steps.append({"step": t.trigger, "from_state": source_state, "to_state": t.dest,
-                                  "label": f"{wf.label(source_state)} → {wf.label(t.dest)} ({t.label or t.trigger})",
+                                  "label": f"{wf.label(source_state)} → {wf.label(t.dest)}: {t.label or t.trigger}",
                                   "count": count, "median_hours": round(median / 3600, 2),
                                   "p90_hours": round(p90 / 3600, 2)})
         if steps:

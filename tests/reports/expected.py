@@ -9,10 +9,11 @@ in 2026; decisions took 5 (R1), 14 (R2), 2 (R3) and 3 (R5) days. Partnerships: P
 from __future__ import annotations
 
 
-def dept(name, requests, approved, declined, trips, estimated, actual, punctuality, key="department"):
+def dept(name, requests, approved, declined, trips, estimated, actual, reported, punctuality, key="department"):
     on_time, late, overdue = punctuality
     return {key: name, "requests": requests, "approved": approved, "declined": declined,
             "trips_completed": trips, "estimated_cost": estimated, "actual_cost": actual,
+            "estimated_cost_of_reported": reported,
             "reports_on_time": on_time, "reports_late": late, "reports_overdue": overdue}
 
 
@@ -36,14 +37,14 @@ TRAVEL_2025 = {
     "reports_on_time": 1, "reports_late": 1, "reports_overdue": 1,
     "by_department": [
         # (reports on time, late, overdue): T3 is the Council's, T2 Economic Development's, T1 Public Health's
-        dept("City Council", 1, 1, 0, 1, "3000.00", "0.00", (0, 0, 1)),
-        dept("Economic Development and Culture", 2, 2, 0, 2, "7700.00", "6350.00", (0, 1, 0)),
-        dept("Toronto Public Health", 2, 1, 1, 1, "2950.00", "2875.40", (1, 0, 0)),
+        dept("City Council", 1, 1, 0, 1, "3000.00", "0.00", "0.00", (0, 0, 1)),
+        dept("Economic Development and Culture", 2, 2, 0, 2, "7700.00", "6350.00", "6200.00", (0, 1, 0)),
+        dept("Toronto Public Health", 2, 1, 1, 1, "2950.00", "2875.40", "2950.00", (1, 0, 0)),
     ],
     "by_organizer": [
-        dept("ICLEI", 1, 1, 0, 1, "6200.00", "6350.00", (0, 1, 0), key="organizer"),
-        dept("Metropolis", 1, 2, 0, 2, "5950.00", "2875.40", (1, 0, 1), key="organizer"),
-        dept("WHO", 3, 1, 1, 1, "1500.00", "0.00", (0, 0, 0), key="organizer"),
+        dept("ICLEI", 1, 1, 0, 1, "6200.00", "6350.00", "6200.00", (0, 1, 0), key="organizer"),
+        dept("Metropolis", 1, 2, 0, 2, "5950.00", "2875.40", "2950.00", (1, 0, 1), key="organizer"),
+        dept("WHO", 3, 1, 1, 1, "1500.00", "0.00", "0.00", (0, 0, 0), key="organizer"),
     ],
     "trips_by_month": [0, 1, 0, 0, 1, 0, 0, 0, 0, 1, 0, 1],
     "learnings_by_goal": {"research": [T1_LEARNING], "economy": [T2_LEARNING], "leadership": [T1_LEARNING]},

@@ -199,3 +199,25 @@ def test_a_closed_years_actual_cost_is_not_rewritten_by_a_report_filed_again_the
     clock.set(local(2026, 2, 1))
     assert before == "1000.00"
     assert json.loads(client.get("/api/v1/reports/annual?year=2025").get_data())["travel"]["actual_cost"] == "1000.00"
+
+
+def test_steps_too_quick_to_draw_in_days_are_not_said_to_be_none(make_user, browse):
+    # A year whose steps each took an hour drew no chart (every bar 0.0 days), and the page said
+    # "No step was taken in the year." above the table of those very steps.
+    from tests.reports.scenario import trip
+
+    people = {"sam": make_user("sam", "staff"), "dana": make_user("dana", "dept_head"),
+              "cara": make_user("cara", "cao", department="Chief Administrative Officer")}
+    s = Scenario(people)
+    s.create("T", "sam", "travel", ["research"], trip("Metropolis", date(2025, 11, 10), 3, {"transport": "1400.00"}),
+             local(2025, 10, 1, 9))
+    s.fire("T", "sam", "submit", local(2025, 10, 1, 10))
+    s.fire("T", "dana", "decline", local(2025, 10, 1, 11), comment="Attend online.")
+    clock.set(local(2026, 1, 2))
+    page = browse(people["cara"]).get("/reports/annual?year=2025").get_data(as_text=True)
+    assert "No step was taken in the year." not in page
+    assert "too little to draw in days: the tables\n    below give the hours." in page
+    assert "<th scope=\"row\">Submitted → Declined: Decline</th><td class=\"num\">1</td>" in page
+    clock.set(local(2026, 1, 2))
+    empty = browse(people["cara"]).get("/reports/annual?year=2024").get_data(as_text=True)
+    assert "No step was taken in the year." in empty

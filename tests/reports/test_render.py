@@ -53,3 +53,14 @@ def test_a_charts_text_reads_its_largest_value_as_a_person_would(title, points, 
     from reports.charts import draw
 
     assert said in draw("c", title, points, unit).alt
+
+
+def test_the_relief_chart_draws_only_countries_granted_relief():
+    # "Relief granted by country" drew a bar of $0 for Pakistan, whose only request was declined.
+    from tests.reports.expected import RELIEF_2025
+    from workflows.relief.report import SECTION
+
+    chart, = SECTION.charts
+    figures = {"by_country": [{**row, "amount_granted": Decimal(row["amount_granted"])}  # as compute gives them
+                              for row in RELIEF_2025["by_country"]]}
+    assert [country for country, _ in chart.points(figures)] == ["El Salvador", "Philippines", "Turkey"]

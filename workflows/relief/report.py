@@ -104,7 +104,7 @@ SECTION = ReportSection(
     csv_rows=csv_rows,
     template="reports/relief.html",
     charts=(Chart("relief_by_country", "Relief granted by country (dollars)",
-                  lambda s: [(r["country"], r["amount_granted"]) for r in s["by_country"]], "dollars",
+                  lambda s: [(r["country"], r["amount_granted"]) for r in s["by_country"] if r["amount_granted"]], "dollars",
                   horizontal=True),),
     headline=headline,
     summary=summary,

@@ -39,7 +39,10 @@ MEASURES = (
             cents(Case.amount_requested), True),
 )
 MONEY = ("estimated_cost", "actual_cost", "estimated_cost_of_reported")
-GROUP_FIGURES = ("requests", "approved", "declined", "trips_completed", "estimated_cost", "actual_cost")
+# The actual cost of a group sits beside the estimate of the same trips (those reported), not beside
+# the estimate of the trips approved in the year, which are others.
+GROUP_FIGURES = ("requests", "approved", "declined", "trips_completed", "estimated_cost", "actual_cost",
+                 "estimated_cost_of_reported")
 GROUP_MEASURES = [m for m in MEASURES if m.name in GROUP_FIGURES]
 # Counted per trip in Python (the due day is compared in City time) or at the cutoff, not from the cube.
 PUNCTUALITY = ("reports_on_time", "reports_late", "reports_overdue")
