@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 import clock
 from models import AuditEvent, Case
 from reports.period import Period
-from reports.sql import first_of, percentiles, prepare, seconds_between
+from reports.sql import PERIOD_END, as_it_stood, first_of, percentiles, prepare, seconds_between
 from workflows import registry
 from workflows.goals import GOALS
 
@@ -94,17 +94,18 @@ def goal_activity(session: Session, period: Period) -> dict[str, dict[str, int]]
     The year's first submissions are counted per workflow and list of goals (a few dozen
     groups); each goal's LIKE then runs over those groups, not over every request.
     """
-    goals = cast(Case.goals, String)
-    firsts = (select(Case.workflow.label("workflow"), goals.label("goals"), func.count().label("n"))
-              .select_from(AuditEvent).join(Case, Case.id == AuditEvent.case_id)
-              .where(AuditEvent.action == "submit", AuditEvent.at >= period.start, AuditEvent.at < period.end,
-                     first_of("submit"))
-              .group_by(Case.workflow, goals)
-              .subquery("firsts"))
+    submitted = (select(Case.workflow.label("workflow"), as_it_stood("goals", cast(Case.goals, String)).label("goals"))
+                 .select_from(AuditEvent).join(Case, Case.id == AuditEvent.case_id)
+                 .where(AuditEvent.action == "submit", AuditEvent.at >= period.start, AuditEvent.at < period.end,
+                        first_of("submit"))
+                 .subquery("submitted"))
+    firsts = (select(submitted.c.workflow, submitted.c.goals, func.count().label("n"))
+              .group_by(submitted.c.workflow, submitted.c.goals).subquery("firsts"))
     stmt = (select(firsts.c.workflow,
                    *[func.sum(case((firsts.c.goals.like(f'%"{goal}"%'), firsts.c.n), else_=0)) for goal in GOALS])
             .group_by(firsts.c.workflow))
-    rows = {workflow: dict(zip(GOALS, (int(n or 0) for n in counts))) for workflow, *counts in session.execute(stmt)}
+    rows = {workflow: dict(zip(GOALS, (int(n or 0) for n in counts)))
+            for workflow, *counts in session.execute(stmt, {PERIOD_END: period.end})}
     return {goal: {wf.name: rows.get(wf.name, {}).get(goal, 0) for wf in registry.all_workflows()}
             for goal in GOALS}
 

@@ -71,6 +71,30 @@ def money_text(amount: Decimal) -> str:
 PERIOD_START = "period_start"
 PERIOD_END = "period_end"
 
+_written = aliased(AuditEvent)
+# The steps that write a request's own fields: its creation and its owner's edits (each records
+# what it set, so the trail replays the data).
+_WRITES = ("create", "edit")
+
+
+def as_it_stood(field: str, current: ColumnElement, numeric: bool = False) -> ColumnElement:
+    """Return a request's field as it stood at the end of the year: the last value its creation or
+    an edit recorded before then, or, if none did, the case's own column (`current`).
+
+    Read from the case, a request edited after the year (a relief request's amount and country
+    revised on the office's request, a trip returned and sent to another organizer) moved a
+    closed year's figures from one group to another. Looked up only for a case changed since the
+    year ended (most were not), through the (chain, action, seq) index; bind PERIOD_END (cube does).
+    """
+    path = ("goals",) if field == "goals" else ("data", field)
+    value = _written.payload[path]
+    value = value.as_numeric(14, 2) if numeric else value.as_string()
+    found = (select(value)
+             .where(_written.chain == AuditEvent.chain, _written.action.in_(_WRITES),
+                    _written.at < bindparam(PERIOD_END), value.is_not(None))
+             .order_by(_written.seq.desc()).limit(1).scalar_subquery())
+    return case((Case.updated_at < bindparam(PERIOD_END), current), else_=func.coalesce(found, current))
+
 
 def first_of(action: str, *, in_year: bool = False) -> ColumnElement[bool]:
     """Return the condition that an event is its case's first event of this action.
@@ -94,18 +118,24 @@ def cube(session: Session, period: Period, workflow: str | None, measures: Itera
     measure: a costly one that all share, such as first_of, belongs here).
     """
     measures = list(measures)
-    columns = [func.coalesce(func.sum(case((m.condition(), m.value if m.value is not None else 1), else_=0)), 0)
-               .label(m.name) for m in measures]
-    actions = sorted({a for m in measures for a in m.actions})
-    stmt = (select(*dims, *columns).select_from(AuditEvent)
-            .join(Case, Case.id == AuditEvent.case_id).join(Department, Department.id == Case.department_id)
-            .where(AuditEvent.action.in_(actions), AuditEvent.at >= period.start, AuditEvent.at < period.end))
+    # Each event's groups and figures first, then their sums: a group may be a subquery that reads
+    # the event's row (as_it_stood), which PostgreSQL does not group by in the same SELECT.
+    events = (select(*(dim.label(f"dim_{n}") for n, dim in enumerate(dims)),
+                     *(case((m.condition(), m.value if m.value is not None else 1), else_=0).label(m.name)
+                       for m in measures))
+              .select_from(AuditEvent)
+              .join(Case, Case.id == AuditEvent.case_id).join(Department, Department.id == Case.department_id)
+              .where(AuditEvent.action.in_(sorted({a for m in measures for a in m.actions})),
+                     AuditEvent.at >= period.start, AuditEvent.at < period.end))
     if workflow is not None:
-        stmt = stmt.where(Case.workflow == workflow)
+        events = events.where(Case.workflow == workflow)
     if where is not None:
-        stmt = stmt.where(where)
-    if dims:
-        stmt = stmt.group_by(*dims)
+        events = events.where(where)
+    events = events.subquery("events")
+    groups = [events.c[f"dim_{n}"] for n in range(len(dims))]
+    stmt = select(*groups, *(func.coalesce(func.sum(events.c[m.name]), 0).label(m.name) for m in measures))
+    if groups:
+        stmt = stmt.group_by(*groups)
     return {tuple(row[:len(dims)]): {m.name: int(v or 0) for m, v in zip(measures, row[len(dims):])}
             for row in session.execute(stmt, {PERIOD_START: period.start, PERIOD_END: period.end})}
 

@@ -10,9 +10,12 @@ from datetime import date, datetime, timedelta
 import pytest
 
 import clock
+from extensions import db
+from models import Case
 from tests.reports.expected import (GOALS_2025, GOALS_BY_WORKFLOW_2025, PARTNERSHIPS_2025, RELIEF_2025,
                                     TRAVEL_2025)
 from tests.reports.scenario import Scenario, proposal_to_committee, relief_path, build, local, proposal, relief
+from workflows import engine
 
 # 2025 in Toronto, in UTC.
 START, END = datetime(2025, 1, 1, 5), datetime(2026, 1, 1, 5)
@@ -221,3 +224,49 @@ def test_steps_too_quick_to_draw_in_days_are_not_said_to_be_none(make_user, brow
     clock.set(local(2026, 1, 2))
     empty = browse(people["cara"]).get("/reports/annual?year=2024").get_data(as_text=True)
     assert "No step was taken in the year." in empty
+
+
+def test_a_closed_years_groups_and_amounts_stay_when_a_request_is_edited_the_next_year(make_user, api):
+    # The figures came from the cases as they are now: a relief request submitted in 2025 for
+    # Haiti at $40,000, then revised in 2026 to the Dominican Republic at $90,000, moved 2025's
+    # figures; so did a trip returned and sent to another organizer with another goal.
+    from tests.reports.scenario import trip
+
+    people = {"sam": make_user("sam", "staff"), "dana": make_user("dana", "dept_head"),
+              "hana": make_user("hana", "hco", department="Strategic and Corporate Policy"),
+              "cara": make_user("cara", "cao", department="Chief Administrative Officer")}
+    s = Scenario(people)
+    s.create("R", "sam", "relief", ["compassion"], relief("Haiti", "hurricane", "40000.00", date(2025, 10, 20)),
+             local(2025, 11, 1, 9))
+    s.fire("R", "sam", "submit", local(2025, 11, 1, 10))
+    s.fire("R", "hana", "start_triage", local(2025, 11, 2, 9))
+    s.fire("R", "hana", "request_info", local(2025, 11, 3, 9), comment="Which districts?")
+    s.create("T", "sam", "travel", ["research"], trip("Metropolis", date(2026, 3, 10), 3, {"transport": "1400.00"}),
+             local(2025, 12, 1, 9))
+    s.fire("T", "sam", "submit", local(2025, 12, 1, 10))
+    s.fire("T", "dana", "return", local(2025, 12, 2, 10), comment="Is there a closer congress?")
+    clock.set(local(2026, 1, 5))
+    client = api(people["cara"])
+
+    def figures() -> tuple:
+        report = json.loads(client.get("/api/v1/reports/annual?year=2025").get_data())
+        relief_, travel = report["relief"], report["travel"]
+        return (relief_["amount_requested"], [(r["country"], r["amount_requested"]) for r in relief_["by_country"]],
+                [(r["disaster_type"], r["requests"]) for r in relief_["by_disaster_type"]],
+                [(r["organizer"], r["requests"]) for r in travel["by_organizer"]],
+                {goal: n for goal, n in report["goals"].items() if n})
+
+    before = figures()
+    assert before == ("40000.00", [("Haiti", "40000.00")], [("hurricane", 1)], [("Metropolis", 1)],
+                      {"compassion": 1, "research": 1})
+    clock.set(local(2026, 1, 10))
+    relief_case = db.session.get(Case, s.cases["R"])
+    engine.update_case(db.session, people["sam"], relief_case.id, relief_case.version, data={
+        "country": "Dominican Republic", "amount_requested": "90000.00", "disaster_type": "flood"})
+    s.fire("R", "sam", "provide_info", local(2026, 1, 10, 10))
+    trip_case = db.session.get(Case, s.cases["T"])
+    engine.update_case(db.session, people["sam"], trip_case.id, trip_case.version, goals=["economy"],
+                       data={"event_organizer": "ICLEI"})
+    s.fire("T", "sam", "submit", local(2026, 1, 11, 10))
+    clock.set(local(2026, 2, 1))
+    assert figures() == before

@@ -10,7 +10,7 @@ from models import AuditEvent, Case, Partnership
 from models.partnership import STATUSES
 from reports.annual import ReportSection, Row
 from reports.period import Period
-from reports.sql import Measure, breakdown, cents, cube, first_of, money_text, totals
+from reports.sql import Measure, as_it_stood, breakdown, cents, cube, first_of, money_text, totals
 
 NAME = "partnership"
 MEASURES = (
@@ -57,7 +57,7 @@ def inventory_at(session: Session, period: Period) -> dict[str, int]:
 
 def compute(session: Session, period: Period, config: Mapping) -> dict:
     """Return the partnership figures of a year."""
-    rows = cube(session, period, NAME, MEASURES, Case.category)
+    rows = cube(session, period, NAME, MEASURES, as_it_stood("proposal_type", Case.category))
     return {
         **totals(rows, MEASURES),
         "by_type": breakdown(rows, [m for m in MEASURES if m.name in TYPE_FIGURES], 0, "proposal_type"),

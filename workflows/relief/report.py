@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from models import AuditEvent, Case
 from reports.annual import Chart, ReportSection, Row
 from reports.period import Period
-from reports.sql import (Measure, breakdown, cents, cube, first_of, money_text, percentiles, seconds_between,
-                         totals)
+from reports.sql import (Measure, as_it_stood, breakdown, cents, cube, first_of, money_text, percentiles,
+                         seconds_between, totals)
 from workflows.fields import money_text as money
 from workflows.relief.definition import TRIAGE_STATES
 
@@ -23,7 +23,8 @@ MEASURES = (
     Measure("declined", ("decline",)),
     Measure("disbursed", ("disburse",)),
     # Each amount counts in the year of the step that fixes it: asked, granted, paid.
-    Measure("amount_requested", ("submit",), first_of("submit"), cents(Case.amount_requested), True),
+    Measure("amount_requested", ("submit",), first_of("submit"),
+            cents(as_it_stood("amount_requested", Case.amount_requested, numeric=True)), True),
     Measure("amount_granted", ("approve",), AuditEvent.to_state == "approved", cents(Case.amount_granted), True),
     Measure("amount_paid", ("disburse",), None, cents(Case.amount_paid), True),
 )
@@ -49,7 +50,8 @@ def compute(session: Session, period: Period, config: Mapping) -> dict:
     """Return the relief figures of a year."""
     median, p90 = _days_to_decision(session, period)
     group_measures = [m for m in MEASURES if m.name in GROUP_FIGURES]
-    rows = cube(session, period, NAME, MEASURES, Case.country, Case.category)
+    rows = cube(session, period, NAME, MEASURES, as_it_stood("country", Case.country),
+                as_it_stood("disaster_type", Case.category))
     return {
         **totals(rows, MEASURES),
         "median_days_to_decision": median,

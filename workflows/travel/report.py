@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, aliased
 from models import AuditEvent, Case, Department, User
 from reports.annual import Chart, ReportSection, Row
 from reports.period import Period
-from reports.sql import (PERIOD_END, Measure, breakdown, cents, cube, first_of, money_text, month_measures,
+from reports.sql import (PERIOD_END, Measure, as_it_stood, breakdown, cents, cube, first_of, money_text, month_measures,
                          totals)
 from workflows.goals import GOALS
 from workflows.travel.definition import NAME, overdue_clause
@@ -131,7 +131,7 @@ def _learnings(session: Session, period: Period) -> dict[str, list[dict]]:
 def compute(session: Session, period: Period, config: Mapping) -> dict:
     """Return the travel figures of a year."""
     trips = month_measures(period, "trips", ("complete_trip",))  # counted in the same pass
-    rows = cube(session, period, NAME, (*MEASURES, *trips), Department.name, Case.category)
+    rows = cube(session, period, NAME, (*MEASURES, *trips), Department.name, as_it_stood("event_organizer", Case.category))
     punctuality = {**_punctuality(session, period), "reports_overdue": _overdue(session, period)}
     trips_by_month = totals(rows, trips)
     return {
