@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from workflows.fields import Text
 from workflows.goals import GOALS
-from workflows.queries import WaitKey
+from workflows.queries import MAX_WAIT_KEY, WaitKey
 
 
 class ErrorSchema(Schema):
@@ -67,15 +67,19 @@ class CaseListArgs(Schema):
 class WaitKeyField(fields.String):
     """A place in the list of what waits for a person: the "next" of the page before."""
 
-    def _deserialize(self, value, attr, data, **kwargs) -> WaitKey:
-        key = WaitKey.parse(super()._deserialize(value, attr, data, **kwargs))
+    def _deserialize(self, value, attr, data, **kwargs) -> WaitKey | None:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text == "":  # ?after= given empty: the first page
+            return None
+        key = WaitKey.parse(text)
         if key is None:
             raise ValidationError('Not a place in the list: give the "next" of the page before, or nothing.')
         return key
 
 
 class WaitingArgs(Schema):
-    after = WaitKeyField(validate=validate.Length(max=60), metadata={
+    after = WaitKeyField(metadata={
+        "maxLength": MAX_WAIT_KEY,
         "description": 'Where the page starts: the "next" of the page before; none for the first page.'})
 
 

@@ -168,7 +168,7 @@ def mark_fields_to_correct(case, form: Form, attach) -> None:
     errors = engine.step_errors(db.session, current_user._get_current_object(), case, trigger) if steps else {}
     if errors:
         step = (steps[0].label or trigger.replace("_", " ")).lower()
-        flash(f"To {step}, correct the fields marked below and save; then {step} from the request's page.", "error")
+        flash(f"To {step}, first correct the fields marked below.", "error")
         attach(errors)
         refused(form)
 

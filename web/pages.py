@@ -40,7 +40,7 @@ def dashboard():
 def waiting():
     """List every request waiting for the person to act, oldest first, a page at a time: where
     the dashboard's list goes on. A page starts after the last case of the one before."""
-    after = request.args.get("after")
+    after = request.args.get("after") or None  # (given empty: the first page)
     key = queries.WaitKey.parse(after) if after is not None else None
     if after is not None and key is None:
         flash("The place in the list that the address gives is not valid: start again from the first page.", "error")

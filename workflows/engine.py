@@ -372,14 +372,18 @@ def fire(session: Session, actor: User, case_id: int, trigger: str, version: Any
 
 
 def step_errors(session: Session, actor: User, case: Case, trigger: str) -> dict[str, Any]:
-    """Return the field errors with which the trigger, sent with nothing, would be refused now
-    (a draft's submit: the fields it still lacks), for an edit page to mark; write nothing.
+    """Return the field errors with which the owner's step, sent with nothing, would be refused
+    now (a draft's submit: the fields it still lacks), for the edit page to mark; write nothing.
 
-    The guards of the step the actor may take are run as fire runs them, on the case as it is;
-    a refusal that names no field (a step not the actor's, a trip not yet begun) gives none.
+    Only an owner's step from a state in which the request is edited is looked at: their guards
+    read the request's own data, as fire runs them. Others' steps may read what their form sends,
+    or lock (a Council adoption locks the inventory), and give nothing here; so does a refusal
+    that names no field.
     """
     wf = workflow_of(case.workflow)
-    allowed = [t for t in wf.candidates(trigger, case.state) if permitted(actor, case, t)]
+    if case.state not in wf.editable_states:
+        return {}
+    allowed = [t for t in wf.candidates(trigger, case.state) if t.by_owner and permitted(actor, case, t)]
     if not allowed:
         return {}
     ctx = Context(session, case, actor, wf, trigger, {}, None)

@@ -1,7 +1,7 @@
 """Reading cases as a given person may see them."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import NamedTuple
 
 from sqlalchemy import DateTime, and_, bindparam, or_, select, union_all
@@ -38,6 +38,10 @@ def _awaiting_states(user: User | Shape) -> list[tuple[str, str]]:
     return pairs
 
 
+#: The longest key an address may give (what WaitKey spells is 45 characters at most).
+MAX_WAIT_KEY = 60
+
+
 class WaitKey(NamedTuple):
     """Where a case stands in the order of waiting: since when it waited in its state, then its id.
     A page of what waits for a person starts after one (keyset paging: a case acted on meanwhile
@@ -56,14 +60,19 @@ class WaitKey(NamedTuple):
 
     @classmethod
     def parse(cls, text: str) -> WaitKey | None:
-        """Return the key an address spells, or None if it spells none."""
+        """Return the key an address spells, or None if it spells none (a moment with an offset
+        is read as the moment it names, in UTC, as the database keeps it)."""
         at, sep, case_id = text.partition("~")
-        if not sep or not case_id.isascii() or not case_id.isdigit() or len(case_id) > 18:
+        if not sep or len(text) > MAX_WAIT_KEY or not case_id.isascii() or not case_id.isdigit() \
+                or len(case_id) > 18:
             return None
         try:
-            return cls(datetime.fromisoformat(at).replace(tzinfo=None), int(case_id))
+            moment = datetime.fromisoformat(at)
         except ValueError:
             return None
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        return cls(moment, int(case_id))
 
 
 def _after_key():

@@ -130,3 +130,27 @@ def test_the_api_lists_what_waits_a_page_at_a_time(app, api, people, submitted, 
         'Not a place in the list: give the "next" of the page before, or nothing.']}
     assert api(None).get("/api/v1/cases/waiting").status_code == 401
     assert "/api/v1/cases/waiting" in app.test_client().get("/api/openapi.json").get_json()["paths"]
+
+
+def test_a_place_given_empty_with_an_offset_or_too_long_is_read_as_it_says(app, api, people, submitted, monkeypatch):
+    monkeypatch.setattr(queries, "AWAITING_LIMIT", 1)
+    ids = [submitted("sam", f"Trip {n}") for n in range(2)]
+    dana, client = signed_in(app, "dana"), api(people["dana"])
+    # Given empty: the first page, as given not at all.
+    assert listed(dana.get("/waiting?after=").get_data(as_text=True)) == ids[:1]
+    assert [c["id"] for c in client.get("/api/v1/cases/waiting?after=").get_json()["items"]] == ids[:1]
+    # A moment with an offset is the moment it names: the first case's key, spelled five hours ahead.
+    first = db.session.get(Case, ids[0])
+    ahead = (first.state_entered_at + timedelta(hours=5)).isoformat(timespec="microseconds") + f"+05:00~{first.id}"
+    assert queries.WaitKey.parse(ahead) == queries.WaitKey.of(first)
+    assert [c["id"] for c in client.get("/api/v1/cases/waiting", query_string={"after": ahead}).get_json()["items"]] \
+        == ids[1:]
+    # Longer than any key: refused, as the API's description says (maxLength).
+    long = "2026-01-01T00:00:00." + "1" * 200 + "~1"
+    assert dana.get("/waiting", query_string={"after": long}).status_code == 422
+    assert client.get("/api/v1/cases/waiting", query_string={"after": long}).status_code == 422
+    spec = app.test_client().get("/api/openapi.json").get_json()["paths"]["/api/v1/cases/waiting"]["get"]
+    assert [p["schema"].get("maxLength") for p in spec["parameters"] if p["name"] == "after"] == [60]
+    # A later page says so in its title.
+    assert "<title>Waiting for you (a later page)" in dana.get("/waiting", query_string={"after": ahead}).get_data(
+        as_text=True)
