@@ -38,6 +38,9 @@ def _submitted_username() -> str:
     return "username:" + (name.strip()[:200] if isinstance(name, str) else "")
 
 
+#: What a person is told when their address has tried to sign in too often (ACCORD_LOGIN_RATE_LIMIT).
+TOO_MANY_SIGN_INS = "Too many sign-in attempts from your address; wait a minute and try again."
+
 #: Failed sign-ins per username, from any address, on the sign-in page and the token endpoint
 #: together (ACCORD_LOGIN_USER_RATE_LIMIT): the per-address limit alone let many machines guess one
 #: person's password. Only refusals (401) count, so a person who signs in is never held back by it;

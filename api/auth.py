@@ -12,7 +12,7 @@ from api.errors import error_response
 from api.parse import parse
 from api.schemas import TokenArgs
 from config import token_lifetime
-from extensions import db, limiter, sign_in_attempts_per_username
+from extensions import TOO_MANY_SIGN_INS, db, limiter, sign_in_attempts_per_username
 from models import User
 
 log = logging.getLogger("accord.security")
@@ -38,7 +38,8 @@ def token_required(view):
 
 
 @bp.post("/auth/token")
-@limiter.limit(lambda: __import__("flask").current_app.config["ACCORD_LOGIN_RATE_LIMIT"])
+@limiter.limit(lambda: __import__("flask").current_app.config["ACCORD_LOGIN_RATE_LIMIT"],
+               error_message=TOO_MANY_SIGN_INS)
 @sign_in_attempts_per_username
 def create_token():
     """Exchange a username and password for an API token.

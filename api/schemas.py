@@ -94,13 +94,13 @@ class CaseCreateArgs(Schema):
     title = Text(200, min_length=1, required=True)
     goals = fields.List(fields.String(validate=validate.OneOf(list(GOALS))), required=True,
                         validate=validate.Length(min=1, max=7))
-    data = fields.Dict(load_default=dict)
+    data = fields.Dict(load_default=dict, allow_none=True)  # (null: none, as when left out)
 
 
 class CasePatchArgs(Schema):
     title = Text(200, min_length=1)
     goals = fields.List(fields.String(validate=validate.OneOf(list(GOALS))), validate=validate.Length(min=1, max=7))
-    data = fields.Dict()
+    data = fields.Dict(allow_none=True)
     version = fields.Integer(required=True, strict=True)
 
 
@@ -108,7 +108,7 @@ class TransitionArgs(Schema):
     trigger = fields.String(required=True, validate=validate.Length(min=1, max=60))
     version = fields.Integer(required=True, strict=True)
     comment = Text(5000, allow_none=True)
-    data = fields.Dict(load_default=dict)
+    data = fields.Dict(load_default=dict, allow_none=True)  # (null: none, as when left out)
 
 
 class CommentArgs(Schema):

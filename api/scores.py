@@ -11,8 +11,8 @@ from extensions import db
 from workflows.errors import NotFound
 from workflows.fields import Text
 from workflows.queries import load_visible
-from workflows.scoring import (criteria_for, current_scores, score_dict, submit_score, visible_scores,
-                               aggregate_for)
+from workflows.scoring import (aggregate_for, criteria_for, current_scores, score_dict, submit_score,
+                               unscored_aggregate, visible_scores)
 
 
 class ScoreArgs(Schema):
@@ -141,7 +141,10 @@ def get_scores(case_id: int):
     """
     case = load_visible(db.session, g.api_user, case_id)
     scores = visible_scores(g.api_user, case, current_scores(db.session, [case.id]).get(case.id, []))
-    aggregate = aggregate_for(case, scores)
+    # Always the object api.md gives, before any score too: its knock-outs read the request alone
+    # (percent and recommendation are null until a reviewer scores).
+    cset = criteria_for(case.workflow)
+    aggregate = aggregate_for(case, scores) if scores or cset is None else unscored_aggregate(cset, case)
     return {"items": [score_dict(s) for s in scores], "aggregate": aggregate}
 
 

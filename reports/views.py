@@ -33,7 +33,7 @@ def download(report: dict, fmt: str) -> Response:
     if fmt == "json":
         body, mimetype = to_json(report), "application/json"
     elif fmt == "csv":
-        body, mimetype = to_csv(report), "text/csv; charset=utf-8"
+        body, mimetype = to_csv(report), "text/csv"  # (Werkzeug adds "; charset=utf-8")
     else:
         body, mimetype = to_pdf(report), "application/pdf"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})

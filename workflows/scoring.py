@@ -136,6 +136,14 @@ def aggregate_for(case: Case, scores: list[Score] | None = None, user: User | No
     return _aggregate(cset, case, scores) if cset is not None and scores else None
 
 
+def unscored_aggregate(cset: CriteriaSet, case: Case) -> dict:
+    """Return the aggregate of a case no one has scored (or whose scores the reader may not see yet):
+    its eligibility, from the request alone, and no percent or recommendation."""
+    found = _aggregate(cset, case, [])
+    return {"percent": None, "recommendation": None, "eligible": found["eligible"], "reasons": found["reasons"],
+            "complete": False, "criteria_version": cset.version}
+
+
 def _ratings_of(cases: list[Case], user: User | None) -> tuple[list[Case], dict[int, list]]:
     """Return the scored cases among these, and the current scores of each as rows, in one query
     (those the user may read, if a user is given)."""

@@ -13,6 +13,11 @@ from models import AuditEvent, Score
 from tests.factories import TEST_PASSWORD, error_summary
 from tests.workflows.relief.conftest import RATINGS, relief_data
 from workflows import engine
+
+# What a reader who may not see any score yet is given: the eligibility the request's own data
+# decides, no figure (api.md's aggregate is an object, not null).
+UNSCORED = {"percent": None, "recommendation": None, "eligible": True, "reasons": [], "complete": False,
+            "criteria_version": 1}
 from workflows.scoring import load_criteria
 
 POLICY = "Strategic and Corporate Policy"
@@ -79,7 +84,7 @@ def test_rescoring_replaces_the_reviewers_rating_and_the_trail_keeps_both(api, c
 def test_reviewer_sees_others_only_after_scoring(api, cast, in_triage):
     score(api, cast["hana"], in_triage.id, ratings=RATINGS)
     before = api(cast["omar"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()
-    assert before == {"items": [], "aggregate": None}
+    assert before == {"items": [], "aggregate": UNSCORED}
     score(api, cast["omar"], in_triage.id, ratings=RATINGS)
     after = api(cast["omar"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()
     assert {i["reviewer"] for i in after["items"]} == {"hana", "omar"}
@@ -95,7 +100,7 @@ def test_a_reviewer_stays_blind_while_the_request_may_come_back_to_be_scored(api
     case = engine.fire(db.session, cast["hana"], in_triage.id, "request_info", version,
                        comment="Which channel will deliver it?")
     omar = api(cast["omar"])
-    assert omar.get(f"/api/v1/cases/{case.id}/scores").get_json() == {"items": [], "aggregate": None}
+    assert omar.get(f"/api/v1/cases/{case.id}/scores").get_json() == {"items": [], "aggregate": UNSCORED}
     assert omar.get(f"/api/v1/cases/{case.id}").get_json()["score"] is None
     history = omar.get(f"/api/v1/cases/{case.id}/history").get_json()["events"]
     assert [e["comment"] for e in history if e["action"] == "score"] == [None]
@@ -423,3 +428,15 @@ def test_what_a_list_offers_an_officer_costs_no_query_per_request(app, api, cast
     few = count()
     cases_in_triage(6)
     assert count() == few
+
+
+def test_before_any_score_the_aggregate_gives_the_knock_outs_the_request_alone_decides(api, cast, in_triage):
+    # The aggregate was null until someone scored: a script reading aggregate["eligible"] failed,
+    # though a knock-out reads only the request (here a disaster said to be over a year ago).
+    case = db.session.get(type(in_triage), in_triage.id)
+    old = api(cast["cao"]).get(f"/api/v1/cases/{case.id}/scores").get_json()
+    assert old == {"items": [], "aggregate": UNSCORED}
+    case.data = {**case.data, "disaster_date": "2020-01-01"}
+    db.session.commit()
+    aggregate = api(cast["cao"]).get(f"/api/v1/cases/{case.id}/scores").get_json()["aggregate"]
+    assert aggregate["eligible"] is False and aggregate["percent"] is None and len(aggregate["reasons"]) == 1

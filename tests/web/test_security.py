@@ -155,6 +155,8 @@ def test_sign_in_is_rate_limited_with_a_clear_message(app, make_user, make_app):
         api.post("/api/v1/auth/token", json={"username": "ann", "password": "wrong"})
     r = api.post("/api/v1/auth/token", json={"username": "ann", "password": "wrong"})
     assert r.status_code == 429 and r.get_json()["error"] == "too_many_requests"
+    # A sentence for a person, as every API error gives, not the limit's own spelling ("3 per 1 minute").
+    assert r.get_json()["message"] == "Too many sign-in attempts from your address; wait a minute and try again."
 
 
 def test_a_username_with_a_nul_is_refused_as_such(app, make_user):
