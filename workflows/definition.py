@@ -128,6 +128,9 @@ class Workflow:
     scored: bool = False
     scorers: tuple[str, ...] = ()
     scoring_states: tuple[str, ...] = ()
+    # Which of the scorers review this case (reviews(case, user)), when not all of them do: a
+    # committee member scores a councillor's trip, not a staff trip. None: every scorer.
+    reviews: Callable[[Any, Any], bool] | None = None
     derived_fields: tuple[str, ...] = ()
     # Whether a case in one of the states that wait for its owner is theirs to move on now (a trip
     # approved months ahead is not yet to be marked taken); None: always.

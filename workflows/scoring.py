@@ -186,7 +186,9 @@ def _reviewed_by(user: User, case: Case) -> Workflow | None:
     """Return the case's workflow if the user is among its reviewers (the role, not their own
     request), whatever the state; else None."""
     wf = registry.get(case.workflow)
-    return wf if wf is not None and wf.scored and case.owner_id != user.id and user.has_role(*wf.scorers) else None
+    if wf is None or not wf.scored or case.owner_id == user.id or not user.has_role(*wf.scorers):
+        return None
+    return wf if wf.reviews is None or wf.reviews(case, user) else None
 
 
 def may_score(user: User, case: Case) -> bool:
@@ -208,6 +210,8 @@ def submit_score(session: Session, actor: User, case_id: int, ratings: Any, conf
             raise Forbidden("You cannot score your own request.")
         if not actor.has_role(*wf.scorers):
             raise Forbidden(f"Scoring needs the role {' or '.join(wf.scorers)}.")
+        if wf.reviews is not None and not wf.reviews(case, actor):
+            raise Forbidden(getattr(wf.reviews, "refusal", "You do not review this request."))
         if case.state not in wf.scoring_states:
             raise InvalidTransition(f"The case cannot be scored while it is {wf.label(case.state).lower()}.")
         if conflict not in CONFLICTS:

@@ -53,6 +53,18 @@ def decides(case: Case, user: User) -> bool:
     return is_approver(case, user) or bool(recused) and not is_councillor_trip(case) and user.has_role("cao")
 
 
+def reviews(case: Case, user: User) -> bool:
+    """Return whether the user scores this trip: whoever decides it, or would but for a conflict
+    they declare by scoring, and the CAO while it is in CAO review. A committee member scored any
+    staff trip, and a CAO any trip, and both counted in its aggregate and disagreement."""
+    return is_approver(case, user) or decides(case, user) or (case.state == "cao_review" and user.has_role("cao"))
+
+
+reviews.refusal = ("Only who decides this trip scores it: the head of the traveller's department (the CAO for a "
+                   "department head's trip, and in CAO review), or the Policy and Finance Committee for a "
+                   "councillor's.")
+
+
 decides.refusal = ("Only the head of the traveller's own department decides a staff trip (the CAO a department "
                    "head's, or one on which a reviewer declared a conflict of interest), and the Policy and Finance "
                    "Committee a councillor's; one who declared a conflict of interest on it does not decide it.")
@@ -211,6 +223,7 @@ WORKFLOW = Workflow(
     scored=True,
     scorers=("dept_head", "committee", "cao"),
     scoring_states=("submitted", "cao_review"),
+    reviews=reviews,
     derived_fields=("overdue_reports",),
     transitions=(
         Transition("submit", ("draft",), "submitted", (OWNER,), "Submit for approval",

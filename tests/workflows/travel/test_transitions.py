@@ -274,3 +274,22 @@ def test_an_approver_who_recused_does_not_decide_and_the_cao_or_another_member_d
     assert fire(pat, councillors, "approve", version).status_code == 403
     assert fire(cao, councillors, "approve", version).status_code == 403  # not the CAO's to decide
     assert fire(api(pia), councillors, "approve", version).get_json()["state"] == "approved"
+
+
+def test_only_who_decides_a_trip_scores_it(api, people, make_trip):
+    # Any committee member or CAO could score any staff trip, and their ratings entered its
+    # aggregate and its reviewers' disagreement, though neither decides it.
+    ratings = {"relevance": 4, "expected_value": 3, "knowledge_sharing": 5}
+    staff_trip = make_trip("sam", "submitted")
+    councillor_trip = make_trip("chen", "submitted")
+
+    def scored(who: str, case) -> int:
+        return api(people[who]).post(f"/api/v1/cases/{case.id}/scores", json={"ratings": ratings}).status_code
+
+    r = api(people["pat"]).post(f"/api/v1/cases/{staff_trip.id}/scores", json={"ratings": ratings})
+    assert r.status_code == 403 and "Only who decides this trip scores it" in r.get_json()["message"]
+    assert scored("cao", staff_trip) == 403
+    assert scored("dana", staff_trip) == 201
+    assert scored("pat", councillor_trip) == 201
+    assert [i["reviewer"] for i in api(people["cao"]).get(f"/api/v1/cases/{staff_trip.id}/scores").get_json()["items"]] \
+        == ["dana"]
