@@ -30,7 +30,7 @@ T2_LEARNING = {"case_id": 2, "title": "travel T2", "event": "ICLEI congress 2025
                "learnings": "Green bonds finance retrofits."}
 
 TRAVEL_2025 = {
-    "requests": 5, "approved": 4, "declined": 1, "trips_completed": 4, "reports_filed": 2,
+    "requests": 5, "approved": 4, "declined": 1, "cancelled": 0, "trips_completed": 4, "reports_filed": 2,
     "estimated_cost": "13650.00",  # 2950.00 + 6200.00 + 3000.00 + 1500.00
     "actual_cost": "9225.40",  # 2875.40 + 6350.00 (T2's figure as finally filed)
     "estimated_cost_of_reported": "9150.00",  # 2950.00 + 6200.00
@@ -51,7 +51,7 @@ TRAVEL_2025 = {
 }
 
 RELIEF_2025 = {
-    "requests": 5, "approved": 3, "referred_to_council": 1, "declined": 1, "disbursed": 2,
+    "requests": 5, "approved": 3, "referred_to_council": 1, "declined": 1, "withdrawn": 0, "disbursed": 2,
     "amount_requested": "123000.00",  # 40000 + 60000 + 10000 + 5000 + 8000
     "amount_granted": "73000.00",  # 20000 + 45000 (revised by Council) + 8000
     "amount_paid": "65000.00",  # 20000 + 45000; R5's 8000 is paid in 2026

@@ -42,6 +42,13 @@ def expected_cycle_times(scenario) -> dict:
     return result
 
 
+def _small_year(make_user) -> Scenario:
+    """Return a scenario with a traveller, their head, a triage officer and the CAO's office, and no case yet."""
+    return Scenario({"sam": make_user("sam", "staff"), "dana": make_user("dana", "dept_head"),
+                     "hana": make_user("hana", "hco", department="Strategic and Corporate Policy"),
+                     "cara": make_user("cara", "cao", department="Chief Administrative Officer")})
+
+
 def test_every_json_figure_matches_the_hand_count_and_new_year_splits_by_city_time(year):
     scenario, client = year
     response = client.get("/api/v1/reports/annual?year=2025")
@@ -232,10 +239,8 @@ def test_a_closed_years_groups_and_amounts_stay_when_a_request_is_edited_the_nex
     # figures; so did a trip returned and sent to another organizer with another goal.
     from tests.reports.scenario import trip
 
-    people = {"sam": make_user("sam", "staff"), "dana": make_user("dana", "dept_head"),
-              "hana": make_user("hana", "hco", department="Strategic and Corporate Policy"),
-              "cara": make_user("cara", "cao", department="Chief Administrative Officer")}
-    s = Scenario(people)
+    s = _small_year(make_user)
+    people = s.people
     s.create("R", "sam", "relief", ["compassion"], relief("Haiti", "hurricane", "40000.00", date(2025, 10, 20)),
              local(2025, 11, 1, 9))
     s.fire("R", "sam", "submit", local(2025, 11, 1, 10))
@@ -270,3 +275,29 @@ def test_a_closed_years_groups_and_amounts_stay_when_a_request_is_edited_the_nex
     s.fire("T", "sam", "submit", local(2026, 1, 11, 10))
     clock.set(local(2026, 2, 1))
     assert figures() == before
+
+
+def test_requests_given_up_by_their_owners_are_counted_drafts_are_not(make_user, api):
+    # A trip approved and then cancelled, and a relief request withdrawn in triage, appeared nowhere:
+    # the year's approvals and amounts could not be reconciled.
+    from tests.reports.scenario import trip
+
+    s = _small_year(make_user)
+    people = s.people
+    s.create("T", "sam", "travel", ["research"], trip("Metropolis", date(2025, 11, 10), 3, {"transport": "1400.00"}),
+             local(2025, 9, 1, 9))
+    s.fire("T", "sam", "submit", local(2025, 9, 1, 10))
+    s.fire("T", "dana", "approve", local(2025, 9, 2, 10))
+    s.fire("T", "sam", "cancel", local(2025, 10, 1, 10), comment="The congress moved online.")
+    s.create("D", "sam", "travel", ["research"], trip("WHO", date(2025, 11, 10), 3, {"transport": "900.00"}),
+             local(2025, 9, 3, 9))
+    s.fire("D", "sam", "cancel", local(2025, 9, 3, 10))  # a draft given up: no request
+    s.create("R", "sam", "relief", ["compassion"], relief("Haiti", "hurricane", "9000.00", date(2025, 10, 20)),
+             local(2025, 11, 1, 9))
+    s.fire("R", "sam", "submit", local(2025, 11, 1, 10))
+    s.fire("R", "hana", "start_triage", local(2025, 11, 2, 9))
+    s.fire("R", "sam", "withdraw", local(2025, 11, 3, 9))
+    clock.set(local(2026, 1, 5))
+    report = json.loads(api(people["cara"]).get("/api/v1/reports/annual?year=2025").get_data())
+    assert (report["travel"]["requests"], report["travel"]["approved"], report["travel"]["cancelled"]) == (1, 1, 1)
+    assert (report["relief"]["requests"], report["relief"]["withdrawn"]) == (1, 1)

@@ -21,6 +21,8 @@ MEASURES = (
     Measure("approved", ("approve",), AuditEvent.to_state == "approved"),
     Measure("referred_to_council", ("approve",), AuditEvent.to_state == "council_review"),
     Measure("declined", ("decline",)),
+    # Withdrawn by its requester once submitted (a draft given up was never a request).
+    Measure("withdrawn", ("withdraw",), AuditEvent.from_state != "draft"),
     Measure("disbursed", ("disburse",)),
     # Each amount counts in the year of the step that fixes it: asked, granted, paid.
     Measure("amount_requested", ("submit",), first_of("submit"),
@@ -69,7 +71,7 @@ def summary(session: Session, period: Period, config: Mapping) -> dict:
 
 def csv_rows(s: dict) -> Iterable[Row]:
     """Flatten the relief figures into CSV rows."""
-    for name in ("requests", "approved", "referred_to_council", "declined", "disbursed", *MONEY):
+    for name in ("requests", "approved", "referred_to_council", "declined", "withdrawn", "disbursed", *MONEY):
         yield name, "", money_text(s[name]) if name in MONEY else s[name]
     yield "median_days_to_decision", "", "" if s["median_days_to_decision"] is None else s["median_days_to_decision"]
     yield "p90_days_to_decision", "", "" if s["p90_days_to_decision"] is None else s["p90_days_to_decision"]

@@ -30,6 +30,8 @@ MEASURES = (
     Measure("requests", ("submit",), first_of("submit")),
     Measure("approved", ("approve",), AuditEvent.to_state == "approved"),
     Measure("declined", ("decline",)),
+    # Cancelled by the traveller once submitted (a draft given up was never a request).
+    Measure("cancelled", ("cancel",), AuditEvent.from_state != "draft"),
     Measure("trips_completed", ("complete_trip",)),
     Measure("reports_filed", ("submit_report",), first_of("submit_report")),
     # An estimate is committed when the trip is approved; the actual cost is known when the report is filed.
@@ -155,7 +157,7 @@ def summary(session: Session, period: Period, config: Mapping) -> dict:
 
 def csv_rows(s: dict) -> Iterable[Row]:
     """Flatten the travel figures into CSV rows."""
-    for name in ("requests", "approved", "declined", "trips_completed", "reports_filed", "reports_on_time",
+    for name in ("requests", "approved", "declined", "cancelled", "trips_completed", "reports_filed", "reports_on_time",
                  "reports_late", "reports_overdue", *MONEY):
         yield name, "", money_text(s[name]) if name in MONEY else s[name]
     for key, label in (("by_department", "department"), ("by_organizer", "organizer")):
