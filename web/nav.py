@@ -39,6 +39,8 @@ def init_app(app: Flask) -> None:
         return {"nav_links": nav_links}
 
     app.add_template_filter(money_text, "money")
+    # A code of the data as a person reads it: "terrorist_attack" as "Terrorist attack".
+    app.add_template_filter(lambda code: str(code).replace("_", " ").capitalize(), "code_label")
     init_case_helpers(app)
 
 

@@ -41,6 +41,8 @@ def test_pdf_and_every_command_format_of_a_known_year(app, make_user, api, tmp_p
     assert "Community health agents reach every household." in text
     # A department's row, to its last column: T3's report overdue at year end.
     assert "City Council 1 1 0 1 3,000.00 0.00 0.00 0 0 1" in text
+    # The data's codes read as words: "Hurricane", not "hurricane"; "Revival"; "Active".
+    assert "Hurricane 2 2 0 48,000.00 28,000.00 20,000.00" in text and "Revival " in text and "Active " in text
     if shutil.which("pdftoppm") is None:
         print("pdftoppm is absent (Debian package poppler-utils): the PDF's pages were not rendered")
     else:
