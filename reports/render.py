@@ -5,10 +5,12 @@ import csv
 import io
 import json
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 
 from flask import render_template
 
+import clock
 from reports.annual import csv_rows, sections
 from reports.charts import report_charts
 from workflows import registry
@@ -51,10 +53,18 @@ def _inert(value):
     return value
 
 
+def generated_locally(stamp: str) -> str:
+    """Return the moment a report was generated (UTC, as its JSON gives it) in the City's time:
+    "1 February 2026, 12:00 (Toronto time)"."""
+    moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).astimezone(clock.zone())
+    return f"{moment.day} {moment:%B %Y, %H:%M} ({clock.zone().key.rpartition('/')[2].replace('_', ' ')} time)"
+
+
 def context(report: dict) -> dict:
     """Return what the report's templates need beside the figures."""
     return {"report": report, "sections": sections(), "charts": report_charts(report), "goals": GOALS,
-            "workflow_title": lambda name: registry.get(name).title if registry.get(name) else name}
+            "workflow_title": lambda name: registry.get(name).title if registry.get(name) else name,
+            "generated_locally": generated_locally}
 
 
 def to_html(report: dict) -> str:

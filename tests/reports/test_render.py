@@ -64,3 +64,11 @@ def test_the_relief_chart_draws_only_countries_granted_relief():
     figures = {"by_country": [{**row, "amount_granted": Decimal(row["amount_granted"])}  # as compute gives them
                               for row in RELIEF_2025["by_country"]]}
     assert [country for country, _ in chart.points(figures)] == ["El Salvador", "Philippines", "Turkey"]
+
+
+def test_the_report_says_when_it_was_generated_in_the_citys_time():
+    # The title page read "Generated 2026-02-01T17:00:00Z (UTC)".
+    from reports.render import generated_locally
+
+    assert generated_locally("2026-02-01T17:00:00Z") == "1 February 2026, 12:00 (Toronto time)"
+    assert generated_locally("2026-07-01T03:30:00Z") == "30 June 2026, 23:30 (Toronto time)"  # daylight time
