@@ -291,7 +291,12 @@ def test_requests_given_up_by_their_owners_are_counted_drafts_are_not(make_user,
     s.fire("T", "sam", "cancel", local(2025, 10, 1, 10), comment="The congress moved online.")
     s.create("D", "sam", "travel", ["research"], trip("WHO", date(2025, 11, 10), 3, {"transport": "900.00"}),
              local(2025, 9, 3, 9))
-    s.fire("D", "sam", "cancel", local(2025, 9, 3, 10))  # a draft given up: no request
+    s.fire("D", "sam", "cancel", local(2025, 9, 3, 10))  # a draft never sent: no request
+    s.create("B", "sam", "travel", ["research"], trip("ICLEI", date(2025, 11, 10), 3, {"transport": "700.00"}),
+             local(2025, 9, 4, 9))
+    s.fire("B", "sam", "submit", local(2025, 9, 4, 10))
+    s.fire("B", "dana", "return", local(2025, 9, 5, 10), comment="Which sessions?")
+    s.fire("B", "sam", "cancel", local(2025, 9, 6, 10))  # returned, then given up: a request cancelled
     s.create("R", "sam", "relief", ["compassion"], relief("Haiti", "hurricane", "9000.00", date(2025, 10, 20)),
              local(2025, 11, 1, 9))
     s.fire("R", "sam", "submit", local(2025, 11, 1, 10))
@@ -299,5 +304,5 @@ def test_requests_given_up_by_their_owners_are_counted_drafts_are_not(make_user,
     s.fire("R", "sam", "withdraw", local(2025, 11, 3, 9))
     clock.set(local(2026, 1, 5))
     report = json.loads(api(people["cara"]).get("/api/v1/reports/annual?year=2025").get_data())
-    assert (report["travel"]["requests"], report["travel"]["approved"], report["travel"]["cancelled"]) == (1, 1, 1)
+    assert (report["travel"]["requests"], report["travel"]["approved"], report["travel"]["cancelled"]) == (2, 1, 2)
     assert (report["relief"]["requests"], report["relief"]["withdrawn"]) == (1, 1)

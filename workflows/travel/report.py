@@ -30,8 +30,8 @@ MEASURES = (
     Measure("requests", ("submit",), first_of("submit")),
     Measure("approved", ("approve",), AuditEvent.to_state == "approved"),
     Measure("declined", ("decline",)),
-    # Cancelled by the traveller once submitted (a draft given up was never a request).
-    Measure("cancelled", ("cancel",), AuditEvent.from_state != "draft"),
+    # Cancelled by the traveller once submitted, a returned one too (a draft never sent was no request).
+    Measure("cancelled", ("cancel",), ~first_of("submit")),
     Measure("trips_completed", ("complete_trip",)),
     Measure("reports_filed", ("submit_report",), first_of("submit_report")),
     # An estimate is committed when the trip is approved; the actual cost is known when the report is filed.
