@@ -54,15 +54,20 @@ def decides(case: Case, user: User) -> bool:
 
 
 def reviews(case: Case, user: User) -> bool:
-    """Return whether the user scores this trip: whoever decides it, or would but for a conflict
-    they declare by scoring, and the CAO while it is in CAO review. A committee member scored any
-    staff trip, and a CAO any trip, and both counted in its aggregate and disagreement."""
-    return is_approver(case, user) or decides(case, user) or (case.state == "cao_review" and user.has_role("cao"))
+    """Return whether the user scores this trip (and reads no other review before scoring it):
+    whoever decides it, or would but for a conflict they declare by scoring, and the CAO any trip
+    above its threshold, which comes to CAO review. A committee member scored any staff trip, and
+    a CAO any trip, and both counted in its aggregate and disagreement."""
+    if is_approver(case, user) or decides(case, user):
+        return True
+    total = estimated_total(case)
+    return user.has_role("cao") and (case.state == "cao_review" or (
+        total is not None and total > current_app.config["ACCORD_TRAVEL_CAO_THRESHOLD"]))
 
 
 reviews.refusal = ("Only who decides this trip scores it: the head of the traveller's department (the CAO for a "
-                   "department head's trip, and in CAO review), or the Policy and Finance Committee for a "
-                   "councillor's.")
+                   "department head's trip, and for one above the CAO threshold), or the Policy and Finance "
+                   "Committee for a councillor's.")
 
 
 decides.refusal = ("Only the head of the traveller's own department decides a staff trip (the CAO a department "

@@ -161,8 +161,12 @@ def traveller_history(case: Case, user: User) -> list[Trip]:
     for c in others:
         data, total = c.data, estimated_total(c)
         report = data.get("report")
-        rows.append(Trip(c.id, c.title, can_view(user, c), data.get("start_date") or "—", data.get("end_date") or "—",
-                         c.state, WORKFLOW.label(c.state), None if total is None else money_text(total),
+        # A trip the reader may not open (one of another department, before the traveller moved)
+        # shows what the decision reads, its dates and its report, not its title or its cost.
+        seen = can_view(user, c)
+        rows.append(Trip(c.id, c.title if seen else "A trip the traveller made in another department", seen,
+                         data.get("start_date") or "—", data.get("end_date") or "—", c.state,
+                         WORKFLOW.label(c.state), None if total is None or not seen else money_text(total),
                          is_overdue(c), report_due_on(c), report.get("filed_on") if isinstance(report, dict) else None))
     return rows
 

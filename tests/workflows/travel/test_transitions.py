@@ -293,3 +293,18 @@ def test_only_who_decides_a_trip_scores_it(api, people, make_trip):
     assert scored("pat", councillor_trip) == 201
     assert [i["reviewer"] for i in api(people["cao"]).get(f"/api/v1/cases/{staff_trip.id}/scores").get_json()["items"]] \
         == ["dana"]
+
+
+def test_the_cao_reads_no_review_of_a_trip_it_will_review_before_scoring_it(api, people, make_trip):
+    # A trip above the CAO threshold comes to CAO review: the CAO read the head's ratings and
+    # comment while it was submitted, and became blind only once it could no longer help.
+    ratings = {"relevance": 1, "expected_value": 0, "knowledge_sharing": 1}
+    big = make_trip("sam", "submitted", trip_data(TODAY + timedelta(days=30), registration="6000.00"))
+    assert api(people["dana"]).post(f"/api/v1/cases/{big.id}/scores",
+                                    json={"ratings": ratings, "comment": "Weak."}).status_code == 201
+    cao = api(people["cao"])
+    assert cao.get(f"/api/v1/cases/{big.id}/scores").get_json()["items"] == []
+    assert [e["comment"] for e in cao.get(f"/api/v1/cases/{big.id}/history").get_json()["events"]
+            if e["action"] == "score"] == [None]  # the head's comment, hidden
+    assert cao.post(f"/api/v1/cases/{big.id}/scores", json={"ratings": ratings}).status_code == 201
+    assert {i["reviewer"] for i in cao.get(f"/api/v1/cases/{big.id}/scores").get_json()["items"]} == {"dana", "cao"}

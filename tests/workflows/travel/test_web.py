@@ -5,6 +5,7 @@ import re
 from datetime import date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 import clock
 from extensions import db
@@ -259,3 +260,20 @@ def test_the_review_lists_the_travellers_other_trips_with_dates_estimate_and_rep
                                f"filed {past['start_date']}")
     assert "Unsent Draft" not in page  # a draft is not a trip the traveller asked for
     assert re.search(r'<a href="/cases/\d+">Habitat Forum</a>', page)
+
+
+def test_a_trip_of_another_department_shows_its_dates_and_report_not_its_title_or_cost(app, browse, people, make_trip):
+    # The approver's review listed every other trip of the traveller, title and estimate included,
+    # even those of a department the traveller left, which the approver may not open.
+    from models import Department
+
+    old = make_trip("sam", "approved", trip_data(TODAY + timedelta(days=40), registration="7777.00"),
+                    title="Davos forum, confidential")
+    sam = db.session.get(type(people["sam"]), people["sam"].id)
+    sam.department_id = db.session.scalar(select(Department.id).where(Department.name == "Economic Development and Culture"))
+    db.session.commit()
+    new = make_trip("sam", "submitted", title="Metropolis 2026")
+    page = browse(people["eli"]).get(f"/cases/{new.id}").get_data(as_text=True)
+    assert browse(people["eli"]).get(f"/cases/{old.id}").status_code == 404
+    assert "Davos forum" not in page and "7,777.00" not in page
+    assert "A trip the traveller made in another department" in page
