@@ -82,7 +82,7 @@ def people_who_can_act(session: Session, case: Case) -> list[User | Person]:
     transitions = [t for t in wf.transitions if case.state in t.source]
     roles = {r for t in transitions if not t.by_owner for r in t.roles}
     people: dict[int, User | Person] = {}
-    if case.state in wf.waits_on_owner:  # not where the owner may only withdraw while others act
+    if case.state in wf.waits_on_owner and case.owner.active:  # not where the owner may only withdraw
         people[case.owner_id] = case.owner
     if roles:
         found: dict[int, tuple] = {}
@@ -193,7 +193,7 @@ def send_outbox(sender: str, case: Case, transition, actor: User) -> None:
 def mail_comment(sender: str, case: Case, actor: User, comment: str) -> None:
     """Tell the request's owner and its assignee, whoever of them did not write it, of a comment."""
     wf = registry.get(case.workflow)
-    readers = {p.id: p for p in (case.owner, case.assignee) if p is not None and p.id != actor.id}
+    readers = {p.id: p for p in (case.owner, case.assignee) if p is not None and p.id != actor.id and p.active}
     subject = f"[Accord] {wf.title} #{case.id}: {actor.full_name} commented on {case.title}"
     body = f"{actor.full_name} wrote on \"{case.title}\":\n\n{comment}\n\n{case_url(case)}\n"
     for person in readers.values():

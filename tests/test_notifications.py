@@ -164,3 +164,17 @@ def test_when_a_request_ends_the_one_who_did_not_end_it_is_told_why(app, make_us
     with caplog.at_level(logging.INFO, logger="accord.mail"):
         engine.fire(db.session, sam, third.id, "cancel", third.version, comment="The congress moved online.")
     _one_mail(caplog, "dana@toronto.example", "cancelled", "The congress moved online.")
+
+
+def test_a_closed_account_is_mailed_nothing(app, make_user, caplog):
+    # Comments and "awaits you" went to an owner whose account was closed (flask users deactivate).
+    sam, dana = make_user("sam", "staff"), make_user("dana", "dept_head")
+    trip = engine.create_case(db.session, sam, "travel", "IULA congress", ["democracy"], _trip())
+    trip = engine.fire(db.session, sam, trip.id, "submit", trip.version)
+    sam.active = False
+    db.session.commit()
+    with caplog.at_level(logging.INFO, logger="accord.mail"):
+        engine.add_comment(db.session, dana, trip.id, "Which sessions will you attend?")
+        trip = db.session.get(type(trip), trip.id)
+        engine.fire(db.session, dana, trip.id, "return", trip.version, comment="Add the registration fee.")
+    assert _mailed(caplog) == []
