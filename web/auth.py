@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_url, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 
@@ -125,13 +125,25 @@ def logout():
     return redirect(url_for("web.login"))
 
 
+def _user_password_limit() -> str:
+    return current_app.config["ACCORD_LOGIN_USER_RATE_LIMIT"]
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
+@limiter.limit(_user_password_limit, methods=["POST"], key_func=lambda: f"password-check:{current_user.id}",
+               deduct_when=lambda response: g.get("accord_wrong_password", False),
+               error_message="Too many wrong current passwords; wait, and try again later.")
 def password():
-    """Change one's password, which signs out every session and revokes every token."""
+    """Change one's password, which signs out every session and revokes every token.
+
+    Wrong current passwords count against the person's limit of failed sign-ins
+    (ACCORD_LOGIN_USER_RATE_LIMIT): one who finds a session left open may not guess on and on.
+    """
     form = ChangePasswordForm()
     if form.validate_on_submit():
         if not verify_password(current_user.password_hash, form.current.data):
+            g.accord_wrong_password = True
             form.current.errors.append("This is not your current password.")
         else:
             try:

@@ -296,3 +296,19 @@ def test_a_deactivated_person_is_signed_out_of_the_web(app, make_user):
     db.session.commit()
     r = client.get("/")
     assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_guessing_the_current_password_from_an_open_session_is_limited(app, make_user, make_app):
+    # One who found a session left open could try current passwords without end, then change it.
+    make_user("ann", "staff")
+    limited = make_app({**_config(app.config["SQLALCHEMY_DATABASE_URI"]), "RATELIMIT_ENABLED": True,
+                        "ACCORD_LOGIN_USER_RATE_LIMIT": "3 per hour"})
+    client = limited.test_client()
+    assert client.post("/login", data={"username": "ann", "password": TEST_PASSWORD}).status_code == 302
+
+    def change(current: str) -> int:
+        return client.post("/account/password", data={"current": current, "new": "a new pass phrase 2026"}).status_code
+
+    assert [change("wrong") for _ in range(4)] == [422, 422, 422, 429]
+    r = client.post("/account/password", data={"current": TEST_PASSWORD, "new": "a new pass phrase 2026"})
+    assert r.status_code == 429 and "Too many wrong current passwords" in r.get_data(as_text=True)
