@@ -175,8 +175,10 @@ def headlines(session: Session, period: Period, config: Mapping) -> list[tuple[s
 
 def csv_rows(report: dict) -> list[tuple[str, str, str, Any]]:
     """Return the report as rows of (section, measure, group, value)."""
+    # Whether the year is over, as the JSON says: a year's CSV taken before its end is partial.
     rows: list[tuple[str, str, str, Any]] = [("report", "year", "", report["year"]),
-                                            ("report", "as_of", "", report["as_of"])]
+                                            ("report", "as_of", "", report["as_of"]),
+                                            ("report", "complete", "", "true" if report["complete"] else "false")]
     for section in sections():
         rows += [(section.name, *row) for row in section.csv_rows(report[section.name])]
     for goal, count in report["goals"].items():

@@ -56,6 +56,8 @@ def test_the_web_page_and_downloads_are_for_the_cao_office(app, api, make_user):
     html = page.get_data(as_text=True)
     assert "annual report to Council, 2025" in html and "Annual report</a>" in html
     assert cao.get("/reports/annual.csv?year=2025").mimetype == "text/csv"
+    # A CSV taken before its year ends says it is partial, as the JSON's "complete" does.
+    assert "report,complete,,false" in cao.get(f"/reports/annual.csv?year={clock.today().year}").get_data(as_text=True)
     # The page offers every format the API does: the JSON file is the API's answer.
     assert 'href="/reports/annual.json?year=2025">Download JSON</a>' in html
     clock.set(clock.now())  # the same second for both: the report says when it was made

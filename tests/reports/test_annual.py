@@ -99,7 +99,7 @@ def _value(v) -> str:
 
 def expected_csv_rows(scenario) -> set[tuple[str, str, str, str]]:
     """Return every row the CSV of 2025 must hold, flattened from the hand-counted figures."""
-    rows = {("report", "year", "", "2025"), ("report", "as_of", "", "2026-01-01")}
+    rows = {("report", "year", "", "2025"), ("report", "as_of", "", "2026-01-01"), ("report", "complete", "", "true")}
     for section, figures, groups in (("travel", TRAVEL_2025, {"by_department": "department",
                                                                "by_organizer": "organizer"}),
                                      ("relief", RELIEF_2025, {"by_country": "country",
