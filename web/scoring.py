@@ -17,8 +17,8 @@ from web.forms import TextAreaField, refused
 from workflows import registry
 from workflows.errors import NotFound, WorkflowError
 from workflows.queries import load_visible
-from workflows.scoring import (aggregate_for, criteria_for, current_scores, may_score, remember_scores,
-                               submit_score, visible_scores)
+from workflows.scoring import (SCORE_STANDS, aggregate_for, criteria_for, current_scores, may_score,
+                               remember_scores, score_stands, submit_score, visible_scores)
 
 CONFLICT_CHOICES = [SelectChoice("none", "I have no conflict of interest"),
                     SelectChoice("recused", "I have a conflict of interest and recuse myself")]
@@ -70,7 +70,8 @@ def _scoring_context(case) -> dict:
     mine = next((s for s in scores if s.reviewer_id == current_user.id), None)
     refused_case, refused = g.pop(_REFUSED_FORM, (None, None))
     form = None
-    rates = may_score(current_user, case) and not (mine and mine.conflict == "recused")
+    stands = score_stands(cset, current_user.id, scores)
+    rates = may_score(current_user, case) and not (mine and mine.conflict == "recused") and not stands
     if rates and refused is not None and refused_case == case.id:
         form = refused  # as the reviewer sent it, with its errors
     elif rates:
@@ -81,7 +82,8 @@ def _scoring_context(case) -> dict:
                 if cid in cset.rated_ids:  # not a criterion removed since, or now computed
                     getattr(form, f"rating_{cid}").data = str(value)
     return {"cset": cset, "scores": shown, "aggregate": aggregate_for(case, shown),
-            "score_form": form, "my_score": mine, "hidden_count": len(scores) - len(shown)}
+            "score_form": form, "my_score": mine, "hidden_count": len(scores) - len(shown),
+            "score_stands": SCORE_STANDS if stands and may_score(current_user, case) else None}
 
 
 @bp.post("/cases/<int:case_id>/score")

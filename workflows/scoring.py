@@ -229,6 +229,8 @@ def submit_score(session: Session, actor: User, case_id: int, ratings: Any, conf
         if conflict == "none" and any(old.conflict == "recused" for old in earlier):
             # Declaring a conflict showed them the others' reviews; it is not taken back to rate.
             raise Forbidden("You declared a conflict of interest on this request, so you may not rate it.")
+        if score_stands(cset, actor.id, scores_of(case)):
+            raise Forbidden(SCORE_STANDS)
         for old in earlier:
             old.current = False
         score = Score(case_id=case.id, reviewer_id=actor.id, conflict=conflict, ratings=jsonable(result["ratings"]),
@@ -243,6 +245,22 @@ def submit_score(session: Session, actor: User, case_id: int, ratings: Any, conf
             # Makes the event's hash unsearchable by one who knows all but the ratings.
             "salt": secrets.token_hex(16)})
     return score
+
+
+SCORE_STANDS = ("Another reviewer's ratings have been open to you since you scored, so your score stands; explain "
+                "a correction in a comment on the request.")
+
+
+def score_stands(cset: CriteriaSet, reviewer_id: int, scores: Sequence[Any]) -> bool:
+    """Return whether the reviewer's current score may no longer be replaced: they rated under the
+    set in force, and another reviewer's ratings are current, which their score opened to them.
+
+    Changed after reading the others, a score is no longer blind (one could rate anything, read,
+    and rate again to agree). A score made under an earlier set is still replaced: the new set
+    asks for it. (scores: the case's current scores, objects or rows.)
+    """
+    return any(s.reviewer_id == reviewer_id and s.conflict == "none" and s.criteria_hash == cset.digest
+               for s in scores) and any(s.reviewer_id != reviewer_id and s.conflict == "none" for s in scores)
 
 
 def score_dict(score: Score) -> dict:

@@ -297,7 +297,6 @@ def test_a_score_is_a_change_so_a_step_on_the_version_before_it_is_stale(api, ca
 
 def test_reviewers_three_points_apart_flag_the_case_for_all_who_may_see_the_reviews(app, api, cast, in_triage):
     score(api, cast["hana"], in_triage.id, ratings=RATINGS)
-    score(api, cast["omar"], in_triage.id, ratings={**RATINGS, "city_capability": 2})
     assert "reviewers_disagree" not in api(cast["cao"]).get(f"/api/v1/cases/{in_triage.id}").get_json()["flags"]
     score(api, cast["omar"], in_triage.id, ratings={**RATINGS, "city_capability": 1})
 
@@ -440,3 +439,27 @@ def test_before_any_score_the_aggregate_gives_the_knock_outs_the_request_alone_d
     db.session.commit()
     aggregate = api(cast["cao"]).get(f"/api/v1/cases/{case.id}/scores").get_json()["aggregate"]
     assert aggregate["eligible"] is False and aggregate["percent"] is None and len(aggregate["reasons"]) == 1
+
+
+def test_a_reviewer_who_has_read_the_others_keeps_their_score(api, cast, in_triage):
+    # Blind review was undone by scoring anything, reading the others' ratings, and scoring again
+    # to agree with them: the flag of disagreement went, and the aggregate moved.
+    assert score(api, cast["omar"], in_triage.id, ratings={**RATINGS, "city_capability": 1}).status_code == 201
+    assert score(api, cast["omar"], in_triage.id, ratings={**RATINGS, "city_capability": 2}).status_code == 201  # alone
+    assert score(api, cast["hana"], in_triage.id, ratings=RATINGS).status_code == 201
+    before = db.session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1))
+    r = score(api, cast["hana"], in_triage.id, ratings={**RATINGS, "city_capability": 2})
+    assert r.status_code == 403 and "your score stands" in r.get_json()["message"]
+    assert score(api, cast["omar"], in_triage.id, ratings=RATINGS).status_code == 403
+    assert db.session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)) == before
+    items = api(cast["cao"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()["items"]
+    assert {i["reviewer"]: i["ratings"]["city_capability"] for i in items} == {"omar": 2, "hana": RATINGS["city_capability"]}
+
+
+def test_the_case_page_offers_no_form_to_a_reviewer_whose_score_stands(app, api, cast, in_triage):
+    score(api, cast["omar"], in_triage.id, ratings=RATINGS)
+    score(api, cast["hana"], in_triage.id, ratings=RATINGS)
+    web = app.test_client()
+    assert web.post("/login", data={"username": "hana", "password": TEST_PASSWORD}).status_code == 302
+    page = web.get(f"/cases/{in_triage.id}").get_data(as_text=True)
+    assert 'class="score-form"' not in page and "so your score stands" in page
