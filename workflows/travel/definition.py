@@ -162,8 +162,16 @@ def _derive(case: Case) -> dict:
     return {"overdue_reports": count - (1 if is_overdue(case) else 0)}
 
 
+def is_unmarked_past_due(case: Case) -> bool:
+    """Return whether an approved trip was never marked taken though its report would be due by
+    now: it is not overdue (product.md: only a trip marked taken is), but its report is owed."""
+    return case.state == "approved" and (due := report_due_on(case)) is not None and due < clock.today()
+
+
 def _flags(case: Case) -> list[str]:
-    return ["report_overdue"] if is_overdue(case) else []
+    if is_overdue(case):
+        return ["report_overdue"]
+    return ["not_marked_taken"] if is_unmarked_past_due(case) else []
 
 
 FIELD_NAMES = {"event_name": "event name", "event_organizer": "organizer", "event_city": "city",

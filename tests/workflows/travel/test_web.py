@@ -277,3 +277,14 @@ def test_a_trip_of_another_department_shows_its_dates_and_report_not_its_title_o
     assert browse(people["eli"]).get(f"/cases/{old.id}").status_code == 404
     assert "Davos forum" not in page and "7,777.00" not in page
     assert "A trip the traveller made in another department" in page
+
+
+def test_an_approved_trip_never_marked_taken_is_flagged_once_its_report_would_be_due(app, api, browse, people,
+                                                                                       make_trip):
+    # A trip approved and never marked taken never became overdue, so its report was never asked for.
+    ended = make_trip("sam", "approved", trip_data(TODAY - timedelta(days=40)))
+    recent = make_trip("sam", "approved", trip_data(TODAY - timedelta(days=10)))
+    flags = {c["id"]: c["flags"] for c in api(people["dana"]).get("/api/v1/cases?workflow=travel").get_json()["items"]}
+    assert flags[ended.id] == ["not_marked_taken"] and flags[recent.id] == []
+    page = browse(people["sam"]).get(f"/cases/{ended.id}").get_data(as_text=True)
+    assert "is not marked as taken:" in page and "its post-trip report is owed all the same." in page
