@@ -151,18 +151,46 @@ def totals(rows: dict[tuple, dict[str, int]], measures: Iterable[Measure]) -> di
     return _finish(summed, measures)
 
 
+NOT_GIVEN = "(not given)"
+
+
+def group_key(value: Any) -> Any:
+    """Return what a group is known by: requesters type countries and organizers, so "Turkey",
+    "turkey" and "Turkey " are one group (letter case and spaces aside); codes are themselves."""
+    if value is None:
+        return NOT_GIVEN.casefold()
+    return " ".join(value.split()).casefold() if isinstance(value, str) else value
+
+
+def spelling(value: Any) -> Any:
+    """Return a group's value as a report shows it (spaces tidied; none as "(not given)")."""
+    return NOT_GIVEN if value is None else " ".join(value.split()) if isinstance(value, str) else value
+
+
 def breakdown(rows: dict[tuple, dict[str, int]], measures: Iterable[Measure], index: int,
               label: str) -> list[dict[str, Any]]:
-    """Return a cube rolled up on one of its dims, as rows named by `label`, omitting groups with no activity."""
+    """Return a cube rolled up on one of its dims, as rows named by `label`, omitting groups with no activity.
+
+    Spellings of one group (`group_key`) are one row, named by the spelling counted most often.
+    """
     measures = list(measures)
+    counted = [m.name for m in measures if not m.money]
     groups: dict[Any, dict[str, int]] = {}
+    spellings: dict[Any, dict[Any, int]] = {}
     for key, values in rows.items():
-        into = groups.setdefault(key[index], dict.fromkeys(values, 0))
+        into = groups.setdefault(group_key(key[index]), dict.fromkeys(values, 0))
         for name, value in values.items():
             into[name] += value
-    result = [{label: key if key is not None else "(not given)", **_finish(values, measures)}
+        weights = spellings.setdefault(group_key(key[index]), {})
+        spelled = spelling(key[index])
+        weights[spelled] = weights.get(spelled, 0) + sum(values[name] for name in counted)
+    result = [{label: _most_used(spellings[key]), **_finish(values, measures)}
               for key, values in groups.items() if any(values[m.name] for m in measures)]
     return sorted(result, key=lambda r: str(r[label]).lower())
+
+
+def _most_used(weights: dict[Any, int]) -> Any:
+    return min(weights, key=lambda spelled: (-weights[spelled], str(spelled)))
 
 
 def month_measures(period: Period, name: str, actions: tuple[str, ...],

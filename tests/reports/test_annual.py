@@ -306,3 +306,28 @@ def test_requests_given_up_by_their_owners_are_counted_drafts_are_not(make_user,
     report = json.loads(api(people["cara"]).get("/api/v1/reports/annual?year=2025").get_data())
     assert (report["travel"]["requests"], report["travel"]["approved"], report["travel"]["cancelled"]) == (2, 1, 2)
     assert (report["relief"]["requests"], report["relief"]["withdrawn"]) == (1, 1)
+
+
+def test_a_country_or_organizer_typed_two_ways_is_one_group(make_user, api):
+    # Requesters type countries and organizers: "Turkey" and "TURKEY" were two rows of the
+    # breakdown, each with part of the amounts, and an overdue report sat in a row of its own.
+    from tests.reports.scenario import trip
+
+    s = _small_year(make_user)
+    people = s.people
+    for key, country, amount in (("R1", "Turkey", "1000.00"), ("R2", "TURKEY", "2000.00"), ("R3", "Turkey", "500.00")):
+        s.create(key, "sam", "relief", ["compassion"], relief(country, "earthquake", amount, date(2025, 2, 6)),
+                 local(2025, 3, 1, 9))
+        s.fire(key, "sam", "submit", local(2025, 3, 1, 10))
+    for key, organizer in (("T1", "ICLEI"), ("T2", "ICLEI"), ("T3", "iclei")):
+        s.create(key, "sam", "travel", ["research"], trip(organizer, date(2025, 6, 10), 3, {"transport": "900.00"}),
+                 local(2025, 4, 1, 9))
+        s.fire(key, "sam", "submit", local(2025, 4, 1, 10))
+        s.fire(key, "dana", "approve", local(2025, 4, 2, 10))
+    s.fire("T3", "sam", "complete_trip", local(2025, 6, 14, 10))  # its report never filed: overdue
+    clock.set(local(2026, 1, 5))
+    report = json.loads(api(people["cara"]).get("/api/v1/reports/annual?year=2025").get_data())
+    assert [(r["country"], r["requests"], r["amount_requested"]) for r in report["relief"]["by_country"]] == [
+        ("Turkey", 3, "3500.00")]
+    assert [(r["organizer"], r["requests"], r["approved"], r["reports_overdue"])
+            for r in report["travel"]["by_organizer"]] == [("ICLEI", 3, 3, 1)]

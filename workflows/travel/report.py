@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session, aliased
 from models import AuditEvent, Case, Department, User
 from reports.annual import Chart, ReportSection, Row
 from reports.period import Period
-from reports.sql import (PERIOD_END, Measure, as_it_stood, breakdown, cents, cube, first_of, money_text, month_measures,
-                         totals)
+from reports.sql import (PERIOD_END, Measure, as_it_stood, breakdown, cents, cube, first_of, group_key, money_text,
+                         month_measures, spelling, totals)
 from workflows.goals import GOALS
 from workflows.travel.definition import NAME, overdue_clause
 
@@ -100,11 +100,12 @@ def _with_punctuality(rows: list[dict], label: str, index: int, counts: dict[str
     """Add each group's reports on time, late and overdue to its row of a breakdown (rolled up on
     the group's `index`); a group with nothing else in the year gets a row of its own."""
     zero = totals({}, GROUP_MEASURES)  # the figures of a group with none
-    by_key = {row[label]: {**row, **dict.fromkeys(PUNCTUALITY, 0)} for row in rows}
+    by_key = {group_key(row[label]): {**row, **dict.fromkeys(PUNCTUALITY, 0)} for row in rows}
     for name, per_group in counts.items():
-        for group, n in per_group.items():
-            key = group[index] if group[index] is not None else "(not given)"
-            by_key.setdefault(key, {label: key, **zero, **dict.fromkeys(PUNCTUALITY, 0)})[name] += n
+        for group, n in sorted(per_group.items(), key=lambda item: str(item[0][index])):
+            row = by_key.setdefault(group_key(group[index]),
+                                    {label: spelling(group[index]), **zero, **dict.fromkeys(PUNCTUALITY, 0)})
+            row[name] += n
     return sorted(by_key.values(), key=lambda r: str(r[label]).lower())
 
 
