@@ -71,7 +71,8 @@ def _scoring_context(case) -> dict:
     refused_case, refused = g.pop(_REFUSED_FORM, (None, None))
     form = None
     stands = score_stands(cset, current_user.id, scores)
-    rates = may_score(current_user, case) and not (mine and mine.conflict == "recused") and not stands
+    scores_case = may_score(current_user, case)
+    rates = scores_case and not (mine and mine.conflict == "recused") and not stands
     if rates and refused is not None and refused_case == case.id:
         form = refused  # as the reviewer sent it, with its errors
     elif rates:
@@ -83,7 +84,7 @@ def _scoring_context(case) -> dict:
                     getattr(form, f"rating_{cid}").data = str(value)
     return {"cset": cset, "scores": shown, "aggregate": aggregate_for(case, shown),
             "score_form": form, "my_score": mine, "hidden_count": len(scores) - len(shown),
-            "score_stands": SCORE_STANDS if stands and may_score(current_user, case) else None}
+            "score_stands": SCORE_STANDS if stands and scores_case else None}
 
 
 @bp.post("/cases/<int:case_id>/score")
