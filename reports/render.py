@@ -76,4 +76,6 @@ def to_pdf(report: dict) -> bytes:
     """Return the report as a PDF, typeset from the HTML document by WeasyPrint."""
     from weasyprint import HTML  # imported here: it loads Pango, which only this format needs
 
-    return HTML(string=to_html(report)).write_pdf()
+    # PDF/UA-1: tagged (headings, tables and their headers, the charts' alternative text reach a
+    # screen reader), with the document's title and language, as a public report to Council must be.
+    return HTML(string=to_html(report)).write_pdf(pdf_variant="pdf/ua-1")

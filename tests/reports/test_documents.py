@@ -21,6 +21,23 @@ def _pdftoppm_pages(pdf: bytes, tmp_path) -> int:
     return len(list(tmp_path.glob("page-*.png")))
 
 
+def _structure_types(node, seen=None) -> set[str]:
+    """Return the structure types (/H1, /Table...) under a node of a tagged PDF's structure tree."""
+    seen = set() if seen is None else seen
+    node = node.get_object()
+    if isinstance(node, list) or type(node).__name__ == "ArrayObject":
+        for child in node:
+            _structure_types(child, seen)
+        return seen
+    if not hasattr(node, "get"):
+        return seen
+    if "/S" in node:
+        seen.add(str(node["/S"]))
+    if "/K" in node:
+        _structure_types(node["/K"], seen)
+    return seen
+
+
 def test_pdf_and_every_command_format_of_a_known_year(app, make_user, api, tmp_path):
     scenario = build(make_user)
     response = api(scenario.people["cara"]).get("/api/v1/reports/annual?year=2025&format=pdf")
@@ -43,6 +60,11 @@ def test_pdf_and_every_command_format_of_a_known_year(app, make_user, api, tmp_p
     assert "City Council 1 1 0 1 3,000.00 0.00 0.00 0 0 1" in text
     # The data's codes read as words: "Hurricane", not "hurricane"; "Revival"; "Active".
     assert "Hurricane 2 2 0 48,000.00 28,000.00 20,000.00" in text and "Revival " in text and "Active " in text
+    # Tagged for screen readers (PDF/UA): a structure of headings, tables and figures, in English.
+    root = reader.trailer["/Root"]
+    assert root["/MarkInfo"]["/Marked"] and "/StructTreeRoot" in root and root["/Lang"] == "en"
+    structure = _structure_types(root["/StructTreeRoot"])
+    assert {"/H1", "/Table", "/TH", "/Figure"} <= structure, structure
     if shutil.which("pdftoppm") is None:
         print("pdftoppm is absent (Debian package poppler-utils): the PDF's pages were not rendered")
     else:
