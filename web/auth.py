@@ -14,7 +14,7 @@ from config import session_lifetime
 from extensions import TOO_MANY_SIGN_INS, db, limiter, login_manager, sign_in_attempts_per_username
 from models import User
 from web import bp
-from web.forms import ChangePasswordForm, LoginForm, form_page
+from web.forms import ChangePasswordForm, LoginForm, form_page, without_autofocus
 
 log = logging.getLogger("accord.security")
 login_manager.login_view = "web.login"
@@ -95,7 +95,7 @@ def login():
             return redirect(_safe_next(request.args.get("next")))
         log.warning("failed web sign-in for %r from %s", form.username.data, request.remote_addr)
         flash("Wrong username or password.", "error")
-        return render_template("login.html", form=form), 401
+        return render_template("login.html", form=without_autofocus(form)), 401
     return form_page("login.html", form, 400 if form.errors else 200)
 
 

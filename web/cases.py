@@ -4,6 +4,7 @@ from __future__ import annotations
 from math import ceil
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
 from flask_login import current_user, login_required
 
 from extensions import db
@@ -115,14 +116,14 @@ def case_action(case_id: int, trigger: str):
     if not form.validate():
         return render_case(case, 422, forms={trigger: form})  # which says what to correct
     try:
-        engine.fire(db.session, current_user, case_id, trigger, form.version.data,
-                    comment=form.comment.data, payload=form.payload() if hasattr(form, "payload") else None)
+        case = engine.fire(db.session, current_user, case_id, trigger, form.version.data,
+                           comment=form.comment.data, payload=form.payload() if hasattr(form, "payload") else None)
     except WorkflowError as err:
         case = _load(case_id)
         _attach_errors(form, err)
         flash(err.message, "error")
         return render_case(case, err.status, failed=(trigger, err), forms={trigger: form})
-    flash(f"Done: {(candidates[0].label or trigger).lower()}.", "success")
+    flash(f"Done: {(candidates[0].label or trigger).lower()}. The request is now: {wf.label(case.state)}.", "success")
     return redirect(url_for("web.case_page", case_id=case_id))
 
 
@@ -139,8 +140,9 @@ def case_comment(case_id: int):
             _attach_errors(form, err)
             flash(err.message, "error")
             return render_case(_load(case_id), err.status, comment_form=form)
-        flash("Your comment is on the record.", "success")
-        return redirect(url_for("web.case_page", case_id=case_id, _anchor="timeline-h"))
+        # Not sent down to the timeline: the message at the top, which takes the focus, would be out of sight.
+        flash(Markup('Your comment is on the record (<a href="#timeline-h">see the timeline</a>).'), "success")
+        return redirect(url_for("web.case_page", case_id=case_id))
     flash("Please correct the comment.", "error")
     return render_case(_load(case_id), 422, comment_form=form)
 

@@ -1,12 +1,14 @@
 """Forms shared by every page (Flask-WTF gives each its CSRF token)."""
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
 from flask import Flask, flash, g, render_template, request, session
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from marshmallow import Schema
 from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, IntegerField, PasswordField, SelectField,
                      StringField)
 from wtforms import TextAreaField as _TextAreaField
@@ -173,6 +175,20 @@ def mark_fields_to_correct(case, form: Form, attach) -> None:
         refused(form)
 
 
+@functools.cache
+def _required_to_submit(schema: type[Schema]) -> frozenset[str]:
+    return frozenset(name for name, f in schema().fields.items() if f.required)
+
+
+def mark_required_to_submit(form: Form, schema: type[Schema]) -> None:
+    """Mark the fields a request needs before it can be submitted, as its workflow's schema says,
+    "(required)" in their labels and to assistive technology (a draft may still be saved without
+    them: the forms are `novalidate`). A checkbox is left unmarked: unticked is an answer."""
+    for name in _required_to_submit(schema):
+        if name in form and not isinstance(form[name], BooleanField):
+            form[name].flags.required = True
+
+
 def refused(*forms: Form | None) -> None:
     """List these forms' errors at the top of the page being rendered, each a link to its field,
     under a message saying the page was refused (CORRECT_THE_FIELDS, unless one was given already).
@@ -184,9 +200,16 @@ def refused(*forms: Form | None) -> None:
         flash(CORRECT_THE_FIELDS, "error")
     for form in forms:
         g.setdefault(_REFUSED, []).append(form)
-        for field in form:
-            if (field.render_kw or {}).get("autofocus"):
-                field.render_kw = {k: v for k, v in field.render_kw.items() if k != "autofocus"}
+        without_autofocus(form)
+
+
+def without_autofocus(form: Form) -> Form:
+    """Take `autofocus` off the form's fields: a message or a list of errors above takes the focus
+    (base.html), and a page may have only one."""
+    for field in form:
+        if (field.render_kw or {}).get("autofocus"):
+            field.render_kw = {k: v for k, v in field.render_kw.items() if k != "autofocus"}
+    return form
 
 
 def error_links(form: Form) -> Iterator[dict]:

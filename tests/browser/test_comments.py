@@ -20,7 +20,7 @@ def test_a_comment_from_the_case_page_appears_on_its_timeline(page, make_user, s
     axe_check(page)
     page.get_by_label("Your comment").fill("Is the Red Cross appeal still open?")
     page.get_by_role("button", name="Add comment").click()
-    assert page.get_by_text("Your comment is on the record.").is_visible()
+    assert page.get_by_text("Your comment is on the record").is_visible()
     timeline = page.locator("ol.timeline li").last
     assert "hana" in timeline.inner_text() and "comment" in timeline.inner_text()
     assert timeline.locator("blockquote").inner_text() == "Is the Red Cross appeal still open?"

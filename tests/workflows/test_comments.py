@@ -69,7 +69,7 @@ def test_the_case_page_adds_a_comment_and_shows_it_in_the_timeline(app, people, 
     r = client.post(f"/cases/{submitted.id}/comments", data={"comment": "The programme is attached to the invitation."},
                     follow_redirects=True)
     page = r.get_data(as_text=True)
-    assert r.status_code == 200 and "Your comment is on the record." in page
+    assert r.status_code == 200 and "Your comment is on the record" in page
     timeline = page.split('id="timeline-h"')[1]
     assert "The programme is attached to the invitation." in timeline and "comment" in timeline
     assert _record(submitted.id)[:3] == ("submitted", before[1] + 1, before[2] + 1)

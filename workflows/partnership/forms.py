@@ -12,9 +12,9 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from models.partnership import STATUSES
-from web.forms import TextAreaField, TransitionForm, typed_amount, whole_number
+from web.forms import TextAreaField, TransitionForm, mark_required_to_submit, typed_amount, whole_number
 from workflows.goals import GOALS
-from workflows.partnership.schemas import REFERENCE_PATTERN, SPONSORS
+from workflows.partnership.schemas import REFERENCE_PATTERN, SPONSORS, PartnershipData
 
 FOCUS_ROWS = 4
 SPONSOR_LABELS = {"FCM": "Federation of Canadian Municipalities (FCM)",
@@ -61,6 +61,10 @@ class ProposalForm(FlaskForm):
 
     TEXT_FIELDS = ("partner_city", "partner_country", "sponsor_organization", "sponsor_amount",
                    "city_contribution", "lead_department", "rationale", "expected_outcomes")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        mark_required_to_submit(self, PartnershipData)
 
     def set_inventory(self, revivable, prospective) -> None:
         """Offer the inventory entries a proposal may name, grouped by what it may do with them."""

@@ -70,9 +70,9 @@ class ReliefRequestForm(FlaskForm):
     requesting_party = StringField("Who is asking for help", validators=[Optional(), Length(max=200)])
     party_type = SelectField("Kind of organisation", choices=choices(PARTY_LABELS.items(), "Choose…"), default="")
     contact_name = StringField("Contact name", validators=[Optional(), Length(max=200)],
-                               render_kw={"autocomplete": "name"})
+                               render_kw={"autocomplete": "off"})
     contact_email = StringField("Contact email", validators=[Optional(), Length(max=254)],
-                                render_kw={"type": "email", "autocomplete": "email"})
+                                render_kw={"type": "email", "autocomplete": "off"})
     title = StringField("Short title", validators=[Optional(), Length(max=200)])
     goals = MultiCheckboxField("Goals of the framework",
                                choices=choices(GOALS.items()), default=["compassion"])

@@ -9,9 +9,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
-from web.forms import TextAreaField, TransitionForm, typed_amount
+from web.forms import TextAreaField, TransitionForm, mark_required_to_submit, typed_amount
 from workflows.goals import GOALS
-from workflows.travel.schemas import COST_LINES, ROLES_AT_EVENT, ReportArgs
+from workflows.travel.schemas import COST_LINES, ROLES_AT_EVENT, ReportArgs, TravelData
 
 MONEY_KW = {"inputmode": "decimal", "autocomplete": "off", "class": "num"}
 COST_LABELS = {"registration": "Registration", "transport": "Transport", "accommodation": "Accommodation",
@@ -64,6 +64,10 @@ class TravelForm(FlaskForm):
         SelectChoice("city", "The City"), SelectChoice("sponsor", "A sponsor"),
         SelectChoice("shared", "Shared between the City and a sponsor")])
     sponsor_name = _text("Sponsor", 200, description="Required when a sponsor pays all or part.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        mark_required_to_submit(self, TravelData)
 
     def fill(self, case) -> None:
         """Put a case's title, goals and data into the form."""

@@ -288,3 +288,39 @@ def test_an_approved_trip_never_marked_taken_is_flagged_once_its_report_would_be
     assert flags[ended.id] == ["not_marked_taken"] and flags[recent.id] == []
     page = browse(people["sam"]).get(f"/cases/{ended.id}").get_data(as_text=True)
     assert "is not marked as taken:" in page and "its post-trip report is owed all the same." in page
+
+
+def test_what_came_of_a_step_takes_the_focus_and_a_refusal_titles_the_page(app, browse, people, make_trip):
+    # A message already in the page when it loads is not announced as a live region is: a blind
+    # approver could not tell whether "Approve" worked, nor that a refusal had replaced the page.
+    case = make_trip("sam", "submitted")
+    client = browse(people["dana"])
+    r = client.post(f"/cases/{case.id}/actions/approve", data={"approve-version": case.version},
+                    follow_redirects=True)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and "Done: approve. The request is now: Approved." in page
+    assert re.search(r'<div class="flashes" id="messages" tabindex="-1" autofocus>', page) and page.count("autofocus") == 1
+    assert not re.search(r"<title>Error: ", page)
+    refused = client.post(f"/cases/{case.id}/actions/approve", data={"approve-version": case.version})
+    assert refused.status_code == 409 and re.search(r"<title>Error: ", refused.get_data(as_text=True))
+    # A wrong password: the message takes the focus, not the username box it would read first.
+    wrong = app.test_client().post("/login", data={"username": "sam", "password": "not-this-one"})
+    text = wrong.get_data(as_text=True)
+    assert wrong.status_code == 401 and text.count("autofocus") == 1 and 'id="messages" tabindex="-1" autofocus' in text
+    assert re.search(r"<title>Error: ", text)
+
+
+def test_the_fields_needed_to_submit_are_marked_before_anyone_is_refused(browse, people):
+    # Only the title and goals said "(required)": the event, dates, role, purpose and costs were
+    # found missing only when the request was refused from its page.
+    page = browse(people["sam"]).get("/travel/new").get_data(as_text=True)
+    for label in ("Event", "Organizer", "City", "Country", "First day", "Last day", "Your role at the event",
+                  "Purpose of the trip"):
+        assert re.search(rf'<label for="\w+">{label}</label> <span class="req">\(required\)</span>', page), label
+    assert 'Estimated cost (Canadian dollars) <span class="req">(at least one line required)</span>' in page
+    assert not re.search(r'<label for="sponsor_name">Sponsor</label> <span class="req">', page)  # only with a sponsor
+    proposal = browse(people["chen"]).get("/partnerships/propose").get_data(as_text=True)
+    for label in ("Partner city", "Partner country", "Lead department", "Duration (months)", "Rationale"):
+        assert re.search(rf'<label for="\w+">{re.escape(label)}</label> <span class="req">\(required\)</span>',
+                         proposal), label
+    assert not re.search(r"The sponsor&#39;s funding is secured</label> <span", proposal)
