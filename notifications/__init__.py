@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from models import AuditEvent, Case, Notification, Role, User
 from models.user import user_roles
 from workflows import registry
-from workflows.access import permitted
+from workflows.access import waits_for
 
 log = logging.getLogger("accord.mail")
 
@@ -93,7 +93,7 @@ def people_who_can_act(session: Session, case: Case) -> list[User | Person]:
             held.setdefault(uid, set()).add(role)
         for uid, fields in found.items():
             user = Person(*fields, frozenset(held[uid]))
-            if any(permitted(user, case, t) for t in transitions if not t.by_owner):
+            if any(waits_for(user, case, t) for t in transitions if not t.by_owner):
                 people[uid] = user
     return list(people.values())
 
@@ -141,7 +141,9 @@ def queue_awaiting(sender: str, session: Session, case: Case, transition, actor:
             continue
         rows.append({"user_id": person.id, "kind": "awaits", "key": f"{case.id}:{case.version}", "case_id": case.id})
         subject = f"[Accord] {wf.title} #{case.id} awaits you: {case.title}"
-        body = (f"{actor.full_name} moved \"{case.title}\" to {wf.label(case.state).lower()}.\n"
+        # The step's comment is often what the person must answer (request_info, return).
+        said = f"\n{actor.full_name} wrote:\n\n{comment}\n\n" if comment else ""
+        body = (f"{actor.full_name} moved \"{case.title}\" to {wf.label(case.state).lower()}.\n{said}"
                 f"It now awaits your action: {case_url(case)}\n")
         outbox.append(([person.email], subject, body))
     owner = case.owner

@@ -178,3 +178,34 @@ def test_a_closed_account_is_mailed_nothing(app, make_user, caplog):
         trip = db.session.get(type(trip), trip.id)
         engine.fire(db.session, dana, trip.id, "return", trip.version, comment="Add the registration fee.")
     assert _mailed(caplog) == []
+
+
+def test_a_claimed_request_waits_for_the_officer_who_took_it_up_and_its_mail_carries_the_question(
+        app, make_user, caplog):
+    # Every officer was mailed each step of a request another had taken up, and it stood in every
+    # officer's "waiting for you"; and the owner's mail left out the question they were to answer.
+    from tests.workflows.relief.conftest import relief_data
+    from workflows.access import allowed_triggers
+    from workflows.queries import waiting_for
+
+    sam = make_user("sam", "staff")
+    hana, omar = (make_user(name, "hco", department="Strategic and Corporate Policy") for name in ("hana", "omar"))
+    relief = engine.create_case(db.session, sam, "relief", "Flood relief", ["compassion"], relief_data())
+    with caplog.at_level(logging.INFO, logger="accord.mail"):
+        relief = engine.fire(db.session, sam, relief.id, "submit", relief.version)
+        assert sorted(_mailed(caplog)) == ["hana@toronto.example", "omar@toronto.example"]  # not yet taken up
+        relief = engine.fire(db.session, hana, relief.id, "start_triage", relief.version)
+        caplog.clear()
+        relief = engine.fire(db.session, hana, relief.id, "request_info", relief.version, comment="Which districts?")
+        _one_mail(caplog, "sam@toronto.example", "Which districts?")
+        caplog.clear()
+        relief = engine.fire(db.session, sam, relief.id, "provide_info", relief.version, comment="Soyapango centre.")
+        _one_mail(caplog, "hana@toronto.example", "Soyapango centre.")
+    assert [c.id for c in waiting_for(db.session, hana).cases] == [relief.id]
+    assert waiting_for(db.session, omar).cases == []
+    # Omar may still take the step (the role is the office's), and once hana's account is closed
+    # the request waits for him.
+    assert "request_info" in allowed_triggers(omar, relief)
+    hana.active = False
+    db.session.commit()
+    assert [c.id for c in waiting_for(db.session, omar).cases] == [relief.id]

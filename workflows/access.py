@@ -92,6 +92,23 @@ def permitted(user: User, case: Case, t: Transition) -> bool:
     return t.may is None or t.may(case, user)
 
 
+def left_to_assignee(user: User, case: Case, t: Transition) -> bool:
+    """Return whether a step on a claimed case is left to its assignee rather than this person:
+    the officer who took it up (start_triage, start_review) carries it on, so it waits for them
+    alone and they alone are mailed, unless they can no longer take the step (their account
+    closed, their role gone, a conflict of interest declared). Others may still take it."""
+    if t.by_owner or case.assignee_id is None or case.assignee_id == user.id:
+        return False
+    assignee = case.assignee
+    return assignee is not None and assignee.active and permitted(assignee, case, t)
+
+
+def waits_for(user: User, case: Case, t: Transition) -> bool:
+    """Return whether this step of the case waits for this person: theirs to take, and not left
+    to the assignee."""
+    return permitted(user, case, t) and not left_to_assignee(user, case, t)
+
+
 def refusal(user: User, case: Case, transitions: list[Transition]) -> str:
     """Return the sentence explaining why the user may not fire these transitions."""
     t = transitions[0]

@@ -5,11 +5,11 @@ from datetime import datetime, timezone
 from typing import NamedTuple
 
 from sqlalchemy import DateTime, and_, bindparam, or_, select, union_all
-from sqlalchemy.orm import Session, joinedload, lazyload
+from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 
 from models import CASE_ROW, OWNER_AND_ROLES, Case, User
 from workflows import registry
-from workflows.access import can_view, count_visible, filters, permitted, visible
+from workflows.access import can_view, count_visible, filters, visible, waits_for
 from workflows.errors import NotFound
 from workflows.scoring import criteria_for, read_scores
 from workflows.statements import Shape, by_id, constant, inline, per_roles, person
@@ -118,7 +118,7 @@ def _waits_for(user: User, case: Case) -> bool:
     wf = registry.get(case.workflow)
     if case.owner_id == user.id:
         return case.state in wf.waits_on_owner and (wf.owner_turn is None or wf.owner_turn(case))
-    return any(permitted(user, case, t) for t in wf.transitions if case.state in t.source and not t.by_owner)
+    return any(waits_for(user, case, t) for t in wf.transitions if case.state in t.source and not t.by_owner)
 
 
 class Waiting(NamedTuple):
@@ -130,6 +130,14 @@ class Waiting(NamedTuple):
     more: bool
     complete: bool = True
     next: WaitKey | None = None
+
+
+def _read_assignees(session: Session, cases: list[Case], user: User) -> None:
+    """Load, in one query, the assignees (and their roles) of these cases other than the user:
+    what left_to_assignee reads, found then in the session without a query per case."""
+    ids = {case.assignee_id for case in cases if case.assignee_id not in (None, user.id)}
+    if ids:
+        session.scalars(select(User).where(User.id.in_(sorted(ids))).options(selectinload(User.roles))).all()
 
 
 def waiting_for(session: Session, user: User, after: WaitKey | None = None) -> Waiting:
@@ -154,6 +162,7 @@ def waiting_for(session: Session, user: User, after: WaitKey | None = None) -> W
         rows = session.scalars(statement, {**person(user), **key, "per_state": offset + chunk, "chunk": chunk,
                                            "skip": offset}).unique().all()
         read_scores([case for case in rows if criteria_for(case.workflow) is not None])  # what the rules read
+        _read_assignees(session, rows, user)
         result += [case for case in rows if _waits_for(user, case)]
         if len(result) > limit:  # one more than is shown: the next page starts after the last shown
             return Waiting(result[:limit], True, next=WaitKey.of(result[limit - 1]))
