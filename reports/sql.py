@@ -73,24 +73,41 @@ PERIOD_END = "period_end"
 
 _written = aliased(AuditEvent)
 # The steps that write a request's own fields: its creation and its owner's edits (each records
-# what it set, so the trail replays the data).
+# what it set, under "data", so the trail replays the data).
 _WRITES = ("create", "edit")
 
 
+def _merging_steps() -> tuple[str, ...]:
+    """Return the steps whose payload is merged into a request's data (provide_info, resubmit,
+    recommend...): each records the fields it set at the top of its payload."""
+    from workflows import registry
+
+    return tuple(sorted({t.trigger for wf in registry.all_workflows() for t in wf.transitions
+                         if t.merge_payload and t.payload is not None}))
+
+
 def as_it_stood(field: str, current: ColumnElement, numeric: bool = False) -> ColumnElement:
-    """Return a request's field as it stood at the end of the year: the last value its creation or
-    an edit recorded before then, or, if none did, the case's own column (`current`).
+    """Return a request's field as it stood at the end of the year: the last value its creation,
+    an edit or a step that merges data into it (provide_info, resubmit) recorded before then, or,
+    if none did, the case's own column (`current`).
 
     Read from the case, a request edited after the year (a relief request's amount and country
     revised on the office's request, a trip returned and sent to another organizer) moved a
     closed year's figures from one group to another. Looked up only for a case changed since the
     year ended (most were not), through the (chain, action, seq) index; bind PERIOD_END (cube does).
     """
-    path = ("goals",) if field == "goals" else ("data", field)
-    value = _written.payload[path]
-    value = value.as_numeric(14, 2) if numeric else value.as_string()
+    def read(path: tuple[str, ...]) -> ColumnElement:
+        value = _written.payload[path]
+        return value.as_numeric(14, 2) if numeric else value.as_string()
+
+    if field == "goals":  # set by creation and edits only
+        value, actions = read(("goals",)), _WRITES
+    else:
+        merging = _merging_steps()
+        value = case((_written.action.in_(_WRITES), read(("data", field))), else_=read((field,)))
+        actions = (*_WRITES, *merging)
     found = (select(value)
-             .where(_written.chain == AuditEvent.chain, _written.action.in_(_WRITES),
+             .where(_written.chain == AuditEvent.chain, _written.action.in_(actions),
                     _written.at < bindparam(PERIOD_END), value.is_not(None))
              .order_by(_written.seq.desc()).limit(1).scalar_subquery())
     return case((Case.updated_at < bindparam(PERIOD_END), current), else_=func.coalesce(found, current))

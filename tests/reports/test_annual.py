@@ -331,3 +331,31 @@ def test_a_country_or_organizer_typed_two_ways_is_one_group(make_user, api):
         ("Turkey", 3, "3500.00")]
     assert [(r["organizer"], r["requests"], r["approved"], r["reports_overdue"])
             for r in report["travel"]["by_organizer"]] == [("ICLEI", 3, 3, 1)]
+
+
+def test_data_changed_with_the_answer_to_a_question_stays_in_its_year(make_user, api):
+    # The year's end replay read creations and edits only: a relief request whose country and
+    # amount were corrected with provide_info in 2025 moved back to its first country and amount
+    # in the 2025 report as soon as anything happened to it in 2026 (a comment).
+    s = _small_year(make_user)
+    people = s.people
+    s.create("R", "sam", "relief", ["compassion"], relief("Atlantis", "hurricane", "40000.00", date(2025, 10, 20)),
+             local(2025, 11, 1, 9))
+    s.fire("R", "sam", "submit", local(2025, 11, 1, 10))
+    s.fire("R", "hana", "start_triage", local(2025, 11, 2, 9))
+    s.fire("R", "hana", "request_info", local(2025, 11, 3, 9), comment="Which country, and how much?")
+    s.fire("R", "sam", "provide_info", local(2025, 11, 4, 9),
+           payload={"country": "El Salvador", "amount_requested": "20000.00", "disaster_type": "flood"})
+    clock.set(local(2026, 1, 5))
+    client = api(people["cara"])
+
+    def figures() -> tuple:
+        relief_ = json.loads(client.get("/api/v1/reports/annual?year=2025").get_data())["relief"]
+        return (relief_["amount_requested"], [(r["country"], r["requests"]) for r in relief_["by_country"]],
+                [(r["disaster_type"], r["requests"]) for r in relief_["by_disaster_type"]])
+
+    before = figures()
+    assert before == ("20000.00", [("El Salvador", 1)], [("flood", 1)])
+    clock.set(local(2026, 2, 1))
+    engine.add_comment(db.session, people["hana"], s.cases["R"], "Checked with the Red Cross.")
+    assert figures() == before
