@@ -32,6 +32,11 @@ def city_date(moment: datetime) -> date:
     return moment.replace(tzinfo=timezone.utc).astimezone(_zone).date()
 
 
+def city_time(moment: datetime) -> datetime:
+    """Return a moment stored as naive UTC (as the database keeps them) in the City's time zone."""
+    return moment.replace(tzinfo=timezone.utc).astimezone(_zone)
+
+
 def zone() -> ZoneInfo:
     """Return the City's time zone."""
     return _zone

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from flask import Flask, request, url_for
 from flask_login import current_user
 
+import clock
 from workflows.fields import money_text
 
 
@@ -39,6 +40,8 @@ def init_app(app: Flask) -> None:
         return {"nav_links": nav_links}
 
     app.add_template_filter(money_text, "money")
+    # A stored moment as the City's people read it, in its time zone: "2026-12-01 22:23 EST".
+    app.add_template_filter(lambda moment: clock.city_time(moment).strftime("%Y-%m-%d %H:%M %Z"), "city_time")
     # A code of the data as a person reads it: "terrorist_attack" as "Terrorist attack".
     app.add_template_filter(lambda code: str(code).replace("_", " ").capitalize(), "code_label")
     init_case_helpers(app)

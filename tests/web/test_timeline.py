@@ -85,3 +85,18 @@ def test_an_edit_that_recorded_every_field_sent_is_read_for_what_it_changed(app,
                                                 "data": {**case.data, "event_city": "Lisbon", "sponsor_name": None}})
     page = page_of(app, "sam", case.id)
     assert "<p>Changed: Event city.</p>" in page and "the seals check out" in page
+
+
+def test_the_timeline_gives_the_citys_time(app, make_user):
+    # It gave UTC, while the lists give the City's dates: a request made at 19:23 on 29 November
+    # in Toronto read as made on 30 November.
+    from datetime import datetime, timezone
+
+    sam = make_user("sam", "staff")
+    clock.set(datetime(2026, 11, 30, 0, 23, tzinfo=timezone.utc))
+    case = engine.create_case(db.session, sam, "travel", "Metropolis congress", ["leadership"], TRIP)
+    clock.set(datetime(2026, 7, 1, 16, 5, tzinfo=timezone.utc) + timedelta(days=365))  # daylight saving time
+    engine.add_comment(db.session, sam, case.id, "Booked.")
+    page = page_of(app, "sam", case.id)
+    assert '<time datetime="2026-11-30T00:23:00Z">2026-11-29 19:23 EST</time>' in page
+    assert ">2027-07-01 12:05 EDT</time>" in page and " UTC</time>" not in page
