@@ -89,6 +89,13 @@ class CriteriaSet:
     digest: str = field(default="", compare=False)
 
     @property
+    def scale_labels(self) -> dict[int, str]:
+        """Return each point of the rating scale as a radio button names it: "3 good"."""
+        words = dict(enumerate(("not addressed", "poor", "fair", "good", "very good", "excellent"))) \
+            if (self.scale_min, self.scale_max) == (0, 5) else {self.scale_min: "lowest", self.scale_max: "highest"}
+        return {v: f"{v} {words[v]}" if v in words else str(v) for v in range(self.scale_min, self.scale_max + 1)}
+
+    @property
     def scale_hint(self) -> str:
         """Return what the points of the rating scale mean, for the person rating."""
         if (self.scale_min, self.scale_max) == (0, 5):

@@ -149,12 +149,12 @@ def validate_ratings(cset, ratings) -> dict[str, list[str]]:
         elif kinds[key] == "computed":
             errors[key] = ["computed from the case data; it cannot be rated"]
         elif value is None:
-            continue  # reported as "required" below
+            continue  # reported as missing below
         elif isinstance(value, bool) or not isinstance(value, int):
             errors[key] = ["must be an integer"]
         elif not lo <= value <= hi:
             errors[key] = [f"must be between {lo} and {hi}"]
     for cid in cset.rated_ids:
         if ratings.get(cid) is None:
-            errors[cid] = ["required"]
+            errors[cid] = [f"Rate it from {lo} to {hi}, or declare a conflict of interest."]
     return errors

@@ -36,7 +36,8 @@ def score_form_class(cset):
         conflict = RadioField("Conflict of interest", choices=CONFLICT_CHOICES, default="none",
                               validators=[InputRequired()])
 
-    scale = [SelectChoice(str(v), str(v)) for v in range(cset.scale_min, cset.scale_max + 1)]
+    # Each button names its point ("3 good"): a screen reader reads the label, not the scale's hint.
+    scale = [SelectChoice(str(v), label) for v, label in cset.scale_labels.items()]
     for crit in cset.criteria:
         if crit.kind == "rated":
             setattr(ScoreForm, f"rating_{crit.id}",

@@ -188,8 +188,8 @@ def test_validate_ratings():
     assert errors == {"relevance": ["must be between 0 and 5"], "expected_value": ["must be an integer"],
                       "official_role": ["computed from the case data; it cannot be rated"],
                       "charm": ["unknown criterion"], "knowledge_sharing": ["must be an integer"]}
-    assert validate_ratings(TRAVEL, {"relevance": 3}) == {"expected_value": ["required"],
-                                                          "knowledge_sharing": ["required"]}
+    missing = ["Rate it from 0 to 5, or declare a conflict of interest."]
+    assert validate_ratings(TRAVEL, {"relevance": 3}) == {"expected_value": missing, "knowledge_sharing": missing}
 
 
 # ------------------------------------------------------------ properties

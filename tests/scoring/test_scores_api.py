@@ -356,7 +356,11 @@ def test_a_refused_score_keeps_what_the_reviewer_entered_and_marks_what_is_missi
            'score-rating_city_capability-error"' in page
     assert '<p class="error-text" id="score-rating_city_capability-error">' in page
     assert "city_capability: required" not in page  # the message names the criteria by their labels
-    assert ("score-rating_city_capability-0", "City capability: required") in error_summary(page)
+    assert ("score-rating_city_capability-0",
+            "City capability: Rate it from 0 to 5, or declare a conflict of interest.") in error_summary(page)
+    # Each button says what its point means, as a screen reader reads it: not a bare digit.
+    assert '<label for="score-rating_city_capability-3">3 good</label>' in page
+    assert '<label for="score-rating_city_capability-0">0 not addressed</label>' in page
 
 
 def test_the_score_form_explains_the_scale_the_office_set(app, cast, in_triage, tmp_path):
@@ -372,6 +376,7 @@ def test_the_score_form_explains_the_scale_the_office_set(app, cast, in_triage, 
     page = _web(app, cast["hana"]).get(f"/cases/{in_triage.id}").get_data(as_text=True)
     assert "1 is the lowest rating and 10 the highest" in page and "excellent" not in page
     assert 'value="10"> <label' in page and 'value="0"> <label' not in page
+    assert '<label for="score-rating_city_capability-9">10 highest</label>' in page
 
 
 def test_an_officer_who_recused_takes_no_decision_on_the_request(app, api, cast, in_triage):
@@ -407,9 +412,9 @@ def test_what_a_list_offers_an_officer_costs_no_query_per_request(app, api, cast
         for _ in range(n):
             case = engine.create_case(db.session, cast["owner"], "relief", "Flood relief", ["compassion"], relief_data())
             case = engine.fire(db.session, cast["owner"], case.id, "submit", case.version)
-            engine.fire(db.session, cast["omar"], case.id, "start_triage", case.version)
+            engine.fire(db.session, cast["hana"], case.id, "start_triage", case.version)
 
-    client, web = api(cast["hana"]), _web(app, cast["hana"])
+    client, web, other = api(cast["hana"]), _web(app, cast["hana"]), _web(app, cast["omar"])
 
     def count() -> tuple[int, int]:
         client.get("/api/v1/cases?workflow=relief")
@@ -421,7 +426,11 @@ def test_what_a_list_offers_an_officer_costs_no_query_per_request(app, api, cast
         web.get("/")
         with counted() as statements:  # the dashboard's "awaiting my action" applies the same rules
             assert web.get("/").get_data(as_text=True).count("Flood relief") == len(items)
-        return listed, len(statements)
+        # Another officer's: the requests hana took up wait for her, which reads who she is once.
+        other.get("/")
+        with counted() as others:
+            assert "Flood relief" not in other.get("/").get_data(as_text=True)
+        return listed, len(statements), len(others)
 
     cases_in_triage(2)
     few = count()
