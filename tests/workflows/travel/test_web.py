@@ -324,3 +324,15 @@ def test_the_fields_needed_to_submit_are_marked_before_anyone_is_refused(browse,
         assert re.search(rf'<label for="\w+">{re.escape(label)}</label> <span class="req">\(required\)</span>',
                          proposal), label
     assert not re.search(r"The sponsor&#39;s funding is secured</label> <span", proposal)
+
+
+def test_each_actions_comment_box_is_named_by_its_action(browse, people, make_trip):
+    # Three or four boxes were each labelled "Comment", "required" only in a hint: a list of the
+    # page's fields read "Comment, Comment, Comment".
+    case = make_trip("sam", "submitted")
+    page = browse(people["dana"]).get(f"/cases/{case.id}").get_data(as_text=True)
+    labels = re.findall(r'<label for="(\w+)-comment">([^<]+)</label>( <span class="req">\(required\)</span>)?', page)
+    assert len(labels) >= 3 and len({text for _, text, _ in labels}) == len(labels), labels
+    marked = {trigger: bool(req) for trigger, _, req in labels}
+    assert marked["approve"] is False and marked["decline"] is True, labels
+    assert ("decline", "Decline: your comment", ' <span class="req">(required)</span>') in labels
