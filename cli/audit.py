@@ -6,13 +6,25 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from extensions import db
-from workflows.audit import check_head, head_digest, verify_all
+from workflows.audit import check_head, head_digest, parse_head, verify_all
 
 audit = AppGroup("audit", help="Check the tamper-evident audit trail.")
 
 
+def _digest(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Refuse a --head that is not a digest as `flask audit head` prints it: a usage error (exit 2),
+    not the verdict of a rewritten trail that comparing it would give."""
+    if value is not None:
+        try:
+            parse_head(value)
+        except ValueError as err:
+            raise click.BadParameter(str(err), ctx=ctx, param=param) from None
+    return value
+
+
 @audit.command("verify")
-@click.option("--head", "recorded", default=None, help="A digest printed earlier by `flask audit head`.")
+@click.option("--head", "recorded", default=None, callback=_digest,
+              help="A digest printed earlier by `flask audit head`.")
 def verify(recorded: str | None) -> None:
     """Check every hash chain; exit non-zero naming the first bad event."""
     chains, events, faults = verify_all(db.session)
@@ -21,11 +33,7 @@ def verify(recorded: str | None) -> None:
             click.echo(f"BAD {fault}", err=True)
         raise SystemExit(1)
     if recorded is not None:
-        try:
-            same = check_head(db.session, recorded)
-        except ValueError as err:
-            raise click.ClickException(str(err)) from None
-        if not same:
+        if not check_head(db.session, recorded):
             click.echo("BAD head digest: the trail up to that point was rewritten since it was recorded.", err=True)
             raise SystemExit(1)
     click.echo(f"OK: {events} events in {chains} chains verify.")

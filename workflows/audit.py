@@ -3,18 +3,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterable
 
-from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy import Text, bindparam, cast, func, insert, select, text
 from sqlalchemy.orm import Session, scoped_session
 
 from models import AuditEvent, Case, User
 from models.types import utcnow
 
 GENESIS = "0" * 64
+#: A chain's head as its subject's row records it: the last event's hash, its seq (a case's row
+#: only) and the state (or inventory status) it left.
+Head = tuple[str | None, int | None, str | None]
 
 
 def _default(value: Any) -> Any:
@@ -138,6 +142,8 @@ def check_chain(events: Iterable[AuditEvent], expected_head: str | None = None,
     prev, expected_seq, chain, last, at_head = GENESIS, 1, None, None, None
     for e in events:
         chain = e.chain
+        if _chain_subject(e.chain) is None:
+            return _name_fault(e)
         if e.case_id != _case_of(e.chain):
             return Fault(e.id, e.chain, e.seq, "the event names another case than its chain's: it was moved")
         if e.seq != expected_seq:
@@ -146,6 +152,9 @@ def check_chain(events: Iterable[AuditEvent], expected_head: str | None = None,
             return Fault(e.id, e.chain, e.seq, "prev_hash does not match the previous event: removed or reordered")
         if event_hash(e) != e.hash:
             return Fault(e.id, e.chain, e.seq, "hash does not match the content: the event was edited")
+        if e.seq == 1 and _case_of(e.chain) is not None and e.action != "create":
+            return Fault(e.id, e.chain, e.seq, f"a case's chain begins with its creation, this one with "
+                                               f"'{e.action}': its beginning was forged")
         prev, expected_seq, last = e.hash, expected_seq + 1, e
         if e.seq == head_seq:
             at_head = e
@@ -165,10 +174,85 @@ def _subject(chain: str | None) -> str:
     return "entry" if (chain or "").startswith("partnership:") else "case"
 
 
+#: The names Accord gives chains, exactly: "case:12", "partnership:3" (no sign, no leading zero).
+_CHAIN_NAME = re.compile(r"(case|partnership):([1-9][0-9]*)")
+
+
+def _chain_subject(chain: str) -> tuple[str, int] | None:
+    """Return the kind and id of the subject whose chain this is, or None for a name that is not
+    exactly the one Accord gives it ("case:016" and "case:+16" are not case 16's chain)."""
+    match = _CHAIN_NAME.fullmatch(chain)
+    return (match[1], int(match[2])) if match else None
+
+
 def _case_of(chain: str) -> int | None:
     """Return the id of the case whose chain this is ("case:12"), or None for another subject's."""
-    kind, _, ident = chain.partition(":")
-    return int(ident) if kind == "case" and ident.isdigit() else None
+    subject = _chain_subject(chain)
+    return subject[1] if subject is not None and subject[0] == "case" else None
+
+
+def _duplicate_key(stored: str) -> str | None:
+    """Return a key that an object of a JSON text repeats, at any depth, or None (ValueError: not JSON).
+
+    orjson keeps the last of two equal keys and SQLite's JSON functions (the report's) read the
+    first, so such a payload hashes as one value and is counted as another.
+    """
+    found: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in items]
+        if not found and len(set(keys)) < len(keys):
+            found.append(next(key for key in keys if keys.count(key) > 1))
+        return dict(items)
+
+    json.loads(stored, object_pairs_hook=pairs)
+    return found[0] if found else None
+
+
+def _stored_json_fault(e: AuditEvent, stored: list[str | None]) -> Fault | None:
+    """Return the fault of an event whose stored JSON text (payload, actor roles) repeats a key."""
+    for column, value in zip(("payload", "actor_roles"), stored):
+        try:
+            key = _duplicate_key(value) if value is not None else None
+        except ValueError:
+            return Fault(e.id, e.chain, e.seq, f"the stored {column} is not JSON text")
+        if key is not None:
+            return Fault(e.id, e.chain, e.seq, f"the stored {column} repeats the key {key!r}: it reads as one "
+                                               "value to the hash and as another to the report")
+    return None
+
+
+def _name_fault(first: AuditEvent) -> Fault:
+    """Return the fault of a chain that is no subject's: a name Accord does not write, or its
+    case or entry does not exist."""
+    subject = _chain_subject(first.chain)
+    if subject is None:
+        return Fault(first.id, first.chain, first.seq, "the chain's name is not one Accord writes (case:N, "
+                                                       "partnership:N): the event was forged under another name")
+    kind = "case" if subject[0] == "case" else "inventory entry"
+    return Fault(first.id, first.chain, first.seq, f"the chain's {kind} {subject[1]} does not exist")
+
+
+def _chain_fault(events: list[AuditEvent], heads: dict[str, Head]) -> Fault | None:
+    """Return the first fault of one chain read by verify_all, its subject's head and state known.
+
+    The chain must be exactly its subject's (heads is keyed by those names), and that subject's
+    row must record a head: a NULL one would switch off the checks of a cut trail and of the state.
+    A case's row also records the seq of its head, which must be the last event's.
+    """
+    first, last = events[0], events[-1]
+    if first.chain not in heads:
+        return _name_fault(first)
+    head, head_seq, state = heads[first.chain]
+    if head is None:
+        return check_chain(events) or Fault(None, first.chain, None, f"the {_subject(first.chain)}'s row records "
+                                                                      "no head, yet its chain has events: the head "
+                                                                      "was erased")
+    fault = check_chain(events, head, state=state)
+    if fault is None and head_seq is not None and head_seq != last.seq:
+        return Fault(None, first.chain, None, f"the {_subject(first.chain)}'s row records seq {head_seq} as its "
+                                              f"head, its chain ends at seq {last.seq}: the head was altered")
+    return fault
 
 
 def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Fault]]:
@@ -179,40 +263,60 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
     session = session() if isinstance(session, scoped_session) else session
     if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    # Each chain's head and the state it left, by chain: the cases', and the inventory entries'.
+    # Each chain's head (hash and, for a case, seq) and the state it left, by the chain's name: the
+    # cases', and the inventory entries'.
     from models import Partnership
 
-    heads = {f"case:{case_id}": (head, state) for case_id, head, state in
-             session.execute(select(Case.id, Case.last_event_hash, Case.state))}
-    heads.update({f"partnership:{pid}": (head, status) for pid, head, status in
+    heads: dict[str, Head] = {
+        f"case:{case_id}": (head, seq, state) for case_id, head, seq, state in
+        session.execute(select(Case.id, Case.last_event_hash, Case.last_event_seq, Case.state))}
+    heads.update({f"partnership:{pid}": (head, None, status) for pid, head, status in
                   session.execute(select(Partnership.id, Partnership.last_event_hash, Partnership.status))})
+    # On SQLite a JSON column is the text as stored, and a payload may repeat a key: orjson (the
+    # hash) keeps the last value, SQLite's JSON functions (the report) read the first. The stored
+    # text is read alongside and refused if it repeats one. PostgreSQL's JSONB keeps one value of
+    # a key (the last) whoever reads it, so there the check is not needed, nor could it be made.
+    raw = session.get_bind().dialect.name == "sqlite"
     faults: list[Fault] = []
+    seen: set[str] = set()
     chains = events = 0
     current: list[AuditEvent] = []
+    duplicate: Fault | None = None  # the current chain's first event whose stored JSON repeats a key
 
     def finish() -> None:
-        nonlocal chains
+        nonlocal chains, duplicate
         if not current:
             return
         chains += 1
-        first = current[0]
+        seen.add(current[0].chain)
         # The case is named by the chain, which its hashes cover, not by the event's case_id column.
-        expected, state = heads.get(first.chain, (None, None))
-        fault = check_chain(current, expected, state=state)
+        fault = _chain_fault(current, heads)
+        if duplicate is not None and (fault is None or fault.seq is None or duplicate.seq < fault.seq):
+            fault = duplicate
         if fault:
             faults.append(fault)
         current.clear()
+        duplicate = None
 
     stmt = select(AuditEvent).order_by(AuditEvent.chain, AuditEvent.seq).execution_options(yield_per=batch)
-    for event in session.scalars(stmt):
+    if raw:
+        stmt = stmt.add_columns(cast(AuditEvent.payload, Text).label("stored_payload"),
+                                cast(AuditEvent.actor_roles, Text).label("stored_roles"))
+    for event, *stored in session.execute(stmt):
         events += 1
         if current and current[0].chain != event.chain:
             finish()
         current.append(event)
+        if duplicate is None:
+            duplicate = _stored_json_fault(event, stored)
     finish()
-    with_events = set(session.scalars(select(AuditEvent.chain).distinct()))
-    for chain, (head, _state) in heads.items():
-        if head is not None and chain not in with_events:
+    for chain, (head, _seq, _state) in heads.items():
+        if chain in seen:
+            continue
+        if _case_of(chain) is not None:
+            faults.append(Fault(None, chain, None, "the case has no events, not even its creation: its whole "
+                                                   "chain is missing"))
+        elif head is not None:
             faults.append(Fault(None, chain, None, "every event of the chain is missing"))
     return chains, events, faults
 
@@ -248,9 +352,21 @@ def head_digest(session: Session, upto: int | None = None) -> str:
     return f"{upto}:{digest.hexdigest()}"
 
 
+#: A digest exactly as head_digest prints it: an event id (no sign, no leading zero), a colon and a
+#: SHA-256 in 64 lower-case hex digits. Anything else was never printed by it, and compared with
+#: the trail would read as a rewritten trail: a false alarm.
+_HEAD_DIGEST = re.compile(r"(0|[1-9][0-9]*):[0-9a-f]{64}")
+
+
+def parse_head(recorded: str) -> int:
+    """Return the event id N of a digest printed by head_digest; ValueError if it is not one."""
+    if _HEAD_DIGEST.fullmatch(recorded) is None or int(recorded.partition(":")[0]) > 2**63 - 1:
+        raise ValueError("a head digest is N:SHA256 as `flask audit head` prints it: an event id, a colon and "
+                         "64 lower-case hex digits")
+    return int(recorded.partition(":")[0])
+
+
 def check_head(session: Session, recorded: str) -> bool:
-    """Return whether a digest printed earlier by head_digest still matches the trail."""
-    upto, _, _ = recorded.partition(":")
-    if not upto.isdigit() or int(upto) > 2**63 - 1:
-        raise ValueError("a head digest looks like N:HEX, as `flask audit head` prints it")
-    return head_digest(session, int(upto)) == recorded
+    """Return whether a digest printed earlier by head_digest still matches the trail (ValueError
+    if it is not such a digest)."""
+    return head_digest(session, parse_head(recorded)) == recorded

@@ -268,3 +268,135 @@ def test_a_junk_chain_or_a_huge_head_is_a_fault_not_a_traceback(app, trail):
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit) and "chain case:x" in result.output
     result = _verify(app, "--head", "99999999999999999999999:ab")
     assert result.exit_code != 0 and isinstance(result.exception, SystemExit), result.output
+
+
+def _forge(**fields) -> AuditEvent:
+    """Append an event of one's own making, hashed as Accord hashes (INSERT is allowed to anyone)."""
+    from datetime import datetime
+
+    from workflows.audit import GENESIS, event_hash
+
+    e = AuditEvent(**{"seq": 1, "at": datetime(2026, 1, 5, 9), "actor_id": None, "actor_username": "mallory",
+                      "actor_roles": [], "action": "create", "from_state": None, "to_state": "approved",
+                      "comment": None, "payload": {}, "prev_hash": GENESIS, **fields})
+    e.hash = event_hash(e)
+    db.session.add(e)
+    db.session.commit()
+    return e
+
+
+#: Other ways to write a case's id than Accord's: a leading zero, Arabic-Indic digits, full-width digits.
+ALIASES = {"leading zero": "0{}".format,
+           "arabic-indic": lambda i: str(i).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")),
+           "full-width": lambda i: str(i).translate(str.maketrans("0123456789", "０１２３４５６７８９"))}
+
+
+@pytest.mark.parametrize("alias", ALIASES)
+def test_an_event_forged_under_an_alias_of_its_cases_chain_is_named(app, trail, alias):
+    # "case:016" read as case 16's chain, yet no case's head is found under that name: a chain of its
+    # own, with the case's id on its events (what the reports join on), verified with no head to end at.
+    name = f"case:{ALIASES[alias](trail[0])}"
+    forged = _forge(chain=name, case_id=trail[0])
+    result = _verify(app)
+    assert result.exit_code == 1, result.output
+    assert f"event {forged.id} (chain {name}, seq 1): the chain's name is not one Accord writes" in result.output
+
+
+def test_a_chain_whose_subject_does_not_exist_is_named(app, trail):
+    forged = _forge(chain="partnership:999999", action="inventory_create", to_state="active")
+    result = _verify(app)
+    assert result.exit_code == 1, result.output
+    assert (f"event {forged.id} (chain partnership:999999, seq 1): the chain's inventory entry 999999 does not "
+            "exist") in result.output
+
+
+@pytest.mark.parametrize("tamper", ["cut", "state"])
+def test_a_case_whose_head_was_erased_is_named(app, trail, tamper):
+    # A NULL head switched off the checks of a cut trail and of the state.
+    case_id = trail[0]
+    if tamper == "cut":
+        _tamper("DELETE FROM audit_events WHERE id = :id", id=_events(case_id)[-1].id)
+    else:
+        _tamper("UPDATE cases SET state = 'draft' WHERE id = :id", id=case_id)
+    _tamper("UPDATE cases SET last_event_hash = NULL, last_event_seq = 0 WHERE id = :id", id=case_id)
+    result = _verify(app)
+    assert result.exit_code == 1, result.output
+    assert f"chain case:{case_id}: the case's row records no head, yet its chain has events" in result.output
+
+
+def test_an_entry_whose_head_was_erased_is_named(app, make_user):
+    from models import Partnership
+    from workflows.partnership import inventory
+
+    entry = db.session.scalars(select(Partnership).where(Partnership.status != "active").limit(1)).one()
+    inventory.edit_entry(db.session, make_user("ada", "admin"), entry.id, {"status": "active"})
+    assert _verify(app).exit_code == 0
+    _tamper("UPDATE partnerships SET status = 'dormant', last_event_hash = NULL WHERE id = :id", id=entry.id)
+    result = _verify(app)
+    assert result.exit_code == 1, result.output
+    assert f"chain partnership:{entry.id}: the entry's row records no head" in result.output
+
+
+def test_a_case_head_with_another_seq_is_named(app, trail):
+    _tamper("UPDATE cases SET last_event_seq = 1 WHERE id = :id", id=trail[0])
+    result = _verify(app)
+    assert result.exit_code == 1, result.output
+    assert f"chain case:{trail[0]}: the case's row records seq 1 as its head, its chain ends at seq 3" in result.output
+
+
+def test_a_case_with_no_events_is_named(app, trail):
+    # Every case begins with its creation: a case row with no event at all lost its whole chain,
+    # whatever its head says (here: none, as a case row inserted by hand would have).
+    create = _events(trail[1])[0]
+    _tamper("DELETE FROM audit_events WHERE id = :id", id=create.id)
+    _tamper("UPDATE cases SET last_event_hash = NULL, last_event_seq = 0 WHERE id = :id", id=trail[1])
+    result = _verify(app)
+    assert result.exit_code == 1, result.output
+    assert f"chain case:{trail[1]}: the case has no events, not even its creation" in result.output
+
+
+def test_a_case_chain_that_does_not_begin_with_its_creation_is_named(app, trail):
+    # The creation replaced by another first event, hashed as Accord would, and the row's head set to it.
+    create = _events(trail[1])[0]
+    _tamper("DELETE FROM audit_events WHERE id = :id", id=create.id)
+    forged = _forge(chain=f"case:{trail[1]}", case_id=trail[1], action="edit", from_state="draft", to_state="draft")
+    _tamper("UPDATE cases SET last_event_hash = :h WHERE id = :id", h=forged.hash, id=trail[1])
+    result = _verify(app)
+    assert result.exit_code == 1, result.output
+    assert (f"event {forged.id} (chain case:{trail[1]}, seq 1): a case's chain begins with its creation, this one "
+            "with 'edit'") in result.output
+
+
+def test_a_payload_with_a_repeated_key_is_named(app, trail):
+    # orjson (and so the hash) keeps the last of two equal keys; SQLite's JSON functions, which the
+    # report reads payloads with, the first. PostgreSQL's JSONB keeps one of them on the way in.
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("JSONB stores one value of a key: a repeated key cannot be stored on PostgreSQL")
+    from workflows.audit import event_hash
+
+    approve = _events(trail[0])[2]
+    payload = dict(approve.payload)
+    assert payload["amount"] == "10.00"
+    _tamper("""UPDATE audit_events SET payload = '{"amount":"99999.00",' || substr(payload, 2) WHERE id = :id""",
+            id=approve.id)
+    approve = _events(trail[0])[2]
+    assert approve.payload == payload and event_hash(approve) == approve.hash  # the hash still matches
+    assert db.session.scalar(text("SELECT json_extract(payload, '$.amount') FROM audit_events WHERE id = :id"),
+                             {"id": approve.id}) == "99999.00"  # what the report would count
+    result = _verify(app)
+    assert result.exit_code == 1, result.output
+    assert f"event {approve.id} (chain case:{trail[0]}, seq 3): the stored payload repeats the key 'amount'" in (
+        result.output)
+
+
+@pytest.mark.parametrize("malformed", ["128:ABC", "upper", "leading zero", "trailing newline", "other digits"])
+def test_a_malformed_head_digest_is_refused_as_bad_input_not_a_tamper_alarm(app, trail, malformed):
+    head = app.test_cli_runner().invoke(args=["audit", "head"]).output.strip()
+    assert _verify(app, "--head", head).exit_code == 0
+    upto, _, digest = head.partition(":")
+    given = {"128:ABC": "128:ABC", "upper": head.upper(), "leading zero": f"0{head}", "trailing newline": f"{head}\n",
+             "other digits": f"{upto.translate(str.maketrans('0123456789', '٠١٢٣٤٥٦٧٨٩'))}:{digest}"}[malformed]
+    result = _verify(app, "--head", given)
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--head'" in result.output and "64 lower-case hex digits" in result.output
+    assert "rewritten" not in result.output
