@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from models import Case, Partnership
 from workflows.definition import OWNER, Guard, Transition, Workflow, incomplete, named
-from workflows.partnership.inventory import REVIVABLE, active_with_city, adopt, lock_entry, lock_inventory
+from workflows.partnership.inventory import (REVIVABLE, active_with_city, adopt, dormant_with_city, lock_entry,
+                                            lock_inventory)
 from workflows.partnership.schemas import PartnershipDecisionArgs, PartnershipData, ResubmitArgs
 from workflows.scoring import has_complete_score, is_eligible, not_recused
 
@@ -85,14 +86,30 @@ def _not_a_duplicate(ctx) -> str | tuple | None:
     if active is not None:
         return _field_error("partner_city", f"The City already has an active partnership with {active.city}, {active.country} "
                                             f"(inventory #{active.id}).")
-    return None
+    return _not_beside_a_dormant_one(ctx)
+
+
+def _not_beside_a_dormant_one(ctx) -> str | tuple | None:
+    # A new partnership with the city of a dormant entry would leave that entry dormant for ever,
+    # and its later revival refused as a duplicate: the proposal revives it instead. (A completed
+    # partnership may be followed by a new one: Cape Town.)
+    data = ctx.data
+    if data.get("proposal_type") != "new" or not data.get("partner_country"):
+        return None
+    dormant = dormant_with_city(ctx.session, data["partner_city"], data["partner_country"])
+    if dormant is None:
+        return None
+    return _field_error("partner_city", f"The City's partnership with {dormant.city}, {dormant.country} is dormant "
+                                        f"(inventory #{dormant.id}): propose a revival of inventory #{dormant.id} "
+                                        "instead of a new partnership.")
 
 
 complete = Guard("proposal_complete", _complete, "every required field is valid")
 names_inventory_entry = Guard("names_inventory_entry", _names_inventory_entry,
                               "a revival names a dormant or completed inventory entry")
 not_a_duplicate = Guard("not_a_duplicate", _not_a_duplicate,
-                        "no proposal duplicates an active partnership with the same city")
+                        "no proposal duplicates an active partnership with the same city, nor proposes anew "
+                        "a dormant one")
 
 
 def _take_review(ctx) -> None:

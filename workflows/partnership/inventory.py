@@ -98,6 +98,15 @@ def active_with_city(session: Session, city: str, exclude: int | None = None) ->
     return session.scalars(stmt.limit(1)).first()
 
 
+def dormant_with_city(session: Session, city: str, country: str) -> Partnership | None:
+    """Return a dormant entry with this city and country (each in any letter case), if there is one:
+    the partnership a proposal for that city revives, rather than opening a second one beside it."""
+    stmt = select(Partnership).where(Partnership.status == "dormant",
+                                     func.lower(Partnership.city) == city.strip().lower(),
+                                     func.lower(Partnership.country) == country.strip().lower())
+    return session.scalars(stmt.order_by(Partnership.id).limit(1)).first()
+
+
 def proposals_for(session: Session, user: User, p: Partnership) -> list[Case]:
     """Return the partnership cases the user may see that name this entry, newest first."""
     cases = session.scalars(select(Case).where(Case.workflow == "partnership", visible(user))

@@ -42,13 +42,19 @@ class PartnershipData(Schema):
         def missing(name: str) -> bool:
             return data.get(name) is None and (not partial or name in data)
 
+        faults: dict[str, list[str]] = {}
         if data.get("proposal_type") == "revival" and missing("partnership_id"):
-            raise ValidationError("A revival names the inventory partnership it revives.", "partnership_id")
+            faults["partnership_id"] = ["A revival names the inventory partnership it revives."]
         if data.get("sponsor_funding_secured") is True and missing("sponsor_amount"):
-            raise ValidationError("Give the amount the sponsor has secured.", "sponsor_amount")
-        if data.get("sponsor_organization") == "none" and data.get("sponsor_funding_secured") is True:
-            raise ValidationError("Funding cannot be secured without a sponsoring organization.",
-                                  "sponsor_funding_secured")
+            faults["sponsor_amount"] = ["Give the amount the sponsor has secured."]
+        if data.get("sponsor_organization") == "none":
+            if data.get("sponsor_funding_secured") is True:
+                faults["sponsor_funding_secured"] = ["Funding cannot be secured without a sponsoring organization."]
+            if data.get("sponsor_amount") is not None:
+                faults["sponsor_amount"] = ["There is no sponsoring organization: leave the sponsor's contribution "
+                                            "empty."]
+        if faults:
+            raise ValidationError(faults)
 
 
 class ResubmitArgs(PartnershipData):

@@ -1,16 +1,17 @@
 """Disaster-relief assistance requests (product.md §3.2): triage, recommendation, decision, payment."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
 
+import clock
 from models import Case, User
 from models.types import utcnow
 from workflows.definition import OWNER, Guard, Transition, Workflow, named
 from workflows.relief.schemas import (ApproveArgs, CloseArgs, DisburseArgs, RecommendArgs, ReliefData,
-                                      ReliefDataUpdate, missing_fields)
+                                      ReliefDataUpdate, asks_for_money, missing_fields)
 from workflows.scoring import has_complete_score, is_eligible, not_recused
 
 STATES = ("draft", "submitted", "in_triage", "info_requested", "recommended", "council_review", "approved",
@@ -75,6 +76,10 @@ FIELD_NAMES = {"city": "city struck", "country": "country", "partnership_id": "p
                "contact": "contact"}
 
 
+def _field_error(field: str, message: str) -> tuple[str, dict]:
+    return message, {"data": {field: [message]}}
+
+
 def _complete(ctx) -> str | tuple | None:
     errors = missing_fields(ctx.data)
     return (f"The request is not complete: {named(errors, FIELD_NAMES)}.", {"data": errors}) if errors else None
@@ -86,6 +91,38 @@ def _within_limit(ctx) -> bool:
 
 def _above_limit(ctx) -> bool:
     return not _within_limit(ctx)
+
+
+def _grant_within_request(ctx) -> str | tuple | None:
+    """Refuse a grant (proposed on recommend, or as revised on approve) above the amount requested,
+    or any grant of money when no financial help was asked for."""
+    granted = amount(ctx.data.get("amount_granted")) or Decimal("0")
+    if not asks_for_money(ctx.data):
+        if granted > 0:
+            return _field_error("amount_granted", "No financial help was asked for: the amount granted must be "
+                                                  "0.00.")
+        return None
+    requested = amount(ctx.data.get("amount_requested"))
+    if requested is not None and granted > requested:
+        return _field_error("amount_granted", f"The amount granted (${granted:,.2f}) is more than the amount "
+                                              f"requested (${requested:,.2f}).")
+    return None
+
+
+def approved_on(case: Case) -> date:
+    """Return the City's date on which an approved request's grant was approved: the day it
+    entered the approved state (by the CAO, or by Council above the CAO's limit)."""
+    return clock.city_date(case.state_entered_at)
+
+
+def _paid_after_approval(ctx) -> str | tuple | None:
+    """Refuse a payment dated before the day the grant was approved (a date in the future the
+    payload's own schema refuses)."""
+    approved = approved_on(ctx.case)
+    if ctx.payload["paid_on"] < approved:
+        return _field_error("paid_on", f"The grant was approved on {approved.isoformat()}: the payment cannot "
+                                       "be dated before that day.")
+    return None
 
 
 def _paid_within_grant(ctx) -> str | tuple | None:
@@ -121,6 +158,11 @@ def _remember_recommender(ctx) -> None:
 data_complete = Guard("data_complete", _complete, "every required field is filled in and valid")
 paid_within_grant = Guard("amount_paid_within_grant", _paid_within_grant,
                           "amount_paid is not more than amount_granted")
+paid_after_approval = Guard("paid_on_after_approval", _paid_after_approval,
+                            "paid_on is not before the day the grant was approved")
+grant_within_request = Guard("amount_granted_within_request", _grant_within_request,
+                             "amount_granted is not more than amount_requested, and 0 when no financial help "
+                             "was asked for")
 
 WORKFLOW = Workflow(
     name="relief",
@@ -145,19 +187,20 @@ WORKFLOW = Workflow(
         Transition("provide_info", ("info_requested",), "in_triage", (OWNER,), "Provide information",
                    payload=ReliefDataUpdate, guards=(data_complete,)),
         Transition("recommend", ("in_triage",), "recommended", ("hco",), "Recommend", may=not_recused,
-                   guards=(has_complete_score, is_eligible), payload=RecommendArgs, effect=_remember_recommender),
+                   guards=(has_complete_score, is_eligible, grant_within_request), payload=RecommendArgs,
+                   effect=_remember_recommender),
         Transition("decline", ("in_triage",), "declined", ("hco",), "Decline (screen out)", may=not_recused,
                    comment_required=True),
         Transition("approve", ("recommended",), "approved", ("cao",), "Approve", may=_not_recommender,
-                   when=_within_limit, payload=ApproveArgs),
+                   when=_within_limit, payload=ApproveArgs, guards=(grant_within_request,)),
         Transition("approve", ("recommended",), "council_review", ("cao",), "Approve", may=_not_recommender,
-                   when=_above_limit, payload=ApproveArgs),
+                   when=_above_limit, payload=ApproveArgs, guards=(grant_within_request,)),
         Transition("approve", ("council_review",), "approved", ("council",), "Approve", may=_not_recommender,
-                   payload=ApproveArgs),
+                   payload=ApproveArgs, guards=(grant_within_request,)),
         Transition("decline", ("recommended",), "declined", ("cao",), "Decline", comment_required=True),
         Transition("decline", ("council_review",), "declined", ("council",), "Decline", comment_required=True),
         Transition("disburse", ("approved",), "disbursed", ("finance",), "Record disbursement",
-                   payload=DisburseArgs, guards=(paid_within_grant,)),
+                   payload=DisburseArgs, guards=(paid_within_grant, paid_after_approval)),
         Transition("close", ("disbursed",), "closed", ("hco",), "Close", payload=CloseArgs),
         Transition("withdraw", ("draft", "submitted", "in_triage", "info_requested"), "withdrawn", (OWNER,),
                    "Withdraw"),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -77,11 +78,31 @@ def _all_optional(base: type[Schema], name: str) -> type[Schema]:
 ReliefDataUpdate = _all_optional(ReliefData, "ReliefDataUpdate")
 
 
+def asks_for_money(data: dict) -> bool:
+    """Return whether a request asks for financial help (a grant)."""
+    return "financial" in (data.get("assistance_types") or [])
+
+
+def _amount_requested_error(data: dict) -> str | None:
+    """Return why a financial request's amount requested stops it from being submitted, or None.
+
+    A draft may hold 0.00 (a field filled in later); a submitted request for a grant asks for
+    some money, or the grant it leads to could only be nothing."""
+    requested = data.get("amount_requested")
+    if requested in (None, ""):
+        return "Required when financial help is asked for."
+    try:
+        positive = Decimal(str(requested)) > 0
+    except InvalidOperation:
+        return None  # (not an amount: the schema names the fault)
+    return None if positive else "Must be more than 0.00 when financial help is asked for."
+
+
 def missing_fields(data: dict) -> dict:
     """Return the field errors that stop a request from being submitted (empty when complete)."""
     errors = incomplete(ReliefData, data)
-    if "financial" in (data.get("assistance_types") or []) and data.get("amount_requested") in (None, ""):
-        errors.setdefault("amount_requested", []).append("Required when financial help is asked for.")
+    if asks_for_money(data) and "amount_requested" not in errors and (fault := _amount_requested_error(data)):
+        errors["amount_requested"] = [fault]
     return errors
 
 

@@ -3,10 +3,12 @@ allowed to the right person, and refused to others, each refusal changing nothin
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
 from extensions import db
-from models import Partnership
+from models import Case, Partnership
 from tests.workflows.partnership.conftest import DECISION, entry, fire, new, revival, snapshot
+from workflows.partnership.inventory import create_entry
 
 # state, actor, trigger, body, destination
 ALLOWED = [
@@ -277,3 +279,54 @@ def test_a_new_proposal_names_a_prospective_entry_of_its_own_country(api, people
     assert r.status_code == 422 and "partnership_id" in r.get_json()["errors"]["data"]
     ok = make_case("draft", data=new("Gaborone", "Botswana", partnership_id=botswana), title="Gaborone")
     assert fire(api(people["chen"]), ok.id, "submit", ok.version).status_code == 200
+
+
+def test_a_sponsor_amount_without_a_sponsor_is_refused(api, people, make_case):
+    client = api(people["chen"])
+    unsponsored = new(sponsor_organization="none", sponsor_funding_secured=False, sponsor_amount="5000.00")
+    r = client.post("/api/v1/cases", json={"workflow": "partnership", "title": "Durban", "goals": ["democracy"],
+                                           "data": unsponsored})
+    body = r.get_json()
+    assert (r.status_code, body["error"]) == (422, "validation_failed")
+    assert body["errors"] == {"data": {"sponsor_amount": [
+        "There is no sponsoring organization: leave the sponsor's contribution empty."]}}
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+    # Edited to "none" while an amount is kept, a draft is refused too, and so is a resubmission.
+    draft = make_case("draft", data=new())
+    before = snapshot(draft.id)
+    r = client.patch(f"/api/v1/cases/{draft.id}", json={"version": draft.version, "data": {
+        "sponsor_organization": "none", "sponsor_funding_secured": False}})
+    assert (r.status_code, list(r.get_json()["errors"]["data"])) == (422, ["sponsor_amount"])
+    assert snapshot(draft.id) == before
+    returned = make_case("revision_requested")
+    _guard_refusal(api, people["chen"], returned, "resubmit", "proposal_complete", "sponsor_amount",
+                   data={"sponsor_organization": "none", "sponsor_funding_secured": False})
+    r = fire(client, returned.id, "resubmit", returned.version,
+             data={"sponsor_organization": "none", "sponsor_funding_secured": False, "sponsor_amount": None})
+    assert r.status_code == 200 and r.get_json()["data"]["sponsor_amount"] is None
+
+
+def test_a_new_proposal_for_the_city_of_a_dormant_partnership_is_refused(api, people, make_case):
+    """Adopted, it made a second, active Sao Paulo beside the dormant one, which stayed dormant for
+    ever (its revival refused as a duplicate): the proposal is to revive it."""
+    sao_paulo = entry("Sao Paulo").id
+    case = make_case("draft", data=new("sao paulo", " BRAZIL"), title="Sao Paulo anew")
+    body = _guard_refusal(api, people["chen"], case, "submit", "not_a_duplicate", "partner_city")
+    assert list(body["errors"]["data"]) == ["partner_city"]
+    assert f"propose a revival of inventory #{sao_paulo}" in body["message"]
+    # On resubmission, turned from a revival into a new partnership.
+    returned = make_case("revision_requested")
+    _guard_refusal(api, people["chen"], returned, "resubmit", "not_a_duplicate", "partner_city",
+                   data={"proposal_type": "new", "partnership_id": None})
+    # A city of that name in another country is not that partnership.
+    other = make_case("draft", data=new("Sao Paulo", "Portugal"), title="Another Sao Paulo")
+    assert fire(api(people["chen"]), other.id, "submit", other.version).status_code == 200
+
+
+def test_adoption_refused_when_a_dormant_partnership_with_the_city_appeared(api, people, make_case):
+    case = make_case("council_review", data=new("Durban", "South Africa"), title="Durban")
+    durban = create_entry(db.session, people["ada"], {"city": "Durban", "country": "South Africa",
+                                                      "focus": "Urban health", "status": "dormant"})
+    body = _guard_refusal(api, people["jordan"], case, "approve", "not_a_duplicate", "partner_city")
+    assert f"inventory #{durban.id}" in body["message"]
+    assert entry("Durban").status == "dormant"

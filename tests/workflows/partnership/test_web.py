@@ -170,3 +170,29 @@ def test_an_entry_links_the_proposal_behind_a_change_only_for_those_who_may_see_
     assert browser_of(stranger).get(f"/cases/{case.id}").status_code == 404
     page = browser_of(stranger).get(path).get_data(as_text=True)
     assert f"proposal #{case.id}" in page and f'href="/cases/{case.id}"' not in page
+
+
+def test_a_sponsor_amount_without_a_sponsor_is_marked_beside_the_field(people, browser_of):
+    form = {k: v for k, v in PROPOSAL.items() if k != "sponsor_funding_secured"}
+    r = browser_of(people["chen"]).post("/partnerships/propose", data={
+        **form, "partnership_id": str(entry("Sao Paulo").id), "sponsor_organization": "none",
+        "sponsor_amount": "5,000"})
+    assert r.status_code == 422
+    assert re.search(r'id="sponsor_amount-error">There is no sponsoring organization', r.get_data(as_text=True))
+    assert db.session.scalar(select(Case.id)) is None
+
+
+def test_a_new_proposal_for_a_dormant_city_is_marked_beside_the_partner_city(people, make_case, browser_of):
+    from tests.workflows.partnership.conftest import new
+
+    case = make_case("draft", data=new("Sao Paulo", "Brazil"), title="Sao Paulo anew")
+    client = browser_of(people["chen"])
+    r = client.post(f"/cases/{case.id}/actions/submit", data={"submit-version": case.version})
+    refused = r.get_data(as_text=True)
+    assert r.status_code == 422 and f"propose a revival of inventory #{entry('Sao Paulo').id}" in refused
+    assert f"/partnerships/proposals/{case.id}/edit?check=submit" in refused
+    # The refused submit leads to the edit page, which marks the field.
+    page = client.get(f"/partnerships/proposals/{case.id}/edit?check=submit").get_data(as_text=True)
+    assert re.search(r'id="partner_city-error">The City&#39;s partnership with Sao Paulo, Brazil is dormant', page)
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).state == "draft"

@@ -7,7 +7,8 @@ from workflows.scoring import submit_score
 
 
 def _recommended_by_both(api, people, make_case, amount="20000.00"):
-    case = make_case("submitted")
+    # Asking for as much as the largest grant proposed here (a grant above the request is refused).
+    case = make_case("submitted", amount_requested="90000.00")
     both = api(people["both"])
     fire(both, case.id, "start_triage", case.version)
     submit_score(db.session, people["both"], case.id, RATINGS)

@@ -1,7 +1,7 @@
 """Every row of the relief table (product.md §3.2), allowed and refused, through the API."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -244,3 +244,82 @@ def test_allowed_transitions_show_each_role_its_own_steps(api, browse, people, m
         "request_info", "decline"]
     assert api(people["owner"]).get(f"/api/v1/cases/{case.id}").get_json()["allowed_transitions"] == ["withdraw"]
     assert api(people["finance"]).get(f"/api/v1/cases/{case.id}").get_json()["allowed_transitions"] == []
+
+
+def test_a_financial_request_asks_for_more_than_nothing(api, people, make_case):
+    # A request for a grant of 0.00 was submitted; a draft may still hold it until it is filled in.
+    case = make_case("draft", amount_requested="0.00")
+    before = snapshot(case.id)
+    r = fire(api(people["owner"]), case.id, "submit", case.version)
+    assert (r.status_code, r.get_json()["error"], r.get_json()["guard"]) == (422, "guard_failed", "data_complete")
+    assert r.get_json()["errors"] == {"data": {"amount_requested": [
+        "Must be more than 0.00 when financial help is asked for."]}}
+    assert r.get_json()["message"] == "The request is not complete: amount requested."
+    assert snapshot(case.id) == before
+    # Sent with the information the office asked for, it is refused too.
+    asked = make_case("info_requested")
+    before = snapshot(asked.id)
+    r = fire(api(people["owner"]), asked.id, "provide_info", asked.version, data={"amount_requested": "0"})
+    assert (r.status_code, list(r.get_json()["errors"]["data"])) == (422, ["amount_requested"])
+    assert snapshot(asked.id) == before
+    # Other help asks for no money: 0.00 there is no fault.
+    technical = make_case("draft", amount_requested="0.00", assistance_types=["technical"])
+    assert fire(api(people["owner"]), technical.id, "submit", technical.version).status_code == 200
+
+
+GRANT_REFUSED = [
+    # state, amount granted when recommended, who, trigger, payload, data changed from the usual request
+    ("scored", None, "hco", "recommend", {"recommendation": "approve", "amount_granted": "40000.01"}, {}),
+    ("recommended", "20000.00", "cao", "approve", {"amount_granted": "40000.01"}, {}),  # (above the CAO's limit too)
+    ("council_review", "30000.00", "council", "approve", {"amount_granted": "45000.00"}, {}),
+    ("scored", None, "hco", "recommend", {"recommendation": "approve", "amount_granted": "1.00"},
+     {"assistance_types": ["technical", "staff_deployment"], "amount_requested": None}),
+    ("recommended", "0.00", "cao", "approve", {"amount_granted": "500.00"},
+     {"assistance_types": ["in_kind"], "amount_requested": "500.00"}),
+]
+
+
+@pytest.mark.parametrize("state, amount, who, trigger, payload, changes", GRANT_REFUSED,
+                         ids=["recommend-above", "approve-above", "council-above", "recommend-no-money",
+                              "approve-no-money"])
+def test_a_grant_is_never_more_than_was_asked_for(api, people, make_case, state, amount, who, trigger, payload,
+                                                  changes):
+    case = make_case(state, amount, **changes)
+    before = snapshot(case.id)
+    r = fire(api(people[who]), case.id, trigger, case.version, data=payload)
+    body = r.get_json()
+    assert (r.status_code, body["error"], body["guard"]) == (422, "guard_failed", "amount_granted_within_request")
+    assert list(body["errors"]["data"]) == ["amount_granted"] and body["message"] in body["errors"]["data"][
+        "amount_granted"]
+    assert snapshot(case.id) == before
+
+
+def test_a_grant_may_be_all_that_was_asked_for_and_nothing_for_other_help(api, people, make_case):
+    case = make_case("scored")
+    r = fire(api(people["hco"]), case.id, "recommend", case.version,
+             data={"recommendation": "approve", "amount_granted": "40000.00"})
+    assert r.status_code == 200 and r.get_json()["data"]["amount_granted"] == "40000.00"
+    technical = make_case("scored", assistance_types=["technical"], amount_requested=None)
+    r = fire(api(people["hco"]), technical.id, "recommend", technical.version,
+             data={"recommendation": "approve", "amount_granted": "0.00"})
+    assert r.status_code == 200, r.get_json()
+
+
+def test_paid_on_is_not_before_the_day_of_the_approval_in_the_citys_time_zone(api, people, make_case):
+    # Approved at 23:30 in Toronto on 9 March 2026, already 10 March in UTC.
+    clock.set(datetime(2026, 3, 10, 3, 30, tzinfo=timezone.utc))
+    case = make_case("approved")
+    clock.set(datetime(2026, 3, 12, 15, 0, tzinfo=timezone.utc))
+    finance = api(people["finance"])
+    for paid_on, code in (("2001-01-01", "guard_failed"), ("2026-03-08", "guard_failed"),
+                          ("2026-03-13", "validation_failed")):  # (before the approval, and tomorrow)
+        before = snapshot(case.id)
+        r = fire(finance, case.id, "disburse", case.version, data={**PAID, "paid_on": paid_on})
+        assert (r.status_code, r.get_json()["error"]) == (422, code), paid_on
+        assert list(r.get_json()["errors"]["data"]) == ["paid_on"], paid_on
+        if code == "guard_failed":
+            assert r.get_json()["guard"] == "paid_on_after_approval"
+            assert "approved on 2026-03-09" in r.get_json()["message"]
+        assert snapshot(case.id) == before
+    r = fire(finance, case.id, "disburse", case.version, data={**PAID, "paid_on": "2026-03-09"})
+    assert r.status_code == 200 and r.get_json()["data"]["paid_on"] == "2026-03-09"

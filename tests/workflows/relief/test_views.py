@@ -1,6 +1,7 @@
 """The relief pages: the request form, the edit form and the step forms on the case page."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -245,3 +246,38 @@ def test_a_text_stored_with_cr_lf_saved_again_unchanged_records_nothing(app, peo
     assert "Nothing was changed" in r.get_data(as_text=True)
     db.session.expire_all()
     assert only_case().version == case.version
+
+
+def test_a_financial_request_for_nothing_is_marked_beside_the_amount(app, people):
+    client = app.test_client()
+    sign_in(client, people["owner"])
+    r = client.post("/relief/new", data=form_data(amount_requested="0.00"))
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and only_case() is None
+    assert re.search(r'<p class="error-text" id="amount_requested-error">Must be more than 0.00 when financial',
+                     page)
+    assert [target for target, _ in error_summary(page)] == ["amount_requested"]
+
+
+def test_the_step_forms_mark_a_grant_above_the_request_and_a_payment_before_the_approval(app, people, make_case):
+    case = make_case("in_triage")  # asking for $40,000.00
+    submit_score(db.session, people["hco"], case.id, RATINGS)
+    client = app.test_client()
+    sign_in(client, people["hco"])
+    r = client.post(f"/cases/{case.id}/actions/recommend", data={
+        "recommend-version": db.session.get(Case, case.id).version, "recommend-recommendation": "approve",
+        "recommend-amount_granted": "40,000.01"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422
+    assert re.search(r'id="recommend-amount_granted-error">The amount granted \(\$40,000.01\) is more than', page)
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).state == "in_triage"
+    approved = make_case("approved")
+    sign_in(client, people["finance"])
+    r = client.post(f"/cases/{approved.id}/actions/disburse", data={
+        "disburse-version": approved.version, "disburse-amount_paid": "20000.00", "disburse-paid_on": "2001-01-01",
+        "disburse-payment_reference": "EFT-1"})
+    assert r.status_code == 422
+    assert re.search(r'id="disburse-paid_on-error">The grant was approved on ', r.get_data(as_text=True))
+    db.session.expire_all()
+    assert db.session.get(Case, approved.id).state == "approved"
