@@ -35,11 +35,18 @@ def time_left_text(hours: float | None) -> str:
 
 
 def _span(hours: float) -> str:
-    # In whole minutes, counted down (59.9 minutes is "0 h 59 min"): a deadline is never shown
-    # further off than it is, nor a delay longer.
+    # In whole minutes, counted down (59.9 minutes is "59 minutes"): a deadline is never shown
+    # further off than it is, nor a delay longer. In words, which a screen reader reads as such
+    # ("1 d 21 h" was read letter by letter).
     whole, minutes = divmod(int(hours * 60), 60)
     if whole >= 24:
         days, rest = divmod(whole, 24)
-        return f"{days} d {rest} h"
-    return f"{whole} h {minutes} min" if whole < 2 else f"{whole} h"
+        return f"{_count(days, 'day')} {_count(rest, 'hour')}"
+    if whole >= 2:
+        return _count(whole, "hour")
+    return f"{_count(whole, 'hour')} {_count(minutes, 'minute')}" if whole else _count(minutes, "minute")
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
 

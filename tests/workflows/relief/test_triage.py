@@ -85,7 +85,7 @@ def test_minutes_either_side_of_the_deadline_read_the_same_everywhere(app, api, 
     # Rounded to a tenth of an hour, two minutes late read "0 h 0 min left" beside a late flag.
     clock.set(T0)
     case = make_case("submitted")
-    for minutes, hours, late, text in ((-2, 0.0, False, "0 h 1 min left"), (2, -0.1, True, "Late by 0 h 2 min")):
+    for minutes, hours, late, text in ((-2, 0.0, False, "1 minute left"), (2, -0.1, True, "Late by 2 minutes")):
         clock.set(T0.replace(day=8, hour=13, minute=58) if minutes < 0 else T0.replace(day=8, hour=14, minute=2))
         clock.advance(seconds=30)  # (inside the minute: whole minutes are counted down)
         client = app.test_client()
@@ -96,3 +96,12 @@ def test_minutes_either_side_of_the_deadline_read_the_same_everywhere(app, api, 
         assert text in page and ("triage late" in page) == late, minutes
         page = client.get(f"/cases/{case.id}").get_data(as_text=True)
         assert text in page, minutes
+
+
+def test_time_left_reads_in_words():
+    # "Late by 1 d 21 h" was read letter by letter by a screen reader.
+    from workflows.relief.queue import time_left_text
+
+    assert [time_left_text(h) for h in (-45.5, 47.99, 1.5, 1.0, 0.999, None)] == [
+        "Late by 1 day 21 hours", "1 day 23 hours left", "1 hour 30 minutes left", "1 hour 0 minutes left",
+        "59 minutes left", ""]
