@@ -32,11 +32,25 @@ def cao_limit() -> Decimal:
     return Decimal(str(current_app.config["ACCORD_RELIEF_CAO_LIMIT"]))
 
 
+def _sla() -> timedelta:
+    return timedelta(hours=int(current_app.config["ACCORD_RELIEF_TRIAGE_SLA_HOURS"]))
+
+
 def triage_deadline(case: Case) -> datetime | None:
-    """Return when triage of a submitted request is due (naive UTC), or None if it was never submitted."""
+    """Return when triage of a submitted request is due (naive UTC), or None if it was never submitted.
+
+    Due within the SLA of its submission, or of the information its owner last provided: the
+    hours the request waited for its owner's answer are not the office's (due_on; a request
+    submitted before it was kept counts from its submission)."""
+    if case.due_on is not None:
+        return case.due_on
     if case.submitted_at is None:
         return None
-    return case.submitted_at + timedelta(hours=int(current_app.config["ACCORD_RELIEF_TRIAGE_SLA_HOURS"]))
+    return case.submitted_at + _sla()
+
+
+def _start_triage_clock(ctx) -> None:
+    ctx.case.due_on = utcnow() + _sla()
 
 
 def hours_left(case: Case) -> float | None:
@@ -180,12 +194,13 @@ WORKFLOW = Workflow(
     scorers=("hco",),
     scoring_states=("in_triage",),
     transitions=(
-        Transition("submit", ("draft",), "submitted", (OWNER,), "Submit", guards=(data_complete,)),
+        Transition("submit", ("draft",), "submitted", (OWNER,), "Submit", guards=(data_complete,),
+                   effect=_start_triage_clock),
         Transition("start_triage", ("submitted",), "in_triage", ("hco",), "Start triage", effect=_assign_to_actor),
         Transition("request_info", ("in_triage",), "info_requested", ("hco",), "Request information",
                    may=not_recused, comment_required=True),
         Transition("provide_info", ("info_requested",), "in_triage", (OWNER,), "Provide information",
-                   payload=ReliefDataUpdate, guards=(data_complete,)),
+                   payload=ReliefDataUpdate, guards=(data_complete,), effect=_start_triage_clock),
         Transition("recommend", ("in_triage",), "recommended", ("hco",), "Recommend", may=not_recused,
                    guards=(has_complete_score, is_eligible, grant_within_request), payload=RecommendArgs,
                    effect=_remember_recommender),

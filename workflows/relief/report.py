@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Iterable, Mapping
 
-from sqlalchemy import literal, select
+from sqlalchemy import and_, literal, or_, select
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, Case
@@ -13,7 +13,7 @@ from reports.period import Period
 from reports.sql import (Measure, as_it_stood, breakdown, cents, cube, first_of, money_text, percentiles,
                          seconds_between, totals)
 from workflows.fields import money_text as money
-from workflows.relief.definition import TRIAGE_STATES
+from workflows.relief.definition import TRIAGE_STATES, triage_deadline
 
 NAME = "relief"
 MEASURES = (
@@ -90,13 +90,16 @@ def headline(s: dict) -> list[tuple[str, object]]:
 def attention(session: Session, period: Period, config: Mapping) -> list[dict]:
     """Return the requests waiting for triage past the deadline, longest waiting first."""
     hours = int(config["ACCORD_RELIEF_TRIAGE_SLA_HOURS"])
+    # Due within the SLA of submission, or of the owner's last answer (due_on: triage_deadline).
+    late = or_(Case.due_on < period.cutoff,
+               and_(Case.due_on.is_(None), Case.submitted_at < period.cutoff - timedelta(hours=hours)))
     cases = session.scalars(
-        select(Case).where(Case.workflow == NAME, Case.state.in_(TRIAGE_STATES),
-                           Case.submitted_at < period.cutoff - timedelta(hours=hours))
+        select(Case).where(Case.workflow == NAME, Case.state.in_(TRIAGE_STATES), late)
         .order_by(Case.submitted_at).limit(10)
     ).all()
     return [{"case": c, "label": "triage late",
-             "detail": f"submitted {period.local_date(c.submitted_at).isoformat()}, triage due within {hours} hours"}
+             "detail": f"submitted {period.local_date(c.submitted_at).isoformat()}, triage due "
+                       f"{period.local_date(triage_deadline(c)).isoformat()}"}
             for c in cases]
 
 

@@ -105,3 +105,21 @@ def test_time_left_reads_in_words():
     assert [time_left_text(h) for h in (-45.5, 47.99, 1.5, 1.0, 0.999, None)] == [
         "Late by 1 day 21 hours", "1 day 23 hours left", "1 hour 30 minutes left", "1 hour 0 minutes left",
         "59 minutes left", ""]
+
+
+def test_the_hours_a_request_waits_for_its_owner_are_not_the_offices(api, people, make_case):
+    # Claimed within the hour, asked a question, answered 58 hours later: the request came back
+    # already flagged late, and the CAO's dashboard listed it as the office's delay.
+    clock.set(T0)
+    case = make_case("submitted")
+    hco = api(people["hco"])
+    case = fire(hco, case.id, "start_triage", case.version).get_json()
+    clock.advance(hours=1)
+    case = fire(hco, case["id"], "request_info", case["version"], comment="Which districts?").get_json()
+    clock.advance(hours=58)
+    case = fire(api(people["owner"]), case["id"], "provide_info", case["version"]).get_json()
+    assert case["state"] == "in_triage" and case["flags"] == []
+    [item] = queue(api, people["hco"])
+    assert item["triage_due_at"] == "2026-04-11T01:00:00Z" and item["hours_left"] == 48.0  # from the answer
+    clock.advance(hours=49)
+    assert api(people["hco"]).get(f"/api/v1/cases/{case['id']}").get_json()["flags"] == ["triage_late"]
