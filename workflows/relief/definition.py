@@ -96,6 +96,14 @@ def _field_error(field: str, message: str) -> tuple[str, dict]:
 
 def _complete(ctx) -> str | tuple | None:
     errors = missing_fields(ctx.data)
+    if ctx.case.submitted_at is not None and "disaster_date" not in errors:
+        # Corrected in answer to a question: the disaster came before the request about it (its
+        # eligibility is judged as of the submission, where a later date would read as long ago).
+        submitted = clock.city_date(ctx.case.submitted_at)
+        when = ctx.data.get("disaster_date")
+        if when and date.fromisoformat(str(when)) > submitted:
+            errors["disaster_date"] = [f"The request was submitted on {submitted.isoformat()}: the disaster "
+                                       "cannot have happened after it."]
     return (f"The request is not complete: {named(errors, FIELD_NAMES)}.", {"data": errors}) if errors else None
 
 

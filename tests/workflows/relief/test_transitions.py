@@ -187,6 +187,24 @@ def test_the_twelve_months_are_counted_to_the_day_the_request_was_submitted(api,
     assert r.status_code == 200 and r.get_json()["state"] == "recommended"
 
 
+def test_a_disaster_date_corrected_to_after_the_submission_is_refused_by_name(api, people, make_case):
+    # Accepted (it was not in the future), it made the request "more than 12 months ago" as of its
+    # submission: ineligible for the wrong reason, and never recommendable.
+    clock.set(datetime(2026, 4, 6, 14, 0, tzinfo=timezone.utc))
+    case = make_case("submitted", disaster_date="2026-04-01")
+    hco = api(people["hco"])
+    body = fire(hco, case.id, "start_triage", case.version).get_json()
+    body = fire(hco, case.id, "request_info", body["version"], comment="Which day exactly?").get_json()
+    clock.set(datetime(2026, 4, 10, 14, 0, tzinfo=timezone.utc))
+    before = snapshot(case.id)
+    r = fire(api(people["owner"]), case.id, "provide_info", body["version"], data={"disaster_date": "2026-04-08"})
+    assert r.status_code == 422 and "disaster_date" in r.get_json()["errors"]["data"], r.get_json()
+    assert "2026-04-06" in r.get_json()["errors"]["data"]["disaster_date"][0]
+    assert snapshot(case.id) == before
+    r = fire(api(people["owner"]), case.id, "provide_info", body["version"], data={"disaster_date": "2026-04-06"})
+    assert r.status_code == 200 and r.get_json()["state"] == "in_triage"
+
+
 def test_recommend_records_the_recommendation_amount_and_recommender(api, people, make_case):
     case = make_case("recommended", "30000.00")
     assert case.data["recommendation"] == "approve"
