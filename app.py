@@ -70,11 +70,11 @@ def create_app(config: dict | None = None) -> Flask:
     try:
         workflows.setup.register_all(app)
     except CriteriaError as err:
-        # The office's own file is wrong, not the code: say which, where and why in one line
-        # (`flask criteria check` included), rather than at the foot of a traceback. Exit status
-        # 3 is gunicorn's "worker failed to boot": it stops, where another status would have it
-        # start a new worker, fail again, forever.
-        print(f"Accord cannot start: {err}", file=sys.stderr)
+        # The office's own file is wrong, not the code: say which, where and why, a line per fault
+        # of every file (`flask criteria check` included), rather than at the foot of a traceback.
+        # Exit status 3 is gunicorn's "worker failed to boot": it stops, where another status would
+        # have it start a new worker, fail again, forever.
+        print("\n".join(f"Accord cannot start: {fault}" for fault in err.errors), file=sys.stderr)
         raise SystemExit(CANNOT_START) from None
     notifications.init_app(app)
     reports.init_app(app)

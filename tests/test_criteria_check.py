@@ -47,6 +47,13 @@ def test_a_malformed_file_in_the_configured_folder_stops_accord_naming_it_in_one
     assert "Traceback" not in result.stderr and line in result.stderr.splitlines(), result.stderr
     if command[0] == "flask":
         assert result.stderr.strip().splitlines() == [line]
+        # Every file's faults, not the first file's alone: the office mends them in one go.
+        (folder / "partnership.yaml").write_text("version: 0\n")
+        again = subprocess.run([str(Path(sys.executable).parent / "flask"), "criteria", "check"], cwd=root, env=env,
+                               capture_output=True, text=True, timeout=120)
+        lines = again.stderr.strip().splitlines()
+        assert again.returncode == 3 and line in lines, again.stderr
+        assert any(other.startswith("Accord cannot start: criteria/partnership.yaml: ") for other in lines), lines
 
 
 @pytest.mark.parametrize("change", ["missing", "swapped", "no folder"])

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 import clock
-from criteria import CriteriaSet, aggregate, disagreement, load_criteria_set, score_one, validate_ratings
+from criteria import CriteriaError, CriteriaSet, aggregate, disagreement, load_criteria_set, score_one, validate_ratings
 from models import Case, Score, User
 from workflows import registry
 from workflows.audit import jsonable
@@ -43,8 +43,16 @@ def known_fields(wf: Workflow) -> set[str]:
 def load_criteria(app) -> dict[str, CriteriaSet]:
     """Load and validate every criteria file at start-up (a malformed one stops the app)."""
     folder = Path(app.config["ACCORD_CRITERIA_DIR"])
-    sets = {wf.name: load_criteria_set(folder / f"{wf.name}.yaml", known_fields(wf), wf.name)
-            for wf in registry.all_workflows() if wf.scored}
+    sets, faults = {}, []
+    for wf in registry.all_workflows():
+        if not wf.scored:
+            continue
+        try:
+            sets[wf.name] = load_criteria_set(folder / f"{wf.name}.yaml", known_fields(wf), wf.name)
+        except CriteriaError as err:  # every file's faults, not the first file's alone
+            faults.extend(err.errors)
+    if faults:
+        raise CriteriaError(faults)
     app.extensions["accord_criteria"] = sets
     return sets
 
