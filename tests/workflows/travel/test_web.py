@@ -336,3 +336,24 @@ def test_each_actions_comment_box_is_named_by_its_action(browse, people, make_tr
     marked = {trigger: bool(req) for trigger, _, req in labels}
     assert marked["approve"] is False and marked["decline"] is True, labels
     assert ("decline", "Decline: your comment", ' <span class="req">(required)</span>') in labels
+
+
+def test_ending_your_own_request_asks_you_to_confirm_first(browse, people, make_trip):
+    # "Cancel the trip" ended an approved trip for good in one click, beside the other buttons.
+    case = make_trip("sam", "approved")
+    client = browse(people["sam"])
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert 'id="cancel-confirm"' in page and "it cannot be undone" in page
+    r = client.post(f"/cases/{case.id}/actions/cancel", data={"cancel-version": case.version})
+    assert r.status_code == 422
+    assert ("cancel-confirm", "Yes, end this request for good (it cannot be undone): Tick the box to confirm.") \
+        in error_summary(r.get_data(as_text=True))
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).state == "approved"
+    r = client.post(f"/cases/{case.id}/actions/cancel", data={"cancel-version": case.version, "cancel-confirm": "y"})
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).state == "cancelled"
+    # A step that leaves the request open (submit) asks nothing more.
+    draft = make_trip("sam", "draft")
+    assert 'id="submit-confirm"' not in client.get(f"/cases/{draft.id}").get_data(as_text=True)
