@@ -4,6 +4,9 @@ Finance Committee and then Council decide, and an adoption updates the inventory
 from __future__ import annotations
 
 from decimal import Decimal
+from types import SimpleNamespace
+
+from sqlalchemy.orm import object_session
 
 from models import Case, Partnership
 from workflows.definition import OWNER, Guard, Transition, Workflow, incomplete, named
@@ -104,7 +107,23 @@ def _not_beside_a_dormant_one(ctx) -> str | tuple | None:
                                         "instead of a new partnership.")
 
 
+def _adoption_still_possible(case: Case) -> str | None:
+    """Return why Council cannot adopt the proposal as the inventory stands now (it changed since
+    the proposal was checked: the entry revived meanwhile, another proposal adopted), or None:
+    the step is then not offered, and Council is told why, instead of a refusal naming a field
+    it cannot mend. When the step is taken, the same checks come first, under lock."""
+    ctx = SimpleNamespace(data=case.data or {}, session=object_session(case), transition=None)
+    found = _names_inventory_entry(ctx) or _not_a_duplicate(ctx)
+    if found is None:
+        return None
+    message = found if isinstance(found, str) else found[0]
+    return (f"The inventory changed since the proposal was checked: {message} Decline the proposal, or ask the "
+            "Healthy City Office to correct the inventory.")
+
+
 complete = Guard("proposal_complete", _complete, "every required field is valid")
+adoption_still_possible = Guard("adoption_still_possible", _adoption_still_possible,
+                                "the inventory still allows the adoption", ahead=True)
 names_inventory_entry = Guard("names_inventory_entry", _names_inventory_entry,
                               "a revival names a dormant or completed inventory entry")
 not_a_duplicate = Guard("not_a_duplicate", _not_a_duplicate,
@@ -164,7 +183,7 @@ WORKFLOW = Workflow(
         _decision("approve", "committee_review", "council_review", ("committee",), "Approve and refer to Council"),
         _decision("decline", "committee_review", "declined", ("committee",), "Decline", comment_required=True),
         _decision("approve", "council_review", "adopted", ("council",), "Adopt",
-                  guards=(names_inventory_entry, not_a_duplicate), effect=_adopt),
+                  guards=(names_inventory_entry, not_a_duplicate, adoption_still_possible), effect=_adopt),
         _decision("decline", "council_review", "declined", ("council",), "Decline", comment_required=True),
         Transition("withdraw", ("draft", "submitted", "under_review", "revision_requested"), "withdrawn", (OWNER,),
                    "Withdraw"),

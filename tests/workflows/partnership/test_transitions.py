@@ -225,6 +225,19 @@ def test_adoption_refused_when_the_entry_was_revived_meanwhile(api, people, make
     _guard_refusal(api, people["jordan"], case, "approve", "names_inventory_entry", "partnership_id")
 
 
+def test_council_is_not_offered_an_adoption_the_inventory_now_rules_out_and_is_told_why(api, browse, people,
+                                                                                         make_case):
+    # Council was offered "Adopt", and taking it answered "A revival must name a dormant or
+    # completed partnership": a field Council cannot mend.
+    case = make_case("council_review")
+    assert "approve" in api(people["jordan"]).get(f"/api/v1/cases/{case.id}").get_json()["allowed_transitions"]
+    make_case("adopted", owner="rossi", title="Sao Paulo again")
+    body = api(people["jordan"]).get(f"/api/v1/cases/{case.id}").get_json()
+    assert body["allowed_transitions"] == ["decline"]
+    page = browse(people["jordan"]).get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "/actions/approve" not in page and "The inventory changed since the proposal was checked" in page
+
+
 def test_adoption_refused_when_an_active_partnership_with_the_city_appeared(api, people, make_case):
     case = make_case("council_review", data=new("Cape Town", "South Africa"))
     make_case("adopted", data=new("Cape Town", "South Africa"), owner="rossi", title="Cape Town too")
