@@ -35,15 +35,19 @@ def inventory_at(session: Session, period: Period) -> dict[str, int]:
     # The chains named one by one, so that the (chain, seq) index finds them: a LIKE on the prefix
     # would read every event of every case.
     events = session.execute(
-        select(AuditEvent.chain, AuditEvent.at, AuditEvent.action, AuditEvent.from_state, AuditEvent.to_state)
+        select(AuditEvent.chain, AuditEvent.at, AuditEvent.action, AuditEvent.from_state, AuditEvent.to_state,
+               AuditEvent.actor_id)
         .where(AuditEvent.chain.in_([f"partnership:{pid}" for pid in current]))
         .order_by(AuditEvent.chain, AuditEvent.seq)
     ).all()
     before: dict[int, str | None] = {}  # the status after the last change up to the cutoff
     after: dict[int, str | None] = {}  # the status before the first change after it (None: not yet created)
-    for chain, at, action, from_state, to_state in events:
+    for chain, at, action, from_state, to_state, actor_id in events:
         pid = int(chain.split(":", 1)[1])
-        if at < period.cutoff:
+        # An entry of the framework's inventory was there before any year the trail covers, whenever
+        # `flask init-db` recorded its loading (by no person).
+        inherited = action == "inventory_create" and actor_id is None
+        if at < period.cutoff or inherited:
             before[pid] = to_state
         elif pid not in after:
             after[pid] = None if action == "inventory_create" else from_state
