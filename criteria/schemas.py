@@ -1,11 +1,12 @@
 """Marshmallow 4 schemas for criteria-set YAML files (unknown keys are refused)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from .rules import METHODS, OPERATORS, Context, as_decimal, plain, resolve
+from .rules import METHODS, OPERATORS, Context, as_date, as_decimal, plain, resolve, same
 
 IDENT = validate.Regexp(r"^[a-z][a-z0-9_]*$", error="must be a lowercase identifier (a-z, 0-9, _)")
 KINDS = ("rated", "computed")
@@ -119,6 +120,10 @@ class Check:
         """Return every field this rule reads."""
         return (self.field,)
 
+    def checks(self):
+        """Return every comparison of the rule (itself)."""
+        return (self,)
+
     def to_dict(self):
         """Return the rule as plain YAML-shaped data."""
         out = {"field": self.field, "op": self.op}
@@ -140,6 +145,9 @@ class Group:
     def fields(self):
         return tuple(f for r in self.rules for f in r.fields())
 
+    def checks(self):
+        return tuple(c for r in self.rules for c in r.checks())
+
     def to_dict(self):
         return {self.key: [r.to_dict() for r in self.rules]}
 
@@ -156,6 +164,9 @@ class WhenThen:
 
     def fields(self):
         return self.when.fields() + self.then.fields()
+
+    def checks(self):
+        return self.when.checks() + self.then.checks()
 
     def to_dict(self):
         return {"when": self.when.to_dict(), "then": self.then.to_dict()}
@@ -229,6 +240,66 @@ class ThresholdsSchema(Schema):
                 f"out of order: decline ({data['decline']}) is above approve ({data['approve']})")
 
 
+@dataclass(frozen=True)
+class FieldKind:
+    """What a criteria file may compare a field of a workflow's data with: its kind ("date",
+    "number", "text", "list", "bool", or "any" when not known) and, when the schema restricts
+    them, the values it (or, for a list, each item) may hold."""
+
+    kind: str = "any"
+    choices: frozenset | None = None
+
+
+def _text(value) -> str:
+    return repr(plain(value))
+
+
+def _value_faults(value, kind: FieldKind) -> list[str]:
+    """Return why a value can never equal a field of this kind (empty if it can)."""
+    if kind.choices is not None and not any(same(value, choice) for choice in kind.choices):
+        return [f"{_text(value)} is not one of its values ({', '.join(sorted(map(str, kind.choices)))})"]
+    if kind.kind == "number" and as_decimal(value) is None:
+        return [f"{_text(value)} is not a number"]
+    if kind.kind == "date" and as_date(value) is None:
+        return [f"{_text(value)} is not a YYYY-MM-DD date"]
+    if kind.kind == "bool" and not isinstance(value, bool):
+        return [f"{_text(value)} is not true or false"]
+    return []
+
+
+def check_faults(check: "Check", kind: FieldKind) -> list[str]:
+    """Return why a rule's comparison cannot work with the field it reads: a value the field can
+    never hold, a date rule on a number, a comparison of a date with a count (empty when fine)."""
+    if kind.kind == "any":
+        return []
+    op = check.op
+    if op == "within_days":
+        return [] if kind.kind == "date" else [f"within_days needs a date field; this one is a {kind.kind}"]
+    if op in ("lt", "le", "gt", "ge"):
+        if kind.kind not in ("number", "date"):
+            return [f"{op} compares numbers or dates; this field is a {kind.kind}"]
+        return _value_faults(check.value, FieldKind(kind.kind))
+    if op == "contains":
+        if kind.kind != "list":
+            return [f"contains needs a list field; this one is a {kind.kind}"]
+        return _value_faults(check.value, FieldKind("any", kind.choices))
+    if op in ("eq", "ne"):
+        return [] if kind.kind == "list" else _value_faults(check.value, kind)
+    if op in ("in", "not_in"):
+        return [] if kind.kind == "list" else [f for v in check.value for f in _value_faults(v, kind)]
+    return []
+
+
+def method_faults(method: str, spec, kind: FieldKind) -> list[str]:
+    """Return why a computed criterion's table cannot rate the field it reads (empty when fine)."""
+    if kind.kind == "any":
+        return []
+    if method == "bands":
+        return [] if kind.kind == "number" else [f"bands rate a number; this field is a {kind.kind}"]
+    pairs = spec.items() if isinstance(spec, Mapping) else spec
+    return [f"key {fault}" for key, _rating in pairs for fault in _value_faults(key, kind)]
+
+
 class CriteriaSetSchema(Schema):
     version = _strict_int(required=True, validate=validate.Range(min=1))
     workflow = fields.String(required=True, validate=IDENT)
@@ -268,11 +339,21 @@ class CriteriaSetSchema(Schema):
                 add("criteria", i, "default", f"{crit['default']} is outside the scale {lo}..{hi}")
             if self.known_fields is not None and "field" in crit and crit["field"] not in self.known_fields:
                 add("criteria", i, "field", self._unknown(crit["field"], data["workflow"]))
+            elif isinstance(self.known_fields, Mapping) and "field" in crit:
+                for name in METHODS:
+                    if name in crit:
+                        for fault in method_faults(name, crit[name], self.known_fields[crit["field"]]):
+                            add("criteria", i, name, f"field '{crit['field']}': {fault}")
         if self.known_fields is not None:
             for i, knock in enumerate(data["eligibility"]):
                 for name in knock["rule"].fields():
                     if name not in self.known_fields:
                         add("eligibility", i, "rule", self._unknown(name, data["workflow"]))
+                if isinstance(self.known_fields, Mapping):
+                    for check in knock["rule"].checks():
+                        if check.field in self.known_fields:
+                            for fault in check_faults(check, self.known_fields[check.field]):
+                                add("eligibility", i, "rule", f"field '{check.field}': {fault}")
         if errors:
             raise ValidationError(errors)
 

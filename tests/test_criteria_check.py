@@ -113,3 +113,29 @@ def test_a_set_changed_without_a_new_version_is_refused_once_scores_carry_that_v
     relief.write_text(relief.read_text().replace("version: 1", "version: 2", 1))
     assert app.test_cli_runner().invoke(args=["criteria", "check", "--dir", str(folder)]).exit_code == 0
     assert app.test_cli_runner().invoke(args=["criteria", "check"]).exit_code == 0  # the shipped sets, as scored
+
+
+@pytest.mark.parametrize("workflow, old, new, fault", [
+    # A misspelled value: a presenter then counted as no role at all (87% fell to 67%).
+    ("travel", "presenter: 5", "presentor: 5",
+     "criterion 'official_role': map: field 'role_at_event': key 'presentor' is not one of its values"),
+    # A date rule on a count: every request was "more than 12 months ago".
+    ("relief", "{field: disaster_date, op: within_days", "{field: affected_population, op: within_days",
+     "field 'affected_population': within_days needs a date field; this one is a number"),
+    # A value the field never holds: the knock-out never fired.
+    ("relief", "op: contains, value: financial", "op: contains, value: finance",
+     "field 'assistance_types': 'finance' is not one of its values"),
+    # A date compared with a count.
+    ("travel", "{field: overdue_reports, op: eq, value: 0}", "{field: overdue_reports, op: gt, value: \"2026-01-01\"}",
+     "field 'overdue_reports': '2026-01-01' is not a number"),
+])
+def test_a_rule_or_table_the_field_can_never_match_is_refused(app, tmp_path, workflow, old, new, fault):
+    # Each passed `flask criteria check` with "OK", and silently changed every score.
+    folder = tmp_path / "criteria"
+    shutil.copytree(Path(app.config["ACCORD_CRITERIA_DIR"]), folder, ignore=shutil.ignore_patterns("*.py"))
+    text = (folder / f"{workflow}.yaml").read_text()
+    assert old in text
+    (folder / f"{workflow}.yaml").write_text(text.replace(old, new, 1).replace("version: 1", "version: 2", 1))
+    result = app.test_cli_runner().invoke(args=["criteria", "check", "--dir", str(folder)])
+    assert result.exit_code == 1 and f"criteria/{workflow}.yaml: " in result.output and fault in result.output, \
+        result.output

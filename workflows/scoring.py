@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from marshmallow import Schema, fields as mfields
+from marshmallow import Schema, fields as mfields, validate
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 import clock
-from criteria import CriteriaError, CriteriaSet, aggregate, disagreement, load_criteria_set, score_one, validate_ratings
+from criteria import (CriteriaError, CriteriaSet, FieldKind, aggregate, disagreement, load_criteria_set, score_one,
+                      validate_ratings)
 from models import Case, Score, User
 from workflows import registry
 from workflows.audit import jsonable
@@ -25,19 +26,42 @@ from workflows.transaction import write_transaction
 CONFLICTS = ("none", "recused")
 
 
-def known_fields(wf: Workflow) -> set[str]:
-    """Return the data fields a workflow's criteria may name: its schema's fields, nested ones
-    as dotted paths, and the values the workflow derives."""
-    names: set[str] = set(wf.derived_fields)
+def known_fields(wf: Workflow) -> dict[str, FieldKind]:
+    """Return the data fields a workflow's criteria may name, with what they hold (so that the
+    loader refuses a map key, a value or a rule the field can never match): its schema's fields,
+    nested ones as dotted paths, and the values the workflow derives (counts)."""
+    names: dict[str, FieldKind] = {name: FieldKind("number") for name in wf.derived_fields}
 
     def walk(schema: Schema, prefix: str) -> None:
         for name, field in schema.fields.items():
-            names.add(prefix + name)
+            names[prefix + name] = _kind(field)
             if isinstance(field, mfields.Nested) and isinstance(field.schema, Schema):
                 walk(field.schema, f"{prefix}{name}.")
 
     walk(wf.data_schema(), "")
     return names
+
+
+def _choices(field: mfields.Field) -> frozenset | None:
+    for rule in getattr(field, "validators", ()):
+        if isinstance(rule, validate.OneOf):
+            return frozenset(rule.choices)
+    return None
+
+
+def _kind(field: mfields.Field) -> FieldKind:
+    """Return what a schema field holds, as the criteria loader checks rules against it."""
+    if isinstance(field, mfields.List):
+        return FieldKind("list", _choices(field.inner))
+    if isinstance(field, (mfields.Date, mfields.DateTime)):
+        return FieldKind("date")
+    if isinstance(field, mfields.Boolean):
+        return FieldKind("bool")
+    if isinstance(field, mfields.Number):  # (Decimal and Money among them)
+        return FieldKind("number", _choices(field))
+    if isinstance(field, mfields.String):
+        return FieldKind("text", _choices(field))
+    return FieldKind()
 
 
 def load_criteria(app) -> dict[str, CriteriaSet]:
