@@ -87,7 +87,7 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
         form = forms.get(trigger) or form_class(prefix=trigger, formdata=None, data=form_class.starting_data(case))
         form.version.data = case.version
         # Each action's comment box is named by its action (a page has several), and marked when required.
-        form.comment.label.text = f"{t.label or trigger.replace('_', ' ').capitalize()}: your comment"
+        form.comment.label.text = f"{t.label or trigger.replace('_', ' ').capitalize()}: comment"
         form.comment.flags.required = t.comment_required
         actions.append({"trigger": trigger, "transition": t, "form": form})
     return render_template(

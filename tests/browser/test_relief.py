@@ -59,7 +59,8 @@ def score(page, case_id: int, people) -> None:
     """Score through the case page's scoring form, as the Healthy City Office officer does."""
     page.get_by_label("I have no conflict of interest").check()
     for label, value in RATINGS.items():
-        page.get_by_role("group", name=re.compile(f"^{label}")).get_by_label(value, exact=True).check()
+        # Each button names its point: "4 very good".
+        page.get_by_role("group", name=re.compile(f"^{label}")).get_by_label(re.compile(rf"^{value} ")).check()
     page.get_by_role("button", name="Submit score").click()
     page.get_by_text("Your score has been recorded.").wait_for()
 

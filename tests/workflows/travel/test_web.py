@@ -335,7 +335,7 @@ def test_each_actions_comment_box_is_named_by_its_action(browse, people, make_tr
     assert len(labels) >= 3 and len({text for _, text, _ in labels}) == len(labels), labels
     marked = {trigger: bool(req) for trigger, _, req in labels}
     assert marked["approve"] is False and marked["decline"] is True, labels
-    assert ("decline", "Decline: your comment", ' <span class="req">(required)</span>') in labels
+    assert ("decline", "Decline: comment", ' <span class="req">(required)</span>') in labels
 
 
 def test_ending_your_own_request_asks_you_to_confirm_first(browse, people, make_trip):
