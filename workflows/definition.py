@@ -9,7 +9,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from marshmallow import Schema
+from marshmallow import Schema, fields
 from transitions import Machine
 
 if TYPE_CHECKING:
@@ -32,7 +32,20 @@ def shared(schema: type[Schema]) -> Schema:
 def incomplete(schema: type[Schema], data: dict[str, Any]) -> dict:
     """Return the field errors of a case's data in a full load of its schema (what a submit
     checks), a null field (a draft's cleared one) counting as missing."""
-    return shared(schema).validate({key: value for key, value in data.items() if value is not None})
+    return _say_required(shared(schema).validate({key: value for key, value in data.items() if value is not None}))
+
+
+#: What a field missing at submit says, beside the field and in the list at the top of the page,
+#: in place of marshmallow's "Missing data for required field.".
+REQUIRED_TO_SUBMIT = "Fill this in to submit the request."
+
+
+def _say_required(errors: dict) -> dict:
+    required = fields.Field.default_error_messages["required"]
+    return {key: _say_required(value) if isinstance(value, dict)
+            else [REQUIRED_TO_SUBMIT if message == required else message for message in value]
+            if isinstance(value, list) else value
+            for key, value in errors.items()}
 
 def named(errors: dict, names: dict[str, str]) -> str:
     """Return the fields in error as a person reads them on the workflow's form (`names`, in the

@@ -148,6 +148,10 @@ def test_submit_of_an_incomplete_request_names_the_missing_fields(api, people, m
     assert {"requesting_party", "contact"} <= set(r.get_json()["errors"]["data"])
     # The message names them as the form does, in its order (it listed the keys, sorted).
     assert r.get_json()["message"] == "The request is not complete: who is asking for help, contact."
+    # Each says what to do, not the validation library's "Missing data for required field.".
+    errors = r.get_json()["errors"]["data"]
+    assert errors["requesting_party"] == ["Fill this in to submit the request."]
+    assert errors["contact"] == {"email": ["Fill this in to submit the request."]}
     assert snapshot(case.id) == before
 
 
