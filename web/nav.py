@@ -7,6 +7,7 @@ from flask import Flask, request, url_for
 from flask_login import current_user
 
 import clock
+from accounts.service import ROLE_TITLES
 from workflows.fields import money_text
 
 
@@ -40,6 +41,9 @@ def init_app(app: Flask) -> None:
         return {"nav_links": nav_links}
 
     app.add_template_filter(money_text, "money")
+    # Roles as people name them ("Department Head"), not their codes ("dept_head", which a screen
+    # reader reads as "dept underscore head"); in the order of their codes.
+    app.add_template_filter(lambda codes: ", ".join(ROLE_TITLES.get(c, c) for c in sorted(codes)), "role_titles")
     # A stored moment as the City's people read it, in its time zone: "2026-12-01 22:23 EST".
     app.add_template_filter(lambda moment: clock.city_time(moment).strftime("%Y-%m-%d %H:%M %Z"), "city_time")
     # A code of the data as a person reads it: "terrorist_attack" as "Terrorist attack".

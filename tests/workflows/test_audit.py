@@ -247,7 +247,8 @@ def test_each_event_keeps_its_actor_and_the_roles_they_held_then(app, trail, peo
     page = app.test_client()
     page.post("/login", data={"username": "hank", "password": TEST_PASSWORD})
     timeline = page.get(f"/cases/{trail[0]}").get_data(as_text=True).split('id="timeline-h"')[1]
-    assert "(dept_head)" in timeline and "(cao, dept_head)" in timeline
+    # Named as people name the roles, not by their codes.
+    assert "(Department Head)" in timeline and "(Chief Administrative Officer&#39;s office, Department Head)" in timeline
 
 
 def test_a_state_changed_outside_accord_is_named(app, api, people, trail):
