@@ -94,10 +94,16 @@ def permitted(user: User, case: Case, t: Transition) -> bool:
 
 def left_to_assignee(user: User, case: Case, t: Transition) -> bool:
     """Return whether a step on a claimed case is left to its assignee rather than this person:
-    the officer who took it up (start_triage, start_review) carries it on, so it waits for them
-    alone and they alone are mailed, unless they can no longer take the step (their account
-    closed, their role gone, a conflict of interest declared). Others may still take it."""
+    the officer who took it up (start_triage, start_review) carries it on, in the states where
+    only officers act (Workflow.claimed_states), so it waits for them alone and they alone are
+    mailed, unless they can no longer take the step (their account closed, their role gone, a
+    conflict of interest declared: the request then waits for every officer again, which shows
+    them that someone stepped aside). Others may still take it. The SQL of the waiting lists
+    applies the same rule (queries._not_left_to_another)."""
     if t.by_owner or case.assignee_id is None or case.assignee_id == user.id:
+        return False
+    wf = registry.get(case.workflow)
+    if case.state not in wf.claimed_states:
         return False
     assignee = case.assignee
     return assignee is not None and assignee.active and permitted(assignee, case, t)

@@ -4,10 +4,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import NamedTuple
 
-from sqlalchemy import DateTime, and_, bindparam, or_, select, union_all
+from sqlalchemy import ColumnElement, DateTime, and_, bindparam, or_, select, union_all
 from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 
-from models import CASE_ROW, OWNER_AND_ROLES, Case, User
+from models import CASE_ROW, OWNER_AND_ROLES, Case, Role, Score, User
+from models.user import user_roles
 from workflows import registry
 from workflows.access import can_view, count_visible, filters, visible, waits_for
 from workflows.errors import NotFound
@@ -97,7 +98,7 @@ def _oldest_waiting(shape: Shape, after: bool = False):
     """
     later = [_after_key()] if after else []
     parts = [select(Case.id).where(Case.workflow == constant(workflow), Case.state == constant(state), visible(shape),
-                                   Case.owner_id != shape.id, *later)
+                                   Case.owner_id != shape.id, *later, *_not_left_to_another(workflow, state, shape))
              .order_by(Case.state_entered_at, Case.id).limit(inline("per_state")).subquery()
              for workflow, state in _awaiting_states(shape)]
     owners = [and_(Case.workflow == constant(wf.name), Case.state.in_([constant(state) for state in wf.waits_on_owner]))
@@ -110,6 +111,21 @@ def _oldest_waiting(shape: Shape, after: bool = False):
     waiting = union_all(*[select(part.c.id) for part in parts]).subquery("waiting")
     return (select(Case).join(waiting, waiting.c.id == Case.id).order_by(Case.state_entered_at, Case.id)
             .limit(inline("chunk")).offset(inline("skip")).options(*CASE_ROW))
+
+
+def _not_left_to_another(workflow: str, state: str, shape: Shape) -> list[ColumnElement[bool]]:
+    """Return the condition that a case in this state is not left to another officer who took it
+    up (access.left_to_assignee, in SQL: that officer active, holding the role, not recused), so
+    that colleagues' requests do not fill the rounds of the search; or none, where it does not apply."""
+    wf = registry.get(workflow)
+    if state not in wf.claimed_states:
+        return []
+    holds = (select(User.id).join(user_roles, user_roles.c.user_id == User.id).join(Role, Role.id == user_roles.c.role_id)
+             .where(User.id == Case.assignee_id, User.active.is_(True),
+                    Role.name.in_([constant(role) for role in wf.claimed_by])))
+    recused = select(Score.id).where(Score.case_id == Case.id, Score.reviewer_id == Case.assignee_id,
+                                     Score.conflict == constant("recused"), Score.current.is_(True))
+    return [or_(Case.assignee_id.is_(None), Case.assignee_id == shape.id, ~holds.exists(), recused.exists())]
 
 
 def _waits_for(user: User, case: Case) -> bool:
@@ -132,12 +148,14 @@ class Waiting(NamedTuple):
     next: WaitKey | None = None
 
 
-def _read_assignees(session: Session, cases: list[Case], user: User) -> None:
+def _read_assignees(session: Session, cases: list[Case], user: User) -> list[User]:
     """Load, in one query, the assignees (and their roles) of these cases other than the user:
-    what left_to_assignee reads, found then in the session without a query per case."""
+    what left_to_assignee reads, found then in the session without a query per case while the
+    caller holds the list returned (the session's identity map holds objects weakly)."""
     ids = {case.assignee_id for case in cases if case.assignee_id not in (None, user.id)}
-    if ids:
-        session.scalars(select(User).where(User.id.in_(sorted(ids))).options(selectinload(User.roles))).all()
+    if not ids:
+        return []
+    return list(session.scalars(select(User).where(User.id.in_(sorted(ids))).options(selectinload(User.roles))))
 
 
 def waiting_for(session: Session, user: User, after: WaitKey | None = None) -> Waiting:
@@ -162,7 +180,7 @@ def waiting_for(session: Session, user: User, after: WaitKey | None = None) -> W
         rows = session.scalars(statement, {**person(user), **key, "per_state": offset + chunk, "chunk": chunk,
                                            "skip": offset}).unique().all()
         read_scores([case for case in rows if criteria_for(case.workflow) is not None])  # what the rules read
-        _read_assignees(session, rows, user)
+        assignees = _read_assignees(session, rows, user)  # held: the session keeps them only while referenced
         result += [case for case in rows if _waits_for(user, case)]
         if len(result) > limit:  # one more than is shown: the next page starts after the last shown
             return Waiting(result[:limit], True, next=WaitKey.of(result[limit - 1]))

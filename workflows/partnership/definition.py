@@ -166,6 +166,7 @@ WORKFLOW = Workflow(
     project=_project,
     scored=True,
     scorers=("hco",),
+    claimed_by=("hco",),
     scoring_states=("under_review",),
     state_labels={"committee_review": "At committee", "council_review": "At Council", "adopted": "Adopted"},
     transitions=(

@@ -200,6 +200,7 @@ WORKFLOW = Workflow(
                   "council_review": "Council review"},
     scored=True,
     scorers=("hco",),
+    claimed_by=("hco",),
     scoring_states=("in_triage",),
     transitions=(
         Transition("submit", ("draft",), "submitted", (OWNER,), "Submit", guards=(data_complete,),
