@@ -39,9 +39,9 @@ def _sla() -> timedelta:
 def triage_deadline(case: Case) -> datetime | None:
     """Return when triage of a submitted request is due (naive UTC), or None if it was never submitted.
 
-    Due within the SLA of its submission, or of the information its owner last provided: the
-    hours the request waited for its owner's answer are not the office's (due_on; a request
-    submitted before it was kept counts from its submission)."""
+    Due within the SLA of its submission, moved on by the hours it waited for its owner's answer
+    to a request for information, which are not the office's (kept in due_on; computed from the
+    submission for a row written before it was kept)."""
     if case.due_on is not None:
         return case.due_on
     if case.submitted_at is None:
@@ -51,6 +51,14 @@ def triage_deadline(case: Case) -> datetime | None:
 
 def _start_triage_clock(ctx) -> None:
     ctx.case.due_on = utcnow() + _sla()
+
+
+def _resume_triage_clock(ctx) -> None:
+    # The deadline moves on by the time the request waited in info_requested (it entered that
+    # state at state_entered_at, which the engine moves on only after this effect): asking a
+    # question neither clears a late request nor gives the office a new 48 hours.
+    waited = utcnow() - ctx.case.state_entered_at
+    ctx.case.due_on = triage_deadline(ctx.case) + waited
 
 
 def hours_left(case: Case) -> float | None:
@@ -209,7 +217,7 @@ WORKFLOW = Workflow(
         Transition("request_info", ("in_triage",), "info_requested", ("hco",), "Request information",
                    may=not_recused, comment_required=True),
         Transition("provide_info", ("info_requested",), "in_triage", (OWNER,), "Provide information",
-                   payload=ReliefDataUpdate, guards=(data_complete,), effect=_start_triage_clock),
+                   payload=ReliefDataUpdate, guards=(data_complete,), effect=_resume_triage_clock),
         Transition("recommend", ("in_triage",), "recommended", ("hco",), "Recommend", may=not_recused,
                    guards=(has_complete_score, is_eligible, grant_within_request), payload=RecommendArgs,
                    effect=_remember_recommender),

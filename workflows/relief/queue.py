@@ -18,10 +18,11 @@ def check_triager(user: User) -> None:
 
 
 def triage_queue(session: Session) -> list[Case]:
-    """Return the requests waiting for triage or in triage, the oldest (most urgent deadline) first."""
+    """Return the requests waiting for triage or in triage, the most urgent deadline first
+    (due_on: migration 0015 gave every submitted request one)."""
     return list(session.scalars(
         select(Case).where(Case.workflow == "relief", Case.state.in_(TRIAGE_STATES))
-        .order_by(Case.submitted_at, Case.id)
+        .order_by(Case.due_on, Case.submitted_at, Case.id)
     ))
 
 

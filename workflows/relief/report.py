@@ -95,7 +95,7 @@ def attention(session: Session, period: Period, config: Mapping) -> list[dict]:
                and_(Case.due_on.is_(None), Case.submitted_at < period.cutoff - timedelta(hours=hours)))
     cases = session.scalars(
         select(Case).where(Case.workflow == NAME, Case.state.in_(TRIAGE_STATES), late)
-        .order_by(Case.submitted_at).limit(10)
+        .order_by(Case.due_on, Case.submitted_at).limit(10)
     ).all()
     return [{"case": c, "label": "triage late",
              "detail": f"submitted {period.local_date(c.submitted_at).isoformat()}, triage due "

@@ -120,6 +120,32 @@ def test_the_hours_a_request_waits_for_its_owner_are_not_the_offices(api, people
     case = fire(api(people["owner"]), case["id"], "provide_info", case["version"]).get_json()
     assert case["state"] == "in_triage" and case["flags"] == []
     [item] = queue(api, people["hco"])
-    assert item["triage_due_at"] == "2026-04-11T01:00:00Z" and item["hours_left"] == 48.0  # from the answer
-    clock.advance(hours=49)
+    # Due 48 hours after submission, plus the 58 hours it waited for its owner.
+    assert item["triage_due_at"] == "2026-04-11T00:00:00Z" and item["hours_left"] == 47.0
+    clock.advance(hours=48)
     assert api(people["hco"]).get(f"/api/v1/cases/{case['id']}").get_json()["flags"] == ["triage_late"]
+
+
+def test_asking_a_question_neither_clears_a_late_request_nor_moves_it_down_the_queue(api, people, make_case):
+    # The deadline restarted at the owner's answer: a request nobody had triaged for 100 hours was
+    # no longer late once an officer asked a question answered within minutes, and the queue,
+    # read in order of submission, no longer put the most urgent first.
+    clock.set(T0)
+    late = make_case("submitted")
+    clock.advance(hours=100)
+    hco, owner = api(people["hco"]), api(people["owner"])
+    body = fire(hco, late.id, "start_triage", late.version).get_json()
+    body = fire(hco, late.id, "request_info", body["version"], comment="Anything else?").get_json()
+    clock.advance(minutes=5)
+    body = fire(owner, late.id, "provide_info", body["version"]).get_json()
+    assert body["flags"] == ["triage_late"]
+    clock.set(T0.replace(day=20))
+    first = make_case("submitted")
+    body = fire(hco, first.id, "start_triage", first.version).get_json()
+    body = fire(hco, first.id, "request_info", body["version"], comment="Which districts?").get_json()
+    clock.advance(hours=1)
+    second = make_case("submitted")  # due 49 hours after the first's submission
+    clock.advance(hours=2)
+    fire(owner, first.id, "provide_info", body["version"])  # due 51 hours after its submission
+    dues = [(i["id"], i["triage_due_at"]) for i in queue(api, people["hco"])]
+    assert [case_id for case_id, _ in dues] == [late.id, second.id, first.id], dues
