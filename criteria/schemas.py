@@ -255,14 +255,17 @@ def _text(value) -> str:
 
 
 def _value_faults(value, kind: FieldKind) -> list[str]:
-    """Return why a value can never equal a field of this kind (empty if it can)."""
+    """Return why a value can never equal a field of this kind (empty if it can). As the rules
+    compare at run time (`same`): null matches a field left empty, and "true" a true."""
+    if value is None:
+        return []
     if kind.choices is not None and not any(same(value, choice) for choice in kind.choices):
         return [f"{_text(value)} is not one of its values ({', '.join(sorted(map(str, kind.choices)))})"]
     if kind.kind == "number" and as_decimal(value) is None:
         return [f"{_text(value)} is not a number"]
     if kind.kind == "date" and as_date(value) is None:
         return [f"{_text(value)} is not a YYYY-MM-DD date"]
-    if kind.kind == "bool" and not isinstance(value, bool):
+    if kind.kind == "bool" and not (isinstance(value, bool) or same(value, True) or same(value, False)):
         return [f"{_text(value)} is not true or false"]
     return []
 
@@ -279,9 +282,11 @@ def check_faults(check: "Check", kind: FieldKind) -> list[str]:
         if kind.kind not in ("number", "date"):
             return [f"{op} compares numbers or dates; this field is a {kind.kind}"]
         return _value_faults(check.value, FieldKind(kind.kind))
-    if op == "contains":
+    if op == "contains":  # an item of a list, or a part of a text
+        if kind.kind == "text":
+            return []
         if kind.kind != "list":
-            return [f"contains needs a list field; this one is a {kind.kind}"]
+            return [f"contains needs a list or text field; this one is a {kind.kind}"]
         return _value_faults(check.value, FieldKind("any", kind.choices))
     if op in ("eq", "ne"):
         return [] if kind.kind == "list" else _value_faults(check.value, kind)

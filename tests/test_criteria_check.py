@@ -139,3 +139,23 @@ def test_a_rule_or_table_the_field_can_never_match_is_refused(app, tmp_path, wor
     result = app.test_cli_runner().invoke(args=["criteria", "check", "--dir", str(folder)])
     assert result.exit_code == 1 and f"criteria/{workflow}.yaml: " in result.output and fault in result.output, \
         result.output
+
+
+@pytest.mark.parametrize("workflow, old, new", [
+    # What the rules do at run time stays allowed: a part of a text, a field left empty, "true".
+    ("relief", "eligibility:\n", "eligibility:\n"
+     "  - id: red_cross\n    message: m\n    rule: {field: description, op: contains, value: Red Cross}\n"),
+    ("relief", "eligibility:\n", "eligibility:\n"
+     "  - id: no_partner\n    message: m\n    rule: {field: partnership_id, op: ne, value: null}\n"),
+    ("partnership", "eligibility:\n", "eligibility:\n"
+     "  - id: secured\n    message: m\n    rule: {field: sponsor_funding_secured, op: eq, value: \"true\"}\n"),
+])
+def test_rules_the_engine_reads_as_intended_still_load(app, tmp_path, workflow, old, new):
+    # The first type checks refused these, which deployments may hold: the server would not start.
+    folder = tmp_path / "criteria"
+    shutil.copytree(Path(app.config["ACCORD_CRITERIA_DIR"]), folder, ignore=shutil.ignore_patterns("*.py"))
+    text = (folder / f"{workflow}.yaml").read_text()
+    assert old in text
+    (folder / f"{workflow}.yaml").write_text(text.replace(old, new, 1))
+    result = app.test_cli_runner().invoke(args=["criteria", "check", "--dir", str(folder)])
+    assert result.exit_code == 0, result.output
