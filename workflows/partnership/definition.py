@@ -11,7 +11,7 @@ from sqlalchemy.orm import object_session
 from models import Case, Partnership
 from workflows.definition import OWNER, Guard, Transition, Workflow, incomplete, named
 from workflows.partnership.inventory import (REVIVABLE, active_with_city, adopt, dormant_with_city, lock_entry,
-                                            lock_inventory)
+                                            lock_inventory, snapshot)
 from workflows.partnership.schemas import PartnershipDecisionArgs, PartnershipData, ResubmitArgs
 from workflows.scoring import has_complete_score, is_eligible, not_recused
 
@@ -53,6 +53,8 @@ def _entry(ctx, pid: int | None) -> Partnership | None:
     """Return the inventory entry a proposal names: when adopting, as committed now, locked."""
     if not pid:
         return None
+    if getattr(ctx, "inventory", None) is not None:
+        return ctx.inventory.get(pid)
     return lock_entry(ctx.session, pid) if _adopting(ctx) else ctx.session.get(Partnership, pid)
 
 
@@ -85,7 +87,9 @@ def _not_a_duplicate(ctx) -> str | tuple | None:
     if data.get("proposal_type") not in ("new", "revival") or not data.get("partner_city"):
         return None
     _adopting(ctx)  # (then after any adoption of the same city that is under way)
-    active = active_with_city(ctx.session, data["partner_city"], exclude=data.get("partnership_id"))
+    finder = getattr(ctx, "inventory", None)
+    active = (finder.active_with_city(data["partner_city"], exclude=data.get("partnership_id")) if finder is not None
+              else active_with_city(ctx.session, data["partner_city"], exclude=data.get("partnership_id")))
     if active is not None:
         return _field_error("partner_city", f"The City already has an active partnership with {active.city}, {active.country} "
                                             f"(inventory #{active.id}).")
@@ -99,7 +103,9 @@ def _not_beside_a_dormant_one(ctx) -> str | tuple | None:
     data = ctx.data
     if data.get("proposal_type") != "new" or not data.get("partner_country"):
         return None
-    dormant = dormant_with_city(ctx.session, data["partner_city"], data["partner_country"])
+    finder = getattr(ctx, "inventory", None)
+    dormant = (finder.dormant_with_city(data["partner_city"], data["partner_country"]) if finder is not None
+               else dormant_with_city(ctx.session, data["partner_city"], data["partner_country"]))
     if dormant is None:
         return None
     return _field_error("partner_city", f"The City's partnership with {dormant.city}, {dormant.country} is dormant "
@@ -112,7 +118,8 @@ def _adoption_still_possible(case: Case) -> str | None:
     the proposal was checked: the entry revived meanwhile, another proposal adopted), or None:
     the step is then not offered, and Council is told why, instead of a refusal naming a field
     it cannot mend. When the step is taken, the same checks come first, under lock."""
-    ctx = SimpleNamespace(data=case.data or {}, session=object_session(case), transition=None)
+    session = object_session(case)
+    ctx = SimpleNamespace(data=case.data or {}, session=session, transition=None, inventory=snapshot(session))
     found = _names_inventory_entry(ctx) or _not_a_duplicate(ctx)
     if found is None:
         return None

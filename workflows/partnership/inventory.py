@@ -107,6 +107,41 @@ def dormant_with_city(session: Session, city: str, country: str) -> Partnership 
     return session.scalars(stmt.order_by(Partnership.id).limit(1)).first()
 
 
+class Snapshot:
+    """The inventory as read once in a transaction (id, city, country, status of each entry):
+    what the offer of Council's adoption checks in a list of proposals, without a query per
+    proposal. It answers as active_with_city and dormant_with_city do; the step itself, when
+    taken, asks the database under lock."""
+
+    def __init__(self, rows: list) -> None:
+        self.rows = rows
+
+    def get(self, pid: int | None):
+        return next((row for row in self.rows if row.id == pid), None)
+
+    def active_with_city(self, city: str, exclude: int | None = None):
+        return next((row for row in self.rows if row.status == "active" and row.city.lower() == city.strip().lower()
+                     and row.id != exclude), None)
+
+    def dormant_with_city(self, city: str, country: str):
+        return next((row for row in self.rows if row.status == "dormant" and row.city.lower() == city.strip().lower()
+                     and row.country.lower() == country.strip().lower()), None)
+
+
+_SNAPSHOT = "accord_inventory_snapshot"
+
+
+def snapshot(session: Session) -> Snapshot:
+    """Return the inventory as this transaction reads it, read once per transaction."""
+    transaction = session.get_transaction()
+    held = session.info.get(_SNAPSHOT)
+    if held is None or transaction is None or held[0] is not transaction:
+        rows = session.execute(select(Partnership.id, Partnership.city, Partnership.country, Partnership.status)
+                               .order_by(Partnership.id)).all()
+        held = session.info[_SNAPSHOT] = (transaction, Snapshot(rows))
+    return held[1]
+
+
 def proposals_for(session: Session, user: User, p: Partnership) -> list[Case]:
     """Return the partnership cases the user may see that name this entry, newest first."""
     cases = session.scalars(select(Case).where(Case.workflow == "partnership", visible(user))

@@ -343,3 +343,30 @@ def test_adoption_refused_when_a_dormant_partnership_with_the_city_appeared(api,
     body = _guard_refusal(api, people["jordan"], case, "approve", "not_a_duplicate", "partner_city")
     assert f"inventory #{durban.id}" in body["message"]
     assert entry("Durban").status == "dormant"
+
+
+def test_councils_list_reads_the_inventory_once_whatever_the_number_of_proposals(api, people, make_case):
+    # Whether Council may still adopt each proposal was asked of the database proposal by
+    # proposal: two queries more for each one in the list.
+    from tests.factories import counted
+
+    client = api(people["jordan"])
+    cities = iter([("Durban", "South Africa"), ("Accra", "Ghana"), ("Lagos", "Nigeria"), ("Quito", "Ecuador"),
+                   ("Hanoi", "Vietnam"), ("Dakar", "Senegal"), ("Lusaka", "Zambia"), ("Kigali", "Rwanda")])
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            city, country = next(cities)
+            make_case("council_review", data=new(city, country), title=f"New with {city}")
+
+    def count() -> tuple[int, int]:
+        client.get("/api/v1/cases?workflow=partnership")
+        with counted() as statements:
+            items = client.get("/api/v1/cases?workflow=partnership").get_json()["items"]
+        assert all("approve" in c["allowed_transitions"] for c in items)
+        return len(items), len(statements)
+
+    add(2)
+    shown, few = count()
+    add(6)
+    assert count() == (shown + 6, few)
