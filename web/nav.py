@@ -107,6 +107,7 @@ def set_edit_endpoint(workflow: str, endpoint: str) -> None:
 def init_case_helpers(app: Flask) -> None:
     """Give templates the case page's helpers and the goal labels."""
     from workflows.goals import GOALS
+    from workflows.presenters import action_label
 
     @app.context_processor
     def case_helpers():
@@ -114,6 +115,7 @@ def init_case_helpers(app: Flask) -> None:
             "case_sections": lambda case: [t for t, wfs in _case_sections if not wfs or case.workflow in wfs],
             "has_edit_page": lambda case: case.workflow in _edit_endpoints,
             "edit_url": lambda case: url_for(_edit_endpoints[case.workflow], case_id=case.id),
+            "action_label": action_label,
         }
 
     app.add_template_filter(lambda g: GOALS.get(g, g), "goal_label")

@@ -124,6 +124,20 @@ def edit_changes(events: list, wf) -> dict[int, list[str]]:
     return changes
 
 
+#: What the timeline calls the events that are not a workflow's steps.
+EVENT_LABELS = {"create": "Created", "edit": "Edited", "comment": "Commented", "score": "Scored"}
+
+
+def action_label(wf, action: str, from_state: str | None) -> str:
+    """Return an event's action as the page names it: the step's own label ("Start triage",
+    "Approve and refer to Council"), or what the event did ("Created", "Commented")."""
+    if action in EVENT_LABELS:
+        return EVENT_LABELS[action]
+    steps = wf.candidates(action, from_state or "") if wf is not None else []
+    label = next((t.label for t in steps if t.label), None)
+    return label or action.replace("_", " ").capitalize()
+
+
 def event_dict(e) -> dict[str, Any]:
     """Return an audit event as the history API shows it."""
     return {

@@ -100,3 +100,17 @@ def test_the_timeline_gives_the_citys_time(app, make_user):
     page = page_of(app, "sam", case.id)
     assert '<time datetime="2026-11-30T00:23:00Z">2026-11-29 19:23 EST</time>' in page
     assert ">2027-07-01 12:05 EDT</time>" in page and " UTC</time>" not in page
+
+
+def test_the_timeline_names_each_step_as_its_button_does(app, make_user):
+    # It gave the codes: "create", "start triage", "approve".
+    sam = make_user("sam", "staff")
+    make_user("dana", "dept_head")
+    start = clock.today() + timedelta(days=60)
+    case = engine.create_case(db.session, sam, "travel", "Metropolis congress", ["leadership"],
+                              {**TRIP, "start_date": start.isoformat(), "end_date": (start + timedelta(days=2)).isoformat()})
+    case = engine.fire(db.session, sam, case.id, "submit", case.version)
+    engine.add_comment(db.session, sam, case.id, "Booked early.")
+    timeline = page_of(app, "sam", case.id).split('id="timeline-h"')[1]
+    assert "Created: — → Draft" in timeline and "Submit for approval: Draft → Submitted" in timeline and "Commented" in timeline
+    assert "create:" not in timeline
