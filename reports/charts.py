@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from reports.annual import sections
+from workflows.goals import GOALS
 
 BRAND, SECOND, INK = "#0b3d6b", "#b26b00", "#1b1f24"
 
@@ -121,6 +122,6 @@ def report_charts(report: dict) -> dict[str, Drawn | None]:
         [(label, round(s["median_hours"] / 24, 1)) for label, s in steps], "days", horizontal=True,
         second=[round(s["p90_hours"] / 24, 1) for _, s in steps], series=("median", "90th percentile"))
     charts["goals"] = draw("goals", "Requests submitted per goal",
-                           [(goal.replace("_", " "), n) for goal, n in report["goals"].items()], "requests",
+                           [(GOALS.get(goal, goal), n) for goal, n in report["goals"].items()], "requests",
                            horizontal=True)
     return charts

@@ -72,3 +72,13 @@ def test_the_report_says_when_it_was_generated_in_the_citys_time():
 
     assert generated_locally("2026-02-01T17:00:00Z") == "1 February 2026, 12:00 (Toronto time)"
     assert generated_locally("2026-07-01T03:30:00Z") == "30 June 2026, 23:30 (Toronto time)"  # daylight time
+
+
+def test_the_goals_chart_names_the_goals_as_the_table_beside_it_does(monkeypatch):
+    # The chart and its text said "compassion" and "human rights" beside a table of the goals' names.
+    from reports import charts
+
+    monkeypatch.setattr(charts, "sections", lambda: [])  # (the goals' chart alone)
+    drawn = charts.report_charts({"goals": {"compassion": 5, "human_rights": 2}, "cycle_times": {}})["goals"]
+    assert "The largest is Compassionate and caring city with 5 requests." in drawn.alt
+    assert [label for label, _ in drawn.points] == ["Compassionate and caring city", "Leader in human rights and diversity"]
