@@ -288,10 +288,13 @@ def check_faults(check: "Check", kind: FieldKind) -> list[str]:
         if kind.kind != "list":
             return [f"contains needs a list or text field; this one is a {kind.kind}"]
         return _value_faults(check.value, FieldKind("any", kind.choices))
+    if op in ("eq", "ne", "in", "not_in") and kind.kind == "list":
+        # The whole list is compared with one value: eq and in never hold, ne and not_in always.
+        return [f"{op} compares the whole list with one value; use contains for an item of it"]
     if op in ("eq", "ne"):
-        return [] if kind.kind == "list" else _value_faults(check.value, kind)
+        return _value_faults(check.value, kind)
     if op in ("in", "not_in"):
-        return [] if kind.kind == "list" else [f for v in check.value for f in _value_faults(v, kind)]
+        return [f for v in check.value for f in _value_faults(v, kind)]
     return []
 
 
@@ -301,6 +304,8 @@ def method_faults(method: str, spec, kind: FieldKind) -> list[str]:
         return []
     if method == "bands":
         return [] if kind.kind == "number" else [f"bands rate a number; this field is a {kind.kind}"]
+    if kind.kind == "list":
+        return ["a map rates one value; this field is a list, which no key matches"]
     pairs = spec.items() if isinstance(spec, Mapping) else spec
     return [f"key {fault}" for key, _rating in pairs for fault in _value_faults(key, kind)]
 

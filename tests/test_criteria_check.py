@@ -128,6 +128,10 @@ def test_a_set_changed_without_a_new_version_is_refused_once_scores_carry_that_v
     # A date compared with a count.
     ("travel", "{field: overdue_reports, op: eq, value: 0}", "{field: overdue_reports, op: gt, value: \"2026-01-01\"}",
      "field 'overdue_reports': '2026-01-01' is not a number"),
+    # A list compared whole with one value: "in" never held, and knocked out every request.
+    ("relief", "{field: assistance_types, op: contains, value: financial}",
+     "{field: assistance_types, op: in, value: [financial, technical]}",
+     "field 'assistance_types': in compares the whole list with one value; use contains"),
 ])
 def test_a_rule_or_table_the_field_can_never_match_is_refused(app, tmp_path, workflow, old, new, fault):
     # Each passed `flask criteria check` with "OK", and silently changed every score.

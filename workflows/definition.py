@@ -148,10 +148,11 @@ class Workflow:
     # Whether a case in one of the states that wait for its owner is theirs to move on now (a trip
     # approved months ahead is not yet to be marked taken); None: always.
     owner_turn: Callable[["Case"], bool] | None = None
-    # The roles whose officer takes a case up (start_triage, start_review make them its assignee):
-    # in the states where only these roles act (claimed_states), the case then waits for its
-    # assignee alone (access.left_to_assignee).
+    # The role whose officer takes a case up (start_triage, start_review make them its assignee),
+    # and the states in which the case then waits for its assignee alone (access.left_to_assignee):
+    # those of the officer's own review, before any decision; every step from them is by that role.
     claimed_by: tuple[str, ...] = ()
+    claimed_states: tuple[str, ...] = ()
     machine: Machine = field(init=False, repr=False)
     # The states in which a case waits for its owner: only the owner can move it on (a draft, a
     # request for information or revision, a trip to mark taken or report on).
@@ -159,7 +160,6 @@ class Workflow:
     # The states from which a case can still come to be scored: a scoring state, or one that leads
     # back to one (information asked for, a request returned). Reviewers are blind in all of them.
     before_scoring: frozenset[str] = field(init=False)
-    claimed_states: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.machine = Machine(
@@ -189,10 +189,10 @@ class Workflow:
         while grown := {s for t in self.transitions if t.dest in reach for s in t.source} - reach:
             reach |= grown
         self.before_scoring = frozenset(reach)
-        self.claimed_states = frozenset(
-            state for state in self.states if self.claimed_by
-            and (steps := [t for t in self.transitions if state in t.source and not t.by_owner])
-            and all(set(t.roles) <= set(self.claimed_by) for t in steps))
+        for state in self.claimed_states:
+            if any(not t.by_owner and not set(t.roles) <= set(self.claimed_by)
+                   for t in self.transitions if state in t.source):
+                raise ValueError(f"workflow {self.name}: a step from {state} is not by {self.claimed_by}")
 
     def candidates(self, trigger: str, state: str) -> list[Transition]:
         """Return the transitions a trigger may take from a state, in routing order."""

@@ -146,6 +146,9 @@ class Waiting(NamedTuple):
     more: bool
     complete: bool = True
     next: WaitKey | None = None
+    # The cases' assignees, loaded once (with their roles) and held while the caller shows the
+    # cases: the session holds objects weakly, and each would be loaded again, one by one.
+    assignees: tuple[User, ...] = ()
 
 
 def _read_assignees(session: Session, cases: list[Case], user: User) -> list[User]:
@@ -175,20 +178,21 @@ def waiting_for(session: Session, user: User, after: WaitKey | None = None) -> W
     # Roles and visibility are in SQL; the finer rules (a head decides for their own department)
     # are not, so read a little more than is shown, and more only if the rules left too few.
     result: list[Case] = []
+    assignees: list[User] = []
     chunk, offset = limit + 10, 0
     for _ in range(5):  # bounded: a page, not a search through every case
         rows = session.scalars(statement, {**person(user), **key, "per_state": offset + chunk, "chunk": chunk,
                                            "skip": offset}).unique().all()
         read_scores([case for case in rows if criteria_for(case.workflow) is not None])  # what the rules read
-        assignees = _read_assignees(session, rows, user)  # held: the session keeps them only while referenced
+        assignees += _read_assignees(session, rows, user)
         result += [case for case in rows if _waits_for(user, case)]
         if len(result) > limit:  # one more than is shown: the next page starts after the last shown
-            return Waiting(result[:limit], True, next=WaitKey.of(result[limit - 1]))
+            return Waiting(result[:limit], True, next=WaitKey.of(result[limit - 1]), assignees=tuple(assignees))
         if len(rows) < chunk:  # every case read
-            return Waiting(result, False)
+            return Waiting(result, False, assignees=tuple(assignees))
         offset += chunk
     # Five rounds read, and the rules refused most: cases are left unread, which may be the person's.
-    return Waiting(result, False, complete=False, next=WaitKey.of(rows[-1]))
+    return Waiting(result, False, complete=False, next=WaitKey.of(rows[-1]), assignees=tuple(assignees))
 
 
 def awaiting(session: Session, user: User) -> list[Case]:

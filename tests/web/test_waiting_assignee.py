@@ -4,7 +4,7 @@ other roles are not caught by the rule."""
 from __future__ import annotations
 
 from extensions import db
-from models import User
+from models import Case, User
 from tests.factories import counted
 from tests.scoring.test_scores_api import _web
 from tests.workflows.relief.conftest import RATINGS, fire, make_case, people, relief_data  # noqa: F401 (fixtures)
@@ -77,3 +77,59 @@ def test_the_rule_leaves_other_roles_steps_alone(api, people, make_case):
     assert body["state"] == "recommended"
     db.session.expire_all()
     assert [c.id for c in queries.waiting_for(db.session, cao).cases] == [case.id]
+
+
+def test_a_request_past_its_decision_waits_for_every_officer(app, people):
+    # "Close" (hco only) left a disbursed request to the officer who had taken up its triage,
+    # though she had declared a conflict: she alone was asked to close it. The rule now holds
+    # only in the officer's own review (in_triage).
+    import clock
+    from notifications import people_who_can_act
+
+    hana, omar, owner = people["hco"], people["hco2"], people["owner"]
+    case = engine.create_case(db.session, owner, "relief", "Flood", ["compassion"], relief_data())
+    case = engine.fire(db.session, owner, case.id, "submit", case.version)
+    case = engine.fire(db.session, hana, case.id, "start_triage", case.version)
+    submit_score(db.session, hana, case.id, {}, conflict="recused")
+    submit_score(db.session, omar, case.id, RATINGS)
+    case = db.session.get(Case, case.id)
+    assert case.id in [c.id for c in queries.waiting_for(db.session, omar).cases]  # back to every officer
+    case = engine.fire(db.session, omar, case.id, "recommend", case.version,
+                       payload={"recommendation": "approve", "amount_granted": "20000.00"})
+    case = engine.fire(db.session, people["cao"], case.id, "approve", case.version)
+    case = engine.fire(db.session, people["finance"], case.id, "disburse", case.version,
+                       payload={"amount_paid": "20000.00", "paid_on": clock.today().isoformat(),
+                                "payment_reference": "EFT-1"})
+    db.session.expire_all()
+    omar = db.session.get(User, omar.id)
+    assert case.id in [c.id for c in queries.waiting_for(db.session, omar).cases]
+    assert {p.username for p in people_who_can_act(db.session, db.session.get(Case, case.id))} >= {
+        omar.username, people["hco"].username}
+
+
+def test_the_cao_waiting_list_reads_the_officers_once(app, make_user, api):
+    # The API's list showed each request's assignee, loaded one by one with their roles after the
+    # rules were done with them.
+    owner_id = make_user("sam", "staff").id
+    client = api(make_user("morgan", "cao", department="Chief Administrative Officer"))
+    officers = iter([make_user(f"o{i}", "hco", department=POLICY).id for i in range(8)])
+
+    def recommended(n: int) -> None:
+        for _ in range(n):
+            officer = db.session.get(User, next(officers))
+            case_id = _claimed(db.session.get(User, owner_id), officer)
+            submit_score(db.session, officer, case_id, RATINGS)
+            case = db.session.get(Case, case_id)
+            engine.fire(db.session, officer, case_id, "recommend", case.version,
+                        payload={"recommendation": "approve", "amount_granted": "20000.00"})
+
+    def count() -> tuple[int, int]:
+        client.get("/api/v1/cases/waiting")
+        with counted() as statements:
+            items = client.get("/api/v1/cases/waiting").get_json()["items"]
+        return len(items), len(statements)
+
+    recommended(2)
+    shown, few = count()
+    recommended(6)
+    assert (shown, count()) == (2, (8, few))

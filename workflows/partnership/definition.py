@@ -174,6 +174,7 @@ WORKFLOW = Workflow(
     scored=True,
     scorers=("hco",),
     claimed_by=("hco",),
+    claimed_states=("under_review",),
     scoring_states=("under_review",),
     state_labels={"committee_review": "At committee", "council_review": "At Council", "adopted": "Adopted"},
     transitions=(

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 import clock
 from models import AuditEvent, Case, Partnership, User
@@ -91,20 +91,22 @@ def active_with_city(session: Session, city: str, exclude: int | None = None) ->
     passed beside an active "Durban, South Africa". A city of the same name elsewhere is rare; the
     refusal names the country, and an administrator can add such an entry to the inventory.
     """
-    stmt = select(Partnership).where(Partnership.status == "active",
-                                     func.lower(Partnership.city) == city.strip().lower())
-    if exclude is not None:
-        stmt = stmt.where(Partnership.id != exclude)
-    return session.scalars(stmt.limit(1)).first()
+    # The few active entries are compared in Python, by the rule the offer's Snapshot applies
+    # (SQLite's lower() folds ASCII letters only: "ŁÓDŹ" would pass beside an active "Łódź").
+    entries = session.scalars(select(Partnership).where(Partnership.status == "active").order_by(Partnership.id))
+    return next((p for p in entries if same_place(p.city, city) and p.id != exclude), None)
+
+
+def same_place(a: str, b: str) -> bool:
+    """Return whether two typed names are the same place: letter case and outer spaces aside."""
+    return a.strip().casefold() == b.strip().casefold()
 
 
 def dormant_with_city(session: Session, city: str, country: str) -> Partnership | None:
     """Return a dormant entry with this city and country (each in any letter case), if there is one:
     the partnership a proposal for that city revives, rather than opening a second one beside it."""
-    stmt = select(Partnership).where(Partnership.status == "dormant",
-                                     func.lower(Partnership.city) == city.strip().lower(),
-                                     func.lower(Partnership.country) == country.strip().lower())
-    return session.scalars(stmt.order_by(Partnership.id).limit(1)).first()
+    entries = session.scalars(select(Partnership).where(Partnership.status == "dormant").order_by(Partnership.id))
+    return next((p for p in entries if same_place(p.city, city) and same_place(p.country, country)), None)
 
 
 class Snapshot:
@@ -120,12 +122,12 @@ class Snapshot:
         return next((row for row in self.rows if row.id == pid), None)
 
     def active_with_city(self, city: str, exclude: int | None = None):
-        return next((row for row in self.rows if row.status == "active" and row.city.lower() == city.strip().lower()
+        return next((row for row in self.rows if row.status == "active" and same_place(row.city, city)
                      and row.id != exclude), None)
 
     def dormant_with_city(self, city: str, country: str):
-        return next((row for row in self.rows if row.status == "dormant" and row.city.lower() == city.strip().lower()
-                     and row.country.lower() == country.strip().lower()), None)
+        return next((row for row in self.rows if row.status == "dormant" and same_place(row.city, city)
+                     and same_place(row.country, country)), None)
 
 
 _SNAPSHOT = "accord_inventory_snapshot"
@@ -133,6 +135,7 @@ _SNAPSHOT = "accord_inventory_snapshot"
 
 def snapshot(session: Session) -> Snapshot:
     """Return the inventory as this transaction reads it, read once per transaction."""
+    session = session() if isinstance(session, scoped_session) else session
     transaction = session.get_transaction()
     held = session.info.get(_SNAPSHOT)
     if held is None or transaction is None or held[0] is not transaction:

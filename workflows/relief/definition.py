@@ -209,6 +209,7 @@ WORKFLOW = Workflow(
     scored=True,
     scorers=("hco",),
     claimed_by=("hco",),
+    claimed_states=("in_triage",),
     scoring_states=("in_triage",),
     transitions=(
         Transition("submit", ("draft",), "submitted", (OWNER,), "Submit", guards=(data_complete,),

@@ -345,6 +345,15 @@ def test_adoption_refused_when_a_dormant_partnership_with_the_city_appeared(api,
     assert entry("Durban").status == "dormant"
 
 
+def test_a_city_typed_in_other_letters_is_the_same_city_beyond_ascii(api, people, make_case):
+    # SQLite's lower() folds ASCII letters only: "ŁÓDŹ" passed beside an active "Łódź" at submit,
+    # and Council was then told the inventory had changed, which it had not.
+    create_entry(db.session, people["ada"], {"city": "Łódź", "country": "Poland", "focus": "Textiles",
+                                              "status": "active"})
+    case = make_case("draft", data=new("ŁÓDŹ", "Poland"), title="Łódź anew")
+    _guard_refusal(api, people["chen"], case, "submit", "not_a_duplicate", "partner_city")
+
+
 def test_councils_list_reads_the_inventory_once_whatever_the_number_of_proposals(api, people, make_case):
     # Whether Council may still adopt each proposal was asked of the database proposal by
     # proposal: two queries more for each one in the list.

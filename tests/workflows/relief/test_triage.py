@@ -149,3 +149,36 @@ def test_asking_a_question_neither_clears_a_late_request_nor_moves_it_down_the_q
     fire(owner, first.id, "provide_info", body["version"])  # due 51 hours after its submission
     dues = [(i["id"], i["triage_due_at"]) for i in queue(api, people["hco"])]
     assert [case_id for case_id, _ in dues] == [late.id, second.id, first.id], dues
+
+
+def test_migration_0015_gives_each_request_its_deadline_from_the_trail(app, api, people, make_case):
+    # Requests submitted before the deadline was kept get it from their trail, waits included; a
+    # downgrade keeps it (the code before reads due_on when set) and upgrading again recomputes it.
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import update
+
+    from extensions import db
+    from models import Case
+
+    clock.set(T0)
+    case = make_case("submitted")
+    hco = api(people["hco"])
+    body = fire(hco, case.id, "start_triage", case.version).get_json()
+    body = fire(hco, case.id, "request_info", body["version"], comment="Which districts?").get_json()
+    clock.advance(hours=58)
+    fire(api(people["owner"]), case.id, "provide_info", body["version"])
+    db.session.execute(update(Case).where(Case.id == case.id).values(due_on=None))  # as kept before
+    db.session.commit()
+
+    def due() -> str:
+        [item] = hco.get("/api/v1/relief/triage").get_json()["items"]
+        return item["triage_due_at"]
+
+    db.session.remove()
+    downgrade(revision="0014_partnership_heads")
+    upgrade()
+    assert due() == "2026-04-11T00:00:00Z"  # 48 hours after submission, plus 58
+    db.session.remove()
+    downgrade(revision="0014_partnership_heads")
+    upgrade()
+    assert due() == "2026-04-11T00:00:00Z"
