@@ -4,8 +4,8 @@ from __future__ import annotations
 from math import ceil
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from markupsafe import Markup
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from extensions import db
 from web import bp
@@ -87,7 +87,7 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
         form = forms.get(trigger) or form_class(prefix=trigger, formdata=None, data=form_class.starting_data(case))
         form.version.data = case.version
         # Each action's comment box is named by its action (a page has several), and marked when required.
-        form.comment.label.text = f"{t.label or trigger.replace('_', ' ').capitalize()}: comment"
+        form.comment.label.text = f"{t.title}: comment"
         form.comment.flags.required = t.comment_required
         actions.append({"trigger": trigger, "transition": t, "form": form})
     return render_template(
@@ -126,7 +126,7 @@ def case_action(case_id: int, trigger: str):
         _attach_errors(form, err)
         flash(err.message, "error")
         return render_case(case, err.status, failed=(trigger, err), forms={trigger: form})
-    flash(f"Done: {(candidates[0].label or trigger).lower()}. The request is now: {wf.label(case.state)}.", "success")
+    flash(f"Done: {candidates[0].title.lower()}. The request is now: {wf.label(case.state)}.", "success")
     return redirect(url_for("web.case_page", case_id=case_id))
 
 

@@ -169,7 +169,7 @@ def mark_fields_to_correct(case, form: Form, attach) -> None:
     steps = registry.get(case.workflow).candidates(trigger, case.state) if 0 < len(trigger) <= 40 else []
     errors = engine.step_errors(db.session, current_user._get_current_object(), case, trigger) if steps else {}
     if errors:
-        step = (steps[0].label or trigger.replace("_", " ")).lower()
+        step = steps[0].title.lower()
         flash(f"To {step}, first correct the fields marked below.", "error")
         attach(errors)
         refused(form)

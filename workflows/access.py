@@ -119,7 +119,7 @@ def refusal(user: User, case: Case, transitions: list[Transition]) -> str:
     """Return the sentence explaining why the user may not fire these transitions."""
     t = transitions[0]
     if t.by_owner:
-        return f"Only the person who made the request may take this step ({t.label or t.trigger.replace('_', ' ')})."
+        return f"Only the person who made the request may take this step ({t.title})."
     if case.owner_id == user.id:
         return "You cannot act on your own request (separation of duties)."
     if not user.has_role(*t.roles):

@@ -47,6 +47,11 @@ def _say_required(errors: dict) -> dict:
             if isinstance(value, list) else value
             for key, value in errors.items()}
 
+def field_error(field: str, message: str) -> tuple[str, dict]:
+    """Return a guard's refusal naming one field of the request's data (GuardResult)."""
+    return message, {"data": {field: [message]}}
+
+
 def named(errors: dict, names: dict[str, str]) -> str:
     """Return the fields in error as a person reads them on the workflow's form (`names`, in the
     form's order), not by their keys: "people affected, kinds of help", not "affected_population"."""
@@ -93,6 +98,11 @@ class Transition:
     @property
     def by_owner(self) -> bool:
         return OWNER in self.roles
+
+    @property
+    def title(self) -> str:
+        """Return the step as people read it: its label ("Start triage"), or its trigger in words."""
+        return self.label or self.trigger.replace("_", " ").capitalize()
 
     def not_yet(self, case: "Case", memo: dict | None = None) -> str | None:
         """Return why this step cannot be taken now, whatever is sent with it (the message of the

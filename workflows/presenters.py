@@ -134,8 +134,7 @@ def action_label(wf, action: str, from_state: str | None) -> str:
     if action in EVENT_LABELS:
         return EVENT_LABELS[action]
     steps = wf.candidates(action, from_state or "") if wf is not None else []
-    label = next((t.label for t in steps if t.label), None)
-    return label or action.replace("_", " ").capitalize()
+    return steps[0].title if steps else action.replace("_", " ").capitalize()
 
 
 def event_dict(e) -> dict[str, Any]:

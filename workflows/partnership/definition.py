@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from sqlalchemy.orm import object_session
 
 from models import Case, Partnership
-from workflows.definition import OWNER, Guard, Transition, Workflow, incomplete, named
+from workflows.definition import OWNER, Guard, Transition, Workflow, field_error, incomplete, named
 from workflows.partnership.inventory import (REVIVABLE, active_with_city, adopt, dormant_with_city, lock_entry,
                                             lock_inventory, snapshot)
 from workflows.partnership.schemas import PartnershipDecisionArgs, PartnershipData, ResubmitArgs
@@ -17,10 +17,6 @@ from workflows.scoring import has_complete_score, is_eligible, not_recused
 
 STATES = ("draft", "submitted", "under_review", "revision_requested", "committee_review", "deferred",
           "council_review", "adopted", "declined", "withdrawn")
-
-
-def _field_error(field: str, message: str) -> tuple[str, dict]:
-    return message, {"data": {field: [message]}}
 
 
 #: The fields as the proposal form names them, in its order: what a refused submit lists.
@@ -64,19 +60,19 @@ def _names_inventory_entry(ctx) -> str | tuple | None:
     entry = _entry(ctx, pid)
     if data.get("proposal_type") == "revival":
         if entry is None or entry.status not in REVIVABLE:
-            return _field_error("partnership_id", "A revival must name a dormant or completed partnership "
+            return field_error("partnership_id", "A revival must name a dormant or completed partnership "
                                                   "of the inventory.")
         if data["partner_city"].strip().lower() != entry.city.lower():
-            return _field_error("partner_city", f"The partnership revived is with {entry.city}; "
+            return field_error("partner_city", f"The partnership revived is with {entry.city}; "
                                                 "the partner city must be the same.")
         if (data.get("partner_country") or "").strip().lower() != entry.country.lower():
-            return _field_error("partner_country", f"The partnership revived is with {entry.city}, {entry.country}; "
+            return field_error("partner_country", f"The partnership revived is with {entry.city}, {entry.country}; "
                                                    "the partner country must be the same.")
     elif pid and (entry is None or entry.status != "prospective"):
-        return _field_error("partnership_id", "A new proposal may name only a prospective entry of the "
+        return field_error("partnership_id", "A new proposal may name only a prospective entry of the "
                                               "inventory; to revive a partnership, propose a revival.")
     elif entry is not None and (data.get("partner_country") or "").strip().lower() != entry.country.lower():
-        return _field_error("partnership_id", f"The prospective entry named is for {entry.country}; "
+        return field_error("partnership_id", f"The prospective entry named is for {entry.country}; "
                                               "the partner country must be the same.")
     return None
 
@@ -91,7 +87,7 @@ def _not_a_duplicate(ctx) -> str | tuple | None:
     active = (finder.active_with_city(data["partner_city"], exclude=data.get("partnership_id")) if finder is not None
               else active_with_city(ctx.session, data["partner_city"], exclude=data.get("partnership_id")))
     if active is not None:
-        return _field_error("partner_city", f"The City already has an active partnership with {active.city}, {active.country} "
+        return field_error("partner_city", f"The City already has an active partnership with {active.city}, {active.country} "
                                             f"(inventory #{active.id}).")
     return _not_beside_a_dormant_one(ctx)
 
@@ -108,7 +104,7 @@ def _not_beside_a_dormant_one(ctx) -> str | tuple | None:
                else dormant_with_city(ctx.session, data["partner_city"], data["partner_country"]))
     if dormant is None:
         return None
-    return _field_error("partner_city", f"The City's partnership with {dormant.city}, {dormant.country} is dormant "
+    return field_error("partner_city", f"The City's partnership with {dormant.city}, {dormant.country} is dormant "
                                         f"(inventory #{dormant.id}): propose a revival of inventory #{dormant.id} "
                                         "instead of a new partnership.")
 

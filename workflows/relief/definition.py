@@ -9,7 +9,7 @@ from flask import current_app
 import clock
 from models import Case, User
 from models.types import utcnow
-from workflows.definition import OWNER, Guard, Transition, Workflow, named
+from workflows.definition import OWNER, Guard, Transition, Workflow, field_error, named
 from workflows.relief.schemas import (ApproveArgs, CloseArgs, DisburseArgs, RecommendArgs, ReliefData,
                                       ReliefDataUpdate, asks_for_money, missing_fields)
 from workflows.scoring import has_complete_score, is_eligible, not_recused
@@ -98,10 +98,6 @@ FIELD_NAMES = {"city": "city struck", "country": "country", "partnership_id": "p
                "contact": "contact"}
 
 
-def _field_error(field: str, message: str) -> tuple[str, dict]:
-    return message, {"data": {field: [message]}}
-
-
 def _complete(ctx) -> str | tuple | None:
     errors = missing_fields(ctx.data)
     if ctx.case.submitted_at is not None and "disaster_date" not in errors:
@@ -129,12 +125,12 @@ def _grant_within_request(ctx) -> str | tuple | None:
     granted = amount(ctx.data.get("amount_granted")) or Decimal("0")
     if not asks_for_money(ctx.data):
         if granted > 0:
-            return _field_error("amount_granted", "No financial help was asked for: the amount granted must be "
+            return field_error("amount_granted", "No financial help was asked for: the amount granted must be "
                                                   "0.00.")
         return None
     requested = amount(ctx.data.get("amount_requested"))
     if requested is not None and granted > requested:
-        return _field_error("amount_granted", f"The amount granted (${granted:,.2f}) is more than the amount "
+        return field_error("amount_granted", f"The amount granted (${granted:,.2f}) is more than the amount "
                                               f"requested (${requested:,.2f}).")
     return None
 
@@ -150,7 +146,7 @@ def _paid_after_approval(ctx) -> str | tuple | None:
     payload's own schema refuses)."""
     approved = approved_on(ctx.case)
     if ctx.payload["paid_on"] < approved:
-        return _field_error("paid_on", f"The grant was approved on {approved.isoformat()}: the payment cannot "
+        return field_error("paid_on", f"The grant was approved on {approved.isoformat()}: the payment cannot "
                                        "be dated before that day.")
     return None
 
@@ -158,14 +154,13 @@ def _paid_after_approval(ctx) -> str | tuple | None:
 def _paid_within_grant(ctx) -> str | tuple | None:
     paid, granted = ctx.payload["amount_paid"], amount(ctx.data.get("amount_granted")) or Decimal("0")
     if paid > granted:
-        message = f"The amount paid (${paid:,.2f}) is more than the amount granted (${granted:,.2f})."
-        return message, {"data": {"amount_paid": [message]}}
-    if paid == 0 and granted > 0 and "financial" in (ctx.data.get("assistance_types") or []):
-        message = "Financial help was granted: record the amount paid (0 is only for non-financial help)."
-        return message, {"data": {"amount_paid": [message]}}
+        return field_error("amount_paid", f"The amount paid (${paid:,.2f}) is more than the amount granted "
+                                          f"(${granted:,.2f}).")
+    if paid == 0 and granted > 0 and asks_for_money(ctx.data):
+        return field_error("amount_paid", "Financial help was granted: record the amount paid (0 is only for "
+                                          "non-financial help).")
     if paid > 0 and not ctx.payload.get("payment_reference"):
-        message = "Give the payment reference of the amount paid."
-        return message, {"data": {"payment_reference": [message]}}
+        return field_error("payment_reference", "Give the payment reference of the amount paid.")
     return None
 
 
