@@ -91,6 +91,8 @@ def generate(cases: int, users: list[tuple[int, int, str]], seed: int = 7):
                 data["report"] = {"learnings": "What the delegation learned.", "actual_cost": str(row["amount_paid"])}
         elif workflow == "relief":
             row["category"] = rng.choice(DISASTERS)
+            if submitted is not None:  # the triage deadline, as the submit step keeps it
+                row["due_on"] = submitted + timedelta(hours=48)
             if any(e[0] == "approve" for e in events):
                 row["amount_granted"] = (amount / 2).quantize(Decimal("0.01"))
             if any(e[0] == "disburse" for e in events):

@@ -40,13 +40,9 @@ def triage_deadline(case: Case) -> datetime | None:
     """Return when triage of a submitted request is due (naive UTC), or None if it was never submitted.
 
     Due within the SLA of its submission, moved on by the hours it waited for its owner's answer
-    to a request for information, which are not the office's (kept in due_on; computed from the
-    submission for a row written before it was kept)."""
-    if case.due_on is not None:
-        return case.due_on
-    if case.submitted_at is None:
-        return None
-    return case.submitted_at + _sla()
+    to a request for information, which are not the office's: kept in due_on by the submit and
+    provide_info steps (migration 0015 gave it to the requests submitted before)."""
+    return case.due_on
 
 
 def _start_triage_clock(ctx) -> None:

@@ -22,7 +22,7 @@ def triage_queue(session: Session) -> list[Case]:
     (due_on: migration 0015 gave every submitted request one)."""
     return list(session.scalars(
         select(Case).where(Case.workflow == "relief", Case.state.in_(TRIAGE_STATES))
-        .order_by(Case.due_on, Case.submitted_at, Case.id)
+        .order_by(Case.due_on, Case.id)
     ))
 
 

@@ -1,10 +1,9 @@
 """The relief section of the annual report: requests, decisions and money, by country and disaster."""
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Iterable, Mapping
 
-from sqlalchemy import and_, literal, or_, select
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, Case
@@ -89,13 +88,9 @@ def headline(s: dict) -> list[tuple[str, object]]:
 
 def attention(session: Session, period: Period, config: Mapping) -> list[dict]:
     """Return the requests waiting for triage past the deadline, longest waiting first."""
-    hours = int(config["ACCORD_RELIEF_TRIAGE_SLA_HOURS"])
-    # Due within the SLA of submission, or of the owner's last answer (due_on: triage_deadline).
-    late = or_(Case.due_on < period.cutoff,
-               and_(Case.due_on.is_(None), Case.submitted_at < period.cutoff - timedelta(hours=hours)))
     cases = session.scalars(
-        select(Case).where(Case.workflow == NAME, Case.state.in_(TRIAGE_STATES), late)
-        .order_by(Case.due_on, Case.submitted_at).limit(10)
+        select(Case).where(Case.workflow == NAME, Case.state.in_(TRIAGE_STATES), Case.due_on < period.cutoff)
+        .order_by(Case.due_on).limit(10)
     ).all()
     return [{"case": c, "label": "triage late",
              "detail": f"submitted {period.local_date(c.submitted_at).isoformat()}, triage due "
