@@ -10,8 +10,7 @@ from sqlalchemy.orm import object_session
 
 from models import Case, Partnership
 from workflows.definition import OWNER, Guard, Transition, Workflow, field_error, incomplete, named
-from workflows.partnership.inventory import (REVIVABLE, active_with_city, adopt, dormant_with_city, lock_entry,
-                                            lock_inventory, snapshot)
+from workflows.partnership.inventory import REVIVABLE, Live, Snapshot, adopt, lock_entry, lock_inventory, snapshot
 from workflows.partnership.schemas import PartnershipDecisionArgs, PartnershipData, ResubmitArgs
 from workflows.scoring import has_complete_score, is_eligible, not_recused
 
@@ -54,6 +53,11 @@ def _entry(ctx, pid: int | None) -> Partnership | None:
     return lock_entry(ctx.session, pid) if _adopting(ctx) else ctx.session.get(Partnership, pid)
 
 
+def _inventory(ctx) -> Live | Snapshot:
+    """Return the inventory a check reads: the offer's snapshot, or the database as it is now."""
+    return getattr(ctx, "inventory", None) or Live(ctx.session)
+
+
 def _names_inventory_entry(ctx) -> str | tuple | None:
     data = ctx.data
     pid = data.get("partnership_id")
@@ -83,9 +87,7 @@ def _not_a_duplicate(ctx) -> str | tuple | None:
     if data.get("proposal_type") not in ("new", "revival") or not data.get("partner_city"):
         return None
     _adopting(ctx)  # (then after any adoption of the same city that is under way)
-    finder = getattr(ctx, "inventory", None)
-    active = (finder.active_with_city(data["partner_city"], exclude=data.get("partnership_id")) if finder is not None
-              else active_with_city(ctx.session, data["partner_city"], exclude=data.get("partnership_id")))
+    active = _inventory(ctx).active_with_city(data["partner_city"], exclude=data.get("partnership_id"))
     if active is not None:
         return field_error("partner_city", f"The City already has an active partnership with {active.city}, {active.country} "
                                             f"(inventory #{active.id}).")
@@ -99,9 +101,7 @@ def _not_beside_a_dormant_one(ctx) -> str | tuple | None:
     data = ctx.data
     if data.get("proposal_type") != "new" or not data.get("partner_country"):
         return None
-    finder = getattr(ctx, "inventory", None)
-    dormant = (finder.dormant_with_city(data["partner_city"], data["partner_country"]) if finder is not None
-               else dormant_with_city(ctx.session, data["partner_city"], data["partner_country"]))
+    dormant = _inventory(ctx).dormant_with_city(data["partner_city"], data["partner_country"])
     if dormant is None:
         return None
     return field_error("partner_city", f"The City's partnership with {dormant.city}, {dormant.country} is dormant "

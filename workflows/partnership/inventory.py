@@ -84,36 +84,17 @@ def lock_entry(session: Session, pid: int) -> Partnership | None:
                            .execution_options(populate_existing=True)).first()
 
 
-def active_with_city(session: Session, city: str, exclude: int | None = None) -> Partnership | None:
-    """Return an active entry with this city (any letter case), if there is one.
-
-    The city alone: the country is free text, and matched too, "Durban, Republic of South Africa"
-    passed beside an active "Durban, South Africa". A city of the same name elsewhere is rare; the
-    refusal names the country, and an administrator can add such an entry to the inventory.
-    """
-    # The few active entries are compared in Python, by the rule the offer's Snapshot applies
-    # (SQLite's lower() folds ASCII letters only: "ŁÓDŹ" would pass beside an active "Łódź").
-    entries = session.scalars(select(Partnership).where(Partnership.status == "active").order_by(Partnership.id))
-    return next((p for p in entries if same_place(p.city, city) and p.id != exclude), None)
-
-
 def same_place(a: str, b: str) -> bool:
     """Return whether two typed names are the same place: letter case and outer spaces aside."""
     return a.strip().casefold() == b.strip().casefold()
 
 
-def dormant_with_city(session: Session, city: str, country: str) -> Partnership | None:
-    """Return a dormant entry with this city and country (each in any letter case), if there is one:
-    the partnership a proposal for that city revives, rather than opening a second one beside it."""
-    entries = session.scalars(select(Partnership).where(Partnership.status == "dormant").order_by(Partnership.id))
-    return next((p for p in entries if same_place(p.city, city) and same_place(p.country, country)), None)
-
-
 class Snapshot:
-    """The inventory as read once in a transaction (id, city, country, status of each entry):
+    """Inventory entries (rows or objects with id, city, country and status), and the rules that
+    find an entry a proposal would stand beside. Read once in a transaction (`snapshot`), it is
     what the offer of Council's adoption checks in a list of proposals, without a query per
-    proposal. It answers as active_with_city and dormant_with_city do; the step itself, when
-    taken, asks the database under lock."""
+    proposal; `Live` applies the same rules to the database as it is now, which the step itself
+    asks, under lock, when taken."""
 
     def __init__(self, rows: list) -> None:
         self.rows = rows
@@ -122,12 +103,40 @@ class Snapshot:
         return next((row for row in self.rows if row.id == pid), None)
 
     def active_with_city(self, city: str, exclude: int | None = None):
+        """Return an active entry with this city (any letter case), if there is one.
+
+        The city alone: the country is free text, and matched too, "Durban, Republic of South
+        Africa" passed beside an active "Durban, South Africa". A city of the same name elsewhere
+        is rare; the refusal names the country, and an administrator can add such an entry.
+        """
         return next((row for row in self.rows if row.status == "active" and same_place(row.city, city)
                      and row.id != exclude), None)
 
     def dormant_with_city(self, city: str, country: str):
+        """Return a dormant entry with this city and country (any letter case), if there is one:
+        the partnership a proposal for that city revives, rather than opening one beside it."""
         return next((row for row in self.rows if row.status == "dormant" and same_place(row.city, city)
                      and same_place(row.country, country)), None)
+
+
+class Live:
+    """The inventory as the database holds it now, asked question by question: what a step's own
+    checks read (under the adoption's lock). The few entries of a status are compared in Python
+    by the Snapshot's rules (SQLite's lower() folds ASCII letters only: "ŁÓDŹ" would pass beside
+    an active "Łódź")."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def active_with_city(self, city: str, exclude: int | None = None) -> Partnership | None:
+        return self._of("active").active_with_city(city, exclude)
+
+    def dormant_with_city(self, city: str, country: str) -> Partnership | None:
+        return self._of("dormant").dormant_with_city(city, country)
+
+    def _of(self, status: str) -> Snapshot:
+        return Snapshot(list(self.session.scalars(select(Partnership).where(Partnership.status == status)
+                                                  .order_by(Partnership.id))))
 
 
 _SNAPSHOT = "accord_inventory_snapshot"
