@@ -195,10 +195,11 @@ def breakdown(rows: dict[tuple, dict[str, int]], measures: Iterable[Measure], in
     groups: dict[Any, dict[str, int]] = {}
     spellings: dict[Any, dict[Any, int]] = {}
     for key, values in rows.items():
-        into = groups.setdefault(group_key(key[index]), dict.fromkeys(values, 0))
+        group = group_key(key[index])
+        into = groups.setdefault(group, dict.fromkeys(values, 0))
         for name, value in values.items():
             into[name] += value
-        weights = spellings.setdefault(group_key(key[index]), {})
+        weights = spellings.setdefault(group, {})
         spelled = spelling(key[index])
         weights[spelled] = weights.get(spelled, 0) + sum(values[name] for name in counted)
     result = [{label: _most_used(spellings[key]), **_finish(values, measures)}
