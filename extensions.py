@@ -38,6 +38,13 @@ def _submitted_username() -> str:
     return "username:" + (name.strip()[:200] if isinstance(name, str) else "")
 
 
+def sign_in_failed(response) -> bool:
+    """Whether a sign-in's answer counts against its address's limit (ACCORD_LOGIN_RATE_LIMIT):
+    only a refusal does. An office reaches the City's servers from one address, so counting those
+    who signed in held the eleventh colleague back at nine o'clock; a guesser is still held back."""
+    return response.status_code >= 400
+
+
 #: What a person is told when their address has tried to sign in too often (ACCORD_LOGIN_RATE_LIMIT).
 TOO_MANY_SIGN_INS = "Too many sign-in attempts from your address; wait a minute and try again."
 

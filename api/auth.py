@@ -12,7 +12,7 @@ from api.errors import error_response
 from api.parse import parse
 from api.schemas import TokenArgs
 from config import token_lifetime
-from extensions import TOO_MANY_SIGN_INS, db, limiter, sign_in_attempts_per_username
+from extensions import TOO_MANY_SIGN_INS, db, limiter, sign_in_attempts_per_username, sign_in_failed
 from models import User
 
 log = logging.getLogger("accord.security")
@@ -38,7 +38,7 @@ def token_required(view):
 
 
 @bp.post("/auth/token")
-@limiter.limit(lambda: __import__("flask").current_app.config["ACCORD_LOGIN_RATE_LIMIT"],
+@limiter.limit(lambda: current_app.config["ACCORD_LOGIN_RATE_LIMIT"], deduct_when=sign_in_failed,
                error_message=TOO_MANY_SIGN_INS)
 @sign_in_attempts_per_username
 def create_token():

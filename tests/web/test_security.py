@@ -159,6 +159,21 @@ def test_sign_in_is_rate_limited_with_a_clear_message(app, make_user, make_app):
     assert r.get_json()["message"] == "Too many sign-in attempts from your address; wait a minute and try again."
 
 
+def test_colleagues_signing_in_from_one_address_are_not_held_back(app, make_user, make_app):
+    # An office reaches Accord from one address: only refusals count against its limit.
+    for name in ("ann", "bob", "cy", "dee", "eve"):
+        make_user(name, "staff")
+    limited = make_app({**_config(app.config["SQLALCHEMY_DATABASE_URI"]), "RATELIMIT_ENABLED": True,
+                        "ACCORD_LOGIN_RATE_LIMIT": "3 per minute"})
+    for name in ("ann", "bob", "cy", "dee", "eve"):
+        assert limited.test_client().post("/login", data={"username": name, "password": TEST_PASSWORD}).status_code == 302
+        r = limited.test_client().post("/api/v1/auth/token", json={"username": name, "password": TEST_PASSWORD})
+        assert r.status_code == 200, r.get_json()
+    client = limited.test_client()
+    statuses = [client.post("/login", data={"username": "ann", "password": "wrong"}).status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+
+
 def test_a_username_with_a_nul_is_refused_as_such(app, make_user):
     # (PostgreSQL cannot compare text holding NUL: looked up, it failed with a 500.)
     make_user("ann", "staff")
