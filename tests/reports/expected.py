@@ -24,10 +24,12 @@ def place(key, name, requests, approved, declined, asked, granted, paid):
 
 T1_LEARNING = {"case_id": 1, "title": "travel T1", "event": "Metropolis congress 2025", "organizer": "Metropolis",
                "department": "Toronto Public Health", "traveller": "Sam Okafor", "accepted_on": "2025-03-18",
-               "learnings": "Community health agents reach every household."}
+               "learnings": "Community health agents reach every household.",
+               "contacts": [{"name": "Ana Souza", "organization": "Prefeitura"}]}
 T2_LEARNING = {"case_id": 2, "title": "travel T2", "event": "ICLEI congress 2025", "organizer": "ICLEI",
                "department": "Economic Development and Culture", "traveller": "Erin", "accepted_on": "2025-07-02",
-               "learnings": "Green bonds finance retrofits."}
+               "learnings": "Green bonds finance retrofits.",
+               "contacts": [{"name": "Ana Souza", "organization": "Prefeitura"}]}
 
 TRAVEL_2025 = {
     "requests": 5, "approved": 4, "declined": 1, "cancelled": 0, "trips_completed": 4, "reports_filed": 2,

@@ -114,6 +114,8 @@ def expected_csv_rows(scenario) -> set[tuple[str, str, str, str]]:
     rows |= {("travel", "trips_by_month", f"{m:02d}", str(n)) for m, n in enumerate(TRAVEL_2025["trips_by_month"], 1)}
     rows |= {("travel", "learnings", f"{goal}: #{e['case_id']} {e['title']}", e["learnings"])
              for goal, entries in TRAVEL_2025["learnings_by_goal"].items() for e in entries}
+    rows |= {("travel", "contacts", f"{goal}: #{e['case_id']} {e['title']}", "Ana Souza (Prefeitura)")
+             for goal, entries in TRAVEL_2025["learnings_by_goal"].items() for e in entries}
     rows |= {("partnerships", "inventory_by_status", status, str(n))
              for status, n in PARTNERSHIPS_2025["inventory_by_status"].items()}
     rows |= {("goals", goal, "", str(n)) for goal, n in GOALS_2025.items()}

@@ -56,6 +56,8 @@ def test_pdf_and_every_command_format_of_a_known_year(app, make_user, api, tmp_p
                          ("Median days from submission to decision", RELIEF_2025["median_days_to_decision"])):
         assert f"{label} {value}" in text
     assert "Community health agents reach every household." in text
+    assert "New contacts: Ana Souza (Prefeitura)" in text  # (no email address: the report is read widely)
+    assert "ana@example.org" not in text
     # A department's row, to its last column: T3's report overdue at year end.
     assert "City Council 1 1 0 1 3,000.00 0.00 0.00 0 0 1" in text
     # The data's codes read as words: "Hurricane", not "hurricane"; "Revival"; "Active".

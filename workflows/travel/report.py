@@ -110,11 +110,13 @@ def _with_punctuality(rows: list[dict], label: str, index: int, counts: dict[str
 
 
 def _learnings(session: Session, period: Period) -> dict[str, list[dict]]:
-    """Return the learnings of the reports accepted in the year, under each goal of their trip."""
+    """Return the learnings of the reports accepted in the year, under each goal of their trip, with
+    the new contacts each names (name and organisation: the report is read beyond the office, so
+    their email addresses stay on the request's page, for those who may see it)."""
     rows = session.execute(
         select(Case.id, Case.title, Case.goals, Case.category, Department.name, User.full_name,
                Case.data[("event_name",)].as_string(), Case.data[("report", "learnings")].as_string(),
-               AuditEvent.at)
+               AuditEvent.at, Case.data[("report", "contacts")])
         .join(Case, Case.id == AuditEvent.case_id).join(Department, Department.id == Case.department_id)
         .join(User, User.id == Case.owner_id)
         .where(AuditEvent.action == "accept_report", AuditEvent.at >= period.start, AuditEvent.at < period.end,
@@ -122,13 +124,20 @@ def _learnings(session: Session, period: Period) -> dict[str, list[dict]]:
         .order_by(AuditEvent.at, Case.id)
     ).all()
     grouped_by_goal: dict[str, list[dict]] = {goal: [] for goal in GOALS}
-    for case_id, title, goals, organizer, department, traveller, event, learnings, at in rows:
+    for case_id, title, goals, organizer, department, traveller, event, learnings, at, contacts in rows:
         entry = {"case_id": case_id, "title": title, "event": event, "organizer": organizer,
                  "department": department, "traveller": traveller, "accepted_on": period.local_date(at).isoformat(),
-                 "learnings": learnings}
+                 "learnings": learnings,
+                 "contacts": [{"name": c.get("name"), "organization": c.get("organization")}
+                              for c in contacts or [] if isinstance(c, dict)]}
         for goal in goals or []:
             grouped_by_goal.setdefault(goal, []).append(entry)
     return {goal: entries for goal, entries in grouped_by_goal.items() if entries}
+
+
+def contact_list(contacts: list[dict]) -> str:
+    """Return a report's new contacts as one line: "Ana Souza (Prefeitura); Li Wei (ICLEI)"."""
+    return "; ".join(f"{c['name']} ({c['organization']})" for c in contacts)
 
 
 def compute(session: Session, period: Period, config: Mapping) -> dict:
@@ -170,6 +179,8 @@ def csv_rows(s: dict) -> Iterable[Row]:
     for goal, entries in s["learnings_by_goal"].items():
         for e in entries:
             yield "learnings", f"{goal}: #{e['case_id']} {e['title']}", e["learnings"]
+            if e["contacts"]:
+                yield "contacts", f"{goal}: #{e['case_id']} {e['title']}", contact_list(e["contacts"])
 
 
 def headline(s: dict) -> list[tuple[str, object]]:
