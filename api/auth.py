@@ -14,6 +14,7 @@ from api.schemas import TokenArgs
 from config import token_lifetime
 from extensions import TOO_MANY_SIGN_INS, db, limiter, sign_in_attempts_per_username, sign_in_failed
 from models import User
+from workflows.transaction import write_transaction
 
 log = logging.getLogger("accord.security")
 
@@ -67,7 +68,7 @@ def create_token():
     if not verify_password(user.password_hash if user else None, args["password"]) or not user.active:
         log.warning("failed API sign-in for %r from %s", args["username"], request.remote_addr)
         return error_response(401, "Wrong username or password.")
-    token = issue_token(db.session, user)
-    db.session.commit()
+    with write_transaction(db.session) as session:
+        token = issue_token(session, user)
     ends = expires_at(token_lifetime(current_app.config))
     return {"token": token, "expires_at": ends.isoformat(timespec="seconds") + "Z" if ends else None}

@@ -14,6 +14,7 @@ from config import session_lifetime
 from extensions import (TOO_MANY_SIGN_INS, db, limiter, login_manager, sign_in_attempts_per_username,
                         sign_in_failed)
 from models import User
+from workflows.transaction import write_transaction
 from web import bp
 from web.forms import ChangePasswordForm, LoginForm, form_page, without_autofocus
 
@@ -90,8 +91,8 @@ def login():
         user = db.session.scalar(db.select(User).where(User.username == form.username.data.strip()))
         if verify_password(user.password_hash if user else None, form.password.data) and user.active:
             session.clear()
-            session["sid"] = start_session(db.session, user)
-            db.session.commit()
+            with write_transaction(db.session) as tx:
+                session["sid"] = start_session(tx, user)
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
         log.warning("failed web sign-in for %r from %s", form.username.data, request.remote_addr)
@@ -118,8 +119,8 @@ def logout():
     """End this web session for good, so that a copied cookie does not outlive it (or, when it has
     ended already, simply forget it: signing out is what the person asked for)."""
     if current_user.is_authenticated:
-        end_sessions(db.session, current_user.id, session.get("sid"))
-        db.session.commit()
+        with write_transaction(db.session) as tx:
+            end_sessions(tx, current_user.id, session.get("sid"))
     logout_user()
     session.clear()
     flash("You have signed out.", "info")
@@ -148,11 +149,11 @@ def password():
             form.current.errors.append("This is not your current password.")
         else:
             try:
-                change_password(db.session, current_user, form.new.data)
+                with write_transaction(db.session) as tx:
+                    change_password(tx, current_user, form.new.data)
             except AccountError as err:
                 form.new.errors.append(str(err))
             else:
-                db.session.commit()
                 logout_user()
                 session.clear()
                 flash("Your password has been changed; please sign in again.", "info")

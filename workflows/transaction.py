@@ -8,7 +8,10 @@ On SQLite, writers also queue on an exclusive lock of a file beside the database
 BEGIN IMMEDIATE. SQLite's own busy wait sleeps in growing steps (up to 100 ms) and retries, so
 under many concurrent writers an unlucky one waited over a second; the operating system wakes a
 process waiting on the file lock as soon as it is released. The busy timeout stays as the
-fallback for writers that do not take the file lock (a sign-in, a command-line tool).
+fallback for writers that do not take the file lock. It does not help a transaction that read
+first and then writes (BEGIN, not IMMEDIATE) after another writer committed: SQLite refuses
+that write at once ("database is locked"), since what it read is out of date. So every write
+of a request, a sign-in's session row and a token included, runs in a write_transaction.
 
 On PostgreSQL, what a web or API request reads before it first writes runs in the driver's
 autocommit: no BEGIN and no COMMIT, two round trips of every page saved. Under READ COMMITTED

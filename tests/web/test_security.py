@@ -327,3 +327,54 @@ def test_guessing_the_current_password_from_an_open_session_is_limited(app, make
     assert [change("wrong") for _ in range(4)] == [422, 422, 422, 429]
     r = client.post("/account/password", data={"current": TEST_PASSWORD, "new": "a new pass phrase 2026"})
     assert r.status_code == 429 and "Too many wrong current passwords" in r.get_data(as_text=True)
+
+
+def _while_checking_passwords(app, monkeypatch, other_id: int) -> None:
+    """Make every password check wait while another person's step commits (in another thread),
+    as it does when the office is busy: the check takes a good fraction of a second."""
+    import threading
+
+    import api.auth
+    import web.auth
+    from models import User
+    from workflows import engine
+
+    real = web.auth.verify_password
+
+    def write_elsewhere():
+        with app.app_context():
+            engine.create_case(db.session, db.session.get(User, other_id), "travel", "Trip", ["research"], {})
+            db.session.remove()
+
+    def slow_verify(stored, given):
+        ok = real(stored, given)
+        other = threading.Thread(target=write_elsewhere)
+        other.start()
+        other.join(20)
+        return ok
+
+    monkeypatch.setattr(web.auth, "verify_password", slow_verify)
+    monkeypatch.setattr(api.auth, "verify_password", slow_verify)
+
+
+def test_signing_in_while_others_write_succeeds(app, make_user, monkeypatch):
+    # On SQLite a transaction that read before another's commit could not write after it: the
+    # session row (or the token) failed with "database is locked", a 500 for the person signing in.
+    make_user("ann", "staff")
+    _while_checking_passwords(app, monkeypatch, make_user("bob", "staff").id)
+    db.session.remove()
+    r = app.test_client().post("/login", data={"username": "ann", "password": TEST_PASSWORD})
+    assert r.status_code == 302, r.get_data(as_text=True)[:300]
+    r = app.test_client().post("/api/v1/auth/token", json={"username": "ann", "password": TEST_PASSWORD})
+    assert r.status_code == 200, r.get_json()
+    assert db.session.scalar(select(func.count(Case.id))) == 2  # and the others' steps went through
+
+
+def test_changing_ones_password_while_others_write_succeeds(app, make_user, browse, monkeypatch):
+    ann = make_user("ann", "staff")
+    client = browse(ann)
+    _while_checking_passwords(app, monkeypatch, make_user("bob", "staff").id)
+    r = client.post("/account/password", data={"current": TEST_PASSWORD, "new": "a-much-better-passphrase"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/login")
+    assert app.test_client().post("/login", data={"username": "ann", "password": "a-much-better-passphrase"}
+                                  ).status_code == 302
