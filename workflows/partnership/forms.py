@@ -115,6 +115,8 @@ class InventoryForm(FlaskForm):
     sponsor = StringField("Sponsoring organization", validators=[Optional(), Length(max=120)])
     program = StringField("Program", validators=[Optional(), Length(max=200)])
     status = SelectField("Status", choices=choices((s, s.capitalize()) for s in STATUSES), validators=[DataRequired()])
+    # The entry's chain head when the edit page was opened: a change made since is not undone.
+    seen = HiddenField()
 
     FIELDS = ("city", "country", "established", "municipality", "focus", "sponsor", "program", "status")
 

@@ -13,7 +13,7 @@ from models import AuditEvent, Case, Partnership, User
 from models.types import utcnow
 from workflows.access import visible
 from workflows.audit import record_event
-from workflows.errors import Forbidden, NotFound, ValidationFailed
+from workflows.errors import Forbidden, NotFound, StaleVersion, ValidationFailed
 from workflows.partnership.schemas import InventoryArgs
 from workflows.transaction import write_transaction
 
@@ -190,6 +190,7 @@ def create_entry(session: Session, actor: User, values: Any) -> Partnership:
     loaded = _load(values, partial=False)
     with write_transaction(session):
         actor = session.merge(actor)
+        lock_inventory(session)  # as an adoption does: the two wait for each other
         p = Partnership(**loaded, updated_at=utcnow())
         session.add(p)
         session.flush()
@@ -198,15 +199,27 @@ def create_entry(session: Session, actor: User, values: Any) -> Partnership:
     return p
 
 
-def edit_entry(session: Session, actor: User, pid: int, values: Any) -> Partnership:
-    """Change an entry's fields as an administrator; audit what changed, from and to."""
+def edit_entry(session: Session, actor: User, pid: int, values: Any, seen: str | None = None) -> Partnership:
+    """Change an entry's fields as an administrator; audit what changed, from and to.
+
+    `seen` is the entry's chain head as the editor loaded it (the edit page sends every field):
+    if the entry changed since, by Council's adoption or another administrator, the edit is
+    refused rather than put back what was there when the page was opened.
+    """
     require_admin(actor)
     loaded = _load(values, partial=True)
     with write_transaction(session):
         actor = session.merge(actor)
+        # The inventory's lock before the entry's, in the order an adoption takes them: taken the
+        # other way round, an edit and an adoption of one entry waited for each other (PostgreSQL
+        # then failed one of them as a deadlock).
+        lock_inventory(session)
         p = lock_entry(session, pid)
         if p is None:
             raise NotFound("No such partnership.")
+        if seen is not None and seen != (p.last_event_hash or ""):
+            raise StaleVersion(f"The {p.city} entry was changed by someone else while you were editing it "
+                               f"(it is now {p.status}); it is shown as it is now: make your change again.")
         changes = {k: {"from": getattr(p, k), "to": v} for k, v in loaded.items() if getattr(p, k) != v}
         if not changes:
             raise ValidationFailed("Nothing to change.", {"_schema": ["Change at least one field."]})

@@ -11,7 +11,7 @@ from web import nav
 from web.forms import flash_saved, form_page, kept_to_save_again, mark_fields_to_correct
 from web.payloads import register_form
 from workflows import engine, registry
-from workflows.errors import NotFound, WorkflowError
+from workflows.errors import NotFound, StaleVersion, WorkflowError
 from workflows.partnership import decisions, inventory
 from workflows.partnership.forms import DecisionForm, InventoryForm, ProposalForm
 from workflows.presenters import case_tables
@@ -79,9 +79,16 @@ def edit_entry(pid: int):
     _admin_only()
     p = _entry_or_404(pid)
     form, status = InventoryForm(obj=p), None
+    if request.method == "GET":
+        form.seen.data = p.last_event_hash or ""
     if form.validate_on_submit():
         try:
-            inventory.edit_entry(db.session, current_user, pid, form.values())
+            inventory.edit_entry(db.session, current_user, pid, form.values(), seen=form.seen.data or None)
+        except StaleVersion as err:
+            # Shown as it is now: the fields as sent would put back what the other change changed.
+            p = _entry_or_404(pid)
+            form = InventoryForm(formdata=None, obj=p, seen=p.last_event_hash or "")
+            status = _refused(form, err)
         except WorkflowError as err:
             status = _refused(form, err)
         else:

@@ -282,6 +282,52 @@ def test_two_adoptions_at_once_are_decided_one_after_the_other(app, people, make
     assert len(changes) == 1  # revived, or created, once (beside its loading from the framework, if any)
 
 
+def test_an_administrators_edit_and_councils_adoption_of_one_entry_wait_for_each_other(app, people, make_case,
+                                                                                          monkeypatch):
+    # The edit locked the entry, then the table (to write); the adoption, the table, then the
+    # entry: on PostgreSQL each waited for the other and one failed as a deadlock, a 500.
+    from workflows.partnership import inventory
+
+    case = make_case("council_review")  # a revival of Sao Paulo, dormant
+    pid, ids = entry("Sao Paulo").id, {"admin": people["ada"].id, "clerk": people["jordan"].id}
+    editing, real_lock = threading.Event(), inventory.lock_entry
+
+    def lock_entry(session, found_id):
+        found = real_lock(session, found_id)
+        if threading.current_thread().name == "admin":
+            editing.set()
+            time.sleep(0.5)  # the adoption starts while the edit holds what it has locked
+        return found
+
+    monkeypatch.setattr(inventory, "lock_entry", lock_entry)
+    outcomes = {}
+
+    def act(who):
+        with app.app_context():
+            try:
+                user = db.session.get(User, ids[who])
+                if who == "admin":
+                    inventory.edit_entry(db.session, user, pid, {"focus": "Waste and health"})
+                else:
+                    editing.wait(10)
+                    engine.fire(db.session, user, case.id, "approve", case.version,
+                                payload={"meeting_reference": "2026.CC14.2"})
+                outcomes[who] = "done"
+            except Exception as err:  # noqa: BLE001 - the test reports any outcome
+                outcomes[who] = repr(err)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=act, args=(who,), name=who) for who in ("admin", "clerk")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert outcomes == {"admin": "done", "clerk": "done"}
+    db.session.rollback()
+    assert (entry("Sao Paulo").status, entry("Sao Paulo").focus) == ("active", "Waste and health")
+
+
 def test_an_entrys_trail_cut_short_or_its_status_changed_outside_accord_is_named(app, people):
     # The inventory's chains had no recorded head: their last events could be deleted, and the
     # entry's row edited to match, and `flask audit verify` said OK.

@@ -53,6 +53,34 @@ def test_only_an_admin_edits_the_inventory(people, browser_of):
     assert admin.post("/partnerships/new", data={**form, "city": ""}).status_code == 422
 
 
+def test_an_edit_page_opened_before_an_adoption_does_not_undo_it(people, make_case, browser_of):
+    from workflows import engine
+
+    case = make_case("council_review")  # a revival of Sao Paulo, dormant
+    sao = entry("Sao Paulo")
+    admin = browser_of(people["ada"])
+    page = admin.get(f"/partnerships/{sao.id}/edit").get_data(as_text=True)
+    seen = re.search(r'name="seen" type="hidden" value="([0-9a-f]{64})"', page).group(1)
+    engine.fire(db.session, people["jordan"], case.id, "approve", case.version, payload={"meeting_reference": "2026.CC14.2"})
+    # The administrator saves the page as it was loaded, with the focus changed.
+    form = {"city": "Sao Paulo", "country": "Brazil", "established": sao.established or "",
+            "municipality": sao.municipality or "", "focus": "Waste and health", "sponsor": sao.sponsor or "",
+            "program": sao.program or "", "status": "dormant", "seen": seen}
+    r = admin.post(f"/partnerships/{sao.id}/edit", data=form)
+    assert r.status_code == 409
+    page = r.get_data(as_text=True)
+    assert "changed by someone else while you were editing it (it is now active)" in page
+    assert re.search(r'<option selected value="active">', page)  # shown as it is now
+    db.session.expire_all()
+    assert entry("Sao Paulo").status == "active" and entry("Sao Paulo").focus == sao.focus
+    # Saved again from the page as it now stands, the change is made.
+    fresh = re.search(r'name="seen" type="hidden" value="([0-9a-f]{64})"', page).group(1)
+    assert admin.post(f"/partnerships/{sao.id}/edit",
+                      data={**form, "status": "active", "seen": fresh}).status_code == 302
+    db.session.expire_all()
+    assert (entry("Sao Paulo").status, entry("Sao Paulo").focus) == ("active", "Waste and health")
+
+
 def test_councillor_proposes_a_revival_from_the_form(people, browser_of):
     client = browser_of(people["chen"])
     page = client.get("/partnerships/propose").get_data(as_text=True)
