@@ -85,7 +85,9 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
         t = wf.candidates(trigger, case.state)[0]
         form_class = payload_form(wf, t)
         form = forms.get(trigger) or form_class(prefix=trigger, formdata=None, data=form_class.starting_data(case))
-        form.version.data = case.version
+        # The version the page shows, also on a form sent back with a refusal: one refused as out of
+        # date would otherwise send its old version again at every click, and never succeed.
+        form.version.data, form.version.raw_data = case.version, None
         # Each action's comment box is named by its action (a page has several), and marked when required.
         form.comment.label.text = f"{t.title}: comment"
         form.comment.flags.required = t.comment_required

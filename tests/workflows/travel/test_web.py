@@ -110,6 +110,21 @@ def test_the_case_page_shows_why_a_request_cannot_be_approved(browse, people, ma
     assert "overdue" in r.get_data(as_text=True)
 
 
+def test_a_step_refused_as_out_of_date_succeeds_when_sent_again_from_the_page_shown(browse, people, make_trip):
+    case = make_trip("sam", "submitted")
+    client = browse(people["dana"])
+    loaded = case.version
+    engine.add_comment(db.session, people["sam"], case.id, "Added the agenda.")  # meanwhile, in another tab
+    r = client.post(f"/cases/{case.id}/actions/return", data={"return-version": loaded, "return-comment": "Lower it."})
+    assert r.status_code == 409 and "changed since you loaded it" in r.get_data(as_text=True)
+    sent_back = re.search(r'name="return-version" type="hidden" value="(\d+)"', r.get_data(as_text=True)).group(1)
+    assert int(sent_back) == loaded + 1  # the page shows the request as it is now, and acts on that
+    r = client.post(f"/cases/{case.id}/actions/return", data={"return-version": sent_back, "return-comment": "Lower it."})
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).state == "draft"
+
+
 def test_the_report_form_has_contact_rows_and_files_the_report(browse, people, make_trip):
     case = make_trip("sam", "travelled", trip_data(TODAY - timedelta(days=10)))
     client = browse(people["sam"])
