@@ -133,8 +133,10 @@ def _refresh(wf: Workflow, case: Case) -> None:
         wf.project(case)
 
 
-def create_case(session: Session, actor: User, workflow: str, title: Any, goals: Any, data: Any) -> Case:
-    """Create a case in its initial state, owned by the actor, and record its creation."""
+def create_case(session: Session, actor: User, workflow: str, title: Any, goals: Any, data: Any,
+                then: str | None = None) -> Case:
+    """Create a case in its initial state, owned by the actor, and record its creation; and, given
+    `then`, fire that step (a submit) in the same transaction: refused, nothing is created."""
     wf = workflow_of(workflow)
     if not wf.may_create(actor):
         raise Forbidden(f"Only {' or '.join(wf.creators)} may open a {wf.title.lower()}.")
@@ -149,7 +151,8 @@ def create_case(session: Session, actor: User, workflow: str, title: Any, goals:
         session.flush()
         record_event(session, actor=actor, case=case, action="create", to_state=case.state,
                      payload={"title": title, "goals": goals, "data": data})
-    return case
+        fired = _then(session, actor, case, then)
+    return _announced(case, fired, actor)
 
 
 # The case row alone, not three joins on every transition: assignee and department load when read,
@@ -182,8 +185,10 @@ def _attach(session: Session, actor: User) -> User:
 
 
 def update_case(session: Session, actor: User, case_id: int, version: Any, *, title: Any = None,
-                goals: Any = None, data: Any = None) -> Case:
-    """Edit a case's title, goals or data (a partial update), as its owner in an editable state."""
+                goals: Any = None, data: Any = None, then: str | None = None) -> Case:
+    """Edit a case's title, goals or data (a partial update), as its owner in an editable state;
+    and, given `then`, fire that step of the owner's (a submit) in the same transaction, so that a
+    refused step leaves the edit unsaved too."""
     with write_transaction(session) as session:
         actor = _attach(session, actor)
         case = lock_case(session, actor, case_id)
@@ -209,15 +214,15 @@ def update_case(session: Session, actor: User, case_id: int, version: Any, *, ti
             if changed := {key: value for key, value in now.items() if value != settled(case.data.get(key))}:
                 case.data = {**case.data, **changed}
                 changes["data"] = changed
-        if not changes:
-            # Nothing differs from what is stored (a form saved again, a request repeated): nothing
-            # happened, so nothing is recorded, and whoever holds this version may still act on it.
-            return case
-        _refresh(wf, case)
-        _flush(session)
-        record_event(session, actor=actor, case=case, action="edit", from_state=case.state,
-                     to_state=case.state, payload=changes)
-    return case
+        # Nothing differs from what is stored (a form saved again, a request repeated): nothing
+        # happened, so nothing is recorded, and whoever holds this version may still act on it.
+        if changes:
+            _refresh(wf, case)
+            _flush(session)
+            record_event(session, actor=actor, case=case, action="edit", from_state=case.state,
+                         to_state=case.state, payload=changes)
+        fired = _then(session, actor, case, then)
+    return _announced(case, fired, actor)
 
 
 def _check_version(case: Case, version: Any) -> None:
@@ -323,52 +328,81 @@ def fire(session: Session, actor: User, case_id: int, trigger: str, version: Any
     """Fire a trigger on a case for an actor, in one transaction, or refuse and change nothing."""
     with write_transaction(session) as session:
         actor = _attach(session, actor)
-        case = lock_case(session, actor, case_id)
-        wf = workflow_of(case.workflow)
-        named = [t for t in wf.transitions if t.trigger == trigger]
-        candidates = wf.candidates(trigger, case.state)
-        allowed = [t for t in candidates if permitted(actor, case, t)]
-        if not allowed:
-            if candidates:
-                raise Forbidden(refusal(actor, case, candidates))
-            if any(permitted(actor, case, t) for t in named):
-                raise InvalidTransition(
-                    f"'{trigger}' is not available while the case is {wf.label(case.state).lower()}.")
-            if named:
-                raise Forbidden(refusal(actor, case, named))
-            raise InvalidTransition(f"The workflow has no step '{trigger}'.")
-        _check_version(case, version)
-        loaded, dumped = _load_payload(allowed[0], payload)
-        comment = _check_comment(allowed[0], comment)
-        ctx = Context(session, case, actor, wf, trigger, loaded, comment)
-        if allowed[0].merge_payload and dumped:
-            case.data = {**case.data, **dumped}
-        route = next((t for t in allowed if t.when is None or t.when(ctx)), None)
-        if route is None:
-            raise InvalidTransition(f"No route for '{trigger}' from {case.state}.")
-        ctx.transition = route
-        for guard in route.guards:
-            _run_guard(guard, ctx)
-        from_state = case.state
-        # Trigger the shared machine's event on the case directly: attaching the case as a model
-        # would bind a dozen methods to it (and log a warning for each when it is attached again).
-        moved = wf.machine.events[trigger].trigger(case, ctx=ctx)
-        if not moved or case.state != route.dest:
-            raise RuntimeError(f"machine and engine disagree on {trigger} from {from_state}")
-        case.state_entered_at = utcnow()
-        if case.state == "submitted":
-            case.submitted_at = case.state_entered_at
-        _refresh(wf, case)
-        # Chain the event before the flush, so that one UPDATE of the case also stores its hash.
-        with session.no_autoflush:
-            record_event(session, actor=actor, case=case, action=trigger, from_state=from_state,
-                         to_state=case.state, comment=comment, payload=dumped)
-            transition_recorded.send(wf.name, session=session, case=case, transition=route, actor=actor,
-                                     comment=comment)
-        _save(session, case, version)
-    log.info("case %s: %s by %s, %s -> %s", case.id, trigger, actor.username, from_state, case.state)
-    transition_committed.send(wf.name, case=case, transition=route, actor=actor)
+        case, route, from_state = _fire(session, actor, case_id, trigger, version, comment, payload)
+    _fired(case, route, from_state, actor)
     return case
+
+
+def _then(session: Session, actor: User, case: Case, then: str | None) -> tuple[Case, Transition, str] | None:
+    """Fire the step an edit or a creation goes on to, in its transaction (or nothing, if none)."""
+    if then is None:
+        return None
+    _flush(session)  # (the event's head on the case row: the step's lock re-reads the row)
+    return _fire(session, actor, case.id, then, case.version)
+
+
+def _announced(case: Case, fired: tuple[Case, Transition, str] | None, actor: User) -> Case:
+    """Return the case after the transaction committed, announcing the step it took, if any."""
+    if fired is None:
+        return case
+    _fired(*fired, actor)
+    return fired[0]
+
+
+def _fired(case: Case, route: Transition, from_state: str, actor: User) -> None:
+    """Announce a transition that committed."""
+    log.info("case %s: %s by %s, %s -> %s", case.id, route.trigger, actor.username, from_state, case.state)
+    transition_committed.send(case.workflow, case=case, transition=route, actor=actor)
+
+
+def _fire(session: Session, actor: User, case_id: int, trigger: str, version: Any, comment: Any = None,
+          payload: Any = None) -> tuple[Case, Transition, str]:
+    """Fire a trigger inside the caller's write transaction: fire's work, and the step of an edit
+    or creation that takes one (update_case's and create_case's `then`)."""
+    case = lock_case(session, actor, case_id)
+    wf = workflow_of(case.workflow)
+    named = [t for t in wf.transitions if t.trigger == trigger]
+    candidates = wf.candidates(trigger, case.state)
+    allowed = [t for t in candidates if permitted(actor, case, t)]
+    if not allowed:
+        if candidates:
+            raise Forbidden(refusal(actor, case, candidates))
+        if any(permitted(actor, case, t) for t in named):
+            raise InvalidTransition(
+                f"'{trigger}' is not available while the case is {wf.label(case.state).lower()}.")
+        if named:
+            raise Forbidden(refusal(actor, case, named))
+        raise InvalidTransition(f"The workflow has no step '{trigger}'.")
+    _check_version(case, version)
+    loaded, dumped = _load_payload(allowed[0], payload)
+    comment = _check_comment(allowed[0], comment)
+    ctx = Context(session, case, actor, wf, trigger, loaded, comment)
+    if allowed[0].merge_payload and dumped:
+        case.data = {**case.data, **dumped}
+    route = next((t for t in allowed if t.when is None or t.when(ctx)), None)
+    if route is None:
+        raise InvalidTransition(f"No route for '{trigger}' from {case.state}.")
+    ctx.transition = route
+    for guard in route.guards:
+        _run_guard(guard, ctx)
+    from_state = case.state
+    # Trigger the shared machine's event on the case directly: attaching the case as a model
+    # would bind a dozen methods to it (and log a warning for each when it is attached again).
+    moved = wf.machine.events[trigger].trigger(case, ctx=ctx)
+    if not moved or case.state != route.dest:
+        raise RuntimeError(f"machine and engine disagree on {trigger} from {from_state}")
+    case.state_entered_at = utcnow()
+    if case.state == "submitted":
+        case.submitted_at = case.state_entered_at
+    _refresh(wf, case)
+    # Chain the event before the flush, so that one UPDATE of the case also stores its hash.
+    with session.no_autoflush:
+        record_event(session, actor=actor, case=case, action=trigger, from_state=from_state,
+                     to_state=case.state, comment=comment, payload=dumped)
+        transition_recorded.send(wf.name, session=session, case=case, transition=route, actor=actor,
+                                 comment=comment)
+    _save(session, case, version)
+    return case, route, from_state
 
 
 def step_errors(session: Session, actor: User, case: Case, trigger: str) -> dict[str, Any]:

@@ -144,3 +144,24 @@ def engine_create(owner, goals):
     from workflows import engine
 
     return engine.create_case(db.session, owner, "leave", "Leave", goals, {"reason": "r", "days": 1})
+
+
+def test_a_step_taken_with_a_creation_or_an_edit_is_refused_with_it(people):
+    # The relief form's "Submit" and "Save and send back": one transaction, or nothing at all.
+    from workflows import engine
+    from workflows.errors import GuardFailed
+
+    with pytest.raises(GuardFailed):
+        engine.create_case(db.session, people["owner"], "leave", "Half done", ["research"], {"reason": "x"},
+                           then="submit")
+    assert db.session.scalar(select(func.count(Case.id))) == 0
+    assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.case_id.is_not(None))) == 0
+    case = engine.create_case(db.session, people["owner"], "leave", "Half done", ["research"], {"reason": "x"})
+    before = snapshot(case.id)
+    with pytest.raises(GuardFailed):
+        engine.update_case(db.session, people["owner"], case.id, case.version, title="Still half done", then="submit")
+    assert snapshot(case.id) == before
+    case = engine.update_case(db.session, people["owner"], case.id, case.version, data={"days": 2}, then="submit")
+    assert (case.state, case.data) == ("submitted", {"reason": "x", "days": 2})
+    assert [e.action for e in db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id)
+                                                 .order_by(AuditEvent.seq))] == ["create", "edit", "submit"]

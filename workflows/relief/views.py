@@ -67,10 +67,10 @@ def new_request():
     if data is None or (submitting and not _precheck(form, data)):
         return _render_form(form, status=422)
     try:
+        # Created and submitted in one transaction: a refused submit leaves no draft behind.
         case = engine.create_case(db.session, current_user, WORKFLOW.name,
-                                  (form.title.data or "").strip() or default_title(data), form.goals.data, data)
-        if submitting:
-            engine.fire(db.session, current_user, case.id, "submit", case.version)
+                                  (form.title.data or "").strip() or default_title(data), form.goals.data, data,
+                                  then="submit" if submitting else None)
     except WorkflowError as err:
         _engine_errors(form, err)
         return _render_form(form, status=err.status)
@@ -108,11 +108,10 @@ def edit_request(case_id: int):
         return _render_form(form, case, 422)
     before = case.version
     try:
+        # Saved and sent in one transaction: a refused step leaves the edit unsaved too.
         case = engine.update_case(db.session, current_user, case_id, form.version.data,
                                   title=(form.title.data or "").strip() or case.title, goals=form.goals.data,
-                                  data=data)
-        if step and step in _allowed(case):
-            engine.fire(db.session, current_user, case.id, step, case.version)
+                                  data=data, then=step)
     except WorkflowError as err:
         _engine_errors(form, err)
         case = load_visible(db.session, current_user, case_id)
@@ -125,10 +124,6 @@ def edit_request(case_id: int):
     else:
         flash_saved(case, before)
     return redirect(url_for("web.case_page", case_id=case.id))
-
-
-def _allowed(case) -> set[str]:
-    return {t.trigger for t in WORKFLOW.transitions if case.state in t.source}
 
 
 @bp.get("/triage")

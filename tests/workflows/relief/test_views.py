@@ -171,6 +171,34 @@ def test_the_owner_answers_a_request_for_information_from_the_edit_form(app, peo
     assert case.state == "in_triage" and case.data["channel"] == "Salvadoran Red Cross"
 
 
+def test_a_refused_send_back_leaves_the_request_as_it_was(app, people, make_case):
+    from tests.workflows.relief.conftest import snapshot
+
+    clock.set(clock.now() - timedelta(days=5))
+    case = make_case("info_requested")  # submitted five days ago
+    clock.set(None)
+    before = snapshot(case.id)
+    client = app.test_client()
+    sign_in(client, people["owner"])
+    # The disaster dated after the submission: the step's own rule refuses it, after the form's checks.
+    late = (clock.today() - timedelta(days=1)).isoformat()
+    r = client.post(f"/relief/{case.id}/edit", data=form_data(action="send", version=case.version, disaster_date=late))
+    assert r.status_code == 422 and "the disaster cannot have happened after it" in r.get_data(as_text=True)
+    assert snapshot(case.id) == before  # the edit was saved before the step was refused
+
+
+def test_a_step_the_request_is_not_waiting_for_is_refused_not_reported_done(app, people, make_case):
+    from tests.workflows.relief.conftest import snapshot
+
+    case = make_case("info_requested")
+    before = snapshot(case.id)
+    client = app.test_client()
+    sign_in(client, people["owner"])
+    r = client.post(f"/relief/{case.id}/edit", data=form_data(action="submit", version=case.version, channel="Other"))
+    assert r.status_code == 409 and "not available while the case is information requested" in r.get_data(as_text=True)
+    assert snapshot(case.id) == before
+
+
 def test_step_forms_on_the_case_page_carry_the_payloads(app, people, make_case):
     case = make_case("in_triage")
     submit_score(db.session, people["hco"], case.id, RATINGS)
