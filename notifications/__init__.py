@@ -19,6 +19,7 @@ from models import AuditEvent, Case, Notification, Role, User
 from models.user import user_roles
 from workflows import registry
 from workflows.access import waits_for
+from workflows.transaction import write_transaction
 
 log = logging.getLogger("accord.mail")
 
@@ -107,17 +108,19 @@ def notify_once(session: Session, user: User, kind: str, key: str, subject: str,
     taken back, so that the next run tries again (and the error is raised to the caller).
     """
     row = Notification(user_id=user.id, kind=kind, key=key, case_id=case.id if case else None)
-    session.add(row)
+    # In write transactions: on SQLite, a row added to the transaction that read the trips was
+    # refused when anyone's step had committed since ("database is locked"), and that refusal
+    # left the session unusable for every reminder after it.
     try:
-        session.commit()
+        with write_transaction(session) as tx:
+            tx.add(row)
     except IntegrityError:
-        session.rollback()
         return False
     try:
         send_mail([user.email], subject, body)
     except Exception:
-        session.delete(row)
-        session.commit()
+        with write_transaction(session) as tx:
+            tx.delete(row)
         raise
     return True
 

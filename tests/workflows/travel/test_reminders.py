@@ -113,3 +113,35 @@ def test_a_reminder_that_could_not_be_sent_goes_out_on_the_next_run(app, smtp, m
                                                           f"{(TODAY - timedelta(days=5) + timedelta(days=30)).isoformat()}: "
                                                           f"{case.title}"]
     assert "0 reminder(s) sent" in run(app, TODAY)  # and once only
+
+
+def test_a_step_committed_during_the_run_holds_back_no_reminder(app, smtp, make_trip, people, monkeypatch):
+    # On SQLite the run's first reminder after someone's commit failed ("database is locked"), and
+    # every reminder after it, until the next run.
+    import threading
+
+    from models import User
+    from workflows import engine
+    from workflows.travel import cli
+
+    for owner in ("sam", "erin", "chen"):
+        make_trip(owner, "travelled", trip_data(TODAY - timedelta(days=20), days=3))
+    uid = people["sam"].id
+    real, calls = cli.reminder_for, []
+
+    def reminder_for(case, today):
+        if not calls:  # someone's step commits between the run's reading and its first reminder
+            calls.append(1)
+
+            def step():
+                with app.app_context():
+                    engine.create_case(db.session, db.session.get(User, uid), "travel", "Next trip", ["research"], {})
+                    db.session.remove()
+            other = threading.Thread(target=step)
+            other.start()
+            other.join(20)
+        return real(case, today)
+
+    monkeypatch.setattr(cli, "reminder_for", reminder_for)
+    assert "3 reminder(s) sent, 0 failed" in run(app, TODAY)
+    assert len(reminders(smtp)) == 3
