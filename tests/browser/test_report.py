@@ -28,3 +28,24 @@ def test_the_cao_reads_the_annual_report_with_its_charts(page, make_user, sign_i
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV").click()
     assert download.value.suggested_filename == "accord-annual-report-2025.csv"
+
+
+def test_on_a_phone_the_pages_of_tables_fit_the_screen_and_their_tables_scroll(page, make_user, sign_in, axe_check):
+    # WCAG 1.4.10: at 320 CSS pixels nothing but a table (or a chart's data) scrolls sideways.
+    scenario = build(make_user)
+    page.set_viewport_size({"width": 320, "height": 700})
+    sign_in(page, scenario.people["cara"])
+    for path in ("/", "/cases", "/reports/annual?year=2025", "/partnerships", "/criteria"):
+        page.goto(path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320, path
+        wide = page.locator(".table-scroll").evaluate_all(
+            "boxes => boxes.filter(b => b.scrollWidth > b.clientWidth).map(b => b.getAttribute('aria-label'))")
+        if path == "/reports/annual?year=2025":
+            assert "Travel by department (on time, late, overdue: post-trip reports)" in wide
+        axe_check(page)  # (a box that scrolls can be reached with the keyboard, and has a name)
+    page.goto("/reports/annual?year=2025")
+    table = page.get_by_role("region", name="Travel by department (on time, late, overdue: post-trip reports)")
+    table.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("End")
+    assert table.evaluate("box => box.scrollLeft") > 0
