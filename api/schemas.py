@@ -94,13 +94,19 @@ class CaseCreateArgs(Schema):
     title = Text(200, min_length=1, required=True)
     goals = fields.List(fields.String(validate=validate.OneOf(list(GOALS))), required=True,
                         validate=validate.Length(min=1, max=7))
-    data = fields.Dict(load_default=dict, allow_none=True)  # (null: none, as when left out)
+    data = fields.Dict(load_default=dict, allow_none=True, metadata={  # (null: none, as when left out)
+        "description": "The request's data, by the schema of the workflow the workflow field names. It is a "
+                       "draft: any field may be left out or null (null or left out: no data yet); the step that "
+                       "sends the request on (submit) checks it in full."})
 
 
 class CasePatchArgs(Schema):
     title = Text(200, min_length=1)
     goals = fields.List(fields.String(validate=validate.OneOf(list(GOALS))), validate=validate.Length(min=1, max=7))
-    data = fields.Dict(allow_none=True)
+    data = fields.Dict(allow_none=True, metadata={
+        "description": "The fields of the case's data to change, by the schema of the case's own workflow. "
+                       "Partial: a field left out stays as it is, a null field is cleared, and an object merges "
+                       "into the stored one (JSON Merge Patch, RFC 7396: a null inside it removes that entry)."})
     version = fields.Integer(required=True, strict=True)
 
 
@@ -108,7 +114,10 @@ class TransitionArgs(Schema):
     trigger = fields.String(required=True, validate=validate.Length(min=1, max=60))
     version = fields.Integer(required=True, strict=True)
     comment = Text(5000, allow_none=True)
-    data = fields.Dict(load_default=dict, allow_none=True)  # (null: none, as when left out)
+    data = fields.Dict(load_default=dict, allow_none=True, metadata={  # (null: none, as when left out)
+        "description": "What the step takes, by the schema the case's workflow gives the trigger "
+                       "(x-accord-payloads maps \"workflow.trigger\" to it); a step that takes nothing is sent "
+                       "nothing (data left out, null or {})."})
 
 
 class CommentArgs(Schema):

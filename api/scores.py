@@ -16,8 +16,17 @@ from workflows.scoring import (aggregate_for, criteria_for, current_scores, scor
 
 
 class ScoreArgs(Schema):
-    ratings = fields.Dict(keys=fields.String(validate=validate.Length(max=60)), values=fields.Raw(allow_none=True),
-                          load_default=dict)
+    # The values are checked by the criteria set (criteria.scorer.validate_ratings), which answers
+    # with its own messages ("must be an integer", "Rate it from 0 to 5, ..."): they load raw.
+    ratings = fields.Dict(
+        keys=fields.String(validate=validate.Length(max=60)),
+        values=fields.Raw(allow_none=True, metadata={
+            "type": "integer", "nullable": False,
+            "description": "A whole number on the criteria set's scale (GET /api/v1/criteria/{workflow}). A null, "
+                           "a string, a boolean or a fraction is refused with 422, as is a missing rating."}),
+        load_default=dict, metadata={
+            "description": "Each rated criterion's id to its rating; every rated criterion is rated unless "
+                           "conflict is recused (the ratings are then ignored)."})
     comment = Text(5000, allow_none=True)
     conflict = fields.String(load_default="none", validate=validate.OneOf(["none", "recused"]))
 

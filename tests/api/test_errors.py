@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from extensions import db
+
 
 @pytest.fixture
 def client(api, make_user):
@@ -97,6 +99,190 @@ def test_openapi_document_is_served_and_lists_the_contract(app):
     assert [(p, m) for p, m in with_body if "400" not in doc["paths"][p][m]["responses"]] == []
     # Opening a kind of request one's roles may not open is refused with 403.
     assert "403" in doc["paths"]["/api/v1/cases"]["post"]["responses"]
+
+
+# --- The OpenAPI document describes what the server validates, with the schemas that validate it.
+
+def _json_schema(node):
+    """Return an OpenAPI 3.0 schema as JSON Schema reads it: nullable as a null type, no extensions."""
+    if isinstance(node, list):
+        return [_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: ({name: _json_schema(prop) for name, prop in value.items()} if key == "properties"
+                 else _json_schema(value))
+           for key, value in node.items() if key != "nullable" and not key.startswith("x-")}
+    if node.get("nullable") is True and "type" in out:
+        out["type"] = [out["type"], "null"]
+    return out
+
+
+def _valid(doc: dict, schema: dict, instance) -> bool:
+    """Return whether an instance validates against a schema of the document ($refs resolved in it)."""
+    import jsonschema_rs
+
+    root = {"components": {"schemas": _json_schema(doc["components"]["schemas"])}, "allOf": [_json_schema(schema)]}
+    return jsonschema_rs.Draft7Validator(root).is_valid(instance)
+
+
+def _body(doc: dict, path: str, method: str) -> dict:
+    return doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+
+
+def _answer(doc: dict, path: str, method: str, status: int) -> dict:
+    return doc["paths"][path][method]["responses"][str(status)]["content"]["application/json"]["schema"]
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+@pytest.fixture
+def doc(app):
+    return app.test_client().get("/api/openapi.json").get_json()
+
+
+def test_the_document_is_valid_openapi_3_and_writes_every_path_in_full(doc):
+    from schemathesis.specs.openapi.definitions import OPENAPI_30_VALIDATOR
+
+    errors = [str(error) for error in OPENAPI_30_VALIDATOR.iter_errors(doc)]
+    assert errors == []
+    assert [path for path in doc["paths"] if not path.startswith("/api/v1/")] == []
+    # An amount is a string with two decimals, or a number (api.md), its bounds numbers (apispec
+    # wrote them as the field dumps them, "0.00", which OpenAPI refuses).
+    amount = doc["components"]["schemas"]["RecommendArgs"]["properties"]["amount_granted"]
+    number = [branch for branch in amount["anyOf"] if branch["type"] == "number"][0]
+    assert (number["minimum"], number["maximum"]) == (0, 1_000_000_000)
+    for good in ("1250.00", "1250", 1250, 12.5):
+        assert _valid(doc, amount, good), good
+    for bad in ("12.505", "a lot", -1, None, True):
+        assert not _valid(doc, amount, bad), bad
+    assert _valid(doc, doc["components"]["schemas"]["ReliefDataDraft"]["properties"]["amount_requested"], None)
+
+
+def test_a_cases_data_is_described_by_its_workflows_schema(doc):
+    from workflows.partnership.schemas import PartnershipData
+    from workflows.relief.schemas import ReliefData
+    from workflows.travel.schemas import TravelData
+
+    schemas = doc["components"]["schemas"]
+    for args in ("CaseCreateArgs", "CasePatchArgs"):
+        data = schemas[args]["properties"]["data"]
+        assert data["x-accord-data"] == {"travel": _ref("TravelDataDraft"), "relief": _ref("ReliefDataDraft"),
+                                         "partnership": _ref("PartnershipDataDraft")}
+        assert [_ref(f"{name}Draft") for name in ("TravelData", "ReliefData", "PartnershipData")] == data["anyOf"][:3]
+        assert "workflow" in data["description"]
+    assert "Partial" in schemas["CasePatchArgs"]["properties"]["data"]["description"]
+    # In full, each as its own class requires (what submit checks); as a draft, nothing is required.
+    for cls in (TravelData, ReliefData, PartnershipData):
+        name = cls.__name__
+        assert schemas[name]["required"] == sorted(k for k, f in cls().fields.items() if f.required), name
+        assert set(schemas[name]["properties"]) == set(cls().fields)
+        assert "required" not in schemas[f"{name}Draft"] and schemas[f"{name}Draft"]["x-accord-complete"] == _ref(name)
+    assert schemas["TravelData"]["properties"]["estimated_cost"]["anyOf"][1] == _ref("CostBreakdown")
+
+    body = _body(doc, "/api/v1/cases", "post")
+    trip = {"workflow": "travel", "title": "A congress", "goals": ["research"]}
+    assert _valid(doc, body, {**trip, "data": {"event_name": "Congress", "start_date": "2026-05-04"}})
+    assert _valid(doc, body, {**trip, "data": None}) and _valid(doc, body, trip)
+    assert not _valid(doc, body, {**trip, "data": {"event_name": 5}})
+    assert not _valid(doc, body, {**trip, "data": {"role_at_event": "tourist"}})
+    assert not _valid(doc, body, {**trip, "data": {"no_such_field": "x"}})
+    patch = _body(doc, "/api/v1/cases/{case_id}", "patch")
+    assert _valid(doc, patch, {"version": 2, "data": {"purpose": "To present our transit study."}})
+    assert not _valid(doc, patch, {"version": 2, "data": {"affected_population": "many"}})
+
+
+def test_each_steps_payload_is_described_by_the_schema_that_loads_it(doc):
+    from workflows import registry
+
+    schemas = doc["components"]["schemas"]
+    recommend = schemas["RecommendArgs"]
+    assert recommend["required"] == ["amount_granted", "recommendation"]
+    assert recommend["properties"]["recommendation"]["enum"] == ["approve", "decline"]
+    data = schemas["TransitionArgs"]["properties"]["data"]
+    payloads = data["x-accord-payloads"]
+    assert payloads["relief.recommend"] == _ref("RecommendArgs")
+    assert payloads["travel.submit_report"] == _ref("ReportArgs")
+    assert payloads["partnership.approve"] == _ref("PartnershipDecisionArgs")
+    assert "relief.recommend: RecommendArgs" in data["description"]
+    # Every step that takes data is listed, with the component of the very class that loads it.
+    expected = {f"{wf.name}.{t.trigger}": t.payload for wf in registry.all_workflows() for t in wf.transitions
+                if t.payload is not None}
+    assert set(payloads) == set(expected)
+    for key, cls in expected.items():
+        component = schemas[payloads[key]["$ref"].rsplit("/", 1)[1]]
+        assert set(component["properties"]) == {k for k, f in cls().fields.items() if not f.dump_only}, key
+        assert payloads[key] in data["anyOf"]
+    assert "required" not in schemas["ResubmitArgs"]  # (loaded partially, as its class says)
+
+    body = _body(doc, "/api/v1/cases/{case_id}/transitions", "post")
+    assert _valid(doc, body, {"trigger": "recommend", "version": 4,
+                              "data": {"recommendation": "approve", "amount_granted": 25000}})
+    assert _valid(doc, body, {"trigger": "start_triage", "version": 2})
+    assert _valid(doc, body, {"trigger": "start_triage", "version": 2, "data": None})
+    assert not _valid(doc, body, {"trigger": "recommend", "version": 4, "data": {"recommendation": "maybe"}})
+    assert not _valid(doc, payloads["relief.recommend"], {"recommendation": "approve"})
+
+
+def test_a_relief_request_through_the_api_matches_its_documented_schemas(app, doc, api, make_user):
+    from tests.workflows.relief.conftest import RATINGS, relief_data
+    from workflows import engine
+
+    owner, hco = make_user("sam", "staff"), make_user("hana", "hco", department="Strategic and Corporate Policy")
+    body = {"workflow": "relief", "title": "Hurricane relief", "goals": ["compassion"], "data": relief_data()}
+    assert _valid(doc, _body(doc, "/api/v1/cases", "post"), body)
+    r = api(owner).post("/api/v1/cases", json=body)
+    assert r.status_code == 201, r.get_json()
+    assert _valid(doc, _answer(doc, "/api/v1/cases", "post", 201), r.get_json())
+    case = engine.fire(db.session, owner, r.get_json()["id"], "submit", r.get_json()["version"])
+    case = engine.fire(db.session, hco, case.id, "start_triage", case.version)
+    hana = api(hco)
+
+    # A rating that is not an integer: the document refuses it, and the server in its own words.
+    scores, ratings = "/api/v1/cases/{case_id}/scores", {**RATINGS, "unmet_need": "4"}
+    assert doc["components"]["schemas"]["ScoreArgs"]["properties"]["ratings"]["additionalProperties"]["type"] == \
+        "integer"
+    assert not _valid(doc, _body(doc, scores, "post"), {"ratings": ratings})
+    r = hana.post(f"/api/v1/cases/{case.id}/scores", json={"ratings": ratings})
+    assert r.status_code == 422 and r.get_json()["errors"] == {"ratings": {"unmet_need": ["must be an integer"]}}
+    assert _valid(doc, _body(doc, scores, "post"), {"ratings": RATINGS})
+    r = hana.post(f"/api/v1/cases/{case.id}/scores", json={"ratings": RATINGS})
+    assert r.status_code == 201 and _valid(doc, _answer(doc, scores, "post", 201), r.get_json())
+
+    # Recommending without the amount: refused by the schema the document names for it.
+    transitions = "/api/v1/cases/{case_id}/transitions"
+    recommend = doc["components"]["schemas"]["TransitionArgs"]["properties"]["data"]["x-accord-payloads"][
+        "relief.recommend"]
+    assert not _valid(doc, recommend, {"recommendation": "approve"})
+    r = hana.post(f"/api/v1/cases/{case.id}/transitions",
+                  json={"trigger": "recommend", "version": case.version, "data": {"recommendation": "approve"}})
+    assert r.status_code == 422 and "amount_granted" in r.get_json()["errors"]["data"]
+    step = {"trigger": "recommend", "version": case.version, "comment": "Strong case.",
+            "data": {"recommendation": "approve", "amount_granted": 25000}}
+    assert _valid(doc, recommend, step["data"]) and _valid(doc, _body(doc, transitions, "post"), step)
+    r = hana.post(f"/api/v1/cases/{case.id}/transitions", json=step)
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["state"] == "recommended" and r.get_json()["data"]["amount_granted"] == "25000.00"
+    assert _valid(doc, _answer(doc, transitions, "post", 200), r.get_json())
+
+
+def test_an_inventory_edit_is_documented_as_partial(app, doc, api, make_user):
+    admin = api(make_user("ada", "admin", department="Information and Technology"))
+    body = _body(doc, "/api/v1/partnerships/{pid}", "patch")
+    assert body == _ref("InventoryPatch")
+    patch = doc["components"]["schemas"]["InventoryPatch"]
+    assert "required" not in patch and patch["minProperties"] == 1
+    assert set(patch["properties"]) == set(doc["components"]["schemas"]["InventoryArgs"]["properties"])
+    assert _valid(doc, body, {"focus": "x"}) and not _valid(doc, _ref("InventoryArgs"), {"focus": "x"})
+    assert not _valid(doc, body, {}) and not _valid(doc, body, {"status": "lost"})
+
+    pid = admin.get("/api/v1/partnerships").get_json()["items"][0]["id"]
+    r = admin.patch(f"/api/v1/partnerships/{pid}", json={"focus": "x"})
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["focus"] == "x" and _valid(doc, _answer(doc, "/api/v1/partnerships/{pid}", "patch", 200),
+                                                   r.get_json())
+    assert admin.patch(f"/api/v1/partnerships/{pid}", json={}).status_code == 422
 
 
 def test_healthz(app):

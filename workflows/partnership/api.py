@@ -82,9 +82,10 @@ def edit_partnership(pid: int):
       - {in: path, name: pid, required: true, schema: {type: integer}}
       requestBody:
         required: true
+        description: Only the fields given change; at least one.
         content:
           application/json:
-            schema: InventoryArgs
+            schema: InventoryPatch
       responses:
         200:
           description: The entry as it now is
