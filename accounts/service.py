@@ -27,7 +27,12 @@ ROLE_TITLES = {
 
 
 class AccountError(ValueError):
-    """A refused account operation, with a message for a person."""
+    """A refused account operation, with a message for a person and, when one field is at fault,
+    its name ("username", "password", "roles", "department", "full_name", "email")."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def ensure_roles(session: Session) -> None:
@@ -40,8 +45,16 @@ def ensure_roles(session: Session) -> None:
 
 
 def department(session: Session, name: str) -> Department:
-    """Return the department of that name, creating it if it is new."""
-    dept = session.scalar(select(Department).where(Department.name == name))
+    """Return the department of that name, whatever its capitals, creating it if it is new.
+
+    "public health" is the "Public Health" there is, spelled as stored: an exact match only made a
+    second department beside it, whose head saw none of the first's requests. Compared in Python
+    (casefold), as SQLite's lower() changes only ASCII letters; a city has a few dozen departments.
+    If two already differ only in capitals, the one spelled exactly so is taken, else the oldest.
+    """
+    wanted = name.casefold()
+    same = [d for d in session.scalars(select(Department).order_by(Department.id)) if d.name.casefold() == wanted]
+    dept = next((d for d in same if d.name == name), same[0] if same else None)
     if dept is None:
         dept = Department(name=name)
         session.add(dept)
@@ -54,37 +67,89 @@ def create_user(session: Session, username: str, password: str, roles: list[str]
     """Create a user with roles in a department; refuse a duplicate or an unknown role."""
     username = username.strip()
     if not username or len(username) > 80:
-        raise AccountError("Give a username of 1 to 80 characters.")
+        raise AccountError("Give a username of 1 to 80 characters.", "username")
     if any(c.isspace() or not c.isprintable() for c in username):
         # A line break or a control character made a name that reads as another in the trail.
-        raise AccountError("A username has no spaces, line breaks or control characters.")
+        raise AccountError("A username has no spaces, line breaks or control characters.", "username")
     if (same := session.scalar(select(User.username).where(func.lower(User.username) == username.lower()))) is not None:
         raise AccountError(f"A user named '{same}' already exists." if same == username else
-                           f"A user named '{same}' already exists; usernames differing only in capitals read as one.")
-    if not roles:
-        raise AccountError("Give at least one role.")
-    found = {r.name: r for r in session.scalars(select(Role).where(Role.name.in_(roles)))}
-    unknown = sorted(set(roles) - set(found))
-    if unknown:
-        known = ", ".join(sorted(session.scalars(select(Role.name))))
-        raise AccountError(f"Unknown role {', '.join(unknown)}; the roles are: {known}.")
+                           f"A user named '{same}' already exists; usernames differing only in capitals read as one.",
+                           "username")
+    found = _roles(session, roles)
     if check_policy and (problems := policy_problems(password, username)):
-        raise AccountError("The password is too weak: " + " ".join(problems))
-    department_name, full_name = _text("department", department_name, 120), _text("name", full_name, 200, empty=True)
+        raise AccountError("The password is too weak: " + " ".join(problems), "password")
+    department_name = _text("department", department_name, 120, field="department")
+    full_name = _text("name", full_name, 200, empty=True, field="full_name")
     email = _email(email)
     user = User(username=username, full_name=full_name or username, email=email,
                 password_hash=hash_password(password), department=department(session, department_name),
-                roles=[found[r] for r in dict.fromkeys(roles)])
+                roles=found)
     session.add(user)
     session.flush()
     return user
 
 
-def _text(what: str, value: str | None, longest: int, empty: bool = False) -> str | None:
+def _roles(session: Session, names: list[str]) -> list[Role]:
+    """Return the roles of these names, in the order given (once each); refuse none or an unknown one."""
+    if not names:
+        raise AccountError("Give at least one role.", "roles")
+    found = {r.name: r for r in session.scalars(select(Role).where(Role.name.in_(names)))}
+    unknown = sorted(set(names) - set(found))
+    if unknown:
+        known = ", ".join(sorted(session.scalars(select(Role.name))))
+        raise AccountError(f"Unknown role {', '.join(unknown)}; the roles are: {known}.", "roles")
+    return [found[r] for r in dict.fromkeys(names)]
+
+
+def update_user(session: Session, user: User, *, full_name: str | None, email: str | None, department_name: str,
+                roles: list[str], actor: User | None = None) -> dict[str, tuple]:
+    """Change a user's name, email, department and roles; return what changed, {field: (before, after)}
+    (roles as sorted lists of names), empty when nothing did.
+
+    An administrator (the actor) may not take the administrator role from themself: nobody might be
+    left to manage the users, and they would be locked out of this very page. Refused, nothing changes.
+    """
+    found = _roles(session, roles)
+    if actor is not None and actor.id == user.id and actor.has_role("admin") and "admin" not in roles:
+        raise AccountError("You cannot remove your own administrator role: another administrator may.", "roles")
+    full_name = _text("name", full_name, 200, empty=True, field="full_name") or user.username
+    email = _email(email)
+    dept = department(session, _text("department", department_name, 120, field="department"))
+    before = {"full_name": user.full_name, "email": user.email, "department": user.department.name,
+              "roles": sorted(user.role_names)}
+    user.full_name, user.email, user.department, user.roles = full_name, email, dept, found
+    after = {"full_name": full_name, "email": email, "department": dept.name, "roles": sorted(r.name for r in found)}
+    session.flush()
+    return {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+
+
+def deactivate_user(session: Session, user: User, actor: User | None = None) -> int:
+    """Close an account: they can no longer sign in, their web sessions end and their API tokens are
+    revoked (so that reopening it later brings no old token back); their requests and their place in
+    the audit trail stay. Return how many tokens were revoked.
+
+    An administrator (the actor) may not close their own account: they would be locked out, and
+    perhaps the office with them."""
+    if actor is not None and actor.id == user.id:
+        raise AccountError("You cannot deactivate your own account: another administrator may.")
+    user.active = False
+    end_sessions(session, user.id)
+    count = revoke_tokens(session, user)
+    session.flush()
+    return count
+
+
+def activate_user(session: Session, user: User) -> None:
+    """Reopen a closed account (they sign in with their password; tokens are issued afresh)."""
+    user.active = True
+    session.flush()
+
+
+def _text(what: str, value: str | None, longest: int, empty: bool = False, field: str | None = None) -> str | None:
     """Return a name as stored (trimmed), or refuse one that is empty or too long, naming it."""
     value = (value or "").strip()
     if (not value and not empty) or len(value) > longest or any(ord(c) < 32 for c in value):
-        raise AccountError(f"Give a {what} of {0 if empty else 1} to {longest} characters, on one line.")
+        raise AccountError(f"Give a {what} of {0 if empty else 1} to {longest} characters, on one line.", field)
     return value or None
 
 
@@ -99,7 +164,7 @@ def _email(value: str | None) -> str | None:
             raise ValidationError("too long")
         return validate.Email()(value)
     except ValidationError:
-        raise AccountError(f"{value[:80]!r} is not an email address.") from None
+        raise AccountError(f"{value[:80]!r} is not an email address.", "email") from None
 
 
 def _digest(token: str) -> str:
@@ -180,7 +245,7 @@ def user_for_session(session: Session, user_id: int, sid: str | None, *, lifetim
 def change_password(session: Session, user: User, new_password: str) -> None:
     """Set a new password and end every session and token of the user."""
     if problems := policy_problems(new_password, user.username):
-        raise AccountError("The password is too weak: " + " ".join(problems))
+        raise AccountError("The password is too weak: " + " ".join(problems), "password")
     user.password_hash = hash_password(new_password)
     end_sessions(session, user.id)
     revoke_tokens(session, user)

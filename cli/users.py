@@ -6,8 +6,8 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from accounts.service import (AccountError, create_user, end_sessions, ensure_roles, expires_at, issue_token,
-                              revoke_tokens)
+from accounts.service import (AccountError, activate_user, create_user, deactivate_user, ensure_roles, expires_at,
+                              issue_token, revoke_tokens)
 from config import token_lifetime
 from extensions import db
 from models import User
@@ -71,10 +71,7 @@ def deactivate(username) -> None:
     """Close a user's account: they can no longer sign in, their web sessions end and their API
     tokens are revoked (so that reopening it later does not bring an old token back); their
     requests and their place in the audit trail stay."""
-    user = _user(username)
-    user.active = False
-    end_sessions(db.session, user.id)
-    count = revoke_tokens(db.session, user)
+    count = deactivate_user(db.session, _user(username))
     db.session.commit()
     click.echo(f"Deactivated {username}: web sessions ended, {count} token(s) revoked.")
 
@@ -83,7 +80,7 @@ def deactivate(username) -> None:
 @click.argument("username")
 def activate(username) -> None:
     """Reopen a closed account (they sign in with their password; tokens are issued afresh)."""
-    _user(username).active = True
+    activate_user(db.session, _user(username))
     db.session.commit()
     click.echo(f"Activated {username}.")
 

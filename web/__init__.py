@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from web import auth, cases, pages, scoring  # noqa: E402,F401  (routes register on import)
+from web import admin, auth, cases, pages, scoring  # noqa: E402,F401  (routes register on import)

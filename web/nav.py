@@ -40,6 +40,7 @@ def init_app(app: Flask) -> None:
 
         return {"nav_links": nav_links}
 
+    add_link("Users", "web.admin_users", ("admin",))
     app.add_template_filter(money_text, "money")
     # Roles as people name them ("Department Head"), not their codes ("dept_head", which a screen
     # reader reads as "dept underscore head"); in the order of their codes.

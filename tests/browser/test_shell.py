@@ -83,3 +83,35 @@ def test_the_list_of_requests_is_filtered_and_paged_from_the_menu(page, make_use
     axe_check(page)
     page.locator("#error-summary").get_by_role("link", name="State:").click()
     expect(page.get_by_label("State")).to_be_focused()
+
+
+def test_an_administrator_adds_a_colleague_who_then_signs_in(page, make_user, sign_in, axe_check):
+    make_user("ada", "admin", department="Information and Technology")
+    make_user("sam", "staff", department="Toronto Public Health")
+    from extensions import db
+    from models import User
+
+    sign_in(page, db.session.scalar(db.select(User).where(User.username == "ada")))
+    page.get_by_role("link", name="Users").click()
+    assert page.get_by_role("heading", name="Users", level=1).is_visible()
+    axe_check(page)
+    page.get_by_role("link", name="Add a user").click()
+    axe_check(page)
+    page.get_by_label("Username").fill("lee.wong")
+    page.get_by_label("Full name").fill("Lee Wong")
+    page.get_by_label("Department", exact=True).select_option(label="Toronto Public Health")
+    page.get_by_role("checkbox", name="Department Head").check()
+    page.get_by_label("Initial password").fill("short")
+    page.get_by_role("button", name="Add the user").click()
+    assert page.get_by_text("The password is too weak").first.is_visible()  # said beside the field
+    axe_check(page)
+    page.get_by_label("Initial password").fill("a-long-first-passphrase")
+    page.get_by_role("button", name="Add the user").click()
+    expect(page.get_by_text("lee.wong (Department Head) has been added in Toronto Public Health.")).to_be_visible()
+    axe_check(page)
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("Username").fill("lee.wong")
+    page.get_by_label("Password").fill("a-long-first-passphrase")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/")
+    assert page.get_by_text("Lee Wong").is_visible()
