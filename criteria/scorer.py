@@ -92,6 +92,11 @@ def disagreement(cset, reviews: list[dict]) -> list[str]:
     return found
 
 
+def _figure(value: Decimal) -> str:
+    """Return a rating or a mean as read: 2, 2.5, 2.33."""
+    return f"{value.quantize(CENT, rounding=ROUND_HALF_UP):f}".rstrip("0").rstrip(".")
+
+
 def aggregate(cset, reviews: list[dict], data: dict, derived: dict | None = None,
               today: date | None = None) -> Aggregate:
     """Combine non-recused reviewers' ratings with computed ratings into one verdict."""
@@ -104,8 +109,9 @@ def aggregate(cset, reviews: list[dict], data: dict, derived: dict | None = None
     for crit in cset.criteria:
         if crit.min is None or (crit.kind == "rated" and not reviews):
             continue  # nothing rated yet: no floor to miss
-        if _value(values[crit.id], cset.scale_min) < crit.min:
-            below.append(f"criterion '{crit.id}' below its minimum of {crit.min}")
+        if (value := _value(values[crit.id], cset.scale_min)) < crit.min:
+            # By the label the page shows beside its rating, not the criteria file's id.
+            below.append(f"{crit.label}: {_figure(value)}, below its minimum of {crit.min}")
     breakdown = [{
         "id": c.id, "label": c.label, "kind": c.kind, "weight": c.weight,
         "value": None if values[c.id] is None else _value(values[c.id], 0).quantize(CENT, rounding=ROUND_HALF_UP),

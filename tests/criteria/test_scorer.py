@@ -118,7 +118,15 @@ def test_minimum_caps_approve_to_review():
     agg = aggregate(PARTNERSHIP, [ratings], PARTNER_CASE, today=TODAY)
     assert agg.percent == Decimal("91.00")
     assert agg.recommendation == "review"
-    assert agg.reasons == ["criterion 'partner_capacity' below its minimum of 3"]
+    assert agg.reasons == ["Partner capacity: 2, below its minimum of 3"]  # the label people read, not the id
+
+
+def test_a_mean_below_a_minimum_is_given_as_read():
+    low = {"strategic_alignment": 5, "exchange_content": 5, "community_support": 5, "partner_capacity": 2,
+           "work_plan": 5, "cost_reasonableness": 5}
+    agg = aggregate(PARTNERSHIP, [low, {**low, "partner_capacity": 3}, {**low, "partner_capacity": 2}], PARTNER_CASE,
+                    today=TODAY)
+    assert agg.reasons == ["Partner capacity: 2.33, below its minimum of 3"]
 
 
 def test_minimum_does_not_rescue_a_decline():
@@ -132,7 +140,7 @@ def test_computed_minimum_counts_too():
     # severity min 2: 500 people -> 1. Rated all 5: 80·5 + 20·1 = 420 -> 84.00, capped to review.
     agg = aggregate(RELIEF, [_all(RELIEF, 5)], {**RELIEF_CASE, "affected_population": 500}, today=TODAY)
     assert (agg.percent, agg.recommendation) == (Decimal("84.00"), "review")
-    assert "criterion 'severity' below its minimum of 2" in agg.reasons
+    assert "Severity: 1, below its minimum of 2" in agg.reasons
 
 
 def test_knock_out_makes_case_ineligible():
