@@ -24,18 +24,35 @@ def token_required(view):
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        user = (user_for_token(db.session, token.strip(), lifetime=token_lifetime(current_app.config))
-                if scheme.lower() == "bearer" else None)
-        if user is None:
-            return error_response(401, "Send a valid token: Authorization: Bearer <token>"
-                                  " (an expired or revoked one is refused: ask for a new one).",
-                                  headers={"WWW-Authenticate": "Bearer"})
-        g.api_user = user
+        refused = authenticate()
+        if refused is not None:
+            return refused
         return view(*args, **kwargs)
 
+    wrapper.accord_token_required = True
     return wrapper
+
+
+def authenticate():
+    """Put the user of the request's bearer token in g.api_user; or return the 401 answer."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    user = (user_for_token(db.session, token.strip(), lifetime=token_lifetime(current_app.config))
+            if scheme.lower() == "bearer" else None)
+    if user is None:
+        return error_response(401, "Send a valid token: Authorization: Bearer <token>"
+                              " (an expired or revoked one is refused: ask for a new one).",
+                              headers={"WWW-Authenticate": "Bearer"})
+    g.api_user = user
+    return None
+
+
+def refusal_of_unauthenticated():
+    """Return the 401 answer if the request is for an API view that takes a token and its token is
+    not valid; else None. For the checks that answer before the view: a caller without a valid
+    token learns that first, not what the address or its query names (an id too large, a NUL)."""
+    view = current_app.view_functions.get(request.endpoint)
+    return authenticate() if getattr(view, "accord_token_required", False) else None
 
 
 @bp.post("/auth/token")

@@ -53,9 +53,12 @@ def init_app(app: Flask) -> None:
         # PostgreSQL cannot store or compare text holding NUL: refuse it before any query sees it.
         bad = sorted({key for key, value in request.args.items(multi=True) if "\x00" in key + value})
         if bad:
+            from api.auth import refusal_of_unauthenticated
             from api.errors import error_response, is_api_request
 
             if is_api_request():
+                if (unauthenticated := refusal_of_unauthenticated()) is not None:
+                    return unauthenticated
                 return error_response(422, "Text must not contain NUL characters.", "validation_failed",
                                       {key.replace("\x00", ""): ["Must not contain NUL characters."] for key in bad})
             abort(400)
@@ -64,6 +67,10 @@ def init_app(app: Flask) -> None:
     def refuse_impossible_ids():
         # An id beyond a database integer names nothing: answer 404 before any query overflows.
         if any(isinstance(v, int) and not 0 <= v <= MAX_ROW_ID for v in (request.view_args or {}).values()):
+            from api.auth import refusal_of_unauthenticated
+
+            if (unauthenticated := refusal_of_unauthenticated()) is not None:
+                return unauthenticated
             abort(404)
 
     @app.after_request

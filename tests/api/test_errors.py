@@ -29,6 +29,17 @@ def test_unknown_case_is_404(client):
     _is_error(client.get("/api/v1/cases/999999"), 404, "not_found")
 
 
+@pytest.mark.parametrize("path, query, with_token", [
+    ("/api/v1/cases/99999999999", None, 404), ("/api/v1/cases", {"state": "a\x00"}, 422),
+    ("/api/v1/cases/99999999999/history", None, 404)])
+def test_no_token_is_401_before_whatever_the_address_names(app, client, path, query, with_token):
+    # api.md: "none or a bad one -> 401", also when the address names nothing (an id beyond any row)
+    # or its query holds a NUL, which are checked before the view.
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+        _is_error(app.test_client().get(path, query_string=query, headers=headers), 401, "unauthorized")
+    _is_error(client.get(path, query_string=query), with_token)
+
+
 def test_wrong_method_is_405_with_allow(client):
     r = client.client.delete("/api/v1/workflows", headers=client._headers())
     _is_error(r, 405, "method_not_allowed")
