@@ -22,6 +22,8 @@ def json_body() -> Any:
     except RecursionError:  # JSON nested deeper than Python's parser goes: no request needs it
         raise BodyRefused("The request body is nested too deeply.") from None
     if body is None:
+        if request.is_json and request.get_data().strip() == b"null":  # valid JSON, just not an object
+            raise ValidationFailed("The body must be a JSON object.", {"_schema": ["Must be an object, not null."]})
         raise BadRequest("The request body must be JSON.")
     if errors:
         raise ValidationFailed("Text must not contain NUL characters or lone surrogates.", errors)

@@ -46,6 +46,12 @@ def test_wrong_method_is_405_with_allow(client):
     assert "GET" in r.headers["Allow"]
 
 
+def test_a_body_of_null_is_valid_json_but_not_an_object(client):
+    r = client.client.post("/api/v1/cases", data="null", headers={**client._headers(), "Content-Type": "application/json"})
+    assert _is_error(r, 422, "validation_failed")["errors"] == {"_schema": ["Must be an object, not null."]}
+    assert client.post("/api/v1/cases", json=[]).status_code == 422  # as an array is
+
+
 def test_malformed_json_is_400(client):
     r = client.client.post("/api/v1/cases", data="{not json", content_type="application/json",
                            headers=client._headers())
