@@ -267,7 +267,7 @@ def test_the_review_lists_the_travellers_other_trips_with_dates_estimate_and_rep
     case = make_trip("sam", "submitted")
     page = browse(people["dana"]).get(f"/cases/{case.id}").get_data(as_text=True)
     rows = {re.sub(r"<[^>]+>|\s+", " ", row).split()[0]: " ".join(re.sub(r"<[^>]+>", " ", row).split())
-            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page.split("other trips")[1].split("</table>")[0], re.S)}
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page.split("other trips</caption>")[1].split("</table>")[0], re.S)}
     due = date.fromisoformat(ahead["end_date"]) + timedelta(days=app.config["ACCORD_TRAVEL_REPORT_DUE_DAYS"])
     assert rows["Metropolis"] == (f"Metropolis Congress {ahead['start_date']} to {ahead['end_date']} Approved "
                                   f"1,334.50 due {due.isoformat()}")
