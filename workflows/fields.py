@@ -1,6 +1,7 @@
 """Marshmallow fields every workflow schema uses: bounded text, money, goal ids."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from marshmallow import ValidationError, fields, validate
@@ -43,6 +44,22 @@ class Text(fields.String):
             raise ValidationError("Must not be empty." if self.min_length == 1 else
                                   f"Must be at least {self.min_length} characters long.")
         return text
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class Day(fields.Date):
+    """A date written as api.md gives dates, YYYY-MM-DD: Python's date.fromisoformat also reads
+    "20271230" and "2027-W52-3", which a person reading the request would not recognise."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not _DAY.fullmatch(value.strip()):
+            raise ValidationError("Give a date as YYYY-MM-DD, such as 2026-06-10.")
+        return super()._deserialize(value.strip() if isinstance(value, str) else value, attr, data, **kwargs)
 
 
 class Money(fields.Decimal):

@@ -11,7 +11,7 @@ import clock
 from extensions import db
 from models import Partnership
 from workflows.definition import incomplete
-from workflows.fields import MAX_ROW_ID, Money, Text
+from workflows.fields import MAX_ROW_ID, Day, Money, Text
 
 PARTY_TYPES = ("municipality", "ngo", "agency", "community_group")
 DISASTER_TYPES = ("earthquake", "hurricane", "flood", "drought", "epidemic", "conflict", "terrorist_attack", "other")
@@ -53,7 +53,7 @@ class ReliefData(Schema):
     city = Text(120, min_length=1, required=True, allow_none=True)
     country = Text(120, min_length=1, required=True, allow_none=True)
     disaster_type = fields.String(required=True, allow_none=True, validate=validate.OneOf(DISASTER_TYPES))
-    disaster_date = fields.Date(required=True, allow_none=True, validate=not_in_future)
+    disaster_date = Day(required=True, allow_none=True, validate=not_in_future)
     affected_population = fields.Integer(required=True, allow_none=True, strict=True,
                                          validate=validate.Range(min=0, max=10_000_000_000))
     assistance_types = fields.List(fields.String(validate=validate.OneOf(ASSISTANCE_TYPES)), required=True,
@@ -117,7 +117,7 @@ class ApproveArgs(Schema):
 
 class DisburseArgs(Schema):
     amount_paid = Money(required=True)
-    paid_on = fields.Date(required=True, validate=not_in_future)
+    paid_on = Day(required=True, validate=not_in_future)
     payment_reference = Text(120, allow_none=True)
 
 

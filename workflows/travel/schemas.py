@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, pre_dump, pre_load, validate, validates_schema
 
-from workflows.fields import Money, Text
+from workflows.fields import Day, Money, Text
 
 ROLES_AT_EVENT = ("attendee", "presenter", "panelist", "board_member", "delegation_lead")
 FUNDING = ("city", "sponsor", "shared")
@@ -57,8 +57,8 @@ class TravelData(Schema):
     event_organizer = Text(120, min_length=1, required=True, allow_none=True)
     event_city = Text(120, min_length=1, required=True, allow_none=True)
     event_country = Text(80, min_length=1, required=True, allow_none=True)
-    start_date = fields.Date(required=True, allow_none=True, validate=_PLANNED)
-    end_date = fields.Date(required=True, allow_none=True, validate=_PLANNED)
+    start_date = Day(required=True, allow_none=True, validate=_PLANNED)
+    end_date = Day(required=True, allow_none=True, validate=_PLANNED)
     purpose = Text(5000, min_length=1, required=True, allow_none=True)
     role_at_event = fields.String(required=True, allow_none=True, validate=validate.OneOf(ROLES_AT_EVENT))
     estimated_cost = fields.Nested(CostBreakdown, required=True, allow_none=True)

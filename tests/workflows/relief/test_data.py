@@ -25,6 +25,18 @@ def test_disaster_date_may_be_today_but_not_tomorrow(api, people):
     assert db.session.scalar(select(Case).where(Case.workflow == "relief").offset(1)) is None
 
 
+def test_dates_are_written_yyyy_mm_dd(api, people):
+    # api.md: "Dates are YYYY-MM-DD". Python reads "20260308" and "2026-W10-7" as dates too.
+    clock.set(datetime(2026, 3, 10, 15, 0, tzinfo=timezone.utc))
+    client = api(people["owner"])
+    for written in ("20260308", "2026-W10-7", "2026-067", "8 March 2026"):
+        r = create(client, disaster_date=written)
+        assert r.status_code == 422, written
+        assert r.get_json()["errors"]["data"]["disaster_date"] == ["Give a date as YYYY-MM-DD, such as 2026-06-10."]
+    assert db.session.scalar(select(Case).where(Case.workflow == "relief")) is None
+    assert create(client, disaster_date="2026-03-08").get_json()["data"]["disaster_date"] == "2026-03-08"
+
+
 def test_the_contact_email_must_be_valid(api, people):
     r = create(api(people["owner"]), contact={"name": "Ana Martinez", "email": "not an address"})
     assert r.status_code == 422
