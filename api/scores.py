@@ -8,6 +8,7 @@ from api import bp
 from api.auth import token_required
 from api.parse import parse
 from extensions import db
+from models import Case
 from workflows.errors import NotFound
 from workflows.fields import Text
 from workflows.queries import load_visible
@@ -42,6 +43,9 @@ class ScoreSchema(Schema):
     criteria_version = fields.Integer(required=True)
     comment = fields.String(allow_none=True)
     created_at = fields.String()
+    case_version = fields.Integer(metadata={
+        "description": "The case's version after this score (in the answer to POST only): a score is a change of "
+                       "the case, so the next step is sent with this version."})
 
 
 class AggregateSchema(Schema):
@@ -127,7 +131,7 @@ def post_score(case_id: int):
     """
     args = parse(ScoreArgs)
     score = submit_score(db.session, g.api_user, case_id, args["ratings"], args["conflict"], args.get("comment"))
-    return score_dict(score), 201
+    return {**score_dict(score), "case_version": db.session.get(Case, case_id).version}, 201
 
 
 @bp.get("/cases/<int:case_id>/scores")

@@ -61,6 +61,17 @@ def test_score_is_stored_with_its_figure_and_audited(api, cast, in_triage):
     assert len(events) == 1 and events[0].payload["ratings"] == RATINGS
 
 
+def test_the_answer_to_a_score_gives_the_version_the_next_step_is_sent_with(api, cast, in_triage):
+    # A score is a change of the case (its version rises): a script recommends next with this version.
+    loaded = in_triage.version
+    body = score(api, cast["hana"], in_triage.id, ratings=RATINGS).get_json()
+    assert body["case_version"] == loaded + 1
+    r = api(cast["hana"]).post(f"/api/v1/cases/{in_triage.id}/transitions", json={
+        "trigger": "recommend", "version": body["case_version"],
+        "data": {"recommendation": "approve", "amount_granted": "10000.00"}})
+    assert r.status_code == 200 and r.get_json()["state"] == "recommended"
+
+
 def test_owner_cannot_score_and_refusals_change_nothing(api, cast, in_triage):
     before = db.session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1))
     assert score(api, cast["owner"], in_triage.id, ratings=RATINGS).status_code == 403
