@@ -105,6 +105,24 @@ def set_edit_endpoint(workflow: str, endpoint: str) -> None:
     _edit_endpoints[workflow] = endpoint
 
 
+def sent_back_note(case, events: list | None = None) -> dict | None:
+    """Return why the request came back to its owner, as its pages show it (the step, who took it,
+    when, their comment), or None; `events` are the case's, if the page has read them already."""
+    from extensions import db
+    from models import User
+    from workflows import registry
+    from workflows.audit import case_events
+    from workflows.presenters import action_label, sent_back
+
+    wf = registry.get(case.workflow)
+    back = sent_back(case, case_events(db.session, case.id) if events is None else events, wf)
+    if back is None:
+        return None
+    who = db.session.get(User, back.actor_id) if back.actor_id else None
+    return {"step": action_label(wf, back.action, back.from_state), "by": who.full_name if who else back.actor_username,
+            "at": back.at, "comment": back.comment}
+
+
 def init_case_helpers(app: Flask) -> None:
     """Give templates the case page's helpers and the goal labels."""
     from workflows.goals import GOALS
@@ -117,6 +135,7 @@ def init_case_helpers(app: Flask) -> None:
             "has_edit_page": lambda case: case.workflow in _edit_endpoints,
             "edit_url": lambda case: url_for(_edit_endpoints[case.workflow], case_id=case.id),
             "action_label": action_label,
+            "sent_back_note": sent_back_note,
         }
 
     app.add_template_filter(lambda g: GOALS.get(g, g), "goal_label")

@@ -124,6 +124,17 @@ def edit_changes(events: list, wf) -> dict[int, list[str]]:
     return changes
 
 
+def sent_back(case: Case, events: list, wf) -> Any:
+    """Return the step by which someone else sent the request back to its owner with a comment
+    (returned, information or a revision asked for, a report returned), while it still waits for
+    the owner; else None. Its pages show why the request came back, not only its timeline."""
+    last = next((e for e in reversed(events) if e.from_state != e.to_state), None)
+    if (last is None or last.to_state != case.state or case.state not in wf.waits_on_owner
+            or last.actor_id == case.owner_id or not last.comment):
+        return None
+    return last
+
+
 #: What the timeline calls the events that are not a workflow's steps.
 EVENT_LABELS = {"create": "Created", "edit": "Edited", "comment": "Commented", "score": "Scored"}
 

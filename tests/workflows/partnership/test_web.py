@@ -118,6 +118,13 @@ def test_only_councillors_propose(people, browser_of):
     assert browser_of(people["hana"]).get("/partnerships/propose").status_code == 403
 
 
+def test_a_proposal_sent_back_for_revision_says_what_to_revise_where_it_is_edited(people, make_case, browser_of):
+    case = make_case("revision_requested")
+    page = browser_of(people["chen"]).get(f"/partnerships/proposals/{case.id}/edit").get_data(as_text=True)
+    assert "Why it came back to you" in page and "Add a work plan." in page
+    assert "then resubmit it from its page" in page and "saved as a draft" not in page
+
+
 def test_owner_edits_a_draft_and_clears_an_optional_field(people, make_case, browser_of):
     case = make_case("draft")
     client = browser_of(people["chen"])

@@ -162,7 +162,10 @@ def test_the_owner_answers_a_request_for_information_from_the_edit_form(app, peo
     case = make_case("info_requested", channel=None)
     client = app.test_client()
     sign_in(client, people["owner"])
-    assert "Save and send back" in client.get(f"/relief/{case.id}/edit").get_data(as_text=True)
+    page = client.get(f"/relief/{case.id}/edit").get_data(as_text=True)
+    assert "Save and send back" in page
+    # The office's question is on the page where it is answered, not only in the request's timeline.
+    assert "Why it came back to you" in page and "Please give the delivering agency." in page
     r = client.post(f"/relief/{case.id}/edit", data=form_data(action="send", version=case.version,
                                                               channel="Salvadoran Red Cross"))
     assert r.status_code == 302

@@ -372,3 +372,23 @@ def test_ending_your_own_request_asks_you_to_confirm_first(browse, people, make_
     # A step that leaves the request open (submit) asks nothing more.
     draft = make_trip("sam", "draft")
     assert 'id="submit-confirm"' not in client.get(f"/cases/{draft.id}").get_data(as_text=True)
+
+
+def test_a_returned_request_says_why_on_its_page_and_its_edit_page(browse, people, make_trip):
+    case = make_trip("sam", "submitted")
+    engine.fire(db.session, people["dana"], case.id, "return", case.version, comment="Please lower the hotel estimate.")
+    traveller = browse(people["sam"])
+    for path in (f"/cases/{case.id}", f"/travel/{case.id}/edit"):
+        page = traveller.get(path).get_data(as_text=True)
+        box = page.split('class="sent-back"')[1].split("</section>")[0]
+        assert "Why it came back to you" in box and "Return for changes, by Dana on" in box, path
+        assert "Please lower the hotel estimate." in box
+    assert "Sent back to Sam" in browse(people["dana"]).get(f"/cases/{case.id}").get_data(as_text=True)
+    # Sent on again, the request no longer waits for its owner: the note is gone.
+    case = db.session.get(Case, case.id)
+    engine.fire(db.session, people["sam"], case.id, "submit", case.version)
+    assert 'class="sent-back"' not in traveller.get(f"/cases/{case.id}").get_data(as_text=True)
+    # A step of the owner's own, with a comment, is not "sent back".
+    draft = make_trip("sam", "draft", title="Unsent")
+    engine.add_comment(db.session, people["sam"], draft.id, "Waiting for the agenda.")
+    assert 'class="sent-back"' not in traveller.get(f"/cases/{draft.id}").get_data(as_text=True)
