@@ -1,7 +1,7 @@
 """The annual report on the web (a page and its downloads) and in the API (JSON, CSV, PDF)."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, request
+from flask import Blueprint, Response, current_app, g, render_template, request
 from flask_login import current_user, login_required
 
 from api import bp as api_bp
@@ -11,6 +11,7 @@ from extensions import db
 from reports.annual import compute_annual
 from reports.period import FIRST_YEAR, current_year, valid_year
 from reports.render import context, to_csv, to_json, to_pdf
+from workflows.errors import Forbidden, NotFound
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 #: Who may read the annual report.
@@ -74,10 +75,10 @@ def annual_report():
 
 def _report_or_abort() -> dict:
     if not current_user.has_role(*READERS):
-        abort(403)
+        raise Forbidden("The annual report is read by the CAO's office and administrators.")
     year = _year_arg()
     if year is None:
-        abort(404)
+        raise NotFound(f"There is no annual report for that year: give a year from {FIRST_YEAR} to {current_year()}.")
     return compute_annual(db.session, year, current_app.config)
 
 

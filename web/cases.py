@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from extensions import db
 from web import bp
-from web.forms import CaseFilterForm, CommentForm, form_page, refused, whole_number
+from web.forms import CaseFilterForm, CommentForm, form_page, refusal_message, refused, whole_number
 from web.payloads import payload_form
 from workflows import engine, registry
 from workflows.access import allowed_triggers, pending_steps
@@ -126,7 +126,7 @@ def case_action(case_id: int, trigger: str):
     except WorkflowError as err:
         case = _load(case_id)
         _attach_errors(form, err)
-        flash(err.message, "error")
+        flash(refusal_message(err), "error")
         return render_case(case, err.status, failed=(trigger, err), forms={trigger: form})
     flash(f"Done: {candidates[0].title.lower()}. The request is now: {wf.label(case.state)}.", "success")
     return redirect(url_for("web.case_page", case_id=case_id))
@@ -143,7 +143,7 @@ def case_comment(case_id: int):
             engine.add_comment(db.session, current_user, case_id, form.comment.data)
         except WorkflowError as err:
             _attach_errors(form, err)
-            flash(err.message, "error")
+            flash(refusal_message(err), "error")
             return render_case(_load(case_id), err.status, comment_form=form)
         # Not sent down to the timeline: the message at the top, which takes the focus, would be out of sight.
         flash(Markup('Your comment is on the record (<a href="#timeline-h">see the timeline</a>).'), "success")

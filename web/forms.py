@@ -148,17 +148,32 @@ def flash_saved(case, version_before: int, message: str = "Changes saved.") -> N
         flash(message, "success")
 
 
+#: A page's words for a refusal because the request changed since the page was opened (the API's
+#: say "reload it and try again", which a page that shows the request again has done already).
+CHANGED_SINCE = "This request was changed since you opened this page (in another tab, or by someone else)."
+
+
+def refusal_message(err) -> str:
+    """Return the engine's refusal as a page says it."""
+    from workflows.errors import StaleVersion
+
+    if isinstance(err, StaleVersion):
+        return CHANGED_SINCE + " " + ("What you typed is kept below: saving it again replaces those changes; "
+                                      "to see them first, open the request in another tab."
+                                      if request.endpoint != "web.case_action" else
+                                      "It is shown below as it is now: check it, then act again if you still wish to.")
+    return err.message
+
+
 def kept_to_save_again(form, err, version: int) -> None:
     """After a save refused because the request changed since its form was loaded (in another tab,
     say): the form keeps what the person typed and takes the request's version now, so that saving
-    again is a choice to replace those changes, and the page says so. Before, every later save was
-    refused in the same way, and reloading threw away what was typed."""
+    again is a choice to replace those changes, which the refusal's message (refusal_message) says.
+    Before, every later save was refused in the same way, and reloading threw away what was typed."""
     from workflows.errors import StaleVersion
 
     if isinstance(err, StaleVersion):
         form.version.data, form.version.raw_data = version, []  # (a number field shows what was sent, if any)
-        flash("What you typed is kept below: save again to replace the changes made since, or open the "
-              "request in another tab to see them first.", "info")
 
 
 def mark_fields_to_correct(case, form: Form, attach) -> None:

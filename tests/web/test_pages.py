@@ -27,6 +27,32 @@ def test_an_error_page_is_titled_with_what_went_wrong(app, make_user):
     assert "<title>Not found · Accord</title>" in page and "<h1>Not found</h1>" in page
 
 
+@pytest.mark.parametrize("who, role, path, reason", [
+    ("ann", "staff", "/relief/triage", "The triage queue is for the Healthy City Office's officers."),
+    ("ann", "staff", "/reports/annual", "The annual report is read by the CAO's office and administrators."),
+    ("ann", "staff", "/partnerships/propose", "Partnerships are proposed by Members of Council."),
+    ("ann", "staff", "/travel/overdue", "for the CAO's office and administrators."),
+    ("cara", "cao", "/travel/new", "Travel requests are made by City employees and Members of Council"),
+    ("cara", "cao", "/partnerships/new", "Only administrators change the partnership inventory."),
+])
+def test_a_page_refused_says_who_may_use_it(app, make_user, who, role, path, reason):
+    make_user(who, role, department="Chief Administrative Officer")
+    me = app.test_client()
+    me.post("/login", data={"username": who, "password": TEST_PASSWORD})
+    r = me.get(path)
+    assert r.status_code == 403 and reason.replace("'", "&#39;") in r.get_data(as_text=True)
+
+
+def test_a_year_without_a_report_is_named_as_such(app, make_user):
+    make_user("cara", "cao", department="Chief Administrative Officer")
+    me = app.test_client()
+    me.post("/login", data={"username": "cara", "password": TEST_PASSWORD})
+    for year in ("abc", "2999"):
+        r = me.get(f"/reports/annual?year={year}")
+        assert r.status_code == 404 and "There is no annual report for that year: give a year from" in r.get_data(
+            as_text=True)
+
+
 def test_the_menu_marks_the_page_you_are_on(app, make_user):
     make_user("ann", "staff")
     me = app.test_client()

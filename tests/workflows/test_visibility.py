@@ -118,7 +118,7 @@ def test_web_stale_form_is_refused(app, people, submitted):
     r = client.post(f"/cases/{submitted.id}/actions/decline",
                     data={"decline-version": submitted.version - 1, "decline-comment": "x"})
     assert r.status_code == 409
-    assert "changed since you loaded it" in r.get_data(as_text=True)
+    assert "changed since you opened this page" in r.get_data(as_text=True)
 
 
 def test_a_head_sees_and_counts_every_workflow_of_their_department_and_nothing_of_another(api, people):

@@ -8,10 +8,10 @@ from extensions import db
 from models import Partnership
 from models.partnership import STATUSES
 from web import nav
-from web.forms import flash_saved, form_page, kept_to_save_again, mark_fields_to_correct
+from web.forms import flash_saved, form_page, kept_to_save_again, mark_fields_to_correct, refusal_message
 from web.payloads import register_form
 from workflows import engine, registry
-from workflows.errors import NotFound, StaleVersion, WorkflowError
+from workflows.errors import Forbidden, NotFound, StaleVersion, WorkflowError
 from workflows.partnership import decisions, inventory
 from workflows.partnership.forms import DecisionForm, InventoryForm, ProposalForm
 from workflows.presenters import case_tables
@@ -52,7 +52,7 @@ def _entry_or_404(pid: int) -> Partnership:
 
 def _admin_only() -> None:
     if not current_user.has_role("admin"):
-        abort(403)
+        raise Forbidden("Only administrators change the partnership inventory.")
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -88,7 +88,8 @@ def edit_entry(pid: int):
             # Shown as it is now: the fields as sent would put back what the other change changed.
             p = _entry_or_404(pid)
             form = InventoryForm(formdata=None, obj=p, seen=p.last_event_hash or "")
-            status = _refused(form, err)
+            flash(err.message, "error")  # (its own words: an entry, not a request)
+            status = err.status
         except WorkflowError as err:
             status = _refused(form, err)
         else:
@@ -120,7 +121,7 @@ def _with_partner(data: dict) -> dict:
 def propose():
     """Let a councillor draft a proposal to revive a partnership or open a new one."""
     if not current_user.has_role("councillor"):
-        abort(403)
+        raise Forbidden("Partnerships are proposed by Members of Council.")
     form, status = _proposal_form(), None
     if form.validate_on_submit():
         try:
@@ -144,7 +145,7 @@ def edit_proposal(case_id: int):
         abort(404)
     wf = registry.get("partnership")
     if case.workflow != "partnership" or case.owner_id != current_user.id:
-        abort(403)
+        raise Forbidden("Only the Member of Council who made the proposal may edit it.")
     if case.state not in wf.editable_states:
         flash(f"A proposal cannot be edited while it is {wf.label(case.state).lower()}.", "error")
         return redirect(url_for("web.case_page", case_id=case.id))
@@ -183,7 +184,7 @@ def _refused(form, err: WorkflowError) -> int:
     """Show the engine's refusal on the form and return its status: the form's own errors alone do
     not say it was refused (the focus areas' errors are not the form's, nor is a conflict)."""
     _attach(form, err.errors or {})
-    flash(err.message, "error")
+    flash(refusal_message(err), "error")
     return err.status
 
 

@@ -6,9 +6,9 @@ from flask_login import current_user, login_required
 
 from extensions import db
 from models import Partnership
-from web.forms import flash_saved, form_page, kept_to_save_again, mark_fields_to_correct
+from web.forms import flash_saved, form_page, kept_to_save_again, mark_fields_to_correct, refusal_message
 from workflows import engine
-from workflows.errors import NotFound, WorkflowError
+from workflows.errors import Forbidden, NotFound, WorkflowError
 from workflows.queries import load_visible
 from workflows.relief.definition import CREATORS, WORKFLOW, hours_left, triage_deadline
 from workflows.relief.forms import ApproveForm, ClaimForm, CloseForm, DisburseForm, RecommendForm, ReliefRequestForm
@@ -43,7 +43,7 @@ def _precheck(form: ReliefRequestForm, data: dict) -> bool:
 
 def _engine_errors(form: ReliefRequestForm, err: WorkflowError) -> None:
     _show_engine_errors(form, err.errors or {})
-    flash(err.message, "error")
+    flash(refusal_message(err), "error")
 
 
 def _show_engine_errors(form: ReliefRequestForm, errors: dict) -> None:
@@ -58,7 +58,7 @@ def _show_engine_errors(form: ReliefRequestForm, errors: dict) -> None:
 def new_request():
     """Enter a relief request; save it as a draft or submit it at once."""
     if not WORKFLOW.may_create(current_user):
-        abort(403)
+        raise Forbidden("Relief requests are entered by City employees and Members of Council.")
     form = ReliefRequestForm()
     if request.method == "GET":
         return _render_form(form)
@@ -86,7 +86,8 @@ def _own_editable(case_id: int):
     if case.workflow != WORKFLOW.name:
         abort(404)
     if case.owner_id != current_user.id or case.state not in WORKFLOW.editable_states:
-        abort(403)
+        raise Forbidden("Only the person who entered the request may edit it, and only while it is a draft or the "
+                        "Healthy City Office has asked for more information.")
     return case
 
 
@@ -131,7 +132,7 @@ def edit_request(case_id: int):
 def triage():
     """Show the Healthy City Office the requests waiting for triage, the most urgent first."""
     if not current_user.has_role(*TRIAGE_ROLES):
-        abort(403)
+        raise Forbidden("The triage queue is for the Healthy City Office's officers.")
     cases = triage_queue(db.session)
     disagree = disagreeing(cases, current_user)
     rows = [{"case": c, "due": triage_deadline(c), "left": time_left_text(hours_left(c)),
@@ -151,7 +152,7 @@ def claim(case_id: int):
     except NotFound:
         abort(404)
     except WorkflowError as err:
-        flash(err.message, "error")
+        flash(refusal_message(err), "error")
         return redirect(url_for("relief.triage"))
     flash("You are now triaging this request: score it, then recommend or ask for information.", "success")
     return redirect(url_for("web.case_page", case_id=case_id))

@@ -13,11 +13,11 @@ import clock
 from extensions import db
 from models import CASE_ROW, Case, User
 from web.nav import add_case_section, add_link, add_new_link, add_panel, set_edit_endpoint
-from web.forms import flash_saved, form_page, kept_to_save_again, mark_fields_to_correct
+from web.forms import flash_saved, form_page, kept_to_save_again, mark_fields_to_correct, refusal_message
 from web.payloads import register_form
 from workflows import engine
 from workflows.access import can_view, visible
-from workflows.errors import NotFound, WorkflowError
+from workflows.errors import Forbidden, NotFound, WorkflowError
 from workflows.fields import money_text
 from workflows.queries import load_visible
 from workflows.scoring import eligibility_for
@@ -42,7 +42,7 @@ def _save(form: TravelForm, case: Case | None):
                                   goals=form.goals.data, data=form.case_data())
     except WorkflowError as err:
         form.attach(err.errors or {})
-        flash(err.message, "error")
+        flash(refusal_message(err), "error")
         if case is not None:
             kept_to_save_again(form, err, load_visible(db.session, current_user, case.id).version)
         return None
@@ -53,7 +53,7 @@ def _save(form: TravelForm, case: Case | None):
 def new():
     """Draft a new travel request."""
     if not WORKFLOW.may_create(current_user):
-        abort(403)
+        raise Forbidden("Travel requests are made by City employees and Members of Council, for their own trips.")
     form = TravelForm()
     if form.validate_on_submit():
         case = _save(form, None)
@@ -75,7 +75,7 @@ def edit(case_id: int):
     if case.workflow != NAME:
         abort(404)
     if case.owner_id != current_user.id:
-        abort(403)
+        raise Forbidden("Only the traveller may edit their travel request.")
     if case.state != "draft":
         flash("Only a draft can be edited.", "error")
         return redirect(url_for("web.case_page", case_id=case.id))
@@ -106,7 +106,7 @@ def form_total(form: TravelForm) -> str | None:
 def overdue():
     """List every trip whose post-trip report is overdue, for the CAO's office."""
     if not current_user.has_role(*OVERDUE_ROLES):
-        abort(403)
+        raise Forbidden("The list of overdue post-trip reports is for the CAO's office and administrators.")
     cases = db.session.scalars(select(Case).where(overdue_clause(clock.today())).order_by(Case.due_on)).all()
     user = current_user._get_current_object()  # read per row: the proxy would look it up each time
     rows = [{"case": c, "due": report_due_on(c), "days": (clock.today() - c.due_on.date()).days,

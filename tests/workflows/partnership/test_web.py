@@ -152,7 +152,7 @@ def test_a_save_refused_as_stale_may_be_made_again_on_purpose(people, make_case,
     form = {**PROPOSAL, "partnership_id": str(case.data["partnership_id"]), "duration_months": "36"}
     r = client.post(f"/partnerships/proposals/{case.id}/edit", data={**form, "version": loaded})
     page = r.get_data(as_text=True)
-    assert r.status_code == 409 and "save again to replace the changes made since" in page
+    assert r.status_code == 409 and "saving it again replaces those changes" in page
     version = int(re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1))
     assert version == loaded + 1
     assert client.post(f"/partnerships/proposals/{case.id}/edit", data={**form, "version": version}).status_code == 302

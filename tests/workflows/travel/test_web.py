@@ -85,11 +85,12 @@ def test_a_save_over_a_change_made_since_the_form_was_loaded_is_refused_and_kept
     engine.update_case(db.session, people["sam"], case.id, loaded, data={"purpose": "Changed in the other tab."})
     r = client.post(f"/travel/{case.id}/edit", data={**FORM, "version": loaded, "purpose": "Typed in this tab."})
     page = r.get_data(as_text=True)
-    assert r.status_code == 422 and "changed since you loaded it" in page and "Typed in this tab." in page
+    assert r.status_code == 422 and "changed since you opened this page" in page and "Typed in this tab." in page
     db.session.expire_all()
     assert db.session.get(Case, case.id).data["purpose"] == "Changed in the other tab."
     # Saving the page again is a choice to replace the other tab's change (it was refused forever).
-    assert "save again to replace the changes made since" in page
+    assert "saving it again replaces those changes" in page
+    assert "reload" not in page.split('class="flash')[1].split("</div>")[0]  # (said the API's words once)
     again = re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
     r = client.post(f"/travel/{case.id}/edit", data={**FORM, "version": again, "purpose": "Typed in this tab."})
     assert r.status_code == 302, (again, re.findall(r'class="flash[^"]*"[^>]*>([^<]*)<', r.get_data(as_text=True)))
@@ -116,7 +117,7 @@ def test_a_step_refused_as_out_of_date_succeeds_when_sent_again_from_the_page_sh
     loaded = case.version
     engine.add_comment(db.session, people["sam"], case.id, "Added the agenda.")  # meanwhile, in another tab
     r = client.post(f"/cases/{case.id}/actions/return", data={"return-version": loaded, "return-comment": "Lower it."})
-    assert r.status_code == 409 and "changed since you loaded it" in r.get_data(as_text=True)
+    assert r.status_code == 409 and "It is shown below as it is now" in r.get_data(as_text=True)
     sent_back = re.search(r'name="return-version" type="hidden" value="(\d+)"', r.get_data(as_text=True)).group(1)
     assert int(sent_back) == loaded + 1  # the page shows the request as it is now, and acts on that
     r = client.post(f"/cases/{case.id}/actions/return", data={"return-version": sent_back, "return-comment": "Lower it."})
