@@ -122,6 +122,19 @@ def contact_rows(field, **kwargs) -> Markup:
     return Markup('<div id="{}" class="contact-rows">{}</div>').format(field.id, Markup("").join(rows))
 
 
+#: marshmallow's words for a field left out, and what the report form says instead.
+MISSING = "Missing data for required field."
+REQUIRED_TO_FILE = "Fill this in to file the report."
+
+
+def _contact_message(field: str, message: str) -> str:
+    """Say what a contact row lacks as the row's fields are labelled (a name and an organization are
+    asked of each person met, or of no row at all)."""
+    if message in (MISSING, "Must not be empty."):
+        return f"Give this person's {field}, or leave the whole row empty."
+    return message
+
+
 class ReportForm(TransitionForm):
     """The post-trip report: what happened, what was learned, whom the traveller met, what it cost."""
 
@@ -129,8 +142,11 @@ class ReportForm(TransitionForm):
     learnings = TextAreaField("What the City can learn from it",
                               validators=[Marked(), Optional(), Length(max=10000)])
     contacts = FieldList(FormField(ContactForm, "Contact"), "Contacts made", min_entries=3, max_entries=50,
-                         widget=contact_rows)
-    actual_cost = StringField("Actual cost", validators=[Marked(), Optional(), Length(max=20)], render_kw=MONEY_KW)
+                         widget=contact_rows,
+                         description="For each person met: a name and an organization (the email is optional). "
+                                     "Leave the rows you do not need empty.")
+    actual_cost = StringField("Actual cost", validators=[Marked(), Optional(), Length(max=20)], render_kw=MONEY_KW,
+                              description="In dollars and cents, all costs together: for example 2,875.40.")
 
     @classmethod
     def starting_data(cls, case) -> dict:
@@ -163,8 +179,8 @@ class ReportForm(TransitionForm):
                 for index, fields in messages.items():
                     for sub, msgs in fields.items() if isinstance(index, int) else ():
                         target = entries[index].form[sub]
-                        target.errors = list(target.errors) + msgs
+                        target.errors = list(target.errors) + [_contact_message(sub, m) for m in msgs]
             elif isinstance(messages, list):
                 target = getattr(self, name)
-                target.errors = list(target.errors) + messages
+                target.errors = list(target.errors) + [REQUIRED_TO_FILE if m == MISSING else m for m in messages]
         return valid and not errors

@@ -150,7 +150,13 @@ def test_the_report_form_has_contact_rows_and_files_the_report(browse, people, m
     assert 'id="submit_report-contacts-0-organization-error"' in text
     assert 'id="submit_report-contacts-0-email-error"' in text
     links = dict(error_summary(text))
-    assert links["submit_report-contacts-0-organization"].startswith("Contact 1, Organization: ")
+    assert links["submit_report-contacts-0-organization"] == (
+        "Contact 1, Organization: Give this person's organization, or leave the whole row empty.")
+    assert "a name and an organization (the email is optional)" in text  # said before it is refused
+    assert "In dollars and cents, all costs together: for example 2,875.40." in text
+    r = client.post(f"/cases/{case.id}/actions/submit_report", data={**form, "submit_report-learnings": ""})
+    assert dict(error_summary(r.get_data(as_text=True)))["submit_report-learnings"].endswith(
+        ": Fill this in to file the report.")  # not marshmallow's "Missing data for required field."
     assert links["submit_report-contacts-0-email"].startswith("Contact 1, Email: ")
     form.update({"submit_report-contacts-0-organization": "City of Cape Town",
                  "submit_report-contacts-0-email": "thandi@example.org"})
