@@ -11,7 +11,8 @@ from workflows import engine
 from workflows.errors import Forbidden, NotFound, WorkflowError
 from workflows.queries import load_visible
 from workflows.relief.definition import CREATORS, WORKFLOW, hours_left, triage_deadline
-from workflows.relief.forms import ApproveForm, ClaimForm, CloseForm, DisburseForm, RecommendForm, ReliefRequestForm
+from workflows.relief.forms import (ASSISTANCE_LABELS, PARTY_LABELS, ApproveForm, ClaimForm, CloseForm, DisburseForm,
+                                   RecommendForm, ReliefRequestForm)
 from workflows.relief.queue import TRIAGE_ROLES, time_left_text, triage_queue
 from workflows.relief.schemas import missing_fields
 from workflows.presenters import case_flags
@@ -186,3 +187,5 @@ def init_app(app: Flask) -> None:
         register_form(WORKFLOW.name, trigger, form)
     app.add_template_global(partnership_label, "relief_partnership")
     app.add_template_global(triage_info, "relief_triage_info")
+    # The request's codes as its form offered them ("Financial help (a grant)", not "financial").
+    app.add_template_global({"party": PARTY_LABELS, "assistance": ASSISTANCE_LABELS}, "relief_labels")

@@ -50,6 +50,8 @@ def test_only_an_admin_edits_the_inventory(people, browser_of):
         ("inventory_edit", {"from": "dormant", "to": "completed"}), ("inventory_create", "prospective")]
     page = admin.get(f"/partnerships/{sao.id}").get_data(as_text=True)
     assert "Dormant → Completed".lower() in page.lower()
+    # Who and what, in words: the administrator's name, "Changed" (the trail's "inventory_edit").
+    assert re.search(rf"<strong>{people['ada'].full_name}</strong> ·\s*Changed", page)
     assert admin.post("/partnerships/new", data={**form, "city": ""}).status_code == 422
 
 

@@ -174,6 +174,15 @@ def test_the_owner_answers_a_request_for_information_from_the_edit_form(app, peo
     assert case.state == "in_triage" and case.data["channel"] == "Salvadoran Red Cross"
 
 
+def test_the_case_page_names_the_requests_choices_as_the_form_offered_them(app, people, make_case):
+    case = make_case("submitted", assistance_types=["financial", "in_kind"])
+    client = app.test_client()
+    sign_in(client, people["owner"])
+    page = " ".join(client.get(f"/cases/{case.id}").get_data(as_text=True).split())
+    assert "<dt>Help asked for</dt><dd>Financial help (a grant); In-kind help (equipment, supplies)</dd>" in page
+    assert "<dt>Kind of organisation</dt><dd>Municipality (city government)</dd>" in page
+
+
 def test_a_refused_send_back_leaves_the_request_as_it_was(app, people, make_case):
     from tests.workflows.relief.conftest import snapshot
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 import clock
 from extensions import db
-from models import Case
+from models import Case, User
 from tests.factories import counted, error_summary, roles_queries
 from tests.workflows.travel.conftest import TODAY, trip_data
 from workflows import engine
@@ -399,3 +399,16 @@ def test_a_returned_request_says_why_on_its_page_and_its_edit_page(browse, peopl
     draft = make_trip("sam", "draft", title="Unsent")
     engine.add_comment(db.session, people["sam"], draft.id, "Waiting for the agenda.")
     assert 'class="sent-back"' not in traveller.get(f"/cases/{draft.id}").get_data(as_text=True)
+
+
+def test_the_timeline_names_people_as_the_rest_of_the_page_does(app, browse, people, make_trip, make_user):
+    make_user("lee", "dept_head", full_name="Lee Wong")
+    case = make_trip("sam", "submitted")
+    engine.fire(db.session, db.session.scalar(select(User).where(User.username == "lee")), case.id, "return",
+                case.version, comment="Lower the estimate.")
+    r = browse(people["sam"]).get(f"/cases/{case.id}")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200, page[-3000:]
+    timeline = page.split('id="timeline-h"')[1]
+    assert "<strong>Lee Wong</strong>" in timeline and "<strong>lee</strong>" not in timeline
+    assert "<dt>Assigned to</dt>" not in page  # a trip is never assigned to anyone
