@@ -90,15 +90,20 @@ _MONTHS = dict(zip(calendar.month_abbr[1:], calendar.month_name[1:]))
 
 
 def _alt(title: str, points: list[tuple[str, float]], unit: str) -> str:
-    top_label, top = max(points, key=lambda p: p[1])
+    top = max(value for _, value in points)
+    tops = [_MONTHS.get(label, label) for label, value in points if value == top]
     value = Decimal(str(top))  # the figure as text, exact (the bars alone are drawn with floats)
     if unit == "dollars":
         amount = f"${value:,.2f}"
     else:
         one = unit[:-1] if value == 1 and unit.endswith("s") else unit
         amount = f"{int(value):,} {one}" if value == value.to_integral_value() else f"{value:,.1f} {unit}"
-    return (f"Bar chart: {title}. The largest is {_MONTHS.get(top_label, top_label)} with {amount}. "
-            "The table after the chart gives every value.")
+    if len(tops) == 1:
+        largest = f"The largest is {tops[0]} with {amount}."
+    else:  # a tie: every one of them, not the first alone as if it stood out
+        shown = tops if len(tops) <= 4 else [*tops[:3], f"{len(tops) - 3} others"]
+        largest = f"The largest, with {amount} each, are {', '.join(shown[:-1])} and {shown[-1]}."
+    return f"Bar chart: {title}. {largest} The table after the chart gives every value."
 
 
 def draw(name: str, title: str, points: list[tuple[str, float]], unit: str, horizontal: bool = False,
@@ -110,13 +115,21 @@ def draw(name: str, title: str, points: list[tuple[str, float]], unit: str, hori
     return Drawn(name, title, _uri(svg), _alt(title, points, unit), unit, points, second, series)
 
 
+def _workflow_title(name: str) -> str:
+    """Return a workflow as the pages name it ("Travel request"), not by its id."""
+    from workflows import registry
+
+    wf = registry.get(name)
+    return wf.title if wf is not None else name
+
+
 def report_charts(report: dict) -> dict[str, Drawn | None]:
     """Return every chart of a report by name: the sections' own, then cycle times and goals."""
     charts: dict[str, Drawn | None] = {}
     for section in sections():
         for c in section.charts:
             charts[c.name] = draw(c.name, c.title, c.points(report[section.name]), c.unit, c.horizontal)
-    steps = [(f"{wf}: {s['label']}", s) for wf, items in report["cycle_times"].items() for s in items]
+    steps = [(f"{_workflow_title(wf)}: {s['label']}", s) for wf, items in report["cycle_times"].items() for s in items]
     charts["cycle_times"] = draw(
         "cycle_times", "Time taken by each workflow step (days)",
         [(label, round(s["median_hours"] / 24, 1)) for label, s in steps], "days", horizontal=True,

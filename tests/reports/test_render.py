@@ -47,6 +47,11 @@ def test_only_text_a_spreadsheet_would_run_is_made_inert(typed, written):
      "The largest is compassion with 18 requests."),
     ("Time taken by each workflow step (days)", [("travel: approve", 2.5)], "days",
      "The largest is travel: approve with 2.5 days."),
+    # A tie names every one of them: "July with 1 trip" read as if July stood out.
+    ("Trips completed per month", [("Jul", 1), ("Aug", 0), ("Sep", 1), ("Oct", 1)], "trips",
+     "The largest, with 1 trip each, are July, September and October."),
+    ("Trips completed per month", [(m, 2) for m in ("Jan", "Feb", "Mar", "Apr", "May")], "trips",
+     "The largest, with 2 trips each, are January, February, March and 2 others."),
 ])
 def test_a_charts_text_reads_its_largest_value_as_a_person_would(title, points, unit, said):
     # It read "Jul with 1.0 trips" and "Peru with 15,000.0 dollars".
@@ -82,3 +87,12 @@ def test_the_goals_chart_names_the_goals_as_the_table_beside_it_does(monkeypatch
     drawn = charts.report_charts({"goals": {"compassion": 5, "human_rights": 2}, "cycle_times": {}})["goals"]
     assert "The largest is Compassionate and caring city with 5 requests." in drawn.alt
     assert [label for label, _ in drawn.points] == ["Compassionate and caring city", "Leader in human rights and diversity"]
+
+
+def test_the_cycle_times_chart_names_workflows_by_their_titles(app, monkeypatch):
+    from reports import charts
+
+    monkeypatch.setattr(charts, "sections", lambda: [])
+    step = {"label": "Approve", "median_hours": 48, "p90_hours": 96}
+    drawn = charts.report_charts({"goals": {}, "cycle_times": {"travel": [step]}})["cycle_times"]
+    assert [label for label, _ in drawn.points] == ["Travel request: Approve"]
