@@ -12,7 +12,7 @@ from marshmallow import Schema
 from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, IntegerField, PasswordField, SelectField,
                      SelectMultipleField, StringField)
 from wtforms import TextAreaField as _TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, RadioInput
 
 from extensions import db
@@ -86,6 +86,10 @@ class ChangePasswordForm(FlaskForm):
                             render_kw={"autocomplete": "current-password"})
     new = PasswordField("New password", validators=[DataRequired(), Length(max=1024)],
                         render_kw={"autocomplete": "new-password"})
+    # Typed twice, since it is typed unseen: a slip would lock the person out (the change signs them out).
+    again = PasswordField("New password again", validators=[
+        DataRequired("Type the new password again."), EqualTo("new", "The two new passwords differ: type them again.")],
+        render_kw={"autocomplete": "new-password"})
 
 
 class CaseFilterForm(FlaskForm):

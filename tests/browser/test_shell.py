@@ -43,14 +43,15 @@ def test_a_refused_form_takes_the_focus_to_a_list_of_what_to_mend(page, make_use
     sign_in(page, make_user("sam", "staff"))
     page.get_by_role("link", name="Change password").click()
     page.get_by_label("Current password").fill(TEST_PASSWORD)
-    page.get_by_label("New password").fill("short")
+    page.get_by_label("New password", exact=True).fill("short")
+    page.get_by_label("New password again").fill("short")
     page.get_by_role("button", name="Change password").click()
     summary = page.locator("#error-summary")
     expect(summary).to_be_focused()
     expect(summary).to_contain_text("Please correct the fields marked below.")
     axe_check(page)
     summary.get_by_role("link", name="New password:").click()
-    expect(page.get_by_label("New password")).to_be_focused()
+    expect(page.get_by_label("New password", exact=True)).to_be_focused()
 
 
 def test_the_list_of_requests_is_filtered_and_paged_from_the_menu(page, make_user, sign_in, axe_check, monkeypatch):

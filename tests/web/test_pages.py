@@ -65,7 +65,7 @@ def test_the_menu_marks_the_page_you_are_on(app, make_user):
 def test_a_refused_form_says_so_at_the_top_once(staff_and_councillor):
     # The errors beside the fields are not enough for someone who cannot see which are marked.
     me, cllr = staff_and_councillor
-    r = me.post("/account/password", data={"current": TEST_PASSWORD, "new": "short"})
+    r = me.post("/account/password", data={"current": TEST_PASSWORD, "new": "short", "again": "short"})
     assert r.status_code == 422 and r.get_data(as_text=True).count("Please correct the fields marked below.") == 1
     r = cllr.post("/partnerships/propose", data={"title": ""})
     assert r.status_code == 422 and r.get_data(as_text=True).count("Please correct the fields marked below.") == 1
@@ -80,7 +80,7 @@ def test_a_refused_form_lists_each_field_to_mend_with_a_link_to_it(staff_and_cou
     # Someone who cannot see the red marks learns from the top of the page what to mend, and goes
     # there by the link: to the field, or to the first box of a group of checkboxes.
     me, cllr = staff_and_councillor
-    r = me.post("/account/password", data={"current": TEST_PASSWORD, "new": "short"})
+    r = me.post("/account/password", data={"current": TEST_PASSWORD, "new": "short", "again": "short"})
     assert error_summary(r.get_data(as_text=True)) == [
         ("new", "New password: The password is too weak: Use at least 10 characters.")]
     r = cllr.post("/partnerships/propose", data={"title": "", "proposal_type": "new"})

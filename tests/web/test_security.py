@@ -159,6 +159,14 @@ def test_sign_in_is_rate_limited_with_a_clear_message(app, make_user, make_app):
     assert r.get_json()["message"] == "Too many sign-in attempts from your address; wait a minute and try again."
 
 
+def test_a_new_password_typed_differently_twice_changes_nothing(app, make_user, browse):
+    me = browse(make_user("ann", "staff"))
+    r = me.post("/account/password", data={"current": TEST_PASSWORD, "new": "a brand new passphrase",
+                                           "again": "a brand new passfrase"})
+    assert r.status_code == 422 and "The two new passwords differ: type them again." in r.get_data(as_text=True)
+    assert app.test_client().post("/login", data={"username": "ann", "password": TEST_PASSWORD}).status_code == 302
+
+
 def test_colleagues_signing_in_from_one_address_are_not_held_back(app, make_user, make_app):
     # An office reaches Accord from one address: only refusals count against its limit.
     for name in ("ann", "bob", "cy", "dee", "eve"):
@@ -197,7 +205,7 @@ def test_password_change_ends_every_session_and_token(app, make_user, api):
     assert other.get("/").status_code == 200
     me = app.test_client()
     me.post("/login", data={"username": "ann", "password": TEST_PASSWORD})
-    r = me.post("/account/password", data={"current": TEST_PASSWORD, "new": "a brand new passphrase"})
+    r = me.post("/account/password", data={"current": TEST_PASSWORD, "new": "a brand new passphrase", "again": "a brand new passphrase"})
     assert r.status_code == 302
     assert other.get("/").status_code == 302  # sent to the sign-in page
     assert token_client.get("/api/v1/workflows").status_code == 401
@@ -209,7 +217,7 @@ def test_weak_new_password_is_refused(app, make_user):
     make_user("ann", "staff")
     me = app.test_client()
     me.post("/login", data={"username": "ann", "password": TEST_PASSWORD})
-    r = me.post("/account/password", data={"current": TEST_PASSWORD, "new": "short"})
+    r = me.post("/account/password", data={"current": TEST_PASSWORD, "new": "short", "again": "short"})
     assert r.status_code == 422 and "too weak" in r.get_data(as_text=True)
 
 
@@ -322,10 +330,10 @@ def test_guessing_the_current_password_from_an_open_session_is_limited(app, make
     assert client.post("/login", data={"username": "ann", "password": TEST_PASSWORD}).status_code == 302
 
     def change(current: str) -> int:
-        return client.post("/account/password", data={"current": current, "new": "a new pass phrase 2026"}).status_code
+        return client.post("/account/password", data={"current": current, "new": "a new pass phrase 2026", "again": "a new pass phrase 2026"}).status_code
 
     assert [change("wrong") for _ in range(4)] == [422, 422, 422, 429]
-    r = client.post("/account/password", data={"current": TEST_PASSWORD, "new": "a new pass phrase 2026"})
+    r = client.post("/account/password", data={"current": TEST_PASSWORD, "new": "a new pass phrase 2026", "again": "a new pass phrase 2026"})
     assert r.status_code == 429 and "Too many wrong current passwords" in r.get_data(as_text=True)
 
 
@@ -374,7 +382,7 @@ def test_changing_ones_password_while_others_write_succeeds(app, make_user, brow
     ann = make_user("ann", "staff")
     client = browse(ann)
     _while_checking_passwords(app, monkeypatch, make_user("bob", "staff").id)
-    r = client.post("/account/password", data={"current": TEST_PASSWORD, "new": "a-much-better-passphrase"})
+    r = client.post("/account/password", data={"current": TEST_PASSWORD, "new": "a-much-better-passphrase", "again": "a-much-better-passphrase"})
     assert r.status_code == 302 and r.headers["Location"].endswith("/login")
     assert app.test_client().post("/login", data={"username": "ann", "password": "a-much-better-passphrase"}
                                   ).status_code == 302
