@@ -160,8 +160,10 @@ def test_a_returned_request_and_a_returned_report_wait_for_the_traveller_to_mend
     sign_in(page, cast["sam"], check=False)
     waiting = page.locator("section[aria-labelledby='awaiting-h']")
     waiting.get_by_role("link", name=title).click()
-    expect(page.get_by_text("Add the registration fee.")).to_be_visible()
+    # Why it came back is said at the top of the page (and in the timeline), and where it is edited.
+    expect(page.get_by_role("region", name="Why it came back to you")).to_contain_text("Add the registration fee.")
     page.get_by_role("link", name="Edit this request").click()
+    expect(page.get_by_role("region", name="Why it came back to you")).to_contain_text("Add the registration fee.")
     page.get_by_label("Registration", exact=True).fill("650")
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_text("Changed: Estimated cost.")).to_be_visible()
