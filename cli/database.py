@@ -10,13 +10,23 @@ from extensions import db
 
 def init_database() -> None:
     """Upgrade the schema to head and load the reference data a new database needs."""
+    upgrade()
+    load_reference()
+
+
+def load_reference() -> None:
+    """Create the standard roles and load the inventory that the database lacks, in one write
+    transaction that waits for any other doing the same: two init-db at once (two hosts deploying)
+    each found the inventory empty, and on PostgreSQL loaded it twice; on SQLite one failed."""
     from accounts.service import ensure_roles
     from reference import load_reference_data
+    from workflows.partnership.inventory import lock_inventory
+    from workflows.transaction import write_transaction
 
-    upgrade()
-    ensure_roles(db.session)
-    load_reference_data(db.session)
-    db.session.commit()
+    with write_transaction(db.session) as session:
+        lock_inventory(session)  # (PostgreSQL; SQLite's write transaction holds the only write lock)
+        ensure_roles(session)
+        load_reference_data(session)
 
 
 def recount_cases() -> int:

@@ -131,3 +131,44 @@ def test_a_deactivated_account_signs_in_nowhere_and_reopened_brings_no_old_token
     assert app.test_client().get("/api/v1/workflows", headers=headers).status_code == 401
     assert app.test_client().post("/login", data={"username": "ann", "password": TEST_PASSWORD}).status_code == 302
     assert run(app, "users", "deactivate", "nobody").exit_code != 0
+
+
+def test_two_init_db_at_once_load_the_inventory_once(database_template, tmp_path, monkeypatch):
+    # Two hosts deploying at once: each found the roles and the inventory missing and added them
+    # (on PostgreSQL the inventory twice, or one failed on a role; on SQLite "database is locked").
+    import threading
+    import time
+
+    import reference
+    from cli.database import load_reference
+    from tests.conftest import _config, fresh_database_url
+
+    app = create_app(_config(fresh_database_url(database_template, tmp_path)))
+    real_rows, outcomes = reference.inventory_rows, []
+
+    def slow_rows():
+        time.sleep(0.3)  # the other one counts the inventory meanwhile
+        return real_rows()
+
+    monkeypatch.setattr(reference, "inventory_rows", slow_rows)
+
+    def init():
+        with app.app_context():
+            try:
+                load_reference()
+                outcomes.append("ok")
+            except Exception as err:  # noqa: BLE001 - the test reports any outcome
+                outcomes.append(repr(err)[:200])
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=init) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    with app.app_context():
+        assert outcomes == ["ok", "ok"]
+        assert db.session.scalar(select(func.count(Partnership.id))) == 13
+        db.session.remove()
+        db.engine.dispose()
