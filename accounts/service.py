@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from marshmallow import ValidationError, validate
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session, joinedload
 
 from accounts.passwords import hash_password, policy_problems
@@ -64,7 +64,14 @@ def department(session: Session, name: str) -> Department:
 
 def create_user(session: Session, username: str, password: str, roles: list[str], department_name: str,
                 full_name: str | None = None, email: str | None = None, check_policy: bool = True) -> User:
-    """Create a user with roles in a department; refuse a duplicate or an unknown role."""
+    """Create a user with roles in a department; refuse a duplicate or an unknown role.
+
+    Inside a write transaction. On PostgreSQL two at once ("Bob" and "bob", or two in one new
+    department) each found no such name before the other wrote: the users and departments are
+    locked first, so that the second waits and finds the first (SQLite's write transaction holds
+    the only write lock already)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE users, departments IN SHARE ROW EXCLUSIVE MODE"))
     username = username.strip()
     if not username or len(username) > 80:
         raise AccountError("Give a username of 1 to 80 characters.", "username")

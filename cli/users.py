@@ -11,6 +11,7 @@ from accounts.service import (AccountError, activate_user, create_user, deactiva
 from config import token_lifetime
 from extensions import db
 from models import User
+from workflows.transaction import write_transaction
 
 users = AppGroup("users", help="Manage users and their API tokens.")
 
@@ -31,13 +32,12 @@ def _user(username: str) -> User:
 @click.option("--email", default=None, help="Where notifications go.")
 def create(username, password, roles, department, full_name, email) -> None:
     """Create a user."""
-    ensure_roles(db.session)
     try:
-        user = create_user(db.session, username, password, list(roles), department, full_name, email)
+        with write_transaction(db.session) as session:
+            ensure_roles(session)
+            user = create_user(session, username, password, list(roles), department, full_name, email)
     except AccountError as err:
-        db.session.rollback()
         raise click.ClickException(str(err)) from None
-    db.session.commit()
     click.echo(f"Created user {user.username} ({', '.join(sorted(user.role_names))}) in {user.department.name}.")
 
 

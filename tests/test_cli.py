@@ -172,3 +172,41 @@ def test_two_init_db_at_once_load_the_inventory_once(database_template, tmp_path
         assert db.session.scalar(select(func.count(Partnership.id))) == 13
         db.session.remove()
         db.engine.dispose()
+
+
+def test_two_users_differing_only_in_capitals_created_at_once_make_one(app, monkeypatch):
+    # On PostgreSQL both checks ran before either wrote, and "Bob" and "bob" were both created.
+    import threading
+    import time
+
+    from accounts import service
+    from workflows.transaction import write_transaction
+
+    real = service.policy_problems
+
+    def slow_policy(*args):
+        time.sleep(0.3)  # after the duplicate check: the other creation checks meanwhile
+        return real(*args)
+
+    monkeypatch.setattr(service, "policy_problems", slow_policy)
+    outcomes = []
+
+    def create(name):
+        with app.app_context():
+            try:
+                with write_transaction(db.session) as session:
+                    service.create_user(session, name, "a-long-enough-passphrase", ["staff"], "New Office")
+                outcomes.append("created")
+            except service.AccountError as err:
+                outcomes.append(str(err))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=create, args=(name,)) for name in ("Bob", "bob")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert outcomes.count("created") == 1 and any("differing only in capitals read as one" in o for o in outcomes)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(User.id)).where(func.lower(User.username) == "bob")) == 1
