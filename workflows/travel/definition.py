@@ -57,7 +57,11 @@ def reviews(case: Case, user: User) -> bool:
     """Return whether the user scores this trip (and reads no other review before scoring it):
     whoever decides it, or would but for a conflict they declare by scoring, and the CAO any trip
     above its threshold, which comes to CAO review. A committee member scored any staff trip, and
-    a CAO any trip, and both counted in its aggregate and disagreement."""
+    a CAO any trip, and both counted in its aggregate and disagreement. Once the trip is in CAO
+    review, the department head (or committee) has decided their part: the CAO alone scores, as a
+    score changed after one's approval changed the aggregate the CAO decides on."""
+    if case.state == "cao_review":
+        return user.has_role("cao")
     if is_approver(case, user) or decides(case, user):
         return True
     total = estimated_total(case)
@@ -67,7 +71,7 @@ def reviews(case: Case, user: User) -> bool:
 
 reviews.refusal = ("Only who decides this trip scores it: the head of the traveller's department (the CAO for a "
                    "department head's trip, and for one above the CAO threshold), or the Policy and Finance "
-                   "Committee for a councillor's.")
+                   "Committee for a councillor's; once it is in CAO review, the CAO alone.")
 
 
 decides.refusal = ("Only the head of the traveller's own department decides a staff trip (the CAO a department "

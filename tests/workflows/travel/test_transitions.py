@@ -295,6 +295,19 @@ def test_only_who_decides_a_trip_scores_it(api, people, make_trip):
         == ["dana"]
 
 
+def test_in_cao_review_the_head_who_approved_no_longer_scores(api, people, make_trip):
+    # The head approved without scoring (or after), then scored the trip the CAO was deciding on:
+    # the score went into the aggregate the CAO read.
+    ratings = {"relevance": 1, "expected_value": 0, "knowledge_sharing": 1}
+    case = make_trip("sam", "submitted", trip_data(TODAY + timedelta(days=30), **EXPENSIVE))
+    assert fire(api(people["dana"]), case, "approve").get_json()["state"] == "cao_review"
+    r = api(people["dana"]).post(f"/api/v1/cases/{case.id}/scores", json={"ratings": ratings})
+    assert r.status_code == 403 and "once it is in CAO review, the CAO alone" in r.get_json()["message"]
+    assert api(people["cao"]).post(f"/api/v1/cases/{case.id}/scores", json={"ratings": ratings}).status_code == 201
+    assert [i["reviewer"] for i in api(people["cao"]).get(f"/api/v1/cases/{case.id}/scores").get_json()["items"]] \
+        == ["cao"]
+
+
 def test_the_cao_reads_no_review_of_a_trip_it_will_review_before_scoring_it(api, people, make_trip):
     # A trip above the CAO threshold comes to CAO review: the CAO read the head's ratings and
     # comment while it was submitted, and became blind only once it could no longer help.
