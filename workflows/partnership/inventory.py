@@ -208,6 +208,8 @@ def edit_entry(session: Session, actor: User, pid: int, values: Any, seen: str |
     """
     require_admin(actor)
     loaded = _load(values, partial=True)
+    if not loaded:
+        raise ValidationFailed("Nothing to change.", {"_schema": ["Give at least one field to change."]})
     with write_transaction(session):
         actor = session.merge(actor)
         # The inventory's lock before the entry's, in the order an adoption takes them: taken the
@@ -222,7 +224,9 @@ def edit_entry(session: Session, actor: User, pid: int, values: Any, seen: str |
                                f"(it is now {p.status}); it is shown as it is now: make your change again.")
         changes = {k: {"from": getattr(p, k), "to": v} for k, v in loaded.items() if getattr(p, k) != v}
         if not changes:
-            raise ValidationFailed("Nothing to change.", {"_schema": ["Change at least one field."]})
+            # Nothing differs (a form saved again, a request repeated): nothing happened, nothing
+            # is recorded, as for a case's edit; the answer is the entry as it is.
+            return p
         from_status = p.status
         for name, change in changes.items():
             setattr(p, name, change["to"])

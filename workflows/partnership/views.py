@@ -82,8 +82,9 @@ def edit_entry(pid: int):
     if request.method == "GET":
         form.seen.data = p.last_event_hash or ""
     if form.validate_on_submit():
+        head = p.last_event_hash
         try:
-            inventory.edit_entry(db.session, current_user, pid, form.values(), seen=form.seen.data or None)
+            p = inventory.edit_entry(db.session, current_user, pid, form.values(), seen=form.seen.data or None)
         except StaleVersion as err:
             # Shown as it is now: the fields as sent would put back what the other change changed.
             p = _entry_or_404(pid)
@@ -93,7 +94,10 @@ def edit_entry(pid: int):
         except WorkflowError as err:
             status = _refused(form, err)
         else:
-            flash("The entry has been changed.", "success")
+            if p.last_event_hash == head:
+                flash("Nothing was changed: the entry is as it was.", "info")
+            else:
+                flash("The entry has been changed.", "success")
             return redirect(url_for("partnership.entry", pid=pid))
     return form_page("partnership/entry_form.html", form, status, p=p)
 

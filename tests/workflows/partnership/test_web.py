@@ -55,6 +55,18 @@ def test_only_an_admin_edits_the_inventory(people, browser_of):
     assert admin.post("/partnerships/new", data={**form, "city": ""}).status_code == 422
 
 
+def test_an_entry_saved_unchanged_says_so_and_records_nothing(people, browser_of):
+    sao = entry("Sao Paulo")
+    admin = browser_of(people["ada"])
+    form = {"city": sao.city, "country": sao.country, "established": sao.established or "",
+            "municipality": sao.municipality or "", "focus": sao.focus, "sponsor": sao.sponsor or "",
+            "program": sao.program or "", "status": sao.status}
+    r = admin.post(f"/partnerships/{sao.id}/edit", data=form, follow_redirects=True)
+    assert r.status_code == 200 and "Nothing was changed: the entry is as it was." in r.get_data(as_text=True)
+    assert db.session.scalar(select(AuditEvent.id).where(AuditEvent.chain == f"partnership:{sao.id}",
+                                                         AuditEvent.action == "inventory_edit")) is None
+
+
 def test_an_edit_page_opened_before_an_adoption_does_not_undo_it(people, make_case, browser_of):
     from workflows import engine
 
