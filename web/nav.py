@@ -124,13 +124,11 @@ def sent_back_note(case, events: list | None = None) -> dict | None:
 
 
 def actor_names(events: list) -> dict[int, str]:
-    """Return the full names of the people who made these events, by user id (one query): a
-    timeline names people as every other page does, not by username ("system" has no id)."""
+    """Return the full names of the people who made these events, by user id (one query)."""
     from extensions import db
-    from models import User
+    from workflows.presenters import actor_names as names
 
-    ids = {e.actor_id for e in events if e.actor_id}
-    return dict(db.session.execute(db.select(User.id, User.full_name).where(User.id.in_(ids))).all()) if ids else {}
+    return names(db.session, events)
 
 
 def init_case_helpers(app: Flask) -> None:

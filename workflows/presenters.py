@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from sqlalchemy import bindparam, select
+
 from clock import city_date
 from models import Case, User
 from workflows import registry
@@ -133,6 +135,16 @@ def sent_back(case: Case, events: list, wf) -> Any:
             or last.actor_id == case.owner_id or not last.comment):
         return None
     return last
+
+
+_NAMES = select(User.id, User.full_name).where(User.id.in_(bindparam("ids", expanding=True)))
+
+
+def actor_names(session, events: list) -> dict[int, str]:
+    """Return the full names of the people who made these events, by user id (one query): a
+    timeline names people as every other page does, not by username ("system" has no id)."""
+    ids = sorted({e.actor_id for e in events if e.actor_id})
+    return dict(session.execute(_NAMES, {"ids": ids}).all()) if ids else {}
 
 
 #: What the timeline calls the events that are not a workflow's steps.

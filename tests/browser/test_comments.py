@@ -22,7 +22,7 @@ def test_a_comment_from_the_case_page_appears_on_its_timeline(page, make_user, s
     page.get_by_role("button", name="Add comment").click()
     assert page.get_by_text("Your comment is on the record").is_visible()
     timeline = page.locator("ol.timeline li").last
-    assert "hana" in timeline.inner_text() and "Commented" in timeline.inner_text()
+    assert "Hana Lindqvist" in timeline.inner_text() and "Commented" in timeline.inner_text()
     assert timeline.locator("blockquote").inner_text() == "Is the Red Cross appeal still open?"
     assert page.locator(".summary .state").inner_text() == "Submitted"
     assert box.input_value() == ""
