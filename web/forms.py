@@ -157,16 +157,19 @@ def flash_saved(case, version_before: int, message: str = "Changes saved.") -> N
 CHANGED_SINCE = "This request was changed since you opened this page (in another tab, or by someone else)."
 
 
-def refusal_message(err) -> str:
-    """Return the engine's refusal as a page says it."""
+#: What the page did about it: an edit page keeps what was typed; the case page shows the request
+#: as it is now.
+KEPT_BELOW = "What you typed is kept below: saving it again replaces those changes; to see them first, open the " \
+             "request in another tab."
+SHOWN_NOW = "It is shown below as it is now: check it, then act again if you still wish to."
+
+
+def refusal_message(err, then: str = SHOWN_NOW) -> str:
+    """Return the engine's refusal as a page says it; `then`, for a request changed since the page
+    was opened, says what the page did about it."""
     from workflows.errors import StaleVersion
 
-    if isinstance(err, StaleVersion):
-        return CHANGED_SINCE + " " + ("What you typed is kept below: saving it again replaces those changes; "
-                                      "to see them first, open the request in another tab."
-                                      if request.endpoint != "web.case_action" else
-                                      "It is shown below as it is now: check it, then act again if you still wish to.")
-    return err.message
+    return f"{CHANGED_SINCE} {then}" if isinstance(err, StaleVersion) else err.message
 
 
 def kept_to_save_again(form, err, version: int) -> None:

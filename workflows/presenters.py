@@ -134,7 +134,10 @@ def sent_back(case: Case, events: list, wf) -> Any:
     if (last is None or last.to_state != case.state or case.state not in wf.waits_on_owner
             or last.actor_id == case.owner_id or not last.comment):
         return None
-    return last
+    # A step that sends back asks for its reason (return, request_info...); an approval's comment
+    # does not make an approved trip, which waits for its traveller too, one sent back.
+    steps = wf.candidates(last.action, last.from_state or "")
+    return last if steps and steps[0].comment_required else None
 
 
 _NAMES = select(User.id, User.full_name).where(User.id.in_(bindparam("ids", expanding=True)))

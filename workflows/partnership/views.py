@@ -8,7 +8,8 @@ from extensions import db
 from models import Partnership
 from models.partnership import STATUSES
 from web import nav
-from web.forms import flash_saved, form_page, kept_to_save_again, mark_fields_to_correct, refusal_message
+from web.forms import (KEPT_BELOW, flash_saved, form_page, kept_to_save_again, mark_fields_to_correct,
+                       refusal_message)
 from web.payloads import register_form
 from workflows import engine, registry
 from workflows.errors import Forbidden, NotFound, StaleVersion, WorkflowError
@@ -188,7 +189,7 @@ def _refused(form, err: WorkflowError) -> int:
     """Show the engine's refusal on the form and return its status: the form's own errors alone do
     not say it was refused (the focus areas' errors are not the form's, nor is a conflict)."""
     _attach(form, err.errors or {})
-    flash(refusal_message(err), "error")
+    flash(refusal_message(err, KEPT_BELOW), "error")
     return err.status
 
 

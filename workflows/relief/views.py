@@ -6,7 +6,8 @@ from flask_login import current_user, login_required
 
 from extensions import db
 from models import Partnership
-from web.forms import flash_saved, form_page, kept_to_save_again, mark_fields_to_correct, refusal_message
+from web.forms import (KEPT_BELOW, flash_saved, form_page, kept_to_save_again, mark_fields_to_correct,
+                       refusal_message)
 from workflows import engine
 from workflows.errors import Forbidden, NotFound, WorkflowError
 from workflows.queries import load_visible
@@ -44,7 +45,7 @@ def _precheck(form: ReliefRequestForm, data: dict) -> bool:
 
 def _engine_errors(form: ReliefRequestForm, err: WorkflowError) -> None:
     _show_engine_errors(form, err.errors or {})
-    flash(refusal_message(err), "error")
+    flash(refusal_message(err, KEPT_BELOW), "error")
 
 
 def _show_engine_errors(form: ReliefRequestForm, errors: dict) -> None:
@@ -153,7 +154,8 @@ def claim(case_id: int):
     except NotFound:
         abort(404)
     except WorkflowError as err:
-        flash(refusal_message(err), "error")
+        flash(refusal_message(err, "The queue below shows it as it is now: check it, then start triage again if "
+                                   "it still waits for you."), "error")
         return redirect(url_for("relief.triage"))
     flash("You are now triaging this request: score it, then recommend or ask for information.", "success")
     return redirect(url_for("web.case_page", case_id=case_id))

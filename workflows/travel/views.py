@@ -13,7 +13,8 @@ import clock
 from extensions import db
 from models import CASE_ROW, Case, User
 from web.nav import add_case_section, add_link, add_new_link, add_panel, set_edit_endpoint
-from web.forms import flash_saved, form_page, kept_to_save_again, mark_fields_to_correct, refusal_message
+from web.forms import (KEPT_BELOW, flash_saved, form_page, kept_to_save_again, mark_fields_to_correct,
+                       refusal_message)
 from web.payloads import register_form
 from workflows import engine
 from workflows.access import can_view, visible
@@ -42,7 +43,7 @@ def _save(form: TravelForm, case: Case | None):
                                   goals=form.goals.data, data=form.case_data())
     except WorkflowError as err:
         form.attach(err.errors or {})
-        flash(refusal_message(err), "error")
+        flash(refusal_message(err, KEPT_BELOW), "error")
         if case is not None:
             kept_to_save_again(form, err, load_visible(db.session, current_user, case.id).version)
         return None

@@ -182,3 +182,19 @@ def test_migration_0015_gives_each_request_its_deadline_from_the_trail(app, api,
     downgrade(revision="0014_partnership_heads")
     upgrade()
     assert due() == "2026-04-11T00:00:00Z"
+
+
+def test_a_claim_refused_as_out_of_date_says_so_in_words_that_fit_the_queue(app, people, make_case):
+    from extensions import db
+    from workflows import engine
+
+    case = make_case("submitted")
+    seen = case.version
+    engine.add_comment(db.session, people["owner"], case.id, "Added the agency's letter.")  # meanwhile
+    client = app.test_client()
+    sign_in(client, people["hco"])
+    r = client.post(f"/relief/{case.id}/claim", data={"version": seen}, follow_redirects=True)
+    page = r.get_data(as_text=True)
+    assert r.request.path == "/relief/triage"
+    assert "This request was changed since you opened this page" in page
+    assert "The queue below shows it as it is now" in page and "What you typed is kept" not in page

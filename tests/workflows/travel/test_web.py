@@ -395,6 +395,10 @@ def test_a_returned_request_says_why_on_its_page_and_its_edit_page(browse, peopl
     case = db.session.get(Case, case.id)
     engine.fire(db.session, people["sam"], case.id, "submit", case.version)
     assert 'class="sent-back"' not in traveller.get(f"/cases/{case.id}").get_data(as_text=True)
+    # An approval with a comment is not "sent back", though the approved trip waits for its traveller.
+    approved = make_trip("sam", "submitted", title="Approved one")
+    engine.fire(db.session, people["dana"], approved.id, "approve", approved.version, comment="Bring the receipts.")
+    assert 'class="sent-back"' not in traveller.get(f"/cases/{approved.id}").get_data(as_text=True)
     # A step of the owner's own, with a comment, is not "sent back".
     draft = make_trip("sam", "draft", title="Unsent")
     engine.add_comment(db.session, people["sam"], draft.id, "Waiting for the agenda.")
