@@ -16,8 +16,8 @@ from workflows.transaction import write_transaction
 users = AppGroup("users", help="Manage users and their API tokens.")
 
 
-def _user(username: str) -> User:
-    user = db.session.scalar(select(User).where(User.username == username))
+def _user(session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise click.ClickException(f"No user named '{username}'.")
     return user
@@ -45,11 +45,13 @@ def create(username, password, roles, department, full_name, email) -> None:
 @click.argument("username")
 def token(username) -> None:
     """Issue an API token; it is printed alone on the last line."""
-    user = _user(username)
-    if not user.active:
-        raise click.ClickException(f"{username} is deactivated: a token of theirs would be refused.")
-    value = issue_token(db.session, user)
-    db.session.commit()
+    # Each command reads its user inside its write transaction: read first and written after
+    # another's commit, SQLite refused the write ("database is locked").
+    with write_transaction(db.session) as session:
+        user = _user(session, username)
+        if not user.active:
+            raise click.ClickException(f"{username} is deactivated: a token of theirs would be refused.")
+        value = issue_token(session, user)
     ends = expires_at(token_lifetime(current_app.config))
     click.echo(f"Token for {username}, valid {f'until {ends:%Y-%m-%d %H:%M} UTC' if ends else 'until revoked'}"
                " (store it now; it cannot be shown again):")
@@ -60,8 +62,8 @@ def token(username) -> None:
 @click.argument("username")
 def revoke(username) -> None:
     """Revoke every API token of a user."""
-    count = revoke_tokens(db.session, _user(username))
-    db.session.commit()
+    with write_transaction(db.session) as session:
+        count = revoke_tokens(session, _user(session, username))
     click.echo(f"Revoked {count} token(s) of {username}.")
 
 
@@ -71,8 +73,8 @@ def deactivate(username) -> None:
     """Close a user's account: they can no longer sign in, their web sessions end and their API
     tokens are revoked (so that reopening it later does not bring an old token back); their
     requests and their place in the audit trail stay."""
-    count = deactivate_user(db.session, _user(username))
-    db.session.commit()
+    with write_transaction(db.session) as session:
+        count = deactivate_user(session, _user(session, username))
     click.echo(f"Deactivated {username}: web sessions ended, {count} token(s) revoked.")
 
 
@@ -80,8 +82,8 @@ def deactivate(username) -> None:
 @click.argument("username")
 def activate(username) -> None:
     """Reopen a closed account (they sign in with their password; tokens are issued afresh)."""
-    activate_user(db.session, _user(username))
-    db.session.commit()
+    with write_transaction(db.session) as session:
+        activate_user(session, _user(session, username))
     click.echo(f"Activated {username}.")
 
 

@@ -210,3 +210,40 @@ def test_two_users_differing_only_in_capitals_created_at_once_make_one(app, monk
     assert outcomes.count("created") == 1 and any("differing only in capitals read as one" in o for o in outcomes)
     db.session.rollback()
     assert db.session.scalar(select(func.count(User.id)).where(func.lower(User.username) == "bob")) == 1
+
+
+@pytest.mark.parametrize("command", ["token", "revoke-tokens", "deactivate", "activate"])
+def test_user_commands_write_though_another_process_writes_meanwhile(app, make_user, monkeypatch, command):
+    # They read the user, then wrote: on SQLite, after a write committed in between (the web, a
+    # cron job), the write was refused ("database is locked") and the command failed.
+    import sqlite3
+    import threading
+
+    import cli.users as cli_users
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("on PostgreSQL a read does not stop a later write (this is SQLite's snapshot rule)")
+    sam = make_user("sam", "staff")
+    make_user("other", "staff")
+    if command == "activate":
+        sam.active = False
+        db.session.commit()
+    db.session.remove()
+    path, real = db.engine.url.database, cli_users._user
+
+    def elsewhere():
+        other = sqlite3.connect(path, timeout=10)
+        other.execute("UPDATE users SET full_name = 'Changed meanwhile' WHERE username = 'other'")
+        other.commit()
+        other.close()
+
+    def read_then_another_writes(*args):
+        user = real(*args)
+        writer = threading.Thread(target=elsewhere)
+        writer.start()
+        writer.join(0.5)  # done at once, unless this command holds the write lock already
+        return user
+
+    monkeypatch.setattr(cli_users, "_user", read_then_another_writes)
+    r = run(app, "users", command, "sam")
+    assert r.exit_code == 0, r.output
