@@ -45,6 +45,14 @@ def sign_in_failed(response) -> bool:
     return response.status_code >= 400
 
 
+#: Every sign-in from an address, refused or not (ACCORD_LOGIN_BURST_LIMIT, 60 a minute by default),
+#: counted as each one arrives: the refusals alone are counted once answered, so many guesses sent
+#: at once would all be let in before the first was counted. An office signing in at nine o'clock
+#: stays far below it.
+sign_in_attempts_per_address = limiter.shared_limit(
+    lambda: current_app.config["ACCORD_LOGIN_BURST_LIMIT"], "sign-in-burst", methods=["POST"],
+    error_message=lambda: TOO_MANY_SIGN_INS)
+
 #: What a person is told when their address has tried to sign in too often (ACCORD_LOGIN_RATE_LIMIT).
 TOO_MANY_SIGN_INS = "Too many sign-in attempts from your address; wait a minute and try again."
 

@@ -12,7 +12,8 @@ from api.errors import error_response
 from api.parse import parse
 from api.schemas import TokenArgs
 from config import token_lifetime
-from extensions import TOO_MANY_SIGN_INS, db, limiter, sign_in_attempts_per_username, sign_in_failed
+from extensions import (TOO_MANY_SIGN_INS, db, limiter, sign_in_attempts_per_address, sign_in_attempts_per_username,
+                        sign_in_failed)
 from models import User
 from workflows.transaction import write_transaction
 
@@ -58,6 +59,7 @@ def refusal_of_unauthenticated():
 @bp.post("/auth/token")
 @limiter.limit(lambda: current_app.config["ACCORD_LOGIN_RATE_LIMIT"], deduct_when=sign_in_failed,
                error_message=TOO_MANY_SIGN_INS)
+@sign_in_attempts_per_address
 @sign_in_attempts_per_username
 def create_token():
     """Exchange a username and password for an API token.

@@ -11,8 +11,8 @@ from flask_wtf.csrf import CSRFError
 from accounts.passwords import verify_password
 from accounts.service import AccountError, change_password, end_sessions, start_session, user_for_session
 from config import session_lifetime
-from extensions import (TOO_MANY_SIGN_INS, db, limiter, login_manager, sign_in_attempts_per_username,
-                        sign_in_failed)
+from extensions import (TOO_MANY_SIGN_INS, db, limiter, login_manager, sign_in_attempts_per_address,
+                        sign_in_attempts_per_username, sign_in_failed)
 from models import User
 from workflows.transaction import write_transaction
 from web import bp
@@ -81,6 +81,7 @@ def _login_limit() -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"], deduct_when=sign_in_failed,
                error_message=TOO_MANY_SIGN_INS)
+@sign_in_attempts_per_address
 @sign_in_attempts_per_username
 def login():
     """Show the sign-in form and sign a person in."""

@@ -15,6 +15,8 @@ from models import Case
 from tests.conftest import _config
 from tests.factories import TEST_PASSWORD
 
+TOO_MANY = "Too many sign-in attempts from your address; wait a minute and try again."
+
 
 def test_security_headers_and_strict_csp(app):
     r = app.test_client().get("/login")
@@ -78,6 +80,7 @@ def test_a_web_sign_in_ends_after_its_lifetime_and_says_so(app, make_user):
     # A rate Flask-Limiter cannot read limits nothing: it only logs the fact at every request.
     ("ACCORD_LOGIN_RATE_LIMIT", "ten a minute", "a rate such as '10 per minute'"),
     ("ACCORD_LOGIN_USER_RATE_LIMIT", "lots", "a rate such as '10 per minute'"),
+    ("ACCORD_LOGIN_BURST_LIMIT", "fast", "a rate such as '10 per minute'"),
     ("ACCORD_TIMEZONE", "Mars/Olympus_Mons", "a time zone such as 'America/Toronto'"),
     ("MAX_CONTENT_LENGTH", -5, "a whole number from 1024"),
     ("SQLALCHEMY_ENGINE_OPTIONS", {"pool_size": 0}, None),
@@ -180,6 +183,21 @@ def test_colleagues_signing_in_from_one_address_are_not_held_back(app, make_user
     client = limited.test_client()
     statuses = [client.post("/login", data={"username": "ann", "password": "wrong"}).status_code for _ in range(4)]
     assert statuses == [401, 401, 401, 429]
+
+
+def test_every_sign_in_from_an_address_counts_against_its_burst_limit(app, make_user, make_app):
+    # Refusals are counted once answered: guesses sent at once would all be let in first. Every
+    # attempt counts against the burst limit as it arrives, a correct password included.
+    make_user("ann", "staff")
+    limited = make_app({**_config(app.config["SQLALCHEMY_DATABASE_URI"]), "RATELIMIT_ENABLED": True,
+                        "ACCORD_LOGIN_BURST_LIMIT": "3 per minute"})
+    new = limited.test_client
+    statuses = [new().post("/login", data={"username": "ann", "password": TEST_PASSWORD}).status_code,
+                new().post("/api/v1/auth/token", json={"username": "ann", "password": TEST_PASSWORD}).status_code,
+                new().post("/login", data={"username": "ann", "password": "wrong"}).status_code]
+    assert statuses == [302, 200, 401]
+    r = limited.test_client().post("/api/v1/auth/token", json={"username": "ann", "password": TEST_PASSWORD})
+    assert r.status_code == 429 and r.get_json()["message"] == TOO_MANY
 
 
 def test_a_username_with_a_nul_is_refused_as_such(app, make_user):
