@@ -29,7 +29,8 @@ openapi_bp = Blueprint("openapi", __name__)
 #: the name of the schema class, and the component made from it (no field required, at least one).
 PATCH_VARIANTS: dict[str, tuple[str, str]] = {
     "InventoryArgs": ("InventoryPatch", "The fields of an inventory entry to change: any of those of InventoryArgs, "
-                                        "at least one (an edit that changes nothing is refused with 422)."),
+                                        "at least one (none is refused with 422; values that change nothing are "
+                                        "answered 200 and record nothing)."),
 }
 
 #: What a step that takes no data is sent, and what a case's data may be when there is none yet.
