@@ -62,6 +62,13 @@ def department(session: Session, name: str) -> Department:
     return dept
 
 
+def _lock_accounts(session: Session) -> None:
+    """Make creations of users and departments wait for one another until this transaction ends
+    (PostgreSQL; SQLite's write transaction holds the only write lock)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE users, departments IN SHARE ROW EXCLUSIVE MODE"))
+
+
 def create_user(session: Session, username: str, password: str, roles: list[str], department_name: str,
                 full_name: str | None = None, email: str | None = None, check_policy: bool = True) -> User:
     """Create a user with roles in a department; refuse a duplicate or an unknown role.
@@ -70,8 +77,7 @@ def create_user(session: Session, username: str, password: str, roles: list[str]
     department) each found no such name before the other wrote: the users and departments are
     locked first, so that the second waits and finds the first (SQLite's write transaction holds
     the only write lock already)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("LOCK TABLE users, departments IN SHARE ROW EXCLUSIVE MODE"))
+    _lock_accounts(session)
     username = username.strip()
     if not username or len(username) > 80:
         raise AccountError("Give a username of 1 to 80 characters.", "username")
@@ -116,6 +122,7 @@ def update_user(session: Session, user: User, *, full_name: str | None, email: s
     An administrator (the actor) may not take the administrator role from themself: nobody might be
     left to manage the users, and they would be locked out of this very page. Refused, nothing changes.
     """
+    _lock_accounts(session)  # (it may create a department, as create_user may)
     found = _roles(session, roles)
     if actor is not None and actor.id == user.id and actor.has_role("admin") and "admin" not in roles:
         raise AccountError("You cannot remove your own administrator role: another administrator may.", "roles")
