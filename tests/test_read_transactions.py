@@ -23,9 +23,11 @@ def _departments_named(app, name: str) -> int:
         other.dispose()
 
 
-def test_a_write_no_one_committed_is_rolled_back_not_committed_at_the_end_of_the_request(app):
+def test_a_write_no_one_committed_is_rolled_back_not_committed_at_the_end_of_the_request(app, monkeypatch):
     # Reads now end with COMMIT (see workflows/transaction.py); a view that wrote and forgot to
     # commit must still lose its write, however it wrote, whether or not it answered an error.
+    # (Tests refuse such a write at once; in production it is only logged, so it must not stick.)
+    monkeypatch.setitem(app.config, "ACCORD_STRAY_WRITES", "log")
     db.session.add(Department(name="City Clerk's Office"))
     db.session.commit()
     rename = update(Department).where(Department.name == "City Clerk's Office")
@@ -64,6 +66,54 @@ def test_a_write_no_one_committed_is_rolled_back_not_committed_at_the_end_of_the
     for name in writes:
         assert _departments_named(app, name) == 0, name
     assert _departments_named(app, "City Clerk's Office") == 1
+
+
+def test_a_request_that_writes_outside_a_write_transaction_is_refused_in_tests_and_logged_in_production(
+        app, monkeypatch, caplog):
+    # On SQLite such a write fails at once ("database is locked") if another writer committed
+    # after the request first read: only under load. The guard finds it at its first test.
+    from workflows.transaction import WriteOutsideTransaction, write_transaction
+
+    def stray():
+        db.session.add(Department(name="Stray"))
+        db.session.flush()
+        return "ok"
+
+    def in_a_write_transaction():
+        with write_transaction(db.session) as session:
+            session.add(Department(name="Kept"))
+        return "ok"
+
+    app.add_url_rule("/test-stray", "stray", stray)
+    app.add_url_rule("/test-kept", "kept", in_a_write_transaction)
+    client = app.test_client()
+    assert client.get("/test-stray").status_code == 500  # the app's handler answers what it raised
+    db.session.rollback()
+    assert WriteOutsideTransaction.__name__ in caplog.text
+    caplog.clear()
+    assert _departments_named(app, "Stray") == 0
+    assert client.get("/test-kept").status_code == 200
+    assert _departments_named(app, "Kept") == 1
+
+    monkeypatch.setitem(app.config, "ACCORD_STRAY_WRITES", "log")
+    assert client.get("/test-stray").status_code == 200  # works, but for the race above
+    db.session.rollback()
+    assert "a request wrote outside a write_transaction: 'INSERT INTO departments" in caplog.text
+
+
+@pytest.mark.parametrize("statement, writes", [
+    ("INSERT INTO departments (name) VALUES (?)", True), ("  delete from departments", True),
+    ("/* a note */ UPDATE departments SET name = ?", True), ("-- a note\nUPDATE departments SET name = ?", True),
+    ("WITH old AS (SELECT id FROM departments) DELETE FROM departments WHERE id IN (SELECT id FROM old)", True),
+    ("MERGE\nINTO departments USING x ON true WHEN MATCHED THEN DO NOTHING", True), ("TRUNCATE departments", True),
+    ("WITH old AS (SELECT id FROM departments) SELECT * FROM old", False), ("/* a note */ SELECT 1", False),
+    ("SET LOCAL work_mem = '64MB'", False), ("SAVEPOINT sa_1", False), ("RELEASE SAVEPOINT sa_1", False),
+    ("SHOW transaction_isolation", False),
+])
+def test_the_guard_knows_a_write_under_comments_and_in_a_with_and_leaves_settings_alone(statement, writes):
+    from workflows.transaction import _writes_data
+
+    assert _writes_data(statement) is writes
 
 
 def test_pages_that_only_read_keep_their_prepared_statements_on_postgresql(app, make_user, api):

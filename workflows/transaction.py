@@ -184,13 +184,55 @@ def _wrote(session: Session) -> bool:
     return bool(session.connection().info.get(_WROTE))
 
 
+class WriteOutsideTransaction(RuntimeError):
+    """A web or API request wrote outside a write_transaction (see below)."""
+
+
 @event.listens_for(Engine, "before_cursor_execute")
 def _note_write(conn, _cursor, statement: str, _parameters, context, _executemany) -> None:
     wrote = statement.lstrip()[:6].upper() != "SELECT"
     if wrote:
+        if not _immediate.get() and has_request_context() and _writes_data(statement):
+            _outside_write_transaction(statement)
         conn.info[_WROTE] = True
     if wrote or (_AUTOCOMMIT in conn.info and _needs_transaction(statement, context)):
         _end_autocommit(conn.info, conn.connection.dbapi_connection)
+
+
+# Statements that change rows, by their first word after any comments; a WITH that holds one of
+# them. A request's SET LOCAL, savepoint or SHOW need no write lock (they count as writes above
+# only so that their transaction is kept).
+_LEADING_COMMENTS = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.S)
+_FIRST_WORD = re.compile(r"[A-Za-z]+")
+_DATA_VERBS = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE", "REPLACE", "TRUNCATE", "COPY"})
+_WRITE_IN_WITH = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE)\b")
+
+
+def _writes_data(statement: str) -> bool:
+    """Return whether a statement that is not a plain SELECT changes rows."""
+    body = statement[_LEADING_COMMENTS.match(statement).end():]
+    word = _FIRST_WORD.match(body)
+    verb = word.group().upper() if word else ""
+    if verb == "WITH":
+        return bool(_WRITE_IN_WITH.search(body.upper()))
+    return verb in _DATA_VERBS
+
+
+def _outside_write_transaction(statement: str) -> None:
+    """Refuse, in tests, a request's write that does not run in a write_transaction; log it elsewhere
+    (ACCORD_STRAY_WRITES: "refuse" or "log").
+
+    Such a write works alone, and on PostgreSQL always; on SQLite, after another writer committed
+    since the request first read, it fails at once with "database is locked". Each such write was
+    found and moved one caller at a time; this finds the next one when its test first runs, rather
+    than under load. In production it is logged, not refused: it works but for that race.
+    """
+    from flask import current_app
+
+    message = f"a request wrote outside a write_transaction: {statement[:80]!r}"
+    if current_app.config.get("ACCORD_STRAY_WRITES", "refuse" if current_app.testing else "log") == "refuse":
+        raise WriteOutsideTransaction(message)
+    current_app.logger.error(message)
 
 
 # Matched in the upper-cased SQL: a pattern that starts with letters is searched for fast (20 us
