@@ -19,8 +19,9 @@ from accounts.service import (AccountError, activate_user, change_password, crea
 from extensions import db
 from models import Department, Role, User
 from web import bp
-from web.forms import (NEW_DEPARTMENT, AccountStatusForm, NewUserForm, SetPasswordForm, UserDetailsForm,
-                       UserFilterForm, form_page, refused, whole_number)
+from web.admin_forms import (NEW_DEPARTMENT, AccountStatusForm, NewUserForm, SetPasswordForm, UserDetailsForm,
+                             UserFilterForm)
+from web.forms import form_page, refused, whole_number
 from workflows.errors import Forbidden, NotFound
 from workflows.transaction import write_transaction
 
