@@ -145,8 +145,8 @@ def _mark_errors(err: WorkflowError, cset, form) -> str:
 @login_required
 def criteria_page():
     """Show every signed-in person the criteria sets in force."""
-    sets = [criteria_for(wf.name) for wf in registry.all_workflows() if criteria_for(wf.name)]
-    return render_template("criteria.html", sets=sets, titles={wf.name: wf.title for wf in registry.all_workflows()})
+    workflows = {wf.name: wf for wf in registry.all_workflows() if criteria_for(wf.name)}
+    return render_template("criteria.html", sets=[(criteria_for(name), wf) for name, wf in workflows.items()])
 
 
 def init_app(app) -> None:

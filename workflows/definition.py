@@ -155,6 +155,9 @@ class Workflow:
     # committee member scores a councillor's trip, not a staff trip. None: every scorer.
     reviews: Callable[[Any, Any], bool] | None = None
     derived_fields: tuple[str, ...] = ()
+    # The data fields as the request's form names them ("role at the event"), for pages that name
+    # a field apart from its form: a refused submit's list, the criteria a score computes from.
+    field_names: dict[str, str] = field(default_factory=dict)
     # Whether a case in one of the states that wait for its owner is theirs to move on now (a trip
     # approved months ahead is not yet to be marked taken); None: always.
     owner_turn: Callable[["Case"], bool] | None = None
@@ -170,6 +173,15 @@ class Workflow:
     # The states from which a case can still come to be scored: a scoring state, or one that leads
     # back to one (information asked for, a request returned). Reviewers are blind in all of them.
     before_scoring: frozenset[str] = field(init=False)
+
+    def field_label(self, path: str) -> str:
+        """Return a data field, or a part of one ("estimated_cost.total"), as people read it:
+        "role at the event", "estimated cost (total)"; a field the form does not name, in words."""
+        if path in self.field_names:
+            return self.field_names[path]
+        head, _, rest = path.partition(".")
+        words = self.field_names.get(head, head.replace("_", " "))
+        return f"{words} ({rest.replace('.', ', ').replace('_', ' ')})" if rest else words
 
     def __post_init__(self) -> None:
         self.machine = Machine(

@@ -1,6 +1,8 @@
 """What a person using a screen reader hears first on any page: its title, and where they are in the menu."""
 from __future__ import annotations
 
+import html
+
 import pytest
 
 from tests.factories import TEST_PASSWORD, error_summary
@@ -60,6 +62,19 @@ def test_the_menu_marks_the_page_you_are_on(app, make_user):
     dashboard, criteria = me.get("/").get_data(as_text=True), me.get("/criteria").get_data(as_text=True)
     assert '<a href="/" aria-current="page">Dashboard</a>' in dashboard and dashboard.count("aria-current") == 1
     assert '<a href="/criteria" aria-current="page">Criteria</a>' in criteria and criteria.count("aria-current") == 1
+
+
+def test_the_criteria_page_names_the_fields_a_score_is_computed_from_as_the_forms_do(app, make_user):
+    make_user("ann", "staff")
+    me = app.test_client()
+    me.post("/login", data={"username": "ann", "password": TEST_PASSWORD})
+    page = html.unescape(" ".join(me.get("/criteria").get_data(as_text=True).split()))
+    for words in ("computed from the request's role at the event", "computed from the request's estimated cost (total)",
+                  "computed from the request's people affected",
+                  "computed from the request's sponsor's funding secured", "Criteria of the travel request"):
+        assert words in page
+    for key in ("role_at_event", "estimated_cost", "affected_population", "sponsor_funding_secured", "Criteria of travel"):
+        assert key not in page
 
 
 def test_a_refused_form_says_so_at_the_top_once(staff_and_councillor):

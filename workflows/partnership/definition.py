@@ -163,6 +163,7 @@ WORKFLOW = Workflow(
     title="Partnership proposal",
     states=STATES,
     data_schema=PartnershipData,
+    field_names=FIELD_NAMES,
     readers=("hco", "committee", "council", "cao"),
     creators=("councillor",),
     editable_states=("draft", "revision_requested"),

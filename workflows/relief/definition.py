@@ -190,6 +190,7 @@ WORKFLOW = Workflow(
     title="Disaster relief request",
     states=STATES,
     data_schema=ReliefData,
+    field_names=FIELD_NAMES,
     readers=("hco", "cao", "council", "finance"),
     creators=CREATORS,
     editable_states=("draft", "info_requested"),

@@ -229,6 +229,7 @@ WORKFLOW = Workflow(
     states=("draft", "submitted", "cao_review", "approved", "declined", "cancelled", "travelled",
             "report_submitted", "closed"),
     data_schema=TravelData,
+    field_names=FIELD_NAMES,
     readers=("committee", "cao"),
     owner_turn=_travellers_turn,
     creators=("staff", "councillor"),
