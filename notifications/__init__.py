@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from models import AuditEvent, Case, Notification, Role, User
 from models.user import user_roles
 from workflows import registry
-from workflows.access import waits_for
+from workflows.access import pending_steps, waits_for
 from workflows.transaction import write_transaction
 
 log = logging.getLogger("accord.mail")
@@ -78,12 +78,12 @@ _CANDIDATES = (select(User.id, User.username, User.full_name, User.email, User.d
 
 def people_who_can_act(session: Session, case: Case) -> list[User | Person]:
     """Return the people the case now waits for: the active users who may take a step on it, and
-    its owner when only the owner can move it on (Workflow.waits_on_owner)."""
+    its owner when only the owner can move it on, and now (Workflow.owners_turn)."""
     wf = registry.get(case.workflow)
     transitions = [t for t in wf.transitions if case.state in t.source]
     roles = {r for t in transitions if not t.by_owner for r in t.roles}
     people: dict[int, User | Person] = {}
-    if case.state in wf.waits_on_owner and case.owner.active:  # not where the owner may only withdraw
+    if wf.owners_turn(case) and case.owner.active:  # not where the owner may only withdraw
         people[case.owner_id] = case.owner
     if roles:
         found: dict[int, tuple] = {}
@@ -151,10 +151,15 @@ def queue_awaiting(sender: str, session: Session, case: Case, transition, actor:
         outbox.append(([person.email], subject, body))
     owner = case.owner
     ended = not any(case.state in t.source for t in wf.transitions)
-    if ended and actor.id != owner.id and owner.active and not any(row["user_id"] == owner.id for row in rows):
-        # The request came to its end by another's step (declined, closed, adopted): its owner,
-        # who has nothing left to do, is told, with the reason given (a decline's comment).
-        _tell_outcome(rows, outbox, owner, case, actor, comment, whose="your request")
+    # Theirs later: a trip approved ahead waits for its traveller only from its first day.
+    later = case.state in wf.waits_on_owner and not wf.owners_turn(case)
+    if ((ended or later) and actor.id != owner.id and owner.active
+            and not any(row["user_id"] == owner.id for row in rows)):
+        # The request came to its end by another's step (declined, closed, adopted), or to a state
+        # where its owner's step comes later: its owner, who has nothing to do now, is told, with
+        # the reason given (a decline's comment).
+        _tell_outcome(rows, outbox, owner, case, actor, comment, whose="your request",
+                      later=tuple(reason for _step, reason in pending_steps(owner, case, wf)) if later else ())
     elif ended and actor.id == owner.id:
         # The owner ended it (a trip cancelled once approved, a request withdrawn in triage): who
         # brought it to the state it left, and may be counting on it, is told.
@@ -166,15 +171,18 @@ def queue_awaiting(sender: str, session: Session, case: Case, transition, actor:
 
 
 def _tell_outcome(rows: list[dict], outbox: list, reader: User, case: Case, actor: User, comment: str | None, *,
-                  whose: str, moved_on: bool = False) -> None:
-    """Queue the message that tells one person a request came to its end, with the comment given."""
+                  whose: str, moved_on: bool = False, later: tuple[str, ...] = ()) -> None:
+    """Queue the message that tells one person a request came to its end, or to a state where
+    their step comes later (said in `later`), with the comment given."""
     wf = registry.get(case.workflow)
     state = wf.label(case.state).lower()
     rows.append({"user_id": reader.id, "kind": "outcome", "key": f"{case.id}:{case.version}", "case_id": case.id})
     reason = f"\n{actor.full_name} wrote:\n\n{comment}\n" if comment else ""
     which = ", which you had moved on," if moved_on else ""
+    then = "".join(f"\n{line}\n" for line in later)
     outbox.append(([reader.email], f"[Accord] {wf.title} #{case.id} {state}: {case.title}",
-                   f"{actor.full_name} moved {whose} \"{case.title}\"{which} to {state}.\n{reason}\n{case_url(case)}\n"))
+                   f"{actor.full_name} moved {whose} \"{case.title}\"{which} to {state}.\n{reason}{then}\n"
+                   f"{case_url(case)}\n"))
 
 
 # Who took the last step that moved a case to another state before the event numbered "seq".

@@ -166,6 +166,23 @@ def test_when_a_request_ends_the_one_who_did_not_end_it_is_told_why(app, make_us
     _one_mail(caplog, "dana@toronto.example", "cancelled", "The congress moved online.")
 
 
+def test_a_trip_approved_ahead_tells_its_traveller_when_their_step_comes_not_that_it_awaits_them(
+        app, make_user, caplog):
+    # The traveller was mailed "It now awaits your action" for a trip approved weeks ahead, while
+    # their dashboard said nothing waited and "Mark as travelled" was not offered until its first day.
+    sam, dana = make_user("sam", "staff"), make_user("dana", "dept_head")
+    trip = engine.create_case(db.session, sam, "travel", "IULA congress", ["democracy"], _trip())
+    trip = engine.fire(db.session, sam, trip.id, "submit", trip.version)
+    start = trip.data["start_date"]
+    with caplog.at_level(logging.INFO, logger="accord.mail"):
+        engine.fire(db.session, dana, trip.id, "approve", trip.version)
+    _one_mail(caplog, "sam@toronto.example", "approved", f"The trip starts on {start}",
+              "it can be marked as travelled from that day")
+    assert "awaits" not in caplog.messages[-1]
+    rows = db.session.scalars(select(Notification)).all()
+    assert [(r.user_id, r.kind) for r in rows][-1] == (sam.id, "outcome")
+
+
 def test_a_closed_account_is_mailed_nothing(app, make_user, caplog):
     # Comments and "awaits you" went to an owner whose account was closed (flask users deactivate).
     sam, dana = make_user("sam", "staff"), make_user("dana", "dept_head")

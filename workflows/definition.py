@@ -174,6 +174,11 @@ class Workflow:
     # back to one (information asked for, a request returned). Reviewers are blind in all of them.
     before_scoring: frozenset[str] = field(init=False)
 
+    def owners_turn(self, case) -> bool:
+        """Return whether the case waits for its owner now: in a state only they move on, and
+        their turn (owner_turn: an approved trip waits for its traveller from its first day)."""
+        return case.state in self.waits_on_owner and (self.owner_turn is None or self.owner_turn(case))
+
     def field_label(self, path: str) -> str:
         """Return a data field, or a part of one ("estimated_cost.total"), as people read it:
         "role at the event", "estimated cost (total)"; a field the form does not name, in words."""

@@ -133,7 +133,7 @@ def _waits_for(user: User, case: Case) -> bool:
     they may take a step now (the finer rules, which the SQL does not apply)."""
     wf = registry.get(case.workflow)
     if case.owner_id == user.id:
-        return case.state in wf.waits_on_owner and (wf.owner_turn is None or wf.owner_turn(case))
+        return wf.owners_turn(case)
     return any(waits_for(user, case, t) for t in wf.transitions if case.state in t.source and not t.by_owner)
 
 
