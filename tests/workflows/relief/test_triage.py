@@ -198,3 +198,21 @@ def test_a_claim_refused_as_out_of_date_says_so_in_words_that_fit_the_queue(app,
     assert r.request.path == "/relief/triage"
     assert "This request was changed since you opened this page" in page
     assert "The queue below shows it as it is now" in page and "What you typed is kept" not in page
+
+
+def test_a_changed_triage_deadline_applies_to_requests_submitted_after_it_as_the_page_says(
+        app, api, people, make_case, monkeypatch):
+    # The page and the API gave the new number of hours while the requests already waiting kept
+    # their deadline, and did not say so.
+    clock.set(T0)
+    before = make_case("submitted")
+    monkeypatch.setitem(app.config, "ACCORD_RELIEF_TRIAGE_SLA_HOURS", 24)
+    after = make_case("submitted")
+    due = {i["id"]: i["triage_due_at"] for i in queue(api, people["hco"])}
+    assert due == {before.id: "2026-04-08T14:00:00Z", after.id: "2026-04-07T14:00:00Z"}
+    client = app.test_client()
+    sign_in(client, people["hco"])
+    page = " ".join(client.get("/relief/triage").get_data(as_text=True).split())
+    assert ("each is due for triage 24 hours after it was submitted, plus any hours it waited for its owner's "
+            "answer to a question (a request keeps the deadline it was given when submitted, should that number "
+            "change later)") in page.replace("&#39;", "'")
