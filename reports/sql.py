@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterable
 
-from sqlalchemy import BigInteger, ColumnElement, and_, bindparam, case, cast, func, select, text
+from sqlalchemy import BigInteger, ColumnElement, String, and_, bindparam, case, cast, func, select, text
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.functions import FunctionElement
 
 from models import AuditEvent, Case, Department
 from models.types import CENT
@@ -86,6 +88,32 @@ def _merging_steps() -> tuple[str, ...]:
                          if t.merge_payload and t.payload is not None}))
 
 
+class json_kind(FunctionElement):
+    """The JSON type of the value at a path of a JSON column ('null' for a JSON null), or NULL
+    where the document has no such key: an edit that emptied a field records it as null, which
+    a plain read of the path cannot tell from a field the edit left alone."""
+
+    type = String()
+    inherit_cache = True
+    name = "json_kind"
+
+    def __init__(self, document: ColumnElement, path: tuple[str, ...]):
+        if not all(part.isidentifier() for part in path):  # names from the code, written into the SQL
+            raise ValueError(f"not a field name: {path!r}")
+        self.path = path
+        super().__init__(document)
+
+
+@compiles(json_kind, "sqlite")
+def _json_kind_sqlite(element: json_kind, compiler, **kw) -> str:
+    return f"json_type({compiler.process(element.clauses, **kw)}, '$.{'.'.join(element.path)}')"
+
+
+@compiles(json_kind, "postgresql")
+def _json_kind_postgresql(element: json_kind, compiler, **kw) -> str:
+    return f"jsonb_typeof({compiler.process(element.clauses, **kw)} #> '{{{','.join(element.path)}}}')"
+
+
 def as_it_stood(field: str, current: ColumnElement, numeric: bool = False) -> ColumnElement:
     """Return a request's field as it stood at the end of the year: the last value its creation,
     an edit or a step that merges data into it (provide_info, resubmit) recorded before then, or,
@@ -101,16 +129,20 @@ def as_it_stood(field: str, current: ColumnElement, numeric: bool = False) -> Co
         return value.as_numeric(14, 2) if numeric else value.as_string()
 
     if field == "goals":  # set by creation and edits only
-        value, actions = read(("goals",)), _WRITES
+        value, recorded, actions = read(("goals",)), json_kind(_written.payload, ("goals",)), _WRITES
     else:
         merging = _merging_steps()
         value = case((_written.action.in_(_WRITES), read(("data", field))), else_=read((field,)))
+        recorded = case((_written.action.in_(_WRITES), json_kind(_written.payload, ("data", field))),
+                        else_=json_kind(_written.payload, (field,)))
         actions = (*_WRITES, *merging)
-    found = (select(value)
-             .where(_written.chain == AuditEvent.chain, _written.action.in_(actions),
-                    _written.at < bindparam(PERIOD_END), value.is_not(None))
-             .order_by(_written.seq.desc()).limit(1).scalar_subquery())
-    return case((Case.updated_at < bindparam(PERIOD_END), current), else_=func.coalesce(found, current))
+    # The last event before the year's end that recorded the field, emptied (null) or not.
+    last = (select(value)
+            .where(_written.chain == AuditEvent.chain, _written.action.in_(actions),
+                   _written.at < bindparam(PERIOD_END), recorded.is_not(None))
+            .order_by(_written.seq.desc()).limit(1))
+    return case((Case.updated_at < bindparam(PERIOD_END), current), (last.exists(), last.scalar_subquery()),
+                else_=current)
 
 
 def first_of(action: str, *, in_year: bool = False) -> ColumnElement[bool]:

@@ -279,6 +279,34 @@ def test_a_closed_years_groups_and_amounts_stay_when_a_request_is_edited_the_nex
     assert figures() == before
 
 
+def test_a_field_emptied_within_the_year_stays_empty_in_it_when_the_request_changes_later(make_user, api):
+    # A request for $40,000 switched to help in kind in November, its amount emptied: 2025 showed
+    # 0.00 requested, until a comment in January made the closed year read the $40,000 again.
+    s = _small_year(make_user)
+    s.create("R", "sam", "relief", ["compassion"], relief("Haiti", "hurricane", "40000.00", date(2025, 10, 20)),
+             local(2025, 11, 1, 9))
+    s.fire("R", "sam", "submit", local(2025, 11, 1, 10))
+    s.fire("R", "hana", "start_triage", local(2025, 11, 2, 9))
+    s.fire("R", "hana", "request_info", local(2025, 11, 3, 9), comment="Money or goods?")
+    clock.set(local(2025, 11, 4, 8))
+    case_ = db.session.get(Case, s.cases["R"])
+    engine.update_case(db.session, s.people["sam"], case_.id, case_.version,
+                       data={"assistance_types": ["in_kind"], "amount_requested": None})
+    s.fire("R", "sam", "provide_info", local(2025, 11, 4, 9))
+    clock.set(local(2026, 1, 5))
+    client = api(s.people["cara"])
+
+    def requested() -> tuple:
+        relief_ = client.get("/api/v1/reports/annual?year=2025").get_json()["relief"]
+        return relief_["amount_requested"], [(r["country"], r["amount_requested"]) for r in relief_["by_country"]]
+
+    assert requested() == ("0.00", [("Haiti", "0.00")])
+    clock.set(local(2026, 1, 6))
+    engine.add_comment(db.session, s.people["hana"], s.cases["R"], "Goods shipped via the Red Cross.")
+    clock.set(local(2026, 1, 7))
+    assert requested() == ("0.00", [("Haiti", "0.00")])
+
+
 def test_requests_given_up_by_their_owners_are_counted_drafts_are_not(make_user, api):
     # A trip approved and then cancelled, and a relief request withdrawn in triage, appeared nowhere:
     # the year's approvals and amounts could not be reconciled.
