@@ -139,16 +139,12 @@ def queue_awaiting(sender: str, session: Session, case: Case, transition, actor:
     wf = registry.get(case.workflow)
     outbox = session.info.setdefault("accord_outbox", [])
     rows = []
+    # The step's comment is often what the person must answer (request_info, return).
+    said = f"\n{actor.full_name} wrote:\n\n{comment}\n\n" if comment else ""
+    what = f"{actor.full_name} moved \"{case.title}\" to {wf.label(case.state).lower()}.\n{said}"
     for person in people_who_can_act(session, case):
-        if person.id == actor.id:
-            continue
-        rows.append({"user_id": person.id, "kind": "awaits", "key": f"{case.id}:{case.version}", "case_id": case.id})
-        subject = f"[Accord] {wf.title} #{case.id} awaits you: {case.title}"
-        # The step's comment is often what the person must answer (request_info, return).
-        said = f"\n{actor.full_name} wrote:\n\n{comment}\n\n" if comment else ""
-        body = (f"{actor.full_name} moved \"{case.title}\" to {wf.label(case.state).lower()}.\n{said}"
-                f"It now awaits your action: {case_url(case)}\n")
-        outbox.append(([person.email], subject, body))
+        if person.id != actor.id:
+            _awaits(rows, outbox, person, case, what)
     owner = case.owner
     ended = not any(case.state in t.source for t in wf.transitions)
     # Theirs later: a trip approved ahead waits for its traveller only from its first day.
@@ -167,6 +163,35 @@ def queue_awaiting(sender: str, session: Session, case: Case, transition, actor:
         if mover is not None and mover.id != owner.id and mover.active:
             _tell_outcome(rows, outbox, mover, case, actor, comment, whose="their request", moved_on=True)
     if rows:  # a Core INSERT in the transaction's connection: the rows are never changed
+        session.connection().execute(_INSERT, rows)
+
+
+def _awaits(rows: list[dict], outbox: list, person: User | Person, case: Case, what: str) -> None:
+    """Queue the "awaits you" message to one person, saying what happened first."""
+    wf = registry.get(case.workflow)
+    rows.append({"user_id": person.id, "kind": "awaits", "key": f"{case.id}:{case.version}", "case_id": case.id})
+    outbox.append(([person.email], f"[Accord] {wf.title} #{case.id} awaits you: {case.title}",
+                   f"{what}It now awaits your action: {case_url(case)}\n"))
+
+
+# Who was told since the case entered its state that it awaits them.
+_TOLD = select(Notification.user_id).where(Notification.case_id == bindparam("case_id"),
+                                           Notification.kind == "awaits", Notification.sent_at >= bindparam("since"))
+
+
+def queue_handed_over(sender: str, session: Session, case: Case, actor: User) -> None:
+    """Record, with a declared conflict of interest, a message for each person the case now waits
+    for who was not told so since it entered its state: who decides in the declarer's place (the
+    CAO for a trip its head stepped aside from, every officer for a request its officer did)."""
+    told = set(session.scalars(_TOLD, {"case_id": case.id, "since": case.state_entered_at}))
+    outbox = session.info.setdefault("accord_outbox", [])
+    rows: list[dict] = []
+    what = (f"{actor.full_name} declared a conflict of interest on \"{case.title}\" "
+            f"({registry.get(case.workflow).label(case.state).lower()}) and takes no decision on it.\n")
+    for person in people_who_can_act(session, case):
+        if person.id != actor.id and person.id != case.owner_id and person.id not in told:
+            _awaits(rows, outbox, person, case, what)
+    if rows:
         session.connection().execute(_INSERT, rows)
 
 
@@ -192,8 +217,8 @@ _MOVED_IT = (select(User).join(AuditEvent, AuditEvent.actor_id == User.id)
              .order_by(AuditEvent.seq.desc()).limit(1))
 
 
-def send_outbox(sender: str, case: Case, transition, actor: User) -> None:
-    """Send the messages queued by the transition that just committed."""
+def send_outbox(sender: str, case: Case, actor: User, transition=None) -> None:
+    """Send the messages queued by the transition (or declared conflict) that just committed."""
     from extensions import db
 
     for recipients, subject, body in db.session.info.pop("accord_outbox", []):
@@ -217,9 +242,13 @@ def mail_comment(sender: str, case: Case, actor: User, comment: str) -> None:
 
 
 def init_app(app) -> None:
-    """Subscribe to transitions: queue inside their transaction, send after their commit; and to comments."""
+    """Subscribe to transitions and declared conflicts: queue inside their transaction, send after
+    their commit; and to comments."""
     from workflows.engine import comment_committed, transition_committed, transition_recorded
+    from workflows.scoring import conflict_committed, conflict_recorded
 
     transition_recorded.connect(queue_awaiting)
+    conflict_recorded.connect(queue_handed_over)
+    conflict_committed.connect(send_outbox)
     transition_committed.connect(send_outbox)
     comment_committed.connect(mail_comment)

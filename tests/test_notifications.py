@@ -226,3 +226,34 @@ def test_a_claimed_request_waits_for_the_officer_who_took_it_up_and_its_mail_car
     hana.active = False
     db.session.commit()
     assert [c.id for c in waiting_for(db.session, omar).cases] == [relief.id]
+
+
+def test_who_decides_in_place_of_a_reviewer_who_declared_a_conflict_is_told_it_awaits_them(app, make_user, caplog):
+    # A head who stepped aside handed the trip to the CAO, and an officer who stepped aside handed
+    # the request back to every officer, but no one was told: it waited unseen but in their lists.
+    from tests.workflows.relief.conftest import relief_data
+    from workflows.scoring import submit_score
+
+    sam, dana = make_user("sam", "staff"), make_user("dana", "dept_head")
+    make_user("morgan", "cao", department="City Manager's Office")
+    hana = make_user("hana", "hco", department="Strategic and Corporate Policy")
+    make_user("omar", "hco", department="Strategic and Corporate Policy")
+    trip = engine.create_case(db.session, sam, "travel", "IULA congress", ["democracy"], _trip())
+    trip = engine.fire(db.session, sam, trip.id, "submit", trip.version)
+    with caplog.at_level(logging.INFO, logger="accord.mail"):
+        submit_score(db.session, dana, trip.id, {}, conflict="recused")
+    _one_mail(caplog, "morgan@toronto.example", "awaits you", "Dana", "declared a conflict of interest",
+              "It now awaits your action")
+    caplog.clear()
+    relief = engine.create_case(db.session, sam, "relief", "Flood relief", ["compassion"], relief_data())
+    relief = engine.fire(db.session, sam, relief.id, "submit", relief.version)
+    with caplog.at_level(logging.INFO, logger="accord.mail"):
+        relief = engine.fire(db.session, hana, relief.id, "start_triage", relief.version)
+        assert _mailed(caplog) == []  # taken up: it waits for hana alone
+        submit_score(db.session, hana, relief.id, {}, conflict="recused")
+    assert _mailed(caplog) == ["omar@toronto.example"]
+    # Declared again (a second recusal replaces the first): no one is told twice.
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="accord.mail"):
+        submit_score(db.session, dana, trip.id, {}, conflict="recused")
+    assert _mailed(caplog) == []

@@ -19,7 +19,7 @@ from models import Case, Score, User
 from workflows import registry
 from workflows.audit import jsonable
 from workflows.definition import Guard, Workflow
-from workflows.engine import lock_case, record_change
+from workflows.engine import lock_case, record_change, signals
 from workflows.errors import Forbidden, InvalidTransition, ValidationFailed
 from workflows.transaction import write_transaction
 
@@ -228,6 +228,14 @@ def may_score(user: User, case: Case) -> bool:
     return (wf := _reviewed_by(user, case)) is not None and case.state in wf.scoring_states
 
 
+#: Sent inside the transaction once a reviewer declared a conflict of interest, which may hand
+#: the case to others (the CAO decides a trip its head stepped aside from; every officer, a
+#: request its officer did): sender is the workflow name, with session, case and actor.
+conflict_recorded = signals.signal("conflict-recorded")
+#: Sent after that declaration committed: sender is the workflow name, with case and actor.
+conflict_committed = signals.signal("conflict-committed")
+
+
 def submit_score(session: Session, actor: User, case_id: int, ratings: Any, conflict: str = "none",
                  comment: str | None = None) -> Score:
     """Record a reviewer's score (replacing their earlier one) and audit it."""
@@ -276,6 +284,10 @@ def submit_score(session: Session, actor: User, case_id: int, ratings: Any, conf
             "recommendation": score.recommendation, "criteria_version": cset.version, "criteria_hash": cset.digest,
             # Makes the event's hash unsearchable by one who knows all but the ratings.
             "salt": secrets.token_hex(16)})
+        if conflict == "recused":
+            conflict_recorded.send(wf.name, session=session, case=case, actor=actor)
+    if conflict == "recused":
+        conflict_committed.send(wf.name, case=case, actor=actor)
     return score
 
 
