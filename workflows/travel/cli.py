@@ -1,4 +1,5 @@
-"""`flask reminders send`: remind travellers of post-trip reports falling due and overdue (daily cron)."""
+"""`flask reminders send`: remind travellers of post-trip reports falling due and overdue, and of
+trips over but never marked taken (daily cron)."""
 from __future__ import annotations
 
 import logging
@@ -26,6 +27,15 @@ def reminder_for(case: Case, today: date) -> tuple[str, str, str] | None:
     """Return the (key, subject, body) of the reminder a trip calls for today, or None."""
     due = report_due_on(case)
     end = date.fromisoformat(case.data["end_date"])
+    if case.state == "approved":
+        # Over, but never marked taken: its report is owed all the same (the not_marked_taken flag),
+        # and cannot be filed until the trip is marked taken.
+        if end >= today:
+            return None
+        return (f"{case.id}:unmarked", f"[Accord] Mark your trip as taken: {case.title}",
+                f"Your trip \"{case.title}\" ended on {end.isoformat()}, but it is not marked as taken. Mark it "
+                f"as taken, then file your report by {due.isoformat()}; if you did not travel, cancel the "
+                f"request instead.\n{case_url(case)}\n")
     if due < today:
         return (f"{case.id}:overdue", f"[Accord] Post-trip report overdue: {case.title}",
                 f"Your report on \"{case.title}\" was due by {due.isoformat()} and is now overdue.\n"
@@ -43,7 +53,8 @@ def send_reminders(session: Session, today: date) -> tuple[int, int]:
     """Send each reminder due today once; return how many were sent and how many failed."""
     # Not to a traveller whose account was closed (as "awaits you" mail is not): no one reads it.
     trips = session.scalars(select(Case).join(User, User.id == Case.owner_id)
-                            .where(Case.workflow == NAME, Case.state == "travelled", User.active.is_(True))
+                            .where(Case.workflow == NAME, Case.state.in_(("travelled", "approved")),
+                                   User.active.is_(True))
                             .order_by(Case.id)).all()
     sent = failed = 0
     for case in trips:

@@ -76,9 +76,24 @@ def test_a_traveller_is_reminded_once_when_due_and_once_when_overdue(app, smtp, 
 
 def test_no_reminder_once_the_report_is_filed_or_before_travelling(app, smtp, make_trip):
     make_trip("sam", "report_submitted", trip_data(TODAY - timedelta(days=50), days=5))
-    make_trip("sam", "approved")
-    assert "0 reminder(s) sent" in run(app, TODAY + timedelta(days=100))
+    make_trip("sam", "approved")  # from TODAY + 30 days to TODAY + 34
+    assert "0 reminder(s) sent" in run(app, TODAY + timedelta(days=34))
     assert reminders(smtp) == []
+
+
+def test_a_trip_over_but_never_marked_taken_is_reminded_once(app, smtp, make_trip):
+    # Its report is owed (not_marked_taken), yet no reminder came: only marked trips were reminded.
+    case = make_trip("sam", "approved")  # from TODAY + 30 days to TODAY + 34
+    end = TODAY + timedelta(days=34)
+    assert "0 reminder(s) sent" in run(app, end)  # its last day
+    assert "1 reminder(s) sent" in run(app, end + timedelta(days=1))
+    assert "0 reminder(s) sent" in run(app, end + timedelta(days=40))
+    (recipients, message), = [m for m in smtp.messages if "Mark your trip" in m[1]["Subject"]]
+    assert recipients == ["sam@toronto.example"]
+    text = " ".join(message.get_content().split())
+    assert (f"ended on {end.isoformat()}, but it is not marked as taken. Mark it as taken, then file your report "
+            f"by {(end + timedelta(days=30)).isoformat()}; if you did not travel, cancel the request") in text
+    assert f"/cases/{case.id}" in text
 
 
 def test_each_traveller_gets_their_own(app, smtp, make_trip):
