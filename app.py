@@ -43,6 +43,10 @@ def create_app(config: dict | None = None) -> Flask:
     logging.getLogger("transitions").setLevel(logging.WARNING)
     # Alembic announces each of its plugins at INFO whenever the app is created: in every command.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # WeasyPrint logs each stage of drawing a PDF at INFO (about 115 lines per annual report), and
+    # fontTools each font it subsets.
+    for name in ("weasyprint.progress", "fontTools"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
     import clock
     from api.json import DecimalJSONProvider
