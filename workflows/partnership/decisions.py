@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, Case, User
@@ -28,6 +28,17 @@ def decision_dict(e: AuditEvent, case: Case) -> dict[str, Any]:
         "votes_for": p.get("votes_for"), "votes_against": p.get("votes_against"),
         "interests_declared": list(p.get("interests_declared") or []),
     }
+
+
+_NAMES = select(User.username, User.full_name).where(User.username.in_(bindparam("names", expanding=True)))
+
+
+def named(session: Session, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return decisions with the full name of who recorded each (actor_name), for the pages: the
+    timeline beside them names people so, not by username (the API keeps its fields)."""
+    usernames = sorted({d["actor"] for d in items})
+    names = dict(session.execute(_NAMES, {"names": usernames}).all()) if usernames else {}
+    return [{**d, "actor_name": names.get(d["actor"]) or d["actor"]} for d in items]
 
 
 def _decision_events(user: User):

@@ -18,6 +18,10 @@ from workflows.partnership.schemas import InventoryArgs
 from workflows.transaction import write_transaction
 
 FIELDS = ("city", "country", "established", "municipality", "focus", "sponsor", "program", "status")
+#: The entry's fields as its form and its page name them.
+FIELD_LABELS = {"city": "City", "country": "Country", "established": "Year established",
+                "municipality": "Originating municipality", "focus": "Focus", "sponsor": "Sponsoring organization",
+                "program": "Program", "status": "Status"}
 #: Inventory statuses a revival may start from.
 REVIVABLE = ("dormant", "completed")
 #: How the inventory writes a proposal's sponsoring organisation.
@@ -34,6 +38,24 @@ def entry_dict(p: Partnership) -> dict[str, Any]:
     return {"id": p.id, "city": p.city, "country": p.country, "established": p.established,
             "municipality": p.municipality, "focus": p.focus, "sponsor": p.sponsor, "program": p.program,
             "status": p.status}
+
+
+def change_lines(payload: dict[str, Any]) -> list[tuple[str, str]]:
+    """Return what an event of an entry's chain set, as its page lists it: each field as the form
+    names it, with its value or "from → to", a status as the inventory list shows it ("Active")."""
+    def shown(name: str, value: Any) -> str:
+        if value in (None, ""):
+            return "—"
+        return str(value).capitalize() if name == "status" else str(value)
+
+    lines = []
+    for name, value in payload.items():
+        if name == "case_id":  # (the proposal whose adoption made the change, named apart)
+            continue
+        text = (f"{shown(name, value.get('from'))} → {shown(name, value.get('to'))}" if isinstance(value, dict)
+                else shown(name, value))
+        lines.append((FIELD_LABELS.get(name, name.replace("_", " ").capitalize()), text))
+    return lines
 
 
 def event_dict(e: AuditEvent) -> dict[str, Any]:

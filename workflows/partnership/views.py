@@ -182,7 +182,7 @@ def decisions_page():
     """Search the decisions of the Committee and Council by meeting reference or motion."""
     q = request.args.get("q", "").strip()[:200]
     return render_template("partnership/decisions.html", q=q,
-                           items=decisions.search(db.session, current_user, q))
+                           items=decisions.named(db.session, decisions.search(db.session, current_user, q)))
 
 
 def _refused(form, err: WorkflowError) -> int:
@@ -207,13 +207,14 @@ def _attach(form, errors: dict) -> None:
 
 
 def _case_decisions(case) -> list[dict]:
-    return decisions.decisions_for(db.session, current_user, case)
+    return decisions.named(db.session, decisions.decisions_for(db.session, current_user, case))
 
 
 def init_app(app: Flask) -> None:
     """Register the pages, the decision forms and the links."""
     app.register_blueprint(bp)
     app.add_template_global(_case_decisions, "partnership_decisions")
+    app.add_template_global(inventory.change_lines, "inventory_changes")
     for trigger in ("approve", "decline", "defer"):
         register_form("partnership", trigger, DecisionForm)
     nav.add_link("Partnerships", "partnership.inventory_page")

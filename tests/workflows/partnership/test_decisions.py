@@ -58,6 +58,20 @@ def test_case_page_lists_the_decisions(people, make_case, browser_of):
     assert "2026.PF13.5" in page and "2026.CC14.2" in page and "Councillor Ana Bailão" in page
 
 
+def test_decisions_name_who_recorded_them_as_the_timeline_does_and_say_when_no_interest_was_declared(
+        people, make_case, browser_of):
+    # The table said "by pat.committee" above a timeline saying "Pat ..."; an empty list of
+    # interests read a bare "None".
+    case = make_case("adopted")
+    pat, jordan = people["pat"], people["jordan"]
+    assert pat.full_name != pat.username
+    for path in (f"/cases/{case.id}", "/partnerships/decisions"):
+        page = " ".join(browser_of(people["hana"]).get(path).get_data(as_text=True).split())
+        assert f"by {pat.full_name}</td>" in page and f"by {jordan.full_name}</td>" in page, path
+        assert f"by {pat.username}" not in page, path
+        assert "<td>None declared</td>" in page and "<td>None</td>" not in page, path
+
+
 def test_decision_form_on_the_case_page_records_the_decision(people, make_case, browser_of):
     case = make_case("committee_review")
     client = browser_of(people["pat"])

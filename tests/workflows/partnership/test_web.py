@@ -222,6 +222,20 @@ def test_an_entry_links_the_proposal_behind_a_change_only_for_those_who_may_see_
     assert f"proposal #{case.id}" in page and f'href="/cases/{case.id}"' not in page
 
 
+def test_an_entrys_changes_name_its_fields_and_statuses_as_its_page_does(people, make_case, browser_of):
+    # The history read "Status: completed", "prospective → active" and "Established: ..." in the
+    # data's own words, beside a list that says "Completed" and "Year established".
+    make_case("adopted")
+    page = " ".join(browser_of(people["hana"]).get(f"/partnerships/{entry('Sao Paulo').id}").get_data(
+        as_text=True).split())
+    history = page[page.index("Changes to this entry"):]
+    assert "<strong>Accord</strong> · Added to the inventory" in history
+    assert "<li>Status: Dormant → Active</li>" in history and "<li>Status: Dormant</li>" in history
+    assert "<li>Year established: " in history and "<li>Originating municipality: " in history
+    for raw in ("dormant →", "Established:", "Municipality:", "<strong>system</strong>"):
+        assert raw not in history
+
+
 def test_a_sponsor_amount_without_a_sponsor_is_marked_beside_the_field(people, browser_of):
     form = {k: v for k, v in PROPOSAL.items() if k != "sponsor_funding_secured"}
     r = browser_of(people["chen"]).post("/partnerships/propose", data={
