@@ -68,6 +68,12 @@ def percent(cset, ratings: dict) -> Decimal:
     return (weighted * 100 / (cset.scale_max * total)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+#: What each recommendation says, as the pages write it.
+RECOMMENDATION_LABELS = {"approve": "approve", "review": "needs a closer look (between the thresholds, or a "
+                         "criterion under its minimum)", "decline": "decline",
+                         "ineligible": "ineligible (an eligibility rule is not met)"}
+
+
 def recommend(cset, pct: Decimal, eligible: bool = True, below_min: bool = False) -> str:
     """Map a percent to approve/review/decline, capped by knock-outs and minimums."""
     if not eligible:

@@ -164,3 +164,7 @@ def init_app(app) -> None:
     @app.context_processor
     def scoring_helpers():
         return {"scoring_context": scoring_context}
+
+    from criteria.scorer import RECOMMENDATION_LABELS
+
+    app.add_template_filter(lambda code: RECOMMENDATION_LABELS.get(code, code), "recommendation_label")

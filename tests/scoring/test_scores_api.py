@@ -277,6 +277,17 @@ def test_scoring_form_on_the_case_page(app, cast, in_triage):
     assert 'aria-describedby="score-comment-error"' in page and 'id="score-comment-error"' in page
 
 
+def test_the_case_page_says_what_a_recommendation_means_not_its_code(app, api, cast, in_triage):
+    # "recommendation: review" left the reader to find on another page that it means the score
+    # fell between the thresholds.
+    middling = {criterion: 2 + n % 2 for n, criterion in enumerate(RATINGS)}  # between 45% and 60%
+    assert score(api, cast["hana"], in_triage.id, ratings=middling).get_json()["recommendation"] == "review"
+    page = " ".join(_web(app, cast["hana"]).get(f"/cases/{in_triage.id}").get_data(as_text=True).split())
+    assert ("recommendation: <strong>needs a closer look (between the thresholds, or a criterion under its "
+            "minimum)</strong>") in page
+    assert "(review)" not in page and "<td>rated</td>" not in page and "<td>rated by reviewers</td>" in page
+
+
 def test_the_score_form_shows_a_reviewers_own_ratings_again(app, api, cast, in_triage):
     from tests.factories import TEST_PASSWORD
 
