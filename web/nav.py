@@ -41,6 +41,8 @@ def init_app(app: Flask) -> None:
         return {"nav_links": nav_links}
 
     add_link("Users", "web.admin_users", ("admin",))
+    # An administrator's dashboard had only "Nothing is waiting for you": it now says where their work is.
+    add_panel("admin/panel.html", lambda _user: {}, roles=("admin",))
     app.add_template_filter(money_text, "money")
     # Roles as people name them ("Department Head"), not their codes ("dept_head", which a screen
     # reader reads as "dept underscore head"); in the order of their codes.

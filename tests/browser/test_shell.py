@@ -93,7 +93,7 @@ def test_an_administrator_adds_a_colleague_who_then_signs_in(page, make_user, si
     from models import User
 
     sign_in(page, db.session.scalar(db.select(User).where(User.username == "ada")))
-    page.get_by_role("link", name="Users").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Users").click()
     assert page.get_by_role("heading", name="Users", level=1).is_visible()
     axe_check(page)
     page.get_by_role("link", name="Add a user").click()

@@ -82,6 +82,16 @@ def test_an_administrator_adds_a_user_who_then_signs_in(app, ada, make_user, bro
     assert "Active" in row
 
 
+def test_an_administrators_dashboard_says_where_their_work_is_and_no_one_elses_does(ada, make_user, browse):
+    # It said only "Nothing is waiting for you" and "You have made no requests yet".
+    page = text(browse(ada).get("/"))
+    section = page[page.index('id="admin-panel-h"'):]
+    for href in ('href="/admin/users"', 'href="/partnerships"', 'href="/travel/overdue"', 'href="/reports/annual"'):
+        assert href in section, href
+    for role in ("staff", "cao", "hco"):
+        assert 'id="admin-panel-h"' not in text(browse(make_user(f"someone.{role}", role)).get("/")), role
+
+
 def test_the_users_page_is_for_administrators_alone(app, ada, make_user, browse):
     sam = make_user("sam", "staff")
     cao = make_user("cao", "cao", department="Chief Administrative Officer")
