@@ -1,10 +1,13 @@
 """flask init-db and flask seed-demo."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 from flask import Flask
 from flask_migrate import upgrade
 
+import clock
 from extensions import db
 
 
@@ -73,6 +76,13 @@ def register(app: Flask) -> None:
             # would be open doors (a CAO and an administrator among them).
             raise click.ClickException(f"demo accounts are made only in development (ACCORD_ENV="
                                        f"{app.config['ACCORD_ENV']}); create people with `flask users create`.")
-        init_database()
+        # The demo's requests are dated up to months back (clock moved back); the inventory they
+        # name is loaded into a new database as of two years ago, so that no entry's history shows
+        # a change before the entry existed.
+        clock.set(clock.now() - timedelta(days=730))
+        try:
+            init_database()
+        finally:
+            clock.set(None)
         for line in seed(db.session):
             click.echo(line)

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 import clock
 from app import create_app
 from extensions import db
-from models import Partnership, User
+from models import AuditEvent, Partnership, User
+from tests.conftest import fresh_database_url
 from tests.factories import TEST_PASSWORD
 
 
@@ -90,6 +91,25 @@ def test_init_db_is_idempotent(app):
         r = run(app, "init-db")
         assert r.exit_code == 0, r.output
     assert db.session.scalar(select(func.count(Partnership.id))) == before
+
+
+def test_the_demo_inventory_was_there_before_the_demo_requests_that_name_it(database_template, tmp_path, make_app):
+    # A new database got its inventory as of the day seed-demo ran, while the demo's proposals are
+    # dated months back: an entry's history showed Council's adoption before the entry existed.
+    from tests.conftest import _config
+
+    (tmp_path / "demo").mkdir()
+    demo = make_app(_config(fresh_database_url(database_template, tmp_path / "demo")))
+    r = demo.test_cli_runner().invoke(args=["seed-demo"])
+    assert r.exit_code == 0, r.output
+    with demo.app_context():
+        loaded = db.session.scalar(select(func.max(AuditEvent.at)).where(AuditEvent.action == "inventory_create",
+                                                                           AuditEvent.actor_id.is_(None)))
+        first_case = db.session.scalar(select(func.min(AuditEvent.at)).where(AuditEvent.action == "create"))
+        adopted = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.chain.like("partnership:%"), AuditEvent.actor_id.is_not(None)))
+        db.session.remove()
+    assert adopted and loaded < first_case
 
 
 @pytest.mark.parametrize("env", ["production", "staging"])
