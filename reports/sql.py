@@ -13,6 +13,7 @@ from sqlalchemy import BigInteger, ColumnElement, String, and_, bindparam, case,
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from models import AuditEvent, Case, Department
 from models.types import CENT
@@ -96,6 +97,9 @@ class json_kind(FunctionElement):
     type = String()
     inherit_cache = True
     name = "json_kind"
+    # The path is written into the SQL, so it is part of the statement's cache key: two statements
+    # that differ only in their path must not share one compiled form.
+    _traverse_internals = FunctionElement._traverse_internals + [("path", InternalTraversal.dp_string_list)]
 
     def __init__(self, document: ColumnElement, path: tuple[str, ...]):
         if not all(part.isidentifier() for part in path):  # names from the code, written into the SQL

@@ -11,7 +11,7 @@ import pytest
 
 import clock
 from extensions import db
-from models import Case
+from models import AuditEvent, Case
 from tests.reports.expected import (GOALS_2025, GOALS_BY_WORKFLOW_2025, PARTNERSHIPS_2025, RELIEF_2025,
                                     TRAVEL_2025)
 from tests.reports.scenario import Scenario, proposal_to_committee, relief_path, build, local, proposal, relief
@@ -389,3 +389,19 @@ def test_data_changed_with_the_answer_to_a_question_stays_in_its_year(make_user,
     clock.set(local(2026, 2, 1))
     engine.add_comment(db.session, people["hana"], s.cases["R"], "Checked with the Red Cross.")
     assert figures() == before
+
+
+def test_the_json_kind_of_each_path_is_read_from_that_path_however_often_the_statement_was_built():
+    # Two statements that differ only in the path shared one compiled form (the path was not in
+    # the cache key), so the second read the first one's field.
+    from sqlalchemy import create_engine, select, text
+
+    from reports.sql import json_kind
+
+    engine = create_engine("sqlite://")
+    with engine.connect() as conn:
+        conn.execute(text("CREATE TABLE audit_events (seq INTEGER PRIMARY KEY, payload TEXT)"))
+        conn.execute(text("""INSERT INTO audit_events (payload) VALUES ('{"a": 1, "b": null, "c": {"d": "x"}}')"""))
+        column = AuditEvent.__table__.c.payload
+        kinds = [conn.execute(select(json_kind(column, path))).scalar() for path in (("a",), ("b",), ("c", "d"), ("e",))]
+    assert kinds == ["integer", "null", "text", None]
