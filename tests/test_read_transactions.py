@@ -107,6 +107,11 @@ def test_a_request_that_writes_outside_a_write_transaction_is_refused_in_tests_a
     ("WITH old AS (SELECT id FROM departments) DELETE FROM departments WHERE id IN (SELECT id FROM old)", True),
     ("MERGE\nINTO departments USING x ON true WHEN MATCHED THEN DO NOTHING", True), ("TRUNCATE departments", True),
     ("WITH old AS (SELECT id FROM departments) SELECT * FROM old", False), ("/* a note */ SELECT 1", False),
+    ("WITH d AS (SELECT id FROM departments) SELECT * FROM d FOR UPDATE", False),
+    ("WITH e AS (SELECT * FROM audit_events WHERE action = 'update') SELECT * FROM e", False),
+    ("WITH d AS (SELECT id FROM departments) UPDATE departments SET name = 'x' WHERE id IN (SELECT id FROM d)", True),
+    ("WITH d AS (SELECT 1) UPDATE departments AS dep SET name = 'x'", True),
+    ("WITH d AS (SELECT 1) INSERT INTO departments (name) SELECT 'delete from x' FROM d", True),
     ("SET LOCAL work_mem = '64MB'", False), ("SAVEPOINT sa_1", False), ("RELEASE SAVEPOINT sa_1", False),
     ("SHOW transaction_isolation", False),
 ])

@@ -205,7 +205,10 @@ def _note_write(conn, _cursor, statement: str, _parameters, context, _executeman
 _LEADING_COMMENTS = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.S)
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
 _DATA_VERBS = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE", "REPLACE", "TRUNCATE", "COPY"})
-_WRITE_IN_WITH = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE)\b")
+# A statement of a WITH that writes (not a locking read's FOR UPDATE), outside quoted text.
+_WRITE_IN_WITH = re.compile(r"\b(?:INSERT\s+INTO|DELETE\s+FROM|MERGE\s+INTO|UPDATE\s+(?!OF\b|NOWAIT\b|SKIP\b)"
+                            r"[\w.\"]+(?:\s+(?:AS\s+)?\w+)?\s+SET)\b")
+_QUOTED = re.compile(r"'(?:[^']|'')*'")
 
 
 def _writes_data(statement: str) -> bool:
@@ -214,7 +217,7 @@ def _writes_data(statement: str) -> bool:
     word = _FIRST_WORD.match(body)
     verb = word.group().upper() if word else ""
     if verb == "WITH":
-        return bool(_WRITE_IN_WITH.search(body.upper()))
+        return bool(_WRITE_IN_WITH.search(_QUOTED.sub("''", body).upper()))
     return verb in _DATA_VERBS
 
 
