@@ -6,6 +6,7 @@ from datetime import timedelta
 import click
 from flask import Flask
 from flask_migrate import upgrade
+from sqlalchemy import select
 
 import clock
 from extensions import db
@@ -78,11 +79,18 @@ def register(app: Flask) -> None:
                                        f"{app.config['ACCORD_ENV']}); create people with `flask users create`.")
         # The demo's requests are dated up to months back (clock moved back); the inventory they
         # name is loaded into a new database as of two years ago, so that no entry's history shows
-        # a change before the entry existed.
-        clock.set(clock.now() - timedelta(days=730))
+        # a change before the entry existed. (A database that has its inventory keeps it as it is.)
+        from models import Partnership
+
+        upgrade()
+        new = db.session.scalar(select(Partnership.id).limit(1)) is None
+        db.session.rollback()  # (the read's transaction: loading takes the write lock first)
+        if new:
+            clock.set(clock.now() - timedelta(days=730))
         try:
-            init_database()
+            load_reference()
         finally:
-            clock.set(None)
+            if new:
+                clock.set(None)
         for line in seed(db.session):
             click.echo(line)

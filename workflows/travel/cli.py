@@ -1,5 +1,5 @@
 """`flask reminders send`: remind travellers of post-trip reports falling due and overdue, and of
-trips over but never marked taken (daily cron)."""
+trips over but never marked as travelled (daily cron)."""
 from __future__ import annotations
 
 import logging
@@ -32,10 +32,12 @@ def reminder_for(case: Case, today: date) -> tuple[str, str, str] | None:
         # and cannot be filed until the trip is marked taken.
         if end >= today:
             return None
-        return (f"{case.id}:unmarked", f"[Accord] Mark your trip as taken: {case.title}",
-                f"Your trip \"{case.title}\" ended on {end.isoformat()}, but it is not marked as taken. Mark it "
-                f"as taken, then file your report by {due.isoformat()}; if you did not travel, cancel the "
-                f"request instead.\n{case_url(case)}\n")
+        report = (f"its report was due by {due.isoformat()} and is now overdue" if due < today
+                  else f"then file your report by {due.isoformat()}")
+        return (f"{case.id}:unmarked", f"[Accord] Mark your trip as travelled: {case.title}",
+                f"Your trip \"{case.title}\" ended on {end.isoformat()}, but it is not marked as travelled. Mark "
+                f"it as travelled; {report}. If you did not travel, cancel the request instead.\n"
+                f"{case_url(case)}\n")
     if due < today:
         return (f"{case.id}:overdue", f"[Accord] Post-trip report overdue: {case.title}",
                 f"Your report on \"{case.title}\" was due by {due.isoformat()} and is now overdue.\n"

@@ -88,12 +88,22 @@ def test_a_trip_over_but_never_marked_taken_is_reminded_once(app, smtp, make_tri
     assert "0 reminder(s) sent" in run(app, end)  # its last day
     assert "1 reminder(s) sent" in run(app, end + timedelta(days=1))
     assert "0 reminder(s) sent" in run(app, end + timedelta(days=40))
-    (recipients, message), = [m for m in smtp.messages if "Mark your trip" in m[1]["Subject"]]
+    (recipients, message), = [m for m in smtp.messages if "Mark your trip as travelled" in m[1]["Subject"]]
     assert recipients == ["sam@toronto.example"]
     text = " ".join(message.get_content().split())
-    assert (f"ended on {end.isoformat()}, but it is not marked as taken. Mark it as taken, then file your report "
-            f"by {(end + timedelta(days=30)).isoformat()}; if you did not travel, cancel the request") in text
+    assert (f"ended on {end.isoformat()}, but it is not marked as travelled. Mark it as travelled; then file your "
+            f"report by {(end + timedelta(days=30)).isoformat()}. If you did not travel, cancel the request") in text
     assert f"/cases/{case.id}" in text
+
+
+def test_a_trip_never_marked_taken_first_reminded_after_its_report_was_due_is_told_it_is_overdue(app, smtp, make_trip):
+    # The first run after such a trip's due day (a new cron, say) asked for the report "by" a day gone.
+    make_trip("sam", "approved")  # from TODAY + 30 days to TODAY + 34: its report due by TODAY + 64
+    assert "1 reminder(s) sent" in run(app, TODAY + timedelta(days=70))
+    (_recipients, message), = [m for m in smtp.messages if "Mark your trip as travelled" in m[1]["Subject"]]
+    text = " ".join(message.get_content().split())
+    assert f"its report was due by {(TODAY + timedelta(days=64)).isoformat()} and is now overdue" in text
+    assert "then file your report by" not in text
 
 
 def test_each_traveller_gets_their_own(app, smtp, make_trip):
