@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from models.partnership import STATUSES
+from workflows.partnership.inventory import FIELD_LABELS
 from web.forms import TextAreaField, TransitionForm, mark_required_to_submit, typed_amount, whole_number
 from workflows.goals import GOALS
 from workflows.partnership.schemas import REFERENCE_PATTERN, SPONSORS, PartnershipData
@@ -107,14 +108,15 @@ class ProposalForm(FlaskForm):
 class InventoryForm(FlaskForm):
     """An entry of the partnership inventory, as an administrator keeps it."""
 
-    city = StringField("City", validators=[DataRequired(), Length(max=120)])
-    country = StringField("Country", validators=[DataRequired(), Length(max=120)])
-    established = StringField("Year established", validators=[Optional(), Length(max=20)])
-    municipality = StringField("Originating municipality", validators=[Optional(), Length(max=120)])
-    focus = TextAreaField("Focus", validators=[Optional(), Length(max=5000)])
-    sponsor = StringField("Sponsoring organization", validators=[Optional(), Length(max=120)])
-    program = StringField("Program", validators=[Optional(), Length(max=200)])
-    status = SelectField("Status", choices=choices((s, s.capitalize()) for s in STATUSES), validators=[DataRequired()])
+    city = StringField(FIELD_LABELS["city"], validators=[DataRequired(), Length(max=120)])
+    country = StringField(FIELD_LABELS["country"], validators=[DataRequired(), Length(max=120)])
+    established = StringField(FIELD_LABELS["established"], validators=[Optional(), Length(max=20)])
+    municipality = StringField(FIELD_LABELS["municipality"], validators=[Optional(), Length(max=120)])
+    focus = TextAreaField(FIELD_LABELS["focus"], validators=[Optional(), Length(max=5000)])
+    sponsor = StringField(FIELD_LABELS["sponsor"], validators=[Optional(), Length(max=120)])
+    program = StringField(FIELD_LABELS["program"], validators=[Optional(), Length(max=200)])
+    status = SelectField(FIELD_LABELS["status"], choices=choices((s, s.capitalize()) for s in STATUSES),
+                         validators=[DataRequired()])
     # The entry's chain head when the edit page was opened: a change made since is not undone.
     seen = HiddenField()
 

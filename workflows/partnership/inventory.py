@@ -18,7 +18,7 @@ from workflows.partnership.schemas import InventoryArgs
 from workflows.transaction import write_transaction
 
 FIELDS = ("city", "country", "established", "municipality", "focus", "sponsor", "program", "status")
-#: The entry's fields as its form and its page name them.
+#: The entry's fields as its form (InventoryForm) and its history name them.
 FIELD_LABELS = {"city": "City", "country": "Country", "established": "Year established",
                 "municipality": "Originating municipality", "focus": "Focus", "sponsor": "Sponsoring organization",
                 "program": "Program", "status": "Status"}
