@@ -16,7 +16,15 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-q
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
 
-pytestmark = pytest.mark.browser
+
+
+def pytest_collection_modifyitems(items):
+    # A conftest's `pytestmark` marks nothing; mark this folder's tests here so `-m "not browser"`
+    # (the PostgreSQL half of `make test`) and `-m browser` select them.
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.path).startswith(here + os.sep):
+            item.add_marker(pytest.mark.browser)
 
 
 def _chromium_missing() -> str | None:
