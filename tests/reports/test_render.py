@@ -9,6 +9,7 @@ import pytest
 
 from extensions import db
 from reports.render import _inert
+from tests.factories import TEST_PASSWORD
 from tests.workflows.relief.conftest import relief_data
 from workflows import engine
 
@@ -96,3 +97,24 @@ def test_the_cycle_times_chart_names_workflows_by_their_titles(app, monkeypatch)
     step = {"label": "Approve", "median_hours": 48, "p90_hours": 96}
     drawn = charts.report_charts({"goals": {}, "cycle_times": {"travel": [step]}})["cycle_times"]
     assert [label for label, _ in drawn.points] == ["Travel request: Approve"]
+
+
+def test_the_page_gives_a_steps_hours_as_the_json_and_csv_do(app, make_user, monkeypatch):
+    # The page rounded 2.25 hours to "2.2" beside 2.25 in the JSON and the CSV of the same report.
+    from reports import views
+
+    computed = views.compute_annual
+
+    def with_a_quarter_hour(*args, **kwargs):
+        report = computed(*args, **kwargs)
+        report["cycle_times"]["travel"] = [{"step": "approve", "label": "Approve", "from_state": "submitted",
+                                            "to_state": "approved", "count": 2, "median_hours": 2.25,
+                                            "p90_hours": 10.35}]
+        return report
+
+    monkeypatch.setattr(views, "compute_annual", with_a_quarter_hour)
+    make_user("cara", "cao", department="Chief Administrative Officer")
+    me = app.test_client()
+    me.post("/login", data={"username": "cara", "password": TEST_PASSWORD})
+    page = " ".join(me.get("/reports/annual?year=2025").get_data(as_text=True).split())
+    assert '<th scope="row">Approve</th><td class="num">2</td><td class="num">2.25</td><td class="num">10.35</td>' in page
