@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 from accounts.passwords import hash_password, policy_problems
 from models import ApiToken, Department, LoginSession, Role, User
 from models.types import utcnow
+from workflows.audit import account_status, record_event
 
 ROLE_TITLES = {
     "staff": "City employee",
@@ -33,6 +34,25 @@ class AccountError(ValueError):
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.field = field
+
+
+def account_chain(user: User) -> str:
+    """Return the name of an account's audit chain."""
+    return f"user:{user.id}"
+
+
+def _audit(session: Session, user: User, actor: User | None, action: str, payload: dict,
+           from_status: str | None) -> None:
+    """Append an event to the account's chain, the state it leaves being the account's status.
+
+    Who gave whom which role decides who approves a trip or a grant: every change to an account
+    is kept as a case's are. The user row is locked first, so that two administrators' changes to
+    one account chain one after the other (SQLite's write transaction holds the only write lock).
+    The actor None is a command run on the server (`flask users`, the demo data)."""
+    session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    user.last_event_hash = record_event(session, actor=actor, chain=account_chain(user), action=action,
+                                        from_state=from_status, to_state=account_status(user.active),
+                                        payload=payload)["hash"]
 
 
 def ensure_roles(session: Session) -> None:
@@ -70,7 +90,8 @@ def _lock_accounts(session: Session) -> None:
 
 
 def create_user(session: Session, username: str, password: str, roles: list[str], department_name: str,
-                full_name: str | None = None, email: str | None = None, check_policy: bool = True) -> User:
+                full_name: str | None = None, email: str | None = None, check_policy: bool = True,
+                actor: User | None = None) -> User:
     """Create a user with roles in a department; refuse a duplicate or an unknown role.
 
     Inside a write transaction. On PostgreSQL two at once ("Bob" and "bob", or two in one new
@@ -99,6 +120,9 @@ def create_user(session: Session, username: str, password: str, roles: list[str]
                 roles=found)
     session.add(user)
     session.flush()
+    _audit(session, user, actor, "account_create", {
+        "username": user.username, "full_name": user.full_name, "email": user.email,
+        "department": user.department.name, "roles": sorted(user.role_names)}, None)
     return user
 
 
@@ -134,7 +158,11 @@ def update_user(session: Session, user: User, *, full_name: str | None, email: s
     user.full_name, user.email, user.department, user.roles = full_name, email, dept, found
     after = {"full_name": full_name, "email": email, "department": dept.name, "roles": sorted(r.name for r in found)}
     session.flush()
-    return {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+    changes = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+    if changes:
+        _audit(session, user, actor, "account_edit", {k: {"from": b, "to": a} for k, (b, a) in changes.items()},
+               account_status(user.active))
+    return changes
 
 
 def deactivate_user(session: Session, user: User, actor: User | None = None) -> int:
@@ -150,13 +178,15 @@ def deactivate_user(session: Session, user: User, actor: User | None = None) -> 
     end_sessions(session, user.id)
     count = revoke_tokens(session, user)
     session.flush()
+    _audit(session, user, actor, "account_deactivate", {"tokens_revoked": count}, "active")
     return count
 
 
-def activate_user(session: Session, user: User) -> None:
+def activate_user(session: Session, user: User, actor: User | None = None) -> None:
     """Reopen a closed account (they sign in with their password; tokens are issued afresh)."""
     user.active = True
     session.flush()
+    _audit(session, user, actor, "account_activate", {}, "deactivated")
 
 
 def _text(what: str, value: str | None, longest: int, empty: bool = False, field: str | None = None) -> str | None:
@@ -256,10 +286,13 @@ def user_for_session(session: Session, user_id: int, sid: str | None, *, lifetim
     return session.scalars(_BY_SESSION, {"user_id": user_id, "sid": sid, "since": _since(lifetime)}).unique().first()
 
 
-def change_password(session: Session, user: User, new_password: str) -> None:
-    """Set a new password and end every session and token of the user."""
+def change_password(session: Session, user: User, new_password: str, actor: User | None = None) -> None:
+    """Set a new password and end every session and token of the user; the trail says who set it
+    (the person themself, an administrator, or a command), never the password."""
     if problems := policy_problems(new_password, user.username):
         raise AccountError("The password is too weak: " + " ".join(problems), "password")
     user.password_hash = hash_password(new_password)
     end_sessions(session, user.id)
     revoke_tokens(session, user)
+    _audit(session, user, actor, "password_change" if actor is not None and actor.id == user.id else "password_set",
+           {}, account_status(user.active))

@@ -20,7 +20,7 @@ class AuditEvent(db.Model):
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # The hash chain an event belongs to: "case:12", or "partnership:3" for reference data.
+    # The hash chain an event belongs to: "case:12", "partnership:3" for reference data, "user:7" for an account.
     chain: Mapped[str] = mapped_column(String(40))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     seq: Mapped[int] = mapped_column(Integer)

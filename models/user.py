@@ -46,6 +46,8 @@ class User(UserMixin, db.Model):
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The hash of the last event of the account's audit chain ("user:N"), as a case row keeps its own.
+    last_event_hash: Mapped[str | None] = mapped_column(String(64))
 
     # Loaded when asked for (few pages show a person's department): joined, it added two joins to
     # every query of cases, which load their owner and assignee.

@@ -14,10 +14,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
 
-from accounts.service import (AccountError, activate_user, change_password, create_user, deactivate_user,
-                              update_user)
+from accounts.service import (AccountError, account_chain, activate_user, change_password, create_user,
+                              deactivate_user, update_user)
 from extensions import db
-from models import Department, Role, User
+from models import AuditEvent, Department, Role, User
 from web import bp
 from web.admin_forms import (NEW_DEPARTMENT, AccountStatusForm, NewUserForm, SetPasswordForm, UserDetailsForm,
                              UserFilterForm)
@@ -120,7 +120,7 @@ def admin_new_user():
         try:
             with write_transaction(db.session) as tx:
                 user = create_user(tx, form.username.data, form.password.data, form.roles.data,
-                                   form.department_name(), form.full_name.data, form.email.data)
+                                   form.department_name(), form.full_name.data, form.email.data, actor=_actor())
         except AccountError as err:
             _attach(form, err)
             status = 422
@@ -132,6 +132,37 @@ def admin_new_user():
                   "them to change it from “Change password” once signed in.", "success")
             return redirect(url_for("web.admin_user", user_id=user.id))
     return form_page("admin/user_new.html", form, status)
+
+
+#: What each event of an account's chain did, as its history says it.
+ACCOUNT_ACTIONS = {"account_create": "Account created", "account_edit": "Details changed",
+                   "account_deactivate": "Account deactivated", "account_activate": "Account reactivated",
+                   "password_set": "A new password was set", "password_change": "Changed their own password"}
+#: The account's fields as its form names them.
+ACCOUNT_FIELDS = {"username": "Username", "full_name": "Full name", "email": "Email address",
+                  "department": "Department", "roles": "Roles"}
+
+
+def _history(user: User, roles: list[Role]) -> list[dict]:
+    """Return the account's audit events, oldest first, each with what it did and the lines of what
+    it set ("Roles: City employee → City employee, Department Head")."""
+    def shown(name: str, value) -> str:
+        if value in (None, "", []):
+            return "—"
+        return _titles(value, roles) if name == "roles" else str(value)
+
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == account_chain(user))
+                                .order_by(AuditEvent.seq))
+    history = []
+    for e in events:
+        lines = [(label, f"{shown(k, e.payload[k]['from'])} → {shown(k, e.payload[k]['to'])}"
+                  if isinstance(e.payload[k], dict) else shown(k, e.payload[k]))
+                 for k, label in ACCOUNT_FIELDS.items() if k in e.payload]
+        if e.action == "account_deactivate":
+            n = e.payload.get("tokens_revoked", 0)
+            lines.append(("API tokens revoked", str(n)))
+        history.append({"event": e, "what": ACCOUNT_ACTIONS.get(e.action, e.action), "lines": lines})
+    return history
 
 
 def _details_form(user: User, roles: list[Role], **kwargs) -> UserDetailsForm:
@@ -150,7 +181,8 @@ def _edit_page(user: User, roles: list[Role], form: UserDetailsForm | None = Non
         refused(form, password_form)
     return render_template("admin/user_edit.html", user=user, form=form, password_form=password_form,
                            status_form=AccountStatusForm(prefix="status", formdata=None),
-                           is_self=user.id == current_user.id, role_titles=_titles(user.role_names, roles)), status
+                           is_self=user.id == current_user.id, role_titles=_titles(user.role_names, roles),
+                           history=_history(user, roles)), status
 
 
 @bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
@@ -231,7 +263,7 @@ def admin_activate_user(user_id: int):
         flash(f"{user.username}'s account was already active.", "info")
         return redirect(url_for("web.admin_user", user_id=user.id))
     with write_transaction(db.session) as tx:
-        activate_user(tx, user)
+        activate_user(tx, user, actor=_actor())
     log.info("%s reactivated user %r", current_user.username, user.username)
     flash(f"{user.username}'s account has been reactivated: they sign in with their password.", "success")
     return redirect(url_for("web.admin_user", user_id=user.id))
@@ -249,7 +281,7 @@ def admin_set_password(user_id: int):
     if form.validate_on_submit():
         try:
             with write_transaction(db.session) as tx:
-                change_password(tx, user, form.password.data)
+                change_password(tx, user, form.password.data, actor=_actor())
         except AccountError as err:
             form.password.errors = list(form.password.errors) + [str(err)]
         else:

@@ -65,6 +65,11 @@ def event_hash(e: AuditEvent) -> str:
                    e.to_state, e.comment, e.payload, e.prev_hash)
 
 
+def account_status(active: bool) -> str:
+    """Return the state an account's chain records: "active" or "deactivated"."""
+    return "active" if active else "deactivated"
+
+
 def record_event(
     session: Session,
     *,
@@ -170,12 +175,14 @@ def check_chain(events: Iterable[AuditEvent], expected_head: str | None = None,
 
 
 def _subject(chain: str | None) -> str:
-    """Return what a chain is the trail of, as a fault names it: "case", or the inventory's "entry"."""
-    return "entry" if (chain or "").startswith("partnership:") else "case"
+    """Return what a chain is the trail of, as a fault names it: "case", the inventory's "entry", or
+    an "account"."""
+    kind = (chain or "").partition(":")[0]
+    return {"partnership": "entry", "user": "account"}.get(kind, "case")
 
 
-#: The names Accord gives chains, exactly: "case:12", "partnership:3" (no sign, no leading zero).
-_CHAIN_NAME = re.compile(r"(case|partnership):([1-9][0-9]*)")
+#: The names Accord gives chains, exactly: "case:12", "partnership:3", "user:7" (no sign, no leading zero).
+_CHAIN_NAME = re.compile(r"(case|partnership|user):([1-9][0-9]*)")
 
 
 def _chain_subject(chain: str) -> tuple[str, int] | None:
@@ -228,8 +235,9 @@ def _name_fault(first: AuditEvent) -> Fault:
     subject = _chain_subject(first.chain)
     if subject is None:
         return Fault(first.id, first.chain, first.seq, "the chain's name is not one Accord writes (case:N, "
-                                                       "partnership:N): the event was forged under another name")
-    kind = "case" if subject[0] == "case" else "inventory entry"
+                                                       "partnership:N, user:N): the event was forged under another "
+                                                       "name")
+    kind = {"case": "case", "partnership": "inventory entry", "user": "account"}[subject[0]]
     return Fault(first.id, first.chain, first.seq, f"the chain's {kind} {subject[1]} does not exist")
 
 
@@ -264,7 +272,7 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
     if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     # Each chain's head (hash and, for a case, seq) and the state it left, by the chain's name: the
-    # cases', and the inventory entries'.
+    # cases', the inventory entries' and the accounts' (active or deactivated).
     from models import Partnership
 
     heads: dict[str, Head] = {
@@ -272,6 +280,8 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
         session.execute(select(Case.id, Case.last_event_hash, Case.last_event_seq, Case.state))}
     heads.update({f"partnership:{pid}": (head, None, status) for pid, head, status in
                   session.execute(select(Partnership.id, Partnership.last_event_hash, Partnership.status))})
+    heads.update({f"user:{uid}": (head, None, account_status(active)) for uid, head, active in
+                  session.execute(select(User.id, User.last_event_hash, User.active))})
     # On SQLite a JSON column is the text as stored, and a payload may repeat a key: orjson (the
     # hash) keeps the last value, SQLite's JSON functions (the report) read the first. The stored
     # text is read alongside and refused if it repeats one. PostgreSQL's JSONB keeps one value of
