@@ -67,6 +67,7 @@ def from_environment() -> dict:
         "ACCORD_LOGIN_RATE_LIMIT": os.environ.get("ACCORD_LOGIN_RATE_LIMIT", "10 per minute"),
         "ACCORD_LOGIN_USER_RATE_LIMIT": os.environ.get("ACCORD_LOGIN_USER_RATE_LIMIT", "20 per hour"),
         "ACCORD_LOGIN_BURST_LIMIT": os.environ.get("ACCORD_LOGIN_BURST_LIMIT", "60 per minute"),
+        "ACCORD_LOGIN_USER_BURST_LIMIT": os.environ.get("ACCORD_LOGIN_USER_BURST_LIMIT", "10 per minute"),
         # How many proxies in front of the app set X-Forwarded-For and X-Forwarded-Proto (nginx: 1).
         # Behind a proxy every request comes from its address, so the sign-in limit would count
         # the whole office as one client; with none trusted, a client's own header is ignored.

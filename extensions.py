@@ -64,3 +64,18 @@ sign_in_attempts_per_username = limiter.shared_limit(
     lambda: current_app.config["ACCORD_LOGIN_USER_RATE_LIMIT"], "sign-in-per-username",
     key_func=_submitted_username, methods=["POST"], deduct_when=lambda response: response.status_code == 401,
     error_message="Too many failed sign-ins for this username; wait, and try again later.")
+
+#: Every sign-in naming a username, refused or not, from any address (ACCORD_LOGIN_USER_BURST_LIMIT,
+#: 10 a minute by default), counted as each one arrives: the failures above are counted once
+#: answered, so guesses sent at once from many machines were all checked before the first counted
+#: (8 at once passed a limit of 3). A person signing in, or a script fetching its token, stays far below it.
+sign_in_attempts_per_username_burst = limiter.shared_limit(
+    lambda: current_app.config["ACCORD_LOGIN_USER_BURST_LIMIT"], "sign-in-per-username-burst",
+    key_func=_submitted_username, methods=["POST"],
+    error_message="Too many sign-ins for this username at once; wait a minute, and try again.")
+
+#: Failed sign-ins per address (ACCORD_LOGIN_RATE_LIMIT), on the sign-in page and the token endpoint
+#: together: counted apart, an address had the limit twice over.
+sign_in_failures_per_address = limiter.shared_limit(
+    lambda: current_app.config["ACCORD_LOGIN_RATE_LIMIT"], "sign-in-failures", methods=["POST"],
+    deduct_when=sign_in_failed, error_message=lambda: TOO_MANY_SIGN_INS)

@@ -12,8 +12,8 @@ from api.errors import error_response
 from api.parse import parse
 from api.schemas import TokenArgs
 from config import token_lifetime
-from extensions import (TOO_MANY_SIGN_INS, db, limiter, sign_in_attempts_per_address, sign_in_attempts_per_username,
-                        sign_in_failed)
+from extensions import (db, sign_in_attempts_per_address, sign_in_attempts_per_username,
+                        sign_in_attempts_per_username_burst, sign_in_failures_per_address)
 from models import User
 from workflows.transaction import write_transaction
 
@@ -57,9 +57,9 @@ def refusal_of_unauthenticated():
 
 
 @bp.post("/auth/token")
-@limiter.limit(lambda: current_app.config["ACCORD_LOGIN_RATE_LIMIT"], deduct_when=sign_in_failed,
-               error_message=TOO_MANY_SIGN_INS)
+@sign_in_failures_per_address
 @sign_in_attempts_per_address
+@sign_in_attempts_per_username_burst
 @sign_in_attempts_per_username
 def create_token():
     """Exchange a username and password for an API token.
@@ -90,4 +90,6 @@ def create_token():
     with write_transaction(db.session) as session:
         token = issue_token(session, user)
     ends = expires_at(token_lifetime(current_app.config))
-    return {"token": token, "expires_at": ends.isoformat(timespec="seconds") + "Z" if ends else None}
+    # A token is a credential: no cache on the way may keep it (RFC 6749, 5.1).
+    return ({"token": token, "expires_at": ends.isoformat(timespec="seconds") + "Z" if ends else None}, 200,
+            {"Cache-Control": "no-store"})

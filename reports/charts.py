@@ -45,38 +45,40 @@ def _svg(points: list[tuple[str, float]], unit: str, horizontal: bool, second: l
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    labels = [label for label, _ in points]
-    values = [_number(v) for _, v in points]
-    height = max(2.6, 0.34 * len(points) + 1.0) if horizontal else 3.0
-    fig = Figure(figsize=(7.2, height), dpi=96)
-    ax = fig.subplots()
-    positions = list(range(len(points)))
-    width = 0.4 if second else 0.7
-    shift = width / 2 if second else 0
-    draw = ax.barh if horizontal else ax.bar
-    bars = draw([p - shift for p in positions], values, width, color=BRAND, label=series[0] or None)
-    counts = all(isinstance(v, int) for v in values)
-    if not second:  # two series of labels would crowd the chart; the table gives the values
-        ax.bar_label(bars, fmt="{:,.0f}" if counts or max(values) >= 10 else "{:,.1f}", fontsize=8, color=INK,
-                     padding=2)
-    else:
-        draw([p + shift for p in positions], second, width, color=SECOND, label=series[1])
-        ax.legend(fontsize=8, frameon=False, loc="lower right")  # "best" would search, slowly
-    if counts:
-        (ax.xaxis if horizontal else ax.yaxis).set_major_locator(MaxNLocator(integer=True))
-    if horizontal:
-        ax.set_yticks(positions, labels, fontsize=8)
-        ax.invert_yaxis()
-        ax.set_xlabel(unit)
-    else:
-        ax.set_xticks(positions, labels, fontsize=8)
-        ax.set_ylabel(unit)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    fig.tight_layout()
-    out = io.StringIO()
-    # Text stays text (not glyph outlines): a smaller file, quicker to typeset, and selectable.
-    with rc_context({"svg.fonttype": "none"}):
+    # Text stays text (not glyph outlines): a smaller file, quicker to typeset, and selectable. A
+    # label is what a requester typed (a country): read as text, never as mathtext between two "$"
+    # (a malformed one failed the whole report). Each text reads the setting when made: all inside.
+    with rc_context({"svg.fonttype": "none", "text.parse_math": False}):
+        labels = [label for label, _ in points]
+        values = [_number(v) for _, v in points]
+        height = max(2.6, 0.34 * len(points) + 1.0) if horizontal else 3.0
+        fig = Figure(figsize=(7.2, height), dpi=96)
+        ax = fig.subplots()
+        positions = list(range(len(points)))
+        width = 0.4 if second else 0.7
+        shift = width / 2 if second else 0
+        draw = ax.barh if horizontal else ax.bar
+        bars = draw([p - shift for p in positions], values, width, color=BRAND, label=series[0] or None)
+        counts = all(isinstance(v, int) for v in values)
+        if not second:  # two series of labels would crowd the chart; the table gives the values
+            ax.bar_label(bars, fmt="{:,.0f}" if counts or max(values) >= 10 else "{:,.1f}", fontsize=8, color=INK,
+                         padding=2)
+        else:
+            draw([p + shift for p in positions], second, width, color=SECOND, label=series[1])
+            ax.legend(fontsize=8, frameon=False, loc="lower right")  # "best" would search, slowly
+        if counts:
+            (ax.xaxis if horizontal else ax.yaxis).set_major_locator(MaxNLocator(integer=True))
+        if horizontal:
+            ax.set_yticks(positions, labels, fontsize=8)
+            ax.invert_yaxis()
+            ax.set_xlabel(unit)
+        else:
+            ax.set_xticks(positions, labels, fontsize=8)
+            ax.set_ylabel(unit)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        fig.tight_layout()
+        out = io.StringIO()
         fig.savefig(out, format="svg", metadata={"Date": None})
     return out.getvalue()
 

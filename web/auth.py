@@ -11,8 +11,8 @@ from flask_wtf.csrf import CSRFError
 from accounts.passwords import verify_password
 from accounts.service import AccountError, change_password, end_sessions, start_session, user_for_session
 from config import session_lifetime
-from extensions import (TOO_MANY_SIGN_INS, db, limiter, login_manager, sign_in_attempts_per_address,
-                        sign_in_attempts_per_username, sign_in_failed)
+from extensions import (db, limiter, login_manager, sign_in_attempts_per_address, sign_in_attempts_per_username,
+                        sign_in_attempts_per_username_burst, sign_in_failures_per_address)
 from models import User
 from workflows.transaction import write_transaction
 from web import bp
@@ -74,14 +74,10 @@ def _same_site_referrer() -> str:
     return _safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
 
 
-def _login_limit() -> str:
-    return current_app.config["ACCORD_LOGIN_RATE_LIMIT"]
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=sign_in_failed,
-               error_message=TOO_MANY_SIGN_INS)
+@sign_in_failures_per_address
 @sign_in_attempts_per_address
+@sign_in_attempts_per_username_burst
 @sign_in_attempts_per_username
 def login():
     """Show the sign-in form and sign a person in."""
@@ -151,7 +147,8 @@ def password():
         else:
             try:
                 with write_transaction(db.session) as tx:
-                    change_password(tx, current_user, form.new.data)
+                    me = current_user._get_current_object()
+                    change_password(tx, me, form.new.data, actor=me)
             except AccountError as err:
                 form.new.errors.append(str(err))
             else:

@@ -11,11 +11,16 @@ from workflows.statements import Shape, constant, per_roles, person
 
 
 def can_view(user: User, case: Case) -> bool:
-    """Return whether the user may see the case at all (else the answer is 404)."""
+    """Return whether the user may see the case at all (else the answer is 404).
+
+    Its owner, and whoever reads its workflow: not its assignee as such. The officers who take a
+    case up (start_triage, start_review) read their workflow anyway; one who has left the office
+    (their role taken away) no longer reads the cases they once took up, as no former officer does.
+    """
     wf = registry.get(case.workflow)
     if wf is None:
         return False
-    if case.owner_id == user.id or case.assignee_id == user.id:
+    if case.owner_id == user.id:
         return True
     if user.has_role(*wf.readers):
         return True
@@ -42,8 +47,8 @@ def _reads(user: User | Shape, cases=Case) -> list[ColumnElement[bool]]:
 
 
 def visible(user: User | Shape) -> ColumnElement[bool]:
-    """Return the SQL condition selecting the cases the user may see."""
-    return or_(Case.owner_id == user.id, Case.assignee_id == user.id, *_reads(user))
+    """Return the SQL condition selecting the cases the user may see (the rule of can_view)."""
+    return or_(Case.owner_id == user.id, *_reads(user))
 
 
 def count_visible(session: Session, user: User, *, workflow: str | None = None, state: str | None = None,
@@ -52,8 +57,7 @@ def count_visible(session: Session, user: User, *, workflow: str | None = None, 
 
     The same set as visible(), counted in disjoint parts: the cases of each workflow the user
     reads, summed from the few CaseCount rows the triggers keep, then their own cases outside
-    those, then the cases assigned to them that are neither (both few, each read from its own
-    index). Counting the cases read would visit every one of them: the count grew with the years
+    those (few, read from their index). Counting the cases read would visit every one of them: the count grew with the years
     of history (50,000 index entries for a department head at 100,000 cases).
     """
     statement = _count(user, bool(workflow), bool(state), mine)
@@ -74,9 +78,8 @@ def _count(shape: Shape, workflow: bool, state: bool, mine: bool):
     reads = _reads(shape)
     # IS NOT TRUE rather than NOT: were a part of the condition NULL, NOT would drop the case.
     outside = [or_(*reads).is_not(true())] if reads else []
-    counts = [select(func.count()).select_from(Case).where(*part, *where).scalar_subquery() for part in (
-        [Case.owner_id == shape.id, *outside],
-        [Case.assignee_id == shape.id, Case.owner_id != shape.id, *outside])]
+    counts = [select(func.count()).select_from(Case).where(Case.owner_id == shape.id, *outside, *where)
+              .scalar_subquery()]
     if reads:
         counts.append(select(func.coalesce(func.sum(CaseCount.n), 0))
                       .where(or_(*_reads(shape, CaseCount)), *filters(CaseCount, workflow, state)).scalar_subquery())

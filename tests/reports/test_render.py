@@ -1,6 +1,7 @@
 """The report's CSV is opened in spreadsheets: text a requester typed must show there, not run."""
 from __future__ import annotations
 
+import base64
 import csv
 import io
 from decimal import Decimal
@@ -8,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from extensions import db
+from reports.charts import draw
 from reports.render import _inert
 from tests.factories import TEST_PASSWORD
 from tests.workflows.relief.conftest import relief_data
@@ -56,8 +58,6 @@ def test_only_text_a_spreadsheet_would_run_is_made_inert(typed, written):
 ])
 def test_a_charts_text_reads_its_largest_value_as_a_person_would(title, points, unit, said):
     # It read "Jul with 1.0 trips" and "Peru with 15,000.0 dollars".
-    from reports.charts import draw
-
     assert said in draw("c", title, points, unit).alt
 
 
@@ -118,3 +118,16 @@ def test_the_page_gives_a_steps_hours_as_the_json_and_csv_do(app, make_user, mon
     me.post("/login", data={"username": "cara", "password": TEST_PASSWORD})
     page = " ".join(me.get("/reports/annual?year=2025").get_data(as_text=True).split())
     assert '<th scope="row">Approve</th><td class="num">2</td><td class="num">2.25</td><td class="num">10.35</td>' in page
+
+
+def test_a_country_typed_with_dollar_signs_is_drawn_as_typed():
+    # matplotlib read text between two "$" as a formula: "$\foo$" failed the report's page and PDF
+    # for the whole year (500), and "Costa $Rica$" was drawn as mathematics.
+    from workflows.relief.report import SECTION
+
+    chart, = SECTION.charts
+    figures = {"by_country": [{"country": country, "amount_granted": Decimal("1000.00")}
+                              for country in (r"$\foo$", "Costa $Rica$")]}
+    drawn = draw("relief", "Relief granted by country", chart.points(figures), "dollars", horizontal=True)
+    svg = base64.b64decode(drawn.uri.partition(",")[2]).decode()
+    assert r"$\foo$" in svg and "Costa $Rica$" in svg

@@ -81,6 +81,7 @@ def test_a_web_sign_in_ends_after_its_lifetime_and_says_so(app, make_user):
     ("ACCORD_LOGIN_RATE_LIMIT", "ten a minute", "a rate such as '10 per minute'"),
     ("ACCORD_LOGIN_USER_RATE_LIMIT", "lots", "a rate such as '10 per minute'"),
     ("ACCORD_LOGIN_BURST_LIMIT", "fast", "a rate such as '10 per minute'"),
+    ("ACCORD_LOGIN_USER_BURST_LIMIT", "many", "a rate such as '10 per minute'"),
     ("ACCORD_TIMEZONE", "Mars/Olympus_Mons", "a time zone such as 'America/Toronto'"),
     ("MAX_CONTENT_LENGTH", -5, "a whole number from 1024"),
     ("SQLALCHEMY_ENGINE_OPTIONS", {"pool_size": 0}, None),
@@ -198,6 +199,49 @@ def test_every_sign_in_from_an_address_counts_against_its_burst_limit(app, make_
     assert statuses == [302, 200, 401]
     r = limited.test_client().post("/api/v1/auth/token", json={"username": "ann", "password": TEST_PASSWORD})
     assert r.status_code == 429 and r.get_json()["message"] == TOO_MANY
+
+
+def test_every_sign_in_naming_a_username_counts_as_it_arrives(app, make_user, make_app):
+    # The failures per username were counted once answered: 8 guesses sent at once from 8 addresses
+    # were all checked against a limit of 3. Every attempt naming the username now counts as it
+    # arrives (ACCORD_LOGIN_USER_BURST_LIMIT), a correct password included; another name is not held back.
+    make_user("ann", "staff")
+    make_user("bob", "staff")
+    limited = make_app({**_config(app.config["SQLALCHEMY_DATABASE_URI"]), "RATELIMIT_ENABLED": True,
+                        "ACCORD_LOGIN_USER_BURST_LIMIT": "3 per minute"})
+
+    def post(n: int, path: str, username: str):
+        kw = {"environ_base": {"REMOTE_ADDR": f"203.0.113.{n}"}}
+        body = {"username": username, "password": TEST_PASSWORD}
+        return (limited.test_client().post(path, json=body, **kw) if path.startswith("/api")
+                else limited.test_client().post(path, data=body, **kw))
+
+    assert [post(n, path, "ann").status_code for n, path in enumerate(
+        ("/login", "/api/v1/auth/token", "/login"))] == [302, 200, 302]
+    r = post(9, "/api/v1/auth/token", "ann")
+    assert r.status_code == 429 and r.get_json()["message"] == ("Too many sign-ins for this username at once; wait "
+                                                                "a minute, and try again.")
+    assert post(10, "/login", "bob").status_code == 302
+
+
+def test_failed_sign_ins_from_an_address_count_on_both_doors_together(app, make_user, make_app):
+    # Counted apart, the sign-in page and the token endpoint each allowed the limit: twice the guesses.
+    make_user("ann", "staff")
+    limited = make_app({**_config(app.config["SQLALCHEMY_DATABASE_URI"]), "RATELIMIT_ENABLED": True,
+                        "ACCORD_LOGIN_RATE_LIMIT": "3 per minute"})
+    client = limited.test_client()
+    statuses = [client.post("/login", data={"username": "ann", "password": "wrong"}).status_code for _ in range(2)]
+    statuses.append(client.post("/api/v1/auth/token", json={"username": "ann", "password": "wrong"}).status_code)
+    assert statuses == [401, 401, 401]
+    r = client.post("/api/v1/auth/token", json={"username": "ann", "password": TEST_PASSWORD})
+    assert r.status_code == 429 and r.get_json()["message"] == TOO_MANY
+    assert client.post("/login", data={"username": "ann", "password": TEST_PASSWORD}).status_code == 429
+
+
+def test_a_token_is_answered_for_no_cache_to_keep(app, make_user):
+    make_user("ann", "staff")
+    r = app.test_client().post("/api/v1/auth/token", json={"username": "ann", "password": TEST_PASSWORD})
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
 
 
 def test_a_username_with_a_nul_is_refused_as_such(app, make_user):

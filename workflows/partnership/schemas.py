@@ -13,6 +13,16 @@ REFERENCE_PATTERN = r"^\d{4}\.[A-Z]{2,4}\d+\.\d+$"
 MAX_FOCUS_AREAS = 12
 
 
+def _distinct_areas(areas: list[str]) -> None:
+    """Refuse a focus area named twice (letter case aside): Council's adoption copies the list into
+    the inventory entry's focus, which read "Waste management; waste management"."""
+    seen: set[str] = set()
+    for area in areas:
+        if area.casefold() in seen:
+            raise ValidationError(f"Name each focus area once: \u201c{area}\u201d is given twice.")
+        seen.add(area.casefold())
+
+
 class PartnershipData(Schema):
     """A proposal to revive a partnership of the inventory or to open a new one.
 
@@ -29,8 +39,9 @@ class PartnershipData(Schema):
     sponsor_amount = Money(allow_none=True)
     city_contribution = Money(required=True, allow_none=True)
     focus_areas = fields.List(Text(200, min_length=1), required=True, allow_none=True,
-                              validate=validate.Length(min=1, max=MAX_FOCUS_AREAS,
-                                                       error="Name between {min} and {max} focus areas."))
+                              validate=[validate.Length(min=1, max=MAX_FOCUS_AREAS,
+                                                        error="Name between {min} and {max} focus areas."),
+                                        _distinct_areas])
     lead_department = Text(120, min_length=1, required=True, allow_none=True)
     duration_months = fields.Integer(required=True, allow_none=True, validate=validate.Range(min=1, max=120))
     rationale = Text(5000, min_length=1, required=True, allow_none=True)

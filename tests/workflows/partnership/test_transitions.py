@@ -176,6 +176,16 @@ def test_an_id_beyond_any_row_is_refused_when_the_proposal_is_written(api, peopl
     assert r.status_code == 422 and "partnership_id" in r.get_json()["errors"]["data"]
 
 
+def test_a_focus_area_named_twice_is_refused_naming_it(api, people, make_case):
+    # Council's adoption copies the list into the inventory: it read "Housing; housing".
+    r = api(people["chen"]).post("/api/v1/cases", json={
+        "workflow": "partnership", "title": "New", "goals": ["democracy"],
+        "data": new(focus_areas=["Housing", "Waste management", " housing "])})
+    assert r.status_code == 422
+    assert r.get_json()["errors"]["data"]["focus_areas"] == ["Name each focus area once: \u201chousing\u201d is given twice."]
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+
+
 def test_submit_refuses_a_revival_whose_city_is_not_the_entry(api, people, make_case):
     case = make_case("draft", data=revival(partner_city="Rio de Janeiro"))
     _guard_refusal(api, people["chen"], case, "submit", "names_inventory_entry", "partner_city")

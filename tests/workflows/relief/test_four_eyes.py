@@ -1,7 +1,10 @@
 """The person who recommended a relief request cannot also approve it, even holding the CAO's role."""
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from extensions import db
+from models import Role, User
 from tests.workflows.relief.conftest import RATINGS, fire, snapshot
 from workflows.scoring import submit_score
 
@@ -59,3 +62,20 @@ def test_the_recommender_may_not_approve_at_council_either(api, people, make_use
     assert r.status_code == 403 and "separation of duties" in r.get_json()["message"]
     assert snapshot(case["id"]) == before
     assert fire(api(people["council"]), case["id"], "approve", endorsed["version"]).get_json()["state"] == "approved"
+
+
+def test_an_officer_whose_role_is_taken_away_no_longer_reads_what_they_took_up(app, api, people, make_case):
+    # Taking a request up made the officer its assignee, and the assignee read it: moved out of the
+    # office, they still read it, its history and its contact, and commented on it.
+    case = make_case("in_triage")
+    assert case.assignee_id == people["hco"].id
+    hana = db.session.get(User, people["hco"].id)
+    hana.roles = list(db.session.scalars(select(Role).where(Role.name == "staff")))
+    db.session.commit()
+    client = api(hana)
+    assert client.get(f"/api/v1/cases/{case.id}").status_code == 404
+    assert client.get(f"/api/v1/cases/{case.id}/history").status_code == 404
+    assert client.post(f"/api/v1/cases/{case.id}/comments", json={"comment": "Still here"}).status_code == 404
+    assert client.get("/api/v1/cases").get_json()["total"] == 0
+    # Another officer reads it, and may carry it on.
+    assert api(people["hco2"]).get(f"/api/v1/cases/{case.id}").status_code == 200
