@@ -33,6 +33,25 @@ PER_PAGE = 50
 WHO_MAY = "Only administrators may manage users: ask one of them to make the change."
 
 
+#: Checks run after an account changes, each given the departments it was and is in, each returning
+#: the warnings to show the administrator (a workflow registers one: travel, a department left
+#: without a head while its staff's trips wait for one).
+_account_checks: list = []
+
+
+def add_account_check(check) -> None:
+    """Register a check run after an account changes: check(department_ids) -> list of warnings."""
+    if check not in _account_checks:
+        _account_checks.append(check)
+
+
+def _warn(*department_ids: int) -> None:
+    """Flash the registered checks' warnings about these departments."""
+    for check in _account_checks:
+        for message in check(set(department_ids)):
+            flash(message, "warning")
+
+
 def _admin_only() -> None:
     if not current_user.has_role("admin"):
         raise Forbidden(WHO_MAY)
@@ -194,6 +213,7 @@ def admin_user(user_id: int):
     form = _details_form(user, roles)
     if not form.validate_on_submit():
         return _edit_page(user, roles, form, status=422 if form.errors else 200)
+    was_in = user.department_id
     try:
         with write_transaction(db.session) as tx:
             changes = update_user(tx, user, full_name=form.full_name.data, email=form.email.data,
@@ -207,6 +227,7 @@ def admin_user(user_id: int):
     else:
         log.info("%s changed user %r: %s", current_user.username, user.username, _described(changes))
         flash(f"Changes to {user.username} saved.", "success")
+        _warn(was_in, user.department_id)
     return redirect(url_for("web.admin_user", user_id=user.id))
 
 
@@ -249,6 +270,7 @@ def admin_deactivate_user(user_id: int):
     flash(f"{user.username}'s account has been deactivated: they are signed out everywhere and "
           f"{count} API token{'' if count == 1 else 's'} revoked. Their requests and their place in the "
           "audit trail stay.", "success")
+    _warn(user.department_id)
     return redirect(url_for("web.admin_user", user_id=user.id))
 
 

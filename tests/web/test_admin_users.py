@@ -299,3 +299,34 @@ def test_the_forms_need_their_csrf_token(app, ada, make_user, browse):
     token = re.search(r'id="status-csrf_token" name="status-csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     assert admin.post(f"/admin/users/{sam.id}/deactivate", data={"status-csrf_token": token}).status_code == 302
     assert not user("sam").active
+
+
+def test_a_department_left_without_a_head_while_trips_wait_is_said_to_its_administrator(app, ada, make_user, browse):
+    # The only head deactivated, her department's submitted trips waited for no one, and nothing said so.
+    sam = make_user("sam", "staff")
+    head = make_user("hilda", "staff", "dept_head")
+    dana = make_user("dana", "staff")
+    make_user("olga", "dept_head", department="Economic Development")  # a head elsewhere changes nothing
+    chen = make_user("chen", "councillor", department="City Council")  # the committee decides his
+    start = clock.today() + timedelta(days=60)
+    data = {**TRIP, "start_date": start.isoformat(), "end_date": (start + timedelta(days=2)).isoformat()}
+    for owner in (sam, sam, head, chen):  # the head's own trip goes to the CAO
+        case = engine.create_case(db.session, owner, "travel", "Congress", ["leadership"], data)
+        engine.fire(db.session, owner, case.id, "submit", case.version)
+    admin = browse(ada)
+    assert "Trips waiting for a department head" not in text(admin.get("/"))
+    r = admin.post(f"/admin/users/{head.id}/deactivate")
+    page = " ".join(text(admin.get(r.location)).split())
+    assert ("Toronto Public Health has no active Department Head now: 2 staff trips wait for one. Give someone "
+            "there the Department Head role (an acting head).") in page
+    dashboard = " ".join(text(admin.get("/")).split())
+    assert "Trips waiting for a department head who is not there" in dashboard
+    assert "Toronto Public Health: 2 trips waiting" in dashboard and "Economic Development:" not in dashboard
+    # An acting head named, the gap closes.
+    r = admin.post(f"/admin/users/{dana.id}", data=details_form(dana, roles=["staff", "dept_head"]))
+    assert r.status_code == 302 and "no active Department Head" not in text(admin.get(r.location))
+    assert "Trips waiting for a department head" not in text(admin.get("/"))
+    # Moving the acting head away opens it again, and says so.
+    r = admin.post(f"/admin/users/{dana.id}", data=details_form(user("dana"), department="new",
+                                                                 new_department="Economic Development"))
+    assert "Toronto Public Health has no active Department Head now" in " ".join(text(admin.get(r.location)).split())

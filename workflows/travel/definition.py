@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session, object_session
 
 import clock
-from models import Case, User
+from models import Case, Department, Role, User
 from workflows.statements import constant
 from workflows.definition import OWNER, Guard, Transition, Workflow, incomplete, named
 from workflows.scoring import is_eligible, not_recused, recused_reviewers
@@ -77,6 +77,32 @@ reviews.refusal = ("Only who decides this trip scores it: the head of the travel
 decides.refusal = ("Only the head of the traveller's own department decides a staff trip (the CAO a department "
                    "head's, or one on which a reviewer declared a conflict of interest), and the Policy and Finance "
                    "Committee a councillor's; one who declared a conflict of interest on it does not decide it.")
+
+
+#: The states in which a staff trip waits for the head of its department (is_approver).
+AWAITING_HEAD = ("submitted", "report_submitted")
+
+
+def headless_departments(session: Session) -> list[tuple[Department, int]]:
+    """Return the departments whose staff trips wait for their head's decision while no active
+    account there holds the Department Head role, each with how many wait, by name.
+
+    A head deactivated, or moved to another department, left those trips waiting for no one, and
+    said so nowhere: an administrator gives someone there the role (an acting head). A head's own
+    trip goes to the CAO, a councillor's to the committee, a trip whose head declared a conflict of
+    interest to the CAO: none of those is counted.
+    """
+    waiting = session.scalars(select(Case).where(Case.workflow == constant(NAME), Case.state.in_(AWAITING_HEAD)))
+    counts = Counter(c.department_id for c in waiting
+                     if not is_councillor_trip(c) and not c.owner.has_role("dept_head")
+                     and not (c.state == "submitted" and recused_reviewers(c)))
+    if not counts:
+        return []
+    headed = set(session.scalars(select(User.department_id).join(User.roles)
+                                 .where(Role.name == "dept_head", User.active.is_(True),
+                                        User.department_id.in_(list(counts)))))
+    found = [(session.get(Department, d), n) for d, n in counts.items() if d not in headed]
+    return sorted(found, key=lambda pair: pair[0].name.casefold())
 
 
 def estimated_total(case: Case) -> Decimal | None:

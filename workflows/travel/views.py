@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, select
 import clock
 from extensions import db
 from models import CASE_ROW, Case, User
+from web.admin import add_account_check
 from web.nav import add_case_section, add_link, add_new_link, add_panel, set_edit_endpoint
 from web.forms import (KEPT_BELOW, flash_saved, form_page, kept_to_save_again, mark_fields_to_correct,
                        refusal_message)
@@ -23,7 +24,7 @@ from workflows.fields import money_text
 from workflows.queries import load_visible
 from workflows.scoring import eligibility_for
 from workflows.statements import Shape, constant, inline, per_roles, person
-from workflows.travel.definition import (NAME, WORKFLOW, estimated_total, is_approver, is_overdue, midnight,
+from workflows.travel.definition import (NAME, WORKFLOW, estimated_total, headless_departments, is_approver, is_overdue, midnight,
                                          overdue_clause, report_due_on)
 from workflows.travel.forms import ReportForm, TravelForm
 from workflows.travel.schemas import CostBreakdown
@@ -172,6 +173,21 @@ def traveller_history(case: Case, user: User) -> list[Trip]:
     return rows
 
 
+def _headless_panel(_user) -> dict | None:
+    """Return, for an administrator's dashboard, the departments whose staff trips wait for a head
+    who is not there; None when there are none."""
+    gaps = headless_departments(db.session)
+    return {"headless_departments": gaps} if gaps else None
+
+
+def _headless_after_change(department_ids: set[int]) -> list[str]:
+    """Say, after an account's change, which of these departments it left with trips waiting for a
+    head and none to decide them (the head deactivated, moved, or their role taken away)."""
+    return [f"{dept.name} has no active Department Head now: {n} staff trip{'' if n == 1 else 's'} "
+            f"wait{'s' if n == 1 else ''} for one. Give someone there the Department Head role (an acting head)."
+            for dept, n in headless_departments(db.session) if dept.id in department_ids]
+
+
 def init_app(app: Flask) -> None:
     """Register the travel pages, the dashboard panel, the case section and the report form."""
     app.register_blueprint(bp)
@@ -180,6 +196,8 @@ def init_app(app: Flask) -> None:
     add_new_link("New travel request", "travel.new", WORKFLOW.creators)
     add_link("Overdue reports", "travel.overdue", OVERDUE_ROLES)
     add_panel("travel/panel.html", _panel)
+    add_panel("travel/headless_panel.html", _headless_panel, roles=("admin",))
+    add_account_check(_headless_after_change)
     add_case_section("travel/case_section.html", (NAME,))
 
     @app.context_processor
