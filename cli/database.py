@@ -1,20 +1,46 @@
 """flask init-db and flask seed-demo."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import click
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 import clock
 from extensions import db
 
 
+#: The key of the PostgreSQL advisory lock that one schema upgrade at a time holds ("Accord").
+UPGRADE_LOCK = 0x4163636F7264
+
+
+@contextmanager
+def one_upgrade_at_a_time() -> Iterator[None]:
+    """Hold, on PostgreSQL, a lock that another init-db's upgrade waits for until this one ends.
+
+    Two hosts deploying at once each found the schema at the old revision and ran the same
+    migrations: the second failed on the tables the first had made, or recorded its revision
+    twice. Waiting, the second finds the schema at head and has nothing to do. (SQLite is one
+    file on one host; its write lock serialises the migrations' writes.)"""
+    if db.engine.dialect.name != "postgresql":
+        yield
+        return
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": UPGRADE_LOCK})
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": UPGRADE_LOCK})
+
+
 def init_database() -> None:
     """Upgrade the schema to head and load the reference data a new database needs."""
-    upgrade()
+    with one_upgrade_at_a_time():
+        upgrade()
     load_reference()
 
 
@@ -82,7 +108,8 @@ def register(app: Flask) -> None:
         # a change before the entry existed. (A database that has its inventory keeps it as it is.)
         from models import Partnership
 
-        upgrade()
+        with one_upgrade_at_a_time():
+            upgrade()
         new = db.session.scalar(select(Partnership.id).limit(1)) is None
         db.session.rollback()  # (the read's transaction: loading takes the write lock first)
         if new:

@@ -1,0 +1,44 @@
+"""Two `flask init-db` at once on PostgreSQL (two hosts deploying a new release): one upgrades the
+schema, the other waits for it, and both end with the database ready."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.conftest import pg_url
+
+ROOT = Path(__file__).resolve().parents[1]
+DB = "accord_upgrade_test"
+
+
+def test_two_init_db_at_once_both_succeed_on_a_new_database():
+    url = pg_url()
+    if url is None:
+        pytest.skip("no PostgreSQL server answers (CI runs one): SQLite is one file on one host")
+    admin = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {DB}"))
+    target = url.rsplit("/", 1)[0] + f"/{DB}"
+    env = {**os.environ, "DATABASE_URL": target, "FLASK_APP": "app.py", "ACCORD_ENV": "development"}
+    env.pop("TEST_DATABASE_URL", None)
+    flask = [sys.executable, "-m", "flask"]
+    try:
+        runs = [subprocess.Popen([*flask, "init-db"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+        outputs = [run.communicate(timeout=300)[0] for run in runs]
+        assert [run.returncode for run in runs] == [0, 0], outputs
+        engine = create_engine(target)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+            assert conn.execute(text("SELECT count(*) FROM partnerships")).scalar() == 13
+        engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
+        admin.dispose()
