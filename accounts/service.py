@@ -48,8 +48,11 @@ def _audit(session: Session, user: User, actor: User | None, action: str, payloa
     Who gave whom which role decides who approves a trip or a grant: every change to an account
     is kept as a case's are. The user row is locked first, so that two administrators' changes to
     one account chain one after the other (SQLite's write transaction holds the only write lock).
-    The actor None is a command run on the server (`flask users`, the demo data)."""
-    session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    FOR NO KEY UPDATE, as an UPDATE of the row takes: FOR UPDATE also conflicted with the key-share
+    lock that an event's actor_id takes on its actor's row, and two administrators acting on each
+    other's accounts at once deadlocked. The actor None is a command run on the server (`flask
+    users`, the demo data)."""
+    session.execute(select(User.id).where(User.id == user.id).with_for_update(key_share=True))
     user.last_event_hash = record_event(session, actor=actor, chain=account_chain(user), action=action,
                                         from_state=from_status, to_state=account_status(user.active),
                                         payload=payload)["hash"]
@@ -147,6 +150,10 @@ def update_user(session: Session, user: User, *, full_name: str | None, email: s
     left to manage the users, and they would be locked out of this very page. Refused, nothing changes.
     """
     _lock_accounts(session)  # (it may create a department, as create_user may)
+    # Read again under the lock: the account as loaded for the form may predate another
+    # administrator's change that committed since, and the trail would tell a change from a state
+    # the account was no longer in (roles "from" what they were before the other's change).
+    session.refresh(user)
     found = _roles(session, roles)
     if actor is not None and actor.id == user.id and actor.has_role("admin") and "admin" not in roles:
         raise AccountError("You cannot remove your own administrator role: another administrator may.", "roles")
@@ -174,6 +181,9 @@ def deactivate_user(session: Session, user: User, actor: User | None = None) -> 
     perhaps the office with them."""
     if actor is not None and actor.id == user.id:
         raise AccountError("You cannot deactivate your own account: another administrator may.")
+    session.refresh(user)  # (as it stands under this write transaction: closed already, nothing to do)
+    if not user.active:
+        return 0
     user.active = False
     end_sessions(session, user.id)
     count = revoke_tokens(session, user)
@@ -183,7 +193,11 @@ def deactivate_user(session: Session, user: User, actor: User | None = None) -> 
 
 
 def activate_user(session: Session, user: User, actor: User | None = None) -> None:
-    """Reopen a closed account (they sign in with their password; tokens are issued afresh)."""
+    """Reopen a closed account (they sign in with their password; tokens are issued afresh); an open
+    one stays as it is, and nothing is recorded."""
+    session.refresh(user)
+    if user.active:
+        return
     user.active = True
     session.flush()
     _audit(session, user, actor, "account_activate", {}, "deactivated")

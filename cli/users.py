@@ -74,7 +74,11 @@ def deactivate(username) -> None:
     tokens are revoked (so that reopening it later does not bring an old token back); their
     requests and their place in the audit trail stay."""
     with write_transaction(db.session) as session:
-        count = deactivate_user(session, _user(session, username))
+        user = _user(session, username)
+        if not user.active:
+            click.echo(f"{username}'s account was already deactivated: nothing changed.")
+            return
+        count = deactivate_user(session, user)
     click.echo(f"Deactivated {username}: web sessions ended, {count} token(s) revoked.")
 
 
@@ -83,7 +87,11 @@ def deactivate(username) -> None:
 def activate(username) -> None:
     """Reopen a closed account (they sign in with their password; tokens are issued afresh)."""
     with write_transaction(db.session) as session:
-        activate_user(session, _user(session, username))
+        user = _user(session, username)
+        if user.active:
+            click.echo(f"{username}'s account was already active: nothing changed.")
+            return
+        activate_user(session, user)
     click.echo(f"Activated {username}.")
 
 

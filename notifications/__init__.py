@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from models import AuditEvent, Case, Notification, Role, User
 from models.user import user_roles
 from workflows import registry
-from workflows.access import pending_steps, waits_for
+from workflows.access import can_view, pending_steps, waits_for
 from workflows.transaction import write_transaction
 
 log = logging.getLogger("accord.mail")
@@ -160,7 +160,8 @@ def queue_awaiting(sender: str, session: Session, case: Case, transition, actor:
         # The owner ended it (a trip cancelled once approved, a request withdrawn in triage): who
         # brought it to the state it left, and may be counting on it, is told.
         mover = session.scalar(_MOVED_IT, {"chain": f"case:{case.id}", "seq": case.last_event_seq})
-        if mover is not None and mover.id != owner.id and mover.active:
+        # (Not one who may no longer read it: an officer since moved out of the office.)
+        if mover is not None and mover.id != owner.id and mover.active and can_view(mover, case):
             _tell_outcome(rows, outbox, mover, case, actor, comment, whose="their request", moved_on=True)
     if rows:  # a Core INSERT in the transaction's connection: the rows are never changed
         session.connection().execute(_INSERT, rows)
@@ -229,9 +230,11 @@ def send_outbox(sender: str, case: Case, actor: User, transition=None) -> None:
 
 
 def mail_comment(sender: str, case: Case, actor: User, comment: str) -> None:
-    """Tell the request's owner and its assignee, whoever of them did not write it, of a comment."""
+    """Tell the request's owner and its assignee, whoever of them did not write it and may still read
+    it, of a comment (an officer whose role was taken away stays the assignee, and reads it no more)."""
     wf = registry.get(case.workflow)
-    readers = {p.id: p for p in (case.owner, case.assignee) if p is not None and p.id != actor.id and p.active}
+    readers = {p.id: p for p in (case.owner, case.assignee)
+               if p is not None and p.id != actor.id and p.active and can_view(p, case)}
     subject = f"[Accord] {wf.title} #{case.id}: {actor.full_name} commented on {case.title}"
     body = f"{actor.full_name} wrote on \"{case.title}\":\n\n{comment}\n\n{case_url(case)}\n"
     for person in readers.values():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
 from sqlalchemy import select, text
 
 from extensions import db
@@ -108,3 +109,101 @@ def test_an_account_changed_behind_accords_back_is_named_by_verify(app, make_use
     db.session.commit()
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1 and f"chain user:{sam.id}: the account's last event hash differs" in result.output
+
+
+def test_a_change_made_on_a_stale_form_is_told_from_the_account_as_it_stood(app, make_user):
+    # Two administrators edit one account: the second's form was read before the first's change
+    # committed. The trail told its roles "from" the state before the first change, and the account
+    # ended with roles no event gave it.
+    from sqlalchemy.orm import Session
+
+    from accounts.service import update_user
+
+    ada, cara, bob = (make_user(name, *roles).id for name, *roles in
+                      (("ada", "admin"), ("cara", "admin"), ("bob", "staff")))
+    second = Session(db.engine, expire_on_commit=False)  # (as the app's session: objects kept past a commit)
+    stale, second_admin = second.get(User, bob), second.get(User, cara)
+    assert sorted(stale.role_names) == ["staff"] and stale.department.name
+    second.commit()  # (the form's read ends; its objects keep what they read)
+    with Session(db.engine) as first, first.begin():
+        update_user(first, first.get(User, bob), full_name="Bob", email="bob@toronto.example",
+                    department_name="Toronto Public Health", roles=["staff", "dept_head"], actor=first.get(User, ada))
+    with second.begin():
+        update_user(second, stale, full_name="Bob", email="bob@toronto.example",
+                    department_name="Toronto Public Health", roles=["staff", "finance"], actor=second_admin)
+    second.close()
+    db.session.rollback()  # (this session's read began before both changes)
+    events = _chain(db.session.get(User, bob))
+    assert [e.payload.get("roles") for e in events] == [
+        {"from": ["staff"], "to": ["dept_head", "staff"]}, {"from": ["dept_head", "staff"], "to": ["finance", "staff"]}]
+    assert sorted(db.session.get(User, bob).role_names) == ["finance", "staff"]
+
+
+def test_closing_or_reopening_an_account_as_it_already_is_records_nothing(app, make_user):
+    sam = make_user("sam", "staff")
+    runner = app.test_cli_runner()
+    said = [runner.invoke(args=["users", command, "sam"]).output.strip()
+            for command in ("deactivate", "deactivate", "activate", "activate")]
+    assert said[1] == "sam's account was already deactivated: nothing changed."
+    assert said[3] == "sam's account was already active: nothing changed."
+    assert [(e.action, e.from_state, e.to_state) for e in _chain(sam)] == [
+        ("account_deactivate", "active", "deactivated"), ("account_activate", "deactivated", "active")]
+
+
+def test_two_administrators_acting_on_each_others_accounts_at_once_both_succeed(app, make_user, monkeypatch):
+    # On PostgreSQL the account's lock (FOR UPDATE) conflicted with the key-share lock an event's
+    # actor_id takes on its actor's row: each waited for the other, and one request failed (deadlock).
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    import accounts.service as service
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("this run is on SQLite, whose write lock lets one transaction at a time (CI runs PostgreSQL)")
+    ada, bob = make_user("ada", "admin").id, make_user("bob", "admin").id
+    both_locked = threading.Barrier(2, timeout=10)
+    record = service.record_event
+
+    def when_both_hold_their_lock(*args, **kwargs):  # each has locked its target; now each writes its event
+        try:
+            both_locked.wait()
+        except threading.BrokenBarrierError:
+            pass
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(service, "record_event", when_both_hold_their_lock)
+    errors: dict[str, str | None] = {}
+    engine = db.engine
+
+    def deactivate(actor_id: int, target_id: int) -> None:
+        with Session(engine) as session:
+            try:
+                with session.begin():
+                    service.deactivate_user(session, session.get(User, target_id), actor=session.get(User, actor_id))
+                errors[f"{actor_id}"] = None
+            except Exception as err:  # noqa: BLE001 (the failure is what the test reports)
+                errors[f"{actor_id}"] = f"{type(err).__name__}: {err}".splitlines()[0]
+
+    threads = [threading.Thread(target=deactivate, args=pair) for pair in ((ada, bob), (bob, ada))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == {str(ada): None, str(bob): None}
+    assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0
+
+
+def test_a_downgrade_below_the_account_trail_is_refused_once_it_holds_events(app, make_user, browse, capfd):
+    # Downgraded, the account chains stayed (the trail is append-only) and the code before named
+    # them as forged; upgraded again, their heads were gone and verify named them as erased.
+    from flask_migrate import downgrade
+
+    sam = make_user("sam", "staff")
+    assert browse(make_user("ada", "admin")).post(f"/admin/users/{sam.id}/deactivate").status_code == 302
+    db.session.remove()
+    with pytest.raises(SystemExit):  # (Flask-Migrate prints the refusal, and exits 1)
+        downgrade(revision="0015_relief_triage_due")
+    assert "Cannot downgrade below 0016_account_heads: the audit trail holds 1 event(s) of accounts" in capfd.readouterr().err
+    db.session.remove()
+    assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0

@@ -80,6 +80,24 @@ def test_a_comment_mails_the_owner_and_the_assignee_but_not_its_writer(app, make
     assert "Is the Red Cross appeal still open?" in mails[0] and "Yes, until the end" in mails[2]
 
 
+def test_an_officer_moved_out_of_the_office_is_mailed_nothing_more_of_what_they_took_up(app, make_user, caplog):
+    # They no longer read the request (their hco role taken away), yet stayed its assignee: each
+    # comment, and the owner's withdrawal with its reason, still reached them in full.
+    from models import Role
+    from tests.workflows.relief.conftest import relief_data
+
+    sam, hana = make_user("sam", "staff"), make_user("hana", "hco", department="Strategic and Corporate Policy")
+    case = engine.create_case(db.session, sam, "relief", "Flood relief", ["compassion"], relief_data())
+    case = engine.fire(db.session, sam, case.id, "submit", case.version)
+    case = engine.fire(db.session, hana, case.id, "start_triage", case.version)
+    hana.roles = list(db.session.scalars(select(Role).where(Role.name == "staff")))
+    db.session.commit()
+    with caplog.at_level(logging.INFO, logger="accord.mail"):
+        case = engine.add_comment(db.session, sam, case.id, "My new phone number is 555-0100.")
+        engine.fire(db.session, sam, case.id, "withdraw", case.version, comment="The city found other help.")
+    assert [m for m in caplog.messages if m.startswith("mail to hana")] == []
+
+
 def test_a_title_with_a_line_break_still_gives_a_one_line_subject_over_smtp(app, make_user, monkeypatch):
     import smtplib
 
