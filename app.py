@@ -19,9 +19,17 @@ def create_app(config: dict | None = None) -> Flask:
     """Create and configure an Accord application."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(settings.DEFAULTS)
-    app.config.update(settings.from_environment())
-    if config:
-        app.config.update(config)
+    try:
+        app.config.update(settings.from_environment())
+        if config:
+            app.config.update(config)
+        _check_secret(app)
+        _check_settings(app)
+    except settings.SettingError as err:
+        # A setting that cannot work is said in one line naming it, as a broken criteria file is,
+        # not at the foot of a traceback; exit status 3 stops gunicorn (see CANNOT_START).
+        print(f"Accord cannot start: {err}", file=sys.stderr)
+        raise SystemExit(CANNOT_START) from None
     if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
         from models.liveness import with_keepalives
 
@@ -34,8 +42,6 @@ def create_app(config: dict | None = None) -> Flask:
         # which reads the same at any level (workflows/transaction.py).
         options["isolation_level"] = "READ COMMITTED"
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
-    _check_secret(app)
-    _check_settings(app)
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The transitions library logs two lines at INFO for every transition ("Finished processing
@@ -112,7 +118,7 @@ def _check_secret(app: Flask) -> None:
     if app.config["ACCORD_ENV"] in ("development", "test") or app.testing:
         app.config["SECRET_KEY"] = "development-only-secret-key"
         return
-    raise RuntimeError("SECRET_KEY must be set outside development (ACCORD_ENV=%s)." % app.config["ACCORD_ENV"])
+    raise settings.SettingError("SECRET_KEY must be set outside development (ACCORD_ENV=%s)." % app.config["ACCORD_ENV"])
 
 
 #: The whole-number settings and the range each must lie in. The longest a web sign-in (hours)
@@ -148,26 +154,26 @@ def _check_settings(app: Flask) -> None:
     for name, (low, high, meaning) in WHOLE_NUMBER_RANGES.items():
         value = app.config[name]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise RuntimeError(f"{name} must be a whole number from {low}{meaning} to {high}, not {value!r}.")
+            raise settings.SettingError(f"{name} must be a whole number from {low}{meaning} to {high}, not {value!r}.")
     options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
     for key, (name, low, high) in POOL_RANGES.items():
         if key in options and not (isinstance(options[key], int) and low <= options[key] <= high):
-            raise RuntimeError(f"{name} must be a whole number from {low} to {high}, not {options[key]!r}.")
+            raise settings.SettingError(f"{name} must be a whole number from {low} to {high}, not {options[key]!r}.")
     for name in AMOUNTS:
         value = app.config[name]
         if (not isinstance(value, Decimal) or not value.is_finite() or not 0 <= value <= MAX_MONEY
                 or value != value.quantize(Decimal("0.01"))):
-            raise RuntimeError(f"{name} must be an amount from 0 to {MAX_MONEY} with at most two decimals, "
+            raise settings.SettingError(f"{name} must be an amount from 0 to {MAX_MONEY} with at most two decimals, "
                                f"not {value!r}.")
     for name in RATE_LIMITS:
         try:
             parse_many(app.config[name])
         except (ValueError, TypeError):
-            raise RuntimeError(f"{name} must be a rate such as '10 per minute', not {app.config[name]!r}.") from None
+            raise settings.SettingError(f"{name} must be a rate such as '10 per minute', not {app.config[name]!r}.") from None
     try:
         ZoneInfo(app.config["ACCORD_TIMEZONE"])
     except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise RuntimeError(f"ACCORD_TIMEZONE must be a time zone such as 'America/Toronto', "
+        raise settings.SettingError(f"ACCORD_TIMEZONE must be a time zone such as 'America/Toronto', "
                            f"not {app.config['ACCORD_TIMEZONE']!r}.") from None
 
 

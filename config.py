@@ -11,12 +11,16 @@ import orjson
 ROOT = Path(__file__).resolve().parent
 
 
+class SettingError(RuntimeError):
+    """A setting that cannot work, named with what it must be: the app does not start."""
+
+
 def _decimal(name: str, default: str) -> Decimal:
     value = os.environ.get(name, default)
     try:
         return Decimal(value.strip())
     except ArithmeticError:  # (decimal.InvalidOperation)
-        raise RuntimeError(f"{name} must be an amount such as {default}, not {value!r}.") from None
+        raise SettingError(f"{name} must be an amount such as {default}, not {value!r}.") from None
 
 
 def _int(name: str, default: int) -> int:
@@ -26,7 +30,7 @@ def _int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise RuntimeError(f"{name} must be a whole number, not {value!r}.") from None
+        raise SettingError(f"{name} must be a whole number, not {value!r}.") from None
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -38,7 +42,7 @@ def _flag(name: str, default: bool) -> bool:
         return True
     if value in ("0", "false", "no", "off"):
         return False
-    raise RuntimeError(f"{name} must be 1 or 0 (or true/false, yes/no, on/off), not {value!r}")
+    raise SettingError(f"{name} must be 1 or 0 (or true/false, yes/no, on/off), not {value!r}")
 
 
 def from_environment() -> dict:

@@ -1,6 +1,7 @@
 """The commands of api.md: init-db, users create/token, criteria check."""
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 import pytest
@@ -121,10 +122,26 @@ def test_demo_accounts_are_refused_outside_development(app, env):
     assert db.session.scalar(select(func.count(User.id))) == 0
 
 
-def test_secret_key_is_required_outside_development(monkeypatch):
+def test_secret_key_is_required_outside_development(monkeypatch, capsys):
     monkeypatch.delenv("SECRET_KEY", raising=False)
-    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+    with pytest.raises(SystemExit) as stopped:
         create_app({"ACCORD_ENV": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert stopped.value.code == 3
+    assert capsys.readouterr().err == "Accord cannot start: SECRET_KEY must be set outside development (ACCORD_ENV=production).\n"
+
+
+def test_a_setting_the_environment_spells_wrong_stops_a_command_in_one_line():
+    # `flask ...` printed some 30 lines of traceback before naming the setting.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "FLASK_APP": "app.py", "ACCORD_TIMEZONE": "Mars/Base", "DATABASE_URL": "sqlite://"}
+    done = subprocess.run([sys.executable, "-m", "flask", "criteria", "check"], cwd=Path(__file__).parents[1],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3
+    assert done.stderr.strip().splitlines() == [
+        "Accord cannot start: ACCORD_TIMEZONE must be a time zone such as 'America/Toronto', not 'Mars/Base'."]
 
 
 def test_sqlite_runs_durable(app):
