@@ -212,4 +212,7 @@ def review(case: Case) -> dict:
     """
     # The user itself, not Flask-Login's proxy: the rules read it for every earlier trip.
     user = current_user._get_current_object()
-    return {"ineligible": eligibility_for(case), "history": traveller_history(case, user)}
+    # Knock-outs bear on a request until it is decided: on one approved or declined, "cannot be
+    # approved now" misread as news (a report overdue since the approval).
+    deciding = case.state == "draft" or bool(WORKFLOW.candidates("approve", case.state))
+    return {"ineligible": eligibility_for(case) if deciding else None, "history": traveller_history(case, user)}

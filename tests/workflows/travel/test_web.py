@@ -99,6 +99,7 @@ def test_a_save_over_a_change_made_since_the_form_was_loaded_is_refused_and_kept
 
 
 def test_the_case_page_shows_why_a_request_cannot_be_approved(browse, people, make_trip):
+    approved = make_trip("sam", "approved")  # (approved before the report below was overdue)
     make_trip("sam", "travelled", trip_data(TODAY - timedelta(days=60)), title="IULA World Congress")
     case = make_trip("sam", "submitted")
     client = browse(people["dana"])
@@ -109,6 +110,10 @@ def test_the_case_page_shows_why_a_request_cannot_be_approved(browse, people, ma
     r = client.post(f"/cases/{case.id}/actions/approve", data={"approve-version": case.version})
     assert r.status_code == 422
     assert "overdue" in r.get_data(as_text=True)
+    # A trip already decided is not said to be unapprovable: the knock-outs bear on a decision to come.
+    page = client.get(f"/cases/{approved.id}").get_data(as_text=True)
+    assert "cannot be approved now" not in page and "passes every knock-out" not in page
+    assert "Eligibility and travel history" in page and "IULA World Congress" in page
 
 
 def test_a_step_refused_as_out_of_date_succeeds_when_sent_again_from_the_page_shown(browse, people, make_trip):
