@@ -16,6 +16,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 ## make run: create the venv, the SQLite database with demo data, and serve the app
+run: export ACCORD_BASE_URL ?= http://$(HOST):$(PORT)
 run: $(STAMP)
 	$(BIN)/flask seed-demo
 	@echo ""
