@@ -174,7 +174,7 @@ def _check_settings(app: Flask) -> None:
         ZoneInfo(app.config["ACCORD_TIMEZONE"])
     except (ZoneInfoNotFoundError, ValueError, TypeError):
         raise settings.SettingError(f"ACCORD_TIMEZONE must be a time zone such as 'America/Toronto', "
-                           f"not {app.config['ACCORD_TIMEZONE']!r}.") from None
+                                    f"not {app.config['ACCORD_TIMEZONE']!r}.") from None
 
 
 def compile_templates(app: Flask) -> int:
@@ -183,8 +183,8 @@ def compile_templates(app: Flask) -> int:
     Jinja compiles a template the first time it is rendered, and keeps it. In a fresh gunicorn
     worker that made the first case page take 58 ms instead of 13 (in-process), and while each of
     four new workers did so, the requests queued behind them: that start-up reached the 99th
-    percentile of a 6-second benchmark run. gunicorn.conf.py calls this once in each worker,
-    before its first request; it takes about 0.2 s of the worker's start.
+    percentile of a 6-second benchmark run. gunicorn.conf.py calls this once, in the master before
+    it forks a worker (or in each worker when preload_app is off); it takes about 0.2 s.
 
     Only the HTML templates, leaving out hidden files (an editor's swap file) and backups; one
     that does not compile is logged and left for its page to fail on, as before, rather than

@@ -120,8 +120,8 @@ def _adoption_still_possible(case: Case) -> str | None:
     if found is None:
         return None
     message = found if isinstance(found, str) else found[0]
-    return (f"The inventory changed since the proposal was checked: {message} Decline the proposal, or ask the "
-            "Healthy City Office to correct the inventory.")
+    return (f"The inventory changed since the proposal was checked: {message} Decline the proposal, or ask an "
+            "administrator (who keeps the inventory) to correct it.")
 
 
 complete = Guard("proposal_complete", _complete, "every required field is valid")
