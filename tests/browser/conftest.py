@@ -83,6 +83,9 @@ class AxeChecker:
         self.pages: list[str] = []
 
     def __call__(self, page) -> None:
+        # A click returns once the next page starts to arrive: wait for all of it, or axe may scan
+        # an empty document (or the page before).
+        page.wait_for_load_state()
         results = self.axe.run(page)
         bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
         self.pages.append(page.url)

@@ -2,6 +2,8 @@
 beside the box. Both pages pass the axe scan."""
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from extensions import db
 from tests.workflows.relief.conftest import relief_data
 from workflows import engine
@@ -20,10 +22,12 @@ def test_a_comment_from_the_case_page_appears_on_its_timeline(page, make_user, s
     axe_check(page)
     page.get_by_label("Your comment").fill("Is the Red Cross appeal still open?")
     page.get_by_role("button", name="Add comment").click()
-    assert page.get_by_text("Your comment is on the record").is_visible()
+    # (expect waits for the page after the click; a bare read could see the page before it.)
+    expect(page.get_by_text("Your comment is on the record")).to_be_visible()
     timeline = page.locator("ol.timeline li").last
-    assert "Hana Lindqvist" in timeline.inner_text() and "Commented" in timeline.inner_text()
-    assert timeline.locator("blockquote").inner_text() == "Is the Red Cross appeal still open?"
-    assert page.locator(".summary .state").inner_text() == "Submitted"
-    assert box.input_value() == ""
+    expect(timeline).to_contain_text("Hana Lindqvist")
+    expect(timeline).to_contain_text("Commented")
+    expect(timeline.locator("blockquote")).to_have_text("Is the Red Cross appeal still open?")
+    expect(page.locator(".summary .state")).to_have_text("Submitted")
+    expect(box).to_have_value("")
     axe_check(page)

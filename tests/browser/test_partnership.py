@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from extensions import db
@@ -139,8 +140,8 @@ def test_councillor_revives_sao_paulo_through_to_council_adoption(page, sign_in,
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name="Sao Paulo", exact=True))
     assert row.get_by_text("Active", exact=True).is_visible()
     page.get_by_role("link", name="Sao Paulo", exact=True).click()
+    expect(page.get_by_role("link", name="Revive the Toronto–Sao Paulo technical exchange")).to_be_visible()
     axe_check(page)
-    assert page.get_by_role("link", name="Revive the Toronto–Sao Paulo technical exchange").is_visible()
     page.goto("/partnerships/decisions?q=2026.PF14")
     axe_check(page)
     assert page.get_by_text("2026.PF14.2").is_visible()

@@ -21,7 +21,7 @@ def test_wrong_password_is_refused_with_a_message(page, make_user, axe_check):
     page.get_by_label("Username").fill("sam")
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_text("Wrong username or password.").is_visible()
+    expect(page.get_by_text("Wrong username or password.")).to_be_visible()
     axe_check(page)
 
 
@@ -78,7 +78,7 @@ def test_the_list_of_requests_is_filtered_and_paged_from_the_menu(page, make_use
     expect(page.locator("caption")).to_have_text("3 requests match these filters, the most recently made first: page 1 of 2")
     expect(page.get_by_label("State")).to_have_value("draft")
     page.get_by_role("link", name="Trip 2").click()
-    assert page.url.endswith(f"/cases/{made[2]}")
+    page.wait_for_url(f"**/cases/{made[2]}")
     page.goto("/cases?state=nowhere")
     expect(page.locator("#error-summary")).to_be_focused()
     axe_check(page)
@@ -94,7 +94,7 @@ def test_an_administrator_adds_a_colleague_who_then_signs_in(page, make_user, si
 
     sign_in(page, db.session.scalar(db.select(User).where(User.username == "ada")))
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Users").click()
-    assert page.get_by_role("heading", name="Users", level=1).is_visible()
+    expect(page.get_by_role("heading", name="Users", level=1)).to_be_visible()
     axe_check(page)
     page.get_by_role("link", name="Add a user").click()
     axe_check(page)
@@ -104,7 +104,7 @@ def test_an_administrator_adds_a_colleague_who_then_signs_in(page, make_user, si
     page.get_by_role("checkbox", name="Department Head").check()
     page.get_by_label("Initial password").fill("short")
     page.get_by_role("button", name="Add the user").click()
-    assert page.get_by_text("The password is too weak").first.is_visible()  # said beside the field
+    expect(page.get_by_text("The password is too weak").first).to_be_visible()  # said beside the field
     axe_check(page)
     page.get_by_label("Initial password").fill("a-long-first-passphrase")
     page.get_by_role("button", name="Add the user").click()
@@ -118,4 +118,4 @@ def test_an_administrator_adds_a_colleague_who_then_signs_in(page, make_user, si
     page.get_by_label("Password").fill("a-long-first-passphrase")
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/")
-    assert page.get_by_text("Lee Wong").is_visible()
+    expect(page.get_by_text("Lee Wong")).to_be_visible()
