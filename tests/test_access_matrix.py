@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+import clock
 from extensions import db
 from models import Partnership
 from tests.factories import TEST_PASSWORD, trail_unguarded
@@ -107,9 +108,9 @@ def build_world(make_user):
         "finance": make_user("fin", "finance", department="Finance"),
         "admin": make_user("ada", "admin", department="Information and Technology"),
     }
-    relief = {**RELIEF, "disaster_date": (date.today() - timedelta(days=5)).isoformat()}
+    relief = {**RELIEF, "disaster_date": (clock.today() - timedelta(days=5)).isoformat()}
     cases = {}
-    for key, owner, workflow, data in (("travel", "owner", "travel", _trip(date.today() + timedelta(days=60))),
+    for key, owner, workflow, data in (("travel", "owner", "travel", _trip(clock.today() + timedelta(days=60))),
                                        ("relief", "owner", "relief", relief),
                                        ("partnership", "proposer", "partnership", PARTNERSHIP)):
         case = engine.create_case(db.session, people[owner], workflow, f"A {workflow} request", ["research"], data)
@@ -136,7 +137,7 @@ def _request(app, role, people, request_line: str, cases):
         key = request_line.split("{")[1].split("}")[0]
         json = {"trigger": rest[0], "version": cases[key][1]}
     elif method == "POST" and path == "/api/v1/cases":
-        data = {"travel": _trip(date.today() + timedelta(days=90)), "relief": {}, "partnership": {}}[rest[0]]
+        data = {"travel": _trip(clock.today() + timedelta(days=90)), "relief": {}, "partnership": {}}[rest[0]]
         json = {"workflow": rest[0], "title": "New request", "goals": ["economy"], "data": data}
     client = app.test_client()
     headers = {}

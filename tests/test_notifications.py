@@ -3,11 +3,12 @@ a refused transition sends nothing."""
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+import clock
 from extensions import db
 from models import Notification
 from workflows import engine
@@ -15,7 +16,7 @@ from workflows.errors import WorkflowError
 
 
 def _trip() -> dict:
-    start = date.today() + timedelta(days=40)
+    start = clock.today() + timedelta(days=40)
     return {"event_name": "IULA World Congress", "event_organizer": "IULA", "event_city": "Rio de Janeiro",
             "event_country": "Brazil", "start_date": start.isoformat(), "end_date": (start + timedelta(days=2)).isoformat(),
             "purpose": "Local democracy exchange.", "role_at_event": "attendee", "funding": "city",

@@ -16,12 +16,13 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
+import clock
 from tests.conftest import pg_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +33,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 def _trip(i: int) -> dict:
-    start = date.today() + timedelta(days=60 + i)
+    start = clock.today() + timedelta(days=60 + i)
     return {"event_name": f"ICLEI World Congress {i}", "event_organizer": "ICLEI", "event_city": "Freiburg",
             "event_country": "Germany", "start_date": start.isoformat(),
             "end_date": (start + timedelta(days=3)).isoformat(), "purpose": "Climate adaptation exchange.",
