@@ -2,6 +2,7 @@
 owners refused, every score audited, and old scores kept under their criteria version."""
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -265,7 +266,9 @@ def _web(app, user):
 def test_scoring_form_on_the_case_page(app, cast, in_triage):
     client = _web(app, cast["hana"])
     page = client.get(f"/cases/{in_triage.id}").get_data(as_text=True)
-    assert "Unmet need" in page or "unmet" in page.lower()
+    # The criterion's own group of ratings, named by its label (not just the word somewhere on the page).
+    assert re.search(r'<legend>Unmet need <span class="muted">\(weight \d+', page)
+    assert 'name="score-rating_unmet_need"' in page
     data = {"score-conflict": "none", **{f"score-rating_{k}": str(v) for k, v in RATINGS.items()}}
     r = client.post(f"/cases/{in_triage.id}/score", data=data, follow_redirects=True)
     assert r.status_code == 200 and "Your score has been recorded." in r.get_data(as_text=True)
