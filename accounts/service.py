@@ -58,6 +58,15 @@ def _audit(session: Session, user: User, actor: User | None, action: str, payloa
                                         payload=payload)["hash"]
 
 
+def _read_locked(session: Session, user: User) -> None:
+    """Read the account again, locked until the transaction ends (FOR NO KEY UPDATE, see _audit):
+    two closing it at once on PostgreSQL each read it open before either wrote, and both recorded
+    closing it. The second now waits, and reads it closed. (SQLite's write lock serialises them.)
+    Changes to it not yet flushed are flushed first, not lost."""
+    session.flush()
+    session.refresh(user, with_for_update={"key_share": True})
+
+
 def ensure_roles(session: Session) -> None:
     """Create the standard roles that are missing (they live in data, not code, after that)."""
     existing = set(session.scalars(select(Role.name)))
@@ -153,6 +162,7 @@ def update_user(session: Session, user: User, *, full_name: str | None, email: s
     # Read again under the lock: the account as loaded for the form may predate another
     # administrator's change that committed since, and the trail would tell a change from a state
     # the account was no longer in (roles "from" what they were before the other's change).
+    session.flush()  # (a caller's change to it, not yet flushed, is kept, not discarded)
     session.refresh(user)
     found = _roles(session, roles)
     if actor is not None and actor.id == user.id and actor.has_role("admin") and "admin" not in roles:
@@ -181,8 +191,8 @@ def deactivate_user(session: Session, user: User, actor: User | None = None) -> 
     perhaps the office with them."""
     if actor is not None and actor.id == user.id:
         raise AccountError("You cannot deactivate your own account: another administrator may.")
-    session.refresh(user)  # (as it stands under this write transaction: closed already, nothing to do)
-    if not user.active:
+    _read_locked(session, user)
+    if not user.active:  # (closed already, by another at the same moment say: nothing to do)
         return 0
     user.active = False
     end_sessions(session, user.id)
@@ -195,7 +205,7 @@ def deactivate_user(session: Session, user: User, actor: User | None = None) -> 
 def activate_user(session: Session, user: User, actor: User | None = None) -> None:
     """Reopen a closed account (they sign in with their password; tokens are issued afresh); an open
     one stays as it is, and nothing is recorded."""
-    session.refresh(user)
+    _read_locked(session, user)
     if user.active:
         return
     user.active = True

@@ -8,7 +8,8 @@ from datetime import timedelta
 import click
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.pool import NullPool
 
 import clock
 from extensions import db
@@ -29,12 +30,20 @@ def one_upgrade_at_a_time() -> Iterator[None]:
     if db.engine.dialect.name != "postgresql":
         yield
         return
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": UPGRADE_LOCK})
-        try:
-            yield
-        finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": UPGRADE_LOCK})
+    # A connection of its own, outside the app's pool: the migrations take one from the pool, which
+    # may hold a single connection (ACCORD_DB_POOL_SIZE=1); and the lock is the server session's,
+    # so it needs a direct connection (not a transaction-mode pooler's, which may send the unlock
+    # to another server session).
+    locker = create_engine(db.engine.url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with locker.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": UPGRADE_LOCK})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": UPGRADE_LOCK})
+    finally:
+        locker.dispose()
 
 
 def init_database() -> None:

@@ -207,3 +207,51 @@ def test_a_downgrade_below_the_account_trail_is_refused_once_it_holds_events(app
     assert "Cannot downgrade below 0016_account_heads: the audit trail holds 1 event(s) of accounts" in capfd.readouterr().err
     db.session.remove()
     assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0
+
+
+def test_two_administrators_closing_one_account_at_once_record_it_once(app, make_user, make_app):
+    # On PostgreSQL each read the account open before either wrote, and the trail told it closed twice.
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from accounts.service import deactivate_user
+    from tests.conftest import _config
+    from workflows.transaction import write_transaction
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("this run is on SQLite, whose write lock lets one transaction at a time (CI runs PostgreSQL)")
+    sam, ada = make_user("sam", "staff").id, make_user("ada", "admin").id
+    url = db.engine.url.render_as_string(hide_password=False)
+    first_app, second_app = make_app(_config(url)), make_app(_config(url))
+    first_holds_it = threading.Barrier(2, timeout=20)
+    errors: list[Exception] = []
+
+    def first() -> None:
+        try:
+            with first_app.app_context(), write_transaction(Session(bind=db.engine)) as session:
+                deactivate_user(session, session.get(User, sam), session.get(User, ada))
+                first_holds_it.wait()
+                time.sleep(0.5)  # the second reads and waits meanwhile
+        except Exception as err:  # noqa: BLE001 (reported below)
+            errors.append(err)
+
+    def second() -> None:
+        try:
+            with second_app.app_context():
+                first_holds_it.wait()
+                with write_transaction(db.session) as session:
+                    deactivate_user(session, session.get(User, sam), session.get(User, ada))
+        except Exception as err:  # noqa: BLE001 (reported below)
+            errors.append(err)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    db.session.rollback()
+    assert errors == []
+    assert [(e.action, e.from_state, e.to_state) for e in _chain(db.session.get(User, sam))] == [
+        ("account_deactivate", "active", "deactivated")]

@@ -25,7 +25,9 @@ def test_two_init_db_at_once_both_succeed_on_a_new_database():
         conn.execute(text(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
         conn.execute(text(f"CREATE DATABASE {DB}"))
     target = url.rsplit("/", 1)[0] + f"/{DB}"
-    env = {**os.environ, "DATABASE_URL": target, "FLASK_APP": "app.py", "ACCORD_ENV": "development"}
+    # (A pool of one connection: the lock is held on a connection of its own, not the pool's.)
+    env = {**os.environ, "DATABASE_URL": target, "FLASK_APP": "app.py", "ACCORD_ENV": "development",
+           "ACCORD_DB_POOL_SIZE": "1", "ACCORD_DB_MAX_OVERFLOW": "0"}
     env.pop("TEST_DATABASE_URL", None)
     flask = [sys.executable, "-m", "flask"]
     try:

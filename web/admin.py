@@ -33,23 +33,31 @@ PER_PAGE = 50
 WHO_MAY = "Only administrators may manage users: ask one of them to make the change."
 
 
-#: Checks run after an account changes, each given the departments it was and is in, each returning
-#: the warnings to show the administrator (a workflow registers one: travel, a department left
-#: without a head while its staff's trips wait for one).
+#: Checks run before and after an account changes, each given the departments it was and is in,
+#: each returning the warnings about them by a key (a workflow registers one: travel, a department
+#: without a head while its staff's trips wait for one). What the change brought is shown.
 _account_checks: list = []
 
 
 def add_account_check(check) -> None:
-    """Register a check run after an account changes: check(department_ids) -> list of warnings."""
+    """Register a check of an account's change: check(department_ids) -> {key: warning}."""
     if check not in _account_checks:
         _account_checks.append(check)
 
 
-def _warn(*department_ids: int) -> None:
-    """Flash the registered checks' warnings about these departments."""
-    for check in _account_checks:
-        for message in check(set(department_ids)):
-            flash(message, "warning")
+def _gaps(*department_ids: int) -> list[dict]:
+    """Return each registered check's warnings about these departments, now."""
+    return [check(set(department_ids)) for check in _account_checks]
+
+
+def _warn(before: list[dict], *department_ids: int) -> None:
+    """Flash the warnings the change brought: those the checks give now and did not before it (a
+    gap there was already, flashed at every edit of anyone in that department, is on the
+    administrator's dashboard)."""
+    for earlier, now in zip(before, _gaps(*department_ids)):
+        for key, message in now.items():
+            if key not in earlier:
+                flash(message, "warning")
 
 
 def _admin_only() -> None:
@@ -214,6 +222,7 @@ def admin_user(user_id: int):
     if not form.validate_on_submit():
         return _edit_page(user, roles, form, status=422 if form.errors else 200)
     was_in = user.department_id
+    before = _gaps(was_in)
     try:
         with write_transaction(db.session) as tx:
             changes = update_user(tx, user, full_name=form.full_name.data, email=form.email.data,
@@ -227,7 +236,7 @@ def admin_user(user_id: int):
     else:
         log.info("%s changed user %r: %s", current_user.username, user.username, _described(changes))
         flash(f"Changes to {user.username} saved.", "success")
-        _warn(was_in, user.department_id)
+        _warn(before, was_in, user.department_id)
     return redirect(url_for("web.admin_user", user_id=user.id))
 
 
@@ -258,6 +267,7 @@ def admin_deactivate_user(user_id: int):
     if not user.active:
         flash(f"{user.username}'s account was already deactivated.", "info")
         return redirect(url_for("web.admin_user", user_id=user.id))
+    before = _gaps(user.department_id)
     try:
         with write_transaction(db.session) as tx:
             count = deactivate_user(tx, user, actor=_actor())
@@ -270,7 +280,7 @@ def admin_deactivate_user(user_id: int):
     flash(f"{user.username}'s account has been deactivated: they are signed out everywhere and "
           f"{count} API token{'' if count == 1 else 's'} revoked. Their requests and their place in the "
           "audit trail stay.", "success")
-    _warn(user.department_id)
+    _warn(before, user.department_id)
     return redirect(url_for("web.admin_user", user_id=user.id))
 
 

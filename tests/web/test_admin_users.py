@@ -330,3 +330,7 @@ def test_a_department_left_without_a_head_while_trips_wait_is_said_to_its_admini
     r = admin.post(f"/admin/users/{dana.id}", data=details_form(user("dana"), department="new",
                                                                  new_department="Economic Development"))
     assert "Toronto Public Health has no active Department Head now" in " ".join(text(admin.get(r.location)).split())
+    # An edit that changes nothing of it (a colleague's name there) does not say it again: the dashboard does.
+    r = admin.post(f"/admin/users/{sam.id}", data=details_form(user("sam"), full_name="Sam Okafor"))
+    assert r.status_code == 302 and "no active Department Head" not in text(admin.get(r.location))
+    assert "Toronto Public Health: 2 trips waiting" in " ".join(text(admin.get("/")).split())

@@ -8,13 +8,13 @@ from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import bindparam, event, select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, object_session, selectinload
 
 import clock
 from models import Case, Department, Role, User
 from workflows.statements import constant
 from workflows.definition import OWNER, Guard, Transition, Workflow, incomplete, named
-from workflows.scoring import is_eligible, not_recused, recused_reviewers
+from workflows.scoring import is_eligible, not_recused, read_scores, recused_reviewers
 from workflows.travel.schemas import ReportArgs, TravelData, cost_total
 
 NAME = "travel"
@@ -83,26 +83,34 @@ decides.refusal = ("Only the head of the traveller's own department decides a st
 AWAITING_HEAD = ("submitted", "report_submitted")
 
 
-def headless_departments(session: Session) -> list[tuple[Department, int]]:
-    """Return the departments whose staff trips wait for their head's decision while no active
-    account there holds the Department Head role, each with how many wait, by name.
+def headless_departments(session: Session, among: set[int] | None = None) -> list[tuple[Department, int]]:
+    """Return the departments (of `among`, if given) whose staff trips wait for their head's
+    decision while no active account there holds the Department Head role, each with how many
+    wait, by name.
 
     A head deactivated, or moved to another department, left those trips waiting for no one, and
     said so nowhere: an administrator gives someone there the role (an acting head). A head's own
-    trip goes to the CAO, a councillor's to the committee, a trip whose head declared a conflict of
-    interest to the CAO: none of those is counted.
+    trip goes to the CAO, a councillor's to the committee, and a submitted trip on which a
+    reviewer declared a conflict of interest to any CAO who did not: none of those is counted.
+    The departments without a head are found first (few, most often none); only their waiting
+    trips are read, and their scores in one query.
     """
-    waiting = session.scalars(select(Case).where(Case.workflow == constant(NAME), Case.state.in_(AWAITING_HEAD)))
-    counts = Counter(c.department_id for c in waiting
-                     if not is_councillor_trip(c) and not c.owner.has_role("dept_head")
-                     and not (c.state == "submitted" and recused_reviewers(c)))
-    if not counts:
+    headed = (select(User.department_id).join(User.roles)
+              .where(Role.name == "dept_head", User.active.is_(True)))
+    stmt = (select(Case).where(Case.workflow == constant(NAME), Case.state.in_(AWAITING_HEAD),
+                               Case.department_id.not_in(headed)).options(selectinload(Case.owner)))
+    if among is not None:
+        stmt = stmt.where(Case.department_id.in_(list(among)))
+    waiting = [c for c in session.scalars(stmt) if not is_councillor_trip(c) and not c.owner.has_role("dept_head")]
+    if not waiting:
         return []
-    headed = set(session.scalars(select(User.department_id).join(User.roles)
-                                 .where(Role.name == "dept_head", User.active.is_(True),
-                                        User.department_id.in_(list(counts)))))
-    found = [(session.get(Department, d), n) for d, n in counts.items() if d not in headed]
-    return sorted(found, key=lambda pair: pair[0].name.casefold())
+    submitted = [c for c in waiting if c.state == "submitted"]
+    read_scores(submitted)  # (one query: whether a reviewer stepped aside, for each)
+    cao = set(session.scalars(select(User.id).join(User.roles).where(Role.name == "cao", User.active.is_(True))))
+    counts = Counter(c.department_id for c in waiting
+                     if not (c.state == "submitted" and (recused := recused_reviewers(c)) and cao - recused))
+    departments = {d.id: d for d in session.scalars(select(Department).where(Department.id.in_(list(counts))))}
+    return sorted(((departments[d], n) for d, n in counts.items()), key=lambda pair: pair[0].name.casefold())
 
 
 def estimated_total(case: Case) -> Decimal | None:

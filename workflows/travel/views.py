@@ -180,12 +180,14 @@ def _headless_panel(_user) -> dict | None:
     return {"headless_departments": gaps} if gaps else None
 
 
-def _headless_after_change(department_ids: set[int]) -> list[str]:
-    """Say, after an account's change, which of these departments it left with trips waiting for a
-    head and none to decide them (the head deactivated, moved, or their role taken away)."""
-    return [f"{dept.name} has no active Department Head now: {n} staff trip{'' if n == 1 else 's'} "
-            f"wait{'s' if n == 1 else ''} for one. Give someone there the Department Head role (an acting head)."
-            for dept, n in headless_departments(db.session) if dept.id in department_ids]
+def _headless(department_ids: set[int]) -> dict[int, str]:
+    """Return, by department, what to tell an administrator of these departments that have trips
+    waiting for a head and none to decide them (the head deactivated, moved, or their role taken
+    away); the account pages compare it before and after a change (web.admin.add_account_check)."""
+    return {dept.id: f"{dept.name} has no active Department Head now: {n} staff trip{'' if n == 1 else 's'} "
+                     f"wait{'s' if n == 1 else ''} for one. Give someone there the Department Head role (an "
+                     "acting head)."
+            for dept, n in headless_departments(db.session, department_ids)}
 
 
 def init_app(app: Flask) -> None:
@@ -197,7 +199,7 @@ def init_app(app: Flask) -> None:
     add_link("Overdue reports", "travel.overdue", OVERDUE_ROLES)
     add_panel("travel/panel.html", _panel)
     add_panel("travel/headless_panel.html", _headless_panel, roles=("admin",))
-    add_account_check(_headless_after_change)
+    add_account_check(_headless)
     add_case_section("travel/case_section.html", (NAME,))
 
     @app.context_processor
