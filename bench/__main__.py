@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
                 continue
             from bench import report
 
-            report.main(["--full"] if args.full else [])
+            report.main(["--full"] if args.full else [], machine=False)  # (printed above)
         else:
             BENCHMARKS[name](full=args.full)
         print(f"  ({name}: {time.perf_counter() - began:.0f} s)", flush=True)

@@ -167,8 +167,8 @@ def run(url: str, cases: int, repeats: int) -> dict:
             "check": f"{figures['travel']['requests']} travel requests in {YEAR}"}
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run the benchmark and print the tables."""
+def main(argv: list[str] | None = None, machine: bool = True) -> None:
+    """Run the benchmark and print the tables (the machine's too, unless `python -m bench` has)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="100,000 cases instead of 5,000")
     parser.add_argument("--repeats", type=int, default=3)
@@ -176,7 +176,8 @@ def main(argv: list[str] | None = None) -> None:
     cases = 100_000 if args.full else 5_000
     with databases("report") as found:
         results = [run(url, cases, args.repeats) for _, url in found]
-    print_machine()
+    if machine:
+        print_machine()
     print_table(f"Annual report of {YEAR} as JSON (compute_annual + JSON), best and median of {args.repeats}",
                 ["database", "cases", "events", "load s", "report s (best)", "report s (median)", "check"],
                 [[r["database"], f"{r['cases']:,}", f"{r['events']:,}", r["load_s"], r["best_s"], r["median_s"],
