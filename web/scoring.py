@@ -83,7 +83,9 @@ def _scoring_context(case) -> dict:
             for cid, value in (mine.ratings or {}).items():
                 if cid in cset.rated_ids:  # not a criterion removed since, or now computed
                     getattr(form, f"rating_{cid}").data = str(value)
+    wf = registry.get(case.workflow)
     return {"cset": cset, "scores": shown, "aggregate": aggregate_for(case, shown),
+            "decided": case.state in wf.decided_states,
             "score_form": form, "my_score": mine, "hidden_count": len(scores) - len(shown),
             "score_stands": SCORE_STANDS if stands and scores_case else None}
 

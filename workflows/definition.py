@@ -151,6 +151,10 @@ class Workflow:
     scored: bool = False
     scorers: tuple[str, ...] = ()
     scoring_states: tuple[str, ...] = ()
+    # The states in which the request's decision is taken, or it ended (approved, declined,
+    # withdrawn...): its scores guide no one any more, so what would call for a decider's or a
+    # reviewer's eye (reviewers who disagree, a score to make again) is no longer raised.
+    decided_states: tuple[str, ...] = ()
     # Which of the scorers review this case (reviews(case, user)), when not all of them do: a
     # committee member scores a councillor's trip, not a staff trip. None: every scorer.
     reviews: Callable[[Any, Any], bool] | None = None

@@ -18,10 +18,12 @@ def _iso(dt) -> str:
 
 def case_flags(case: Case, disagree: bool = False) -> list[str]:
     """Return the conditions the case carries now (report_overdue, triage_late, ...), with
-    reviewers_disagree when its reviewers, as the reader may see them, disagree."""
+    reviewers_disagree when its reviewers, as the reader may see them, disagree, while its
+    decision is to come (a warning to whoever decides: on a decided request no one can act on it)."""
     wf = registry.get(case.workflow)
     flags = list(wf.flags(case)) if wf and wf.flags else []
-    return flags + ["reviewers_disagree"] if disagree else flags
+    decided = wf is not None and case.state in wf.decided_states
+    return flags + ["reviewers_disagree"] if disagree and not decided else flags
 
 
 class CaseRow(NamedTuple):

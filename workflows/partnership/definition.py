@@ -173,6 +173,7 @@ WORKFLOW = Workflow(
     claimed_by=("hco",),
     claimed_states=("under_review",),
     scoring_states=("under_review",),
+    decided_states=("adopted", "declined", "withdrawn"),
     state_labels={"committee_review": "At committee", "council_review": "At Council", "adopted": "Adopted"},
     transitions=(
         Transition("submit", ("draft",), "submitted", (OWNER,), "Submit",

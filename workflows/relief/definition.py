@@ -203,6 +203,7 @@ WORKFLOW = Workflow(
     claimed_by=("hco",),
     claimed_states=("in_triage",),
     scoring_states=("in_triage",),
+    decided_states=("approved", "declined", "withdrawn", "disbursed", "closed"),
     transitions=(
         Transition("submit", ("draft",), "submitted", (OWNER,), "Submit", guards=(data_complete,),
                    effect=_start_triage_clock),

@@ -113,6 +113,17 @@ def headless_departments(session: Session, among: set[int] | None = None) -> lis
     return sorted(((departments[d], n) for d, n in counts.items()), key=lambda pair: pair[0].name.casefold())
 
 
+#: The states in which the post-trip report stands filed (returned, it is owed again).
+REPORT_FILED = ("report_submitted", "closed")
+
+
+def report_filed_on(case) -> str | None:
+    """Return the day the trip's post-trip report was filed, while it stands filed: a report
+    returned to its traveller keeps its text (to be mended), and its day, but is owed again."""
+    report = case.data.get("report")
+    return report.get("filed_on") if case.state in REPORT_FILED and isinstance(report, dict) else None
+
+
 def estimated_total(case: Case) -> Decimal | None:
     """Return the estimated total of a request, or None when no costs are entered."""
     costs = case.data.get("estimated_cost")
@@ -275,6 +286,7 @@ WORKFLOW = Workflow(
     scored=True,
     scorers=("dept_head", "committee", "cao"),
     scoring_states=("submitted", "cao_review"),
+    decided_states=("approved", "declined", "cancelled", "travelled", "report_submitted", "closed"),
     reviews=reviews,
     derived_fields=("overdue_reports",),
     transitions=(

@@ -24,8 +24,8 @@ from workflows.fields import money_text
 from workflows.queries import load_visible
 from workflows.scoring import eligibility_for
 from workflows.statements import Shape, constant, inline, per_roles, person
-from workflows.travel.definition import (NAME, WORKFLOW, estimated_total, headless_departments, is_approver, is_overdue, midnight,
-                                         overdue_clause, report_due_on)
+from workflows.travel.definition import (NAME, WORKFLOW, estimated_total, headless_departments, is_approver,
+                                         is_overdue, midnight, overdue_clause, report_due_on, report_filed_on)
 from workflows.travel.forms import ReportForm, TravelForm
 from workflows.travel.schemas import CostBreakdown
 
@@ -162,14 +162,13 @@ def traveller_history(case: Case, user: User) -> list[Trip]:
     rows = []
     for c in others:
         data, total = c.data, estimated_total(c)
-        report = data.get("report")
         # A trip the reader may not open (one of another department, before the traveller moved)
         # shows what the decision reads, its dates and its report, not its title or its cost.
         seen = can_view(user, c)
         rows.append(Trip(c.id, c.title if seen else "A trip the traveller made in another department", seen,
                          data.get("start_date") or "—", data.get("end_date") or "—", c.state,
                          WORKFLOW.label(c.state), None if total is None or not seen else money_text(total),
-                         is_overdue(c), report_due_on(c), report.get("filed_on") if isinstance(report, dict) else None))
+                         is_overdue(c), report_due_on(c), report_filed_on(c)))
     return rows
 
 
@@ -204,7 +203,7 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def travel_helpers():
-        return {"travel_review": review}
+        return {"travel_review": review, "travel_report_filed_on": report_filed_on}
 
 
 def review(case: Case) -> dict:

@@ -260,3 +260,36 @@ def test_a_new_proposal_for_a_dormant_city_is_marked_beside_the_partner_city(peo
     assert re.search(r'id="partner_city-error">The City&#39;s partnership with Sao Paulo, Brazil is dormant', page)
     db.session.expire_all()
     assert db.session.get(Case, case.id).state == "draft"
+
+
+def _read(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_a_decided_proposal_raises_no_alarm_no_one_can_act_on(api, people, make_case, browser_of):
+    # Reviewers who disagreed stayed flagged on a declined proposal, on its owner's dashboard too;
+    # an adopted one scored under earlier criteria asked its reviewers to score again.
+    from sqlalchemy import update
+
+    from models import Score
+    from tests.workflows.partnership.conftest import DECISION, RATINGS
+    from workflows import engine
+    from workflows.scoring import submit_score
+
+    case = make_case("under_review")
+    submit_score(db.session, people["hana"], case.id, RATINGS)
+    submit_score(db.session, people["omar"], case.id, {**RATINGS, "strategic_alignment": 1})
+    case = engine.fire(db.session, people["hana"], case.id, "recommend", db.session.get(Case, case.id).version)
+    assert api(people["pat"]).get(f"/api/v1/cases/{case.id}").get_json()["flags"] == ["reviewers_disagree"]
+    case = engine.fire(db.session, people["pat"], case.id, "decline", case.version, comment="Not this term.",
+                       payload=DECISION)
+    assert api(people["pat"]).get(f"/api/v1/cases/{case.id}").get_json()["flags"] == []
+    assert "reviewers disagree" not in browser_of(people["chen"]).get("/").get_data(as_text=True)
+    assert "reviewers disagree" not in browser_of(people["cao"]).get(f"/cases/{case.id}").get_data(as_text=True)
+    adopted = make_case("adopted", owner="rossi", title="Adopted under earlier criteria")
+    db.session.execute(update(Score).where(Score.case_id == adopted.id).values(criteria_hash="0" * 64,
+                                                                                criteria_version=0))
+    db.session.commit()
+    page = _read(browser_of(people["cao"]).get(f"/cases/{adopted.id}").get_data(as_text=True))
+    assert "No figure under the criteria in force: its scores were made under an earlier version" in page
+    assert "score again" not in page and "incomplete" not in page and "No figure yet" not in page

@@ -421,3 +421,21 @@ def test_the_timeline_names_people_as_the_rest_of_the_page_does(app, browse, peo
     timeline = page.split('id="timeline-h"')[1]
     assert "<strong>Lee Wong</strong>" in timeline and "<strong>lee</strong>" not in timeline
     assert "<dt>Assigned to</dt>" not in page  # a trip is never assigned to anyone
+
+
+def test_a_returned_report_is_said_to_be_owed_again_not_filed(browse, people, make_trip):
+    # Returned to its traveller, a report kept its text and its day: "due by ... · filed on ..." on
+    # its page, and "filed" in the approver's list of the traveller's trips for a new request.
+    returned = make_trip("sam", "report_submitted", trip_data(TODAY - timedelta(days=10)), title="Returned one")
+    engine.fire(db.session, people["dana"], returned.id, "return_report", returned.version,
+                comment="Add what you learned.")
+    accepted = make_trip("sam", "closed", trip_data(TODAY - timedelta(days=20)), title="Accepted one")
+    new = make_trip("sam", "submitted", trip_data(TODAY + timedelta(days=30)), title="New one")
+    own = " ".join(re.sub(r"<[^>]+>", " ", browse(people["sam"]).get(f"/cases/{returned.id}")
+                          .get_data(as_text=True)).split())
+    assert "returned to the traveller, to be filed again" in own and "filed on" not in own
+    review = browse(people["dana"]).get(f"/cases/{new.id}").get_data(as_text=True)
+    rows = {m[0]: " ".join(m[1].split()) for m in re.findall(r'>(Returned one|Accepted one)</a></td>(.*?)</tr>',
+                                                               review, re.S)}
+    assert "filed" not in rows["Returned one"] and "due " in rows["Returned one"]
+    assert f"filed {db.session.get(Case, accepted.id).data['report']['filed_on']}" in rows["Accepted one"]
