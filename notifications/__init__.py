@@ -149,11 +149,13 @@ def queue_awaiting(sender: str, session: Session, case: Case, transition, actor:
     ended = not any(case.state in t.source for t in wf.transitions)
     # Theirs later: a trip approved ahead waits for its traveller only from its first day.
     later = case.state in wf.waits_on_owner and not wf.owners_turn(case)
-    if ((ended or later) and actor.id != owner.id and owner.active
+    # A step that must give its reason (a committee's deferral) is the owner's news too.
+    reasoned = transition is not None and transition.comment_required
+    if ((ended or later or reasoned) and actor.id != owner.id and owner.active
             and not any(row["user_id"] == owner.id for row in rows)):
-        # The request came to its end by another's step (declined, closed, adopted), or to a state
-        # where its owner's step comes later: its owner, who has nothing to do now, is told, with
-        # the reason given (a decline's comment).
+        # The request came to its end by another's step (declined, closed, adopted), to a state
+        # where its owner's step comes later, or on by a step that gives its reason (deferred): its
+        # owner, who has nothing to do now, is told, with the reason given (a decline's comment).
         _tell_outcome(rows, outbox, owner, case, actor, comment, whose="your request",
                       later=tuple(reason for _step, reason in pending_steps(owner, case, wf)) if later else ())
     elif ended and actor.id == owner.id:

@@ -114,3 +114,18 @@ def test_decisions_page_searches(people, make_case, browser_of):
     make_case("adopted")
     page = browser_of(people["hana"]).get("/partnerships/decisions?q=CC14").get_data(as_text=True)
     assert "2026.CC14.2" in page and "2026.PF13.5" not in page
+
+
+def test_a_deferral_tells_its_proposer_why(people, make_case, caplog):
+    # The committee's deferral, with its required reason, reached only another committee member
+    # ("awaits you"); the councillor whose proposal it was never heard of it.
+    import logging
+
+    from workflows import engine
+
+    case = make_case("committee_review")
+    with caplog.at_level(logging.INFO, logger="accord.mail"):
+        engine.fire(db.session, people["pat"], case.id, "defer", case.version, comment="Await the FCM decision.",
+                    payload=DECISION)
+    to_owner = [m for m in caplog.messages if m.startswith("mail to cllr.chen@")]
+    assert len(to_owner) == 1 and "to deferred" in to_owner[0] and "Await the FCM decision." in to_owner[0]
