@@ -163,8 +163,8 @@ def _check_settings(app: Flask) -> None:
         value = app.config[name]
         if (not isinstance(value, Decimal) or not value.is_finite() or not 0 <= value <= MAX_MONEY
                 or value != value.quantize(Decimal("0.01"))):
-            raise settings.SettingError(f"{name} must be an amount from 0 to {MAX_MONEY} with at most two decimals, "
-                               f"not {value!r}.")
+            raise settings.SettingError(f"{name} must be an amount from 0 to {MAX_MONEY} with at most two "
+                                        f"decimals, not {value!r}.")
     for name in RATE_LIMITS:
         try:
             parse_many(app.config[name])

@@ -46,23 +46,21 @@ def _audit(session: Session, user: User, actor: User | None, action: str, payloa
     """Append an event to the account's chain, the state it leaves being the account's status.
 
     Who gave whom which role decides who approves a trip or a grant: every change to an account
-    is kept as a case's are. The user row is locked first, so that two administrators' changes to
-    one account chain one after the other (SQLite's write transaction holds the only write lock).
-    FOR NO KEY UPDATE, as an UPDATE of the row takes: FOR UPDATE also conflicted with the key-share
-    lock that an event's actor_id takes on its actor's row, and two administrators acting on each
-    other's accounts at once deadlocked. The actor None is a command run on the server (`flask
-    users`, the demo data)."""
-    session.execute(select(User.id).where(User.id == user.id).with_for_update(key_share=True))
+    is kept as a case's are. The caller holds the account's row (_read_locked; a new account is
+    seen by no one else yet), so that two administrators' changes to one account chain one after
+    the other. The actor None is a command run on the server (`flask users`, the demo data)."""
     user.last_event_hash = record_event(session, actor=actor, chain=account_chain(user), action=action,
                                         from_state=from_status, to_state=account_status(user.active),
                                         payload=payload)["hash"]
 
 
 def _read_locked(session: Session, user: User) -> None:
-    """Read the account again, locked until the transaction ends (FOR NO KEY UPDATE, see _audit):
-    two closing it at once on PostgreSQL each read it open before either wrote, and both recorded
-    closing it. The second now waits, and reads it closed. (SQLite's write lock serialises them.)
-    Changes to it not yet flushed are flushed first, not lost."""
+    """Read the account again, locked until the transaction ends: as it stands, not as a form read it
+    earlier (two closing it at once on PostgreSQL each read it open, and both recorded closing it;
+    the second now waits, and reads it closed; SQLite's write lock serialises them). FOR NO KEY
+    UPDATE, as an UPDATE of the row takes: FOR UPDATE also conflicted with the key-share lock an
+    event's actor_id takes on its actor's row, and two administrators acting on each other's
+    accounts at once deadlocked. Changes to it not yet flushed are flushed first, not lost."""
     session.flush()
     session.refresh(user, with_for_update={"key_share": True})
 
@@ -159,11 +157,9 @@ def update_user(session: Session, user: User, *, full_name: str | None, email: s
     left to manage the users, and they would be locked out of this very page. Refused, nothing changes.
     """
     _lock_accounts(session)  # (it may create a department, as create_user may)
-    # Read again under the lock: the account as loaded for the form may predate another
-    # administrator's change that committed since, and the trail would tell a change from a state
-    # the account was no longer in (roles "from" what they were before the other's change).
-    session.flush()  # (a caller's change to it, not yet flushed, is kept, not discarded)
-    session.refresh(user)
+    # The account as loaded for the form may predate another administrator's change committed
+    # since: the trail would tell roles "from" what they were before it.
+    _read_locked(session, user)
     found = _roles(session, roles)
     if actor is not None and actor.id == user.id and actor.has_role("admin") and "admin" not in roles:
         raise AccountError("You cannot remove your own administrator role: another administrator may.", "roles")
@@ -315,6 +311,7 @@ def change_password(session: Session, user: User, new_password: str, actor: User
     (the person themself, an administrator, or a command), never the password."""
     if problems := policy_problems(new_password, user.username):
         raise AccountError("The password is too weak: " + " ".join(problems), "password")
+    _read_locked(session, user)
     user.password_hash = hash_password(new_password)
     end_sessions(session, user.id)
     revoke_tokens(session, user)

@@ -37,6 +37,22 @@ def pg_url() -> str | None:
         return None
 
 
+def empty_pg_database(name: str, drop: bool = False) -> str | None:
+    """Make an empty PostgreSQL database of this name beside the tests' own, and return its URL
+    (None when no server answers); with drop, remove it instead. For the tests that run the
+    commands on a database of their own (init-db, gunicorn)."""
+    base = pg_url()
+    if base is None:
+        return None
+    admin = create_engine(base.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        if not drop:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return base.rsplit("/", 1)[0] + f"/{name}"
+
+
 def _config(url: str) -> dict:
     return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "ACCORD_ENV": "test", "SECRET_KEY": "test-secret",
             "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False, "SERVER_NAME": None}

@@ -20,10 +20,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 import clock
-from tests.conftest import pg_url
+from tests.conftest import empty_pg_database
 
 ROOT = Path(__file__).resolve().parents[1]
 DB = "accord_storm_test"
@@ -99,15 +99,9 @@ def _call(base: str, method: str, path: str, token: str | None = None, body: dic
 
 @pytest.fixture(scope="module")
 def storm_db():
-    base = pg_url()
-    if base is None:
+    url = empty_pg_database(DB)
+    if url is None:
         pytest.skip("no PostgreSQL server answers (CI starts one)")
-    admin = create_engine(base.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {DB}"))
-    admin.dispose()
-    url = base.rsplit("/", 1)[0] + f"/{DB}"
     env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "app.py"}
     flask = [sys.executable, "-m", "flask"]
     subprocess.run([*flask, "init-db"], cwd=ROOT, env=env, check=True, capture_output=True)

@@ -10,21 +10,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import pg_url
+from tests.conftest import empty_pg_database
 
 ROOT = Path(__file__).resolve().parents[1]
 DB = "accord_upgrade_test"
 
 
 def test_two_init_db_at_once_both_succeed_on_a_new_database():
-    url = pg_url()
-    if url is None:
+    target = empty_pg_database(DB)
+    if target is None:
         pytest.skip("no PostgreSQL server answers (CI runs one): SQLite is one file on one host")
-    admin = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {DB}"))
-    target = url.rsplit("/", 1)[0] + f"/{DB}"
     # (A pool of one connection: the lock is held on a connection of its own, not the pool's.)
     env = {**os.environ, "DATABASE_URL": target, "FLASK_APP": "app.py", "ACCORD_ENV": "development",
            "ACCORD_DB_POOL_SIZE": "1", "ACCORD_DB_MAX_OVERFLOW": "0"}
@@ -41,6 +36,4 @@ def test_two_init_db_at_once_both_succeed_on_a_new_database():
             assert conn.execute(text("SELECT count(*) FROM partnerships")).scalar() == 13
         engine.dispose()
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
-        admin.dispose()
+        empty_pg_database(DB, drop=True)

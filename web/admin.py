@@ -23,6 +23,7 @@ from web.admin_forms import (NEW_DEPARTMENT, AccountStatusForm, NewUserForm, Set
                              UserFilterForm)
 from web.forms import form_page, refused, whole_number
 from workflows.errors import Forbidden, NotFound
+from workflows.presenters import change_lines
 from workflows.transaction import write_transaction
 
 log = logging.getLogger("accord.security")
@@ -174,17 +175,13 @@ def _history(user: User, roles: list[Role]) -> list[dict]:
     """Return the account's audit events, oldest first, each with what it did and the lines of what
     it set ("Roles: City employee → City employee, Department Head")."""
     def shown(name: str, value) -> str:
-        if value in (None, "", []):
-            return "—"
         return _titles(value, roles) if name == "roles" else str(value)
 
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == account_chain(user))
                                 .order_by(AuditEvent.seq))
     history = []
     for e in events:
-        lines = [(label, f"{shown(k, e.payload[k]['from'])} → {shown(k, e.payload[k]['to'])}"
-                  if isinstance(e.payload[k], dict) else shown(k, e.payload[k]))
-                 for k, label in ACCOUNT_FIELDS.items() if k in e.payload]
+        lines = change_lines(e.payload, ACCOUNT_FIELDS, shown)
         if e.action == "account_deactivate":
             n = e.payload.get("tokens_revoked", 0)
             lines.append(("API tokens revoked", str(n)))

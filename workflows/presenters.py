@@ -1,7 +1,7 @@
-"""The shape in which a case is shown to a person or a script."""
+"""The shape in which a case, and the events of a trail, are shown to a person or a script."""
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from sqlalchemy import bindparam, select
 
@@ -14,6 +14,19 @@ from workflows.audit import settled
 
 def _iso(dt) -> str:
     return dt.isoformat(timespec="seconds") + "Z"
+
+
+def change_lines(payload: dict[str, Any], labels: dict[str, str],
+                 shown: Callable[[str, Any], str] = lambda _name, value: str(value)) -> list[tuple[str, str]]:
+    """Return what an audit event of a reference chain (an inventory entry's, an account's) set, as
+    its page lists it: each field it names in `labels`, with its value or "from → to" (an empty
+    one as "—"), in the payload's order; `shown(name, value)` says a value."""
+    def said(name: str, value: Any) -> str:
+        return "—" if value in (None, "", []) else shown(name, value)
+
+    return [(labels[name], f"{said(name, value.get('from'))} → {said(name, value.get('to'))}"
+             if isinstance(value, dict) else said(name, value))
+            for name, value in payload.items() if name in labels]
 
 
 def case_flags(case: Case, disagree: bool = False) -> list[str]:

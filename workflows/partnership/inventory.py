@@ -14,6 +14,7 @@ from models.types import utcnow
 from workflows.access import visible
 from workflows.audit import record_event
 from workflows.errors import Forbidden, NotFound, StaleVersion, ValidationFailed
+from workflows.presenters import change_lines as presented_changes
 from workflows.partnership.schemas import InventoryArgs
 from workflows.transaction import write_transaction
 
@@ -42,20 +43,10 @@ def entry_dict(p: Partnership) -> dict[str, Any]:
 
 def change_lines(payload: dict[str, Any]) -> list[tuple[str, str]]:
     """Return what an event of an entry's chain set, as its page lists it: each field as the form
-    names it, with its value or "from → to", a status as the inventory list shows it ("Active")."""
-    def shown(name: str, value: Any) -> str:
-        if value in (None, ""):
-            return "—"
-        return str(value).capitalize() if name == "status" else str(value)
-
-    lines = []
-    for name, value in payload.items():
-        if name == "case_id":  # (the proposal whose adoption made the change, named apart)
-            continue
-        text = (f"{shown(name, value.get('from'))} → {shown(name, value.get('to'))}" if isinstance(value, dict)
-                else shown(name, value))
-        lines.append((FIELD_LABELS.get(name, name.replace("_", " ").capitalize()), text))
-    return lines
+    names it, a status as the inventory list shows it ("Active"); the proposal whose adoption made
+    the change (case_id) is named apart."""
+    return presented_changes(payload, FIELD_LABELS,
+                             lambda name, value: str(value).capitalize() if name == "status" else str(value))
 
 
 def event_dict(e: AuditEvent) -> dict[str, Any]:

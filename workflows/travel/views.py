@@ -215,5 +215,5 @@ def review(case: Case) -> dict:
     user = current_user._get_current_object()
     # Knock-outs bear on a request until it is decided: on one approved or declined, "cannot be
     # approved now" misread as news (a report overdue since the approval).
-    deciding = case.state == "draft" or bool(WORKFLOW.candidates("approve", case.state))
-    return {"ineligible": eligibility_for(case) if deciding else None, "history": traveller_history(case, user)}
+    decided = case.state in WORKFLOW.decided_states
+    return {"ineligible": None if decided else eligibility_for(case), "history": traveller_history(case, user)}
