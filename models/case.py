@@ -38,6 +38,10 @@ class Case(db.Model):
     amount_granted: Mapped[Decimal | None] = mapped_column(Money)
     amount_paid: Mapped[Decimal | None] = mapped_column(Money)
     due_on: Mapped[datetime | None] = mapped_column(DateTime)
+    # The figures the workflow derives for its criteria (a traveller's overdue reports), as they
+    # stood when the request was decided: its score then reads what its approver read, not what a
+    # later day says of the applicant's other requests.
+    derived_at_decision: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     # The head of the case's audit chain (its last event's seq and hash), kept on the row the engine
     # locks anyway, so that appending an event needs no query for the chain's last event.
     last_event_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")

@@ -386,12 +386,19 @@ def _fire(session: Session, actor: User, case_id: int, trigger: str, version: An
     for guard in route.guards:
         _run_guard(guard, ctx)
     from_state = case.state
+    # A request being decided keeps the figures its criteria read now, as its approver saw them.
+    deciding = wf.derive is not None and route.dest in wf.decided_states and from_state not in wf.decided_states
+    figures = jsonable(wf.derive(case)) if deciding else None
     # Trigger the shared machine's event on the case directly: attaching the case as a model
     # would bind a dozen methods to it (and log a warning for each when it is attached again).
     moved = wf.machine.events[trigger].trigger(case, ctx=ctx)
     if not moved or case.state != route.dest:
         raise RuntimeError(f"machine and engine disagree on {trigger} from {from_state}")
     case.state_entered_at = utcnow()
+    if deciding:
+        case.derived_at_decision = figures
+    elif case.state not in wf.decided_states and case.derived_at_decision is not None:
+        case.derived_at_decision = None  # (a request reopened for a decision again)
     if case.state == "submitted":
         case.submitted_at = case.state_entered_at
     _refresh(wf, case)

@@ -107,8 +107,14 @@ def as_of(case: Case):
 
 
 def _inputs(case: Case) -> tuple[dict, dict]:
+    """Return the request's data and the figures the workflow derives for its criteria: those kept
+    at its decision, once decided (a decided trip stays as eligible as its approver found it)."""
     wf = registry.get(case.workflow)
-    return case.data, (wf.derive(case) if wf.derive else {})
+    if wf.derive is None:
+        return case.data, {}
+    if case.derived_at_decision is not None and case.state in wf.decided_states:
+        return case.data, case.derived_at_decision
+    return case.data, wf.derive(case)
 
 
 def _counted(cset: CriteriaSet, scores: Sequence[Any]) -> list[dict]:

@@ -1,12 +1,14 @@
 """The travel data: drafts, the complete check on submit, the derived total, projections, flags."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+import clock
 from extensions import db
 from models import Case
 from tests.workflows.travel.conftest import REPORT, TODAY, trip_data
+from workflows import engine
 from workflows.scoring import submit_score
 from workflows.travel.definition import WORKFLOW
 
@@ -96,6 +98,27 @@ def test_an_overdue_trip_is_flagged_and_counts_against_the_other_trips(api, peop
     # The count is of the traveller's OTHER overdue trips.
     assert WORKFLOW.derive(past) == {"overdue_reports": 0}
     assert WORKFLOW.derive(in_time) == {"overdue_reports": 1}
+
+
+def test_a_decided_trip_keeps_the_eligibility_its_approver_saw(api, people, make_trip):
+    # A trip approved as eligible read "ineligible" once another trip of the traveller fell overdue
+    # afterwards: the knock-out read today's count whatever the state.
+    earlier = make_trip("sam", "travelled", trip_data(TODAY - timedelta(days=20), days=5))  # due in 15 days
+    trip = make_trip("sam", "submitted", trip_data(TODAY + timedelta(days=60)), title="Habitat III")
+    submit_score(db.session, people["dana"], trip.id, {"relevance": 4, "expected_value": 4, "knowledge_sharing": 3})
+    trip = engine.fire(db.session, people["dana"], trip.id, "approve", db.session.get(Case, trip.id).version)
+    assert trip.state == "approved" and trip.derived_at_decision == {"overdue_reports": 0}
+    client = api(people["dana"])
+    before = client.get(f"/api/v1/cases/{trip.id}").get_json()["score"]
+    clock.set(datetime.combine(TODAY + timedelta(days=20), datetime.min.time()) + timedelta(hours=15))
+    assert client.get(f"/api/v1/cases/{earlier.id}").get_json()["flags"] == ["report_overdue"]
+    after = client.get(f"/api/v1/cases/{trip.id}").get_json()["score"]
+    assert after["eligible"] is True and after == before
+    # A trip still to be decided reads today's count, and is knocked out.
+    waiting = make_trip("sam", "submitted", trip_data(TODAY + timedelta(days=60)), title="Habitat IV")
+    clock.set(datetime.combine(TODAY + timedelta(days=20), datetime.min.time()) + timedelta(hours=15))
+    submit_score(db.session, people["dana"], waiting.id, {"relevance": 4, "expected_value": 4, "knowledge_sharing": 3})
+    assert client.get(f"/api/v1/cases/{waiting.id}").get_json()["score"]["eligible"] is False
 
 
 def test_the_report_is_due_after_the_configured_days(app, api, people, make_trip):
