@@ -282,12 +282,31 @@ def _focus_target(field) -> str:
     return field.id
 
 
+def _invalid(errors) -> dict[str, str]:
+    """Return the attribute that marks an option of a group in error (a radio button, a checkbox)."""
+    return {"aria-invalid": "true"} if errors else {}
+
+
+def _this_page() -> str:
+    """Return the page's own path and query, for a form that posts back to it.
+
+    Without an action a form posts to the page's address as the browser shows it, with the fragment
+    an error summary's link added ("#title"): the page shown again went to that field, not to the
+    new summary, and its errors were never heard.
+    """
+    return request.full_path.removesuffix("?")
+
+
 def init_app(app: Flask) -> None:
     """Give templates error_summary(): the links to the fields of the forms refused in this request."""
 
     @app.context_processor
     def summary():
         return {"error_summary": lambda: [link for form in g.get(_REFUSED, ()) for link in error_links(form)]}
+
+    # Globals, not context: macros imported without the page's context use them too.
+    app.add_template_global(_invalid, "invalid")
+    app.add_template_global(_this_page, "this_page")
 
     @app.teardown_request
     def _forget_refused_forms(_exc) -> None:

@@ -115,7 +115,9 @@ def score_case(case_id: int):
         _show_again(case, form)
         return render_case(load_visible(db.session, current_user, case_id), err.status)
     flash("Your score has been recorded.", "success")
-    return redirect(url_for("web.case_page", case_id=case_id) + "#scoring-h")
+    # No "#scoring-h": a fragment takes the browser there and the focus away from the message, which
+    # is then never heard (as the comment form already does).
+    return redirect(url_for("web.case_page", case_id=case_id))
 
 
 # The refused scoring form, bound to what the reviewer sent, for the case page shown again: without

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 import clock
 from extensions import db
@@ -62,7 +63,10 @@ def score(page, case_id: int, people) -> None:
         # Each button names its point: "4 very good".
         page.get_by_role("group", name=re.compile(f"^{label}")).get_by_label(re.compile(rf"^{value} ")).check()
     page.get_by_role("button", name="Submit score").click()
-    page.get_by_text("Your score has been recorded.").wait_for()
+    # The message takes the focus, so that it is heard (the page once went to the scoring heading
+    # instead, the message above it unseen and unheard).
+    expect(page.locator("#messages")).to_be_focused()
+    expect(page.locator("#messages")).to_contain_text("Your score has been recorded.")
 
 
 def open_case(page, axe_check, case_id: int) -> None:

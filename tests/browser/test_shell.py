@@ -52,6 +52,14 @@ def test_a_refused_form_takes_the_focus_to_a_list_of_what_to_mend(page, make_use
     axe_check(page)
     summary.get_by_role("link", name="New password:").click()
     expect(page.get_by_label("New password", exact=True)).to_be_focused()
+    # Sent again still wrong, from the address the link gave ("#new_password"), the page shown
+    # again takes the focus to its new list, not to the field the old link named.
+    page.get_by_label("Current password").fill(TEST_PASSWORD)
+    page.get_by_label("New password", exact=True).fill("short")
+    page.get_by_label("New password again").fill("shorter")
+    page.get_by_role("button", name="Change password").click()
+    expect(summary).to_be_focused()
+    assert "#" not in page.url
 
 
 def test_the_list_of_requests_is_filtered_and_paged_from_the_menu(page, make_user, sign_in, axe_check, monkeypatch):
