@@ -36,6 +36,10 @@ class AccountError(ValueError):
         self.field = field
 
 
+class AccountChanged(AccountError):
+    """A change refused because another changed the account since the form was shown."""
+
+
 def account_chain(user: User) -> str:
     """Return the name of an account's audit chain."""
     return f"user:{user.id}"
@@ -92,11 +96,11 @@ def department(session: Session, name: str) -> Department:
     return dept
 
 
-def _lock_accounts(session: Session) -> None:
+def _lock_accounts(session: Session, tables: str = "users, departments") -> None:
     """Make creations of users and departments wait for one another until this transaction ends
     (PostgreSQL; SQLite's write transaction holds the only write lock)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("LOCK TABLE users, departments IN SHARE ROW EXCLUSIVE MODE"))
+        session.execute(text(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE"))
 
 
 def create_user(session: Session, username: str, password: str, roles: list[str], department_name: str,
@@ -149,17 +153,27 @@ def _roles(session: Session, names: list[str]) -> list[Role]:
 
 
 def update_user(session: Session, user: User, *, full_name: str | None, email: str | None, department_name: str,
-                roles: list[str], actor: User | None = None) -> dict[str, tuple]:
+                roles: list[str], actor: User | None = None, seen: str | None = None) -> dict[str, tuple]:
     """Change a user's name, email, department and roles; return what changed, {field: (before, after)}
     (roles as sorted lists of names), empty when nothing did.
+
+    `seen` is the head of the account's trail as the form showed it ("" for none yet): if another
+    change was made since (a role granted by another administrator), the form's values would take
+    it back unsaid, so the change is refused (AccountChanged).
 
     An administrator (the actor) may not take the administrator role from themself: nobody might be
     left to manage the users, and they would be locked out of this very page. Refused, nothing changes.
     """
-    _lock_accounts(session)  # (it may create a department, as create_user may)
     # The account as loaded for the form may predate another administrator's change committed
     # since: the trail would tell roles "from" what they were before it.
     _read_locked(session, user)
+    if seen is not None and seen != (user.last_event_hash or ""):
+        raise AccountChanged(f"{user.username}'s account was changed by someone else while you were editing it; "
+                             "it is shown as it is now: make your change again.")
+    # It may create a department, as create_user may; only the departments are locked, after the
+    # row: locking the users table first deadlocked with a password set on the same account (the
+    # row locked, then the users table written, while this waited for the row holding the table).
+    _lock_accounts(session, "departments")
     found = _roles(session, roles)
     if actor is not None and actor.id == user.id and actor.has_role("admin") and "admin" not in roles:
         raise AccountError("You cannot remove your own administrator role: another administrator may.", "roles")
@@ -235,8 +249,30 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(session: Session, user: User) -> str:
-    """Issue a new API token for the user; only its hash is stored."""
+# The account's password and status, read locked against a change until the sign-in commits.
+_CREDENTIALS = select(User.password_hash, User.active).where(User.id == bindparam("uid")).with_for_update(read=True)
+
+
+def _still_valid(session: Session, user: User, verified: str | None) -> None:
+    """Refuse a sign-in whose password was checked against a hash no longer the account's, or on
+    an account closed since (the check, outside the transaction, takes a good part of a second).
+
+    A password change or a closing that committed meanwhile ended every session and token there
+    was: one made after it with the old password lived on. Under the lock (FOR SHARE, PostgreSQL;
+    SQLite's write transaction serialises them), a change waits for the sign-in to commit and
+    then ends what it made; a sign-in that comes second reads the change and is refused.
+    """
+    if verified is None:
+        return
+    row = session.execute(_CREDENTIALS, {"uid": user.id}).one_or_none()
+    if row is None or not row.active or row.password_hash != verified:
+        raise AccountError("Wrong username or password.")
+
+
+def issue_token(session: Session, user: User, verified: str | None = None) -> str:
+    """Issue a new API token for the user; only its hash is stored. Give `verified`, the password
+    hash the caller's password was checked against, for a token asked for with a password."""
+    _still_valid(session, user, verified)
     token = secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, token_hash=_digest(token)))
     session.flush()
@@ -282,8 +318,10 @@ def revoke_tokens(session: Session, user: User) -> int:
     return result.rowcount
 
 
-def start_session(session: Session, user: User) -> str:
-    """Record a web sign-in and return its id, kept in the signed session cookie."""
+def start_session(session: Session, user: User, verified: str | None = None) -> str:
+    """Record a web sign-in and return its id, kept in the signed session cookie (`verified`: the
+    password hash the password was checked against, as for issue_token)."""
+    _still_valid(session, user, verified)
     sid = secrets.token_urlsafe(32)
     session.add(LoginSession(id=sid, user_id=user.id))
     session.flush()

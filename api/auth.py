@@ -6,7 +6,7 @@ from functools import wraps
 
 from flask import current_app, g, request
 from accounts.passwords import verify_password
-from accounts.service import expires_at, issue_token, user_for_token
+from accounts.service import AccountError, expires_at, issue_token, user_for_token
 from api import bp
 from api.errors import error_response
 from api.parse import parse
@@ -87,8 +87,13 @@ def create_token():
     if not verify_password(user.password_hash if user else None, args["password"]) or not user.active:
         log.warning("failed API sign-in for %r from %s", args["username"], request.remote_addr)
         return error_response(401, "Wrong username or password.")
-    with write_transaction(db.session) as session:
-        token = issue_token(session, user)
+    try:
+        with write_transaction(db.session) as session:
+            token = issue_token(session, user, verified=user.password_hash)
+    except AccountError as err:  # the password was changed, or the account closed, meanwhile
+        log.warning("API sign-in for %r from %s refused: its password or status changed during the check",
+                    args["username"], request.remote_addr)
+        return error_response(401, str(err))
     ends = expires_at(token_lifetime(current_app.config))
     # A token is a credential: no cache on the way may keep it (RFC 6749, 5.1).
     return ({"token": token, "expires_at": ends.isoformat(timespec="seconds") + "Z" if ends else None}, 200,

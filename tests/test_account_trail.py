@@ -139,6 +139,33 @@ def test_a_change_made_on_a_stale_form_is_told_from_the_account_as_it_stood(app,
     assert sorted(db.session.get(User, bob).role_names) == ["finance", "staff"]
 
 
+def test_a_save_from_a_page_opened_before_anothers_change_is_refused_and_shows_the_account_as_it_is(
+        app, make_user, browse):
+    # Two administrators opened Sam's page (roles: staff); one granted finance, then the other's
+    # save (staff and hco, as their page showed) silently took the grant away again.
+    sam = make_user("sam", "staff")
+    ada, cara = browse(make_user("ada", "admin")), browse(make_user("cara", "admin"))
+    opened = re.search(r'name="seen" type="hidden" value="([^"]*)"', ada.get(f"/admin/users/{sam.id}").get_data(as_text=True))
+    assert opened is not None
+    assert cara.post(f"/admin/users/{sam.id}", data=_form(sam, roles=["staff", "finance"], seen=opened.group(1))
+                     ).status_code == 302
+    r = ada.post(f"/admin/users/{sam.id}", data=_form(sam, roles=["staff", "hco"], seen=opened.group(1)))
+    page = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", r.get_data(as_text=True))).split())
+    assert r.status_code == 409
+    assert "sam's account was changed by someone else while you were editing it" in page
+    db.session.expire_all()
+    assert sorted(db.session.get(User, sam.id).role_names) == ["finance", "staff"]
+    assert [e.action for e in _chain(sam)] == ["account_edit"]
+    # The page shown again has the account as it is now (finance ticked), and saves from there.
+    shown = r.get_data(as_text=True)
+    assert re.search(r'<input checked[^>]*value="finance"', shown)
+    again = re.search(r'name="seen" type="hidden" value="([^"]*)"', shown).group(1)
+    assert ada.post(f"/admin/users/{sam.id}", data=_form(sam, roles=["staff", "finance", "hco"], seen=again)
+                    ).status_code == 302
+    db.session.expire_all()
+    assert sorted(db.session.get(User, sam.id).role_names) == ["finance", "hco", "staff"]
+
+
 def test_closing_or_reopening_an_account_as_it_already_is_records_nothing(app, make_user):
     sam = make_user("sam", "staff")
     runner = app.test_cli_runner()
@@ -192,6 +219,60 @@ def test_two_administrators_acting_on_each_others_accounts_at_once_both_succeed(
         thread.join(30)
     assert errors == {str(ada): None, str(bob): None}
     assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0
+
+
+def test_a_password_set_while_another_administrator_saves_the_details_both_succeed(app, make_user, monkeypatch):
+    # On PostgreSQL the details' save locked the users table, then waited for the account's row,
+    # which the password's setting held while it hashed; its UPDATE then waited for the table: a
+    # deadlock, and one administrator's change failed.
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    import accounts.service as service
+    from workflows.transaction import write_transaction
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("this run is on SQLite, whose write lock lets one transaction at a time (CI runs PostgreSQL)")
+    sam, ada, bob = make_user("sam", "staff").id, make_user("ada", "admin").id, make_user("bob", "admin").id
+    hashing = threading.Event()
+    real_hash = service.hash_password
+
+    def hash_slowly(password: str) -> str:  # the row is locked by now; the other save starts meanwhile
+        hashing.set()
+        time.sleep(0.5)
+        return real_hash(password)
+
+    monkeypatch.setattr(service, "hash_password", hash_slowly)
+    errors: dict[str, str | None] = {}
+
+    def run(name, change) -> None:
+        try:
+            with app.app_context(), write_transaction(Session(bind=db.engine)) as session:
+                change(session)
+            errors[name] = None
+        except Exception as err:  # noqa: BLE001 (the failure is what the test reports)
+            errors[name] = f"{type(err).__name__}: {err}".splitlines()[0]
+
+    def set_password(session):
+        service.change_password(session, session.get(User, sam), "a brand new password 9", actor=session.get(User, ada))
+
+    def save_details(session):
+        hashing.wait(10)
+        service.update_user(session, session.get(User, sam), full_name="Sam Renamed", email=None,
+                            department_name="Toronto Public Health", roles=["staff", "finance"],
+                            actor=session.get(User, bob))
+
+    threads = [threading.Thread(target=run, args=pair) for pair in (("password", set_password), ("details", save_details))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == {"password": None, "details": None}
+    db.session.expire_all()
+    assert [e.action for e in _chain(db.session.get(User, sam))] == ["password_set", "account_edit"]
+    assert sorted(db.session.get(User, sam).role_names) == ["finance", "staff"]
 
 
 def test_a_downgrade_below_the_account_trail_is_refused_once_it_holds_events(app, make_user, browse, capfd):

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
 
-from accounts.service import (AccountError, account_chain, activate_user, change_password, create_user,
+from accounts.service import (AccountChanged, AccountError, account_chain, activate_user, change_password, create_user,
                               deactivate_user, update_user)
 from extensions import db
 from models import AuditEvent, Department, Role, User
@@ -191,7 +191,7 @@ def _history(user: User, roles: list[Role]) -> list[dict]:
 
 def _details_form(user: User, roles: list[Role], **kwargs) -> UserDetailsForm:
     data = {"full_name": user.full_name, "email": user.email or "", "department": str(user.department_id),
-            "roles": sorted(user.role_names)}
+            "roles": sorted(user.role_names), "seen": user.last_event_hash or ""}
     return UserDetailsForm(data=data, **kwargs).set_choices(_departments(), roles)
 
 
@@ -223,7 +223,15 @@ def admin_user(user_id: int):
     try:
         with write_transaction(db.session) as tx:
             changes = update_user(tx, user, full_name=form.full_name.data, email=form.email.data,
-                                  department_name=form.department_name(), roles=form.roles.data, actor=_actor())
+                                  department_name=form.department_name(), roles=form.roles.data, actor=_actor(),
+                                  seen=form.seen.data)
+    except AccountChanged as err:
+        # Shown as it is now: the fields as sent would put back what the other change changed.
+        log.warning("%s was refused changing user %r: changed by another meanwhile", current_user.username,
+                    user.username)
+        flash(str(err), "error")
+        db.session.expire(user)
+        return _edit_page(user, roles, status=409)
     except AccountError as err:
         log.warning("%s was refused changing user %r: %s", current_user.username, user.username, err)
         _attach(form, err)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import HiddenField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput
 
@@ -53,6 +53,9 @@ class UserDetailsForm(FlaskForm):
                                  render_kw={"autocomplete": "off"})
     roles = SelectMultipleField("Roles", validators=[DataRequired("Choose at least one role.")],
                                 option_widget=CheckboxInput())
+    # The head of the account's trail as the page showed it: a change made since by another
+    # administrator refuses the save, which would put back what the page showed.
+    seen = HiddenField()
 
     def set_choices(self, departments, roles):
         """Offer the departments there are (by id) and every role of the roles table (by title)."""
@@ -80,6 +83,7 @@ class UserDetailsForm(FlaskForm):
 class NewUserForm(UserDetailsForm):
     """An administrator adds a user, with an initial password that they hand over."""
 
+    seen = None  # (a new account has no trail yet)
     username = _username
     password = PasswordField("Initial password", validators=[DataRequired("Give an initial password."),
                                                              Length(max=1024)],

@@ -87,11 +87,17 @@ def login():
     if form.validate_on_submit():
         user = db.session.scalar(db.select(User).where(User.username == form.username.data.strip()))
         if verify_password(user.password_hash if user else None, form.password.data) and user.active:
-            session.clear()
-            with write_transaction(db.session) as tx:
-                session["sid"] = start_session(tx, user)
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            try:
+                with write_transaction(db.session) as tx:
+                    sid = start_session(tx, user, verified=user.password_hash)
+            except AccountError:  # the password was changed, or the account closed, meanwhile
+                log.warning("web sign-in for %r from %s refused: its password or status changed during the check",
+                            form.username.data, request.remote_addr)
+            else:
+                session.clear()
+                session["sid"] = sid
+                login_user(user)
+                return redirect(_safe_next(request.args.get("next")))
         log.warning("failed web sign-in for %r from %s", form.username.data, request.remote_addr)
         flash("Wrong username or password.", "error")
         return render_template("login.html", form=without_autofocus(form)), 401
