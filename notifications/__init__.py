@@ -8,14 +8,16 @@ from __future__ import annotations
 import logging
 import smtplib
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, Case, Notification, Role, User
+from models.types import utcnow
 from models.user import user_roles
 from workflows import registry
 from workflows.access import can_view, pending_steps, waits_for
@@ -169,17 +171,28 @@ def queue_awaiting(sender: str, session: Session, case: Case, transition, actor:
         session.connection().execute(_INSERT, rows)
 
 
+def _queue(rows: list[dict], outbox: list, person: User | Person, kind: str, case: Case, subject: str,
+           body: str) -> None:
+    """Queue one message of a step: its row (with its words, to be sent again if sending fails)
+    commits with the step; the message goes after the commit."""
+    row = {"user_id": person.id, "kind": kind, "key": f"{case.id}:{case.version}", "case_id": case.id,
+           "subject": subject, "body": body}
+    rows.append(row)
+    outbox.append((row, person.email))
+
+
 def _awaits(rows: list[dict], outbox: list, person: User | Person, case: Case, what: str) -> None:
     """Queue the "awaits you" message to one person, saying what happened first."""
     wf = registry.get(case.workflow)
-    rows.append({"user_id": person.id, "kind": "awaits", "key": f"{case.id}:{case.version}", "case_id": case.id})
-    outbox.append(([person.email], f"[Accord] {wf.title} #{case.id} awaits you: {case.title}",
-                   f"{what}It now awaits your action: {case_url(case)}\n"))
+    _queue(rows, outbox, person, "awaits", case, f"[Accord] {wf.title} #{case.id} awaits you: {case.title}",
+           f"{what}It now awaits your action: {case_url(case)}\n")
 
 
-# Who was told since the case entered its state that it awaits them.
+# Who was told since the case entered its state that it awaits them (a message whose sending
+# failed told no one yet).
 _TOLD = select(Notification.user_id).where(Notification.case_id == bindparam("case_id"),
-                                           Notification.kind == "awaits", Notification.sent_at >= bindparam("since"))
+                                           Notification.kind == "awaits", Notification.sent_at >= bindparam("since"),
+                                           Notification.failed_at.is_(None))
 
 
 def queue_handed_over(sender: str, session: Session, case: Case, actor: User) -> None:
@@ -204,13 +217,12 @@ def _tell_outcome(rows: list[dict], outbox: list, reader: User, case: Case, acto
     their step comes later (said in `later`), with the comment given."""
     wf = registry.get(case.workflow)
     state = wf.label(case.state).lower()
-    rows.append({"user_id": reader.id, "kind": "outcome", "key": f"{case.id}:{case.version}", "case_id": case.id})
     reason = f"\n{actor.full_name} wrote:\n\n{comment}\n" if comment else ""
     which = ", which you had moved on," if moved_on else ""
     then = "".join(f"\n{line}\n" for line in later)
-    outbox.append(([reader.email], f"[Accord] {wf.title} #{case.id} {state}: {case.title}",
-                   f"{actor.full_name} moved {whose} \"{case.title}\"{which} to {state}.\n{reason}{then}\n"
-                   f"{case_url(case)}\n"))
+    _queue(rows, outbox, reader, "outcome", case, f"[Accord] {wf.title} #{case.id} {state}: {case.title}",
+           f"{actor.full_name} moved {whose} \"{case.title}\"{which} to {state}.\n{reason}{then}\n"
+           f"{case_url(case)}\n")
 
 
 # Who took the last step that moved a case to another state before the event numbered "seq".
@@ -220,15 +232,74 @@ _MOVED_IT = (select(User).join(AuditEvent, AuditEvent.actor_id == User.id)
              .order_by(AuditEvent.seq.desc()).limit(1))
 
 
+_NOTES = Notification.__table__
+_MARK_FAILED = (update(_NOTES).where(_NOTES.c.user_id == bindparam("uid"), _NOTES.c.kind == bindparam("k"),
+                                     _NOTES.c.key == bindparam("kkey"))
+                .values(failed_at=bindparam("at")))
+
+
 def send_outbox(sender: str, case: Case, actor: User, transition=None) -> None:
-    """Send the messages queued by the transition (or declared conflict) that just committed."""
+    """Send the messages queued by the transition (or declared conflict) that just committed.
+
+    A message that cannot be sent is marked failed on its row, for `flask reminders send` to send
+    again (it was recorded as sent and lost: the approver it was for never heard of the request).
+    """
     from extensions import db
 
-    for recipients, subject, body in db.session.info.pop("accord_outbox", []):
+    failed = []
+    for row, email in db.session.info.pop("accord_outbox", []):
         try:
-            send_mail(recipients, subject, body)
+            send_mail([email], row["subject"], row["body"])
         except Exception:  # the step has committed: a mail that fails must not fail its answer
-            log.exception("could not send mail about case %s to %s", case.id, recipients)
+            log.exception("could not send mail about case %s to %s; it will be sent again", case.id, email)
+            failed.append({"uid": row["user_id"], "k": row["kind"], "kkey": row["key"], "at": utcnow()})
+    if failed:
+        try:
+            with write_transaction(db.session) as session:
+                session.connection().execute(_MARK_FAILED, failed)
+        except Exception:  # (the database is gone too: the log says what was not sent)
+            log.exception("could not mark %d unsent message(s) about case %s", len(failed), case.id)
+
+
+# Messages of steps whose sending failed, to people still active, queued within the last week
+# (an address refused that long is given up: the log has it).
+_UNSENT = (select(_NOTES.c.id, _NOTES.c.kind, _NOTES.c.key, _NOTES.c.case_id, _NOTES.c.user_id,
+                  _NOTES.c.subject, _NOTES.c.body, _NOTES.c.sent_at)
+           .join(User.__table__, User.__table__.c.id == _NOTES.c.user_id)
+           .where(_NOTES.c.failed_at.is_not(None), _NOTES.c.subject.is_not(None),
+                  _NOTES.c.sent_at >= bindparam("since"), User.__table__.c.active.is_(True))
+           .order_by(_NOTES.c.id))
+RETRY_DAYS = 7
+
+
+def _still_news(session: Session, note) -> User | None:
+    """Return the person a failed message is for, if it is still theirs to read: they may still
+    see the request, and an "awaits you" is not sent once the request has moved on since."""
+    user, case = session.get(User, note.user_id), session.get(Case, note.case_id)
+    if user is None or case is None or not can_view(user, case):
+        return None
+    if note.kind == "awaits" and case.state_entered_at > note.sent_at:
+        return None
+    return user
+
+
+def send_again(session: Session) -> tuple[int, int]:
+    """Send again each step's message whose sending failed; return how many went and how many failed."""
+    went = failed = 0
+    for note in session.execute(_UNSENT, {"since": utcnow() - timedelta(days=RETRY_DAYS)}).all():
+        person = _still_news(session, note)
+        if person is None:
+            continue
+        try:
+            send_mail([person.email], note.subject, note.body)
+        except Exception:  # one failure must not stop the others; it is tried again next run
+            failed += 1
+            log.exception("could not send again the message %s %s to %s", note.kind, note.key, person.username)
+            continue
+        went += 1
+        with write_transaction(session) as tx:
+            tx.execute(update(_NOTES).where(_NOTES.c.id == note.id).values(failed_at=None, sent_at=utcnow()))
+    return went, failed
 
 
 def mail_comment(sender: str, case: Case, actor: User, comment: str) -> None:

@@ -276,3 +276,51 @@ def test_who_decides_in_place_of_a_reviewer_who_declared_a_conflict_is_told_it_a
     with caplog.at_level(logging.INFO, logger="accord.mail"):
         submit_score(db.session, dana, trip.id, {}, conflict="recused")
     assert _mailed(caplog) == []
+
+
+def _submitted_with_the_mail_server_down(make_user, monkeypatch):
+    """Return sam's trip, submitted while no message could be sent, and dana, its approver."""
+    import notifications
+
+    def down(*_args, **_kwargs):
+        raise OSError("Connection refused")
+
+    sam, dana = make_user("sam", "staff"), make_user("dana", "dept_head")
+    case = engine.create_case(db.session, sam, "travel", "IULA congress", ["democracy"], _trip())
+    monkeypatch.setattr(notifications, "send_mail", down)
+    return engine.fire(db.session, sam, case.id, "submit", case.version), dana
+
+
+def test_a_message_that_could_not_be_sent_is_sent_again_by_the_reminders_run(app, make_user, monkeypatch, caplog):
+    # It was recorded as sent and lost: the approver never heard of the trip, and a later hand-over
+    # counted them as told.
+    case, dana = _submitted_with_the_mail_server_down(make_user, monkeypatch)
+    row = db.session.scalars(select(Notification)).one()
+    assert (row.user_id, row.kind, row.failed_at is not None) == (dana.id, "awaits", True)
+    assert "awaits you: IULA congress" in row.subject and f"/cases/{case.id}" in row.body
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["reminders", "send"])  # the mail server is still down
+    assert result.exit_code == 1 and "0 message(s) that had failed sent again, 1 failed again." in result.output
+    monkeypatch.undo()
+    with caplog.at_level(logging.INFO, logger="accord.mail"):
+        result = runner.invoke(args=["reminders", "send"])
+    assert result.exit_code == 0 and "1 message(s) that had failed sent again, 0 failed again." in result.output
+    mails = [m for m in caplog.messages if m.startswith("mail to")]
+    assert len(mails) == 1 and "dana@toronto.example" in mails[0] and "awaits you: IULA congress" in mails[0]
+    db.session.expire_all()
+    assert db.session.scalars(select(Notification)).one().failed_at is None
+    assert "sent again" not in runner.invoke(args=["reminders", "send"]).output  # once only
+
+
+def test_a_failed_awaits_message_is_not_sent_again_once_the_request_has_moved_on(app, make_user, monkeypatch, caplog):
+    case, dana = _submitted_with_the_mail_server_down(make_user, monkeypatch)
+    monkeypatch.undo()
+    clock.set(clock.now() + timedelta(minutes=5))
+    try:
+        engine.fire(db.session, dana, case.id, "approve", case.version)  # dana found it anyway
+        with caplog.at_level(logging.INFO, logger="accord.mail"):
+            result = app.test_cli_runner().invoke(args=["reminders", "send"])
+    finally:
+        clock.set(None)
+    assert result.exit_code == 0 and "sent again" not in result.output
+    assert not any("awaits you" in m for m in caplog.messages)

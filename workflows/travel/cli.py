@@ -1,5 +1,6 @@
 """`flask reminders send`: remind travellers of post-trip reports falling due and overdue, and of
-trips over but never marked as travelled (daily cron)."""
+trips over but never marked as travelled; and send again the steps' messages whose sending failed
+(cron, hourly or at least daily)."""
 from __future__ import annotations
 
 import logging
@@ -14,13 +15,13 @@ from sqlalchemy.orm import Session
 import clock
 from extensions import db
 from models import Case, User
-from notifications import case_url, notify_once
+from notifications import case_url, notify_once, send_again
 from workflows.travel.definition import NAME, report_due_on
 
 log = logging.getLogger("accord.travel")
 KIND = "travel_report"
 
-reminders = AppGroup("reminders", help="Send the reminders that fall due (run daily).")
+reminders = AppGroup("reminders", help="Send the reminders that fall due, and failed messages again (run hourly).")
 
 
 def reminder_for(case: Case, today: date) -> tuple[str, str, str] | None:
@@ -75,10 +76,14 @@ def send_reminders(session: Session, today: date) -> tuple[int, int]:
 
 @reminders.command("send")
 def send_command() -> None:
-    """Send the post-trip report reminders that fall due today."""
+    """Send the post-trip report reminders that fall due today, and again any step's message
+    ("awaits you", an outcome) whose sending failed in the last week."""
     sent, failed = send_reminders(db.session, clock.today())
     click.echo(f"{sent} reminder(s) sent, {failed} failed.")
-    if failed:
+    again, still = send_again(db.session)
+    if again or still:
+        click.echo(f"{again} message(s) that had failed sent again, {still} failed again.")
+    if failed or still:
         raise SystemExit(1)
 
 
