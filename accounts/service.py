@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from datetime import datetime, timedelta
 
 from marshmallow import ValidationError, validate
@@ -226,7 +227,9 @@ def activate_user(session: Session, user: User, actor: User | None = None) -> No
 def _text(what: str, value: str | None, longest: int, empty: bool = False, field: str | None = None) -> str | None:
     """Return a name as stored (trimmed), or refuse one that is empty or too long, naming it."""
     value = (value or "").strip()
-    if (not value and not empty) or len(value) > longest or any(ord(c) < 32 for c in value):
+    # Control characters (DEL and C1 too, not only those below 32) and line separators.
+    if (not value and not empty) or len(value) > longest or any(unicodedata.category(c) in ("Cc", "Zl", "Zp")
+                                                                 for c in value):
         raise AccountError(f"Give a {what} of {0 if empty else 1} to {longest} characters, on one line.", field)
     return value or None
 

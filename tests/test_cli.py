@@ -62,6 +62,9 @@ def test_users_create_refuses(app, make_user, args, message):
     (["--department", "D" * 121], "department of 1 to 120 characters"),
     (["--department", "  "], "department of 1 to 120 characters"),
     (["--department", "X", "--name", "N" * 201], "name of 0 to 200 characters"),
+    # DEL and the C1 controls, not only those below 32: a name that reads as another in the trail.
+    (["--department", "Dept\x7f"], "department of 1 to 120 characters, on one line"),
+    (["--department", "X", "--name", "Bob\x85Smith"], "name of 0 to 200 characters, on one line"),
     # A line break in an address would have made every mail to them fail, after their step committed.
     (["--department", "X", "--email", "h@y.example\nBcc: all@y.example"], "is not an email address"),
     (["--department", "X", "--email", "not an address"], "is not an email address"),

@@ -14,7 +14,8 @@ MAX_ROW_ID = 2**31 - 1
 def row_id(**kwargs) -> fields.Integer:
     """Return a field for the id of a row elsewhere: a whole number a database integer can hold, so
     that looking it up cannot overflow (an id beyond it names nothing)."""
-    return fields.Integer(validate=validate.Range(min=1, max=MAX_ROW_ID), **kwargs)
+    # strict: 12.9 was read as 12 (another city's entry), and "12" as 12.
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ROW_ID), **kwargs)
 
 
 class Text(fields.String):
@@ -37,9 +38,9 @@ class Text(fields.String):
         text = super()._deserialize(value, attr, data, **kwargs).replace("\r\n", "\n")  # a line break is one
         if "\x00" in text:
             raise ValidationError("Must not contain NUL characters.")
+        text = text.strip()  # (measured as stored: 200 letters and a space are 200)
         if len(text) > self.max_length:
             raise ValidationError(f"Must be at most {self.max_length} characters long.")
-        text = text.strip()
         if len(text) < self.min_length:
             raise ValidationError("Must not be empty." if self.min_length == 1 else
                                   f"Must be at least {self.min_length} characters long.")
@@ -62,6 +63,10 @@ class Day(fields.Date):
         return super()._deserialize(value.strip() if isinstance(value, str) else value, attr, data, **kwargs)
 
 
+# An amount as written in JSON or on a form: ASCII digits, a point, perhaps an exponent (a float's repr).
+_AMOUNT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 class Money(fields.Decimal):
     """Canadian dollars with cents: a string "1250.00" out, a string or number in, never a float."""
 
@@ -75,8 +80,11 @@ class Money(fields.Decimal):
         if isinstance(value, float):
             # A JSON number arrives as float; its shortest repr is what the client wrote.
             value = repr(value)
+        text = str(value).strip()
+        if not _AMOUNT.fullmatch(text):  # (Decimal also reads "1_000" and digits of other scripts)
+            raise ValidationError("Not a valid amount.")
         try:
-            amount = Decimal(str(value).strip())
+            amount = Decimal(text)
         except (InvalidOperation, ValueError):
             raise ValidationError("Not a valid amount.") from None
         if not amount.is_finite():

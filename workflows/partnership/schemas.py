@@ -43,7 +43,7 @@ class PartnershipData(Schema):
                                                         error="Name between {min} and {max} focus areas."),
                                         _distinct_areas])
     lead_department = Text(120, min_length=1, required=True, allow_none=True)
-    duration_months = fields.Integer(required=True, allow_none=True, validate=validate.Range(min=1, max=120))
+    duration_months = fields.Integer(required=True, allow_none=True, strict=True, validate=validate.Range(min=1, max=120))
     rationale = Text(5000, min_length=1, required=True, allow_none=True)
     expected_outcomes = Text(5000, min_length=1, required=True, allow_none=True)
 
@@ -78,11 +78,14 @@ class ResubmitArgs(PartnershipData):
 class PartnershipDecisionArgs(Schema):
     """A decision as a committee or Council makes it; every field is optional."""
 
-    meeting_reference = fields.String(validate=validate.Regexp(
+    # Text: trimmed first ("2026.PF13.5\n" matched the pattern, whose $ allows a final line break,
+    # and was stored with it) and bounded (a reference of 6,000 characters went into the trail).
+    meeting_reference = Text(40, validate=validate.Regexp(
         REFERENCE_PATTERN, error="Give the meeting and item as year.BODYmeeting.item, e.g. 2026.PF13.5."))
     motion = Text(5000)
-    votes_for = fields.Integer(validate=validate.Range(min=0, max=1000))
-    votes_against = fields.Integer(validate=validate.Range(min=0, max=1000))
+    # strict: a count of votes is a whole number, not 7.9 read as 7 nor "7"
+    votes_for = fields.Integer(strict=True, validate=validate.Range(min=0, max=1000))
+    votes_against = fields.Integer(strict=True, validate=validate.Range(min=0, max=1000))
     interests_declared = fields.List(Text(120, min_length=1), validate=validate.Length(max=100))
 
 
@@ -162,7 +165,7 @@ class InventoryArgs(Schema):
     country = Text(120, min_length=1, required=True)
     established = Text(20, allow_none=True)
     municipality = Text(120, allow_none=True)
-    focus = Text(5000, required=True)
+    focus = Text(5000, min_length=1, required=True)
     sponsor = Text(120, allow_none=True)
     program = Text(200, allow_none=True)
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))

@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
 import clock
 from extensions import db
 from models import Case
@@ -66,6 +68,20 @@ def test_field_errors_are_refused_even_in_a_draft(api, people):
     assert set(errors) == {"end_date", "role_at_event", "funding", "event_name", "estimated_cost"}
     assert set(errors["estimated_cost"]) == {"transport"}
     assert create(client, {"event_name": "a\x00b"}).status_code == 422
+
+
+@pytest.mark.parametrize("amount", ["1_000", "\u0661\u0662\u0663", "\uff11\uff12", "12,50", "0x10"])
+def test_an_amount_is_written_in_plain_digits(api, people, amount):
+    # Decimal read "1_000" as 1000 and digits of other scripts as ours.
+    r = create(api(people["sam"]), {"estimated_cost": {"transport": amount}})
+    assert r.status_code == 422 and r.get_json()["errors"]["data"] == {"estimated_cost": {"transport": ["Not a valid amount."]}}
+
+
+def test_a_title_is_measured_as_stored(api, people):
+    # 200 letters and a space, trimmed to 200, were refused as "at most 200 characters".
+    r = create(api(people["sam"]), {"event_name": "x" * 200 + " "}, title="t" * 200 + "  ")
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["data"]["event_name"] == "x" * 200
 
 
 def test_the_total_is_derived_stored_and_never_entered(api, people):
