@@ -88,6 +88,24 @@ def _declared_nullable(self, field: fields.Field, ret: dict, **kwargs) -> dict:
     return {"nullable": field.metadata["nullable"]} if "nullable" in field.metadata else {}
 
 
+# What only null matches, in OpenAPI 3.0's terms (nullable has effect only beside a type).
+_NULL_ONLY = {"type": "object", "nullable": True, "enum": [None]}
+
+
+def _nullable_nested(self, field: fields.Field, ret: dict, **kwargs) -> dict:
+    """Document a nested object that may be null as that object or null.
+
+    apispec writes it as anyOf [{"type": "object", "nullable": true}, {"$ref": ...}], whose first
+    branch matches any object at all: the document then allowed an estimated cost of
+    {"registration": "abc"}, which the server refuses.
+    """
+    branches = ret.get("anyOf")
+    if (isinstance(field, fields.Nested) and isinstance(branches, list) and len(branches) == 2
+            and branches[0] == {"type": "object", "nullable": True} and "$ref" in branches[1]):
+        ret["anyOf"] = [branches[1], _NULL_ONLY]
+    return {}
+
+
 class _Components:
     """Registers marshmallow schemas as components, each once, the schemas they nest first."""
 
@@ -210,6 +228,7 @@ def build_spec(app: Flask) -> dict:
     )
     marshmallow_plugin.converter.add_attribute_function(_money)
     marshmallow_plugin.converter.add_attribute_function(_declared_nullable)
+    marshmallow_plugin.converter.add_attribute_function(_nullable_nested)
     comps = _Components(spec, marshmallow_plugin)
     registered = (*schemas.OPENAPI_SCHEMAS, *app.extensions.get("accord_openapi_schemas", ()))
     for schema in registered:
