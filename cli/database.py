@@ -17,16 +17,23 @@ from extensions import db
 
 #: The key of the PostgreSQL advisory lock that one schema upgrade at a time holds ("Accord").
 UPGRADE_LOCK = 0x4163636F7264
+#: ... and that one demo seeding at a time holds.
+SEED_LOCK = UPGRADE_LOCK + 1
 
 
-@contextmanager
-def one_upgrade_at_a_time() -> Iterator[None]:
+def one_upgrade_at_a_time():
     """Hold, on PostgreSQL, a lock that another init-db's upgrade waits for until this one ends.
 
     Two hosts deploying at once each found the schema at the old revision and ran the same
     migrations: the second failed on the tables the first had made, or recorded its revision
     twice. Waiting, the second finds the schema at head and has nothing to do. (SQLite is one
     file on one host; its write lock serialises the migrations' writes.)"""
+    return one_at_a_time(UPGRADE_LOCK)
+
+
+@contextmanager
+def one_at_a_time(key: int) -> Iterator[None]:
+    """Hold the PostgreSQL advisory lock `key` until the block ends (nothing on SQLite)."""
     if db.engine.dialect.name != "postgresql":
         yield
         return
@@ -37,11 +44,11 @@ def one_upgrade_at_a_time() -> Iterator[None]:
     locker = create_engine(db.engine.url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     try:
         with locker.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": UPGRADE_LOCK})
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
             try:
                 yield
             finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": UPGRADE_LOCK})
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
     finally:
         locker.dispose()
 
@@ -105,16 +112,21 @@ def register(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo() -> None:
         """Add demo users for every role and sample cases of every workflow (idempotent)."""
-        from demo import seed
-
         if app.config["ACCORD_ENV"] not in ("development", "test"):
             # Their password is published in the README: anywhere but on a developer's machine they
             # would be open doors (a CAO and an administrator among them).
             raise click.ClickException(f"demo accounts are made only in development (ACCORD_ENV="
                                        f"{app.config['ACCORD_ENV']}); create people with `flask users create`.")
+        # One at a time: two at once each found the demo people missing (the second then failed on
+        # the first's), or each found its requests missing and made them twice.
+        with one_at_a_time(SEED_LOCK):
+            _seed_demo()
+
+    def _seed_demo() -> None:
         # The demo's requests are dated up to months back (clock moved back); the inventory they
         # name is loaded into a new database as of two years ago, so that no entry's history shows
         # a change before the entry existed. (A database that has its inventory keeps it as it is.)
+        from demo import seed
         from models import Partnership
 
         with one_upgrade_at_a_time():
