@@ -97,9 +97,11 @@ def department(session: Session, name: str) -> Department:
     return dept
 
 
-def _lock_accounts(session: Session, tables: str = "users, departments") -> None:
+def _lock_accounts(session: Session, tables: str = "departments, users") -> None:
     """Make creations of users and departments wait for one another until this transaction ends
-    (PostgreSQL; SQLite's write transaction holds the only write lock)."""
+    (PostgreSQL; SQLite's write transaction holds the only write lock). The departments first,
+    always: a save of a user's details holds them, then writes its users row; a creation that had
+    the users table first, waiting for the departments, deadlocked with it."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE"))
 

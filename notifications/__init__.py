@@ -272,15 +272,32 @@ _UNSENT = (select(_NOTES.c.id, _NOTES.c.kind, _NOTES.c.key, _NOTES.c.case_id, _N
 RETRY_DAYS = 7
 
 
+# A later "awaits you" to the same person about the same request (a hand-over since, say).
+_LATER_AWAITS = select(_NOTES.c.id).where(_NOTES.c.user_id == bindparam("uid"), _NOTES.c.case_id == bindparam("cid"),
+                                          _NOTES.c.kind == "awaits", _NOTES.c.id > bindparam("nid")).limit(1)
+
+
 def _still_news(session: Session, note) -> User | None:
     """Return the person a failed message is for, if it is still theirs to read: they may still
-    see the request, and an "awaits you" is not sent once the request has moved on since."""
+    see the request; and an "awaits you" only while the request is where it was, waits for them
+    still (not once they stepped aside) and no later one went to them."""
     user, case = session.get(User, note.user_id), session.get(Case, note.case_id)
     if user is None or case is None or not can_view(user, case):
         return None
-    if note.kind == "awaits" and case.state_entered_at > note.sent_at:
+    if note.kind == "awaits" and (
+            case.state_entered_at > note.sent_at
+            or not any(person.id == user.id for person in people_who_can_act(session, case))
+            or session.scalar(_LATER_AWAITS, {"uid": user.id, "cid": case.id, "nid": note.id}) is not None):
         return None
     return user
+
+
+def _claim(session: Session, note_id: int) -> bool:
+    """Take a failed message to send it again, unless another run took it first (two cron hosts):
+    return whether this run has it."""
+    with write_transaction(session) as tx:
+        return tx.execute(update(_NOTES).where(_NOTES.c.id == note_id, _NOTES.c.failed_at.is_not(None))
+                          .values(failed_at=None)).rowcount == 1
 
 
 def send_again(session: Session) -> tuple[int, int]:
@@ -288,17 +305,19 @@ def send_again(session: Session) -> tuple[int, int]:
     went = failed = 0
     for note in session.execute(_UNSENT, {"since": utcnow() - timedelta(days=RETRY_DAYS)}).all():
         person = _still_news(session, note)
-        if person is None:
+        if person is None or not _claim(session, note.id):
             continue
         try:
             send_mail([person.email], note.subject, note.body)
         except Exception:  # one failure must not stop the others; it is tried again next run
             failed += 1
             log.exception("could not send again the message %s %s to %s", note.kind, note.key, person.username)
-            continue
-        went += 1
+            outcome = {"failed_at": utcnow()}
+        else:
+            went += 1
+            outcome = {"sent_at": utcnow()}
         with write_transaction(session) as tx:
-            tx.execute(update(_NOTES).where(_NOTES.c.id == note.id).values(failed_at=None, sent_at=utcnow()))
+            tx.execute(update(_NOTES).where(_NOTES.c.id == note.id).values(**outcome))
     return went, failed
 
 

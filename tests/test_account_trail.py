@@ -221,6 +221,41 @@ def test_two_administrators_acting_on_each_others_accounts_at_once_both_succeed(
     assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0
 
 
+def _at_once(app, **changes) -> dict[str, str | None]:
+    """Run each change (a function of a session) in a thread and a write transaction of its own, at
+    once; return each one's error, or None for a change that committed."""
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    from workflows.transaction import write_transaction
+
+    errors: dict[str, str | None] = {}
+
+    def run(name, change) -> None:
+        try:
+            with app.app_context(), write_transaction(Session(bind=db.engine)) as session:
+                change(session)
+            errors[name] = None
+        except Exception as err:  # noqa: BLE001 (the failure is what the test reports)
+            errors[name] = f"{type(err).__name__}: {err}".splitlines()[0]
+
+    threads = [threading.Thread(target=run, args=pair) for pair in changes.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return errors
+
+
+def _save_details(sam: int, admin: int):
+    import accounts.service as service
+
+    return lambda session: service.update_user(
+        session, session.get(User, sam), full_name="Sam Renamed", email=None, department_name="Toronto Public Health",
+        roles=["staff", "finance"], actor=session.get(User, admin))
+
+
 def test_a_password_set_while_another_administrator_saves_the_details_both_succeed(app, make_user, monkeypatch):
     # On PostgreSQL the details' save locked the users table, then waited for the account's row,
     # which the password's setting held while it hashed; its UPDATE then waited for the table: a
@@ -228,10 +263,7 @@ def test_a_password_set_while_another_administrator_saves_the_details_both_succe
     import threading
     import time
 
-    from sqlalchemy.orm import Session
-
     import accounts.service as service
-    from workflows.transaction import write_transaction
 
     if db.engine.dialect.name != "postgresql":
         pytest.skip("this run is on SQLite, whose write lock lets one transaction at a time (CI runs PostgreSQL)")
@@ -245,34 +277,50 @@ def test_a_password_set_while_another_administrator_saves_the_details_both_succe
         return real_hash(password)
 
     monkeypatch.setattr(service, "hash_password", hash_slowly)
-    errors: dict[str, str | None] = {}
-
-    def run(name, change) -> None:
-        try:
-            with app.app_context(), write_transaction(Session(bind=db.engine)) as session:
-                change(session)
-            errors[name] = None
-        except Exception as err:  # noqa: BLE001 (the failure is what the test reports)
-            errors[name] = f"{type(err).__name__}: {err}".splitlines()[0]
-
-    def set_password(session):
-        service.change_password(session, session.get(User, sam), "a brand new password 9", actor=session.get(User, ada))
+    save = _save_details(sam, bob)
 
     def save_details(session):
         hashing.wait(10)
-        service.update_user(session, session.get(User, sam), full_name="Sam Renamed", email=None,
-                            department_name="Toronto Public Health", roles=["staff", "finance"],
-                            actor=session.get(User, bob))
+        save(session)
 
-    threads = [threading.Thread(target=run, args=pair) for pair in (("password", set_password), ("details", save_details))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    errors = _at_once(app, password=lambda session: service.change_password(
+        session, session.get(User, sam), "a brand new password 9", actor=session.get(User, ada)), details=save_details)
     assert errors == {"password": None, "details": None}
     db.session.expire_all()
     assert [e.action for e in _chain(db.session.get(User, sam))] == ["password_set", "account_edit"]
     assert sorted(db.session.get(User, sam).role_names) == ["finance", "staff"]
+
+
+def test_a_user_added_while_another_administrator_saves_the_details_both_succeed(app, make_user, monkeypatch):
+    # The save held the departments, then wrote its users row; an addition that had locked the
+    # users table first waited for the departments: a deadlock. Both now lock the departments first.
+    import threading
+    import time
+
+    import accounts.service as service
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("this run is on SQLite, whose write lock lets one transaction at a time (CI runs PostgreSQL)")
+    sam, bob = make_user("sam", "staff").id, make_user("bob", "admin").id
+    locked = threading.Event()
+    real_roles = service._roles
+
+    def roles_slowly(session, names):  # (the save has its row and the departments locked by now)
+        if "finance" in names:  # (the save's; the addition asks for staff alone)
+            locked.set()
+            time.sleep(1.0)
+        return real_roles(session, names)
+
+    monkeypatch.setattr(service, "_roles", roles_slowly)
+
+    def add(session):
+        locked.wait(10)
+        time.sleep(0.2)
+        service.create_user(session, "newbie", NEW_PASSWORD, ["staff"], "Toronto Public Health")
+
+    errors = _at_once(app, details=_save_details(sam, bob), add=add)
+    assert errors == {"details": None, "add": None}
+    assert db.session.scalar(select(User.id).where(User.username == "newbie")) is not None
 
 
 def test_a_downgrade_below_the_account_trail_is_refused_once_it_holds_events(app, make_user, browse, capfd):

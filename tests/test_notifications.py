@@ -324,3 +324,40 @@ def test_a_failed_awaits_message_is_not_sent_again_once_the_request_has_moved_on
         clock.set(None)
     assert result.exit_code == 0 and "sent again" not in result.output
     assert not any("awaits you" in m for m in caplog.messages)
+
+
+def test_a_failed_awaits_message_is_not_sent_again_to_one_who_stepped_aside(app, make_user, monkeypatch, caplog):
+    # A head who declared a conflict no longer decides the trip: "It now awaits your action" was
+    # sent to them all the same, and the CAO, told at the hand-over, was the one it awaited.
+    from workflows.scoring import submit_score
+
+    case, dana = _submitted_with_the_mail_server_down(make_user, monkeypatch)
+    monkeypatch.undo()
+    make_user("cao", "cao", department="Chief Administrative Officer")
+    with caplog.at_level(logging.INFO, logger="accord.mail"):
+        submit_score(db.session, dana, case.id, {}, conflict="recused", comment="My brother organises it.")
+        result = app.test_cli_runner().invoke(args=["reminders", "send"])
+    assert result.exit_code == 0 and "sent again" not in result.output
+    mails = [m for m in caplog.messages if m.startswith("mail to")]
+    assert len(mails) == 1 and "cao@toronto.example" in mails[0] and "declared a conflict of interest" in mails[0]
+
+
+def test_two_runs_at_once_send_a_failed_message_again_once(app, make_user, monkeypatch):
+    # Each run read the failed row and sent it before either marked it sent: two cron hosts, two mails.
+    import notifications
+    from sqlalchemy.orm import Session
+
+    _submitted_with_the_mail_server_down(make_user, monkeypatch)
+    sent = []
+
+    def send_while_another_run_starts(recipients, subject, body):
+        sent.append(recipients)
+        if len(sent) == 1:
+            with app.app_context():
+                other = Session(bind=db.engine)
+                assert notifications.send_again(other) == (0, 0)
+                other.close()
+
+    monkeypatch.setattr(notifications, "send_mail", send_while_another_run_starts)
+    assert notifications.send_again(db.session) == (1, 0)
+    assert sent == [["dana@toronto.example"]]

@@ -294,7 +294,7 @@ def _this_page() -> str:
     an error summary's link added ("#title"): the page shown again went to that field, not to the
     new summary, and its errors were never heard.
     """
-    return request.full_path.removesuffix("?")
+    return request.script_root + request.full_path.removesuffix("?")
 
 
 def init_app(app: Flask) -> None:

@@ -29,6 +29,10 @@ class Text(fields.String):
         self.max_length = max_length
         self.min_length = min_length
         pattern = r"^[^\x00]*[^\x00\s][^\x00]*$" if min_length else r"^[^\x00]*$"
+        given = kwargs.get("validate")
+        for check in given if isinstance(given, (list, tuple)) else [given]:
+            if isinstance(check, validate.Regexp):  # (the stricter pattern, the one the document must give)
+                pattern = check.regex.pattern
         metadata = {"maxLength": max_length, "pattern": pattern, **kwargs.pop("metadata", {})}
         if min_length:
             metadata["minLength"] = min_length

@@ -205,6 +205,9 @@ def test_a_cases_data_is_described_by_its_workflows_schema(doc):
     assert not _valid(doc, body, {**trip, "data": {"event_name": 5}})
     assert not _valid(doc, body, {**trip, "data": {"role_at_event": "tourist"}})
     assert not _valid(doc, body, {**trip, "data": {"no_such_field": "x"}})
+    # A field's own pattern is the one documented (a bound text's "no NUL" pattern replaced it).
+    decision = doc["components"]["schemas"]["PartnershipDecisionArgs"]["properties"]["meeting_reference"]
+    assert decision["pattern"] == r"^\d{4}\.[A-Z]{2,4}\d+\.\d+$" and decision["maxLength"] == 40
     # A nested object that may be null is that object or null: the document allowed any object.
     assert _valid(doc, body, {**trip, "data": {"estimated_cost": None}})
     assert _valid(doc, body, {**trip, "data": {"estimated_cost": {"registration": "650.00"}}})

@@ -37,6 +37,9 @@ def test_a_form_posts_back_to_its_own_address_and_query(app, browse, make_user):
         assert f'<form method="post" action="{address}"' in page, address
     page = app.test_client().get("/login?next=/cases").get_data(as_text=True)
     assert '<form method="post" action="/login?next=/cases"' in page
+    # Served under a path (SCRIPT_NAME), the form posts inside the application, as its links do.
+    page = app.test_client().get("/login?next=/cases", base_url="http://localhost/accord").get_data(as_text=True)
+    assert '<form method="post" action="/accord/login?next=/cases"' in page and 'href="/accord/static/' in page
 
 
 def test_each_case_page_has_a_title_of_its_own(browse, make_user):

@@ -165,7 +165,7 @@ class InventoryArgs(Schema):
     country = Text(120, min_length=1, required=True)
     established = Text(20, allow_none=True)
     municipality = Text(120, allow_none=True)
-    focus = Text(5000, min_length=1, required=True)
+    focus = Text(5000, required=True)
     sponsor = Text(120, allow_none=True)
     program = Text(200, allow_none=True)
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))

@@ -38,9 +38,3 @@ def test_a_reference_with_a_final_line_break_is_kept_without_it(api, people, mak
     assert r.status_code == 200
     events = api(people["pat"]).get(f"/api/v1/cases/{case.id}/history").get_json()["events"]
     assert [e["payload"]["meeting_reference"] for e in events if e["action"] == "defer"] == ["2026.PF13.5"]
-
-
-def test_an_inventory_entry_needs_a_focus(api, people):
-    r = api(people["ada"]).post("/api/v1/partnerships", json={"city": "Durban", "country": "South Africa",
-                                                              "focus": "  ", "status": "prospective"})
-    assert r.status_code == 422 and list(r.get_json()["errors"]) == ["focus"]
