@@ -35,6 +35,9 @@ class AuditEvent(db.Model):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # A case's event: the SHA-256 of the case's row as the step left it (workflows.audit.row_digest),
+    # covered by the hash; none for other chains' events, nor for a case's before migration 0019.
+    row_digest: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         UniqueConstraint("chain", "seq", name="uq_audit_events_chain_seq"),

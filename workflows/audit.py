@@ -52,17 +52,40 @@ def settled(value: Any) -> Any:
 
 
 def _hashed(chain: str, seq: int, at: datetime, actor_id: int | None, actor: str, roles: list, action: str,
-            from_state: str | None, to_state: str | None, comment: str | None, payload: Any, prev: str) -> str:
+            from_state: str | None, to_state: str | None, comment: str | None, payload: Any, prev: str,
+            row: str | None = None) -> str:
     fields = {"chain": chain, "seq": seq, "at": at.isoformat(timespec="microseconds"), "actor_id": actor_id,
               "actor": actor, "roles": list(roles), "action": action, "from": from_state, "to": to_state,
               "comment": comment, "payload": payload, "prev": prev}
+    if row is not None:  # (events before migration 0019 have none, and hash as they did)
+        fields["row"] = row
     return hashlib.sha256(canonical(fields).encode()).hexdigest()
 
 
 def event_hash(e: AuditEvent) -> str:
     """Return the SHA-256 of an event's canonical serialisation (its prev_hash included)."""
     return _hashed(e.chain, e.seq, e.at, e.actor_id, e.actor_username, e.actor_roles, e.action, e.from_state,
-                   e.to_state, e.comment, e.payload, e.prev_hash)
+                   e.to_state, e.comment, e.payload, e.prev_hash, e.row_digest)
+
+
+#: What a case's row holds that the report, the lists and the rules read: each event of the case
+#: records a digest of it as the step left it, so that the row changed outside Accord is noticed.
+ROW_FIELDS = ("workflow", "title", "state", "owner_id", "department_id", "assignee_id", "goals", "data",
+              "submitted_at", "category", "country", "amount_requested", "amount_granted", "amount_paid", "due_on",
+              "derived_at_decision")
+
+
+def row_digest(case: Any) -> str:
+    """Return the SHA-256 of a case's ROW_FIELDS (a Case, or a row read with those columns)."""
+    values = {}
+    for name in ROW_FIELDS:
+        value = getattr(case, name)
+        if isinstance(value, datetime):
+            value = value.isoformat(timespec="microseconds")
+        elif isinstance(value, Decimal):
+            value = f"{value:.2f}"
+        values[name] = value
+    return hashlib.sha256(canonical(values).encode()).hexdigest()
 
 
 def account_status(active: bool) -> str:
@@ -99,9 +122,10 @@ def record_event(
            "actor_id": actor.id if actor else None, "actor_username": actor.username if actor else "system",
            "actor_roles": sorted(actor.role_names) if actor else [], "action": action,
            "from_state": from_state, "to_state": to_state, "comment": comment or None,
-           "payload": jsonable(payload or {}), "prev_hash": prev}
+           "payload": jsonable(payload or {}), "prev_hash": prev,
+           "row_digest": row_digest(case) if case is not None and chain == f"case:{case.id}" else None}
     row["hash"] = _hashed(chain, seq, row["at"], row["actor_id"], row["actor_username"], row["actor_roles"],
-                          action, from_state, to_state, row["comment"], row["payload"], prev)
+                          action, from_state, to_state, row["comment"], row["payload"], prev, row["row_digest"])
     # A Core INSERT on the transaction's connection: the event is written once and never changed,
     # so the unit of work has nothing to track (and would cost more than the INSERT itself).
     session.connection().execute(_INSERT, row)
@@ -263,6 +287,15 @@ def _chain_fault(events: list[AuditEvent], heads: dict[str, Head]) -> Fault | No
     return fault
 
 
+def _row_fault(last: AuditEvent, rows: dict[str, str]) -> Fault | None:
+    """Return the fault of a case whose row differs from what its last event recorded of it: its
+    amounts, data or fields were changed in the database, without an event (the report reads them)."""
+    if last.row_digest is None or last.chain not in rows or rows[last.chain] == last.row_digest:
+        return None
+    return Fault(None, last.chain, None, "the case's row differs from what its last event recorded of it (its "
+                                         "data, amounts or fields): it was changed outside Accord")
+
+
 def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Fault]]:
     """Check every chain; return (chains, events, faults) with the first fault of each bad chain."""
     # One snapshot for the heads and the events: on PostgreSQL each statement of a READ COMMITTED
@@ -275,9 +308,12 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
     # cases', the inventory entries' and the accounts' (active or deactivated).
     from models import Partnership
 
-    heads: dict[str, Head] = {
-        f"case:{case_id}": (head, seq, state) for case_id, head, seq, state in
-        session.execute(select(Case.id, Case.last_event_hash, Case.last_event_seq, Case.state))}
+    heads: dict[str, Head] = {}
+    rows: dict[str, str] = {}  # each case's row digest, as the row stands
+    for case in session.execute(select(Case.id, Case.last_event_hash, Case.last_event_seq,
+                                       *(getattr(Case, name) for name in ROW_FIELDS))):
+        heads[f"case:{case.id}"] = (case.last_event_hash, case.last_event_seq, case.state)
+        rows[f"case:{case.id}"] = row_digest(case)
     heads.update({f"partnership:{pid}": (head, None, status) for pid, head, status in
                   session.execute(select(Partnership.id, Partnership.last_event_hash, Partnership.status))})
     heads.update({f"user:{uid}": (head, None, account_status(active)) for uid, head, active in
@@ -300,7 +336,7 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
         chains += 1
         seen.add(current[0].chain)
         # The case is named by the chain, which its hashes cover, not by the event's case_id column.
-        fault = _chain_fault(current, heads)
+        fault = _chain_fault(current, heads) or _row_fault(current[-1], rows)
         if duplicate is not None and (fault is None or fault.seq is None or duplicate.seq < fault.seq):
             fault = duplicate
         if fault:
@@ -328,6 +364,12 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
                                                    "chain is missing"))
         elif head is not None:
             faults.append(Fault(None, chain, None, "every event of the chain is missing"))
+        elif chain.startswith("partnership:"):
+            # Every entry's chain begins at its loading or creation (`flask init-db` seals one
+            # loaded before chains): one with none was added outside Accord, and the report counts it.
+            faults.append(Fault(None, chain, None, "the inventory entry has no events, not even its creation: it "
+                                                   "was added outside Accord (or before `flask init-db` sealed the "
+                                                   "inventory: run it)"))
     return chains, events, faults
 
 

@@ -1,6 +1,8 @@
 """The audit trail detects edited, deleted and reordered events, and a rewritten history."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select, text
 
@@ -41,6 +43,53 @@ def _named(app, fault: str) -> None:
     result = _verify(app)
     assert result.exit_code == 1, result.output
     assert fault in result.output
+
+
+@pytest.mark.parametrize("change", [
+    "UPDATE cases SET data = json_set(data, '$.days', 40) WHERE id = :id",  # (SQLite)
+    "UPDATE cases SET amount_granted = 99999.00 WHERE id = :id",
+    "UPDATE cases SET country = 'Narnia' WHERE id = :id",
+    "UPDATE cases SET goals = '[\"economy\"]' WHERE id = :id",
+    "UPDATE cases SET submitted_at = '2020-01-01 00:00:00.000000' WHERE id = :id",
+])
+def test_a_case_row_changed_outside_accord_is_named(app, trail, change):
+    # The annual report reads amounts, dates and fields from the case's row: edited in the database
+    # (no event), it changed the report, and verify, which proved only the events, passed.
+    if db.engine.dialect.name == "postgresql":
+        change = change.replace("json_set(data, '$.days', 40)", "jsonb_set(data, '{days}', '40')").replace(
+            "'[\"economy\"]'", "'[\"economy\"]'::jsonb")
+    assert _verify(app).exit_code == 0
+    _tamper(change, id=trail[0])
+    _named(app, f"chain case:{trail[0]}: the case's row differs from what its last event recorded of it")
+
+
+def test_an_inventory_entry_added_outside_accord_is_named(app, trail):
+    # The report's inventory by status counted it, in every year, and verify passed.
+    _tamper("INSERT INTO partnerships (city, country, focus, status, updated_at) "
+            "VALUES ('Narnia', 'Narnia', 'Lions', 'active', '2020-01-01 00:00:00')")
+    pid = db.session.scalar(text("SELECT id FROM partnerships WHERE city = 'Narnia'"))
+    _named(app, f"chain partnership:{pid}: the inventory entry has no events, not even its creation")
+
+
+def test_the_rows_digest_is_the_steps_own_and_a_later_step_records_the_new_row(app, trail, people):
+    # Each step records the row as it left it: the next step's event agrees with the changed row.
+    events = _events(trail[1])
+    assert all(e.row_digest for e in events) and len({e.row_digest for e in events}) == len(events)
+    engine.fire(db.session, people["owner"], trail[1], "submit", 1)
+    assert _verify(app).exit_code == 0
+
+
+def test_a_downgrade_that_would_drop_the_row_digests_is_refused(app, trail, capfd):
+    # Their hashes cover the digests: dropped, every such event would read as edited.
+    from flask_migrate import downgrade
+
+    db.session.remove()
+    with pytest.raises(SystemExit):
+        downgrade(revision="0018_mail_retry")
+    assert re.search(r"Cannot downgrade below 0019_event_row_digest: the audit trail holds \d+ event\(s\) whose hash covers a "
+                     "row digest", capfd.readouterr().err)
+    db.session.remove()
+    assert _verify(app).exit_code == 0
 
 
 def test_intact_trail_verifies(app, trail):
@@ -123,7 +172,7 @@ def test_the_database_refuses_update_and_delete_of_events(app, trail):
     # replaces without firing delete triggers) and PostgreSQL's TRUNCATE (no row trigger at all).
     around = (["TRUNCATE audit_events"] if db.engine.dialect.name == "postgresql" else [
         "INSERT OR REPLACE INTO audit_events SELECT id, chain, case_id, seq, at, actor_id, actor_username, "
-        "actor_roles, action, from_state, to_state, 'forged', payload, prev_hash, hash FROM audit_events "
+        "actor_roles, action, from_state, to_state, 'forged', payload, prev_hash, hash, row_digest FROM audit_events "
         "WHERE id = (SELECT max(id) FROM audit_events)",
         "REPLACE INTO audit_events SELECT * FROM audit_events WHERE id = (SELECT min(id) FROM audit_events)"])
     for sql in ("UPDATE audit_events SET comment = 'x'", "DELETE FROM audit_events",

@@ -151,7 +151,7 @@ def test_asking_a_question_neither_clears_a_late_request_nor_moves_it_down_the_q
     assert [case_id for case_id, _ in dues] == [late.id, second.id, first.id], dues
 
 
-def test_migration_0015_gives_each_request_its_deadline_from_the_trail(app, api, people, make_case):
+def test_migration_0015_gives_each_request_its_deadline_from_the_trail(app, api, people, make_case, monkeypatch):
     # Requests submitted before the deadline was kept get it from their trail, waits included; a
     # downgrade keeps it (the code before reads due_on when set) and upgrading again recomputes it.
     from flask_migrate import downgrade, upgrade
@@ -174,6 +174,8 @@ def test_migration_0015_gives_each_request_its_deadline_from_the_trail(app, api,
         [item] = hco.get("/api/v1/relief/triage").get_json()["items"]
         return item["triage_due_at"]
 
+    # (Below 0019 the events' row digests are dropped, which a real trail refuses: asked for by name.)
+    monkeypatch.setenv("ACCORD_DOWNGRADE_DISCARDING_ROW_DIGESTS", "1")
     db.session.remove()
     downgrade(revision="0014_partnership_heads")
     upgrade()
