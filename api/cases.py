@@ -9,7 +9,7 @@ from api.parse import parse, parse_query
 from api.schemas import CaseCreateArgs, CaseListArgs, CasePatchArgs, CommentArgs, TransitionArgs, WaitingArgs
 from extensions import db
 from workflows import engine
-from workflows.audit import case_events, check_chain
+from workflows.audit import case_events, check_chain, row_digest
 from workflows.presenters import case_dict, history
 from workflows.queries import load_visible, page_of_cases, waiting_for
 from workflows.scoring import aggregates_for, hidden_reviews
@@ -241,6 +241,6 @@ def case_history(case_id: int):
     """
     case = load_visible(db.session, g.api_user, case_id)
     events = case_events(db.session, case.id)
-    valid = check_chain(events, case.last_event_hash, case.last_event_seq, case.state) is None
+    valid = check_chain(events, case.last_event_hash, case.last_event_seq, case.state, row_digest(case)) is None
     hidden = hidden_reviews(g.api_user, case, events)
     return {"events": history(events, hidden), "chain_valid": valid}

@@ -38,6 +38,9 @@ class AuditEvent(db.Model):
     # A case's event: the SHA-256 of the case's row as the step left it (workflows.audit.row_digest),
     # covered by the hash; none for other chains' events, nor for a case's before migration 0019.
     row_digest: Mapped[str | None] = mapped_column(String(64))
+    # ... and of the row as the step found it when it locked the case (none for a creation): it must
+    # be the event before's row_digest, or the row was changed outside Accord in between.
+    found_digest: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         UniqueConstraint("chain", "seq", name="uq_audit_events_chain_seq"),

@@ -13,7 +13,7 @@ from web.forms import CaseFilterForm, CommentForm, form_page, refusal_message, r
 from web.payloads import payload_form
 from workflows import engine, registry
 from workflows.access import allowed_triggers, pending_steps
-from workflows.audit import case_events, check_chain
+from workflows.audit import case_events, check_chain, row_digest
 from workflows.errors import NotFound, WorkflowError
 from workflows.presenters import case_flags, case_tables, edit_changes
 from workflows.queries import load_visible, page_of_cases
@@ -95,7 +95,7 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
     return render_template(
         "case.html", case=case, wf=wf, events=events, hidden=hidden_reviews(current_user, case, events),
         changes=edit_changes(events, wf),
-        chain_fault=check_chain(events, case.last_event_hash, case.last_event_seq, case.state),
+        chain_fault=check_chain(events, case.last_event_hash, case.last_event_seq, case.state, row_digest(case)),
         actions=actions, pending=pending_steps(current_user, case, wf), flags=case_flags(case, bool(score.get("disagreement"))), failed=failed,
         comment_form=comment_form,
     ), status

@@ -53,26 +53,30 @@ def settled(value: Any) -> Any:
 
 def _hashed(chain: str, seq: int, at: datetime, actor_id: int | None, actor: str, roles: list, action: str,
             from_state: str | None, to_state: str | None, comment: str | None, payload: Any, prev: str,
-            row: str | None = None) -> str:
+            row: str | None = None, found: str | None = None) -> str:
     fields = {"chain": chain, "seq": seq, "at": at.isoformat(timespec="microseconds"), "actor_id": actor_id,
               "actor": actor, "roles": list(roles), "action": action, "from": from_state, "to": to_state,
               "comment": comment, "payload": payload, "prev": prev}
     if row is not None:  # (events before migration 0019 have none, and hash as they did)
         fields["row"] = row
+    if found is not None:
+        fields["found"] = found
     return hashlib.sha256(canonical(fields).encode()).hexdigest()
 
 
 def event_hash(e: AuditEvent) -> str:
     """Return the SHA-256 of an event's canonical serialisation (its prev_hash included)."""
     return _hashed(e.chain, e.seq, e.at, e.actor_id, e.actor_username, e.actor_roles, e.action, e.from_state,
-                   e.to_state, e.comment, e.payload, e.prev_hash, e.row_digest)
+                   e.to_state, e.comment, e.payload, e.prev_hash, e.row_digest, e.found_digest)
 
 
 #: What a case's row holds that the report, the lists and the rules read: each event of the case
 #: records a digest of it as the step left it, so that the row changed outside Accord is noticed.
 ROW_FIELDS = ("workflow", "title", "state", "owner_id", "department_id", "assignee_id", "goals", "data",
-              "submitted_at", "category", "country", "amount_requested", "amount_granted", "amount_paid", "due_on",
-              "derived_at_decision")
+              "created_at", "updated_at", "submitted_at", "state_entered_at", "category", "country",
+              "amount_requested", "amount_granted", "amount_paid", "due_on", "derived_at_decision")
+#: The attribute on a locked Case that holds the digest of its row as the step found it.
+FOUND = "_accord_found_digest"
 
 
 def row_digest(case: Any) -> str:
@@ -123,14 +127,22 @@ def record_event(
            "actor_roles": sorted(actor.role_names) if actor else [], "action": action,
            "from_state": from_state, "to_state": to_state, "comment": comment or None,
            "payload": jsonable(payload or {}), "prev_hash": prev,
-           "row_digest": row_digest(case) if case is not None and chain == f"case:{case.id}" else None}
+           "row_digest": None, "found_digest": None}
+    if case is not None and chain == f"case:{case.id}":
+        # The row as the step left it, and as the step found it when it locked the case: a row
+        # changed outside Accord and then stepped on is told by the second differing from the
+        # event before's first (which a later event's own digest would otherwise have made good).
+        row["row_digest"], row["found_digest"] = row_digest(case), getattr(case, FOUND, None)
     row["hash"] = _hashed(chain, seq, row["at"], row["actor_id"], row["actor_username"], row["actor_roles"],
-                          action, from_state, to_state, row["comment"], row["payload"], prev, row["row_digest"])
+                          action, from_state, to_state, row["comment"], row["payload"], prev, row["row_digest"],
+                          row["found_digest"])
     # A Core INSERT on the transaction's connection: the event is written once and never changed,
     # so the unit of work has nothing to track (and would cost more than the INSERT itself).
     session.connection().execute(_INSERT, row)
     if case is not None:
         case.last_event_seq, case.last_event_hash = seq, row["hash"]
+        if row["row_digest"] is not None:
+            setattr(case, FOUND, row["row_digest"])  # (another event in this transaction finds it so)
     return row
 
 
@@ -158,7 +170,7 @@ class Fault:
 
 
 def check_chain(events: Iterable[AuditEvent], expected_head: str | None = None,
-                head_seq: int | None = None, state: str | None = None) -> Fault | None:
+                head_seq: int | None = None, state: str | None = None, row: str | None = None) -> Fault | None:
     """Return the first fault of one chain's events (in seq order), or None.
 
     expected_head (and head_seq) are the chain's head as its case's row records it: the last
@@ -166,9 +178,11 @@ def check_chain(events: Iterable[AuditEvent], expected_head: str | None = None,
     a page reads the case and its events in two statements, and a step that commits between the
     two appends one (a trail cut short or rewritten still fails: its head is gone or differs).
     Given the case's state, it must be the to-state of that last event (product.md: the state and
-    its event commit together), or the state was changed outside Accord.
+    its event commit together), or the state was changed outside Accord; given the digest of the
+    case's row as read (row_digest), it must be the one the head recorded.
     """
     prev, expected_seq, chain, last, at_head = GENESIS, 1, None, None, None
+    left = None  # the row digest the event before recorded
     for e in events:
         chain = e.chain
         if _chain_subject(e.chain) is None:
@@ -184,7 +198,10 @@ def check_chain(events: Iterable[AuditEvent], expected_head: str | None = None,
         if e.seq == 1 and _case_of(e.chain) is not None and e.action != "create":
             return Fault(e.id, e.chain, e.seq, f"a case's chain begins with its creation, this one with "
                                                f"'{e.action}': its beginning was forged")
-        prev, expected_seq, last = e.hash, expected_seq + 1, e
+        if e.found_digest is not None and left is not None and e.found_digest != left:
+            return Fault(e.id, e.chain, e.seq, "the step found the case's row other than the event before left it: "
+                                               "the row was changed outside Accord")
+        prev, expected_seq, last, left = e.hash, expected_seq + 1, e, e.row_digest
         if e.seq == head_seq:
             at_head = e
     if expected_head is not None and last is not None:
@@ -195,6 +212,9 @@ def check_chain(events: Iterable[AuditEvent], expected_head: str | None = None,
         if state is not None and head.to_state != state:
             return Fault(head.id, head.chain, head.seq, f"the {_subject(chain)} is '{state}' but its last event left it "
                                                         f"'{head.to_state}': the state was changed outside Accord")
+        if row is not None and head is last and head.row_digest is not None and head.row_digest != row:
+            return Fault(None, chain or "?", None, "the case's row differs from what its last event recorded of it "
+                                                   "(its data, amounts, dates or fields): it was changed outside Accord")
     return None
 
 
@@ -265,7 +285,7 @@ def _name_fault(first: AuditEvent) -> Fault:
     return Fault(first.id, first.chain, first.seq, f"the chain's {kind} {subject[1]} does not exist")
 
 
-def _chain_fault(events: list[AuditEvent], heads: dict[str, Head]) -> Fault | None:
+def _chain_fault(events: list[AuditEvent], heads: dict[str, Head], rows: dict[str, str]) -> Fault | None:
     """Return the first fault of one chain read by verify_all, its subject's head and state known.
 
     The chain must be exactly its subject's (heads is keyed by those names), and that subject's
@@ -280,20 +300,11 @@ def _chain_fault(events: list[AuditEvent], heads: dict[str, Head]) -> Fault | No
         return check_chain(events) or Fault(None, first.chain, None, f"the {_subject(first.chain)}'s row records "
                                                                       "no head, yet its chain has events: the head "
                                                                       "was erased")
-    fault = check_chain(events, head, state=state)
+    fault = check_chain(events, head, state=state, row=rows.get(first.chain))
     if fault is None and head_seq is not None and head_seq != last.seq:
         return Fault(None, first.chain, None, f"the {_subject(first.chain)}'s row records seq {head_seq} as its "
                                               f"head, its chain ends at seq {last.seq}: the head was altered")
     return fault
-
-
-def _row_fault(last: AuditEvent, rows: dict[str, str]) -> Fault | None:
-    """Return the fault of a case whose row differs from what its last event recorded of it: its
-    amounts, data or fields were changed in the database, without an event (the report reads them)."""
-    if last.row_digest is None or last.chain not in rows or rows[last.chain] == last.row_digest:
-        return None
-    return Fault(None, last.chain, None, "the case's row differs from what its last event recorded of it (its "
-                                         "data, amounts or fields): it was changed outside Accord")
 
 
 def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Fault]]:
@@ -311,7 +322,8 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
     heads: dict[str, Head] = {}
     rows: dict[str, str] = {}  # each case's row digest, as the row stands
     for case in session.execute(select(Case.id, Case.last_event_hash, Case.last_event_seq,
-                                       *(getattr(Case, name) for name in ROW_FIELDS))):
+                                       *(getattr(Case, name) for name in ROW_FIELDS))
+                                .execution_options(yield_per=batch)):
         heads[f"case:{case.id}"] = (case.last_event_hash, case.last_event_seq, case.state)
         rows[f"case:{case.id}"] = row_digest(case)
     heads.update({f"partnership:{pid}": (head, None, status) for pid, head, status in
@@ -336,7 +348,7 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
         chains += 1
         seen.add(current[0].chain)
         # The case is named by the chain, which its hashes cover, not by the event's case_id column.
-        fault = _chain_fault(current, heads) or _row_fault(current[-1], rows)
+        fault = _chain_fault(current, heads, rows)
         if duplicate is not None and (fault is None or fault.seq is None or duplicate.seq < fault.seq):
             fault = duplicate
         if fault:

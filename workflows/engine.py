@@ -17,7 +17,7 @@ from models import CASE_ALONE, Case, User
 from models.types import utcnow
 from workflows import registry
 from workflows.access import can_view, permitted, refusal
-from workflows.audit import jsonable, record_event, settled
+from workflows.audit import FOUND, jsonable, record_event, row_digest, settled
 from workflows.definition import Transition, Workflow, shared
 from workflows.errors import Forbidden, GuardFailed, InvalidTransition, NotFound, StaleVersion, ValidationFailed
 from workflows.goals import GOALS
@@ -176,6 +176,7 @@ def lock_case(session: Session, actor: User, case_id: int) -> Case:
     # (the lock refreshes what it loads) and their roles in a second query: _owner takes them from
     # the session (the actor, often), or else reads both in one query.
     set_committed_value(case, "owner", _owner(session, case.owner_id))
+    setattr(case, FOUND, row_digest(case))  # (the row as this step finds it, for its event to record)
     return case
 
 

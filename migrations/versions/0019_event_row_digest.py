@@ -7,7 +7,9 @@ Create Date: 2026-12-01
 The annual report reads a case's amounts, dates and fields from its row, which the engine writes
 with each event; `flask audit verify` proved the events untouched, not the rows, so a row edited in
 the database changed the report unnoticed. Each case event now records, under its hash, the
-SHA-256 of the case's row as the step left it, and verify compares the row with its last event's.
+SHA-256 of the case's row as the step left it (row_digest) and as the step found it when it
+locked the case (found_digest); verify compares the row with its last event's, and each event's
+found digest with the event before's (a row changed and then stepped on is named all the same).
 Events before this revision have none, and hash as before; a case's row is checked from its first
 event after it.
 
@@ -30,6 +32,7 @@ depends_on = None
 
 def upgrade():
     op.add_column('audit_events', sa.Column('row_digest', sa.String(length=64), nullable=True))
+    op.add_column('audit_events', sa.Column('found_digest', sa.String(length=64), nullable=True))
 
 
 def downgrade():
@@ -40,4 +43,5 @@ def downgrade():
                            "backup taken before the upgrade instead.")
     # A plain ALTER TABLE on both databases (SQLite 3.35 and later): a batch operation would copy
     # the table, whose triggers refuse the copy's DELETE.
+    op.execute("ALTER TABLE audit_events DROP COLUMN found_digest")
     op.execute("ALTER TABLE audit_events DROP COLUMN row_digest")

@@ -51,6 +51,9 @@ def _named(app, fault: str) -> None:
     "UPDATE cases SET country = 'Narnia' WHERE id = :id",
     "UPDATE cases SET goals = '[\"economy\"]' WHERE id = :id",
     "UPDATE cases SET submitted_at = '2020-01-01 00:00:00.000000' WHERE id = :id",
+    # (read by the report to choose a closed year's values, and by relief's triage clock)
+    "UPDATE cases SET updated_at = '2020-01-01 00:00:00.000000' WHERE id = :id",
+    "UPDATE cases SET state_entered_at = '2000-01-01 00:00:00.000000' WHERE id = :id",
 ])
 def test_a_case_row_changed_outside_accord_is_named(app, trail, change):
     # The annual report reads amounts, dates and fields from the case's row: edited in the database
@@ -61,6 +64,18 @@ def test_a_case_row_changed_outside_accord_is_named(app, trail, change):
     assert _verify(app).exit_code == 0
     _tamper(change, id=trail[0])
     _named(app, f"chain case:{trail[0]}: the case's row differs from what its last event recorded of it")
+
+
+def test_a_row_changed_outside_accord_and_then_stepped_on_is_still_named(app, api, trail, people):
+    # The next event (a comment, anyone's step) recorded the changed row as its own, and verify
+    # passed from then on: each event also records the row as the step found it.
+    _tamper("UPDATE cases SET amount_granted = 99999.00 WHERE id = :id", id=trail[0])
+    engine.add_comment(db.session, people["owner"], trail[0], "Any news?")
+    seq = max(e.seq for e in _events(trail[0]))
+    _named(app, f"(chain case:{trail[0]}, seq {seq}): the step found the case's row other than the event before "
+                "left it")
+    # (the history API says so too)
+    assert api(people["owner"]).get(f"/api/v1/cases/{trail[0]}/history").get_json()["chain_valid"] is False
 
 
 def test_an_inventory_entry_added_outside_accord_is_named(app, trail):
@@ -172,7 +187,7 @@ def test_the_database_refuses_update_and_delete_of_events(app, trail):
     # replaces without firing delete triggers) and PostgreSQL's TRUNCATE (no row trigger at all).
     around = (["TRUNCATE audit_events"] if db.engine.dialect.name == "postgresql" else [
         "INSERT OR REPLACE INTO audit_events SELECT id, chain, case_id, seq, at, actor_id, actor_username, "
-        "actor_roles, action, from_state, to_state, 'forged', payload, prev_hash, hash, row_digest FROM audit_events "
+        "actor_roles, action, from_state, to_state, 'forged', payload, prev_hash, hash, row_digest, found_digest FROM audit_events "
         "WHERE id = (SELECT max(id) FROM audit_events)",
         "REPLACE INTO audit_events SELECT * FROM audit_events WHERE id = (SELECT min(id) FROM audit_events)"])
     for sql in ("UPDATE audit_events SET comment = 'x'", "DELETE FROM audit_events",
