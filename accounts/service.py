@@ -97,12 +97,13 @@ def department(session: Session, name: str) -> Department:
     return dept
 
 
-def _lock_accounts(session: Session, tables: str = "departments, users") -> None:
+def _lock_accounts(session: Session, users: bool = True) -> None:
     """Make creations of users and departments wait for one another until this transaction ends
     (PostgreSQL; SQLite's write transaction holds the only write lock). The departments first,
     always: a save of a user's details holds them, then writes its users row; a creation that had
     the users table first, waiting for the departments, deadlocked with it."""
     if session.get_bind().dialect.name == "postgresql":
+        tables = "departments, users" if users else "departments"
         session.execute(text(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE"))
 
 
@@ -176,7 +177,7 @@ def update_user(session: Session, user: User, *, full_name: str | None, email: s
     # It may create a department, as create_user may; only the departments are locked, after the
     # row: locking the users table first deadlocked with a password set on the same account (the
     # row locked, then the users table written, while this waited for the row holding the table).
-    _lock_accounts(session, "departments")
+    _lock_accounts(session, users=False)
     found = _roles(session, roles)
     if actor is not None and actor.id == user.id and actor.has_role("admin") and "admin" not in roles:
         raise AccountError("You cannot remove your own administrator role: another administrator may.", "roles")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
 
 import click
@@ -21,7 +21,7 @@ UPGRADE_LOCK = 0x4163636F7264
 SEED_LOCK = UPGRADE_LOCK + 1
 
 
-def one_upgrade_at_a_time():
+def one_upgrade_at_a_time() -> AbstractContextManager[None]:
     """Hold, on PostgreSQL, a lock that another init-db's upgrade waits for until this one ends.
 
     Two hosts deploying at once each found the schema at the old revision and ran the same

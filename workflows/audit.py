@@ -80,15 +80,11 @@ FOUND = "_accord_found_digest"
 
 
 def row_digest(case: Any) -> str:
-    """Return the SHA-256 of a case's ROW_FIELDS (a Case, or a row read with those columns)."""
-    values = {}
-    for name in ROW_FIELDS:
-        value = getattr(case, name)
-        if isinstance(value, datetime):
-            value = value.isoformat(timespec="microseconds")
-        elif isinstance(value, Decimal):
-            value = f"{value:.2f}"
-        values[name] = value
+    """Return the SHA-256 of a case's ROW_FIELDS (a Case, or a row read with those columns).
+
+    An amount is written with its cents: a Money column reads back 1250 as 1250.00."""
+    values = {name: getattr(case, name) for name in ROW_FIELDS}
+    values.update({name: f"{value:.2f}" for name, value in values.items() if isinstance(value, Decimal)})
     return hashlib.sha256(canonical(values).encode()).hexdigest()
 
 
