@@ -127,3 +127,40 @@ def test_an_administrator_adds_a_colleague_who_then_signs_in(page, make_user, si
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/")
     expect(page.get_by_text("Lee Wong")).to_be_visible()
+
+
+def _tab_stops(page) -> list[str | None]:
+    """Return each table box's tab index on the page, once the page's scripts have run."""
+    page.wait_for_load_state("load")
+    return page.eval_on_selector_all(".table-scroll", "boxes => boxes.map(b => b.getAttribute('tabindex'))")
+
+
+def test_a_table_box_is_a_tab_stop_only_while_its_table_scrolls(page, make_user, sign_in):
+    from extensions import db
+    from workflows import engine
+
+    user = make_user("sam", "staff", full_name="Sam Okafor")
+    engine.create_case(db.session, user, "travel", "Metropolis annual meeting, Montreal, with a long title",
+                       ["leadership"], {})
+    sign_in(page, user)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto("/cases")
+    # Wide enough: the table fits, and Tab does not stop on its box.
+    assert _tab_stops(page) == [None]
+    # On a phone's width the table is wider than its box: the box takes the focus, so that a
+    # keyboard can scroll it to the columns out of sight.
+    page.set_viewport_size({"width": 320, "height": 700})
+    expect(page.locator(".table-scroll")).to_have_attribute("tabindex", "0")
+    page.keyboard.press("Tab")
+    while page.evaluate("document.activeElement.className") != "table-scroll":
+        page.keyboard.press("Tab")
+    page.keyboard.press("ArrowRight")
+    for _ in range(50):  # (wait_for_function evaluates text, which the CSP forbids)
+        if page.evaluate("document.querySelector('.table-scroll').scrollLeft") > 0:
+            break
+        page.wait_for_timeout(100)
+    assert page.evaluate("document.querySelector('.table-scroll').scrollLeft") > 0
+    # Back to a wide window, the box is no tab stop again once the focus has left it.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.get_by_role("link", name="Dashboard").focus()
+    expect(page.locator(".table-scroll")).not_to_have_attribute("tabindex", "0")
