@@ -17,7 +17,7 @@ from web.forms import TextAreaField, refused
 from workflows import registry
 from workflows.errors import NotFound, WorkflowError
 from workflows.queries import load_visible
-from workflows.scoring import (SCORE_STANDS, aggregate_for, criteria_for, current_scores, may_score,
+from workflows.scoring import (SCORE_STANDS, aggregate_for, criteria_for, current_scores, kept_score, may_score,
                                remember_scores, score_stands, submit_score, visible_scores)
 
 CONFLICT_CHOICES = [SelectChoice("none", "I have no conflict of interest"),
@@ -84,8 +84,13 @@ def _scoring_context(case) -> dict:
                 if cid in cset.rated_ids:  # not a criterion removed since, or now computed
                     getattr(form, f"rating_{cid}").data = str(value)
     wf = registry.get(case.workflow)
+    # A decided request shows the score it was decided with, under the criteria of its decision.
+    kept = kept_score(case)
     return {"cset": cset, "scores": shown, "aggregate": aggregate_for(case, shown),
             "decided": case.state in wf.decided_states,
+            "version": kept["criteria_version"] if kept else cset.version,
+            "digest": kept["criteria_hash"] if kept else cset.digest,
+            "scale": kept["scale"] if kept else (cset.scale_min, cset.scale_max),
             "score_form": form, "my_score": mine, "hidden_count": len(scores) - len(shown),
             "score_stands": SCORE_STANDS if stands and scores_case else None}
 

@@ -75,6 +75,9 @@ def event_hash(e: AuditEvent) -> str:
 ROW_FIELDS = ("workflow", "title", "state", "owner_id", "department_id", "assignee_id", "goals", "data",
               "created_at", "updated_at", "submitted_at", "state_entered_at", "category", "country",
               "amount_requested", "amount_granted", "amount_paid", "due_on", "derived_at_decision")
+#: Fields added to the row after ROW_FIELDS: in the digest only when they hold something, so that
+#: the digests events recorded before them still match a row that holds nothing there.
+LATER_ROW_FIELDS = ("score_at_decision",)
 #: The attribute on a locked Case that holds the digest of its row as the step found it.
 FOUND = "_accord_found_digest"
 
@@ -84,6 +87,7 @@ def row_digest(case: Any) -> str:
 
     An amount is written with its cents: a Money column reads back 1250 as 1250.00."""
     values = {name: getattr(case, name) for name in ROW_FIELDS}
+    values.update({name: value for name in LATER_ROW_FIELDS if (value := getattr(case, name, None)) is not None})
     values.update({name: f"{value:.2f}" for name, value in values.items() if isinstance(value, Decimal)})
     return hashlib.sha256(canonical(values).encode()).hexdigest()
 
@@ -318,7 +322,7 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
     heads: dict[str, Head] = {}
     rows: dict[str, str] = {}  # each case's row digest, as the row stands
     for case in session.execute(select(Case.id, Case.last_event_hash, Case.last_event_seq,
-                                       *(getattr(Case, name) for name in ROW_FIELDS))
+                                       *(getattr(Case, name) for name in ROW_FIELDS + LATER_ROW_FIELDS))
                                 .execution_options(yield_per=batch)):
         heads[f"case:{case.id}"] = (case.last_event_hash, case.last_event_seq, case.state)
         rows[f"case:{case.id}"] = row_digest(case)

@@ -29,6 +29,10 @@ signals = Namespace()
 #: Sent inside the transaction, after the event is recorded: subscribers may add rows that must
 #: commit with the transition (sender: workflow name; with session, case, transition, actor).
 transition_recorded = signals.signal("transition-recorded")
+#: Sent inside the transaction when a request enters a decided state, before its event is recorded:
+#: a receiver returns what to keep on the row as the score it was decided with, or None (sender:
+#: workflow name; with case).
+request_deciding = signals.signal("request-deciding")
 #: Sent after a transition committed: sender is the workflow name, with case and transition.
 transition_committed = signals.signal("transition-committed")
 #: Sent after a comment committed: sender is the workflow name, with case, actor and comment.
@@ -388,8 +392,8 @@ def _fire(session: Session, actor: User, case_id: int, trigger: str, version: An
         _run_guard(guard, ctx)
     from_state = case.state
     # A request being decided keeps the figures its criteria read now, as its approver saw them.
-    deciding = wf.derive is not None and route.dest in wf.decided_states and from_state not in wf.decided_states
-    figures = jsonable(wf.derive(case)) if deciding else None
+    deciding = route.dest in wf.decided_states and from_state not in wf.decided_states
+    figures = jsonable(wf.derive(case)) if deciding and wf.derive is not None else None
     # Trigger the shared machine's event on the case directly: attaching the case as a model
     # would bind a dozen methods to it (and log a warning for each when it is attached again).
     moved = wf.machine.events[trigger].trigger(case, ctx=ctx)
@@ -398,8 +402,14 @@ def _fire(session: Session, actor: User, case_id: int, trigger: str, version: An
     case.state_entered_at = utcnow()
     if deciding:
         case.derived_at_decision = figures
-    elif case.state not in wf.decided_states and case.derived_at_decision is not None:
-        case.derived_at_decision = None  # (a request reopened for a decision again)
+        # And the score it was decided with, under the criteria in force now (the scoring module's).
+        case.score_at_decision = next((kept for _, kept in request_deciding.send(wf.name, case=case)
+                                       if kept is not None), None)
+    elif case.state not in wf.decided_states:  # (a request reopened for a decision again)
+        if case.derived_at_decision is not None:
+            case.derived_at_decision = None
+        if case.score_at_decision is not None:
+            case.score_at_decision = None
     if case.state == "submitted":
         case.submitted_at = case.state_entered_at
     _refresh(wf, case)

@@ -19,7 +19,7 @@ from models import Case, Score, User
 from workflows import registry
 from workflows.audit import jsonable
 from workflows.definition import Guard, Workflow
-from workflows.engine import lock_case, record_change, signals
+from workflows.engine import lock_case, record_change, request_deciding, signals
 from workflows.errors import Forbidden, InvalidTransition, ValidationFailed
 from workflows.transaction import write_transaction
 
@@ -125,8 +125,33 @@ def _counted(cset: CriteriaSet, scores: Sequence[Any]) -> list[dict]:
     return [s.ratings for s in scores if s.conflict != "recused" and s.criteria_hash == cset.digest]
 
 
+def kept_score(case: Case) -> dict | None:
+    """Return the score a decided request keeps from its decision (decision_score's record), or
+    None: not decided, or decided before Accord kept one (migration 0020)."""
+    wf = registry.get(case.workflow)
+    return case.score_at_decision if case.score_at_decision is not None and case.state in wf.decided_states else None
+
+
+def decision_score(workflow: str, *, case: Case) -> dict | None:
+    """Return what a request being decided keeps as its score: the aggregate under the criteria in
+    force, every reviewer's current score counted, with the set's version, digest and scale; so
+    that criteria adopted later do not re-judge it (a request approved at 77% read "ineligible"
+    under a knock-out rule added after). None for a workflow that is not scored."""
+    cset = criteria_for(workflow)
+    if cset is None:
+        return None
+    return jsonable({"criteria_version": cset.version, "criteria_hash": cset.digest,
+                     "scale": [cset.scale_min, cset.scale_max], "knock_outs": eligibility_for(case),
+                     "aggregate": _aggregate(cset, case, scores_of(case))})
+
+
+request_deciding.connect(decision_score)
+
+
 def _aggregate(cset: CriteriaSet, case: Case, scores: Sequence[Any]) -> dict:
     # scores: Score objects, or rows of _RATINGS (the same attribute names).
+    if (kept := kept_score(case)) is not None:
+        return kept["aggregate"]
     data, derived = _inputs(case)
     reviews = _counted(cset, scores)
     agg = aggregate(cset, reviews, data, derived, as_of(case))
@@ -205,8 +230,9 @@ def disagreeing(cases: list[Case], user: User) -> set[int]:
     What the lists flag: only the ratings are compared, not the whole aggregate worked out.
     """
     scored, by_case = _ratings_of(cases, user)
-    return {c.id for c in scored
-            if disagreement(criteria_for(c.workflow), _counted(criteria_for(c.workflow), by_case.get(c.id, [])))}
+    return {c.id for c in scored if by_case.get(c.id) and (
+        kept["aggregate"]["disagreement"] if (kept := kept_score(c)) is not None
+        else disagreement(criteria_for(c.workflow), _counted(criteria_for(c.workflow), by_case[c.id])))}
 
 
 def eligibility_for(case: Case) -> list[str]:
@@ -214,6 +240,8 @@ def eligibility_for(case: Case) -> list[str]:
     cset = criteria_for(case.workflow)
     if cset is None:
         return []
+    if (kept := kept_score(case)) is not None:
+        return kept["knock_outs"]
     from criteria import check_eligibility
 
     data, derived = _inputs(case)

@@ -286,10 +286,12 @@ def test_a_decided_proposal_raises_no_alarm_no_one_can_act_on(api, people, make_
     assert api(people["pat"]).get(f"/api/v1/cases/{case.id}").get_json()["flags"] == []
     assert "reviewers disagree" not in browser_of(people["chen"]).get("/").get_data(as_text=True)
     assert "reviewers disagree" not in browser_of(people["cao"]).get(f"/cases/{case.id}").get_data(as_text=True)
+    # Adopted before Accord kept the score a request is decided with (migration 0020).
     adopted = make_case("adopted", owner="rossi", title="Adopted under earlier criteria")
     db.session.execute(update(Score).where(Score.case_id == adopted.id).values(criteria_hash="0" * 64,
                                                                                 criteria_version=0))
+    db.session.execute(update(Case).where(Case.id == adopted.id).values(score_at_decision=None))
     db.session.commit()
     page = _read(browser_of(people["cao"]).get(f"/cases/{adopted.id}").get_data(as_text=True))
-    assert "No figure under the criteria in force: its scores were made under an earlier version" in page
+    assert "No figure under version 1 of the criteria: its scores were made under an earlier version" in page
     assert "score again" not in page and "incomplete" not in page and "No figure yet" not in page
