@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from api import bp
 from api.auth import token_required
 from api.parse import parse
+from criteria.schemas import ID_LENGTH
 from extensions import db
 from models import Case
 from workflows.errors import NotFound
@@ -20,7 +21,7 @@ class ScoreArgs(Schema):
     # The values are checked by the criteria set (criteria.scorer.validate_ratings), which answers
     # with its own messages ("must be an integer", "Rate it from 0 to 5, ..."): they load raw.
     ratings = fields.Dict(
-        keys=fields.String(validate=validate.Length(max=60)),
+        keys=fields.String(validate=validate.Length(max=ID_LENGTH)),  # (the longest a criterion's id may be)
         values=fields.Raw(allow_none=True, metadata={
             "type": "integer", "nullable": False,
             "description": "A whole number on the criteria set's scale (GET /api/v1/criteria/{workflow}). A null, "

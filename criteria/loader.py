@@ -142,6 +142,11 @@ class _StrictLoader(yaml.SafeLoader):
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue  # (<<: *defaults) merged below, as PyYAML does: a key beside it wins
             key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:  # (a list or a mapping as a key: map: {[presenter, panelist]: 5})
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a key must be a single value, not a list or a mapping", key_node.start_mark) from None
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key '{key}'", key_node.start_mark)
@@ -162,6 +167,9 @@ def _read(path: Path, label: str):
         raise CriteriaError([f"{label}: YAML syntax error: {getattr(exc, 'problem', None) or exc}{where}"]) from None
     except OSError as exc:
         raise CriteriaError([f"{label}: cannot read file: {exc.strerror}"]) from None
+    except UnicodeDecodeError as exc:  # (saved by an editor in Windows-1252, say)
+        raise CriteriaError([f"{label}: not UTF-8 text: byte {exc.start + 1} of the file is 0x{exc.object[exc.start]:02x}; "
+                             "save the file as UTF-8"]) from None
     if not isinstance(raw, dict):
         raise CriteriaError([f"{label}: the file must hold a mapping of keys (version, workflow, ...)"])
     return raw

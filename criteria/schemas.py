@@ -8,7 +8,14 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from .rules import METHODS, OPERATORS, Context, as_date, as_decimal, plain, resolve, same
 
-IDENT = validate.Regexp(r"^[a-z][a-z0-9_]*$", error="must be a lowercase identifier (a-z, 0-9, _)")
+# \Z, not $: "relevance\n" is not an id ($ matches before a final line break).
+IDENT = validate.Regexp(r"^[a-z][a-z0-9_]*\Z", error="must be a lowercase identifier (a-z, 0-9, _)")
+#: The longest criterion id: as long as a score's ratings may name (api/scores.py).
+ID_LENGTH = 60
+#: The widest rating scale: a reviewer picks a rating among its points, one radio button each.
+SCALE_POINTS = 10
+#: The largest version a score can record (its column is a 32-bit integer on PostgreSQL).
+MAX_VERSION = 2**31 - 1
 KINDS = ("rated", "computed")
 PERCENT = validate.Range(min=0, max=100, error="must be a percent within 0..100")
 
@@ -46,6 +53,9 @@ class ScaleSchema(Schema):
 
     @validates_schema
     def _ordered(self, data, **kwargs):
+        if data["max"] - data["min"] > SCALE_POINTS:
+            raise ValidationError(f"a scale spans at most {SCALE_POINTS} points (a reviewer picks one); "
+                                  f"{data['min']} to {data['max']} spans {data['max'] - data['min']}")
         if data["min"] >= data["max"]:
             raise ValidationError(f"min ({data['min']}) must be below max ({data['max']})")
         if data["min"] < 0:
@@ -69,7 +79,7 @@ class BandSchema(Schema):
 
 
 class CriterionSchema(Schema):
-    id = fields.String(required=True, validate=IDENT)
+    id = fields.String(required=True, validate=[IDENT, validate.Length(max=ID_LENGTH)])
     label = fields.String(required=True, validate=validate.Length(min=1))
     help = fields.String(load_default="")
     weight = DecimalNumber(required=True, validate=validate.Range(min=0, min_inclusive=False))
@@ -311,7 +321,7 @@ def method_faults(method: str, spec, kind: FieldKind) -> list[str]:
 
 
 class CriteriaSetSchema(Schema):
-    version = _strict_int(required=True, validate=validate.Range(min=1))
+    version = _strict_int(required=True, validate=validate.Range(min=1, max=MAX_VERSION))
     workflow = fields.String(required=True, validate=IDENT)
     scale = fields.Nested(ScaleSchema, load_default=lambda: {"min": 0, "max": 5})
     criteria = fields.List(fields.Nested(CriterionSchema), required=True, validate=validate.Length(min=1))

@@ -296,7 +296,8 @@ def submit_score(session: Session, actor: User, case_id: int, ratings: Any, conf
         if conflict == "recused":
             ratings = {}
         data, derived = _inputs(case)
-        result = score_one(cset, ratings, data, derived, as_of(case)) if ratings else {
+        # (A set of computed criteria alone takes no ratings, and its score still has a figure.)
+        result = score_one(cset, ratings, data, derived, as_of(case)) if conflict == "none" else {
             "ratings": {}, "computed": {}, "percent": None, "recommendation": None}
         earlier = session.scalars(select(Score).where(Score.case_id == case.id, Score.reviewer_id == actor.id,
                                                       Score.current.is_(True))).all()
@@ -360,17 +361,28 @@ def blind_to_reviews(user: User, case: Case, reviewer_ids: set[int | None]) -> b
     return user.id not in reviewer_ids and (wf := _reviewed_by(user, case)) is not None and case.state in wf.before_scoring
 
 
+def _reviewed(conflict: str | None, criteria_hash: str | None, cset: CriteriaSet | None) -> bool:
+    """Return whether a score opens the others' reviews to its reviewer: made under the set in
+    force, or a declared conflict. One made under an earlier set is asked for again, and would
+    otherwise let its reviewer read the new scores before making theirs (and then agree)."""
+    return conflict == "recused" or cset is None or criteria_hash == cset.digest
+
+
 def visible_scores(user: User, case: Case, scores: list) -> list:
     """Return the scores (objects or rows) a user may read: a reviewer sees others' only after scoring."""
-    return [] if blind_to_reviews(user, case, {s.reviewer_id for s in scores}) else scores
+    cset = criteria_for(case.workflow)
+    reviewed = {s.reviewer_id for s in scores if _reviewed(s.conflict, s.criteria_hash, cset)}
+    return [s for s in scores if s.reviewer_id == user.id] if blind_to_reviews(user, case, reviewed) else scores
 
 
 def hidden_reviews(user: User, case: Case, events: list) -> set[int]:
     """Return the ids of the case's score events whose ratings and comment the user may not read yet."""
     reviews = [e for e in events if e.action == "score"]
-    if not blind_to_reviews(user, case, {e.actor_id for e in reviews}):
+    cset = criteria_for(case.workflow)
+    if not blind_to_reviews(user, case, {e.actor_id for e in reviews if _reviewed(
+            e.payload.get("conflict"), e.payload.get("criteria_hash"), cset)}):
         return set()
-    return {e.id for e in reviews}
+    return {e.id for e in reviews if e.actor_id != user.id}  # (their own earlier review is theirs to read)
 
 
 _SCORES_KEY = "_accord_scores"

@@ -261,3 +261,40 @@ def test_rule_shapes_are_checked(tmp_path, rule, fault):
     doc = _doc(eligibility=[{"id": "k", "message": "No.", "rule": rule}])
     with pytest.raises(CriteriaError, match=fault.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         load_criteria_set(_write(tmp_path / "r.yaml", doc))
+
+
+@pytest.mark.parametrize("doc, fault", [
+    # A timestamp for a version loaded, then every score failed to store (a 32-bit column): a 500.
+    (_doc(version=202406011200), "version: must be greater than or equal to 1 and less than or equal to 2147483647"),
+    # An id longer than a score's ratings may name loaded, and the criterion could never be rated.
+    (_doc(criteria=[{"id": "x" * 61, "label": "Long", "weight": 1, "kind": "rated"}]),
+     f"criterion '{'x' * 61}': id: longer than maximum length 60"),
+    # A final line break made "need\n" another id than "need".
+    (_doc(criteria=[{"id": "need\n", "label": "Need", "weight": 1, "kind": "rated"}]),
+     "id: must be a lowercase identifier"),
+    # A scale of 0 to 20,000 made a case page of 27 MB: a radio button per point per criterion.
+    (_doc(scale={"min": 0, "max": 20000}), "scale: a scale spans at most 10 points (a reviewer picks one); "
+                                           "0 to 20000 spans 20000"),
+])
+def test_a_set_no_score_could_be_stored_or_made_under_is_refused(tmp_path, doc, fault):
+    with pytest.raises(CriteriaError, match=re.escape(fault)):
+        load_criteria_set(_write(tmp_path / "relief.yaml", doc))
+
+
+def test_a_file_not_saved_as_utf8_is_named_not_a_traceback(tmp_path):
+    path = tmp_path / "relief.yaml"
+    path.write_bytes(yaml.safe_dump(_doc(), sort_keys=False).replace("Need", "Besoin pr\xe9cis").encode("cp1252"))
+    with pytest.raises(CriteriaError) as info:
+        load_criteria_set(path)
+    assert str(info.value).startswith(f"{tmp_path.name}/relief.yaml: not UTF-8 text: byte ")
+    assert "is 0xe9; save the file as UTF-8" in str(info.value)
+
+
+def test_a_list_as_a_map_key_is_named_not_a_traceback(tmp_path):
+    # (Meant as "presenter or panelist: 5".)
+    (tmp_path / "relief.yaml").write_text("version: 1\nworkflow: relief\ncriteria:\n  - id: role\n    label: Role\n"
+                                          "    weight: 1\n    kind: computed\n    field: party_type\n"
+                                          "    map: {[ngo, agency]: 5}\nthresholds: {approve: 60, decline: 45}\n")
+    with pytest.raises(CriteriaError, match=re.escape("a key must be a single value, not a list or a mapping "
+                                                      "(line 9, column 11)")):
+        load_criteria_set(tmp_path / "relief.yaml")

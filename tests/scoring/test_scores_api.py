@@ -497,3 +497,34 @@ def test_the_case_page_offers_no_form_to_a_reviewer_whose_score_stands(app, api,
     assert web.post("/login", data={"username": "hana", "password": TEST_PASSWORD}).status_code == 302
     page = web.get(f"/cases/{in_triage.id}").get_data(as_text=True)
     assert 'class="score-form"' not in page and "so your score stands" in page
+
+
+def test_a_score_under_earlier_criteria_does_not_open_the_new_reviews(app, api, cast, in_triage, tmp_path):
+    # Hana's score under version 1 no longer counts; it let her read Omar's under version 2 before
+    # making hers, and then agree with him.
+    score(api, cast["hana"], in_triage.id, ratings=RATINGS)
+    _criteria_moved_on(app, tmp_path, lambda t: t.replace("version: 1", "version: 2", 1))
+    assert score(api, cast["omar"], in_triage.id, ratings={**RATINGS, "city_capability": 1}).status_code == 201
+    seen = api(cast["hana"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()["items"]
+    assert [(i["reviewer"], i["criteria_version"]) for i in seen] == [("hana", 1)]  # her own, not his
+    history = api(cast["hana"]).get(f"/api/v1/cases/{in_triage.id}/history").get_json()["events"]
+    assert [e["payload"] is not None for e in history if e["action"] == "score"] == [True, False]
+    page = _web(app, cast["hana"]).get(f"/cases/{in_triage.id}").get_data(as_text=True)
+    assert "1 other review will be shown once you have scored under the criteria in force." in page
+    assert "Omar" not in page.split('id="scoring-h"')[1].split("</section>")[0]
+    # Scored under version 2, she reads his.
+    assert score(api, cast["hana"], in_triage.id, ratings=RATINGS).status_code == 201
+    seen = api(cast["hana"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()["items"]
+    assert sorted(i["reviewer"] for i in seen) == ["hana", "omar"]
+
+
+def test_a_set_of_computed_criteria_alone_scores_with_its_figure(app, api, cast, in_triage, tmp_path):
+    def only_computed(text):
+        head = text.split("  - id: unmet_need", 1)[0]
+        return head.replace("version: 1", "version: 2", 1).replace("    min: 2\n", "") + \
+            "\nthresholds: {approve: 60, decline: 45}\n"
+    _criteria_moved_on(app, tmp_path, only_computed)
+    r = score(api, cast["hana"], in_triage.id, ratings={})
+    assert r.status_code == 201, r.get_json()
+    stored = r.get_json()
+    assert (stored["percent"], stored["recommendation"], stored["computed"]) == ("80.00", "approve", {"severity": 4})
