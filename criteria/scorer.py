@@ -1,9 +1,11 @@
 """Pure scoring functions: computed ratings, knock-outs, percent and aggregation."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from fractions import Fraction
 
 from .rules import MISSING, Context, as_decimal, resolve
 
@@ -22,10 +24,19 @@ class Aggregate:
     complete: bool = False
 
 
-def _value(rating, floor: int) -> Decimal:
-    """Return a rating as Decimal; a missing rating counts as the scale minimum."""
+def _value(rating, floor: int) -> Fraction:
+    """Return a rating (or a mean of ratings) exactly; a missing rating counts as the scale minimum."""
+    if isinstance(rating, Fraction):
+        return rating
     number = as_decimal(rating)
-    return Decimal(floor) if number is None else number
+    return Fraction(floor) if number is None else Fraction(number)
+
+
+def _cents(value: Fraction) -> Decimal:
+    """Return an exact figure rounded to the cent, half up (figures are never negative). Means
+    are kept as fractions until here: 20.625, from a mean of 11/6 weighted, rounded to 28 digits
+    first, came out at 20.62."""
+    return (Decimal(math.floor(value * 100 + Fraction(1, 2))) / 100).quantize(CENT)
 
 
 def _computed(cset, data: dict, derived: dict | None) -> tuple[dict, list[str]]:
@@ -55,17 +66,18 @@ def check_eligibility(cset, data: dict, derived: dict | None = None, today: date
     return [knock.message for knock in cset.eligibility if not knock.rule.holds(ctx)]
 
 
-def _share(cset, weight: Decimal, value: Decimal) -> Decimal:
-    total = sum(c.weight for c in cset.criteria)
-    return weight * value * 100 / (cset.scale_max * total)
+def _share(cset, weight: Decimal, value: Fraction) -> Fraction:
+    total = sum(Fraction(c.weight) for c in cset.criteria)
+    return Fraction(weight) * value * 100 / (cset.scale_max * total)
 
 
 def percent(cset, ratings: dict) -> Decimal:
     """Return the weighted score Σwr / (max·Σw) · 100 over all criteria, to 0.01."""
-    # sum first, divide once: one rounding step keeps weight scaling from moving the result
-    weighted = sum((c.weight * _value(ratings.get(c.id), cset.scale_min) for c in cset.criteria), Decimal(0))
-    total = sum((c.weight for c in cset.criteria), Decimal(0))
-    return (weighted * 100 / (cset.scale_max * total)).quantize(CENT, rounding=ROUND_HALF_UP)
+    # Exact to the end, rounded once: a weight's scaling or a mean's digits cannot move the result.
+    weighted = sum((Fraction(c.weight) * _value(ratings.get(c.id), cset.scale_min) for c in cset.criteria),
+                   Fraction(0))
+    total = sum((Fraction(c.weight) for c in cset.criteria), Fraction(0))
+    return _cents(weighted * 100 / (cset.scale_max * total))
 
 
 #: What each recommendation says, as the pages write it.
@@ -98,9 +110,9 @@ def disagreement(cset, reviews: list[dict]) -> list[str]:
     return found
 
 
-def _figure(value: Decimal) -> str:
+def _figure(value: Fraction) -> str:
     """Return a rating or a mean as read: 2, 2.5, 2.33."""
-    return f"{value.quantize(CENT, rounding=ROUND_HALF_UP):f}".rstrip("0").rstrip(".")
+    return f"{_cents(value):f}".rstrip("0").rstrip(".")
 
 
 def aggregate(cset, reviews: list[dict], data: dict, derived: dict | None = None,
@@ -110,7 +122,7 @@ def aggregate(cset, reviews: list[dict], data: dict, derived: dict | None = None
     values, notes = _computed(cset, data, derived)
     for cid in cset.rated_ids:
         given = [v for r in reviews if (v := as_decimal(r.get(cid))) is not None]
-        values[cid] = sum(given, Decimal(0)) / len(given) if given else None
+        values[cid] = sum(map(Fraction, given), Fraction(0)) / len(given) if given else None
     below = []
     for crit in cset.criteria:
         if crit.min is None or (crit.kind == "rated" and not reviews):
@@ -120,9 +132,8 @@ def aggregate(cset, reviews: list[dict], data: dict, derived: dict | None = None
             below.append(f"{crit.label}: {_figure(value)}, below its minimum of {crit.min}")
     breakdown = [{
         "id": c.id, "label": c.label, "kind": c.kind, "weight": c.weight,
-        "value": None if values[c.id] is None else _value(values[c.id], 0).quantize(CENT, rounding=ROUND_HALF_UP),
-        "contribution": _share(cset, c.weight, _value(values[c.id], cset.scale_min)).quantize(
-            CENT, rounding=ROUND_HALF_UP),
+        "value": None if values[c.id] is None else _cents(_value(values[c.id], 0)),
+        "contribution": _cents(_share(cset, c.weight, _value(values[c.id], cset.scale_min))),
     } for c in cset.criteria]
     pct = percent(cset, values) if reviews else None
     return Aggregate(

@@ -248,6 +248,27 @@ def test_percent_is_the_weighted_mean_for_one_reviewer(case):
     assert aggregate(cset, [ratings], {}, today=TODAY).percent == Decimal(cents) / 100
 
 
+def test_the_mean_of_several_reviewers_is_rounded_once_at_the_end():
+    # Weights 18 and 14, six reviewers rating A 2,2,2,2,2,1 and B 0: 18·(11/6)·100 / (5·32) is
+    # 20.625, half up 20.63; the mean rounded to 28 digits first made 20.62.
+    cset = _plain_set([18, 14])
+    reviews = [{"c0": r, "c1": 0} for r in (2, 2, 2, 2, 2, 1)]
+    agg = aggregate(cset, reviews, {}, today=TODAY)
+    assert agg.percent == Decimal("20.63")
+    assert [row["value"] for row in agg.breakdown] == [Decimal("1.83"), Decimal("0.00")]
+
+
+@PROPS
+@given(st.lists(st.integers(1, 50), min_size=1, max_size=4),
+       st.lists(st.lists(st.integers(0, 5), min_size=4, max_size=4), min_size=1, max_size=7))
+def test_percent_of_several_reviewers_is_the_exact_weighted_mean_rounded_half_up(weights, rows):
+    reviews = [{f"c{i}": row[i] for i in range(len(weights))} for row in rows]
+    exact = sum(Fraction(w) * Fraction(sum(r[f"c{i}"] for r in reviews), len(reviews))
+                for i, w in enumerate(weights)) / (5 * sum(weights)) * 100
+    cents = int(exact * 100 + Fraction(1, 2))  # round half up, exactly (value is never negative)
+    assert aggregate(_plain_set(weights), reviews, {}, today=TODAY).percent == Decimal(cents) / 100
+
+
 def test_operator_tree_evaluates(tmp_path):
     rule = {"all": [
         {"field": "amount_requested", "op": "le", "value": 25000},  # money text compared as Decimal
