@@ -17,8 +17,8 @@ from web.forms import TextAreaField, refused
 from workflows import registry
 from workflows.errors import NotFound, WorkflowError
 from workflows.queries import load_visible
-from workflows.scoring import (SCORE_STANDS, aggregate_for, criteria_for, current_scores, kept_score, may_score,
-                               remember_scores, score_stands, submit_score, visible_scores)
+from workflows.scoring import (SCORE_STANDS, aggregate_for, criteria_for, current_scores, earlier_versions, kept_score,
+                               may_score, remember_scores, score_stands, submit_score, visible_scores)
 
 CONFLICT_CHOICES = [SelectChoice("none", "I have no conflict of interest"),
                     SelectChoice("recused", "I have a conflict of interest and recuse myself")]
@@ -177,3 +177,4 @@ def init_app(app) -> None:
     from criteria.scorer import RECOMMENDATION_LABELS
 
     app.add_template_filter(lambda code: RECOMMENDATION_LABELS.get(code, code), "recommendation_label")
+    app.add_template_global(earlier_versions)

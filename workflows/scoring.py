@@ -435,12 +435,20 @@ not_recused.refusal = ("You declared a conflict of interest on this request, so 
                        "decisions (separation of duties).")
 
 
+def earlier_versions(outdated: Sequence[int], version: int) -> str:
+    """Return the versions scores were made under, other than the set's in force, in words: "version
+    1" or, when the file changed without a new version, "an earlier edition of version 2"."""
+    return ", ".join(f"an earlier edition of version {v} (its file was changed without a new version)"
+                     if v == version else f"version {v}" for v in outdated)
+
+
 def _complete(case: Case) -> str | None:
     cset, scores = criteria_for(case.workflow), scores_of(case)
     agg = _aggregate(cset, case, scores) if cset is not None and scores else None
     if agg is None or not agg["complete"]:
-        earlier = (f" The scores made under version {', '.join(map(str, agg['outdated']))} do not count: the criteria"
-                   f" in force are version {agg['criteria_version']}." if agg and agg["outdated"] else "")
+        earlier = (f" The scores made under {earlier_versions(agg['outdated'], agg['criteria_version'])} do not "
+                   f"count: the criteria in force are version {agg['criteria_version']}."
+                   if agg and agg["outdated"] else "")
         return "The request needs at least one complete score before this step." + earlier
     return None
 

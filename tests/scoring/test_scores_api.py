@@ -528,3 +528,20 @@ def test_a_set_of_computed_criteria_alone_scores_with_its_figure(app, api, cast,
     assert r.status_code == 201, r.get_json()
     stored = r.get_json()
     assert (stored["percent"], stored["recommendation"], stored["computed"]) == ("80.00", "approve", {"severity": 4})
+
+
+def test_a_set_changed_without_a_new_version_is_named_so_not_as_itself(app, api, cast, in_triage, tmp_path):
+    # The office mends a help text and restarts without running `flask criteria check`: the score
+    # made before no longer counts, and the refusal read "The scores made under version 1 do not
+    # count: the criteria in force are version 1."
+    score(api, cast["hana"], in_triage.id, ratings=RATINGS)
+    _criteria_moved_on(app, tmp_path, lambda t: t.replace("one-off goods", "one-time goods"))
+    refused = api(cast["hana"]).post(f"/api/v1/cases/{in_triage.id}/transitions", json={
+        "trigger": "recommend", "version": api(cast["hana"]).get(f"/api/v1/cases/{in_triage.id}").get_json()["version"],
+        "data": {"recommendation": "approve", "amount_granted": "20000.00"}})
+    assert refused.status_code == 422
+    assert ("The scores made under an earlier edition of version 1 (its file was changed without a new version) do "
+            "not count: the criteria in force are version 1.") in refused.get_json()["message"]
+    page = " ".join(_web(app, cast["cao"]).get(f"/cases/{in_triage.id}").get_data(as_text=True).split())
+    assert ("Some scores were made under criteria other than these (an earlier edition of version 1 (its file was "
+            "changed without a new version));") in page
