@@ -119,6 +119,11 @@ def case_action(case_id: int, trigger: str):
         abort(404)
     form = payload_form(wf, candidates[0])(prefix=trigger)
     if not form.validate():
+        try:  # A step gone meanwhile (another officer took it) is refused for that, as the API does.
+            engine.check_step(current_user, case, trigger)
+        except WorkflowError as err:
+            flash(refusal_message(err), "error")
+            return render_case(case, err.status, failed=(trigger, err))
         return render_case(case, 422, forms={trigger: form})  # which says what to correct
     try:
         case = engine.fire(db.session, current_user, case_id, trigger, form.version.data,

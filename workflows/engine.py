@@ -360,30 +360,38 @@ def _fired(case: Case, route: Transition, from_state: str, actor: User) -> None:
     transition_committed.send(case.workflow, case=case, transition=route, actor=actor)
 
 
+def check_step(actor: User, case: Case, trigger: str) -> list[Transition]:
+    """Return the transitions of a trigger the actor may fire on the case in its state, or refuse
+    as fire would, before it reads the version, the data or the guards: a page whose form was
+    refused asks this first, so that a step gone meanwhile is answered for that, not for its form."""
+    wf = workflow_of(case.workflow)
+    candidates = wf.candidates(trigger, case.state)
+    allowed = [t for t in candidates if permitted(actor, case, t)]
+    if allowed:
+        return allowed
+    if candidates:
+        raise Forbidden(refusal(actor, case, candidates))
+    named = [t for t in wf.transitions if t.trigger == trigger]
+    if any(permitted(actor, case, t) for t in named):
+        raise InvalidTransition(f"'{trigger}' is not available while the case is {wf.label(case.state).lower()}.")
+    if named:
+        raise Forbidden(refusal(actor, case, named))
+    raise InvalidTransition(f"The workflow has no step '{trigger}'.")
+
+
 def _fire(session: Session, actor: User, case_id: int, trigger: str, version: Any, comment: Any = None,
           payload: Any = None) -> tuple[Case, Transition, str]:
     """Fire a trigger inside the caller's write transaction: fire's work, and the step of an edit
     or creation that takes one (update_case's and create_case's `then`)."""
     case = lock_case(session, actor, case_id)
     wf = workflow_of(case.workflow)
-    named = [t for t in wf.transitions if t.trigger == trigger]
-    candidates = wf.candidates(trigger, case.state)
-    allowed = [t for t in candidates if permitted(actor, case, t)]
-    if not allowed:
-        if candidates:
-            raise Forbidden(refusal(actor, case, candidates))
-        if any(permitted(actor, case, t) for t in named):
-            raise InvalidTransition(
-                f"'{trigger}' is not available while the case is {wf.label(case.state).lower()}.")
-        if named:
-            raise Forbidden(refusal(actor, case, named))
-        raise InvalidTransition(f"The workflow has no step '{trigger}'.")
+    allowed = check_step(actor, case, trigger)
     _check_version(case, version)
     loaded, dumped = _load_payload(allowed[0], payload)
     comment = _check_comment(allowed[0], comment)
     ctx = Context(session, case, actor, wf, trigger, loaded, comment)
     if allowed[0].merge_payload and dumped:
-        case.data = {**case.data, **dumped}
+        case.data = merge_patch(case.data, dumped)  # (an object sent merges into the one stored, as in an edit)
     route = next((t for t in allowed if t.when is None or t.when(ctx)), None)
     if route is None:
         raise InvalidTransition(f"No route for '{trigger}' from {case.state}.")

@@ -67,9 +67,14 @@ class ReliefData(Schema):
 
 
 def _all_optional(base: type[Schema], name: str) -> type[Schema]:
+    """Return the schema with every field optional, those of its objects too: an object sent is
+    merged into the one stored, as a PATCH of the request's data is (a contact's new email alone)."""
     optional = {}
     for field_name, field in base._declared_fields.items():
-        optional[field_name] = copy.deepcopy(field)
+        if isinstance(field, fields.Nested) and isinstance(field.nested, type):
+            optional[field_name] = fields.Nested(field.nested(partial=True), allow_none=field.allow_none)
+        else:
+            optional[field_name] = copy.deepcopy(field)
         optional[field_name].required = False
     return type(name, (base,), {**optional, "__doc__": f"{base.__name__} with every field optional."})
 

@@ -209,6 +209,23 @@ def test_a_disaster_date_corrected_to_after_the_submission_is_refused_by_name(ap
     assert r.status_code == 200 and r.get_json()["state"] == "in_triage"
 
 
+def test_information_provided_for_part_of_the_contact_merges_into_it_as_an_edit_does(api, people, make_case):
+    # {"contact": {"email": ...}} was refused for the contact's missing name (a PATCH took it), and
+    # would have replaced the whole contact.
+    case = make_case("info_requested")
+    name = case.data["contact"]["name"]
+    r = fire(api(people["owner"]), case.id, "provide_info", case.version,
+             data={"contact": {"email": "new.contact@soyapango.example"}})
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["data"]["contact"] == {"name": name, "email": "new.contact@soyapango.example"}
+    # A contact given with a fault is still refused, naming the field.
+    r = fire(api(people["hco"]), case.id, "request_info", r.get_json()["version"], comment="And the phone?")
+    before = snapshot(case.id)
+    r = fire(api(people["owner"]), case.id, "provide_info", r.get_json()["version"], data={"contact": {"email": "nope"}})
+    assert r.status_code == 422 and "email" in r.get_json()["errors"]["data"]["contact"], r.get_json()
+    assert snapshot(case.id) == before
+
+
 def test_recommend_records_the_recommendation_amount_and_recommender(api, people, make_case):
     case = make_case("recommended", "30000.00")
     assert case.data["recommendation"] == "approve"

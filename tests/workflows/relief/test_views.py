@@ -321,3 +321,31 @@ def test_the_step_forms_mark_a_grant_above_the_request_and_a_payment_before_the_
     assert re.search(r'id="disburse-paid_on-error">The grant was approved on ', r.get_data(as_text=True))
     db.session.expire_all()
     assert db.session.get(Case, approved.id).state == "approved"
+
+
+def test_a_step_taken_meanwhile_is_answered_as_such_not_with_its_form(app, api, people, make_case):
+    # Hco2 opens the page and is offered Recommend; Hana recommends meanwhile; Hco2 presses
+    # Recommend having left the amount out. The page came back 422 with no word and no form.
+    from tests.workflows.relief.conftest import fire, snapshot
+
+    case = make_case("scored")
+    client = app.test_client()
+    sign_in(client, people["hco2"])
+    assert f"/cases/{case.id}/actions/recommend" in client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert fire(api(people["hco"]), case.id, "recommend", case.version,
+                data={"recommendation": "approve", "amount_granted": "20000.00"}).status_code == 200
+    before = snapshot(case.id)
+    r = client.post(f"/cases/{case.id}/actions/recommend",
+                    data={"recommend-version": case.version, "recommend-recommendation": "approve"})
+    text = " ".join(r.get_data(as_text=True).split())
+    assert r.status_code == 409 and "&#39;recommend&#39; is not available while the case is recommended" in text
+    assert snapshot(case.id) == before
+    # One who may not take the step at all is answered as the API answers them (403), not about the form.
+    sign_in(client, people["finance"])
+    r = client.post(f"/cases/{case.id}/actions/recommend", data={"recommend-version": case.version})
+    assert r.status_code == fire(api(people["finance"]), case.id, "recommend", case.version, data={}).status_code == 403
+    # And an owner withdrawing a request past withdrawing, without ticking the box: 409 both ways.
+    sign_in(client, people["owner"])
+    r = client.post(f"/cases/{case.id}/actions/withdraw", data={"withdraw-version": case.version})
+    assert r.status_code == fire(api(people["owner"]), case.id, "withdraw", case.version).status_code == 409
+    assert snapshot(case.id) == before
