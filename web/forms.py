@@ -144,6 +144,31 @@ def form_page(template: str, form: FlaskForm, status: int | None = None, **conte
 _REFUSED = "accord_refused_forms"
 
 
+def case_to_edit(case_id: int, workflow: str, not_theirs: str):
+    """Return the case its owner opens on a workflow's edit page, or None once it is past editing
+    (said in a message; the page goes back to the case's own). Answer 404 for a case the user may
+    not see or of another workflow, and 403 (`not_theirs`) for another person's: as the API's PATCH
+    does, whose answer to a state past editing (409) the engine gives to a save sent meanwhile."""
+    from flask import abort
+
+    from workflows.errors import Forbidden, NotFound
+    from workflows.queries import load_visible
+
+    try:
+        case = load_visible(db.session, current_user, case_id)
+    except NotFound:
+        abort(404)
+    if case.workflow != workflow:
+        abort(404)
+    if case.owner_id != current_user.id:
+        raise Forbidden(not_theirs)
+    wf = registry.get(workflow)
+    if case.state not in wf.editable_states:
+        flash(f"The request cannot be edited while it is {wf.label(case.state).lower()}.", "error")
+        return None
+    return case
+
+
 def flash_saved(case, version_before: int, message: str = "Changes saved.") -> None:
     """Say that an edit was saved, or that it changed nothing (the request is as it was)."""
     if case.version == version_before:

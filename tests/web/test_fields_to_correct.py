@@ -106,3 +106,27 @@ def test_looking_for_fields_takes_no_one_elses_step_nor_one_that_reads_what_its_
                          (people["hana"], "close")):
         assert engine.step_errors(db.session, who, case, trigger) == {}, trigger
     assert _events(case.id) == events and db.session.get(Case, case.id).version == version
+
+
+EDIT_PAGES = {"travel": "/travel/{}/edit", "relief": "/relief/{}/edit", "partnership": "/partnerships/proposals/{}/edit"}
+
+
+@pytest.mark.parametrize("workflow", sorted(DRAFTS))
+def test_each_edit_page_answers_alike_for_a_request_past_editing_another_s_or_another_workflow_s(
+        app, browse, people, workflow):
+    # The relief page answered 403 for a request past editing (the others went back to the
+    # request with a message), and the partnership page 403 for a request of another workflow.
+    case = _draft(people, workflow)
+    owner = browse(people[DRAFTS[workflow][0]])
+    page = EDIT_PAGES[workflow].format(case.id)
+    assert owner.get(page).status_code == 200
+    engine.fire(db.session, people[DRAFTS[workflow][0]], case.id, "withdraw" if workflow != "travel" else "cancel",
+                case.version)
+    r = owner.get(page, follow_redirects=True)
+    assert r.request.path == f"/cases/{case.id}"
+    assert "The request cannot be edited while it is" in r.get_data(as_text=True)
+    hana = browse(people["hana"])  # (who may read it, but it is not hers)
+    assert hana.get(page).status_code == (404 if workflow == "travel" else 403)
+    other = next(w for w in sorted(DRAFTS) if w != workflow)
+    stranger = _draft(people, other)
+    assert browse(people[DRAFTS[other][0]]).get(page.replace(str(case.id), str(stranger.id))).status_code == 404

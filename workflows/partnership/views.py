@@ -8,10 +8,10 @@ from extensions import db
 from models import Partnership
 from models.partnership import STATUSES
 from web import nav
-from web.forms import (KEPT_BELOW, flash_saved, form_page, kept_to_save_again, mark_fields_to_correct,
+from web.forms import (KEPT_BELOW, case_to_edit, flash_saved, form_page, kept_to_save_again, mark_fields_to_correct,
                        refusal_message)
 from web.payloads import register_form
-from workflows import engine, registry
+from workflows import engine
 from workflows.errors import Forbidden, NotFound, StaleVersion, WorkflowError
 from workflows.partnership import decisions, inventory
 from workflows.partnership.forms import DecisionForm, InventoryForm, ProposalForm
@@ -144,16 +144,9 @@ def propose():
 @login_required
 def edit_proposal(case_id: int):
     """Let the owner edit a proposal in draft or when a revision was requested."""
-    try:
-        case = load_visible(db.session, current_user, case_id)
-    except NotFound:
-        abort(404)
-    wf = registry.get("partnership")
-    if case.workflow != "partnership" or case.owner_id != current_user.id:
-        raise Forbidden("Only the Member of Council who made the proposal may edit it.")
-    if case.state not in wf.editable_states:
-        flash(f"A proposal cannot be edited while it is {wf.label(case.state).lower()}.", "error")
-        return redirect(url_for("web.case_page", case_id=case.id))
+    case = case_to_edit(case_id, "partnership", "Only the Member of Council who made the proposal may edit it.")
+    if case is None:
+        return redirect(url_for("web.case_page", case_id=case_id))
     form, status = _proposal_form(data=None if request.method == "POST" else ProposalForm.values_of(case)), None
     if request.method == "GET":  # (a page asked for, not refused, even with fields marked)
         mark_fields_to_correct(case, form, lambda errors: _attach(form, errors))

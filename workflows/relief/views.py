@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from extensions import db
 from models import Partnership
-from web.forms import (KEPT_BELOW, flash_saved, form_page, kept_to_save_again, mark_fields_to_correct,
+from web.forms import (KEPT_BELOW, case_to_edit, flash_saved, form_page, kept_to_save_again, mark_fields_to_correct,
                        refusal_message)
 from workflows import engine
 from workflows.errors import Forbidden, NotFound, WorkflowError
@@ -80,24 +80,13 @@ def new_request():
     return redirect(url_for("web.case_page", case_id=case.id))
 
 
-def _own_editable(case_id: int):
-    try:
-        case = load_visible(db.session, current_user, case_id)
-    except NotFound:
-        abort(404)
-    if case.workflow != WORKFLOW.name:
-        abort(404)
-    if case.owner_id != current_user.id or case.state not in WORKFLOW.editable_states:
-        raise Forbidden("Only the person who entered the request may edit it, and only while it is a draft or the "
-                        "Healthy City Office has asked for more information.")
-    return case
-
-
 @bp.route("/<int:case_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_request(case_id: int):
     """Edit one's own request in draft, or answer the office's request for information."""
-    case = _own_editable(case_id)
+    case = case_to_edit(case_id, WORKFLOW.name, "Only the person who entered the request may edit it.")
+    if case is None:
+        return redirect(url_for("web.case_page", case_id=case_id))
     form = ReliefRequestForm()
     if request.method == "GET":
         form.fill(case)

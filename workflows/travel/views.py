@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from typing import NamedTuple
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy import bindparam, select
@@ -14,12 +14,12 @@ from extensions import db
 from models import CASE_ROW, Case, User
 from web.admin import add_account_check
 from web.nav import add_case_section, add_link, add_new_link, add_panel, set_edit_endpoint
-from web.forms import (KEPT_BELOW, flash_saved, form_page, kept_to_save_again, mark_fields_to_correct,
+from web.forms import (KEPT_BELOW, case_to_edit, flash_saved, form_page, kept_to_save_again, mark_fields_to_correct,
                        refusal_message)
 from web.payloads import register_form
 from workflows import engine
 from workflows.access import can_view, visible
-from workflows.errors import Forbidden, NotFound, WorkflowError
+from workflows.errors import Forbidden, WorkflowError
 from workflows.fields import money_text
 from workflows.queries import load_visible
 from workflows.scoring import eligibility_for
@@ -70,17 +70,9 @@ def new():
 @login_required
 def edit(case_id: int):
     """Edit a draft travel request (its owner only)."""
-    try:
-        case = load_visible(db.session, current_user, case_id)
-    except NotFound:
-        abort(404)
-    if case.workflow != NAME:
-        abort(404)
-    if case.owner_id != current_user.id:
-        raise Forbidden("Only the traveller may edit their travel request.")
-    if case.state != "draft":
-        flash("Only a draft can be edited.", "error")
-        return redirect(url_for("web.case_page", case_id=case.id))
+    case = case_to_edit(case_id, NAME, "Only the traveller may edit their travel request.")
+    if case is None:
+        return redirect(url_for("web.case_page", case_id=case_id))
     form = TravelForm()
     if request.method == "GET":
         form.fill(case)

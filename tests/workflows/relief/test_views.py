@@ -107,7 +107,8 @@ def test_a_draft_is_saved_then_edited_and_submitted_by_its_owner(app, people):
     db.session.expire_all()
     case = only_case()
     assert (case.state, case.title, case.data.get("partnership_id")) == ("submitted", "Izmit earthquake", None)
-    assert client.get(f"/relief/{case.id}/edit").status_code == 403
+    r = client.get(f"/relief/{case.id}/edit", follow_redirects=True)  # back to the request, saying why
+    assert r.request.path == f"/cases/{case.id}" and "cannot be edited while it is submitted" in r.get_data(as_text=True)
     sign_in(client, people["stranger"])
     assert client.get(f"/relief/{case.id}/edit").status_code == 404
 
