@@ -9,7 +9,7 @@ from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, joinedload, lazyload, mapped_column, relationship
 
 from extensions import db
-from models.types import JSONType, Money, utcnow
+from models.types import NULLABLE_JSON, JSONType, Money, utcnow
 from models.user import Department, User
 
 
@@ -41,10 +41,10 @@ class Case(db.Model):
     # The figures the workflow derives for its criteria (a traveller's overdue reports), as they
     # stood when the request was decided: its score then reads what its approver read, not what a
     # later day says of the applicant's other requests.
-    derived_at_decision: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    derived_at_decision: Mapped[dict[str, Any] | None] = mapped_column(NULLABLE_JSON)
     # The aggregate score as it stood when the request was decided, with the criteria set it was
     # worked out under (workflows.scoring.decision_score): a later set does not re-judge it.
-    score_at_decision: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    score_at_decision: Mapped[dict[str, Any] | None] = mapped_column(NULLABLE_JSON)
     # The head of the case's audit chain (its last event's seq and hash), kept on the row the engine
     # locks anyway, so that appending an event needs no query for the chain's last event.
     last_event_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")

@@ -115,12 +115,14 @@ def case_action(case_id: int, trigger: str):
     case = _load(case_id)
     wf = registry.get(case.workflow)
     candidates = wf.candidates(trigger, case.state) or [t for t in wf.transitions if t.trigger == trigger]
-    if not candidates:
-        abort(404)
-    form = payload_form(wf, candidates[0])(prefix=trigger)
-    if not form.validate():
-        try:  # A step gone meanwhile (another officer took it) is refused for that, as the API does.
-            engine.check_step(current_user, case, trigger)
+    form = payload_form(wf, candidates[0])(prefix=trigger) if candidates else None
+    if form is None or not form.validate():
+        # A step gone meanwhile (another officer took it), or a case changed meanwhile, is refused
+        # for that, as the API refuses it, and not for the form (sent again, it would have acted
+        # on a case its sender had not seen).
+        version = form.version.data if form is not None and isinstance(form.version.data, int) else None
+        try:
+            engine.check_step(current_user, case, trigger, version)
         except WorkflowError as err:
             flash(refusal_message(err), "error")
             return render_case(case, err.status, failed=(trigger, err))

@@ -360,14 +360,17 @@ def _fired(case: Case, route: Transition, from_state: str, actor: User) -> None:
     transition_committed.send(case.workflow, case=case, transition=route, actor=actor)
 
 
-def check_step(actor: User, case: Case, trigger: str) -> list[Transition]:
+def check_step(actor: User, case: Case, trigger: str, version: Any = None) -> list[Transition]:
     """Return the transitions of a trigger the actor may fire on the case in its state, or refuse
-    as fire would, before it reads the version, the data or the guards: a page whose form was
-    refused asks this first, so that a step gone meanwhile is answered for that, not for its form."""
+    as fire would, before it reads the data or the guards (and the version, when one is given):
+    a page whose form was refused asks this first, so that a step gone meanwhile, or a case
+    changed meanwhile, is answered for that, not for its form."""
     wf = workflow_of(case.workflow)
     candidates = wf.candidates(trigger, case.state)
     allowed = [t for t in candidates if permitted(actor, case, t)]
     if allowed:
+        if version is not None:
+            _check_version(case, version)
         return allowed
     if candidates:
         raise Forbidden(refusal(actor, case, candidates))
@@ -411,8 +414,9 @@ def _fire(session: Session, actor: User, case_id: int, trigger: str, version: An
     if deciding:
         case.derived_at_decision = figures
         # And the score it was decided with, under the criteria in force now (the scoring module's).
-        case.score_at_decision = next((kept for _, kept in request_deciding.send(wf.name, case=case)
-                                       if kept is not None), None)
+        with session.no_autoflush:  # (the scores it reads have not changed: no early UPDATE of the case)
+            case.score_at_decision = next((kept for _, kept in request_deciding.send(wf.name, case=case)
+                                           if kept is not None), None)
     elif case.state not in wf.decided_states:  # (a request reopened for a decision again)
         if case.derived_at_decision is not None:
             case.derived_at_decision = None

@@ -204,7 +204,7 @@ def unscored_aggregate(cset: CriteriaSet, case: Case) -> dict:
     its eligibility, from the request alone, and no percent or recommendation."""
     found = _aggregate(cset, case, [])
     return {"percent": None, "recommendation": None, "eligible": found["eligible"], "reasons": found["reasons"],
-            "complete": False, "criteria_version": cset.version}
+            "complete": False, "criteria_version": found["criteria_version"]}  # (a kept score's, if decided)
 
 
 def _ratings_of(cases: list[Case], user: User | None) -> tuple[list[Case], dict[int, list]]:

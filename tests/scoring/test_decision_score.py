@@ -66,3 +66,17 @@ def test_a_downgrade_that_would_drop_the_kept_scores_is_refused(app, api, cast, 
             "with") in capfd.readouterr().err
     db.session.remove()
     assert verify_all(db.session)[2] == []
+
+
+def test_a_request_decided_unscored_names_the_version_it_was_decided_under(app, api, cast, in_triage, tmp_path):
+    from sqlalchemy import text
+
+    case = engine.fire(db.session, cast["owner"], in_triage.id, "withdraw", in_triage.version)
+    _criteria_moved_on(app, tmp_path, lambda t: t.replace("version: 1", "version: 2", 1).replace(*A_MILLION_OR_MORE, 1))
+    agg = api(cast["cao"]).get(f"/api/v1/cases/{case.id}/scores").get_json()["aggregate"]
+    assert (agg["criteria_version"], agg["eligible"], agg["reasons"]) == (1, True, [])
+    # A relief request derives no figures: nothing kept is SQL NULL, not a JSON null (which
+    # IS NOT NULL finds, as the downgrade's count of kept scores does).
+    row = db.session.execute(text("SELECT derived_at_decision IS NULL, score_at_decision IS NULL FROM cases "
+                                  "WHERE id = :id"), {"id": case.id}).one()
+    assert tuple(row) == (True, False)

@@ -511,6 +511,7 @@ def test_a_score_under_earlier_criteria_does_not_open_the_new_reviews(app, api, 
     assert [e["payload"] is not None for e in history if e["action"] == "score"] == [True, False]
     page = _web(app, cast["hana"]).get(f"/cases/{in_triage.id}").get_data(as_text=True)
     assert "1 other review will be shown once you have scored under the criteria in force." in page
+    assert "No figure yet: your score was made under other criteria" in page and "no one has scored it" not in page
     assert "Omar" not in page.split('id="scoring-h"')[1].split("</section>")[0]
     # Scored under version 2, she reads his.
     assert score(api, cast["hana"], in_triage.id, ratings=RATINGS).status_code == 201

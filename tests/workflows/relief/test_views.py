@@ -350,3 +350,26 @@ def test_a_step_taken_meanwhile_is_answered_as_such_not_with_its_form(app, api, 
     r = client.post(f"/cases/{case.id}/actions/withdraw", data={"withdraw-version": case.version})
     assert r.status_code == fire(api(people["owner"]), case.id, "withdraw", case.version).status_code == 409
     assert snapshot(case.id) == before
+
+
+def test_a_form_refused_on_a_case_changed_meanwhile_says_the_case_changed(app, api, people, make_case):
+    # Hco2 reads the request; Hana comments on it; Hco2 presses Recommend with the amount left out.
+    # The page answered 422 about the form and handed back a form carrying the new version: sent
+    # again, the step acted on a case its sender had not seen, with no word of the change.
+    from tests.workflows.relief.conftest import fire
+
+    case = make_case("scored")
+    client = app.test_client()
+    sign_in(client, people["hco2"])
+    seen = case.version
+    assert api(people["hco"]).post(f"/api/v1/cases/{case.id}/comments", json={"comment": "Partner confirmed."}
+                                   ).status_code in (200, 201)
+    api_answer = fire(api(people["hco2"]), case.id, "recommend", seen, data={"recommendation": "approve"})
+    r = client.post(f"/cases/{case.id}/actions/recommend",
+                    data={"recommend-version": seen, "recommend-recommendation": "approve"})
+    assert r.status_code == api_answer.status_code == 409
+    assert "This request was changed since you opened this page" in r.get_data(as_text=True)
+    # A step the workflow does not have is answered as the API answers it, not as a missing page.
+    r = client.post(f"/cases/{case.id}/actions/launch", data={"launch-version": case.version})
+    assert r.status_code == fire(api(people["hco2"]), case.id, "launch", seen).status_code == 409
+    assert "The workflow has no step &#39;launch&#39;." in r.get_data(as_text=True)
