@@ -46,11 +46,23 @@ def decides(case: Case, user: User) -> bool:
     """Return whether the user decides this request now: its approver (is_approver), unless they
     declared a conflict of interest on it. Then another takes the decision: another member of the
     committee for a councillor's trip, and for a staff trip the CAO, who may decide any staff trip
-    on which a reviewer has recused (a head's department may have no other head)."""
+    on which its head has recused (a head's department may have no other head)."""
     recused = recused_reviewers(case)
     if user.id in recused:
         return False
-    return is_approver(case, user) or bool(recused) and not is_councillor_trip(case) and user.has_role("cao")
+    return is_approver(case, user) or user.has_role("cao") and head_stepped_aside(case, recused)
+
+
+def head_stepped_aside(case: Case, recused: frozenset[int] | None = None) -> bool:
+    """Return whether one who decides this staff trip (its department's head) declared a conflict
+    of interest on it, which hands the decision to the CAO. A CAO who scored it (above the
+    threshold) and stepped aside hands over nothing: another CAO took the head's decision."""
+    from extensions import db
+
+    if is_councillor_trip(case):
+        return False
+    recused = recused_reviewers(case) if recused is None else recused
+    return any(is_approver(case, reviewer) for rid in recused if (reviewer := db.session.get(User, rid)) is not None)
 
 
 def reviews(case: Case, user: User) -> bool:
@@ -90,8 +102,8 @@ def headless_departments(session: Session, among: set[int] | None = None) -> lis
 
     A head deactivated, or moved to another department, left those trips waiting for no one, and
     said so nowhere: an administrator gives someone there the role (an acting head). A head's own
-    trip goes to the CAO, a councillor's to the committee, and a submitted trip on which a
-    reviewer declared a conflict of interest to any CAO who did not: none of those is counted.
+    trip goes to the CAO, a councillor's to the committee, and a submitted trip on which its head
+    declared a conflict of interest to any CAO who did not: none of those is counted.
     The departments without a head are found first (few, most often none); only their waiting
     trips are read, and their scores in one query.
     """
@@ -107,8 +119,8 @@ def headless_departments(session: Session, among: set[int] | None = None) -> lis
     submitted = [c for c in waiting if c.state == "submitted"]
     read_scores(submitted)  # (one query: whether a reviewer stepped aside, for each)
     cao = set(session.scalars(select(User.id).join(User.roles).where(Role.name == "cao", User.active.is_(True))))
-    counts = Counter(c.department_id for c in waiting
-                     if not (c.state == "submitted" and (recused := recused_reviewers(c)) and cao - recused))
+    counts = Counter(c.department_id for c in waiting if not (
+        c.state == "submitted" and (recused := recused_reviewers(c)) and cao - recused and head_stepped_aside(c, recused)))
     departments = {d.id: d for d in session.scalars(select(Department).where(Department.id.in_(list(counts))))}
     return sorted(((departments[d], n) for d, n in counts.items()), key=lambda pair: pair[0].name.casefold())
 

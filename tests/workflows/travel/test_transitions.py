@@ -276,6 +276,21 @@ def test_an_approver_who_recused_does_not_decide_and_the_cao_or_another_member_d
     assert fire(api(pia), councillors, "approve", version).get_json()["state"] == "approved"
 
 
+def test_a_cao_stepping_aside_from_a_costly_trip_hands_the_heads_decision_to_no_other_cao(api, people, make_user,
+                                                                                         make_trip):
+    # The CAO scores a staff trip above the threshold; their conflict handed the head's decision to
+    # any other CAO, who approved it at `submitted`, past the head, straight to `approved`.
+    cao2 = api(make_user("cao2", "cao", department="Chief Administrative Officer"))
+    trip = make_trip("sam", "submitted", trip_data(TODAY + timedelta(days=30), registration="6000.00"))
+    assert api(people["cao"]).post(f"/api/v1/cases/{trip.id}/scores", json={"conflict": "recused"}).status_code == 201
+    body = cao2.get(f"/api/v1/cases/{trip.id}").get_json()
+    assert body["allowed_transitions"] == []
+    assert fire(cao2, trip, "approve", body["version"]).status_code == 403
+    dana = api(people["dana"])
+    assert dana.get(f"/api/v1/cases/{trip.id}").get_json()["allowed_transitions"] == ["approve", "decline", "return"]
+    assert fire(dana, trip, "approve", body["version"]).get_json()["state"] == "cao_review"
+
+
 def test_only_who_decides_a_trip_scores_it(api, people, make_trip):
     # Any committee member or CAO could score any staff trip, and their ratings entered its
     # aggregate and its reviewers' disagreement, though neither decides it.
