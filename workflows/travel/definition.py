@@ -243,6 +243,11 @@ FIELD_NAMES = {"event_name": "event name", "event_organizer": "organizer", "even
 
 def _complete_and_ahead(ctx) -> str | tuple | None:
     errors = incomplete(TravelData, ctx.data)
+    costs = ctx.data.get("estimated_cost")
+    if "estimated_cost" not in errors and not any(v is not None for k, v in (costs or {}).items() if k != "total"):
+        # An estimate of no line at all ({}, as a page saves a draft whose lines are empty) read as
+        # a total of 0.00: within any threshold, and the cheapest a trip can score.
+        errors["estimated_cost"] = ["Give the estimated cost: at least one of its lines."]
     end = _date(ctx.data.get("end_date")) if "end_date" not in errors else None
     if end and end < clock.today():
         errors["end_date"] = ["The trip is already over: a request is made before travelling."]

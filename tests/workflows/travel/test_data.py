@@ -43,6 +43,19 @@ def test_a_cleared_field_counts_as_missing(api, people):
     assert r.status_code == 422 and set(r.get_json()["errors"]["data"]) == {"event_city"}
 
 
+@pytest.mark.parametrize("costs", [{}, {"registration": None, "transport": None}, {"total": "0.00"}])
+def test_an_estimate_of_no_line_is_missing_not_a_total_of_nothing(api, browse, people, costs):
+    # {} (as the page saves a draft whose cost lines are empty) was submitted at a total of 0.00:
+    # within any threshold, and scored the cheapest a trip can be.
+    client = api(people["sam"])
+    case = create(client, {**trip_data(TODAY + timedelta(days=10)), "estimated_cost": costs}).get_json()
+    r = client.post(f"/api/v1/cases/{case['id']}/transitions", json={"trigger": "submit", "version": case["version"]})
+    assert r.status_code == 422, r.get_json()
+    assert r.get_json()["errors"]["data"] == {"estimated_cost": ["Give the estimated cost: at least one of its lines."]}
+    page = browse(people["sam"]).post(f"/cases/{case['id']}/actions/submit", data={"submit-version": case["version"]})
+    assert page.status_code == 422 and db.session.get(Case, case["id"]).state == "draft"
+
+
 def test_a_trip_already_over_cannot_be_submitted(api, people):
     client = api(people["sam"])
     case = create(client, trip_data(TODAY - timedelta(days=10), days=3)).get_json()
