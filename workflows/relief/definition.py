@@ -164,7 +164,7 @@ def _not_recommender(case: Case, user: User) -> bool:
     return (case.data or {}).get("recommended_by") != user.id
 
 
-_not_recommender.refusal = ("You recommended this request, so someone else must approve it "
+_not_recommender.refusal = ("You recommended this request, so someone else must decide it "
                             "(separation of duties).")
 
 
@@ -223,8 +223,11 @@ WORKFLOW = Workflow(
                    when=_above_limit, payload=ApproveArgs, guards=(grant_within_request,)),
         Transition("approve", ("council_review",), "approved", ("council",), "Approve", may=_not_recommender,
                    payload=ApproveArgs, guards=(grant_within_request,)),
-        Transition("decline", ("recommended",), "declined", ("cao",), "Decline", comment_required=True),
-        Transition("decline", ("council_review",), "declined", ("council",), "Decline", comment_required=True),
+        # Declining decides as much as approving: the recommender takes neither decision.
+        Transition("decline", ("recommended",), "declined", ("cao",), "Decline", may=_not_recommender,
+                   comment_required=True),
+        Transition("decline", ("council_review",), "declined", ("council",), "Decline", may=_not_recommender,
+                   comment_required=True),
         Transition("disburse", ("approved",), "disbursed", ("finance",), "Record disbursement",
                    payload=DisburseArgs, guards=(paid_within_grant, paid_after_approval)),
         Transition("close", ("disbursed",), "closed", ("hco",), "Close", payload=CloseArgs),

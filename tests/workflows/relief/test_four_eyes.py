@@ -1,4 +1,4 @@
-"""The person who recommended a relief request cannot also approve it, even holding the CAO's role."""
+"""The person who recommended a relief request cannot also decide it, even holding the CAO's role."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -29,6 +29,25 @@ def test_the_recommender_may_not_approve_and_nothing_changes(api, people, make_c
     assert (r.status_code, r.get_json()["error"]) == (403, "forbidden")
     assert "recommended" in r.get_json()["message"] and "separation of duties" in r.get_json()["message"]
     assert snapshot(case["id"]) == before
+
+
+def test_the_recommender_may_not_decline_either_as_cao_or_at_council(api, people, make_user, make_case):
+    # Declining decides as much as approving: one who recommended declining then declined it
+    # themselves as the CAO, and saw the request waiting for them.
+    case = _recommended_by_both(api, people, make_case)
+    assert "decline" not in case["allowed_transitions"]
+    before = snapshot(case["id"])
+    r = fire(api(people["both"]), case["id"], "decline", case["version"], comment="Not this one.")
+    assert r.status_code == 403 and "separation of duties" in r.get_json()["message"]
+    assert snapshot(case["id"]) == before
+    hco_and_council = make_user("lee", "hco", "council", department="City Clerk's Office")
+    case = _recommended_by_both(api, {**people, "both": hco_and_council}, make_case, "90000.00")
+    endorsed = fire(api(people["cao"]), case["id"], "approve", case["version"]).get_json()
+    assert "decline" not in api(hco_and_council).get(f"/api/v1/cases/{case['id']}").get_json()["allowed_transitions"]
+    r = fire(api(hco_and_council), case["id"], "decline", endorsed["version"], comment="No.")
+    assert r.status_code == 403
+    r = fire(api(people["council"]), case["id"], "decline", endorsed["version"], comment="No.")
+    assert r.get_json()["state"] == "declined"
 
 
 def test_the_recommender_may_not_endorse_above_the_limit_either(api, people, make_case):
