@@ -162,11 +162,11 @@ def queue_awaiting(sender: str, session: Session, case: Case, transition, actor:
                       later=tuple(reason for _step, reason in pending_steps(owner, case, wf)) if later else ())
     elif ended and actor.id == owner.id:
         # The owner ended it (a trip cancelled once approved, a request withdrawn in triage): who
-        # brought it to the state it left, and may be counting on it, is told.
-        mover = session.scalar(_MOVED_IT, {"chain": f"case:{case.id}", "seq": case.last_event_seq})
-        # (Not one who may no longer read it: an officer since moved out of the office.)
-        if mover is not None and mover.id != owner.id and mover.active and can_view(mover, case):
-            _tell_outcome(rows, outbox, mover, case, actor, comment, whose="their request", moved_on=True)
+        # may be counting on it is told. (Not one who may no longer read it: an officer since
+        # moved out of the office.)
+        for person in _counting_on_it(session, case):
+            if person.active and can_view(person, case):
+                _tell_outcome(rows, outbox, person, case, actor, comment, whose="their request", moved_on=True)
     if rows:  # a Core INSERT in the transaction's connection: the rows are never changed
         session.connection().execute(_INSERT, rows)
 
@@ -225,11 +225,28 @@ def _tell_outcome(rows: list[dict], outbox: list, reader: User, case: Case, acto
            f"{case_url(case)}\n")
 
 
-# Who took the last step that moved a case to another state before the event numbered "seq".
-_MOVED_IT = (select(User).join(AuditEvent, AuditEvent.actor_id == User.id)
-             .where(AuditEvent.chain == bindparam("chain"), AuditEvent.seq < bindparam("seq"),
-                    AuditEvent.from_state != AuditEvent.to_state)
-             .order_by(AuditEvent.seq.desc()).limit(1))
+# The steps that moved a case to another state before the event numbered "seq", latest first:
+# who took each, and when.
+_MOVES = (select(AuditEvent.actor_id, AuditEvent.at)
+          .where(AuditEvent.chain == bindparam("chain"), AuditEvent.seq < bindparam("seq"),
+                 AuditEvent.from_state != AuditEvent.to_state)
+          .order_by(AuditEvent.seq.desc()))
+# Who was told a case awaited them since a time, whether the message went or failed.
+_AWAITED = select(Notification.user_id).where(Notification.case_id == bindparam("case_id"),
+                                              Notification.kind == "awaits", Notification.sent_at >= bindparam("since"))
+
+
+def _counting_on_it(session: Session, case: Case) -> list[User]:
+    """Return, for a request its owner has just ended, who may be counting on it: the last person
+    other than its owner who moved it on (the officer who asked for information, though its owner
+    answered since), its assignee, and who was told it awaited them in the state it left (a head
+    mailed about a trip then cancelled). Its owner is not among them."""
+    moves = session.execute(_MOVES, {"chain": f"case:{case.id}", "seq": case.last_event_seq}).all()
+    ids = [next((who for who, _at in moves if who is not None and who != case.owner_id), None), case.assignee_id]
+    if moves:  # (the state it left was entered at the last move before this one)
+        ids += session.scalars(_AWAITED, {"case_id": case.id, "since": moves[0].at})
+    wanted = list(dict.fromkeys(i for i in ids if i is not None and i != case.owner_id))
+    return [user for user_id in wanted if (user := session.get(User, user_id)) is not None]
 
 
 _NOTES = Notification.__table__

@@ -185,6 +185,31 @@ def test_when_a_request_ends_the_one_who_did_not_end_it_is_told_why(app, make_us
     _one_mail(caplog, "dana@toronto.example", "cancelled", "The congress moved online.")
 
 
+def test_an_owner_ending_a_request_tells_who_was_counting_on_it_though_the_owner_moved_it_last(
+        app, make_user, caplog):
+    # Only the last one to move it on was told: after the owner's own answer to a question, the
+    # officer triaging the request heard nothing of its withdrawal; nor did the head mailed that a
+    # trip awaited them, when its traveller cancelled it.
+    from tests.workflows.relief.conftest import relief_data
+
+    sam, dana = make_user("sam", "staff"), make_user("dana", "dept_head")
+    hana = make_user("hana", "hco", department="Strategic and Corporate Policy")
+    case = engine.create_case(db.session, sam, "relief", "Flood relief", ["compassion"], relief_data())
+    case = engine.fire(db.session, sam, case.id, "submit", case.version)
+    case = engine.fire(db.session, hana, case.id, "start_triage", case.version)
+    case = engine.fire(db.session, hana, case.id, "request_info", case.version, comment="Which agency?")
+    case = engine.fire(db.session, sam, case.id, "provide_info", case.version, payload={"channel": "Red Cross"})
+    with caplog.at_level(logging.INFO, logger="accord.mail"):
+        engine.fire(db.session, sam, case.id, "withdraw", case.version, comment="The city no longer needs it.")
+    _one_mail(caplog, "hana@toronto.example", "withdrawn", "The city no longer needs it.")
+    caplog.clear()
+    trip = engine.create_case(db.session, sam, "travel", "IULA congress", ["democracy"], _trip())
+    trip = engine.fire(db.session, sam, trip.id, "submit", trip.version)  # (dana: "awaits you")
+    with caplog.at_level(logging.INFO, logger="accord.mail"):
+        engine.fire(db.session, sam, trip.id, "cancel", trip.version)
+    _one_mail(caplog, "dana@toronto.example", "cancelled")
+
+
 def test_a_trip_approved_ahead_tells_its_traveller_when_their_step_comes_not_that_it_awaits_them(
         app, make_user, caplog):
     # The traveller was mailed "It now awaits your action" for a trip approved weeks ahead, while
