@@ -200,6 +200,9 @@ def queue_handed_over(sender: str, session: Session, case: Case, actor: User) ->
     for who was not told so since it entered its state: who decides in the declarer's place (the
     CAO for a trip its head stepped aside from, every officer for a request its officer did)."""
     told = set(session.scalars(_TOLD, {"case_id": case.id, "since": case.state_entered_at}))
+    # Who brought it to this state knows it is theirs (an officer who took it up): a colleague's
+    # conflict changes nothing for them.
+    told.add(session.execute(_MOVES, {"chain": f"case:{case.id}", "seq": case.last_event_seq}).scalars().first())
     outbox = session.info.setdefault("accord_outbox", [])
     rows: list[dict] = []
     what = (f"{actor.full_name} declared a conflict of interest on \"{case.title}\" "

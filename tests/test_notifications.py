@@ -303,6 +303,28 @@ def test_who_decides_in_place_of_a_reviewer_who_declared_a_conflict_is_told_it_a
     assert _mailed(caplog) == []
 
 
+def test_a_bystanders_conflict_tells_the_officer_who_took_the_request_up_nothing(app, make_user, caplog):
+    # Omar, not involved, declared a conflict on Hana's request in triage: she was mailed "It now
+    # awaits your action" as if it had been handed to her, though nothing changed for her.
+    from datetime import datetime
+
+    from tests.workflows.relief.conftest import relief_data
+    from workflows.scoring import submit_score
+
+    clock.set(datetime(2026, 5, 4, 14, 0))
+    sam = make_user("sam", "staff")
+    hana = make_user("hana", "hco", department="Strategic and Corporate Policy")
+    omar = make_user("omar", "hco", department="Strategic and Corporate Policy")
+    relief = engine.create_case(db.session, sam, "relief", "Flood relief", ["compassion"], relief_data())
+    relief = engine.fire(db.session, sam, relief.id, "submit", relief.version)
+    clock.set(datetime(2026, 5, 4, 15, 0))
+    relief = engine.fire(db.session, hana, relief.id, "start_triage", relief.version)
+    clock.set(datetime(2026, 5, 4, 16, 0))
+    with caplog.at_level(logging.INFO, logger="accord.mail"):
+        submit_score(db.session, omar, relief.id, {}, conflict="recused")
+    assert _mailed(caplog) == []
+
+
 def _submitted_with_the_mail_server_down(make_user, monkeypatch):
     """Return sam's trip, submitted while no message could be sent, and dana, its approver."""
     import notifications
