@@ -170,6 +170,11 @@ class Workflow:
     # those of the officer's own review, before any decision; every step from them is by that role.
     claimed_by: tuple[str, ...] = ()
     claimed_states: tuple[str, ...] = ()
+    # Conditions, in SQL, that a case in a state may wait for a person of these roles
+    # (may_wait(state, shape) -> conditions; none: no narrowing): a superset of the finer rules
+    # (access.waits_for), so that a person's waiting list is not filled with cases that wait for
+    # others of their role (a CAO reads every trip, most of which wait for a department head).
+    may_wait: Callable[[str, Any], list] | None = None
     machine: Machine = field(init=False, repr=False)
     # The states in which a case waits for its owner: only the owner can move it on (a draft, a
     # request for information or revision, a trip to mark taken or report on).

@@ -98,7 +98,8 @@ def _oldest_waiting(shape: Shape, after: bool = False):
     """
     later = [_after_key()] if after else []
     parts = [select(Case.id).where(Case.workflow == constant(workflow), Case.state == constant(state), visible(shape),
-                                   Case.owner_id != shape.id, *later, *_not_left_to_another(workflow, state, shape))
+                                   Case.owner_id != shape.id, *later, *_not_left_to_another(workflow, state, shape),
+                                   *_may_wait(workflow, state, shape))
              .order_by(Case.state_entered_at, Case.id).limit(inline("per_state")).subquery()
              for workflow, state in _awaiting_states(shape)]
     owners = [and_(Case.workflow == constant(wf.name), Case.state.in_([constant(state) for state in wf.waits_on_owner]))
@@ -111,6 +112,13 @@ def _oldest_waiting(shape: Shape, after: bool = False):
     waiting = union_all(*[select(part.c.id) for part in parts]).subquery("waiting")
     return (select(Case).join(waiting, waiting.c.id == Case.id).order_by(Case.state_entered_at, Case.id)
             .limit(inline("chunk")).offset(inline("skip")).options(*CASE_ROW))
+
+
+def _may_wait(workflow: str, state: str, shape: Shape) -> list[ColumnElement[bool]]:
+    """Return the workflow's own conditions that a case in this state may wait for the person
+    (Workflow.may_wait), or none."""
+    wf = registry.get(workflow)
+    return wf.may_wait(state, shape) if wf.may_wait is not None else []
 
 
 def _not_left_to_another(workflow: str, state: str, shape: Shape) -> list[ColumnElement[bool]]:

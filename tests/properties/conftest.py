@@ -199,7 +199,24 @@ class WorkflowMachine(RuleBasedStateMachine):
         self.stats.examples += 1
 
     def teardown(self) -> None:
-        clock.set(None)
+        try:
+            self.check_waiting()
+        finally:
+            clock.set(None)
+
+    def check_waiting(self) -> None:
+        """Check that each person's waiting list (its SQL, narrowed by role and workflow) holds
+        this example's cases that wait for them by the finer rules: no more, no fewer."""
+        from workflows import queries
+
+        ids = set(self.state_of)
+        cases = list(db.session.scalars(select(Case).where(Case.id.in_(ids)).execution_options(populate_existing=True)))
+        for person in self.people.values():
+            found = queries.waiting_for(db.session, person)
+            if found.more or not found.complete:
+                continue  # (the earlier examples' cases fill the page: nothing to compare)
+            listed = {case.id for case in found.cases} & ids
+            assert listed == {case.id for case in cases if queries._waits_for(person, case)}, person.username
 
     @precondition(lambda self: len(self.state_of) < self.max_cases and len(self.open_cases()) < self.max_open)
     @rule(data=st.data())

@@ -100,6 +100,32 @@ def test_the_pages_look_past_requests_the_person_may_see_but_not_decide(app, mak
     assert _pages(hana) == [[], [mine]]
 
 
+def test_trips_waiting_for_their_heads_do_not_hide_the_cao_s_own(app, make_user, monkeypatch):
+    # The CAO reads every trip, and the search read the staff trips waiting for their heads before
+    # a trip in CAO review that came after them: behind 300 of them (55 here), the CAO's list said
+    # nothing waited, only that more might.
+    monkeypatch.setattr(queries, "AWAITING_LIMIT", 1)  # a page reads five rounds of 11 cases
+    make_user("cara", "cao", department="City Manager's Office")
+    sam, dana = make_user("sam", "staff"), make_user("dana", "dept_head")
+    start = clock.today() + timedelta(days=60)
+    data = {**TRIP, "start_date": start.isoformat(), "end_date": (start + timedelta(days=2)).isoformat()}
+
+    def submit(costs=None):
+        case = engine.create_case(db.session, sam, "travel", "A trip", ["leadership"],
+                                  {**data, **({"estimated_cost": costs} if costs else {})})
+        clock.advance(minutes=1)
+        return engine.fire(db.session, sam, case.id, "submit", case.version)
+
+    for _ in range(60):
+        submit()
+    costly = submit({"registration": "3000.00", "transport": "3000.00"})
+    costly = engine.fire(db.session, dana, costly.id, "approve", costly.version)
+    assert costly.state == "cao_review"
+    first = signed_in(app, "cara").get("/waiting").get_data(as_text=True)
+    assert listed(first) == [costly.id]
+    assert "Only some of the requests were looked through" not in first
+
+
 def test_an_address_with_a_place_that_is_not_one_is_refused_plainly(app, people, submitted):
     submitted("sam", "Trip")
     dana = signed_in(app, "dana")

@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import bindparam, event, false, or_, select
 from sqlalchemy.orm import Session, object_session, selectinload
 
 import clock
-from models import Case, Department, Role, User
+from models import Case, Department, Role, Score, User
 from workflows.statements import constant
 from workflows.definition import OWNER, Guard, Transition, Workflow, incomplete, named
 from workflows.scoring import is_eligible, not_recused, read_scores, recused_reviewers
@@ -281,6 +281,35 @@ def _file_report(ctx) -> None:
     ctx.case.data = {**ctx.case.data, "report": {**report, "filed_on": clock.today().isoformat()}}
 
 
+def _owner_holds(role: str):
+    """Return the SQL condition that the case's owner holds a role."""
+    from models.user import user_roles
+
+    return (select(user_roles.c.user_id).join(Role, Role.id == user_roles.c.role_id)
+            .where(user_roles.c.user_id == Case.owner_id, Role.name == constant(role)).exists())
+
+
+def _may_wait(state: str, shape) -> list:
+    """Return, in SQL, the trips in a head's states (AWAITING_HEAD) that may wait for a person of
+    these roles (a superset of decides and is_approver): a head's, their department's; the
+    committee's, a councillor's; the CAO's, a head's own trip, or a submitted one on which a
+    reviewer stepped aside. The CAO and the committee read every trip: at 300 staff trips waiting
+    for their heads, a trip waiting for the CAO was read after them, and left off the CAO's list."""
+    if state not in AWAITING_HEAD:
+        return []
+    options = []
+    if shape.has_role("dept_head"):
+        options.append(Case.department_id == shape.department_id)
+    if shape.has_role("committee"):
+        options.append(_owner_holds("councillor"))
+    if shape.has_role("cao"):
+        options.append(_owner_holds("dept_head"))
+        if state == "submitted":
+            options.append(select(Score.id).where(Score.case_id == Case.id, Score.conflict == constant("recused"),
+                                                  Score.current.is_(True)).exists())
+    return [or_(*options)] if options else [false()]
+
+
 complete_and_ahead = Guard("complete_and_ahead", _complete_and_ahead,
                            "every required field is valid and the trip is not over")
 trip_started = Guard("trip_started", _started, "not before the start date", ahead=True)
@@ -294,6 +323,7 @@ WORKFLOW = Workflow(
     field_names=FIELD_NAMES,
     readers=("committee", "cao"),
     owner_turn=_travellers_turn,
+    may_wait=_may_wait,
     creators=("staff", "councillor"),
     editable_states=("draft",),
     project=_project,
