@@ -282,10 +282,11 @@ def check_all(directory, known_fields_by_workflow: dict[str, set[str]]) -> list[
     folder = Path(directory)
     if not folder.is_dir():
         return [f"{directory}: no such folder"]
+    errors: list[str] = []
     try:
-        sets, errors = load_all(folder, known_fields_by_workflow), []
+        load_all(folder, known_fields_by_workflow)
     except CriteriaError as exc:
-        sets, errors = {}, list(exc.errors)
+        errors = list(exc.errors)
     for workflow in sorted(known_fields_by_workflow):
         path = folder / f"{workflow}.yaml"
         label = _label(path)
