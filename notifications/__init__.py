@@ -248,8 +248,8 @@ def _counting_on_it(session: Session, case: Case) -> list[User]:
     ids = [next((who for who, _at in moves if who is not None and who != case.owner_id), None), case.assignee_id]
     if moves:  # (the state it left was entered at the last move before this one)
         ids += session.scalars(_AWAITED, {"case_id": case.id, "since": moves[0].at})
-    wanted = list(dict.fromkeys(i for i in ids if i is not None and i != case.owner_id))
-    return [user for user_id in wanted if (user := session.get(User, user_id)) is not None]
+    wanted = {i for i in ids if i is not None and i != case.owner_id}
+    return list(session.scalars(select(User).where(User.id.in_(sorted(wanted))).order_by(User.id))) if wanted else []
 
 
 _NOTES = Notification.__table__

@@ -5,7 +5,7 @@ import functools
 import re
 from collections.abc import Iterator
 
-from flask import Flask, flash, g, render_template, request, session
+from flask import Flask, abort, flash, g, render_template, request, session
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from marshmallow import Schema
@@ -17,7 +17,9 @@ from wtforms.widgets import CheckboxInput, HiddenInput, RadioInput
 
 from extensions import db
 from workflows import engine, registry
+from workflows.errors import Forbidden, NotFound
 from workflows.fields import MAX_ROW_ID
+from workflows.queries import load_visible
 
 
 class TextAreaField(_TextAreaField):
@@ -149,11 +151,6 @@ def case_to_edit(case_id: int, workflow: str, not_theirs: str):
     (said in a message; the page goes back to the case's own). Answer 404 for a case the user may
     not see or of another workflow, and 403 (`not_theirs`) for another person's: as the API's PATCH
     does, whose answer to a state past editing (409) the engine gives to a save sent meanwhile."""
-    from flask import abort
-
-    from workflows.errors import Forbidden, NotFound
-    from workflows.queries import load_visible
-
     try:
         case = load_visible(db.session, current_user, case_id)
     except NotFound:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, object_session, selectinload
 
 import clock
 from models import Case, Department, Role, Score, User
+from models.user import user_roles
 from workflows.statements import constant
 from workflows.definition import OWNER, Guard, Transition, Workflow, incomplete, named
 from workflows.scoring import is_eligible, not_recused, read_scores, recused_reviewers
@@ -57,12 +58,11 @@ def head_stepped_aside(case: Case, recused: frozenset[int] | None = None) -> boo
     """Return whether one who decides this staff trip (its department's head) declared a conflict
     of interest on it, which hands the decision to the CAO. A CAO who scored it (above the
     threshold) and stepped aside hands over nothing: another CAO took the head's decision."""
-    from extensions import db
-
     if is_councillor_trip(case):
         return False
     recused = recused_reviewers(case) if recused is None else recused
-    return any(is_approver(case, reviewer) for rid in recused if (reviewer := db.session.get(User, rid)) is not None)
+    session = object_session(case)
+    return any(is_approver(case, reviewer) for rid in recused if (reviewer := session.get(User, rid)) is not None)
 
 
 def reviews(case: Case, user: User) -> bool:
@@ -283,8 +283,6 @@ def _file_report(ctx) -> None:
 
 def _owner_holds(role: str):
     """Return the SQL condition that the case's owner holds a role."""
-    from models.user import user_roles
-
     return (select(user_roles.c.user_id).join(Role, Role.id == user_roles.c.role_id)
             .where(user_roles.c.user_id == Case.owner_id, Role.name == constant(role)).exists())
 
