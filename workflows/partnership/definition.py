@@ -10,7 +10,8 @@ from sqlalchemy.orm import object_session
 
 from models import Case, Partnership
 from workflows.definition import OWNER, Guard, Transition, Workflow, field_error, incomplete, named
-from workflows.partnership.inventory import REVIVABLE, Live, Snapshot, adopt, lock_entry, lock_inventory, snapshot
+from workflows.partnership.inventory import (REVIVABLE, Live, Snapshot, adopt, lock_entry, lock_inventory, same_place,
+                                             snapshot)
 from workflows.partnership.schemas import PartnershipDecisionArgs, PartnershipData, ResubmitArgs
 from workflows.scoring import has_complete_score, is_eligible, not_recused
 
@@ -66,16 +67,16 @@ def _names_inventory_entry(ctx) -> str | tuple | None:
         if entry is None or entry.status not in REVIVABLE:
             return field_error("partnership_id", "A revival must name a dormant or completed partnership "
                                                   "of the inventory.")
-        if data["partner_city"].strip().lower() != entry.city.lower():
+        if not same_place(data["partner_city"], entry.city):
             return field_error("partner_city", f"The partnership revived is with {entry.city}; "
                                                 "the partner city must be the same.")
-        if (data.get("partner_country") or "").strip().lower() != entry.country.lower():
+        if not same_place(data.get("partner_country") or "", entry.country):
             return field_error("partner_country", f"The partnership revived is with {entry.city}, {entry.country}; "
                                                    "the partner country must be the same.")
     elif pid and (entry is None or entry.status != "prospective"):
         return field_error("partnership_id", "A new proposal may name only a prospective entry of the "
                                               "inventory; to revive a partnership, propose a revival.")
-    elif entry is not None and (data.get("partner_country") or "").strip().lower() != entry.country.lower():
+    elif entry is not None and not same_place(data.get("partner_country") or "", entry.country):
         return field_error("partnership_id", f"The prospective entry named is for {entry.country}; "
                                               "the partner country must be the same.")
     return None
@@ -97,16 +98,25 @@ def _not_a_duplicate(ctx) -> str | tuple | None:
 def _not_beside_a_dormant_one(ctx) -> str | tuple | None:
     # A new partnership with the city of a dormant entry would leave that entry dormant for ever,
     # and its later revival refused as a duplicate: the proposal revives it instead. (A completed
-    # partnership may be followed by a new one: Cape Town.)
+    # partnership may be followed by a new one: Cape Town.) One where the City is in dialogue (a
+    # prospective entry) is that dialogue's outcome: adopted apart, it left the entry prospective
+    # beside it for ever, so the proposal names it.
     data = ctx.data
-    if data.get("proposal_type") != "new" or not data.get("partner_country"):
+    if data.get("proposal_type") != "new":
         return None
-    dormant = _inventory(ctx).dormant_with_city(data["partner_city"], data["partner_country"])
-    if dormant is None:
-        return None
-    return field_error("partner_city", f"The City's partnership with {dormant.city}, {dormant.country} is dormant "
-                                        f"(inventory #{dormant.id}): propose a revival of inventory #{dormant.id} "
-                                        "instead of a new partnership.")
+    inventory = _inventory(ctx)
+    dormant = inventory.dormant_with_city(data["partner_city"])
+    if dormant is not None:
+        return field_error("partner_city", f"The City's partnership with {dormant.city}, {dormant.country} is "
+                                            f"dormant (inventory #{dormant.id}): propose a revival of inventory "
+                                            f"#{dormant.id} instead of a new partnership.")
+    prospective = None if data.get("partnership_id") else inventory.prospective_for(
+        data["partner_city"], data.get("partner_country") or "")
+    if prospective is not None:
+        return field_error("partnership_id", f"The City is in dialogue about a partnership with {prospective.city} "
+                                              f"(inventory #{prospective.id}, prospective): name that entry in "
+                                              "the proposal.")
+    return None
 
 
 def _adoption_still_possible(case: Case) -> str | None:
@@ -131,7 +141,7 @@ names_inventory_entry = Guard("names_inventory_entry", _names_inventory_entry,
                               "a revival names a dormant or completed inventory entry")
 not_a_duplicate = Guard("not_a_duplicate", _not_a_duplicate,
                         "no proposal duplicates an active partnership with the same city, nor proposes anew "
-                        "a dormant one")
+                        "a dormant one, nor passes by a prospective one")
 
 
 def _take_review(ctx) -> None:

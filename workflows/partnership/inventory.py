@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from anyascii import anyascii
 from marshmallow import ValidationError
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, scoped_session
 
 import clock
@@ -56,18 +57,25 @@ def event_dict(e: AuditEvent) -> dict[str, Any]:
 
 
 def entries(session: Session, status: str | None = None, country: str | None = None) -> list[Partnership]:
-    """Return the inventory, optionally one status or one country (any letter case), by city."""
+    """Return the inventory, optionally one status or one country (as same_place compares them),
+    in the order of their cities' names.
+
+    The few entries are compared and sorted here: in SQL, SQLite's lower() folds ASCII letters
+    only and its order is the bytes' ("durban" and "Ávila" after "Zagreb"), and PostgreSQL's
+    depends on the database's collation.
+    """
     stmt = select(Partnership)
     if status:
         stmt = stmt.where(Partnership.status == status)
+    rows = session.scalars(stmt)
     if country:
-        stmt = stmt.where(func.lower(Partnership.country) == country.strip().lower())
-    return list(session.scalars(stmt.order_by(Partnership.city, Partnership.id)))
+        rows = (p for p in rows if same_place(p.country, country))
+    return sorted(rows, key=lambda p: (place_key(p.city), p.id))
 
 
 def countries(session: Session) -> list[str]:
-    """Return every country of the inventory, sorted."""
-    return list(session.scalars(select(Partnership.country).distinct().order_by(Partnership.country)))
+    """Return every country of the inventory, in the order of their names (as entries sorts)."""
+    return sorted(session.scalars(select(Partnership.country).distinct()), key=lambda c: (place_key(c), c))
 
 
 def get_entry(session: Session, pid: Any) -> Partnership:
@@ -97,9 +105,15 @@ def lock_entry(session: Session, pid: int) -> Partnership | None:
                            .execution_options(populate_existing=True)).first()
 
 
+def place_key(name: str) -> str:
+    """Return a typed place name as names are compared and sorted: in Latin letters, letter case
+    and spacing aside ("São Paulo" is the inventory's "Sao Paulo"; "Łódź" sorts among the L's)."""
+    return " ".join(anyascii(name).split()).casefold()
+
+
 def same_place(a: str, b: str) -> bool:
-    """Return whether two typed names are the same place: letter case and outer spaces aside."""
-    return a.strip().casefold() == b.strip().casefold()
+    """Return whether two typed names are the same place (see place_key)."""
+    return place_key(a) == place_key(b)
 
 
 class Snapshot:
@@ -116,7 +130,7 @@ class Snapshot:
         return next((row for row in self.rows if row.id == pid), None)
 
     def active_with_city(self, city: str, exclude: int | None = None):
-        """Return an active entry with this city (any letter case), if there is one.
+        """Return an active entry with this city (as same_place compares names), if there is one.
 
         The city alone: the country is free text, and matched too, "Durban, Republic of South
         Africa" passed beside an active "Durban, South Africa". A city of the same name elsewhere
@@ -125,11 +139,18 @@ class Snapshot:
         return next((row for row in self.rows if row.status == "active" and same_place(row.city, city)
                      and row.id != exclude), None)
 
-    def dormant_with_city(self, city: str, country: str):
-        """Return a dormant entry with this city and country (any letter case), if there is one:
-        the partnership a proposal for that city revives, rather than opening one beside it."""
-        return next((row for row in self.rows if row.status == "dormant" and same_place(row.city, city)
-                     and same_place(row.country, country)), None)
+    def dormant_with_city(self, city: str):
+        """Return a dormant entry with this city, if there is one: the partnership a proposal for
+        that city revives, rather than opening one beside it. The city alone, as for an active
+        entry: an active "Sao Paulo, Brasil" beside the dormant "Sao Paulo, Brazil" would make
+        that one's revival a duplicate for ever."""
+        return next((row for row in self.rows if row.status == "dormant" and same_place(row.city, city)), None)
+
+    def prospective_for(self, city: str, country: str):
+        """Return a prospective entry named as this city or as its country ("Botswana": a dialogue
+        with a country), if there is one: the dialogue a new partnership there comes from."""
+        return next((row for row in self.rows if row.status == "prospective"
+                     and (same_place(row.city, city) or same_place(row.city, country))), None)
 
 
 class Live:
@@ -144,8 +165,11 @@ class Live:
     def active_with_city(self, city: str, exclude: int | None = None) -> Partnership | None:
         return self._of("active").active_with_city(city, exclude)
 
-    def dormant_with_city(self, city: str, country: str) -> Partnership | None:
-        return self._of("dormant").dormant_with_city(city, country)
+    def dormant_with_city(self, city: str) -> Partnership | None:
+        return self._of("dormant").dormant_with_city(city)
+
+    def prospective_for(self, city: str, country: str) -> Partnership | None:
+        return self._of("prospective").prospective_for(city, country)
 
     def _of(self, status: str) -> Snapshot:
         return Snapshot(list(self.session.scalars(select(Partnership).where(Partnership.status == status)

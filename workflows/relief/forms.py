@@ -5,16 +5,15 @@ from datetime import date
 
 from flask import flash
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from extensions import db
-from models import Partnership
 from web.forms import TextAreaField, TransitionForm, typed_amount
 from workflows.goals import GOALS
+from workflows.partnership import inventory
 from workflows.relief.schemas import DISASTER_TYPES
 
 PARTY_LABELS = {"municipality": "Municipality (city government)", "ngo": "Non-governmental organisation",
@@ -79,7 +78,7 @@ class ReliefRequestForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        partners = db.session.scalars(select(Partnership).order_by(Partnership.city)).all()
+        partners = inventory.entries(db.session)
         self.partnership_id.choices = choices(((str(p.id), f"{p.city}, {p.country} ({p.status})") for p in partners),
                                               "Not a partner city")
         for name in REQUIRED:

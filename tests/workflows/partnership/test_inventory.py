@@ -14,6 +14,7 @@ from tests.workflows.partnership.conftest import entry, new, revival
 from workflows import engine
 from workflows.errors import WorkflowError
 from workflows.partnership import definition
+from workflows.partnership.inventory import create_entry
 
 # Written by hand from the framework: §6.1.2 (statuses) and Appendix 4 (years, municipalities, sponsors).
 # city, country, established, municipality, sponsor, status
@@ -72,6 +73,21 @@ def test_api_lists_the_framework_inventory(api, people):
 def test_api_filters_by_status_and_country(api, people, query, cities):
     items = api(people["chen"]).get(f"/api/v1/partnerships?{query}").get_json()["items"]
     assert {i["city"] for i in items} == cities
+
+
+def test_the_inventory_is_in_the_order_of_its_names_whatever_their_case_or_accents(api, people, browser_of):
+    # SQLite sorted by bytes: an adopted "durban" or an "Ávila" came after "Zagreb", on the page,
+    # in the API and in the relief form's list of partner cities; and "éire" found no "ÉIRE".
+    for city, country in [("Zagreb", "Croatia"), ("durban", "South Africa"), ("Ávila", "ÉIRE"), ("Łódź", "Poland")]:
+        create_entry(db.session, people["ada"], {"city": city, "country": country, "focus": "", "status": "active"})
+    cities = [i["city"] for i in api(people["chen"]).get("/api/v1/partnerships?status=active").get_json()["items"]]
+    assert cities == ["Ávila", "durban", "Łódź", "Soyapango", "Zagreb"]
+    assert [i["city"] for i in api(people["chen"]).get("/api/v1/partnerships?country=%C3%A9ire").get_json()["items"]] == [
+        "Ávila"]
+    page = browser_of(people["chen"]).get("/partnerships").get_data(as_text=True)
+    assert page.index("Ávila") < page.index("Cape Town") < page.index("durban") < page.index("Zagreb")
+    countries = page[page.index('name="country"'):]
+    assert countries.index("Brazil") < countries.index("ÉIRE") < countries.index("Great Britain")
 
 
 def test_api_refuses_an_unknown_status_and_a_missing_token(api, people):

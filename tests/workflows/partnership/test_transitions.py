@@ -343,9 +343,38 @@ def test_a_new_proposal_for_the_city_of_a_dormant_partnership_is_refused(api, pe
     returned = make_case("revision_requested")
     _guard_refusal(api, people["chen"], returned, "resubmit", "not_a_duplicate", "partner_city",
                    data={"proposal_type": "new", "partnership_id": None})
-    # A city of that name in another country is not that partnership.
-    other = make_case("draft", data=new("Sao Paulo", "Portugal"), title="Another Sao Paulo")
-    assert fire(api(people["chen"]), other.id, "submit", other.version).status_code == 200
+
+
+
+@pytest.mark.parametrize("city, country", [("São Paulo", "Brazil"), ("Sao Paulo", "Brasil"), ("SÃO PAULO", "Portugal")])
+def test_a_new_proposal_for_the_dormant_city_spelled_another_way_is_refused_too(api, people, make_case, city,
+                                                                                 country):
+    """With its accent, or its country in Portuguese, it passed, and once adopted the active "São
+    Paulo" made the dormant entry's revival a duplicate for ever (the city alone is compared with
+    active entries, so one of that name in another country would do the same)."""
+    case = make_case("draft", data=new(city, country), title="Sao Paulo anew")
+    body = _guard_refusal(api, people["chen"], case, "submit", "not_a_duplicate", "partner_city")
+    assert f"propose a revival of inventory #{entry('Sao Paulo').id}" in body["message"]
+
+
+def test_a_revival_may_write_the_city_and_country_with_their_accents(api, people, make_case):
+    case = make_case("draft", data=revival("Sao Paulo", partner_city="São Paulo", partner_country=" brazil"))
+    assert fire(api(people["chen"]), case.id, "submit", case.version).status_code == 200
+
+
+def test_a_new_proposal_from_a_prospective_dialogue_names_its_entry(api, people, make_case):
+    """A new partnership with Gaborone, adopted without naming the prospective "Botswana" entry,
+    made a second entry and left that one prospective beside it for ever."""
+    botswana = entry("Botswana").id
+    for city, country in [("Gaborone", "Botswana"), ("botswana", "Botswana")]:
+        case = make_case("draft", data=new(city, country), title=city)
+        body = _guard_refusal(api, people["chen"], case, "submit", "not_a_duplicate", "partnership_id")
+        assert f"inventory #{botswana}, prospective" in body["message"]
+    named = make_case("draft", data=new("Gaborone", "Botswana", partnership_id=botswana), title="Gaborone")
+    assert fire(api(people["chen"]), named.id, "submit", named.version).status_code == 200
+    # A city elsewhere is no part of that dialogue.
+    elsewhere = make_case("draft", data=new("Durban", "South Africa"), title="Durban")
+    assert fire(api(people["chen"]), elsewhere.id, "submit", elsewhere.version).status_code == 200
 
 
 def test_adoption_refused_when_a_dormant_partnership_with_the_city_appeared(api, people, make_case):
