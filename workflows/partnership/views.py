@@ -29,8 +29,14 @@ def inventory_page():
     status = status if status in STATUSES else ""
     country = request.args.get("country", "").strip()[:120]
     rows = inventory.entries(db.session, status or None, country or None)
-    return render_template("partnership/list.html", rows=rows, status=status, country=country,
-                           statuses=STATUSES, countries=inventory.countries(db.session))
+    # The filter shows the country it applies (an address may name it in other letters, or name
+    # one the inventory lacks), not "Any country" above a list filtered to it.
+    countries = inventory.countries(db.session)
+    chosen = next((c for c in countries if inventory.same_place(c, country)), None) if country else ""
+    if chosen is None:
+        countries, chosen = sorted([*countries, country], key=inventory.place_key), country
+    return render_template("partnership/list.html", rows=rows, status=status, country=country, chosen=chosen,
+                           statuses=STATUSES, countries=countries)
 
 
 @bp.get("/<int:pid>")

@@ -33,6 +33,20 @@ def test_inventory_page_lists_and_filters(people, browser_of):
     assert client.get("/partnerships/9999").status_code == 404
 
 
+@pytest.mark.parametrize("query, selected, caption", [
+    ("country=latvia", "Latvia", "1 partnership, in latvia"),
+    ("country=Atlantis", "Atlantis", "0 partnerships, in Atlantis"),
+    ("", "", "13 partnerships"),
+])
+def test_the_country_filter_shows_the_country_it_applies(people, browser_of, query, selected, caption):
+    # A country in other letters, or one the inventory lacks, showed "Any country" above a list
+    # filtered to it.
+    page = browser_of(people["chen"]).get(f"/partnerships?{query}").get_data(as_text=True)
+    chosen = re.findall(r'<option value="([^"]*)" selected>', page[page.index('id="country"'):])
+    assert chosen == [selected] if selected else chosen == []
+    assert caption in page
+
+
 def test_only_an_admin_edits_the_inventory(people, browser_of):
     sao = entry("Sao Paulo")
     assert browser_of(people["chen"]).get(f"/partnerships/{sao.id}/edit").status_code == 403
