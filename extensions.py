@@ -35,7 +35,9 @@ def _submitted_username() -> str:
     """The username a sign-in names, from the form or the JSON body, as the key of its limit."""
     body = request.get_json(silent=True) if request.is_json else None
     name = request.form.get("username") or (body.get("username") if isinstance(body, dict) else None)
-    return "username:" + (name.strip()[:200] if isinstance(name, str) else "")
+    # Casefolded, as user_named finds an account whatever the capitals: "Sam", "SAM" and "sam"
+    # share one count, so that guesses cannot go round the limit by changing capitals.
+    return "username:" + (name.strip()[:200].casefold() if isinstance(name, str) else "")
 
 
 def sign_in_failed(response) -> bool:

@@ -6,7 +6,7 @@ from functools import wraps
 
 from flask import current_app, g, request
 from accounts.passwords import verify_password
-from accounts.service import AccountError, expires_at, issue_token, user_for_token
+from accounts.service import AccountError, expires_at, issue_token, user_for_token, user_named
 from api import bp
 from api.errors import error_response
 from api.parse import parse
@@ -14,7 +14,6 @@ from api.schemas import TokenArgs
 from config import token_lifetime
 from extensions import (db, sign_in_attempts_per_address, sign_in_attempts_per_username,
                         sign_in_attempts_per_username_burst, sign_in_failures_per_address)
-from models import User
 from workflows.transaction import write_transaction
 
 log = logging.getLogger("accord.security")
@@ -83,7 +82,7 @@ def create_token():
         422: {$ref: '#/components/responses/Error'}
     """
     args = parse(TokenArgs)
-    user = db.session.scalar(db.select(User).where(User.username == args["username"]))
+    user = user_named(db.session, args["username"])
     if not verify_password(user.password_hash if user else None, args["password"]) or not user.active:
         log.warning("failed API sign-in for %r from %s", args["username"], request.remote_addr)
         return error_response(401, "Wrong username or password.")

@@ -9,7 +9,8 @@ from flask_login import current_user, login_required, login_url, login_user, log
 from flask_wtf.csrf import CSRFError
 
 from accounts.passwords import verify_password
-from accounts.service import AccountError, change_password, end_sessions, start_session, user_for_session
+from accounts.service import (AccountError, change_password, end_sessions, start_session, user_for_session,
+                              user_named)
 from config import session_lifetime
 from extensions import (db, limiter, login_manager, sign_in_attempts_per_address, sign_in_attempts_per_username,
                         sign_in_attempts_per_username_burst, sign_in_failures_per_address)
@@ -22,7 +23,11 @@ log = logging.getLogger("accord.security")
 login_manager.login_view = "web.login"
 login_manager.login_message = "Please sign in to see this page."
 login_manager.login_message_category = "info"
-login_manager.session_protection = "strong"
+# "basic" (Flask-Login's default), not "strong": "strong" ended a sign-in whenever the address or
+# the browser's User-Agent changed (office network to VPN, a browser updating itself), losing a form
+# being sent, and read the address from a raw X-Forwarded-For that anyone can write. A sign-in is
+# a server-side record (start_session) that sign-out, a new password or closing the account ends.
+login_manager.session_protection = "basic"
 
 
 @login_manager.user_loader
@@ -81,11 +86,11 @@ def _same_site_referrer() -> str:
 @sign_in_attempts_per_username
 def login():
     """Show the sign-in form and sign a person in."""
-    if current_user.is_authenticated:
-        return redirect(url_for("web.dashboard"))
+    if current_user.is_authenticated:  # (signed in meanwhile, in another tab: on to where this one was going)
+        return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(db.select(User).where(User.username == form.username.data.strip()))
+        user = user_named(db.session, form.username.data.strip())
         if verify_password(user.password_hash if user else None, form.password.data) and user.active:
             try:
                 with write_transaction(db.session) as tx:

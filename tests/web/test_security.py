@@ -302,6 +302,48 @@ def test_sign_in_returns_to_the_page_asked_for(app, make_user):
     assert r.status_code == 302 and r.headers["Location"] == "/cases?state=submitted"
 
 
+def test_signing_in_again_on_a_sign_in_page_left_open_goes_where_it_was_asked(app, make_user):
+    # Signed in meanwhile in another tab, "Sign in" on this one went to the dashboard instead.
+    make_user("ann", "staff")
+    client = app.test_client()
+    asked = client.get("/cases?mine=1").headers["Location"]
+    assert client.post("/login", data={"username": "ann", "password": TEST_PASSWORD}).status_code == 302
+    r = client.post(asked, data={"username": "ann", "password": TEST_PASSWORD})
+    assert r.status_code == 302 and r.headers["Location"] == "/cases?mine=1"
+    assert client.get("/login?next=//evil.example/").headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("moved", [{"environ_base": {"REMOTE_ADDR": "10.0.0.2"}},
+                                   {"headers": {"User-Agent": "Browser/121"}},
+                                   {"headers": {"X-Forwarded-For": "198.51.100.7"}}])
+def test_a_sign_in_lasts_when_the_network_or_the_browsers_version_changes(app, make_user, moved):
+    # Flask-Login's "strong" protection ended the sign-in (and lost a form being sent) when the
+    # laptop moved from the office network to the VPN, or the browser updated itself.
+    make_user("ann", "staff")
+    client = app.test_client()
+    assert client.post("/login", data={"username": "ann", "password": TEST_PASSWORD},
+                       environ_base={"REMOTE_ADDR": "10.0.0.1"}, headers={"User-Agent": "Browser/120"}).status_code == 302
+    r = client.get("/", **{"environ_base": {"REMOTE_ADDR": "10.0.0.1"}, "headers": {"User-Agent": "Browser/120"},
+                           **moved})
+    assert r.status_code == 200, r.headers.get("Location")
+
+
+def test_a_username_is_signed_in_whatever_its_capitals(app, make_user, make_app):
+    # A phone writes "Ann" for "ann": "Wrong username or password". Guesses in other capitals
+    # count against the same limit.
+    make_user("ann", "staff")
+    assert app.test_client().post("/login", data={"username": "Ann", "password": TEST_PASSWORD}).status_code == 302
+    assert app.test_client().post("/api/v1/auth/token", json={"username": "ANN", "password": TEST_PASSWORD}
+                                  ).status_code in (200, 201)
+    limited = make_app({**_config(app.config["SQLALCHEMY_DATABASE_URI"]), "RATELIMIT_ENABLED": True,
+                        "ACCORD_LOGIN_RATE_LIMIT": "100 per minute", "ACCORD_LOGIN_USER_RATE_LIMIT": "2 per hour"})
+    client = limited.test_client()
+    statuses = [client.post("/login", data={"username": name, "password": "guess"},
+                            environ_base={"REMOTE_ADDR": f"203.0.113.{n}"}).status_code
+                for n, name in enumerate(["ann", "Ann", "aNN"])]
+    assert statuses == [401, 401, 429]
+
+
 def test_csrf_is_required_on_forms(app, make_user):
     make_user("ann", "staff")
     app.config["WTF_CSRF_ENABLED"] = True
