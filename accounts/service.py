@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import unicodedata
 from datetime import datetime, timedelta
@@ -47,7 +48,7 @@ def account_chain(user: User) -> str:
 
 
 def _audit(session: Session, user: User, actor: User | None, action: str, payload: dict,
-           from_status: str | None) -> None:
+           from_status: str | None, actor_roles: list[str] | None = None) -> None:
     """Append an event to the account's chain, the state it leaves being the account's status.
 
     Who gave whom which role decides who approves a trip or a grant: every change to an account
@@ -56,7 +57,7 @@ def _audit(session: Session, user: User, actor: User | None, action: str, payloa
     the other. The actor None is a command run on the server (`flask users`, the demo data)."""
     user.last_event_hash = record_event(session, actor=actor, chain=account_chain(user), action=action,
                                         from_state=from_status, to_state=account_status(user.active),
-                                        payload=payload)["hash"]
+                                        payload=payload, actor_roles=actor_roles)["hash"]
 
 
 def _read_locked(session: Session, user: User) -> None:
@@ -144,6 +145,23 @@ def create_user(session: Session, username: str, password: str, roles: list[str]
     return user
 
 
+def user_named(session: Session, username: str) -> User | None:
+    """Return the user a sign-in names: that username, or else the one it names in other capitals
+    (a phone writes "Sam" for "sam"; usernames differing only in capitals cannot both be made);
+    None if there is none, or, where the database folds capitals only in part, more than one."""
+    if (exact := session.scalar(select(User).where(User.username == username))) is not None:
+        return exact
+    found = session.scalars(select(User).where(func.lower(User.username) == func.lower(username)).limit(2)).all()
+    return found[0] if len(found) == 1 else None
+
+
+def details_seen(user: User) -> str:
+    """Return a digest of the account's details as its form shows them (name, email, department,
+    roles): what a save checks it still finds (update_user's `seen`)."""
+    shown = [user.full_name, user.email, user.department.name, sorted(user.role_names)]
+    return hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode()).hexdigest()
+
+
 def _roles(session: Session, names: list[str]) -> list[Role]:
     """Return the roles of these names, in the order given (once each); refuse none or an unknown one."""
     if not names:
@@ -161,9 +179,10 @@ def update_user(session: Session, user: User, *, full_name: str | None, email: s
     """Change a user's name, email, department and roles; return what changed, {field: (before, after)}
     (roles as sorted lists of names), empty when nothing did.
 
-    `seen` is the head of the account's trail as the form showed it ("" for none yet): if another
-    change was made since (a role granted by another administrator), the form's values would take
-    it back unsaid, so the change is refused (AccountChanged).
+    `seen` is details_seen(user) as the form showed it: if another change of these details was made
+    since (a role granted by another administrator), the form's values would take it back unsaid, so
+    the change is refused (AccountChanged). Other changes (a new password, the account closed or
+    reopened) are not the form's to undo, and do not refuse it.
 
     An administrator (the actor) may not take the administrator role from themself: nobody might be
     left to manage the users, and they would be locked out of this very page. Refused, nothing changes.
@@ -171,7 +190,7 @@ def update_user(session: Session, user: User, *, full_name: str | None, email: s
     # The account as loaded for the form may predate another administrator's change committed
     # since: the trail would tell roles "from" what they were before it.
     _read_locked(session, user)
-    if seen is not None and seen != (user.last_event_hash or ""):
+    if seen is not None and seen != details_seen(user):
         raise AccountChanged(f"{user.username}'s account was changed by someone else while you were editing it; "
                              "it is shown as it is now: make your change again.")
     # It may create a department, as create_user may; only the departments are locked, after the
@@ -186,13 +205,15 @@ def update_user(session: Session, user: User, *, full_name: str | None, email: s
     dept = department(session, _text("department", department_name, 120, field="department"))
     before = {"full_name": user.full_name, "email": user.email, "department": user.department.name,
               "roles": sorted(user.role_names)}
+    # The trail records the roles the actor acted with: changing their own, they are the user.
+    acting = sorted(actor.role_names) if actor is not None else None
     user.full_name, user.email, user.department, user.roles = full_name, email, dept, found
     after = {"full_name": full_name, "email": email, "department": dept.name, "roles": sorted(r.name for r in found)}
     session.flush()
     changes = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
     if changes:
         _audit(session, user, actor, "account_edit", {k: {"from": b, "to": a} for k, (b, a) in changes.items()},
-               account_status(user.active))
+               account_status(user.active), actor_roles=acting)
     return changes
 
 

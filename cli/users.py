@@ -6,6 +6,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from accounts.checks import gaps, new_warnings
 from accounts.service import (AccountError, activate_user, create_user, deactivate_user, ensure_roles, expires_at,
                               issue_token, revoke_tokens)
 from config import token_lifetime
@@ -78,8 +79,11 @@ def deactivate(username) -> None:
         if not user.active:
             click.echo(f"{username}'s account was already deactivated: nothing changed.")
             return
+        before = gaps(user.department_id)
         count = deactivate_user(session, user)
     click.echo(f"Deactivated {username}: web sessions ended, {count} token(s) revoked.")
+    for message in new_warnings(before, user.department_id):  # (as the Users page tells it)
+        click.echo(f"Warning: {message}")
 
 
 @users.command("activate")

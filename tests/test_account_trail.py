@@ -166,6 +166,34 @@ def test_a_save_from_a_page_opened_before_anothers_change_is_refused_and_shows_t
     assert sorted(db.session.get(User, sam.id).role_names) == ["finance", "hco", "staff"]
 
 
+def test_a_new_password_or_a_closing_meanwhile_does_not_refuse_a_save_of_the_details(app, make_user, browse):
+    # Any event on the account's trail refused the administrator's save as "changed by someone
+    # else": Sam changing his own password, or the account closed and reopened, which the form
+    # neither shows nor would take back.
+    sam = make_user("sam", "staff")
+    ada, cara = browse(make_user("ada", "admin")), browse(make_user("cara", "admin"))
+    opened = re.search(r'name="seen" type="hidden" value="([^"]*)"', ada.get(f"/admin/users/{sam.id}").get_data(as_text=True))
+    new = "a fresh passphrase 42"
+    assert browse(sam).post("/account/password", data={"current": TEST_PASSWORD, "new": new, "again": new}
+                            ).status_code == 302
+    assert cara.post(f"/admin/users/{sam.id}/deactivate").status_code == 302
+    assert cara.post(f"/admin/users/{sam.id}/activate").status_code == 302
+    r = ada.post(f"/admin/users/{sam.id}", data=_form(sam, roles=["staff", "hco"], seen=opened.group(1)))
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert sorted(db.session.get(User, sam.id).role_names) == ["hco", "staff"]
+
+
+def test_an_administrator_giving_themself_a_role_is_recorded_with_the_roles_they_acted_with(app, make_user, browse):
+    # The trail said Ada already held the CAO's role when she gave it to herself.
+    ada = make_user("ada", "admin")
+    client = browse(ada)
+    assert client.post(f"/admin/users/{ada.id}", data=_form(ada, roles=["admin", "cao"])).status_code == 302
+    assert client.post(f"/admin/users/{ada.id}", data=_form(ada, roles=["admin"])).status_code == 302
+    assert [(e.action, e.actor_roles, e.payload["roles"]["to"]) for e in _chain(ada)] == [
+        ("account_edit", ["admin"], ["admin", "cao"]), ("account_edit", ["admin", "cao"], ["admin"])]
+
+
 def test_closing_or_reopening_an_account_as_it_already_is_records_nothing(app, make_user):
     sam = make_user("sam", "staff")
     runner = app.test_cli_runner()

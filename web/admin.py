@@ -15,7 +15,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from accounts.service import (AccountChanged, AccountError, account_chain, activate_user, change_password, create_user,
-                              deactivate_user, update_user)
+                              deactivate_user, details_seen, update_user)
+from accounts.checks import gaps, new_warnings
 from extensions import db
 from models import AuditEvent, Department, Role, User
 from web import bp
@@ -37,28 +38,10 @@ WHO_MAY = "Only administrators may manage users: ask one of them to make the cha
 #: Checks run before and after an account changes, each given the departments it was and is in,
 #: each returning the warnings about them by a key (a workflow registers one: travel, a department
 #: without a head while its staff's trips wait for one). What the change brought is shown.
-_account_checks: list = []
-
-
-def add_account_check(check) -> None:
-    """Register a check of an account's change: check(department_ids) -> {key: warning}."""
-    if check not in _account_checks:
-        _account_checks.append(check)
-
-
-def _gaps(*department_ids: int) -> list[dict]:
-    """Return each registered check's warnings about these departments, now."""
-    return [check(set(department_ids)) for check in _account_checks]
-
-
 def _warn(before: list[dict], *department_ids: int) -> None:
-    """Flash the warnings the change brought: those the checks give now and did not before it (a
-    gap there was already, flashed at every edit of anyone in that department, is on the
-    administrator's dashboard)."""
-    for earlier, now in zip(before, _gaps(*department_ids)):
-        for key, message in now.items():
-            if key not in earlier:
-                flash(message, "warning")
+    """Flash the warnings the change brought (accounts.checks)."""
+    for message in new_warnings(before, *department_ids):
+        flash(message, "warning")
 
 
 def _admin_only() -> None:
@@ -191,7 +174,7 @@ def _history(user: User, roles: list[Role]) -> list[dict]:
 
 def _details_form(user: User, roles: list[Role], **kwargs) -> UserDetailsForm:
     data = {"full_name": user.full_name, "email": user.email or "", "department": str(user.department_id),
-            "roles": sorted(user.role_names), "seen": user.last_event_hash or ""}
+            "roles": sorted(user.role_names), "seen": details_seen(user)}
     return UserDetailsForm(data=data, **kwargs).set_choices(_departments(), roles)
 
 
@@ -219,7 +202,7 @@ def admin_user(user_id: int):
     if not form.validate_on_submit():
         return _edit_page(user, roles, form, status=422 if form.errors else 200)
     was_in = user.department_id
-    before = _gaps(was_in)
+    before = gaps(was_in)
     try:
         with write_transaction(db.session) as tx:
             changes = update_user(tx, user, full_name=form.full_name.data, email=form.email.data,
@@ -272,7 +255,7 @@ def admin_deactivate_user(user_id: int):
     if not user.active:
         flash(f"{user.username}'s account was already deactivated.", "info")
         return redirect(url_for("web.admin_user", user_id=user.id))
-    before = _gaps(user.department_id)
+    before = gaps(user.department_id)
     try:
         with write_transaction(db.session) as tx:
             count = deactivate_user(tx, user, actor=_actor())

@@ -108,8 +108,10 @@ def record_event(
     to_state: str | None = None,
     comment: str | None = None,
     payload: dict | None = None,
+    actor_roles: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Append one event to the chain of a case (or of another subject) and return its row.
+    """Append one event to the chain of a case (or of another subject) and return its row
+    (`actor_roles`: the roles the actor acted with, when the change being recorded changed them).
 
     The caller holds the lock on the subject (the case row), so appends to one chain are
     serialised; the unique (chain, seq) constraint catches any writer that did not. A case's
@@ -124,7 +126,8 @@ def record_event(
         seq, prev = ((last.seq + 1), last.hash) if last else (1, GENESIS)
     row = {"chain": chain, "case_id": case.id if case is not None else None, "seq": seq, "at": utcnow(),
            "actor_id": actor.id if actor else None, "actor_username": actor.username if actor else "system",
-           "actor_roles": sorted(actor.role_names) if actor else [], "action": action,
+           "actor_roles": actor_roles if actor_roles is not None else sorted(actor.role_names) if actor else [],
+           "action": action,
            "from_state": from_state, "to_state": to_state, "comment": comment or None,
            "payload": jsonable(payload or {}), "prev_hash": prev,
            "row_digest": None, "found_digest": None}

@@ -334,3 +334,20 @@ def test_a_department_left_without_a_head_while_trips_wait_is_said_to_its_admini
     r = admin.post(f"/admin/users/{sam.id}", data=details_form(user("sam"), full_name="Sam Okafor"))
     assert r.status_code == 302 and "no active Department Head" not in text(admin.get(r.location))
     assert "Toronto Public Health: 2 trips waiting" in " ".join(text(admin.get("/")).split())
+
+
+def test_the_command_line_says_so_too_when_it_leaves_a_department_without_a_head(app, make_user):
+    # `flask users deactivate` of the only head said nothing of the trips left waiting for no one.
+    sam = make_user("sam", "staff")
+    make_user("hilda", "staff", "dept_head")
+    start = clock.today() + timedelta(days=60)
+    data = {**TRIP, "start_date": start.isoformat(), "end_date": (start + timedelta(days=2)).isoformat()}
+    case = engine.create_case(db.session, sam, "travel", "Congress", ["leadership"], data)
+    engine.fire(db.session, sam, case.id, "submit", case.version)
+    r = app.test_cli_runner().invoke(args=["users", "deactivate", "hilda"])
+    assert r.exit_code == 0
+    assert ("Warning: Toronto Public Health has no active Department Head now: 1 staff trip waits for one."
+            in r.output)
+    make_user("dana", "staff")  # a colleague's closing, with the gap there already, says nothing more
+    assert "Warning" not in app.test_cli_runner().invoke(args=["users", "deactivate", "dana"]).output
+

@@ -10,9 +10,9 @@ from marshmallow import ValidationError
 from sqlalchemy import bindparam, select
 
 import clock
+from accounts.checks import add_account_check
 from extensions import db
 from models import CASE_ROW, Case, User
-from web.admin import add_account_check
 from web.nav import add_case_section, add_link, add_new_link, add_panel, set_edit_endpoint
 from web.forms import (KEPT_BELOW, case_to_edit, flash_saved, form_page, kept_to_save_again, mark_fields_to_correct,
                        refusal_message)
@@ -174,7 +174,7 @@ def _headless_panel(_user) -> dict | None:
 def _headless(department_ids: set[int]) -> dict[int, str]:
     """Return, by department, what to tell an administrator of these departments that have trips
     waiting for a head and none to decide them (the head deactivated, moved, or their role taken
-    away); the account pages compare it before and after a change (web.admin.add_account_check)."""
+    away); the account pages compare it before and after a change (accounts.checks)."""
     return {dept.id: f"{dept.name} has no active Department Head now: {n} staff trip{'' if n == 1 else 's'} "
                      f"wait{'s' if n == 1 else ''} for one. Give someone there the Department Head role (an "
                      "acting head)."
