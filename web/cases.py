@@ -147,7 +147,7 @@ def case_comment(case_id: int):
     form = CommentForm()
     if form.validate():
         try:
-            engine.add_comment(db.session, current_user, case_id, form.comment.data)
+            engine.add_comment(db.session, current_user, case_id, form.comment.data, seen=form.seen.data)
         except WorkflowError as err:
             _attach_errors(form, err)
             flash(refusal_message(err), "error")

@@ -81,6 +81,8 @@ class CommentForm(FlaskForm):
     """The case page's comment box: a note for the record, which moves nothing."""
 
     comment = TextAreaField("Your comment", validators=[DataRequired("Write a comment."), Length(max=5000)])
+    # The version the page showed: the same comment sent twice from it (a double click) is recorded once.
+    seen = IntegerField(widget=HiddenInput(), validators=[Optional()])
 
 
 class ChangePasswordForm(FlaskForm):

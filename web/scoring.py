@@ -137,9 +137,11 @@ def _show_again(case, form) -> None:
 
 
 def _mark_errors(err: WorkflowError, cset, form) -> str:
-    """Mark the refusal's rating errors on the form, beside each criterion and in the page's error
-    summary, which names each by its label; return, as text for the message, any that no field of
-    the form shows."""
+    """Mark the refusal's rating and comment errors on the form, beside each field and in the page's
+    error summary, which names each by its label; return, as text for the message, any that no field
+    of the form shows."""
+    if isinstance(comment := (err.errors or {}).get("comment"), list):
+        form.comment.errors = list(comment)
     ratings = (err.errors or {}).get("ratings") or {}
     labels, unshown = {c.id: c.label for c in cset.criteria}, ""
     for cid, messages in ratings.items() if isinstance(ratings, dict) else ():

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from models import CASE_ALONE, Case, User
+from models import CASE_ALONE, AuditEvent, Case, User
 from models.types import utcnow
 from workflows import registry
 from workflows.access import can_view, permitted, refusal
@@ -288,10 +288,16 @@ def _load_payload(t: Transition, payload: Any) -> tuple[dict, dict]:
     return loaded, jsonable(schema.dump(loaded))
 
 
-def _check_comment(t: Transition | None, comment: Any) -> str | None:
+def comment_text(comment: Any) -> str | None:
+    """Return a comment as it is recorded (stripped; None if empty), or refuse one that is not text
+    of at most 5000 characters (a NUL, which PostgreSQL cannot store, included), naming `comment`."""
     if comment is not None and (not isinstance(comment, str) or "\x00" in comment or len(comment) > 5000):
         raise ValidationFailed("The comment is not valid.", {"comment": ["Give text of at most 5000 characters."]})
-    comment = (comment or "").strip() or None
+    return (comment or "").strip() or None
+
+
+def _check_comment(t: Transition | None, comment: Any) -> str | None:
+    comment = comment_text(comment)
     if t is None and not comment:
         raise ValidationFailed("Write a comment.", {"comment": ["A comment cannot be empty."]})
     if t is not None and t.comment_required and not comment:
@@ -311,21 +317,37 @@ def record_change(session: Session, actor: User, case: Case, action: str, *, com
     _save(session, case, version)
 
 
-def add_comment(session: Session, actor: User, case_id: int, comment: Any) -> Case:
+def add_comment(session: Session, actor: User, case_id: int, comment: Any, seen: int | None = None) -> Case:
     """Add a comment to a case's record, as anyone who may see the case.
 
     A comment is a change (product.md: it appends an event, and the version increases with
     every change), but not a step: the state stays, and no version is asked for, since a comment
-    cannot undo anyone's work.
+    cannot undo anyone's work. `seen`, the version a page showed its comment box at, tells the
+    same comment sent again from it (a double click), which is recorded once.
     """
     comment = _check_comment(None, comment)
     with write_transaction(session) as session:
         actor = _attach(session, actor)
         case = lock_case(session, actor, case_id)
+        if _sent_again(session, case, actor, comment, seen):
+            return case
         record_change(session, actor, case, "comment", comment=comment)
     log.info("case %s: comment by %s", case.id, actor.username)
     comment_committed.send(case.workflow, case=case, actor=actor, comment=comment)
     return case
+
+
+_LAST_EVENT = select(AuditEvent.action, AuditEvent.actor_id, AuditEvent.comment).where(
+    AuditEvent.case_id == bindparam("case_id"), AuditEvent.seq == bindparam("seq"))
+
+
+def _sent_again(session: Session, case: Case, actor: User, comment: str, seen: int | None) -> bool:
+    """Return whether the comment is the one its page sent just before: the case's only change since
+    the page's version is this actor's comment of the same words."""
+    if not isinstance(seen, int) or case.version != seen + 1:
+        return False
+    last = session.execute(_LAST_EVENT, {"case_id": case.id, "seq": case.last_event_seq}).first()
+    return last is not None and tuple(last) == ("comment", actor.id, comment)
 
 
 def fire(session: Session, actor: User, case_id: int, trigger: str, version: Any,

@@ -19,7 +19,7 @@ from models import Case, Score, User
 from workflows import registry
 from workflows.audit import jsonable
 from workflows.definition import Guard, Workflow
-from workflows.engine import lock_case, record_change, request_deciding, signals
+from workflows.engine import comment_text, lock_case, record_change, request_deciding, signals
 from workflows.errors import Forbidden, InvalidTransition, ValidationFailed
 from workflows.transaction import write_transaction
 
@@ -290,6 +290,7 @@ def submit_score(session: Session, actor: User, case_id: int, ratings: Any, conf
             raise InvalidTransition(f"The case cannot be scored while it is {wf.label(case.state).lower()}.")
         if conflict not in CONFLICTS:
             raise ValidationFailed("Declare a conflict of interest.", {"conflict": ["Must be none or recused."]})
+        comment = comment_text(comment)
         ratings = ratings or {}
         if conflict == "none" and (errors := validate_ratings(cset, ratings)):
             raise ValidationFailed("Some ratings are not valid.", {"ratings": errors})
@@ -301,6 +302,10 @@ def submit_score(session: Session, actor: User, case_id: int, ratings: Any, conf
             "ratings": {}, "computed": {}, "percent": None, "recommendation": None}
         earlier = session.scalars(select(Score).where(Score.case_id == case.id, Score.reviewer_id == actor.id,
                                                       Score.current.is_(True))).all()
+        if [(s.conflict, s.ratings, s.computed, s.percent, s.comment, s.criteria_hash) for s in earlier] == [
+                (conflict, jsonable(result["ratings"]), jsonable(result["computed"]), result["percent"], comment,
+                 cset.digest)]:
+            return earlier[0]  # the same score sent again (a double click): nothing happened, nothing is recorded
         if conflict == "none" and any(old.conflict == "recused" for old in earlier):
             # Declaring a conflict showed them the others' reviews; it is not taken back to rate.
             raise Forbidden("You declared a conflict of interest on this request, so you may not rate it.")
@@ -310,7 +315,7 @@ def submit_score(session: Session, actor: User, case_id: int, ratings: Any, conf
             old.current = False
         score = Score(case_id=case.id, reviewer_id=actor.id, conflict=conflict, ratings=jsonable(result["ratings"]),
                       computed=jsonable(result["computed"]), percent=result["percent"],
-                      recommendation=result["recommendation"], comment=(comment or "").strip() or None,
+                      recommendation=result["recommendation"], comment=comment,
                       criteria_version=cset.version, criteria_hash=cset.digest)
         session.add(score)
         session.flush()

@@ -280,6 +280,39 @@ def test_scoring_form_on_the_case_page(app, cast, in_triage):
     assert 'aria-describedby="score-comment-error"' in page and 'id="score-comment-error"' in page
 
 
+def test_a_score_comment_with_a_nul_is_refused_beside_its_field_and_the_ratings_kept(app, api, cast, in_triage):
+    # The form checked the length alone: SQLite stored the NUL the API refuses, PostgreSQL answered 500.
+    client = _web(app, cast["hana"])
+    data = {"score-conflict": "none", **{f"score-rating_{k}": str(v) for k, v in RATINGS.items()},
+            "score-comment": "Strong\x00case"}
+    r = client.post(f"/cases/{in_triage.id}/score", data=data)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and [t for t, _ in error_summary(page)] == ["score-comment"]
+    assert f'<input checked id="score-rating_unmet_need-{RATINGS["unmet_need"]}"' in page
+    r = score(api, cast["hana"], in_triage.id, ratings=RATINGS, comment="Strong\x00case")
+    assert r.status_code == 422 and "comment" in r.get_json()["errors"]
+    assert not db.session.scalars(select(Score).where(Score.case_id == in_triage.id)).all()
+
+
+def test_the_same_score_sent_twice_is_recorded_once(app, api, cast, in_triage):
+    # A double click on "Submit score" put two score events on the trail (or, once another
+    # reviewer had scored, refused the second as a change after reading theirs).
+    client = _web(app, cast["hana"])
+    data = {"score-conflict": "none", **{f"score-rating_{k}": str(v) for k, v in RATINGS.items()},
+            "score-comment": "Strong case"}
+    for _ in range(2):
+        r = client.post(f"/cases/{in_triage.id}/score", data=data)
+        assert r.status_code == 302
+    assert score(api, cast["omar"], in_triage.id, ratings=RATINGS).status_code == 201
+    assert score(api, cast["omar"], in_triage.id, ratings=RATINGS).status_code == 201
+    actions = db.session.scalars(select(AuditEvent.actor_username).where(AuditEvent.case_id == in_triage.id,
+                                                                         AuditEvent.action == "score")).all()
+    assert sorted(actions) == ["hana", "omar"]
+    # A score that differs is a new one, as before.
+    assert score(api, cast["ines"], in_triage.id, ratings=RATINGS).status_code == 201
+    assert score(api, cast["ines"], in_triage.id, ratings={**RATINGS, "unmet_need": 1}).status_code == 403
+
+
 def test_the_case_page_says_what_a_recommendation_means_not_its_code(app, api, cast, in_triage):
     # "recommendation: review" left the reader to find on another page that it means the score
     # fell between the thresholds.

@@ -2,6 +2,8 @@
 it raises the version and leaves the state, and a bad or unseen one changes nothing."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -88,3 +90,24 @@ def test_a_comment_of_paragraphs_as_long_as_the_page_allows_is_accepted(app, peo
     last = db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == submitted.id)
                               .order_by(AuditEvent.seq.desc())).first()
     assert last.action == "comment" and last.comment == typed.replace("\r\n", "\n").strip()
+
+
+def test_a_comment_sent_twice_from_its_page_is_recorded_once(app, people, submitted):
+    # A double click on "Add comment" put the comment on the record twice, for good.
+    client = app.test_client()
+    assert client.post("/login", data={"username": "olive", "password": TEST_PASSWORD}).status_code == 302
+    page = client.get(f"/cases/{submitted.id}").get_data(as_text=True)
+    seen = re.search(r'name="seen" type="hidden" value="(\d+)"', page).group(1)
+    before = _record(submitted.id)
+    for _ in range(2):
+        r = client.post(f"/cases/{submitted.id}/comments", data={"comment": "Programme attached.", "seen": seen})
+        assert r.status_code == 302
+    assert _record(submitted.id)[1:3] == (before[1] + 1, before[2] + 1)
+    # The same words again from the page shown after it, or others from the first page, are new comments.
+    page = client.get(f"/cases/{submitted.id}").get_data(as_text=True)
+    again = re.search(r'name="seen" type="hidden" value="(\d+)"', page).group(1)
+    assert client.post(f"/cases/{submitted.id}/comments", data={"comment": "Programme attached.", "seen": again}
+                       ).status_code == 302
+    assert client.post(f"/cases/{submitted.id}/comments", data={"comment": "And the agenda.", "seen": seen}
+                       ).status_code == 302
+    assert _record(submitted.id)[1:3] == (before[1] + 3, before[2] + 3)
