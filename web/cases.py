@@ -14,7 +14,7 @@ from web.payloads import payload_form
 from workflows import engine, registry
 from workflows.access import allowed_triggers, pending_steps
 from workflows.audit import case_events, check_chain, row_digest
-from workflows.errors import NotFound, WorkflowError
+from workflows.errors import NotFound, StaleVersion, WorkflowError
 from workflows.presenters import case_flags, case_tables, edit_changes
 from workflows.queries import load_visible, page_of_cases
 from workflows.scoring import hidden_reviews
@@ -123,6 +123,9 @@ def case_action(case_id: int, trigger: str):
         version = form.version.data if form is not None and isinstance(form.version.data, int) else None
         try:
             engine.check_step(current_user, case, trigger, version)
+        except StaleVersion as err:  # (the step is still there: what was typed is shown again, to send)
+            flash(refusal_message(err), "error")
+            return render_case(case, err.status, failed=(trigger, err), forms={trigger: form})
         except WorkflowError as err:
             flash(refusal_message(err), "error")
             return render_case(case, err.status, failed=(trigger, err))

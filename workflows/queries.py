@@ -72,7 +72,10 @@ class WaitKey(NamedTuple):
         except ValueError:
             return None
         if moment.tzinfo is not None:
-            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+            try:
+                moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+            except OverflowError:  # (year 1 at +14:00, or 9999 at -14:00: no moment of the calendar)
+                return None
         return cls(moment, int(case_id))
 
 

@@ -126,16 +126,20 @@ def test_trips_waiting_for_their_heads_do_not_hide_the_cao_s_own(app, make_user,
     assert "Only some of the requests were looked through" not in first
 
 
-def test_an_address_with_a_place_that_is_not_one_is_refused_plainly(app, people, submitted):
+def test_an_address_with_a_place_that_is_not_one_is_refused_plainly(app, api, people, submitted):
     submitted("sam", "Trip")
     dana = signed_in(app, "dana")
     for bad in ("x", "2026-01-01T00:00:00", "2026-01-01T00:00:00~", "2026-13-01T00:00:00~1", "nope~1",
-                "2026-01-01T00:00:00~-1", "2026-01-01T00:00:00~١", "2026-01-01T00:00:00~" + "9" * 19):
+                "2026-01-01T00:00:00~-1", "2026-01-01T00:00:00~١", "2026-01-01T00:00:00~" + "9" * 19,
+                # No moment of the calendar in UTC: answered 500 (OverflowError), on the API too.
+                "0001-01-01T00:00:00+14:00~1", "9999-12-31T23:59:59-14:00~1"):
         r = dana.get("/waiting", query_string={"after": bad})
         page = r.get_data(as_text=True)
         assert r.status_code == 422 and listed(page) == [], bad
         assert "The place in the list that the address gives is not valid" in page
         assert '<a href="/waiting">First page</a>' in page
+    r = api(people["dana"]).get("/api/v1/cases/waiting", query_string={"after": "9999-12-31T23:59:59-14:00~1"})
+    assert r.status_code == 422 and "after" in r.get_json()["errors"]
 
 
 def test_the_api_lists_what_waits_a_page_at_a_time(app, api, people, submitted, monkeypatch):

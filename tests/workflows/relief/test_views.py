@@ -366,9 +366,13 @@ def test_a_form_refused_on_a_case_changed_meanwhile_says_the_case_changed(app, a
                                    ).status_code in (200, 201)
     api_answer = fire(api(people["hco2"]), case.id, "recommend", seen, data={"recommendation": "approve"})
     r = client.post(f"/cases/{case.id}/actions/recommend",
-                    data={"recommend-version": seen, "recommend-recommendation": "approve"})
+                    data={"recommend-version": seen, "recommend-recommendation": "approve",
+                          "recommend-comment": "Typed before the change."})
     assert r.status_code == api_answer.status_code == 409
     assert "This request was changed since you opened this page" in r.get_data(as_text=True)
+    # What was typed is shown again, with the version as it is now, to send once read (it was lost).
+    assert "Typed before the change." in r.get_data(as_text=True)
+    assert f'name="recommend-version" type="hidden" value="{seen + 1}"' in r.get_data(as_text=True)
     # A step the workflow does not have is answered as the API answers it, not as a missing page.
     r = client.post(f"/cases/{case.id}/actions/launch", data={"launch-version": case.version})
     assert r.status_code == fire(api(people["hco2"]), case.id, "launch", seen).status_code == 409
