@@ -63,16 +63,15 @@
     row.querySelector("legend").textContent = "Contact " + (index + 1);
   }
 
+  // The page's own "Add another contact" button sends the form back to be shown with one more
+  // row (it works without script); with script, the row is added here, and nothing is sent.
   function repeatContacts() {
     var box = document.querySelector(".contact-rows");
-    if (!box) return;
-    var button = document.createElement("button");
-    button.type = "button";
-    button.className = "button";
-    button.textContent = "Add another contact";
-    button.addEventListener("click", function () {
+    var button = box && box.querySelector('button[name$="-contacts-more"]');
+    if (!button) return;
+    button.addEventListener("click", function (event) {
+      event.preventDefault();
       var rows = box.querySelectorAll(".contact-row");
-      if (rows.length >= 50) return;
       var row = rows[rows.length - 1].cloneNode(true);
       renumber(row, rows.length);
       var errors = row.querySelectorAll(".error-text");
@@ -82,11 +81,12 @@
         inputs[j].value = "";
         inputs[j].removeAttribute("aria-invalid");
         inputs[j].removeAttribute("aria-describedby");
+        inputs[j].removeAttribute("autofocus");
       }
-      box.appendChild(row);
+      box.insertBefore(row, button);
+      if (rows.length + 1 >= 50) button.hidden = true;
       inputs[0].focus();
     });
-    box.parentNode.insertBefore(button, box.nextSibling);
   }
 
   document.addEventListener("DOMContentLoaded", function () {

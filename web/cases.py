@@ -116,6 +116,8 @@ def case_action(case_id: int, trigger: str):
     wf = registry.get(case.workflow)
     candidates = wf.candidates(trigger, case.state) or [t for t in wf.transitions if t.trigger == trigger]
     form = payload_form(wf, candidates[0])(prefix=trigger) if candidates else None
+    if form is not None and form.shown_again():  # (a row added: the form as typed, one row longer)
+        return render_case(case, forms={trigger: form})
     if form is None or not form.validate():
         # A step gone meanwhile (another officer took it), or a case changed meanwhile, is refused
         # for that, as the API refuses it, and not for the form (sent again, it would have acted

@@ -76,6 +76,11 @@ class TransitionForm(FlaskForm):
         """Return what the form holds when the case page first shows it: nothing, for most steps."""
         return {}
 
+    def shown_again(self) -> bool:
+        """Return whether the form was sent to be shown again, grown, rather than to take its step
+        (a button that adds a row): nothing for most steps."""
+        return False
+
 
 class CommentForm(FlaskForm):
     """The case page's comment box: a note for the record, which moves nothing."""

@@ -1,6 +1,7 @@
 """Web forms of a travel request: the request (new and edit) and the post-trip report."""
 from __future__ import annotations
 
+from flask import request
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import (FieldList, Form, FormField, IntegerField, RadioField, SelectField, SelectMultipleField,
@@ -119,7 +120,16 @@ def contact_rows(field, **kwargs) -> Markup:
             cells.append(Markup('<div class="field">{}{}{}</div>').format(sub.label(), sub(**attrs), error))
         rows.append(Markup('<fieldset class="repeat-row contact-row"><legend>{} {}</legend>{}</fieldset>')
                     .format(entry.label.text, number, Markup("").join(cells)))
-    return Markup('<div id="{}" class="contact-rows">{}</div>').format(field.id, Markup("").join(rows))
+    # No script needed: the form comes back as typed, with one more row (ReportForm.shown_again).
+    more = Markup('<button type="submit" class="button secondary" name="{}" value="1" formnovalidate>'
+                  'Add another contact</button>').format(_more(field)) \
+        if len(field) < field.max_entries else Markup('<p class="hint">{} contacts at most.</p>').format(len(field))
+    return Markup('<div id="{}" class="contact-rows">{}{}</div>').format(field.id, Markup("").join(rows), more)
+
+
+def _more(field) -> str:
+    """Return the name of the button that adds a contact row."""
+    return f"{field.name}-more"
 
 
 #: marshmallow's words for a field left out, and what the report form says instead.
@@ -153,6 +163,15 @@ class ReportForm(TransitionForm):
         """A report returned for changes comes back as it was filed, to mend rather than type again."""
         filed = case.data.get("report") or {}
         return {name: filed[name] for name in ("summary", "learnings", "contacts", "actual_cost") if name in filed}
+
+    def shown_again(self) -> bool:
+        """Add a contact row if its button sent the form (the page then shows it, focused)."""
+        if not (request.method == "POST" and _more(self.contacts) in request.form):
+            return False
+        if len(self.contacts) < self.contacts.max_entries:
+            self.contacts.append_entry()
+            self.contacts[-1].form.name.render_kw = {"autofocus": True}
+        return True
 
     def _rows(self) -> list[tuple]:
         rows = []

@@ -172,6 +172,30 @@ def test_the_report_form_has_contact_rows_and_files_the_report(browse, people, m
     assert report["actual_cost"] == "2410.00"
 
 
+def test_a_traveller_without_script_adds_contact_rows_as_many_as_they_met(browse, people, make_trip):
+    # Three rows and no way to add one but the script: without it, a traveller who met five
+    # people could record three.
+    case = make_trip("sam", "travelled", trip_data(TODAY - timedelta(days=10)))
+    client = browse(people["sam"])
+    form = {"submit_report-version": case.version, "submit_report-summary": "Sessions on climate plans."}
+    form.update({f"submit_report-contacts-{i}-{f}": f"{f} {i}" for i in range(3) for f in ("name", "organization")})
+    for rows in (4, 5):
+        r = client.post(f"/cases/{case.id}/actions/submit_report", data={**form, "submit_report-contacts-more": "1"})
+        page = r.get_data(as_text=True)
+        assert r.status_code == 200 and 'class="flash' not in page  # shown again, nothing refused
+        assert len(re.findall(r'<legend>Contact \d+</legend>', page)) == rows
+        assert re.search(f'<input autofocus id="submit_report-contacts-{rows - 1}-name"', page)
+        assert 'value="organization 2"' in page and "Sessions on climate plans." in page
+        form.update({f"submit_report-contacts-{rows - 1}-name": f"name {rows - 1}",
+                     f"submit_report-contacts-{rows - 1}-organization": f"organization {rows - 1}"})
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).state == "travelled"  # nothing was filed
+    form.update({"submit_report-learnings": "Cape Town's water demand plan.", "submit_report-actual_cost": "2410.00"})
+    assert client.post(f"/cases/{case.id}/actions/submit_report", data=form).status_code == 302
+    db.session.expire_all()
+    assert len(db.session.get(Case, case.id).data["report"]["contacts"]) == 5
+
+
 def test_a_returned_report_comes_back_as_filed_to_mend_and_file_again(browse, people, make_trip):
     # The traveller used to retype the whole report after "Return the report".
     case = make_trip("sam", "report_submitted", trip_data(TODAY - timedelta(days=10)))
