@@ -108,6 +108,19 @@ def _lock_accounts(session: Session, users: bool = True) -> None:
         session.execute(text(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE"))
 
 
+def _still_administrator(session: Session, actor: User | None) -> None:
+    """Refuse, once the accounts are locked, an administrator whose role or account another took away
+    meanwhile: two demoting each other at once each checked the other's power before either
+    committed, and left the City with no administrator. (None: a command run on the server.)"""
+    if actor is None:
+        return
+    held = session.scalar(select(User.id).join(User.roles).where(User.id == actor.id, User.active.is_(True),
+                                                                 Role.name == "admin"))
+    if held is None:
+        raise AccountError("You are no longer an administrator: another administrator changed your account "
+                           "meanwhile. Nothing was changed.")
+
+
 def create_user(session: Session, username: str, password: str, roles: list[str], department_name: str,
                 full_name: str | None = None, email: str | None = None, check_policy: bool = True,
                 actor: User | None = None) -> User:
@@ -118,6 +131,7 @@ def create_user(session: Session, username: str, password: str, roles: list[str]
     locked first, so that the second waits and finds the first (SQLite's write transaction holds
     the only write lock already)."""
     _lock_accounts(session)
+    _still_administrator(session, actor)
     username = username.strip()
     if not username or len(username) > 80:
         raise AccountError("Give a username of 1 to 80 characters.", "username")
@@ -197,6 +211,7 @@ def update_user(session: Session, user: User, *, full_name: str | None, email: s
     # row: locking the users table first deadlocked with a password set on the same account (the
     # row locked, then the users table written, while this waited for the row holding the table).
     _lock_accounts(session, users=False)
+    _still_administrator(session, actor)
     found = _roles(session, roles)
     if actor is not None and actor.id == user.id and actor.has_role("admin") and "admin" not in roles:
         raise AccountError("You cannot remove your own administrator role: another administrator may.", "roles")
@@ -229,6 +244,9 @@ def deactivate_user(session: Session, user: User, actor: User | None = None) -> 
     _read_locked(session, user)
     if not user.active:  # (closed already, by another at the same moment say: nothing to do)
         return 0
+    # After the row, as update_user: changes of accounts by administrators wait for one another.
+    _lock_accounts(session, users=False)
+    _still_administrator(session, actor)
     user.active = False
     end_sessions(session, user.id)
     count = revoke_tokens(session, user)

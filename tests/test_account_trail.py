@@ -205,9 +205,11 @@ def test_closing_or_reopening_an_account_as_it_already_is_records_nothing(app, m
         ("account_deactivate", "active", "deactivated"), ("account_activate", "deactivated", "active")]
 
 
-def test_two_administrators_acting_on_each_others_accounts_at_once_both_succeed(app, make_user, monkeypatch):
+def test_two_administrators_closing_each_others_accounts_at_once_leave_one(app, make_user, monkeypatch):
     # On PostgreSQL the account's lock (FOR UPDATE) conflicted with the key-share lock an event's
     # actor_id takes on its actor's row: each waited for the other, and one request failed (deadlock).
+    # Then both succeeded, each having checked the other's power before either committed, and the
+    # City had no administrator left: the second now finds itself closed, and is refused.
     import threading
 
     from sqlalchemy.orm import Session
@@ -218,16 +220,13 @@ def test_two_administrators_acting_on_each_others_accounts_at_once_both_succeed(
         pytest.skip("this run is on SQLite, whose write lock lets one transaction at a time (CI runs PostgreSQL)")
     ada, bob = make_user("ada", "admin").id, make_user("bob", "admin").id
     both_locked = threading.Barrier(2, timeout=10)
-    record = service.record_event
+    lock_accounts = service._lock_accounts
 
-    def when_both_hold_their_lock(*args, **kwargs):  # each has locked its target; now each writes its event
-        try:
-            both_locked.wait()
-        except threading.BrokenBarrierError:
-            pass
-        return record(*args, **kwargs)
+    def when_both_hold_their_target(*args, **kwargs):  # each has locked its target's row
+        both_locked.wait()
+        return lock_accounts(*args, **kwargs)
 
-    monkeypatch.setattr(service, "record_event", when_both_hold_their_lock)
+    monkeypatch.setattr(service, "_lock_accounts", when_both_hold_their_target)
     errors: dict[str, str | None] = {}
     engine = db.engine
 
@@ -245,8 +244,34 @@ def test_two_administrators_acting_on_each_others_accounts_at_once_both_succeed(
         thread.start()
     for thread in threads:
         thread.join(30)
-    assert errors == {str(ada): None, str(bob): None}
+    assert sorted(errors.values(), key=str) == [
+        "AccountError: You are no longer an administrator: another administrator changed your account meanwhile. "
+        "Nothing was changed.", None]
+    db.session.expire_all()
+    assert [u.username for u in db.session.scalars(select(User).where(User.active.is_(True)))] == [
+        "bob" if errors[str(ada)] else "ada"]
     assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0
+
+
+def test_an_administrator_whose_role_was_taken_meanwhile_changes_no_account(app, make_user, browse):
+    # What two administrators at once do on PostgreSQL, one after the other: Cara's page was
+    # opened (and her request let in) while she was an administrator; Ada then took the role away.
+    import accounts.service as service
+    from workflows.transaction import write_transaction
+
+    ada, cara, sam = make_user("ada", "admin"), make_user("cara", "admin"), make_user("sam", "staff")
+    assert browse(ada).post(f"/admin/users/{cara.id}", data=_form(cara, roles=["staff"])).status_code == 302
+    for change in (lambda tx: service.update_user(tx, ada, full_name=None, email=None, department_name=
+                                                   "Toronto Public Health", roles=["staff"], actor=cara),
+                   lambda tx: service.deactivate_user(tx, ada, actor=cara),
+                   lambda tx: service.create_user(tx, "eve", TEST_PASSWORD + "x", ["admin"], "IT", actor=cara)):
+        with pytest.raises(service.AccountError, match="You are no longer an administrator"):
+            with write_transaction(db.session) as tx:
+                change(tx)
+    db.session.expire_all()
+    assert sorted(db.session.get(User, ada.id).role_names) == ["admin"] and db.session.get(User, ada.id).active
+    assert db.session.scalar(select(User).where(User.username == "eve")) is None
+    assert [e.actor_username for e in _chain(ada)] == [] and sam.active
 
 
 def _at_once(app, **changes) -> dict[str, str | None]:
