@@ -140,7 +140,9 @@ def case_action(case_id: int, trigger: str):
         _attach_errors(form, err)
         flash(refusal_message(err), "error")
         return render_case(case, err.status, failed=(trigger, err), forms={trigger: form})
-    flash(f"Done: {candidates[0].title.lower()}. The request is now: {wf.label(case.state)}.", "success")
+    step = candidates[0].title
+    # (Its first letter alone lowered: "approve and refer to Council", not "... council".)
+    flash(f"Done: {step[:1].lower()}{step[1:]}. The request is now: {wf.label(case.state)}.", "success")
     return redirect(url_for("web.case_page", case_id=case_id))
 
 

@@ -2,6 +2,7 @@
 proposal's data, shown on the case, and searchable by meeting reference or motion."""
 from __future__ import annotations
 
+import html
 import re
 
 from sqlalchemy import select
@@ -82,6 +83,9 @@ def test_decision_form_on_the_case_page_records_the_decision(people, make_case, 
         "approve-motion": "Refer to Council with support.", "approve-votes_for": "6", "approve-votes_against": "0",
         "approve-interests_declared": "Councillor A\n\nCouncillor B\n"})
     assert r.status_code == 302
+    # The step as its button names it: not "approve and refer to council".
+    page = html.unescape(client.get(r.location).get_data(as_text=True))
+    assert "Done: approve and refer to Council. The request is now: At Council." in page
     [event] = _decision_events(case.id)
     assert event.payload == {"meeting_reference": "2026.PF14.3", "motion": "Refer to Council with support.",
                              "votes_for": 6, "votes_against": 0, "interests_declared": ["Councillor A", "Councillor B"]}
