@@ -5,6 +5,7 @@ is ever passed to eval/exec.
 """
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -181,6 +182,30 @@ class WithinDays(Operator):
         when = None if actual is MISSING else as_date(actual)
         # a future date is not "within N days before today": it is bad data
         return when is not None and 0 <= (context.today - when).days <= value
+
+
+@register_operator("within_months")
+class WithinMonths(Operator):
+    """A date within the last N calendar months, today included: a disaster of 1 March 2023 is
+    within 12 months of 1 March 2024, which 365 days are not (2024 is a leap year)."""
+
+    @classmethod
+    def validate_value(cls, value):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1200:
+            raise ValueError("must be a whole number of months, 0 to 1200")
+
+    @classmethod
+    def test(cls, actual, value, context):
+        when = None if actual is MISSING else as_date(actual)
+        return when is not None and months_before(context.today, value) <= when <= context.today
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """Return the day `months` calendar months before `day` (the month's last day where it is
+    shorter: 12 months before 29 February 2024 is 28 February 2023)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 for _name, _base, _attrs in [

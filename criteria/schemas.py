@@ -286,8 +286,8 @@ def check_faults(check: "Check", kind: FieldKind) -> list[str]:
     if kind.kind == "any":
         return []
     op = check.op
-    if op == "within_days":
-        return [] if kind.kind == "date" else [f"within_days needs a date field; this one is a {kind.kind}"]
+    if op in ("within_days", "within_months"):
+        return [] if kind.kind == "date" else [f"{op} needs a date field; this one is a {kind.kind}"]
     if op in ("lt", "le", "gt", "ge"):
         if kind.kind not in ("number", "date"):
             return [f"{op} compares numbers or dates; this field is a {kind.kind}"]

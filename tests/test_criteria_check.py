@@ -120,8 +120,8 @@ def test_a_set_changed_without_a_new_version_is_refused_once_scores_carry_that_v
     ("travel", "presenter: 5", "presentor: 5",
      "criterion 'official_role': map: field 'role_at_event': key 'presentor' is not one of its values"),
     # A date rule on a count: every request was "more than 12 months ago".
-    ("relief", "{field: disaster_date, op: within_days", "{field: affected_population, op: within_days",
-     "field 'affected_population': within_days needs a date field; this one is a number"),
+    ("relief", "{field: disaster_date, op: within_months", "{field: affected_population, op: within_months",
+     "field 'affected_population': within_months needs a date field; this one is a number"),
     # A value the field never holds: the knock-out never fired.
     ("relief", "op: contains, value: financial", "op: contains, value: finance",
      "field 'assistance_types': 'finance' is not one of its values"),

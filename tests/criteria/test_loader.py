@@ -46,6 +46,7 @@ MALFORMED_CASES = {
     "unknown_operator.yaml": "unknown operator 'newer_than'",
     "nested_unknown_operator.yaml": "rule.all[1].op: unknown operator 'matches'",
     "operator_value.yaml": "rule.value: must be a whole number of days",
+    "months_value.yaml": "rule.value: must be a whole number of months, 0 to 1200",
     "unknown_kind.yaml": "unknown kind 'scored'",
     "yaml_syntax.yaml": "YAML syntax error",
     "bands_not_ascending.yaml": "bands must be in ascending order",

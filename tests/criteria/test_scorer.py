@@ -1,5 +1,5 @@
 """Scorer tests: hand-computed examples, aggregation rules and percent properties."""
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from criteria import (CriteriaSet, Criterion, Thresholds, aggregate, check_eligibility, compute,
                       load_criteria_set, percent, score_one, validate_ratings)
+from criteria.rules import months_before
 
 CRITERIA_DIR = Path(__file__).resolve().parents[2] / "criteria"
 TODAY = date(2024, 6, 1)
@@ -163,10 +164,23 @@ def test_incomplete_reviews():
 
 # ------------------------------------------------------------ knock-outs
 @pytest.mark.parametrize("when, ok", [
-    ("2024-06-01", True), ("2023-06-02", True), ("2023-06-01", False), ("2024-06-02", False), ("soon", False)])
-def test_disaster_within_365_days(when, ok):
+    ("2024-06-01", True), ("2023-06-02", True), ("2023-06-01", True), ("2023-05-31", False), ("2024-06-02", False),
+    ("soon", False)])
+def test_disaster_within_12_months(when, ok):
+    # "Within the last 12 months" (criteria-defaults.md), not 365 days: a disaster of 1 June 2023
+    # was 366 days before 1 June 2024 (a leap year between), and the request was ineligible.
     failed = check_eligibility(RELIEF, {**RELIEF_CASE, "disaster_date": when}, today=TODAY)
     assert (failed == []) is ok
+
+
+@pytest.mark.parametrize("today, earliest", [("2024-02-29", "2023-02-28"), ("2024-03-31", "2023-03-31"),
+                                             ("2025-03-01", "2024-03-01"), ("2024-01-15", "2023-01-15")])
+def test_twelve_months_before_a_day_is_the_same_day_or_the_months_last(today, earliest):
+    today, earliest = date.fromisoformat(today), date.fromisoformat(earliest)
+    assert months_before(today, 12) == earliest
+    assert check_eligibility(RELIEF, {**RELIEF_CASE, "disaster_date": earliest.isoformat()}, today=today) == []
+    assert check_eligibility(RELIEF, {**RELIEF_CASE, "disaster_date": (earliest - timedelta(days=1)).isoformat()},
+                             today=today) == [RELIEF.eligibility[0].message]
 
 
 def test_financial_help_needs_a_channel():
