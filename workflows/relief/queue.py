@@ -32,7 +32,8 @@ def time_left_text(hours: float | None) -> str:
         return ""
     if hours < 0:
         return f"Late by {_span(-hours)}"
-    return f"{_span(hours)} left"
+    span = _span(hours)
+    return f"{span[:1].upper()}{span[1:]} left"
 
 
 def _span(hours: float) -> str:
@@ -45,7 +46,9 @@ def _span(hours: float) -> str:
         return f"{_count(days, 'day')} {_count(rest, 'hour')}"
     if whole >= 2:
         return _count(whole, "hour")
-    return f"{_count(whole, 'hour')} {_count(minutes, 'minute')}" if whole else _count(minutes, "minute")
+    if not whole:  # (under a minute late is late: not "Late by 0 minutes" beside the late flag)
+        return _count(minutes, "minute") if minutes else "less than a minute"
+    return f"{_count(whole, 'hour')} {_count(minutes, 'minute')}"
 
 
 def _count(n: int, unit: str) -> str:

@@ -105,6 +105,9 @@ def test_time_left_reads_in_words():
     assert [time_left_text(h) for h in (-45.5, 47.99, 1.5, 1.0, 0.999, None)] == [
         "Late by 1 day 21 hours", "1 day 23 hours left", "1 hour 30 minutes left", "1 hour 0 minutes left",
         "59 minutes left", ""]
+    # Under a minute either side: "Late by 0 minutes" stood beside the "triage late" flag.
+    assert [time_left_text(h) for h in (-0.005, 0.005, -1 / 60)] == [
+        "Late by less than a minute", "Less than a minute left", "Late by 1 minute"]
 
 
 def test_the_hours_a_request_waits_for_its_owner_are_not_the_offices(api, people, make_case):
