@@ -250,10 +250,15 @@ def _complete_and_ahead(ctx) -> str | tuple | None:
         errors["estimated_cost"] = ["Give the estimated cost: at least one of its lines."]
     end = _date(ctx.data.get("end_date")) if "end_date" not in errors else None
     if end and end < clock.today():
-        errors["end_date"] = ["The trip is already over: a request is made before travelling."]
+        errors["end_date"] = [ALREADY_OVER]
     if not errors:
         return None
+    if errors == {"end_date": [ALREADY_OVER]}:  # (said outright: "check: end date" left the traveller guessing)
+        return f"{ALREADY_OVER} Correct its dates if they are wrong; otherwise it cannot be submitted.", {"data": errors}
     return f"The request cannot be submitted yet; check: {named(errors, FIELD_NAMES)}.", {"data": errors}
+
+
+ALREADY_OVER = "The trip is already over: a request is made before travelling."
 
 
 def _started(case: Case) -> str | None:

@@ -62,7 +62,7 @@ def test_case_page_lists_the_decisions(people, make_case, browser_of):
 def test_decisions_name_who_recorded_them_as_the_timeline_does_and_say_when_no_interest_was_declared(
         people, make_case, browser_of):
     # The table said "by pat.committee" above a timeline saying "Pat ..."; an empty list of
-    # interests read a bare "None".
+    # interests read a bare "None", then "None declared", which a box left blank does not say.
     case = make_case("adopted")
     pat, jordan = people["pat"], people["jordan"]
     assert pat.full_name != pat.username
@@ -70,7 +70,7 @@ def test_decisions_name_who_recorded_them_as_the_timeline_does_and_say_when_no_i
         page = " ".join(browser_of(people["hana"]).get(path).get_data(as_text=True).split())
         assert f"by {pat.full_name}</td>" in page and f"by {jordan.full_name}</td>" in page, path
         assert f"by {pat.username}" not in page, path
-        assert "<td>None declared</td>" in page and "<td>None</td>" not in page, path
+        assert "<td>None recorded</td>" in page and "<td>None</td>" not in page, path
 
 
 def test_decision_form_on_the_case_page_records_the_decision(people, make_case, browser_of):

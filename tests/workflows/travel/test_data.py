@@ -62,6 +62,9 @@ def test_a_trip_already_over_cannot_be_submitted(api, people):
     r = client.post(f"/api/v1/cases/{case['id']}/transitions", json={"trigger": "submit", "version": case["version"]})
     assert r.status_code == 422
     assert list(r.get_json()["errors"]["data"]) == ["end_date"]
+    # Said outright, not "The request cannot be submitted yet; check: end date.", which left the
+    # traveller looking for what to fill in.
+    assert r.get_json()["message"].startswith("The trip is already over: a request is made before travelling.")
 
 
 def test_a_trip_ending_today_may_still_be_submitted(api, people):
