@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import pytest
 
@@ -117,3 +118,15 @@ def test_the_sign_in_form_refused_leads_to_its_field_and_gives_up_its_autofocus(
     assert r.status_code == 400 and [target for target, _ in error_summary(page)] == ["username"]
     assert page.count("autofocus") == 1 and '<h2 id="error-summary-title">There is a problem</h2>' in page
     assert 'autofocus' in app.test_client().get("/login").get_data(as_text=True)  # the username's, at first
+
+
+def test_the_site_has_an_icon_where_pages_name_it_and_where_browsers_look(app):
+    # Every page's request for /favicon.ico was a 404 in the browser's console.
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    icon = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page).group(1)
+    r = client.get(icon)
+    assert r.status_code == 200 and r.mimetype == "image/svg+xml" and b"<svg" in r.data
+    r.close()
+    r = client.get("/favicon.ico")
+    assert r.status_code == 301 and r.headers["Location"] == icon
