@@ -68,6 +68,10 @@ def _load(case_id: int):
         abort(404)
 
 
+#: Triggers that send a request back or end it, shown after the others (sorted is stable).
+SENDS_BACK_OR_ENDS = frozenset({"cancel", "withdraw", "decline", "return", "return_report"})
+
+
 def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | None = None, forms=None,
                 comment_form: CommentForm | None = None):
     """Render the case page with its data, actions and timeline."""
@@ -81,7 +85,9 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
     if status >= 400:  # the forms the page shows again: not an action the case has moved past
         refused(*(form for trigger, form in forms.items() if trigger in triggers), comment_form)
     actions = []
-    for trigger in triggers:
+    # The steps that move the request on first, then those that send it back or end it: "Cancel
+    # the trip" stood above "Mark as travelled", and Tab reached "Return the report" first.
+    for trigger in sorted(triggers, key=lambda trigger: trigger in SENDS_BACK_OR_ENDS):
         t = wf.candidates(trigger, case.state)[0]
         form_class = payload_form(wf, t)
         form = forms.get(trigger) or form_class(prefix=trigger, formdata=None, data=form_class.starting_data(case))

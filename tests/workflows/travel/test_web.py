@@ -272,6 +272,8 @@ def test_a_trip_is_offered_to_be_marked_as_taken_from_its_first_day(browse, peop
     clock.set(datetime.fromisoformat(case.data["start_date"]) + timedelta(hours=9))
     page = browse(people["sam"]).get(f"/cases/{case.id}").get_data(as_text=True)
     assert ">Mark as travelled</button>" in page and "not yet" not in page
+    # The step that moves the trip on comes first, before the one that ends it (and Tab reaches it first).
+    assert page.index(">Mark as travelled</button>") < page.index(">Cancel the trip</button>")
 
 
 def test_a_trips_report_due_day_is_fixed_when_the_trip_is_taken(app, api, browse, people, make_trip):
