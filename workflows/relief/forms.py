@@ -158,6 +158,13 @@ class RecommendForm(TransitionForm):
                                  validators=[InputRequired(message="Give the amount, 0.00 if none."), Length(max=20)],
                                  render_kw={"inputmode": "decimal", "autocomplete": "off"})
 
+    @classmethod
+    def starting_data(cls, case) -> dict:
+        """Offer the amount asked for (0.00 where no financial help is), to keep or lower."""
+        data = case.data or {}
+        asked = data.get("amount_requested") if "financial" in (data.get("assistance_types") or ()) else "0.00"
+        return {"amount_granted": asked} if asked else {}
+
     def payload(self) -> dict:
         """Return the recommendation and the proposed amount."""
         return {"recommendation": self.recommendation.data, "amount_granted": typed_amount(self.amount_granted.data)}
@@ -180,6 +187,12 @@ class DisburseForm(TransitionForm):
                               render_kw={"inputmode": "decimal", "autocomplete": "off"})
     paid_on = DateField("Paid on", validators=[InputRequired(message="Give the date of payment.")])
     payment_reference = StringField("Payment reference", validators=[Optional(), Length(max=120)])
+
+    @classmethod
+    def starting_data(cls, case) -> dict:
+        """Offer the amount granted, to keep or lower (a payment is at most that)."""
+        granted = (case.data or {}).get("amount_granted")
+        return {"amount_paid": granted} if granted else {}
 
     def payload(self) -> dict:
         """Return the payment as the disburse step takes it."""

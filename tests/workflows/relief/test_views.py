@@ -219,6 +219,9 @@ def test_step_forms_on_the_case_page_carry_the_payloads(app, people, make_case):
     sign_in(client, people["hco"])
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Recommendation to the CAO" in page and "Amount proposed" in page
+    # The amount asked for is offered, to keep or lower, rather than typed again.
+    asked = db.session.get(Case, case.id).data["amount_requested"]
+    assert re.search(f'id="recommend-amount_granted"[^>]* value="{asked}"', page)
     version = db.session.get(Case, case.id).version
     r = client.post(f"/cases/{case.id}/actions/recommend", data={
         "recommend-version": version, "recommend-recommendation": "approve",
@@ -238,6 +241,8 @@ def test_step_forms_on_the_case_page_carry_the_payloads(app, people, make_case):
     assert r.status_code == 302
     sign_in(client, people["finance"])
     db.session.expire_all()
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert re.search(r'id="disburse-amount_paid"[^>]* value="30000.00"', page)  # the amount granted, offered
     r = client.post(f"/cases/{case.id}/actions/disburse", data={
         "disburse-version": only_case().version, "disburse-amount_paid": "30000.01",
         "disburse-paid_on": clock.today().isoformat(), "disburse-payment_reference": "EFT-1"})
