@@ -30,7 +30,7 @@ def policy_problems(password: str, username: str = "") -> list[str]:
     if len(password) < MIN_LENGTH:
         problems.append(f"Use at least {MIN_LENGTH} characters.")
     if username and username.lower() in password.lower():
-        problems.append("Do not include your username.")
+        problems.append("Do not include the username (it is no secret).")
     if len(set(password)) < 5:
         problems.append("Use a greater variety of characters.")
     return problems

@@ -114,7 +114,7 @@ def test_the_users_page_is_for_administrators_alone(app, ada, make_user, browse)
 
 @pytest.mark.parametrize("changes, field, message", [
     ({"password": "short"}, "password", "The password is too weak"),
-    ({"password": "nia-is-my-password"}, "password", "Do not include your username."),
+    ({"password": "nia-is-my-password"}, "password", "Do not include the username (it is no secret)."),
     ({"username": "SAM"}, "username", "A user named 'sam' already exists"),
     ({"username": "ni a"}, "username", "no spaces"),
     ({"roles": []}, "roles-0", "Choose at least one role."),
@@ -243,7 +243,8 @@ def test_a_new_password_ends_the_persons_sessions_and_tokens(app, ada, make_user
     token, sam_web, admin = api(sam), browse(sam), browse(ada)
     r = admin.post(f"/admin/users/{sam.id}/password", data={"pw-password": "sam12345678"})
     assert r.status_code == 422
-    assert any(t == "pw-password" and "Do not include your username." in said for t, said in error_summary(text(r)))
+    assert any(t == "pw-password" and "Do not include the username (it is no secret)." in said
+               for t, said in error_summary(text(r)))
     assert sam_web.get("/").status_code == 200 and token.get("/api/v1/workflows").status_code == 200  # unchanged
     with caplog.at_level(logging.INFO, logger="accord.security"):
         r = admin.post(f"/admin/users/{sam.id}/password", data={"pw-password": NEW_PASSWORD})
