@@ -76,7 +76,7 @@ def propose_sao_paulo(page, axe_check) -> None:
     page.get_by_label("Rationale").fill("Sao Paulo asks to revive the 1987 exchange; Toronto's Brazilian "
                                         "community and the Healthy City Office support it.")
     page.get_by_label("Expected outcomes").fill("A joint waste study and two staff exchanges a year.")
-    page.get_by_role("button", name="Save the draft").click()
+    page.get_by_role("button", name="Save draft").click()
     page.wait_for_url(re.compile(r".*/cases/\d+$"))
     axe_check(page)
 
