@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from extensions import db
+from notifications import people_who_can_act
 from web import bp
 from web.forms import CaseFilterForm, CommentForm, form_page, refusal_message, refused, whole_number
 from web.payloads import payload_form
@@ -68,6 +69,20 @@ def _load(case_id: int):
         abort(404)
 
 
+def waiting_for(case) -> str | None:
+    """Say whom the request waits for now, as its page's summary reads it ("you", names; the first
+    three and a count beyond four), or None when no one may move it on now (decided and done, or a
+    step not yet due). "Done: submit for approval" said nothing of who had the request next."""
+    people = people_who_can_act(db.session, case)
+    if not people:
+        return None
+    you = [p for p in people if p.id == current_user.id]
+    names = ["you"] * bool(you) + sorted(p.full_name or p.username for p in people if p.id != current_user.id)
+    if len(names) > 4:
+        return f"{', '.join(names[:3])} and {len(names) - 3} others"
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 #: Triggers that send a request back or end it, shown after the others (sorted is stable).
 SENDS_BACK_OR_ENDS = frozenset({"cancel", "withdraw", "decline", "return", "return_report"})
 
@@ -100,6 +115,7 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
         actions.append({"trigger": trigger, "transition": t, "form": form})
     return render_template(
         "case.html", case=case, wf=wf, events=events, hidden=hidden_reviews(current_user, case, events),
+        waiting_for=waiting_for(case),
         changes=edit_changes(events, wf),
         chain_fault=check_chain(events, case.last_event_hash, case.last_event_seq, case.state, row_digest(case)),
         actions=actions, pending=pending_steps(current_user, case, wf), flags=case_flags(case, bool(score.get("disagreement"))), failed=failed,

@@ -1,6 +1,7 @@
 """The travel pages through the Flask test client: the request form, the report form, the overdue views."""
 from __future__ import annotations
 
+import html
 import re
 from datetime import date, datetime, timedelta
 
@@ -465,3 +466,23 @@ def test_a_returned_report_is_said_to_be_owed_again_not_filed(browse, people, ma
                                                                review, re.S)}
     assert "filed" not in rows["Returned one"] and "due " in rows["Returned one"]
     assert f"filed {db.session.get(Case, accepted.id).data['report']['filed_on']}" in rows["Accepted one"]
+
+
+def test_the_case_page_says_whom_the_request_waits_for(browse, people, make_trip, make_user):
+    # "Done: submit for approval. The request is now: Submitted." said nothing of who had it next.
+    case = make_trip("sam", "submitted")
+    dana = people["dana"]
+
+    def waiting(user) -> str | None:
+        page = browse(user).get(f"/cases/{case.id}").get_data(as_text=True)
+        found = re.search(r"<dt>Waiting for</dt><dd>([^<]*)</dd>", page)
+        return found and html.unescape(found.group(1))
+
+    assert waiting(people["sam"]) == dana.full_name and waiting(dana) == "you"
+    assert waiting(people["cao"]) == dana.full_name  # not Eli, the head of another department
+    second = make_user("dora", "dept_head")  # a second head there: either may decide
+    assert waiting(people["sam"]) == " or ".join(sorted([dana.full_name, second.full_name]))
+    assert waiting(dana) == f"you or {second.full_name}"
+    closed = make_trip("sam", "declined", title="Declined trip")
+    page = browse(people["sam"]).get(f"/cases/{closed.id}").get_data(as_text=True)
+    assert "<dt>Waiting for</dt>" not in page  # decided: it waits for no one
