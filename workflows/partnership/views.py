@@ -214,6 +214,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.add_template_global(_case_decisions, "partnership_decisions")
     app.add_template_global(inventory.change_lines, "inventory_changes")
+    app.add_template_global(lambda pid: inventory.entry_label(db.session, pid), "inventory_label")
     for trigger in ("approve", "decline", "defer"):
         register_form("partnership", trigger, DecisionForm)
     nav.add_link("Partnerships", "partnership.inventory_page")

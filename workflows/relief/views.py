@@ -5,11 +5,11 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from flask_login import current_user, login_required
 
 from extensions import db
-from models import Partnership
 from web.forms import (KEPT_BELOW, case_to_edit, flash_saved, form_page, kept_to_save_again, mark_fields_to_correct,
                        refusal_message)
 from workflows import engine
 from workflows.errors import Forbidden, NotFound, WorkflowError
+from workflows.partnership import inventory
 from workflows.queries import load_visible
 from workflows.relief.definition import CREATORS, WORKFLOW, hours_left, triage_deadline
 from workflows.relief.forms import (ASSISTANCE_LABELS, PARTY_LABELS, ApproveForm, ClaimForm, CloseForm, DisburseForm,
@@ -152,8 +152,7 @@ def claim(case_id: int):
 
 def partnership_label(partnership_id) -> str:
     """Return "City, Country (status)" for an inventory entry, for the case page."""
-    p = db.session.get(Partnership, partnership_id) if partnership_id else None
-    return f"{p.city}, {p.country} ({p.status})" if p else ""
+    return inventory.entry_label(db.session, partnership_id)
 
 
 def triage_info(case) -> dict | None:

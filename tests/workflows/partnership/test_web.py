@@ -123,6 +123,9 @@ def test_councillor_proposes_a_revival_from_the_form(people, browser_of):
     assert case.data["partner_city"] == "Sao Paulo" and case.data["partner_country"] == "Brazil"
     assert case.data["focus_areas"] == ["Waste management", "Heritage maintenance"]
     assert case.data["sponsor_funding_secured"] is True and case.data["city_contribution"] == "15000.00"
+    # Its page names the entry it revives, not "Partnership #12".
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert f'href="/partnerships/{entry("Sao Paulo").id}">Sao Paulo, Brazil (dormant)</a>' in page
 
 
 def test_proposal_form_shows_the_engine_errors_beside_the_fields(people, browser_of):
