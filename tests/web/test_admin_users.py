@@ -90,6 +90,10 @@ def test_an_administrators_dashboard_says_where_their_work_is_and_no_one_elses_d
         assert href in section, href
     for role in ("staff", "cao", "hco"):
         assert 'id="admin-panel-h"' not in text(browse(make_user(f"someone.{role}", role)).get("/")), role
+    # Their work comes before their own requests, of which someone who makes none sees no empty list.
+    assert "My requests" not in page and "You have made no requests yet" not in page
+    staff = text(browse(make_user("sam", "staff")).get("/"))
+    assert "My requests" in staff and "You have made no requests yet" in staff
 
 
 def test_the_users_page_is_for_administrators_alone(app, ada, make_user, browse):
