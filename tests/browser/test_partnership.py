@@ -87,7 +87,8 @@ def test_councillor_revives_sao_paulo_through_to_council_adoption(page, sign_in,
     propose_sao_paulo(page, axe_check)
     case_id = int(page.url.rsplit("/", 1)[1])
     assert state_of(page) == "Draft"
-    assert page.get_by_text("Sao Paulo, Brazil").is_visible()
+    assert page.get_by_text("Sao Paulo, Brazil", exact=True).is_visible()
+    assert page.get_by_role("link", name="Sao Paulo, Brazil (dormant)").is_visible()  # the entry revived
     act(page, axe_check, "Submit")
     assert state_of(page) == "Submitted"
 
