@@ -98,25 +98,36 @@ def _not_a_duplicate(ctx) -> str | tuple | None:
 def _not_beside_a_dormant_one(ctx) -> str | tuple | None:
     # A new partnership with the city of a dormant entry would leave that entry dormant for ever,
     # and its later revival refused as a duplicate: the proposal revives it instead. (A completed
-    # partnership may be followed by a new one: Cape Town.) One where the City is in dialogue (a
-    # prospective entry) is that dialogue's outcome: adopted apart, it left the entry prospective
-    # beside it for ever, so the proposal names it.
+    # partnership may be followed by a new one: Cape Town.) The city alone, as for an active entry
+    # ("Sao Paulo, Brasil" stood beside the dormant "Sao Paulo, Brazil"); a city of the same name
+    # elsewhere comes in through an entry an administrator adds, which the proposal then names.
     data = ctx.data
-    if data.get("proposal_type") != "new":
+    if data.get("proposal_type") != "new" or data.get("partnership_id"):
         return None
-    inventory = _inventory(ctx)
-    dormant = inventory.dormant_with_city(data["partner_city"])
-    if dormant is not None:
-        return field_error("partner_city", f"The City's partnership with {dormant.city}, {dormant.country} is "
-                                            f"dormant (inventory #{dormant.id}): propose a revival of inventory "
-                                            f"#{dormant.id} instead of a new partnership.")
-    prospective = None if data.get("partnership_id") else inventory.prospective_for(
-        data["partner_city"], data.get("partner_country") or "")
-    if prospective is not None:
-        return field_error("partnership_id", f"The City is in dialogue about a partnership with {prospective.city} "
-                                              f"(inventory #{prospective.id}, prospective): name that entry in "
-                                              "the proposal.")
-    return None
+    dormant = _inventory(ctx).dormant_with_city(data["partner_city"])
+    if dormant is None:
+        return None
+    return field_error("partner_city", f"The City's partnership with {dormant.city}, {dormant.country} is "
+                                        f"dormant (inventory #{dormant.id}): propose a revival of inventory "
+                                        f"#{dormant.id} instead of a new partnership. If the partner is another "
+                                        f"city of that name, an administrator adds it to the inventory (as "
+                                        "prospective), and the proposal names it.")
+
+
+def _names_its_dialogue(ctx) -> str | tuple | None:
+    # A new partnership where the City is in dialogue (a prospective entry of its city or country)
+    # is that dialogue's outcome: adopted apart, it left the entry prospective beside it for ever.
+    # Asked when the proposal is made, not at its adoption (an entry added meanwhile is no reason
+    # for Council to refuse it).
+    data = ctx.data
+    if data.get("proposal_type") != "new" or data.get("partnership_id") or not data.get("partner_city"):
+        return None
+    prospective = _inventory(ctx).prospective_for(data["partner_city"], data.get("partner_country") or "")
+    if prospective is None:
+        return None
+    return field_error("partnership_id", f"The City is in dialogue about a partnership with {prospective.city} "
+                                          f"(inventory #{prospective.id}, prospective): name that entry in the "
+                                          "proposal.")
 
 
 def _adoption_still_possible(case: Case) -> str | None:
@@ -141,7 +152,9 @@ names_inventory_entry = Guard("names_inventory_entry", _names_inventory_entry,
                               "a revival names a dormant or completed inventory entry")
 not_a_duplicate = Guard("not_a_duplicate", _not_a_duplicate,
                         "no proposal duplicates an active partnership with the same city, nor proposes anew "
-                        "a dormant one, nor passes by a prospective one")
+                        "a dormant one")
+names_its_dialogue = Guard("names_its_dialogue", _names_its_dialogue,
+                           "a new partnership names the prospective entry of its city or country")
 
 
 def _take_review(ctx) -> None:
@@ -187,12 +200,12 @@ WORKFLOW = Workflow(
     state_labels={"committee_review": "At committee", "council_review": "At Council", "adopted": "Adopted"},
     transitions=(
         Transition("submit", ("draft",), "submitted", (OWNER,), "Submit",
-                   guards=(complete, names_inventory_entry, not_a_duplicate)),
+                   guards=(complete, names_inventory_entry, not_a_duplicate, names_its_dialogue)),
         Transition("start_review", ("submitted",), "under_review", ("hco",), "Start review", effect=_take_review),
         Transition("request_revision", ("under_review",), "revision_requested", ("hco",), "Request revision",
                    may=not_recused, comment_required=True),
         Transition("resubmit", ("revision_requested",), "under_review", (OWNER,), "Resubmit", payload=ResubmitArgs,
-                   guards=(complete, names_inventory_entry, not_a_duplicate)),
+                   guards=(complete, names_inventory_entry, not_a_duplicate, names_its_dialogue)),
         Transition("recommend", ("under_review",), "committee_review", ("hco",), "Recommend to committee",
                    may=not_recused, guards=(has_complete_score, is_eligible)),
         _decision("defer", "committee_review", "deferred", ("committee",), "Defer", comment_required=True),

@@ -357,6 +357,25 @@ def test_a_new_proposal_for_the_dormant_city_spelled_another_way_is_refused_too(
     assert f"propose a revival of inventory #{entry('Sao Paulo').id}" in body["message"]
 
 
+def test_a_city_of_the_same_name_elsewhere_comes_in_through_an_entry_an_administrator_adds(api, people, make_case):
+    # Refused as the dormant Sao Paulo's city, and told to revive it, whose country is another.
+    case = make_case("draft", data=new("Sao Paulo", "Portugal"), title="Another Sao Paulo")
+    body = _guard_refusal(api, people["chen"], case, "submit", "not_a_duplicate", "partner_city")
+    assert "an administrator adds it to the inventory (as prospective), and the proposal names it" in body["message"]
+    other = create_entry(db.session, people["ada"], {"city": "Sao Paulo", "country": "Portugal", "focus": "",
+                                                     "status": "prospective"})
+    named = make_case("draft", data=new("Sao Paulo", "Portugal", partnership_id=other.id), title="Another Sao Paulo")
+    assert fire(api(people["chen"]), named.id, "submit", named.version).status_code == 200
+
+
+def test_a_prospective_entry_added_while_a_proposal_is_at_council_does_not_stop_its_adoption(api, people, make_case):
+    # Asked at the adoption too, the rule left Council only "Decline" for a proposal made before the entry.
+    case = make_case("council_review", data=new("Accra", "Ghana"), title="Accra")
+    create_entry(db.session, people["ada"], {"city": "Ghana", "country": "Ghana", "focus": "", "status": "prospective"})
+    assert "approve" in api(people["jordan"]).get(f"/api/v1/cases/{case.id}").get_json()["allowed_transitions"]
+    assert fire(api(people["jordan"]), case.id, "approve", case.version, data=DECISION).status_code == 200
+
+
 def test_a_revival_may_write_the_city_and_country_with_their_accents(api, people, make_case):
     case = make_case("draft", data=revival("Sao Paulo", partner_city="São Paulo", partner_country=" brazil"))
     assert fire(api(people["chen"]), case.id, "submit", case.version).status_code == 200
@@ -368,7 +387,7 @@ def test_a_new_proposal_from_a_prospective_dialogue_names_its_entry(api, people,
     botswana = entry("Botswana").id
     for city, country in [("Gaborone", "Botswana"), ("botswana", "Botswana")]:
         case = make_case("draft", data=new(city, country), title=city)
-        body = _guard_refusal(api, people["chen"], case, "submit", "not_a_duplicate", "partnership_id")
+        body = _guard_refusal(api, people["chen"], case, "submit", "names_its_dialogue", "partnership_id")
         assert f"inventory #{botswana}, prospective" in body["message"]
     named = make_case("draft", data=new("Gaborone", "Botswana", partnership_id=botswana), title="Gaborone")
     assert fire(api(people["chen"]), named.id, "submit", named.version).status_code == 200
