@@ -165,7 +165,11 @@ def user_named(session: Session, username: str) -> User | None:
     None if there is none, or, where the database folds capitals only in part, more than one."""
     if (exact := session.scalar(select(User).where(User.username == username))) is not None:
         return exact
-    found = session.scalars(select(User).where(func.lower(User.username) == func.lower(username)).limit(2)).all()
+    # Matched as the sign-in limits count names (casefold): SQL's lower() folds otherwise ("İ" to
+    # "i" on PostgreSQL), and "admİn" would have had guesses of its own at the account "admin".
+    found = [user for user in session.scalars(select(User).where(func.lower(User.username) == func.lower(username))
+                                               .limit(10))
+             if user.username.casefold() == username.casefold()]
     return found[0] if len(found) == 1 else None
 
 

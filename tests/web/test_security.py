@@ -342,6 +342,11 @@ def test_a_username_is_signed_in_whatever_its_capitals(app, make_user, make_app)
                             environ_base={"REMOTE_ADDR": f"203.0.113.{n}"}).status_code
                 for n, name in enumerate(["ann", "Ann", "aNN"])]
     assert statuses == [401, 401, 429]
+    # Only capitals the limits count as the same name: PostgreSQL's lower() reads "TİNA" as "tina",
+    # whose guesses would then have had a limit of their own.
+    make_user("tina", "staff")
+    assert app.test_client().post("/login", data={"username": "TİNA", "password": TEST_PASSWORD}).status_code == 401
+    assert app.test_client().post("/login", data={"username": "TINA", "password": TEST_PASSWORD}).status_code == 302
 
 
 def test_csrf_is_required_on_forms(app, make_user):
