@@ -69,6 +69,17 @@
     var box = document.querySelector(".contact-rows");
     var button = box && box.querySelector('button[name$="-contacts-more"]');
     if (!button) return;
+    // Enter in a field files the report, as it did before the form had a second button: the
+    // browser takes the first one in the form, which is this one.
+    var form = button.form;
+    form.addEventListener("keydown", function (event) {
+      var target = event.target;
+      if (event.key !== "Enter" || target.tagName !== "INPUT" || target.type === "submit") return;
+      var main = form.querySelector('button[type="submit"]:not([name$="-contacts-more"])');
+      if (!main) return;
+      event.preventDefault();
+      if (form.requestSubmit) form.requestSubmit(main); else main.click();
+    });
     button.addEventListener("click", function (event) {
       event.preventDefault();
       var rows = box.querySelectorAll(".contact-row");
