@@ -89,7 +89,7 @@ def test_accord_does_not_start_with_a_file_that_holds_another_workflows_criteria
 
 
 def test_a_set_changed_without_a_new_version_is_refused_once_scores_carry_that_version(app, make_user, tmp_path):
-    # Scores made under the first text and the changed one both read "version 1", and the page
+    # Scores made under the first text and the changed one both read "version 2", and the page
     # said an earlier version was the one in force. The check of a folder, before a restart puts
     # it in force, compares its sets with the scores in the database.
     from extensions import db
@@ -108,9 +108,9 @@ def test_a_set_changed_without_a_new_version_is_refused_once_scores_carry_that_v
     relief.write_text(relief.read_text().replace("approve: 60", "approve: 80", 1))
     result = app.test_cli_runner().invoke(args=["criteria", "check", "--dir", str(folder)])
     assert result.exit_code == 1
-    assert ("BAD criteria/relief.yaml: version: 1 is already used by scores made under other criteria; give the "
+    assert ("BAD criteria/relief.yaml: version: 2 is already used by scores made under other criteria; give the "
             "changed set a new version") in result.output
-    relief.write_text(relief.read_text().replace("version: 1", "version: 2", 1))
+    relief.write_text(relief.read_text().replace("version: 2", "version: 3", 1))
     assert app.test_cli_runner().invoke(args=["criteria", "check", "--dir", str(folder)]).exit_code == 0
     assert app.test_cli_runner().invoke(args=["criteria", "check"]).exit_code == 0  # the shipped sets, as scored
 

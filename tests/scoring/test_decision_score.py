@@ -31,22 +31,22 @@ def test_an_approved_request_keeps_its_score_when_the_office_adds_a_knock_out(ap
     before = api(cast["cao"]).get(f"/api/v1/cases/{case.id}").get_json()["score"]
     assert (before["percent"], before["recommendation"], before["eligible"]) == ("77.00", "approve", True)
     # A year on, the office adds a knock-out rule the request fails, under a new version.
-    _criteria_moved_on(app, tmp_path, lambda t: t.replace("version: 1", "version: 2", 1).replace(*A_MILLION_OR_MORE, 1))
+    _criteria_moved_on(app, tmp_path, lambda t: t.replace("version: 2", "version: 3", 1).replace(*A_MILLION_OR_MORE, 1))
     after = api(cast["cao"]).get(f"/api/v1/cases/{case.id}").get_json()["score"]
     assert after == before
     assert api(cast["cao"]).get(f"/api/v1/cases/{case.id}/scores").get_json()["aggregate"] == before
     page = _read(_web(app, cast["cao"]).get(f"/cases/{case.id}").get_data(as_text=True))
     assert "77.00% from 1 reviewer" in page and "Only disasters affecting a million" not in page
-    assert "As the request was decided, under version 1 of the criteria; version 2 is in force now" in page
+    assert "As the request was decided, under version 2 of the criteria; version 3 is in force now" in page
     # The kept score is part of the row each event vouches for.
     assert verify_all(db.session)[2] == []
 
 
 def test_a_request_not_yet_decided_is_scored_under_the_criteria_in_force(app, api, cast, in_triage, tmp_path):
     case = _recommended(api, cast, in_triage)
-    _criteria_moved_on(app, tmp_path, lambda t: t.replace("version: 1", "version: 2", 1).replace(*A_MILLION_OR_MORE, 1))
+    _criteria_moved_on(app, tmp_path, lambda t: t.replace("version: 2", "version: 3", 1).replace(*A_MILLION_OR_MORE, 1))
     now = api(cast["cao"]).get(f"/api/v1/cases/{case.id}").get_json()["score"]
-    assert (now["recommendation"], now["eligible"], now["criteria_version"]) == ("ineligible", False, 2)
+    assert (now["recommendation"], now["eligible"], now["criteria_version"]) == ("ineligible", False, 3)
     # Declined under the new criteria, it keeps the score it was declined with: the new one.
     case = engine.fire(db.session, cast["cao"], case.id, "decline", case.version, comment="Not eligible now.")
     assert db.session.get(Case, case.id).score_at_decision["aggregate"]["recommendation"] == "ineligible"
@@ -72,9 +72,9 @@ def test_a_request_decided_unscored_names_the_version_it_was_decided_under(app, 
     from sqlalchemy import text
 
     case = engine.fire(db.session, cast["owner"], in_triage.id, "withdraw", in_triage.version)
-    _criteria_moved_on(app, tmp_path, lambda t: t.replace("version: 1", "version: 2", 1).replace(*A_MILLION_OR_MORE, 1))
+    _criteria_moved_on(app, tmp_path, lambda t: t.replace("version: 2", "version: 3", 1).replace(*A_MILLION_OR_MORE, 1))
     agg = api(cast["cao"]).get(f"/api/v1/cases/{case.id}/scores").get_json()["aggregate"]
-    assert (agg["criteria_version"], agg["eligible"], agg["reasons"]) == (1, True, [])
+    assert (agg["criteria_version"], agg["eligible"], agg["reasons"]) == (2, True, [])
     # A relief request derives no figures: nothing kept is SQL NULL, not a JSON null (which
     # IS NOT NULL finds, as the downgrade's count of kept scores does).
     row = db.session.execute(text("SELECT derived_at_decision IS NULL, score_at_decision IS NULL FROM cases "

@@ -18,7 +18,7 @@ from workflows import engine
 # What a reader who may not see any score yet is given: the eligibility the request's own data
 # decides, no figure (api.md's aggregate is an object, not null).
 UNSCORED = {"percent": None, "recommendation": None, "eligible": True, "reasons": [], "complete": False,
-            "criteria_version": 1}
+            "criteria_version": 2}
 from workflows.scoring import load_criteria
 
 POLICY = "Strategic and Corporate Policy"
@@ -56,7 +56,7 @@ def test_score_is_stored_with_its_figure_and_audited(api, cast, in_triage):
     # severity: 120,000 affected -> band 4. Weighted: 20*4 + 15*4 + 20*4 + 10*4 + 10*4 + 10*4 + 10*3 + 5*3
     # = 80+60+80+40+40+40+30+15 = 385 of 5*100 = 500 -> 77.00%
     assert body["percent"] == "77.00" and body["recommendation"] == "approve"
-    assert body["criteria_version"] == 1 and body["computed"]["severity"] == 4
+    assert body["criteria_version"] == 2 and body["computed"]["severity"] == 4
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == in_triage.id,
                                                          AuditEvent.action == "score")).all()
     assert len(events) == 1 and events[0].payload["ratings"] == RATINGS
@@ -201,17 +201,17 @@ def test_old_score_keeps_its_figure_and_version_when_the_file_moves_on(app, api,
     folder = tmp_path / "criteria"
     shutil.copytree(Path(app.config["ACCORD_CRITERIA_DIR"]), folder)
     text = (folder / "relief.yaml").read_text()
-    text = text.replace("version: 1", "version: 2", 1).replace("approve: 60", "approve: 80", 1)
+    text = text.replace("version: 2", "version: 3", 1).replace("approve: 60", "approve: 80", 1)
     (folder / "relief.yaml").write_text(text)
     app.config["ACCORD_CRITERIA_DIR"] = str(folder)
     load_criteria(app)
     stored = api(cast["hana"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()["items"][0]
     assert (stored["percent"], stored["recommendation"], stored["criteria_version"]) == (
-        first["percent"], "approve", 1)
+        first["percent"], "approve", 2)
     second = score(api, cast["omar"], in_triage.id, ratings=RATINGS).get_json()
-    assert second["criteria_version"] == 2 and second["recommendation"] == "review"
+    assert second["criteria_version"] == 3 and second["recommendation"] == "review"
     page = _web(app, cast["cao"]).get(f"/cases/{in_triage.id}").get_data(as_text=True)
-    assert "made under criteria version 1" in page
+    assert "made under criteria version 2" in page
 
 
 def _criteria_moved_on(app, tmp_path, edit) -> None:
@@ -228,7 +228,7 @@ def test_scores_under_an_earlier_version_keep_their_figure_but_do_not_count_unde
     first = score(api, cast["hana"], in_triage.id, ratings={**RATINGS, "unmet_need": 5, "city_capability": 5}).get_json()
     # Version 2 rates on 0 to 3 and no longer has "recovery": a 5 read on it made more than 100%.
     def on_three_points(text: str) -> str:
-        text = text.replace("version: 1", "version: 2", 1).replace("scale: {min: 0, max: 5}", "scale: {min: 0, max: 3}")
+        text = text.replace("version: 2", "version: 3", 1).replace("scale: {min: 0, max: 5}", "scale: {min: 0, max: 3}")
         text = text.replace("    min: 2\n", "").replace("rating: 4}", "rating: 3}").replace("rating: 5}", "rating: 3}")
         return text.split("  - id: recovery")[0] + "\nthresholds: {approve: 60, decline: 45}\n"
 
@@ -236,11 +236,11 @@ def test_scores_under_an_earlier_version_keep_their_figure_but_do_not_count_unde
     body = api(cast["cao"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()
     assert body["items"][0]["percent"] == first["percent"]  # kept as it was made
     agg = body["aggregate"]
-    assert (agg["percent"], agg["reviewers"], agg["complete"], agg["outdated"]) == (None, 0, False, [1])
+    assert (agg["percent"], agg["reviewers"], agg["complete"], agg["outdated"]) == (None, 0, False, [2])
     refused = api(cast["hana"]).post(f"/api/v1/cases/{in_triage.id}/transitions", json={
         "trigger": "recommend", "version": api(cast["hana"]).get(f"/api/v1/cases/{in_triage.id}").get_json()["version"],
         "data": {"recommendation": "approve", "amount_granted": "20000.00"}})
-    assert refused.status_code == 422 and "made under version 1 do not count" in refused.get_json()["message"]
+    assert refused.status_code == 422 and "made under version 2 do not count" in refused.get_json()["message"]
     # The reviewer who scored under version 1 opens the page to score again: her old ratings are
     # shown where the criterion remains, and the one removed is left out (it was a 500).
     page = _web(app, cast["hana"]).get(f"/cases/{in_triage.id}")
@@ -249,7 +249,7 @@ def test_scores_under_an_earlier_version_keep_their_figure_but_do_not_count_unde
     assert "No figure yet: no one has scored it under the criteria in force" in text
     assert "score-rating_recovery" not in text and '<input checked id="score-rating_leverage-3"' in text
     again = score(api, cast["hana"], in_triage.id, ratings={k: min(v, 3) for k, v in RATINGS.items() if k != "recovery"})
-    assert again.status_code == 201 and again.get_json()["criteria_version"] == 2
+    assert again.status_code == 201 and again.get_json()["criteria_version"] == 3
     agg = api(cast["cao"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()["aggregate"]
     assert agg["reviewers"] == 1 and agg["complete"] and agg["outdated"] == []
     assert float(agg["percent"]) <= 100
@@ -536,10 +536,10 @@ def test_a_score_under_earlier_criteria_does_not_open_the_new_reviews(app, api, 
     # Hana's score under version 1 no longer counts; it let her read Omar's under version 2 before
     # making hers, and then agree with him.
     score(api, cast["hana"], in_triage.id, ratings=RATINGS)
-    _criteria_moved_on(app, tmp_path, lambda t: t.replace("version: 1", "version: 2", 1))
+    _criteria_moved_on(app, tmp_path, lambda t: t.replace("version: 2", "version: 3", 1))
     assert score(api, cast["omar"], in_triage.id, ratings={**RATINGS, "city_capability": 1}).status_code == 201
     seen = api(cast["hana"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()["items"]
-    assert [(i["reviewer"], i["criteria_version"]) for i in seen] == [("hana", 1)]  # her own, not his
+    assert [(i["reviewer"], i["criteria_version"]) for i in seen] == [("hana", 2)]  # her own, not his
     history = api(cast["hana"]).get(f"/api/v1/cases/{in_triage.id}/history").get_json()["events"]
     assert [e["payload"] is not None for e in history if e["action"] == "score"] == [True, False]
     page = _web(app, cast["hana"]).get(f"/cases/{in_triage.id}").get_data(as_text=True)
@@ -555,7 +555,7 @@ def test_a_score_under_earlier_criteria_does_not_open_the_new_reviews(app, api, 
 def test_a_set_of_computed_criteria_alone_scores_with_its_figure(app, api, cast, in_triage, tmp_path):
     def only_computed(text):
         head = text.split("  - id: unmet_need", 1)[0]
-        return head.replace("version: 1", "version: 2", 1).replace("    min: 2\n", "") + \
+        return head.replace("version: 2", "version: 3", 1).replace("    min: 2\n", "") + \
             "\nthresholds: {approve: 60, decline: 45}\n"
     _criteria_moved_on(app, tmp_path, only_computed)
     r = score(api, cast["hana"], in_triage.id, ratings={})
@@ -574,8 +574,8 @@ def test_a_set_changed_without_a_new_version_is_named_so_not_as_itself(app, api,
         "trigger": "recommend", "version": api(cast["hana"]).get(f"/api/v1/cases/{in_triage.id}").get_json()["version"],
         "data": {"recommendation": "approve", "amount_granted": "20000.00"}})
     assert refused.status_code == 422
-    assert ("The scores made under an earlier edition of version 1 (its file was changed without a new version) do "
-            "not count: the criteria in force are version 1.") in refused.get_json()["message"]
+    assert ("The scores made under an earlier edition of version 2 (its file was changed without a new version) do "
+            "not count: the criteria in force are version 2.") in refused.get_json()["message"]
     page = " ".join(_web(app, cast["cao"]).get(f"/cases/{in_triage.id}").get_data(as_text=True).split())
-    assert ("Some scores were made under criteria other than these (an earlier edition of version 1 (its file was "
+    assert ("Some scores were made under criteria other than these (an earlier edition of version 2 (its file was "
             "changed without a new version));") in page
