@@ -265,6 +265,8 @@ def activate_user(session: Session, user: User, actor: User | None = None) -> No
     _read_locked(session, user)
     if user.active:
         return
+    _lock_accounts(session, users=False)
+    _still_administrator(session, actor)
     user.active = True
     session.flush()
     _audit(session, user, actor, "account_activate", {}, "deactivated")
@@ -399,6 +401,9 @@ def change_password(session: Session, user: User, new_password: str, actor: User
     if problems := policy_problems(new_password, user.username):
         raise AccountError("The password is too weak: " + " ".join(problems), "password")
     _read_locked(session, user)
+    if actor is not None and actor.id != user.id:  # (an administrator's, as update_user)
+        _lock_accounts(session, users=False)
+        _still_administrator(session, actor)
     user.password_hash = hash_password(new_password)
     end_sessions(session, user.id)
     revoke_tokens(session, user)

@@ -260,10 +260,14 @@ def test_an_administrator_whose_role_was_taken_meanwhile_changes_no_account(app,
     from workflows.transaction import write_transaction
 
     ada, cara, sam = make_user("ada", "admin"), make_user("cara", "admin"), make_user("sam", "staff")
+    closed = make_user("cid", "staff")
+    assert browse(ada).post(f"/admin/users/{closed.id}/deactivate").status_code == 302
     assert browse(ada).post(f"/admin/users/{cara.id}", data=_form(cara, roles=["staff"])).status_code == 302
     for change in (lambda tx: service.update_user(tx, ada, full_name=None, email=None, department_name=
                                                    "Toronto Public Health", roles=["staff"], actor=cara),
                    lambda tx: service.deactivate_user(tx, ada, actor=cara),
+                   lambda tx: service.activate_user(tx, closed, actor=cara),
+                   lambda tx: service.change_password(tx, ada, "a new passphrase 42", actor=cara),
                    lambda tx: service.create_user(tx, "eve", TEST_PASSWORD + "x", ["admin"], "IT", actor=cara)):
         with pytest.raises(service.AccountError, match="You are no longer an administrator"):
             with write_transaction(db.session) as tx:
@@ -272,6 +276,7 @@ def test_an_administrator_whose_role_was_taken_meanwhile_changes_no_account(app,
     assert sorted(db.session.get(User, ada.id).role_names) == ["admin"] and db.session.get(User, ada.id).active
     assert db.session.scalar(select(User).where(User.username == "eve")) is None
     assert [e.actor_username for e in _chain(ada)] == [] and sam.active
+    assert not db.session.get(User, closed.id).active
 
 
 def _at_once(app, **changes) -> dict[str, str | None]:

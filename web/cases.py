@@ -84,7 +84,8 @@ def waiting_for(case) -> str | None:
 
 
 #: Triggers that send a request back or end it, shown after the others (sorted is stable).
-SENDS_BACK_OR_ENDS = frozenset({"cancel", "withdraw", "decline", "return", "return_report"})
+SENDS_BACK_OR_ENDS = frozenset({"cancel", "withdraw", "decline", "return", "return_report", "request_info",
+                                "request_revision", "defer"})
 
 
 def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | None = None, forms=None,

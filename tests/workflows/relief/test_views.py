@@ -219,6 +219,9 @@ def test_step_forms_on_the_case_page_carry_the_payloads(app, people, make_case):
     sign_in(client, people["hco"])
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Recommendation to the CAO" in page and "Amount proposed" in page
+    # The step that moves it on first; asking its owner, or screening it out, after.
+    assert page.index(">Recommend</button>") < page.index(">Request information</button>") < page.index(
+        ">Decline (screen out)</button>")
     # The amount asked for is offered, to keep or lower, rather than typed again.
     asked = db.session.get(Case, case.id).data["amount_requested"]
     assert re.search(f'id="recommend-amount_granted"[^>]* value="{asked}"', page)
