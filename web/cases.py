@@ -140,6 +140,11 @@ def case_action(case_id: int, trigger: str):
     candidates = wf.candidates(trigger, case.state) or [t for t in wf.transitions if t.trigger == trigger]
     form = payload_form(wf, candidates[0])(prefix=trigger) if candidates else None
     if form is not None and form.shown_again():  # (a row added: the form as typed, one row longer)
+        try:
+            engine.check_step(current_user, case, trigger)  # (unless the step is gone meanwhile)
+        except WorkflowError as err:
+            flash(refusal_message(err), "error")
+            return render_case(case, err.status, failed=(trigger, err))
         return render_case(case, forms={trigger: form})
     if form is None or not form.validate():
         # A step gone meanwhile (another officer took it), or a case changed meanwhile, is refused

@@ -191,6 +191,11 @@ def test_a_traveller_without_script_adds_contact_rows_as_many_as_they_met(browse
                      f"submit_report-contacts-{rows - 1}-organization": f"organization {rows - 1}"})
     db.session.expire_all()
     assert db.session.get(Case, case.id).state == "travelled"  # nothing was filed
+    # From a page left open after the trip's report was filed elsewhere: said so, not a page without the form.
+    other = make_trip("sam", "report_submitted", trip_data(TODAY - timedelta(days=10)), title="Filed elsewhere")
+    r = client.post(f"/cases/{other.id}/actions/submit_report", data={"submit_report-version": other.version,
+                                                                        "submit_report-contacts-more": "1"})
+    assert r.status_code == 409 and "not available while the case is report submitted" in r.get_data(as_text=True)
     form.update({"submit_report-learnings": "Cape Town's water demand plan.", "submit_report-actual_cost": "2410.00"})
     assert client.post(f"/cases/{case.id}/actions/submit_report", data=form).status_code == 302
     db.session.expire_all()
