@@ -74,7 +74,9 @@
     var form = button.form;
     form.addEventListener("keydown", function (event) {
       var target = event.target;
-      if (event.key !== "Enter" || target.tagName !== "INPUT" || target.type === "submit") return;
+      // (Not the Enter that picks a character in an input method: it files nothing by itself.)
+      if (event.key !== "Enter" || event.isComposing || event.keyCode === 229) return;
+      if (target.tagName !== "INPUT" || target.type === "submit") return;
       var main = form.querySelector('button[type="submit"]:not([name$="-contacts-more"])');
       if (!main) return;
       event.preventDefault();

@@ -194,6 +194,25 @@ def test_an_administrator_giving_themself_a_role_is_recorded_with_the_roles_they
         ("account_edit", ["admin"], ["admin", "cao"]), ("account_edit", ["admin", "cao"], ["admin"])]
 
 
+def test_a_reactivation_refused_for_an_administrator_demoted_meanwhile_says_so(app, make_user, browse, monkeypatch):
+    # Refused by the service, the page answered 500 (the other account pages said why).
+    import accounts.service as service
+
+    ada, sam = make_user("ada", "admin"), make_user("sam", "staff")
+    client = browse(ada)
+    assert client.post(f"/admin/users/{sam.id}/deactivate").status_code == 302
+
+    def demoted(session, actor):
+        raise service.AccountError("You are no longer an administrator: another administrator changed your "
+                                   "account meanwhile. Nothing was changed.")
+
+    monkeypatch.setattr(service, "_still_administrator", demoted)
+    r = client.post(f"/admin/users/{sam.id}/activate")
+    assert r.status_code == 403 and "You are no longer an administrator" in html.unescape(r.get_data(as_text=True))
+    db.session.expire_all()
+    assert not db.session.get(User, sam.id).active
+
+
 def test_closing_or_reopening_an_account_as_it_already_is_records_nothing(app, make_user):
     sam = make_user("sam", "staff")
     runner = app.test_cli_runner()

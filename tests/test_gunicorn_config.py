@@ -3,6 +3,7 @@ loaded application out of the garbage collector's sight, so that no full collect
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -143,7 +144,9 @@ def test_a_criteria_file_broken_while_the_server_runs_takes_effect_only_on_resta
             time.sleep(0.2)
         first = _workers(server.pid)
         assert len(first) == 2
-        (folder / "relief.yaml").write_text((folder / "relief.yaml").read_text().replace("version: 1", "version: two"))
+        broken = re.sub(r"^version: \d+$", "version: two", (folder / "relief.yaml").read_text(), count=1, flags=re.M)
+        assert "version: two" in broken
+        (folder / "relief.yaml").write_text(broken)
         for pid in first:
             os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 60

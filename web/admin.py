@@ -282,8 +282,13 @@ def admin_activate_user(user_id: int):
     if user.active:
         flash(f"{user.username}'s account was already active.", "info")
         return redirect(url_for("web.admin_user", user_id=user.id))
-    with write_transaction(db.session) as tx:
-        activate_user(tx, user, actor=_actor())
+    try:
+        with write_transaction(db.session) as tx:
+            activate_user(tx, user, actor=_actor())
+    except AccountError as err:  # (no longer an administrator: another took the role meanwhile)
+        log.warning("%s was refused reactivating user %r: %s", current_user.username, user.username, err)
+        flash(str(err), "error")
+        return _edit_page(user, _roles(), status=403)
     log.info("%s reactivated user %r", current_user.username, user.username)
     flash(f"{user.username}'s account has been reactivated: they sign in with their password.", "success")
     return redirect(url_for("web.admin_user", user_id=user.id))

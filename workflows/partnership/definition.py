@@ -102,8 +102,11 @@ def _not_beside_a_dormant_one(ctx) -> str | tuple | None:
     # ("Sao Paulo, Brasil" stood beside the dormant "Sao Paulo, Brazil"); a city of the same name
     # elsewhere comes in through an entry an administrator adds, which the proposal then names.
     data = ctx.data
-    if data.get("proposal_type") != "new" or data.get("partnership_id"):
+    if data.get("proposal_type") != "new":
         return None
+    named = _entry(ctx, data.get("partnership_id"))
+    if named is not None and same_place(named.city, data["partner_city"]):
+        return None  # (an entry of its own for this city: one of the same name elsewhere)
     dormant = _inventory(ctx).dormant_with_city(data["partner_city"])
     if dormant is None:
         return None

@@ -366,6 +366,12 @@ def test_a_city_of_the_same_name_elsewhere_comes_in_through_an_entry_an_administ
                                                      "status": "prospective"})
     named = make_case("draft", data=new("Sao Paulo", "Portugal", partnership_id=other.id), title="Another Sao Paulo")
     assert fire(api(people["chen"]), named.id, "submit", named.version).status_code == 200
+    # Naming an entry of another city is no way past the rule: adopted, "Rio de Janeiro" became a
+    # second Sao Paulo, Brazil beside the dormant one.
+    rio = create_entry(db.session, people["ada"], {"city": "Rio de Janeiro", "country": "Brazil", "focus": "",
+                                                   "status": "prospective"})
+    past = make_case("draft", data=new("Sao Paulo", "Brazil", partnership_id=rio.id), title="Sao Paulo via Rio")
+    _guard_refusal(api, people["chen"], past, "submit", "not_a_duplicate", "partner_city")
 
 
 def test_a_prospective_entry_added_while_a_proposal_is_at_council_does_not_stop_its_adoption(api, people, make_case):
