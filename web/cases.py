@@ -71,8 +71,9 @@ def _load(case_id: int):
 
 def waiting_for(case) -> str | None:
     """Say whom the request waits for now, as its page's summary reads it ("you", names; the first
-    three and a count beyond four), or None when no one may move it on now (decided and done, or a
-    step not yet due). "Done: submit for approval" said nothing of who had the request next."""
+    three and a count beyond four): the people its "awaits you" mail goes to (people_who_can_act),
+    or None when there are none (a request decided and done, or an approved trip before its
+    traveller may mark it taken). "Done: submit for approval" said nothing of who had it next."""
     people = people_who_can_act(db.session, case)
     if not people:
         return None
