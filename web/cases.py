@@ -144,8 +144,7 @@ def case_action(case_id: int, trigger: str):
         try:
             engine.check_step(current_user, case, trigger)  # (unless the step is gone meanwhile)
         except WorkflowError as err:
-            flash(refusal_message(err), "error")
-            return render_case(case, err.status, failed=(trigger, err))
+            return _step_refused(case, trigger, err)
         return render_case(case, forms={trigger: form})
     if form is None or not form.validate():
         # A step gone meanwhile (another officer took it), or a case changed meanwhile, is refused
@@ -155,20 +154,16 @@ def case_action(case_id: int, trigger: str):
         try:
             engine.check_step(current_user, case, trigger, version)
         except StaleVersion as err:  # (the step is still there: what was typed is shown again, to send)
-            flash(refusal_message(err), "error")
-            return render_case(case, err.status, failed=(trigger, err), forms={trigger: form})
+            return _step_refused(case, trigger, err, form)
         except WorkflowError as err:
-            flash(refusal_message(err), "error")
-            return render_case(case, err.status, failed=(trigger, err))
+            return _step_refused(case, trigger, err)
         return render_case(case, 422, forms={trigger: form})  # which says what to correct
     try:
         case = engine.fire(db.session, current_user, case_id, trigger, form.version.data,
                            comment=form.comment.data, payload=form.payload() if hasattr(form, "payload") else None)
     except WorkflowError as err:
-        case = _load(case_id)
         _attach_errors(form, err)
-        flash(refusal_message(err), "error")
-        return render_case(case, err.status, failed=(trigger, err), forms={trigger: form})
+        return _step_refused(_load(case_id), trigger, err, form)
     step = candidates[0].title
     # (Its first letter alone lowered: "approve and refer to Council", not "... council".)
     flash(f"Done: {step[:1].lower()}{step[1:]}. The request is now: {wf.label(case.state)}.", "success")
@@ -193,6 +188,13 @@ def case_comment(case_id: int):
         return redirect(url_for("web.case_page", case_id=case_id))
     flash("Please correct the comment.", "error")
     return render_case(_load(case_id), 422, comment_form=form)
+
+
+def _step_refused(case, trigger: str, err: WorkflowError, form=None):
+    """Answer a step refused: its reason at the top of the case page, shown as the case is now, with
+    the step's form as it was sent when given (to correct, or to send again once read)."""
+    flash(refusal_message(err), "error")
+    return render_case(case, err.status, failed=(trigger, err), forms={trigger: form} if form is not None else None)
 
 
 def _attach_errors(form, err: WorkflowError) -> None:
