@@ -108,10 +108,12 @@ def _lock_accounts(session: Session, users: bool = True) -> None:
         session.execute(text(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE"))
 
 
-def _still_administrator(session: Session, actor: User | None) -> None:
-    """Refuse, once the accounts are locked, an administrator whose role or account another took away
-    meanwhile: two demoting each other at once each checked the other's power before either
-    committed, and left the City with no administrator. (None: a command run on the server.)"""
+def _as_administrator(session: Session, actor: User | None, users: bool = False) -> None:
+    """Wait for other changes of accounts (_lock_accounts), then refuse an administrator whose role
+    or account another took away meanwhile: two demoting each other at once each checked the other's
+    power before either committed, and left the City with no administrator. (None: a command run
+    on the server, which only waits.)"""
+    _lock_accounts(session, users=users)
     if actor is None:
         return
     held = session.scalar(select(User.id).join(User.roles).where(User.id == actor.id, User.active.is_(True),
@@ -130,8 +132,7 @@ def create_user(session: Session, username: str, password: str, roles: list[str]
     department) each found no such name before the other wrote: the users and departments are
     locked first, so that the second waits and finds the first (SQLite's write transaction holds
     the only write lock already)."""
-    _lock_accounts(session)
-    _still_administrator(session, actor)
+    _as_administrator(session, actor, users=True)
     username = username.strip()
     if not username or len(username) > 80:
         raise AccountError("Give a username of 1 to 80 characters.", "username")
@@ -214,8 +215,7 @@ def update_user(session: Session, user: User, *, full_name: str | None, email: s
     # It may create a department, as create_user may; only the departments are locked, after the
     # row: locking the users table first deadlocked with a password set on the same account (the
     # row locked, then the users table written, while this waited for the row holding the table).
-    _lock_accounts(session, users=False)
-    _still_administrator(session, actor)
+    _as_administrator(session, actor)
     found = _roles(session, roles)
     if actor is not None and actor.id == user.id and actor.has_role("admin") and "admin" not in roles:
         raise AccountError("You cannot remove your own administrator role: another administrator may.", "roles")
@@ -248,9 +248,7 @@ def deactivate_user(session: Session, user: User, actor: User | None = None) -> 
     _read_locked(session, user)
     if not user.active:  # (closed already, by another at the same moment say: nothing to do)
         return 0
-    # After the row, as update_user: changes of accounts by administrators wait for one another.
-    _lock_accounts(session, users=False)
-    _still_administrator(session, actor)
+    _as_administrator(session, actor)  # (after the row, as update_user)
     user.active = False
     end_sessions(session, user.id)
     count = revoke_tokens(session, user)
@@ -265,8 +263,7 @@ def activate_user(session: Session, user: User, actor: User | None = None) -> No
     _read_locked(session, user)
     if user.active:
         return
-    _lock_accounts(session, users=False)
-    _still_administrator(session, actor)
+    _as_administrator(session, actor)
     user.active = True
     session.flush()
     _audit(session, user, actor, "account_activate", {}, "deactivated")
@@ -402,8 +399,7 @@ def change_password(session: Session, user: User, new_password: str, actor: User
         raise AccountError("The password is too weak: " + " ".join(problems), "password")
     _read_locked(session, user)
     if actor is not None and actor.id != user.id:  # (an administrator's, as update_user)
-        _lock_accounts(session, users=False)
-        _still_administrator(session, actor)
+        _as_administrator(session, actor)
     user.password_hash = hash_password(new_password)
     end_sessions(session, user.id)
     revoke_tokens(session, user)

@@ -202,11 +202,11 @@ def test_a_reactivation_refused_for_an_administrator_demoted_meanwhile_says_so(a
     client = browse(ada)
     assert client.post(f"/admin/users/{sam.id}/deactivate").status_code == 302
 
-    def demoted(session, actor):
+    def demoted(session, actor, users=False):
         raise service.AccountError("You are no longer an administrator: another administrator changed your "
                                    "account meanwhile. Nothing was changed.")
 
-    monkeypatch.setattr(service, "_still_administrator", demoted)
+    monkeypatch.setattr(service, "_as_administrator", demoted)
     r = client.post(f"/admin/users/{sam.id}/activate")
     assert r.status_code == 403 and "You are no longer an administrator" in html.unescape(r.get_data(as_text=True))
     db.session.expire_all()

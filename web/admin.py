@@ -14,9 +14,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
 
+from accounts.checks import gaps, new_warnings
 from accounts.service import (AccountChanged, AccountError, account_chain, activate_user, change_password, create_user,
                               deactivate_user, details_seen, update_user)
-from accounts.checks import gaps, new_warnings
 from extensions import db
 from models import AuditEvent, Department, Role, User
 from web import bp
@@ -35,9 +35,6 @@ PER_PAGE = 50
 WHO_MAY = "Only administrators may manage users: ask one of them to make the change."
 
 
-#: Checks run before and after an account changes, each given the departments it was and is in,
-#: each returning the warnings about them by a key (a workflow registers one: travel, a department
-#: without a head while its staff's trips wait for one). What the change brought is shown.
 def _warn(before: list[dict], *department_ids: int) -> None:
     """Flash the warnings the change brought (accounts.checks)."""
     for message in new_warnings(before, *department_ids):

@@ -73,12 +73,6 @@ def entries(session: Session, status: str | None = None, country: str | None = N
     return sorted(rows, key=lambda p: (place_key(p.city), p.id))
 
 
-def entry_label(session: Session, pid: Any) -> str:
-    """Return "City, Country (status)" for an inventory entry a request names, or "" for none."""
-    p = session.get(Partnership, pid) if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 else None
-    return f"{p.city}, {p.country} ({p.status})" if p else ""
-
-
 def countries(session: Session) -> list[str]:
     """Return every country of the inventory, in the order of their names (as entries sorts)."""
     return sorted(session.scalars(select(Partnership.country).distinct()), key=lambda c: (place_key(c), c))
@@ -90,6 +84,15 @@ def get_entry(session: Session, pid: Any) -> Partnership:
     if p is None:
         raise NotFound("No such partnership.")
     return p
+
+
+def entry_label(session: Session, pid: Any) -> str:
+    """Return "City, Country (status)" for an inventory entry a request names, or "" for none."""
+    try:
+        p = get_entry(session, pid)
+    except NotFound:
+        return ""
+    return f"{p.city}, {p.country} ({p.status})"
 
 
 def lock_inventory(session: Session) -> None:

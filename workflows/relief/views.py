@@ -9,7 +9,6 @@ from web.forms import (KEPT_BELOW, case_to_edit, flash_saved, form_page, kept_to
                        refusal_message)
 from workflows import engine
 from workflows.errors import Forbidden, NotFound, WorkflowError
-from workflows.partnership import inventory
 from workflows.queries import load_visible
 from workflows.relief.definition import CREATORS, WORKFLOW, hours_left, triage_deadline
 from workflows.relief.forms import (ASSISTANCE_LABELS, PARTY_LABELS, ApproveForm, ClaimForm, CloseForm, DisburseForm,
@@ -150,11 +149,6 @@ def claim(case_id: int):
     return redirect(url_for("web.case_page", case_id=case_id))
 
 
-def partnership_label(partnership_id) -> str:
-    """Return "City, Country (status)" for an inventory entry, for the case page."""
-    return inventory.entry_label(db.session, partnership_id)
-
-
 def triage_info(case) -> dict | None:
     """Return the triage deadline and the time left, while a request waits for triage."""
     left = hours_left(case)
@@ -175,7 +169,6 @@ def init_app(app: Flask) -> None:
     for trigger, form in (("recommend", RecommendForm), ("approve", ApproveForm), ("disburse", DisburseForm),
                           ("close", CloseForm)):
         register_form(WORKFLOW.name, trigger, form)
-    app.add_template_global(partnership_label, "relief_partnership")
     app.add_template_global(triage_info, "relief_triage_info")
     # The request's codes as its form offered them ("Financial help (a grant)", not "financial").
     app.add_template_global({"party": PARTY_LABELS, "assistance": ASSISTANCE_LABELS}, "relief_labels")
