@@ -6,7 +6,8 @@ from functools import wraps
 
 from flask import current_app, g, request
 from accounts.passwords import verify_password
-from accounts.service import AccountError, expires_at, issue_token, user_for_token, user_named
+from accounts.errors import AccountError
+from accounts.sign_in import expires_at, issue_token, user_for_token, user_named
 from api import bp
 from api.errors import error_response
 from api.parse import parse

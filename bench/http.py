@@ -135,7 +135,7 @@ def prepare(url: str, cases: int, waiting: int | None = None) -> dict:
     Returns the first head's token, username and waiting cases (the pages read them as that
     head), and each head's token and waiting cases for the approvals ("approvers").
     """
-    from accounts.service import issue_token
+    from accounts.sign_in import issue_token
     from extensions import db
     from models import Case
 

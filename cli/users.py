@@ -7,8 +7,9 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from accounts.checks import gaps, new_warnings
-from accounts.service import (AccountError, activate_user, create_user, deactivate_user, ensure_roles, expires_at,
-                              issue_token, revoke_tokens)
+from accounts.errors import AccountError
+from accounts.service import activate_user, create_user, deactivate_user, ensure_roles
+from accounts.sign_in import expires_at, issue_token, revoke_tokens
 from config import token_lifetime
 from extensions import db
 from models import User

@@ -12,7 +12,8 @@ from sqlalchemy import create_engine, text
 
 import clock
 from accounts.passwords import hash_password
-from accounts.service import ensure_roles, issue_token
+from accounts.service import ensure_roles
+from accounts.sign_in import issue_token
 from app import create_app
 from extensions import db
 from models import Department, Role, User

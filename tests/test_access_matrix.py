@@ -144,7 +144,7 @@ def _request(app, role, people, request_line: str, cases):
     if role != "anonymous":
         user = people[role]
         if path.startswith("/api/"):
-            from accounts.service import issue_token
+            from accounts.sign_in import issue_token
 
             headers["Authorization"] = f"Bearer {issue_token(db.session, user)}"
             db.session.commit()

@@ -8,7 +8,7 @@ import pytest
 from flask import abort
 from sqlalchemy import create_engine, func, insert, select, text, update
 
-from accounts.service import issue_token
+from accounts.sign_in import issue_token
 from extensions import db
 from models import Department
 

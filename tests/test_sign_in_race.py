@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 import accounts.passwords
 import api.auth
 import web.auth
-from accounts import service
+from accounts import service, sign_in
 from extensions import db
 from models import User
 from tests.factories import TEST_PASSWORD
@@ -53,7 +53,7 @@ def test_a_sign_in_checked_before_a_change_that_commits_meanwhile_is_refused(app
     # Nothing was opened: the web client is not signed in, and no live session or token exists.
     assert client.get("/").status_code == 302
     db.session.expire_all()
-    assert service.revoke_tokens(db.session, db.session.get(User, sam)) == 0
+    assert sign_in.revoke_tokens(db.session, db.session.get(User, sam)) == 0
     db.session.rollback()
 
 

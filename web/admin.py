@@ -15,8 +15,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from accounts.checks import gaps, new_warnings
-from accounts.service import (AccountChanged, AccountError, account_chain, activate_user, change_password, create_user,
-                              deactivate_user, details_seen, update_user)
+from accounts.errors import AccountChanged, AccountError
+from accounts.service import (account_chain, activate_user, change_password, create_user, deactivate_user, details_seen,
+                              update_user)
 from extensions import db
 from models import AuditEvent, Department, Role, User
 from web import bp

@@ -9,8 +9,9 @@ from flask_login import current_user, login_required, login_url, login_user, log
 from flask_wtf.csrf import CSRFError
 
 from accounts.passwords import verify_password
-from accounts.service import (AccountError, change_password, end_sessions, start_session, user_for_session,
-                              user_named)
+from accounts.errors import AccountError
+from accounts.service import change_password
+from accounts.sign_in import end_sessions, start_session, user_for_session, user_named
 from config import session_lifetime
 from extensions import (db, limiter, login_manager, sign_in_attempts_per_address, sign_in_attempts_per_username,
                         sign_in_attempts_per_username_burst, sign_in_failures_per_address)

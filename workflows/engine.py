@@ -7,7 +7,6 @@ from typing import Any
 
 from blinker import Namespace
 from flask import current_app
-from marshmallow import ValidationError
 from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -18,9 +17,10 @@ from models.types import utcnow
 from workflows import registry
 from workflows.access import can_view, permitted, refusal
 from workflows.audit import FOUND, jsonable, record_event, row_digest, settled
-from workflows.definition import Transition, Workflow, shared
+from workflows.definition import Transition, Workflow
 from workflows.errors import Forbidden, GuardFailed, InvalidTransition, NotFound, StaleVersion, ValidationFailed
-from workflows.goals import GOALS
+from workflows.inputs import (check_comment, check_goals, check_title, check_title_and_goals, check_version,
+                             load_draft, load_payload, merge_patch, without_removals)
 from workflows.statements import by_id
 from workflows.transaction import write_transaction
 
@@ -70,66 +70,6 @@ def workflow_of(name: str) -> Workflow:
     return wf
 
 
-def _validate_goals(goals: Any) -> list[str]:
-    if not isinstance(goals, list) or not goals:
-        raise ValidationFailed("Choose at least one goal.", {"goals": ["Choose at least one goal."]})
-    unknown = [g for g in goals if not isinstance(g, str) or g not in GOALS]
-    if unknown:
-        raise ValidationFailed("Unknown goal.", {"goals": [f"Unknown goal: {', '.join(map(str, unknown))}."]})
-    return list(dict.fromkeys(goals))
-
-
-def _validate_title(title: Any) -> str:
-    if not isinstance(title, str) or not title.strip() or "\x00" in title or len(title.strip()) > 200:
-        raise ValidationFailed("The title is not valid.", {"title": ["Give a title of 1 to 200 characters."]})
-    return title.strip()
-
-
-def _validate_both(title: Any, goals: Any) -> tuple[str, list[str]]:
-    """Check a new request's title and goals together, so that both faults are named at once."""
-    checked, errors, messages = [], {}, []
-    for check, value in ((_validate_title, title), (_validate_goals, goals)):
-        try:
-            checked.append(check(value))
-        except ValidationFailed as err:
-            errors.update(err.errors or {})
-            messages.append(err.message)
-    if errors:
-        raise ValidationFailed(" ".join(messages), errors)
-    return checked[0], checked[1]
-
-
-def merge_patch(stored: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
-    """Return the stored data with the sent fields over it, an object merged into the object it
-    replaces as JSON Merge Patch (RFC 7396) does: a field given replaces the stored one, a null
-    inside an object removes that entry. A travel budget's one corrected line used to replace
-    the whole budget, and its total fell from 5,550.00 to 3,900.00, below the CAO's threshold."""
-    merged = dict(stored)
-    for key, value in sent.items():
-        if isinstance(value, dict):
-            before = stored.get(key) if isinstance(stored.get(key), dict) else {}
-            merged[key] = {k: v for k, v in {**before, **value}.items() if v is not None}
-        else:
-            merged[key] = value
-    return merged
-
-
-def without_removals(sent: dict[str, Any]) -> dict[str, Any]:
-    """Return the sent fields without the nulls inside objects: in a merge patch they remove a
-    stored entry, and are not values to be checked."""
-    return merge_patch({}, sent)
-
-
-def _load_draft(wf: Workflow, data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ValidationFailed("The data must be an object.", {"data": ["Must be an object."]})
-    schema = shared(wf.data_schema)
-    try:
-        return jsonable(schema.dump(schema.load(data, partial=True)))
-    except ValidationError as err:
-        raise ValidationFailed("Some fields are not valid.", {"data": err.messages}) from None
-
-
 def _refresh(wf: Workflow, case: Case) -> None:
     case.version = (case.version or 0) + 1
     case.updated_at = utcnow()
@@ -144,8 +84,8 @@ def create_case(session: Session, actor: User, workflow: str, title: Any, goals:
     wf = workflow_of(workflow)
     if not wf.may_create(actor):
         raise Forbidden(f"Only {' or '.join(wf.creators)} may open a {wf.title.lower()}.")
-    title, goals = _validate_both(title, goals)
-    data = _load_draft(wf, data or {})
+    title, goals = check_title_and_goals(title, goals)
+    data = load_draft(wf, data or {})
     with write_transaction(session) as session:
         actor = _attach(session, actor)
         case = Case(workflow=wf.name, title=title, state=wf.initial, owner_id=actor.id,
@@ -202,19 +142,19 @@ def update_case(session: Session, actor: User, case_id: int, version: Any, *, ti
             raise Forbidden("Only the person who made the request may edit it.")
         if case.state not in wf.editable_states:
             raise InvalidTransition(f"A case cannot be edited while it is {wf.label(case.state).lower()}.")
-        _check_version(case, version)
+        check_version(case, version)
         if title is None and goals is None and data is None:
             raise ValidationFailed("Nothing to change.", {"data": ["Give a title, goals or data to change."]})
         # The event records what changed, not everything sent (a form sends every field, the empty
         # ones as None); what did not change stays as it was stored, so the trail replays the data.
         changes: dict[str, Any] = {}
-        if title is not None and (title := _validate_title(title)) != case.title:
+        if title is not None and (title := check_title(title)) != case.title:
             case.title = changes["title"] = title
-        if goals is not None and set(goals := _validate_goals(goals)) != set(case.goals or ()):
+        if goals is not None and set(goals := check_goals(goals)) != set(case.goals or ()):
             case.goals = changes["goals"] = goals
         if data is not None:
-            given = _load_draft(wf, without_removals(data) if isinstance(data, dict) else data)
-            merged = _load_draft(wf, merge_patch(case.data, data))
+            given = load_draft(wf, without_removals(data) if isinstance(data, dict) else data)
+            merged = load_draft(wf, merge_patch(case.data, data))
             now = {key: settled(merged.get(key)) for key in given}
             if changed := {key: value for key, value in now.items() if value != settled(case.data.get(key))}:
                 case.data = {**case.data, **changed}
@@ -228,14 +168,6 @@ def update_case(session: Session, actor: User, case_id: int, version: Any, *, ti
                          to_state=case.state, payload=changes)
         fired = _then(session, actor, case, then)
     return _announced(case, fired, actor)
-
-
-def _check_version(case: Case, version: Any) -> None:
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise ValidationFailed("Give the version you last saw.", {"version": ["Required: the case's version."]})
-    if case.version != version:
-        raise StaleVersion(f"The case changed since you loaded it (version {version}, now {case.version}); "
-                           "reload it and try again.")
 
 
 def _flush(session: Session) -> None:
@@ -271,40 +203,6 @@ def _save(session: Session, case: Case, old_version: int) -> None:
     _flush(session)
 
 
-def _load_payload(t: Transition, payload: Any) -> tuple[dict, dict]:
-    if payload is None:
-        payload = {}
-    if not isinstance(payload, dict):
-        raise ValidationFailed("The data must be an object.", {"data": ["Must be an object."]})
-    if t.payload is None:
-        if payload:
-            raise ValidationFailed("This step takes no data.", {"data": ["This step takes no data."]})
-        return {}, {}
-    schema = shared(t.payload)
-    try:
-        loaded = schema.load(payload)
-    except ValidationError as err:
-        raise ValidationFailed("Some fields are not valid.", {"data": err.messages}) from None
-    return loaded, jsonable(schema.dump(loaded))
-
-
-def comment_text(comment: Any) -> str | None:
-    """Return a comment as it is recorded (stripped; None if empty), or refuse one that is not text
-    of at most 5000 characters (a NUL, which PostgreSQL cannot store, included), naming `comment`."""
-    if comment is not None and (not isinstance(comment, str) or "\x00" in comment or len(comment) > 5000):
-        raise ValidationFailed("The comment is not valid.", {"comment": ["Give text of at most 5000 characters."]})
-    return (comment or "").strip() or None
-
-
-def _check_comment(t: Transition | None, comment: Any) -> str | None:
-    comment = comment_text(comment)
-    if t is None and not comment:
-        raise ValidationFailed("Write a comment.", {"comment": ["A comment cannot be empty."]})
-    if t is not None and t.comment_required and not comment:
-        raise ValidationFailed("This step needs a comment.", {"comment": ["A comment is required for this step."]})
-    return comment
-
-
 def record_change(session: Session, actor: User, case: Case, action: str, *, comment: str | None = None,
                   payload: dict | None = None) -> None:
     """Record a change that leaves the locked case's state (a comment, a score): append its event
@@ -325,7 +223,7 @@ def add_comment(session: Session, actor: User, case_id: int, comment: Any, seen:
     cannot undo anyone's work. `seen`, the version a page showed its comment box at, tells the
     same comment sent again from it (a double click), which is recorded once.
     """
-    comment = _check_comment(None, comment)
+    comment = check_comment(None, comment)
     with write_transaction(session) as session:
         actor = _attach(session, actor)
         case = lock_case(session, actor, case_id)
@@ -392,7 +290,7 @@ def check_step(actor: User, case: Case, trigger: str, version: Any = None) -> li
     allowed = [t for t in candidates if permitted(actor, case, t)]
     if allowed:
         if version is not None:
-            _check_version(case, version)
+            check_version(case, version)
         return allowed
     if candidates:
         raise Forbidden(refusal(actor, case, candidates))
@@ -411,9 +309,9 @@ def _fire(session: Session, actor: User, case_id: int, trigger: str, version: An
     case = lock_case(session, actor, case_id)
     wf = workflow_of(case.workflow)
     allowed = check_step(actor, case, trigger)
-    _check_version(case, version)
-    loaded, dumped = _load_payload(allowed[0], payload)
-    comment = _check_comment(allowed[0], comment)
+    check_version(case, version)
+    loaded, dumped = load_payload(allowed[0], payload)
+    comment = check_comment(allowed[0], comment)
     ctx = Context(session, case, actor, wf, trigger, loaded, comment)
     if allowed[0].merge_payload and dumped:
         case.data = merge_patch(case.data, dumped)  # (an object sent merges into the one stored, as in an edit)

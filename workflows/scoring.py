@@ -19,8 +19,9 @@ from models import Case, Score, User
 from workflows import registry
 from workflows.audit import jsonable
 from workflows.definition import Guard, Workflow
-from workflows.engine import comment_text, lock_case, record_change, request_deciding, signals
+from workflows.engine import lock_case, record_change, request_deciding, signals
 from workflows.errors import Forbidden, InvalidTransition, ValidationFailed
+from workflows.inputs import comment_text
 from workflows.transaction import write_transaction
 
 CONFLICTS = ("none", "recused")

@@ -23,7 +23,7 @@ def api_schema(app, make_user):
     user = make_user("fuzz", "staff", "hco", "cao")
     owner = make_user("olive", "staff")
     engine.create_case(db.session, owner, "travel", "A trip", ["research"], {"event_name": "Congress"})
-    from accounts.service import issue_token
+    from accounts.sign_in import issue_token
 
     token = issue_token(db.session, user)
     db.session.commit()
