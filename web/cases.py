@@ -16,7 +16,7 @@ from workflows import engine, registry
 from workflows.access import allowed_triggers, pending_steps
 from workflows.audit import case_events, check_chain, row_digest
 from workflows.errors import NotFound, StaleVersion, WorkflowError
-from workflows.presenters import case_flags, case_tables, edit_changes
+from workflows.presenters import SENDS_BACK_OR_ENDS, case_flags, case_tables, edit_changes
 from workflows.queries import load_visible, page_of_cases
 from workflows.scoring import hidden_reviews
 
@@ -82,11 +82,6 @@ def waiting_for(case) -> str | None:
     if len(names) > 4:
         return f"{', '.join(names[:3])} and {len(names) - 3} others"
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
-
-
-#: Triggers that send a request back or end it, shown after the others (sorted is stable).
-SENDS_BACK_OR_ENDS = frozenset({"cancel", "withdraw", "decline", "return", "return_report", "request_info",
-                                "request_revision", "defer"})
 
 
 def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | None = None, forms=None,

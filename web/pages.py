@@ -29,7 +29,7 @@ def dashboard():
     user = current_user._get_current_object()  # not through the proxy: the rules read it per case
     mine = db.session.scalars(_MINE, {"me": user.id, "n": MINE_LIMIT + 1}).all()
     waiting = queries.waiting_for(db.session, user)
-    awaiting_rows, mine_rows = case_tables(user, waiting.cases, mine[:MINE_LIMIT])
+    awaiting_rows, mine_rows = case_tables(user, waiting.cases, mine[:MINE_LIMIT], waiting=waiting.cases)
     return render_template("dashboard.html", awaiting=awaiting_rows, mine=mine_rows,
                            more_awaiting=waiting.more, searched_all=waiting.complete, more_mine=len(mine) > MINE_LIMIT,
                            **dashboard_extras(user))
@@ -47,7 +47,7 @@ def waiting():
         return render_template("cases/waiting.html", rows=None, first=False), 422
     user = current_user._get_current_object()  # not through the proxy: the rules read it per case
     found = queries.waiting_for(db.session, user, after=key)
-    rows, = case_tables(user, found.cases)
+    rows, = case_tables(user, found.cases, waiting=found.cases)
     return render_template("cases/waiting.html", rows=rows, first=key is None, complete=found.complete,
                            next_url=url_for("web.waiting", after=str(found.next)) if found.next else None)
 

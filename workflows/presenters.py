@@ -1,6 +1,7 @@
 """The shape in which a case, and the events of a trail, are shown to a person or a script."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Callable, NamedTuple
 
 from sqlalchemy import bindparam, select
@@ -8,7 +9,7 @@ from sqlalchemy import bindparam, select
 from clock import city_date
 from models import Case, User
 from workflows import registry
-from workflows.access import allowed_triggers
+from workflows.access import allowed_triggers, waits_for
 from workflows.audit import settled
 
 
@@ -39,6 +40,42 @@ def case_flags(case: Case, disagree: bool = False) -> list[str]:
     return flags + ["reviewers_disagree"] if disagree and not decided else flags
 
 
+#: Triggers that send a request back or end it: shown after the others, on the case page and where a
+#: list names the steps a request waits for (sorted is stable).
+SENDS_BACK_OR_ENDS = frozenset({"cancel", "withdraw", "decline", "return", "return_report", "request_info",
+                                "request_revision", "defer"})
+
+
+def steps_waiting(user: User, case: Case) -> list[str]:
+    """Return the steps the case waits for this person to take, as people read them, those that
+    move it on first: an owner's own steps but cancelling or withdrawing (which are always open
+    to them, and not what anyone waits for); someone else's steps that wait for them (not left
+    to the assignee, nor waiting for a moment to come); and first "Score", when a step of theirs
+    waits for a score (a recommendation) and they may give one and have not."""
+    from workflows.scoring import has_complete_score, may_score, scores_of
+
+    wf = registry.get(case.workflow)
+    memo: dict = {}
+    if case.owner_id == user.id:
+        theirs = [t for t in wf.transitions if case.state in t.source and t.by_owner
+                  and t.trigger not in ("cancel", "withdraw")]
+    else:
+        theirs = [t for t in wf.transitions if case.state in t.source and not t.by_owner and waits_for(user, case, t)]
+    found = [t for t in theirs if t.not_yet(case, memo) is None]
+    titles = list(dict.fromkeys(t.title for t in sorted(found, key=lambda t: t.trigger in SENDS_BACK_OR_ENDS)))
+    if (memo.get(has_complete_score.name) is not None and may_score(user, case)
+            and not any(s.reviewer_id == user.id for s in scores_of(case))):
+        titles.insert(0, "Score")
+    return titles
+
+
+def either(titles: list[str]) -> str:
+    """Say a choice of steps as a sentence does: "Approve, decline or defer" (a title's first
+    letter lowered after the first, as "Done:" does, so that "Council" keeps its capital)."""
+    words = [titles[0]] + [t[:1].lower() + t[1:] for t in titles[1:]] if titles else []
+    return " or ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
+
+
 class CaseRow(NamedTuple):
     """A case as a row of a table of cases shows it."""
 
@@ -53,11 +90,13 @@ class CaseRow(NamedTuple):
     flags: list[str]
     made_at: str  # ISO 8601, UTC
     made_on: str  # the day, in the City's time zone
+    steps: str = ""  # the steps it waits for the reader to take ("Approve, decline or defer"), where asked
 
 
-def case_tables(user: User, *tables: list[Case]) -> list[list[CaseRow]]:
+def case_tables(user: User, *tables: list[Case], waiting: Iterable[Case] = ()) -> list[list[CaseRow]]:
     """Return the rows of each table of cases as the user may see them (one query for all),
-    worked out here rather than by the template.
+    worked out here rather than by the template; the rows of the cases `waiting` (for the user)
+    name the steps they wait for.
 
     A dashboard shows up to a hundred rows; each call from a template costs several times the
     same call from Python.
@@ -65,10 +104,11 @@ def case_tables(user: User, *tables: list[Case]) -> list[list[CaseRow]]:
     from workflows.scoring import disagreeing
 
     disagree = disagreeing([case for table in tables for case in table], user)
-    return [_rows(table, disagree) for table in tables]
+    steps = {case.id: either(steps_waiting(user, case)) for case in waiting}
+    return [_rows(table, disagree, steps) for table in tables]
 
 
-def _rows(cases: list[Case], disagree: set[int]) -> list[CaseRow]:
+def _rows(cases: list[Case], disagree: set[int], steps: dict[int, str]) -> list[CaseRow]:
     rows = []
     for case in cases:
         wf = registry.get(case.workflow)
@@ -77,7 +117,7 @@ def _rows(cases: list[Case], disagree: set[int]) -> list[CaseRow]:
                             wf.label(case.state) if wf else case.state, case.owner.full_name,
                             updated.isoformat() + "Z", city_date(updated).isoformat(),
                             [f.replace("_", " ") for f in case_flags(case, case.id in disagree)],
-                            made.isoformat() + "Z", city_date(made).isoformat()))
+                            made.isoformat() + "Z", city_date(made).isoformat(), steps.get(case.id, "")))
     return rows
 
 

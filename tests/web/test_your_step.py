@@ -1,0 +1,47 @@
+"""The dashboard and the list of what waits for a person name, for each request, the step it waits
+for them to take: "Awaiting my action" listed requests, and a person opened each to learn whether it
+wanted a decision, a score or their report."""
+from __future__ import annotations
+
+import re
+
+from extensions import db
+from tests.scoring.test_scores_api import _web
+from tests.workflows.relief.conftest import RATINGS, make_case, people  # noqa: F401 (fixtures)
+from workflows.scoring import submit_score
+
+
+def your_steps(page: str) -> dict[int, str]:
+    """Return each row's "Your step" cell, by case id, from a table that has the column."""
+    assert '<th scope="col">Your step</th>' in page
+    rows = re.findall(r'<a href="/cases/(\d+)">.*?<span class="state[^>]*>[^<]*</span></td>\s*<td>([^<]*)</td>',
+                      page, re.S)
+    return {int(case_id): step for case_id, step in rows}
+
+
+def test_each_request_waiting_names_the_step_it_waits_for(app, people, make_case):
+    draft, submitted, triage = make_case("draft"), make_case("submitted"), make_case("in_triage")
+    recommended = make_case("recommended")
+    hana, omar = _web(app, people["hco"]), _web(app, people["hco2"])
+    # The officer who took the triage up: a recommendation waits for a score, so "Score" comes
+    # first, then the steps that move it on before those that send it back or end it.
+    steps = your_steps(hana.get("/").get_data(as_text=True))
+    assert steps[submitted.id] == "Start triage"
+    assert steps[triage.id] == "Score, request information or decline (screen out)"
+    assert steps == your_steps(hana.get("/waiting").get_data(as_text=True))
+    # Once a colleague's complete score is in, the recommendation is the step, and no score is asked
+    # of the officer (their colleague does not see the request: it is left to the officer who took it up).
+    submit_score(db.session, people["hco2"], triage.id, RATINGS)
+    assert your_steps(hana.get("/").get_data(as_text=True))[triage.id] == (
+        "Recommend, request information or decline (screen out)")
+    assert triage.id not in your_steps(omar.get("/").get_data(as_text=True))  # (left to its officer, Hana)
+    # The CAO decides; the owner's own draft waits for its submission (not for its withdrawal).
+    assert your_steps(_web(app, people["cao"]).get("/").get_data(as_text=True)) == {recommended.id: "Approve or decline"}
+    assert your_steps(_web(app, people["owner"]).get("/").get_data(as_text=True))[draft.id] == "Submit"
+
+
+def test_my_requests_has_no_step_column(app, people, make_case):
+    make_case("submitted")
+    page = _web(app, people["owner"]).get("/").get_data(as_text=True)
+    mine = page[page.index('id="mine-h"'):]
+    assert "Your step" not in mine
