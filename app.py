@@ -49,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     logging.getLogger("transitions").setLevel(logging.WARNING)
     # Alembic announces each of its plugins at INFO whenever the app is created: in every command.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    _warn_of_settings(app)
     # WeasyPrint logs each stage of drawing a PDF at INFO (about 115 lines per annual report), and
     # fontTools each font it subsets.
     for name in ("weasyprint.progress", "fontTools"):
@@ -112,8 +113,30 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+def _warn_of_settings(app: Flask) -> None:
+    """Warn, at start, of a production setting that works but not as a production server needs."""
+    if app.config["ACCORD_ENV"] == "production" and str(app.config["RATELIMIT_STORAGE_URI"]).startswith("memory://"):
+        logging.getLogger("accord.security").warning(
+            "RATELIMIT_STORAGE_URI is memory://: each worker process counts sign-in attempts apart, so "
+            "the limits are as many times higher as there are workers; set it to a shared store "
+            "(redis://...) when serving with several workers")
+
+
+#: What ACCORD_ENV may be: "prod" or "Production" ran without HTTPS, HSTS or secure cookies, silently.
+ENVIRONMENTS = ("development", "test", "production")
+#: The shortest SECRET_KEY production takes (32 random bytes, as hex, are 64 characters).
+SHORTEST_SECRET = 32
+
+
 def _check_secret(app: Flask) -> None:
+    if app.config["ACCORD_ENV"] not in ENVIRONMENTS:
+        raise settings.SettingError(f"ACCORD_ENV must be {', '.join(ENVIRONMENTS[:-1])} or {ENVIRONMENTS[-1]}, "
+                                    f"not {app.config['ACCORD_ENV']!r}.")
     if app.config.get("SECRET_KEY"):
+        if app.config["ACCORD_ENV"] == "production" and len(app.config["SECRET_KEY"]) < SHORTEST_SECRET:
+            raise settings.SettingError(
+                f"SECRET_KEY must be at least {SHORTEST_SECRET} characters in production; make one with "
+                "python3 -c 'import secrets; print(secrets.token_hex(32))'.")
         return
     if app.config["ACCORD_ENV"] in ("development", "test") or app.testing:
         app.config["SECRET_KEY"] = "development-only-secret-key"

@@ -5,6 +5,12 @@ Elsewhere, name it: `gunicorn -c /path/to/accord/gunicorn.conf.py 'app:create_ap
 import gc
 import os
 
+# gunicorn is how Accord is served in production: a server started without ACCORD_ENV is taken as
+# one (HTTPS only, secure cookies, a SECRET_KEY required), not as a developer's machine, where the
+# session key is a published one and `flask seed-demo` makes accounts with a published password.
+# Set ACCORD_ENV=development to serve a development machine through gunicorn.
+os.environ.setdefault("ACCORD_ENV", "production")
+
 
 def default_workers() -> int:
     """Return two workers per core this process may run on, at most 16.
@@ -17,7 +23,22 @@ def default_workers() -> int:
     return min(2 * cores, 16)
 
 
-workers = int(os.environ.get("WEB_CONCURRENCY") or default_workers())
+def workers_wanted() -> int:
+    """Return WEB_CONCURRENCY, a whole number from 1 to 64, or the default; stop, saying why, on
+    anything else (0 started a server with no worker, which never answered)."""
+    given = os.environ.get("WEB_CONCURRENCY", "").strip()
+    if not given:
+        return default_workers()
+    if not (given.isascii() and given.isdigit()) or not 1 <= int(given) <= 64:  # (gunicorn refuses "-2" and "abc")
+        raise SystemExit(f"Accord cannot start: WEB_CONCURRENCY must be a whole number from 1 to 64, not {given!r}.")
+    return int(given)
+
+
+workers = workers_wanted()
+# gunicorn's control socket is one path for every server of the user (~/.gunicorn/gunicorn.ctl):
+# a second server took it over, and removed it when it stopped, from under the first. Accord's
+# servers are run by signals (HUP, TERM) and the process manager, and need none.
+control_socket_disable = True
 timeout = 30
 # The application, with its criteria sets, is loaded once, in the master, and every worker is a
 # copy of it. Each worker loaded its own before: a worker started again later (after a timeout or

@@ -39,6 +39,7 @@ def is_api_request() -> bool:
 PAGE_MESSAGES = {
     401: "Please sign in.", 403: "You may not do this.", 404: "There is no such page, or you may not see it.",
     405: "This action is not available here.", 413: "What you sent is too large.",
+    415: "Send the form as its page sends it: Accord takes no files.",
     429: "Too many attempts; wait a minute and try again.", 500: "Something went wrong on our side.",
 }
 API_MESSAGES = {404: "No such resource.", 405: "This method is not allowed here.",
@@ -77,7 +78,7 @@ def register(app: Flask) -> None:
     def unexpected(err: Exception):
         if isinstance(err, HTTPException):
             return http_error(err)
-        log.exception("unexpected error on %s %s", request.method, request.path)
+        log.exception("unexpected error on %s %r", request.method, request.path)
         if not is_api_request():
             return render_template("error.html", status=500, message=PAGE_MESSAGES[500]), 500
         return error_response(500, "Something went wrong on our side; it has been logged.")

@@ -287,3 +287,14 @@ def test_user_commands_write_though_another_process_writes_meanwhile(app, make_u
     monkeypatch.setattr(cli_users, "_user", read_then_another_writes)
     r = run(app, "users", command, "sam")
     assert r.exit_code == 0, r.output
+
+
+@pytest.mark.parametrize("config, says", [
+    ({"ACCORD_ENV": "prod", "SECRET_KEY": "k" * 40}, "ACCORD_ENV must be development, test or production, not 'prod'."),
+    ({"ACCORD_ENV": "production", "SECRET_KEY": "secret"}, "SECRET_KEY must be at least 32 characters in production"),
+])
+def test_an_environment_that_is_not_one_or_a_guessable_key_stops_the_app(config, says, capsys):
+    # "prod" ran without HTTPS, HSTS or secure cookies; a key like "..." signed every session.
+    with pytest.raises(SystemExit) as stopped:
+        create_app({**config, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert stopped.value.code == 3 and says in capsys.readouterr().err

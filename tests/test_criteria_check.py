@@ -41,7 +41,8 @@ def test_a_malformed_file_in_the_configured_folder_stops_accord_naming_it_in_one
     shutil.copy(MALFORMED / "zero_weight.yaml", folder / "relief.yaml")
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "FLASK_APP": "app.py", "ACCORD_CRITERIA_DIR": str(folder),
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'accord.sqlite3'}", "SECRET_KEY": "x"}
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'accord.sqlite3'}", "SECRET_KEY": "x",
+           "ACCORD_ENV": "development"}
     result = subprocess.run([str(Path(sys.executable).parent / command[0]), *command[1:]], cwd=root, env=env,
                             capture_output=True, text=True, timeout=120)
     line = f"Accord cannot start: criteria/relief.yaml: {MALFORMED_CASES['zero_weight.yaml']}"

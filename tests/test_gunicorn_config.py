@@ -8,13 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 
 
 def _settings(**env: str) -> dict[str, str]:
     """Return the settings gunicorn prints, started in the project's folder with only these variables of its own."""
-    env = {**{k: v for k, v in os.environ.items() if k not in ("WEB_CONCURRENCY", "GUNICORN_CMD_ARGS")}, **env}
+    env = {**{k: v for k, v in os.environ.items() if k not in ("WEB_CONCURRENCY", "GUNICORN_CMD_ARGS")},
+           "ACCORD_ENV": "development", **env}
     out = subprocess.run([str(GUNICORN), "--print-config", "app:create_app()"], cwd=ROOT, capture_output=True,
                          text=True, env=env, timeout=60, check=True).stdout
     return {name.strip(): value.strip() for name, _, value in (line.partition("=") for line in out.splitlines())}
@@ -29,6 +32,20 @@ def test_gunicorn_started_in_the_project_folder_reads_its_settings():
     # Two workers per core this process may use (gunicorn's own default is one worker), at most 16.
     assert settings["workers"] == str(min(2 * len(os.sched_getaffinity(0)), 16))
     assert _settings(WEB_CONCURRENCY="3")["workers"] == "3"
+    # No control socket: its one path per user was taken over by a second server, and removed under the first.
+    assert settings["control_socket_disable"] == "True"
+
+
+@pytest.mark.parametrize("given", ["0", "65"])
+def test_a_number_of_workers_that_cannot_serve_stops_gunicorn_saying_why(given):
+    # 0 started a server with no worker, which never answered. (gunicorn itself refuses a negative
+    # number, and one that is no number at all before it reads this file.)
+    env = {**os.environ, "ACCORD_ENV": "development", "WEB_CONCURRENCY": given}
+    out = subprocess.run([str(GUNICORN), "--print-config", "app:create_app()"], cwd=ROOT, capture_output=True,
+                         text=True, env=env, timeout=60)
+    assert out.returncode != 0
+    assert f"Accord cannot start: WEB_CONCURRENCY must be a whole number from 1 to 64, not '{given}'." in out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def _as_a_worker(tmp_path, then: str, hook: bool = True) -> str:
@@ -131,7 +148,7 @@ def test_a_criteria_file_broken_while_the_server_runs_takes_effect_only_on_resta
         port = s.getsockname()[1]
     folder = tmp_path / "criteria"
     shutil.copytree(ROOT / "criteria", folder, ignore=shutil.ignore_patterns("*.py"))
-    env = {**os.environ, "ACCORD_CRITERIA_DIR": str(folder), "SECRET_KEY": "x",
+    env = {**os.environ, "ACCORD_CRITERIA_DIR": str(folder), "SECRET_KEY": "x", "ACCORD_ENV": "development",
            "DATABASE_URL": f"sqlite:///{tmp_path / 'accord.sqlite3'}"}
     log = tmp_path / "gunicorn.log"
     with open(log, "w") as out:
@@ -161,3 +178,14 @@ def test_a_criteria_file_broken_while_the_server_runs_takes_effect_only_on_resta
     restarted = subprocess.run([str(GUNICORN), "-w", "1", "-b", "127.0.0.1:0", "app:create_app()"], cwd=ROOT, env=env,
                                capture_output=True, text=True, timeout=120)
     assert restarted.returncode == 3 and "criteria/relief.yaml: version" in restarted.stderr
+
+
+def test_gunicorn_started_without_accord_env_serves_as_production(tmp_path):
+    # Started without ACCORD_ENV, the server was a development one: a published session key when
+    # none was set, cookies sent over plain HTTP. It is production now, and wants its key.
+    env = {k: v for k, v in os.environ.items() if k not in ("ACCORD_ENV", "SECRET_KEY", "WEB_CONCURRENCY")}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'accord.sqlite3'}"
+    out = subprocess.run([str(GUNICORN), "-w", "1", "-b", "127.0.0.1:0", "app:create_app()"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 3
+    assert "Accord cannot start: SECRET_KEY must be set outside development (ACCORD_ENV=production)." in out.stderr

@@ -64,6 +64,17 @@ def init_app(app: Flask) -> None:
             abort(400)
 
     @app.before_request
+    def refuse_uploads():
+        # Accord takes no files: a form sent as multipart/form-data with a file where text belongs
+        # (a password) reached the form's validators as a file object, and answered 500.
+        if request.mimetype == "multipart/form-data":
+            from api.errors import error_response, is_api_request
+
+            if is_api_request():
+                return error_response(415, "Send JSON (application/json); Accord takes no files.")
+            abort(415)
+
+    @app.before_request
     def refuse_impossible_ids():
         # An id beyond a database integer names nothing: answer 404 before any query overflows.
         if any(isinstance(v, int) and not 0 <= v <= MAX_ROW_ID for v in (request.view_args or {}).values()):
@@ -74,9 +85,19 @@ def init_app(app: Flask) -> None:
             abort(404)
 
     @app.after_request
+    def kept_by_no_cache(response):
+        # A case's page, its JSON, the report's files: private, and not to be kept by a browser's
+        # cache or a proxy, where the next person at a shared computer would find them (the static
+        # files, the same for everyone, keep their own rules).
+        if request.endpoint != "static":
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.after_request
     def log_refusals(response):
         if response.status_code in (401, 403, 429) or (request.endpoint == "web.login" and response.status_code == 401):
             user = current_user.username if getattr(current_user, "is_authenticated", False) else "-"
-            log.warning("refused %s %s -> %s for %s from %s", request.method, request.path,
+            # (The path as a repr: a line break written into it, %0a, would forge a line of the log.)
+            log.warning("refused %s %r -> %s for %s from %s", request.method, request.path,
                         response.status_code, user, request.remote_addr)
         return response

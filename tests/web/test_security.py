@@ -499,3 +499,46 @@ def test_changing_ones_password_while_others_write_succeeds(app, make_user, brow
     assert r.status_code == 302 and r.headers["Location"].endswith("/login")
     assert app.test_client().post("/login", data={"username": "ann", "password": "a-much-better-passphrase"}
                                   ).status_code == 302
+
+
+def test_private_answers_are_kept_by_no_cache(app, make_user, browse, api):
+    # A case page, its JSON and the report's files left a copy in the browser's cache (and any
+    # proxy's), for the next person at a shared computer; the static files keep their own rules.
+    ann = make_user("ann", "staff")
+    web = browse(ann)
+    for path in ("/", "/cases", "/login"):
+        assert web.get(path).headers.get("Cache-Control") == "no-store", path
+    assert api(ann).get("/api/v1/cases").headers.get("Cache-Control") == "no-store"
+    with web.get("/static/favicon.svg") as static:
+        assert static.headers.get("Cache-Control") != "no-store"
+
+
+def test_a_form_sent_with_a_file_is_refused_not_failed(app, make_user):
+    # A password sent as a file reached the form's validators as a file object: 500, and a trace.
+    from io import BytesIO
+
+    make_user("ann", "staff")
+    client = app.test_client()
+    r = client.post("/login", data={"username": "ann", "password": (BytesIO(b"guess"), "p.txt")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 415 and "Accord takes no files" in r.get_data(as_text=True)
+    r = client.post("/api/v1/auth/token", data={"username": "ann", "password": (BytesIO(b"guess"), "p.txt")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 415 and r.get_json()["error"] == "unsupported_media_type"
+
+
+def test_a_line_break_in_an_address_forges_no_line_of_the_security_log(app, caplog):
+    with caplog.at_level(logging.WARNING, logger="accord.security"):
+        app.test_client().get("/api/v1/workflows/x%0a2026-12-01 INFO ada.admin reset the password of cao.office")
+    [line] = [r.getMessage() for r in caplog.records if r.name == "accord.security"]
+    assert "\n" not in line and "\\n2026-12-01" in line
+
+
+def test_production_with_limits_counted_in_each_worker_is_warned_of(monkeypatch, caplog):
+    monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    with caplog.at_level(logging.WARNING, logger="accord.security"):
+        create_app({"ACCORD_ENV": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+        create_app({"ACCORD_ENV": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                    "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379"})
+    warned = [m for m in caplog.messages if "RATELIMIT_STORAGE_URI is memory://" in m]
+    assert len(warned) == 1 and "several workers" in warned[0]
