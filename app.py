@@ -100,9 +100,10 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     web_forms.init_app(app)
 
-    from cli import register_commands
+    from cli import database_faults_in_one_line, register_commands
 
     register_commands(app)
+    database_faults_in_one_line(app)
     if app.config["ACCORD_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -5,6 +5,7 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from marshmallow import ValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from api.parse import BodyRefused
@@ -15,7 +16,9 @@ log = logging.getLogger("accord.api")
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
          415: "unsupported_media_type", 422: "validation_failed", 429: "too_many_requests",
-         500: "internal_error"}
+         500: "internal_error", 503: "unavailable"}
+#: What a request is answered when the database does not answer.
+UNAVAILABLE = "Accord cannot reach its database just now; nothing was changed. Try again in a minute."
 
 
 def error_response(status: int, message: str, code: str | None = None, errors: dict | None = None,
@@ -73,6 +76,21 @@ def register(app: Flask) -> None:
         if status == 400 and request.mimetype == "application/json" and not isinstance(err, BodyRefused):
             message = "The request body is not valid JSON."
         return error_response(status, message, headers=headers)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(err: DBAPIError):
+        # The database did not answer (stopped, unreachable, restarting; or gave up a statement):
+        # every request failed with a bare 500 and three tracebacks, the error page itself failing
+        # as it asked who was signed in. One line is logged, and the answer says to try again;
+        # the transaction was rolled back, so nothing was changed.
+        said = str(getattr(err, "orig", None) or err).strip()
+        log.error("database unavailable on %s %r: %s", request.method, request.path,
+                  said.splitlines()[0] if said else type(err).__name__)
+        headers = {"Retry-After": "30"}
+        if is_api_request():
+            return error_response(503, UNAVAILABLE, headers=headers)
+        return app.jinja_env.get_template("unavailable.html").render(message=UNAVAILABLE), 503, headers
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception):

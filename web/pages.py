@@ -1,10 +1,15 @@
 """The dashboard, the health check and other pages that are not about one case."""
 from __future__ import annotations
 
+import functools
+import os
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import bindparam, select, text
+from sqlalchemy.exc import DBAPIError
 
+import config as settings
 from extensions import db
 from models import CASE_ALONE, Case
 from web import bp
@@ -52,15 +57,37 @@ def waiting():
                            next_url=url_for("web.waiting", after=str(found.next)) if found.next else None)
 
 
+@functools.cache
+def _migrations() -> tuple[frozenset[str], frozenset[str]]:
+    """Return the revisions this code's migrations end at (its heads), and all it knows."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory(os.path.join(settings.ROOT, "migrations"))
+    return frozenset(scripts.get_heads()), frozenset(r.revision for r in scripts.walk_revisions())
+
+
 @bp.get("/healthz")
 def healthz():
-    """Say whether the application and its database answer."""
+    """Say whether the application and its database answer, with the tables this code needs.
+
+    A database never migrated, or left at an earlier migration (a deploy that forgot `flask
+    init-db`), answered "ok" while every page failed. One migrated past this code (a newer version
+    already deployed beside it) is not this code's fault, and answers "ok".
+    """
     try:
         db.session.execute(text("SELECT 1"))
-        return {"status": "ok", "database": "ok"}
-    except Exception:  # any database fault means "not healthy", whatever its kind
+    except DBAPIError:  # any fault of the database's means "not healthy", whatever its kind
         db.session.rollback()
         return {"status": "error", "database": "unreachable"}, 503
+    try:
+        found = frozenset(db.session.scalars(text("SELECT version_num FROM alembic_version")))
+    except DBAPIError:  # (it answers, but has no alembic_version: never migrated)
+        db.session.rollback()
+        found = frozenset()
+    heads, known = _migrations()
+    if found != heads and (not found or found <= known):
+        return {"status": "error", "database": "ok", "schema": "behind this version of Accord: run flask init-db"}, 503
+    return {"status": "ok", "database": "ok"}
 
 
 @bp.get("/favicon.ico")

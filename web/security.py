@@ -34,7 +34,7 @@ def init_app(app: Flask) -> None:
     production = app.config["ACCORD_ENV"] == "production"
     # Production always sends cookies over HTTPS only; elsewhere the configuration decides.
     app.config["SESSION_COOKIE_SECURE"] = production or bool(app.config.get("SESSION_COOKIE_SECURE"))
-    Talisman(
+    talisman = Talisman(
         app,
         content_security_policy=CSP,
         force_https=production and app.config.get("ACCORD_FORCE_HTTPS", True),
@@ -43,6 +43,11 @@ def init_app(app: Flask) -> None:
         frame_options="DENY",
         referrer_policy="same-origin",
     )
+    # A load balancer asks for /healthz over plain HTTP behind the TLS it ends, and takes a
+    # redirect to HTTPS for a failure: it is answered where it asks (it shows nothing private).
+    from web.pages import healthz
+
+    talisman(force_https=False)(healthz)
     app.register_blueprint(openapi_bp)
     nav.init_app(app)
     scoring.init_app(app)
