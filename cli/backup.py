@@ -15,14 +15,30 @@ from sqlalchemy.engine import make_url
 from extensions import db
 
 
+#: Said of a database in which no Accord migration has run: a backup of it would restore nothing.
+NOT_ACCORDS = ("{where} holds no Accord database (no migration has run in it: is DATABASE_URL the right "
+               "one?); nothing was backed up.")
+
+
 def backup_sqlite(database: str, target: Path) -> None:
-    """Copy a live SQLite database with its online backup API (consistent under WAL)."""
-    source = sqlite3.connect(database)
-    dest = sqlite3.connect(target)
+    """Copy a live SQLite database with its online backup API (consistent under WAL).
+
+    The source is opened read-only: a wrong path (a typing slip in a cron job's DATABASE_URL)
+    made a new empty database there, and an empty "backup" of it every night."""
+    if not Path(database).is_file():
+        raise click.ClickException(f"There is no database at {database}; nothing was backed up.")
+    source = sqlite3.connect(f"{Path(database).resolve().as_uri()}?mode=ro", uri=True)
     try:
-        source.backup(dest)
+        try:
+            source.execute("SELECT version_num FROM alembic_version").fetchall()
+        except sqlite3.DatabaseError:
+            raise click.ClickException(NOT_ACCORDS.format(where=database)) from None
+        dest = sqlite3.connect(target)
+        try:
+            source.backup(dest)
+        finally:
+            dest.close()
     finally:
-        dest.close()
         source.close()
 
 
@@ -41,6 +57,18 @@ def backup_postgresql(url: str, target: Path) -> None:
         raise subprocess.CalledProcessError(err.returncode, "pg_dump") from None
 
 
+def _check_migrated(url) -> None:
+    """Refuse to dump a PostgreSQL database in which no Accord migration has run."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import ProgrammingError
+
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    except ProgrammingError:
+        raise click.ClickException(NOT_ACCORDS.format(where=url.render_as_string(hide_password=True))) from None
+
+
 @click.command("backup")
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
 def backup(target: Path) -> None:
@@ -57,6 +85,7 @@ def backup(target: Path) -> None:
         if url.get_backend_name() == "sqlite":
             backup_sqlite(url.database, partial)
         else:
+            _check_migrated(url)
             backup_postgresql(url.render_as_string(hide_password=False), partial)
         partial.replace(target)
     except (OSError, sqlite3.Error, subprocess.CalledProcessError) as err:

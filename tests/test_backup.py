@@ -86,3 +86,26 @@ def test_pg_dump_gets_the_password_in_its_environment_never_on_its_command_line(
         tmp_path / "argv").read_text()
     assert (tmp_path / "env").read_text().strip() == "S3cretPW"
     assert "S3cretPW" not in str(failed.value)
+
+
+def test_a_backup_of_no_accord_database_is_refused_and_makes_none(app, make_app, tmp_path):
+    # A slip in a cron job's DATABASE_URL made an empty SQLite file there, and "Backup written"
+    # of it every night, exit status 0.
+    from tests.conftest import empty_pg_database
+
+    wrong = tmp_path / "nothere.sqlite3"
+    urls = [(f"sqlite:///{wrong}", "There is no database at"),
+            (f"sqlite:///{tmp_path / 'empty.sqlite3'}", "holds no Accord database")]
+    (tmp_path / "empty.sqlite3").write_bytes(b"")
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        urls.append((empty_pg_database("accord_backup_empty"), "holds no Accord database"))
+    try:
+        for url, says in urls:
+            other = make_app(_config(url))
+            with other.app_context():
+                r = other.test_cli_runner().invoke(args=["backup", str(tmp_path / "b.bin")])
+            assert r.exit_code == 1 and says in r.output and "nothing was backed up" in r.output, (url, r.output)
+            assert not (tmp_path / "b.bin").exists() and not wrong.exists()
+    finally:
+        if len(urls) > 2:
+            empty_pg_database("accord_backup_empty", drop=True)
