@@ -92,10 +92,14 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # One transaction for the whole run on SQLite too (PostgreSQL's DDL is transactional
+        # already): a downgrade refused at 0016 had run 0020 to 0017 and kept them there, the
+        # row digests dropped, while its message said that nothing was done.
+        transactional = {"transactional_ddl": True} if connection.dialect.name == "sqlite" else {}
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
-            **conf_args
+            **{**transactional, **conf_args}
         )
 
         with context.begin_transaction():
