@@ -27,7 +27,10 @@ def _user(session, username: str) -> User:
 
 @users.command("create")
 @click.argument("username")
-@click.option("--password", required=True, help="The initial password.")
+# Asked for, unseen and twice, when not given: given on the command line, it shows in `ps` to
+# every local user and stays in the shell's history.
+@click.option("--password", prompt="Initial password", hide_input=True, confirmation_prompt=True,
+              help="The initial password (asked for, unseen, when left out).")
 @click.option("--role", "roles", multiple=True, required=True, help="A role; repeat for several.")
 @click.option("--department", required=True, help="The department (created if new).")
 @click.option("--name", "full_name", default=None, help="The person's full name.")

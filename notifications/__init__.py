@@ -26,6 +26,16 @@ from workflows.transaction import write_transaction
 log = logging.getLogger("accord.mail")
 
 
+def log_unsent(err: Exception, message: str, *args) -> None:
+    """Log a message that could not be sent: in one line when the mail server refused it or could
+    not be reached (a traceback per message said nothing more, and buried the summary), with the
+    traceback when something else failed."""
+    if isinstance(err, (smtplib.SMTPException, OSError)):
+        log.error(message + ": %s", *args, err)
+    else:
+        log.exception(message, *args)
+
+
 def send_mail(recipients: list[str], subject: str, body: str) -> None:
     """Send one message by SMTP, or write it to the log when no mail server is configured."""
     recipients = [r for r in recipients if r]
@@ -270,8 +280,8 @@ def send_outbox(sender: str, case: Case, actor: User, transition=None) -> None:
     for row, email in db.session.info.pop("accord_outbox", []):
         try:
             send_mail([email], row["subject"], row["body"])
-        except Exception:  # the step has committed: a mail that fails must not fail its answer
-            log.exception("could not send mail about case %s to %s; it will be sent again", case.id, email)
+        except Exception as err:  # the step has committed: a mail that fails must not fail its answer
+            log_unsent(err, "could not send mail about case %s to %s; it will be sent again", case.id, email)
             failed.append({"uid": row["user_id"], "k": row["kind"], "kkey": row["key"], "at": utcnow()})
     if failed:
         try:
@@ -329,9 +339,9 @@ def send_again(session: Session) -> tuple[int, int]:
             continue
         try:
             send_mail([person.email], note.subject, note.body)
-        except Exception:  # one failure must not stop the others; it is tried again next run
+        except Exception as err:  # one failure must not stop the others; it is tried again next run
             failed += 1
-            log.exception("could not send again the message %s %s to %s", note.kind, note.key, person.username)
+            log_unsent(err, "could not send again the message %s %s to %s", note.kind, note.key, person.username)
             outcome = {"failed_at": utcnow()}
         else:
             went += 1
@@ -352,8 +362,8 @@ def mail_comment(sender: str, case: Case, actor: User, comment: str) -> None:
     for person in readers.values():
         try:
             send_mail([person.email], subject, body)
-        except Exception:  # the comment has committed: a mail that fails must not fail its answer
-            log.exception("could not send mail about case %s to %s", case.id, person.email)
+        except Exception as err:  # the comment has committed: a mail that fails must not fail its answer
+            log_unsent(err, "could not send mail about case %s to %s", case.id, person.email)
 
 
 def init_app(app) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -37,6 +38,7 @@ def annual(year: int | None, fmt: str, output: str | None) -> None:
     if output:
         mode = "wb" if isinstance(body, bytes) else "w"
         try:
+            Path(output).parent.mkdir(parents=True, exist_ok=True)  # (as flask backup makes its folder)
             with open(output, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as out:
                 out.write(body)
         except OSError as err:

@@ -298,3 +298,12 @@ def test_an_environment_that_is_not_one_or_a_guessable_key_stops_the_app(config,
     with pytest.raises(SystemExit) as stopped:
         create_app({**config, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert stopped.value.code == 3 and says in capsys.readouterr().err
+
+
+def test_a_password_left_out_is_asked_for_unseen_and_twice(app):
+    # Given on the command line it shows in `ps` to every local user, and stays in the shell's history.
+    r = app.test_cli_runner().invoke(args=["users", "create", "ann", "--role", "staff", "--department", "X"],
+                                      input="a long enough pw\na long enough pw\n")
+    assert r.exit_code == 0, r.output
+    assert "Initial password: \nRepeat for confirmation: \n" in r.output and "a long enough pw" not in r.output
+    assert app.test_client().post("/login", data={"username": "ann", "password": "a long enough pw"}).status_code == 302

@@ -408,3 +408,31 @@ def test_two_runs_at_once_send_a_failed_message_again_once(app, make_user, monke
     monkeypatch.setattr(notifications, "send_mail", send_while_another_run_starts)
     assert notifications.send_again(db.session) == (1, 0)
     assert sent == [["dana@toronto.example"]]
+
+
+def test_a_mail_server_that_cannot_be_reached_is_logged_in_one_line_per_message(app, make_user, api, monkeypatch,
+                                                                               caplog):
+    # Each message the server refused wrote its traceback, burying the summary; a fault of ours
+    # (a header refused) keeps its traceback, which is what finds it.
+    import notifications
+
+    def unreachable(*_args, **_kwargs):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(notifications, "send_mail", unreachable)
+    sam, dana = make_user("sam", "staff"), make_user("dana", "dept_head")
+    case = engine.create_case(db.session, sam, "travel", "IULA congress", ["democracy"], _trip())
+    with caplog.at_level(logging.ERROR, logger="accord.mail"):
+        api(sam).post(f"/api/v1/cases/{case.id}/transitions", json={"trigger": "submit", "version": case.version})
+    [record] = [r for r in caplog.records if "could not send mail" in r.getMessage()]
+    assert record.exc_info is None and record.getMessage().endswith(": [Errno 111] Connection refused")
+    caplog.clear()
+
+    def refused(*_args, **_kwargs):
+        raise ValueError("Header values may not contain linefeed or carriage return characters")
+
+    monkeypatch.setattr(notifications, "send_mail", refused)
+    with caplog.at_level(logging.ERROR, logger="accord.mail"):
+        api(dana).post(f"/api/v1/cases/{case.id}/comments", json={"comment": "Which sessions?"})
+    [record] = [r for r in caplog.records if "could not send mail" in r.getMessage()]
+    assert record.exc_info is not None

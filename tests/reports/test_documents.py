@@ -100,8 +100,13 @@ def test_the_command_refuses_a_year_out_of_range(app, year):
     assert result.exit_code != 0
 
 
-def test_the_command_says_when_it_cannot_write_the_file(app, tmp_path):
+def test_the_command_makes_the_files_folder_or_says_why_it_cannot(app, tmp_path):
+    # A folder not yet made was refused, where `flask backup` makes it.
     result = app.test_cli_runner().invoke(args=["report", "annual", "--year", "2025", "--format", "json",
-                                                "--output", str(tmp_path / "missing" / "report.json")])
+                                                "--output", str(tmp_path / "new" / "report.json")])
+    assert result.exit_code == 0 and (tmp_path / "new" / "report.json").read_text().startswith("{")
+    (tmp_path / "a-file").write_text("not a folder")
+    result = app.test_cli_runner().invoke(args=["report", "annual", "--year", "2025", "--format", "json",
+                                                "--output", str(tmp_path / "a-file" / "report.json")])
     assert result.exit_code == 1 and "could not be written to" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)  # a message, no traceback

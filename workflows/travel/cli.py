@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 import clock
 from extensions import db
 from models import Case, User
-from notifications import case_url, notify_once, send_again
+from notifications import case_url, log_unsent, notify_once, send_again
 from workflows.travel.definition import NAME, report_due_on
 
 log = logging.getLogger("accord.travel")
@@ -68,9 +68,9 @@ def send_reminders(session: Session, today: date) -> tuple[int, int]:
         try:
             if notify_once(session, case.owner, KIND, key, subject, body, case):
                 sent += 1
-        except Exception:  # (taken back: the next run tries again) one failure must not stop the others
+        except Exception as err:  # (taken back: the next run tries again) one failure must not stop the others
             failed += 1
-            log.exception("could not send the reminder %s to %s", key, case.owner.username)
+            log_unsent(err, "could not send the reminder %s to %s", key, case.owner.username)
     return sent, failed
 
 
