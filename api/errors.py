@@ -12,6 +12,7 @@ from api.parse import BodyRefused
 from workflows.errors import WorkflowError
 
 log = logging.getLogger("accord.api")
+web_log = logging.getLogger("accord.web")
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
@@ -96,7 +97,7 @@ def register(app: Flask) -> None:
     def unexpected(err: Exception):
         if isinstance(err, HTTPException):
             return http_error(err)
-        log.exception("unexpected error on %s %r", request.method, request.path)
+        (log if is_api_request() else web_log).exception("unexpected error on %s %r", request.method, request.path)
         if not is_api_request():
             return render_template("error.html", status=500, message=PAGE_MESSAGES[500]), 500
         return error_response(500, "Something went wrong on our side; it has been logged.")

@@ -100,7 +100,9 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def log_refusals(response):
-        if response.status_code in (401, 403, 429) or (request.endpoint == "web.login" and response.status_code == 401):
+        # (A sign-in refused is logged by its view, with the name it gave: not twice.)
+        if response.status_code in (401, 403, 429) and not (
+                response.status_code == 401 and request.endpoint in ("web.login", "api.create_token")):
             user = current_user.username if getattr(current_user, "is_authenticated", False) else "-"
             # (The path as a repr: a line break written into it, %0a, would forge a line of the log.)
             log.warning("refused %s %r -> %s for %s from %s", request.method, request.path,

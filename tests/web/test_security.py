@@ -260,7 +260,11 @@ def test_failed_sign_in_is_logged_with_user_and_address(app, make_user, caplog):
     with caplog.at_level(logging.WARNING, logger="accord.security"):
         app.test_client().post("/login", data={"username": "ann", "password": "wrong"},
                                environ_base={"REMOTE_ADDR": "203.0.113.7"})
-    assert any("ann" in m and "203.0.113.7" in m for m in caplog.messages)
+        app.test_client().post("/api/v1/auth/token", json={"username": "ann", "password": "wrong"},
+                               environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    # Once each, with the name given (a second line, "refused POST /login -> 401", said it again).
+    assert caplog.messages == ["failed web sign-in for 'ann' from 203.0.113.7",
+                               "failed API sign-in for 'ann' from 203.0.113.7"]
 
 
 def test_password_change_ends_every_session_and_token(app, make_user, api):
