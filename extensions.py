@@ -1,7 +1,7 @@
 """Flask extensions, created unbound and attached in create_app()."""
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -10,6 +10,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from accounts.devices import device_key, known_device, submitted_name, unknown_device
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -32,12 +34,9 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 def _submitted_username() -> str:
-    """The username a sign-in names, from the form or the JSON body, as the key of its limit."""
-    body = request.get_json(silent=True) if request.is_json else None
-    name = request.form.get("username") or (body.get("username") if isinstance(body, dict) else None)
-    # Casefolded, as user_named finds an account whatever the capitals: "Sam", "SAM" and "sam"
-    # share one count, so that guesses cannot go round the limit by changing capitals.
-    return "username:" + (name.strip()[:200].casefold() if isinstance(name, str) else "")
+    """The username a sign-in names, as the key of its limit (casefolded: guesses cannot go round
+    the limit by changing capitals)."""
+    return "username:" + submitted_name()
 
 
 def sign_in_failed(response) -> bool:
@@ -60,11 +59,21 @@ TOO_MANY_SIGN_INS = "Too many sign-in attempts from your address; wait a minute 
 
 #: Failed sign-ins per username, from any address, on the sign-in page and the token endpoint
 #: together (ACCORD_LOGIN_USER_RATE_LIMIT): the per-address limit alone let many machines guess one
-#: person's password. Only refusals (401) count, so a person who signs in is never held back by it;
-#: someone guessing can hold one username back until the window passes, which the message says.
+#: person's password. Only refusals (401) count, so a person who signs in is never held back by it.
+#: Someone guessing holds the username back, but only on browsers and scripts that have not signed
+#: in as it before: one that has sends its device cookie, and is held to its own count instead
+#: (accounts.devices), which no one else's guesses reach.
 sign_in_attempts_per_username = limiter.shared_limit(
     lambda: current_app.config["ACCORD_LOGIN_USER_RATE_LIMIT"], "sign-in-per-username",
     key_func=_submitted_username, methods=["POST"], deduct_when=lambda response: response.status_code == 401,
+    exempt_when=known_device,
+    error_message="Too many failed sign-ins for this username; wait, and try again later.")
+
+#: The same count for a sign-in from a device that has signed in as its username before.
+sign_in_failures_per_device = limiter.shared_limit(
+    lambda: current_app.config["ACCORD_LOGIN_USER_RATE_LIMIT"], "sign-in-per-device",
+    key_func=device_key, methods=["POST"], deduct_when=lambda response: response.status_code == 401,
+    exempt_when=unknown_device,
     error_message="Too many failed sign-ins for this username; wait, and try again later.")
 
 #: Every sign-in naming a username, refused or not, from any address (ACCORD_LOGIN_USER_BURST_LIMIT,
@@ -73,7 +82,13 @@ sign_in_attempts_per_username = limiter.shared_limit(
 #: (8 at once passed a limit of 3). A person signing in, or a script fetching its token, stays far below it.
 sign_in_attempts_per_username_burst = limiter.shared_limit(
     lambda: current_app.config["ACCORD_LOGIN_USER_BURST_LIMIT"], "sign-in-per-username-burst",
-    key_func=_submitted_username, methods=["POST"],
+    key_func=_submitted_username, methods=["POST"], exempt_when=known_device,
+    error_message="Too many sign-ins for this username at once; wait a minute, and try again.")
+
+#: The same count for a sign-in from a device that has signed in as its username before.
+sign_in_attempts_per_device_burst = limiter.shared_limit(
+    lambda: current_app.config["ACCORD_LOGIN_USER_BURST_LIMIT"], "sign-in-per-device-burst",
+    key_func=device_key, methods=["POST"], exempt_when=unknown_device,
     error_message="Too many sign-ins for this username at once; wait a minute, and try again.")
 
 #: Failed sign-ins per address (ACCORD_LOGIN_RATE_LIMIT), on the sign-in page and the token endpoint

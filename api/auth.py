@@ -4,9 +4,11 @@ from __future__ import annotations
 import logging
 from functools import wraps
 
-from flask import current_app, g, request
-from accounts.passwords import verify_password
+from flask import current_app, g, make_response, request
+
+from accounts.devices import remember_device
 from accounts.errors import AccountError
+from accounts.passwords import verify_password
 from accounts.sign_in import expires_at, issue_token, user_for_token, user_named
 from api import bp
 from api.errors import error_response
@@ -14,7 +16,8 @@ from api.parse import parse
 from api.schemas import TokenArgs
 from config import token_lifetime
 from extensions import (db, sign_in_attempts_per_address, sign_in_attempts_per_username,
-                        sign_in_attempts_per_username_burst, sign_in_failures_per_address)
+                        sign_in_attempts_per_device_burst, sign_in_attempts_per_username_burst,
+                        sign_in_failures_per_address, sign_in_failures_per_device)
 from workflows.transaction import write_transaction
 
 log = logging.getLogger("accord.security")
@@ -61,6 +64,8 @@ def refusal_of_unauthenticated():
 @sign_in_attempts_per_address
 @sign_in_attempts_per_username_burst
 @sign_in_attempts_per_username
+@sign_in_attempts_per_device_burst
+@sign_in_failures_per_device
 def create_token():
     """Exchange a username and password for an API token.
     ---
@@ -96,5 +101,6 @@ def create_token():
         return error_response(401, str(err))
     ends = expires_at(token_lifetime(current_app.config))
     # A token is a credential: no cache on the way may keep it (RFC 6749, 5.1).
-    return ({"token": token, "expires_at": ends.isoformat(timespec="seconds") + "Z" if ends else None}, 200,
-            {"Cache-Control": "no-store"})
+    response = make_response({"token": token, "expires_at": ends.isoformat(timespec="seconds") + "Z" if ends else None},
+                             200, {"Cache-Control": "no-store"})
+    return remember_device(response, user.username)

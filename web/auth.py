@@ -9,12 +9,14 @@ from flask_login import current_user, login_required, login_url, login_user, log
 from flask_wtf.csrf import CSRFError
 
 from accounts.passwords import verify_password
+from accounts.devices import remember_device
 from accounts.errors import AccountError
 from accounts.service import change_password
 from accounts.sign_in import end_sessions, start_session, user_for_session, user_named
 from config import session_lifetime
 from extensions import (db, limiter, login_manager, sign_in_attempts_per_address, sign_in_attempts_per_username,
-                        sign_in_attempts_per_username_burst, sign_in_failures_per_address)
+                        sign_in_attempts_per_device_burst, sign_in_attempts_per_username_burst,
+                        sign_in_failures_per_address, sign_in_failures_per_device)
 from models import User
 from workflows.transaction import write_transaction
 from web import bp
@@ -85,6 +87,8 @@ def _same_site_referrer() -> str:
 @sign_in_attempts_per_address
 @sign_in_attempts_per_username_burst
 @sign_in_attempts_per_username
+@sign_in_attempts_per_device_burst
+@sign_in_failures_per_device
 def login():
     """Show the sign-in form and sign a person in."""
     if current_user.is_authenticated:  # (signed in meanwhile, in another tab: on to where this one was going)
@@ -103,7 +107,7 @@ def login():
                 session.clear()
                 session["sid"] = sid
                 login_user(user)
-                return redirect(_safe_next(request.args.get("next")))
+                return remember_device(redirect(_safe_next(request.args.get("next"))), user.username)
         log.warning("failed web sign-in for %r from %s", form.username.data, request.remote_addr)
         flash("Wrong username or password.", "error")
         return render_template("login.html", form=without_autofocus(form)), 401

@@ -546,3 +546,59 @@ def test_production_with_limits_counted_in_each_worker_is_warned_of(monkeypatch,
                     "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379"})
     warned = [m for m in caplog.messages if "RATELIMIT_STORAGE_URI is memory://" in m]
     assert len(warned) == 1 and "several workers" in warned[0]
+
+
+def test_guesses_at_a_username_do_not_lock_out_its_owner_on_a_device_they_signed_in_from(app, make_user, make_app):
+    # Twenty wrong passwords an hour naming the CAO, from anywhere, kept the CAO from signing in at
+    # all. A browser or script that signed in as them before is held to a count of its own.
+    make_user("ann", "staff")
+    make_user("bob", "staff")
+    limited = make_app({**_config(app.config["SQLALCHEMY_DATABASE_URI"]), "RATELIMIT_ENABLED": True,
+                        "ACCORD_LOGIN_RATE_LIMIT": "100 per minute", "ACCORD_LOGIN_USER_RATE_LIMIT": "3 per hour"})
+
+    def from_(n: int) -> dict:
+        return {"environ_base": {"REMOTE_ADDR": f"203.0.113.{n}"}}
+
+    anns_laptop, script = limited.test_client(), limited.test_client()
+    assert anns_laptop.post("/login", data={"username": "ann", "password": TEST_PASSWORD}, **from_(1)).status_code == 302
+    assert anns_laptop.get_cookie("accord_device").http_only
+    anns_laptop.post("/logout", **from_(1))
+    assert script.post("/api/v1/auth/token", json={"username": "ann", "password": TEST_PASSWORD},
+                       **from_(2)).status_code == 200
+    bobs = limited.test_client()
+    assert bobs.post("/login", data={"username": "bob", "password": TEST_PASSWORD}, **from_(3)).status_code == 302
+    guesser = limited.test_client()
+    for n in range(3):
+        assert guesser.post("/login", data={"username": "ann", "password": "guess"}, **from_(10 + n)).status_code == 401
+    # Anywhere new, the username is held back; on her laptop, and for her script, it is not.
+    assert limited.test_client().post("/login", data={"username": "ann", "password": TEST_PASSWORD},
+                                      **from_(20)).status_code == 429
+    assert anns_laptop.post("/login", data={"username": "ann", "password": TEST_PASSWORD}, **from_(1)).status_code == 302
+    assert script.post("/api/v1/auth/token", json={"username": "ann", "password": TEST_PASSWORD},
+                       **from_(2)).status_code == 200
+    # Bob's device is not Ann's, and a cookie not signed by the server is none.
+    bobs.post("/logout", **from_(3))
+    assert bobs.post("/login", data={"username": "ann", "password": TEST_PASSWORD}, **from_(3)).status_code == 429
+    forged = limited.test_client()
+    forged.set_cookie("accord_device", anns_laptop.get_cookie("accord_device").value[:-3] + "abc")
+    assert forged.post("/login", data={"username": "ann", "password": TEST_PASSWORD}, **from_(4)).status_code == 429
+    # Guesses sent with her device's cookie (a copy of it) are limited on their own count.
+    anns_laptop.post("/logout", **from_(1))
+    for _ in range(3):
+        assert anns_laptop.post("/login", data={"username": "ann", "password": "guess"}, **from_(1)).status_code == 401
+    assert anns_laptop.post("/login", data={"username": "ann", "password": TEST_PASSWORD}, **from_(1)).status_code == 429
+    assert script.post("/api/v1/auth/token", json={"username": "ann", "password": TEST_PASSWORD},
+                       **from_(2)).status_code == 200
+
+
+def test_a_burst_naming_a_username_does_not_hold_back_its_owners_device(app, make_user, make_app):
+    make_user("ann", "staff")
+    limited = make_app({**_config(app.config["SQLALCHEMY_DATABASE_URI"]), "RATELIMIT_ENABLED": True,
+                        "ACCORD_LOGIN_BURST_LIMIT": "100 per minute", "ACCORD_LOGIN_USER_BURST_LIMIT": "3 per minute"})
+    laptop = limited.test_client()
+    assert laptop.post("/login", data={"username": "ann", "password": TEST_PASSWORD}).status_code == 302
+    laptop.post("/logout")
+    flood = limited.test_client()  # (the laptop's sign-in counted once, before it had its cookie)
+    assert [flood.post("/login", data={"username": "ann", "password": "x"}).status_code for _ in range(3)] == [
+        401, 401, 429]
+    assert laptop.post("/login", data={"username": "ann", "password": TEST_PASSWORD}).status_code == 302
