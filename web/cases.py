@@ -11,12 +11,12 @@ from extensions import db
 from notifications import people_who_can_act
 from web import bp
 from web.forms import CaseFilterForm, CommentForm, form_page, refusal_message, refused, whole_number
-from web.payloads import payload_form
+from web.payloads import DECISION, choosing, decision_triggers, payload_form
 from workflows import engine, registry
 from workflows.access import allowed_triggers, pending_steps
 from workflows.audit import case_events, check_chain, row_digest
-from workflows.errors import NotFound, StaleVersion, WorkflowError
-from workflows.presenters import SENDS_BACK_OR_ENDS, case_flags, case_tables, edit_changes
+from workflows.errors import InvalidTransition, NotFound, StaleVersion, WorkflowError
+from workflows.presenters import SENDS_BACK_OR_ENDS, case_flags, case_tables, edit_changes, either
 from workflows.queries import load_visible, page_of_cases
 from workflows.scoring import hidden_reviews
 
@@ -94,22 +94,31 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
     score = scoring_context(case).get("aggregate") or {}
     triggers = allowed_triggers(current_user, case, wf)
     forms = forms or {}
-    if status >= 400:  # the forms the page shows again: not an action the case has moved past
-        refused(*(form for trigger, form in forms.items() if trigger in triggers), comment_form)
-    actions = []
     # The steps that move the request on first, then those that send it back or end it: "Cancel
     # the trip" stood above "Mark as travelled", and Tab reached "Return the report" first.
-    for trigger in sorted(triggers, key=lambda trigger: trigger in SENDS_BACK_OR_ENDS):
-        t = wf.candidates(trigger, case.state)[0]
+    steps = [wf.candidates(trigger, case.state)[0] for trigger in sorted(triggers, key=lambda trigger:
+                                                                        trigger in SENDS_BACK_OR_ENDS)]
+    decided = [t for t in steps if payload_form(wf, t).decided_together]
+    if len(decided) < 2:  # (one outcome alone: its own form, as any step's)
+        decided = []
+    if status >= 400:  # the forms the page shows again: not an action the case has moved past
+        refused(*(form for key, form in forms.items() if key in triggers or (key == DECISION and decided)),
+                comment_form)
+    actions = []
+    for t in steps:
+        if t in decided:
+            if t is decided[0]:  # (where its first outcome would stand)
+                actions.append(_decision_action(case, decided, forms.get(DECISION)))
+            continue
         form_class = payload_form(wf, t)
-        form = forms.get(trigger) or form_class(prefix=trigger, formdata=None, data=form_class.starting_data(case))
+        form = forms.get(t.trigger) or form_class(prefix=t.trigger, formdata=None, data=form_class.starting_data(case))
         # The version the page shows, also on a form sent back with a refusal: one refused as out of
         # date would otherwise send its old version again at every click, and never succeed.
         form.version.data, form.version.raw_data = case.version, None
         # Each action's comment box is named by its action (a page has several), and marked when required.
         form.comment.label.text = f"{t.title}: comment"
         form.comment.flags.required = t.comment_required
-        actions.append({"trigger": trigger, "transition": t, "form": form})
+        actions.append({"trigger": t.trigger, "transition": t, "form": form})
     return render_template(
         "case.html", case=case, wf=wf, events=events, hidden=hidden_reviews(current_user, case, events),
         waiting_for=waiting_for(case),
@@ -118,6 +127,22 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
         actions=actions, pending=pending_steps(current_user, case, wf), flags=case_flags(case, bool(score.get("disagreement"))), failed=failed,
         comment_form=comment_form,
     ), status
+
+
+def _decision_action(case, outcomes: list, form=None) -> dict:
+    """Return the case page's one form for a decision of several outcomes (a committee approving,
+    deferring or declining): the shared fields once, and the outcome to choose. Three forms had
+    repeated the meeting, motion and votes, one per outcome."""
+    wf = registry.get(case.workflow)
+    form_class = choosing(payload_form(wf, outcomes[0]))
+    form = form or form_class(prefix=DECISION, formdata=None, data=form_class.starting_data(case))
+    form.outcome.choices = [(t.trigger, t.title) for t in outcomes]
+    form.version.data, form.version.raw_data = case.version, None
+    needed = [t.title for t in outcomes if t.comment_required]
+    form.comment.label.text = "Comment"
+    form.comment.description = f"Required to {either(needed)[:1].lower()}{either(needed)[1:]}." if needed else "Optional."
+    return {"trigger": DECISION, "transition": None, "form": form, "legend": form_class.decided_together,
+            "outcomes": outcomes}
 
 
 @bp.get("/cases/<int:case_id>")
@@ -135,12 +160,42 @@ def case_action(case_id: int, trigger: str):
     wf = registry.get(case.workflow)
     candidates = wf.candidates(trigger, case.state) or [t for t in wf.transitions if t.trigger == trigger]
     form = payload_form(wf, candidates[0])(prefix=trigger) if candidates else None
+    return _take_step(case, trigger, form, trigger)
+
+
+@bp.post("/cases/<int:case_id>/decision")
+@login_required
+def case_decision(case_id: int):
+    """Record a decision from the case page's one form for its outcomes (_decision_action)."""
+    case = _load(case_id)
+    wf = registry.get(case.workflow)
+    offered = [wf.candidates(trigger, case.state)[0] for trigger in allowed_triggers(current_user, case, wf)]
+    offered = [t for t in offered if payload_form(wf, t).decided_together]
+    outcomes = decision_triggers(wf)
+    chosen = request.form.get(f"{DECISION}-outcome")
+    if chosen not in outcomes:  # none chosen: the form again, saying so (if there is still one)
+        if len(offered) < 2:
+            return _step_refused(case, DECISION, InvalidTransition("There is no decision for you to record on "
+                                                                   "this request now."))
+        form = choosing(payload_form(wf, offered[0]))(prefix=DECISION)
+        form.outcome.choices = [(t.trigger, t.title) for t in offered]
+        form.validate()
+        form.outcome.data, form.outcome.errors = None, ["Choose the decision."]  # (not one of them: none)
+        return render_case(case, 422, forms={DECISION: form})
+    form = choosing(payload_form(wf, next(t for t in wf.transitions if t.trigger == chosen)))(prefix=DECISION)
+    form.outcome.choices = [(trigger, trigger) for trigger in outcomes]  # (checked as the step it names)
+    return _take_step(case, chosen, form, DECISION)
+
+
+def _take_step(case, trigger: str, form, key: str):
+    """Take a step of the case page's form (keyed `key` on the page: its trigger, or DECISION)."""
+    wf = registry.get(case.workflow)
     if form is not None and form.shown_again():  # (a row added: the form as typed, one row longer)
         try:
             engine.check_step(current_user, case, trigger)  # (unless the step is gone meanwhile)
         except WorkflowError as err:
-            return _step_refused(case, trigger, err)
-        return render_case(case, forms={trigger: form})
+            return _step_refused(case, key, err)
+        return render_case(case, forms={key: form})
     if form is None or not form.validate():
         # A step gone meanwhile (another officer took it), or a case changed meanwhile, is refused
         # for that, as the API refuses it, and not for the form (sent again, it would have acted
@@ -149,20 +204,20 @@ def case_action(case_id: int, trigger: str):
         try:
             engine.check_step(current_user, case, trigger, version)
         except StaleVersion as err:  # (the step is still there: what was typed is shown again, to send)
-            return _step_refused(case, trigger, err, form)
+            return _step_refused(case, key, err, form)
         except WorkflowError as err:
-            return _step_refused(case, trigger, err)
-        return render_case(case, 422, forms={trigger: form})  # which says what to correct
+            return _step_refused(case, key, err)
+        return render_case(case, 422, forms={key: form})  # which says what to correct
+    step = (wf.candidates(trigger, case.state) or [t for t in wf.transitions if t.trigger == trigger])[0].title
     try:
-        case = engine.fire(db.session, current_user, case_id, trigger, form.version.data,
+        case = engine.fire(db.session, current_user, case.id, trigger, form.version.data,
                            comment=form.comment.data, payload=form.payload() if hasattr(form, "payload") else None)
     except WorkflowError as err:
         _attach_errors(form, err)
-        return _step_refused(_load(case_id), trigger, err, form)
-    step = candidates[0].title
+        return _step_refused(_load(case.id), key, err, form)
     # (Its first letter alone lowered: "approve and refer to Council", not "... council".)
     flash(f"Done: {step[:1].lower()}{step[1:]}. The request is now: {wf.label(case.state)}.", "success")
-    return redirect(url_for("web.case_page", case_id=case_id))
+    return redirect(url_for("web.case_page", case_id=case.id))
 
 
 @bp.post("/cases/<int:case_id>/comments")
@@ -185,11 +240,12 @@ def case_comment(case_id: int):
     return render_case(_load(case_id), 422, comment_form=form)
 
 
-def _step_refused(case, trigger: str, err: WorkflowError, form=None):
+def _step_refused(case, key: str, err: WorkflowError, form=None):
     """Answer a step refused: its reason at the top of the case page, shown as the case is now, with
-    the step's form as it was sent when given (to correct, or to send again once read)."""
+    the step's form (keyed `key`: its trigger, or DECISION) as it was sent when given (to correct,
+    or to send again once read)."""
     flash(refusal_message(err), "error")
-    return render_case(case, err.status, failed=(trigger, err), forms={trigger: form} if form is not None else None)
+    return render_case(case, err.status, failed=(key, err), forms={key: form} if form is not None else None)
 
 
 def _attach_errors(form, err: WorkflowError) -> None:

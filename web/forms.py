@@ -68,6 +68,11 @@ class LoginForm(FlaskForm):
 class TransitionForm(FlaskForm):
     """The form behind each action button: the version the person saw, and a comment."""
 
+    #: Set (to the form's legend) on a form that several steps share, one for each outcome of a
+    #: decision (a committee's approval, deferral or refusal): the case page then offers one form
+    #: with a choice of outcome, rather than the same fields once per outcome.
+    decided_together: str | None = None
+
     version = IntegerField(widget=HiddenField.widget)
     comment = TextAreaField("Comment", validators=[Optional(), Length(max=5000)])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField
+from wtforms import BooleanField, RadioField
 from wtforms.validators import InputRequired
 
 from web.forms import TransitionForm
@@ -36,3 +36,21 @@ def _confirmed(form: type[TransitionForm]) -> type[TransitionForm]:
     return type(f"Confirmed{form.__name__}", (form,), {"confirm": BooleanField(
         "Yes, end this request for good (it cannot be undone)",
         validators=[InputRequired("Tick the box to confirm.")])})
+
+
+#: The prefix of the case page's one form for a decision of several outcomes, and its key.
+DECISION = "decision"
+
+
+def decision_triggers(wf: Workflow) -> list[str]:
+    """Return the workflow's triggers whose forms are decided together (decided_together)."""
+    return list(dict.fromkeys(t.trigger for t in wf.transitions if payload_form(wf, t).decided_together))
+
+
+@functools.cache
+def choosing(form: type[TransitionForm]) -> type[TransitionForm]:
+    """Return the form of a decision of several outcomes: the shared form, with the outcome to choose
+    (its choices are set where it is used: the steps offered, or every one the workflow has)."""
+    outcome = RadioField("Decision", choices=[], validators=[InputRequired("Choose the decision.")])
+    outcome.creation_counter = 0  # (first of the form's fields, as on its page: its errors are listed first)
+    return type(f"Choosing{form.__name__}", (form,), {"outcome": outcome})

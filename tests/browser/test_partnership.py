@@ -45,6 +45,18 @@ def act(page, axe_check, legend: str, **fields) -> None:
     axe_check(page)
 
 
+def decide(page, axe_check, outcome: str, **fields) -> None:
+    """Record a committee's or Council's decision through the case page's one decision form: its
+    outcome chosen among the radio buttons, its fields filled by their labels."""
+    form = action(page, "Record the decision")
+    form.get_by_role("radio", name=outcome, exact=True).check()
+    for label, value in fields.items():
+        form.get_by_label(label.replace("_", " "), exact=False).first.fill(value)
+    form.get_by_role("button", name="Record the decision").click()
+    page.wait_for_load_state()
+    axe_check(page)
+
+
 def score(page, case_id: int, people) -> None:
     """Score through the case page's scoring form, as the Healthy City Office officer does."""
     page.get_by_label("I have no conflict of interest").check()
@@ -107,21 +119,21 @@ def test_councillor_revives_sao_paulo_through_to_council_adoption(page, sign_in,
     axe_check(page)
     page.goto(f"/cases/{case_id}")
     axe_check(page)
-    act(page, axe_check, "Defer", Comment="Deferred for the Brazilian consulate's letter of support.",
-        **{"Meeting and item reference": "2026.PF13.5", "Motion": "That the Committee defer the item to its next "
-           "meeting.", "Votes for": "6", "Votes against": "1"})
+    # Sent without its reason, the deferral is refused naming the comment, and what was typed stays.
+    decide(page, axe_check, "Defer", **{"Meeting and item reference": "2026.PF13.5", "Votes for": "6"})
+    expect(page.get_by_role("link", name=re.compile("^Comment: A comment is required"))).to_be_visible()
+    form = action(page, "Record the decision")
+    expect(form.get_by_role("radio", name="Defer", exact=True)).to_be_checked()
+    expect(form.get_by_label("Meeting and item reference")).to_have_value("2026.PF13.5")
+    decide(page, axe_check, "Defer", Comment="Deferred for the Brazilian consulate's letter of support.",
+           **{"Motion": "That the Committee defer the item to its next meeting.", "Votes against": "1"})
     assert state_of(page) == "Deferred"
     act(page, axe_check, "Reconsider")
     assert state_of(page) == "At committee"
-    form = action(page, "Approve and refer to Council")
-    form.get_by_label("Meeting and item reference").fill("2026.PF14.2")
-    form.get_by_label("Motion").fill("That the Committee recommend that Council revive the partnership.")
-    form.get_by_label("Votes for").fill("7")
-    form.get_by_label("Votes against").fill("0")
-    form.get_by_label("Members who declared an interest").fill("Councillor Marco Rossi")
-    form.get_by_role("button", name="Approve and refer to Council").click()
-    page.wait_for_load_state()
-    axe_check(page)
+    decide(page, axe_check, "Approve and refer to Council", **{
+        "Meeting and item reference": "2026.PF14.2",
+        "Motion": "That the Committee recommend that Council revive the partnership.", "Votes for": "7",
+        "Votes against": "0", "Members who declared an interest": "Councillor Marco Rossi"})
     assert state_of(page) == "At Council"
     decisions = page.get_by_role("region", name="Decisions of the Committee and Council")
     assert decisions.get_by_text("2026.PF13.5").is_visible()
@@ -131,8 +143,8 @@ def test_councillor_revives_sao_paulo_through_to_council_adoption(page, sign_in,
     axe_check(page)
     page.goto(f"/cases/{case_id}")
     axe_check(page)
-    act(page, axe_check, "Adopt", **{"Meeting and item reference": "2026.CC15.4",
-                                     "Motion": "That Council revive the technical exchange partnership with Sao Paulo."})
+    decide(page, axe_check, "Adopt", **{"Meeting and item reference": "2026.CC15.4",
+                                        "Motion": "That Council revive the technical exchange partnership with Sao Paulo."})
     assert state_of(page) == "Adopted"
 
     page.get_by_role("link", name="Partnerships", exact=True).click()

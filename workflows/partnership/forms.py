@@ -130,6 +130,8 @@ class InventoryForm(FlaskForm):
 class DecisionForm(TransitionForm):
     """A committee's or Council's decision: meeting and item, motion, vote, declared interests."""
 
+    decided_together = "Record the decision"
+
     meeting_reference = StringField("Meeting and item reference (e.g. 2026.PF13.5 at committee, 2026.CC15.4 at "
                                     "Council)", validators=[
         Optional(), Regexp(REFERENCE_PATTERN, message="Write it as year.BODYmeeting.item, e.g. 2026.PF13.5.")])

@@ -73,15 +73,24 @@ def test_decisions_name_who_recorded_them_as_the_timeline_does_and_say_when_no_i
         assert "<td>None recorded</td>" in page and "<td>None</td>" not in page, path
 
 
-def test_decision_form_on_the_case_page_records_the_decision(people, make_case, browser_of):
+def _outcomes(page: str) -> list[tuple[str, str]]:
+    """Return the decision form's outcomes (value, label), in the page's order."""
+    return re.findall(r'<input id="decision-outcome-\d+" name="decision-outcome"[^>]* value="(\w+)"> '
+                      r'<label for="decision-outcome-\d+">([^<]+)</label>', page)
+
+
+def test_one_form_records_the_decision_whichever_its_outcome(people, make_case, browser_of):
+    # Three forms (approve, defer, decline) each asked for the meeting, the motion and the votes.
     case = make_case("committee_review")
     client = browser_of(people["pat"])
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert 'name="approve-meeting_reference"' in page and 'name="defer-votes_for"' in page
-    r = client.post(f"/cases/{case.id}/actions/approve", data={
-        "approve-version": case.version, "approve-meeting_reference": "2026.PF14.3",
-        "approve-motion": "Refer to Council with support.", "approve-votes_for": "6", "approve-votes_against": "0",
-        "approve-interests_declared": "Councillor A\n\nCouncillor B\n"})
+    assert _outcomes(page) == [("approve", "Approve and refer to Council"), ("defer", "Defer"), ("decline", "Decline")]
+    assert page.count('name="decision-meeting_reference"') == 1 and "approve-meeting_reference" not in page
+    assert "Required to defer or decline." in page
+    r = client.post(f"/cases/{case.id}/decision", data={
+        "decision-version": case.version, "decision-outcome": "approve", "decision-meeting_reference": "2026.PF14.3",
+        "decision-motion": "Refer to Council with support.", "decision-votes_for": "6", "decision-votes_against": "0",
+        "decision-interests_declared": "Councillor A\n\nCouncillor B\n"})
     assert r.status_code == 302
     # The step as its button names it: not "approve and refer to council".
     page = html.unescape(client.get(r.location).get_data(as_text=True))
@@ -103,13 +112,13 @@ def test_decision_form_refuses_a_malformed_reference(people, make_case, browser_
 def test_an_item_of_a_list_refused_is_named_beside_its_field(people, make_case, browser_of):
     # The engine names the second name of the list; the form has one box for all the names.
     case = make_case("committee_review")
-    r = browser_of(people["pat"]).post(f"/cases/{case.id}/actions/approve", data={
-        "approve-version": case.version, "approve-meeting_reference": "2026.PF14.3",
-        "approve-interests_declared": "Councillor A\n" + "B" * 130})
+    r = browser_of(people["pat"]).post(f"/cases/{case.id}/decision", data={
+        "decision-version": case.version, "decision-outcome": "approve", "decision-meeting_reference": "2026.PF14.3",
+        "decision-interests_declared": "Councillor A\n" + "B" * 130})
     assert r.status_code == 422
     page = r.get_data(as_text=True)
-    box = re.search(r'<textarea[^>]*name="approve-interests_declared"[^>]*>', page).group(0)
-    assert 'aria-invalid="true"' in box and "approve-interests_declared-error" in box
+    box = re.search(r'<textarea[^>]*name="decision-interests_declared"[^>]*>', page).group(0)
+    assert 'aria-invalid="true"' in box and "decision-interests_declared-error" in box
     assert "Entry 2: Must be at most 120 characters long." in page
     assert _decision_events(case.id) == []
 
@@ -133,3 +142,51 @@ def test_a_deferral_tells_its_proposer_why(people, make_case, caplog):
                     payload=DECISION)
     to_owner = [m for m in caplog.messages if m.startswith("mail to cllr.chen@")]
     assert len(to_owner) == 1 and "to deferred" in to_owner[0] and "Await the FCM decision." in to_owner[0]
+
+
+def test_council_chooses_between_adopting_and_declining(people, make_case, browser_of):
+    case = make_case("council_review")
+    client = browser_of(people["jordan"])
+    assert _outcomes(client.get(f"/cases/{case.id}").get_data(as_text=True)) == [("approve", "Adopt"),
+                                                                                 ("decline", "Decline")]
+    r = client.post(f"/cases/{case.id}/decision", data={
+        "decision-version": case.version, "decision-outcome": "decline", "decision-meeting_reference": "2026.CC15.4",
+        "decision-comment": "Council declined: no budget this term."})
+    assert r.status_code == 302
+    assert "Done: decline. The request is now: Declined." in html.unescape(client.get(r.location).get_data(as_text=True))
+    [*_, event] = _decision_events(case.id)
+    assert (event.action, event.to_state, event.payload) == ("decline", "declined", {"meeting_reference": "2026.CC15.4"})
+
+
+def test_a_decision_without_its_outcome_or_its_reason_is_refused_keeping_what_was_typed(people, make_case,
+                                                                                       browser_of):
+    case = make_case("committee_review")
+    client = browser_of(people["pat"])
+    typed = {"decision-version": case.version, "decision-meeting_reference": "2026.PF14.3",
+             "decision-motion": "That the Committee defer the item."}
+    r = client.post(f"/cases/{case.id}/decision", data=typed)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and "Choose the decision." in page and 'href="#decision-outcome-0"' in page
+    assert "That the Committee defer the item.</textarea>" in page and 'value="2026.PF14.3"' in page
+    # Deferring needs its reason: refused naming the comment, the outcome chosen kept.
+    r = client.post(f"/cases/{case.id}/decision", data={**typed, "decision-outcome": "defer"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and "A comment is required for this step." in page
+    assert re.search(r'<input checked id="decision-outcome-\d+" name="decision-outcome"[^>]* value="defer">', page)
+    assert _decision_events(case.id) == []
+    # An outcome no decision of this workflow has is no outcome.
+    r = client.post(f"/cases/{case.id}/decision", data={**typed, "decision-outcome": "recommend"})
+    assert r.status_code == 422 and "Choose the decision." in r.get_data(as_text=True)
+    assert _decision_events(case.id) == []
+
+
+def test_a_decision_recorded_meanwhile_by_another_is_refused_for_that(api, people, make_case, browser_of):
+    case = make_case("committee_review")
+    client = browser_of(people["pat"])
+    client.get(f"/cases/{case.id}")
+    assert fire(api(people["pat"]), case.id, "defer", case.version, comment="Await FCM.", data=DECISION).status_code == 200
+    r = client.post(f"/cases/{case.id}/decision", data={
+        "decision-version": case.version, "decision-outcome": "approve", "decision-meeting_reference": "2026.PF14.3"})
+    assert r.status_code == 409
+    assert "'approve' is not available while the case is deferred." in html.unescape(r.get_data(as_text=True))
+    assert [e.action for e in _decision_events(case.id)] == ["defer"]

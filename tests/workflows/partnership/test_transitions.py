@@ -245,7 +245,8 @@ def test_council_is_not_offered_an_adoption_the_inventory_now_rules_out_and_is_t
     body = api(people["jordan"]).get(f"/api/v1/cases/{case.id}").get_json()
     assert body["allowed_transitions"] == ["decline"]
     page = browse(people["jordan"]).get(f"/cases/{case.id}").get_data(as_text=True)
-    assert "/actions/approve" not in page and "The inventory changed since the proposal was checked" in page
+    assert "/actions/approve" not in page and 'value="approve"' not in page  # (nor as the decision's outcome)
+    assert "/actions/decline" in page and "The inventory changed since the proposal was checked" in page
     # Who can mend it is named: administrators keep the inventory, not the Healthy City Office.
     assert "or ask an administrator (who keeps the inventory) to correct it." in page
 
