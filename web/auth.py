@@ -57,7 +57,7 @@ def sign_in_first():
 
 
 @bp.app_errorhandler(CSRFError)
-def form_expired(_err: CSRFError):
+def form_expired(err: CSRFError):
     """Answer a form whose CSRF token is missing or no longer matches: sent from a tab opened
     before the person signed out, in or changed their password, or left open past its time.
 
@@ -65,6 +65,9 @@ def form_expired(_err: CSRFError):
     anyone else signs in first, and then goes back there. (Werkzeug's "The CSRF session token is
     missing" told them neither what happened nor what to do.)
     """
+    # (Logged: a form refused here, and sent nowhere, had left no trace at all.)
+    log.warning("form refused on %s %r: %s, for %s from %s", request.method, request.path, err.description,
+                current_user.username if current_user.is_authenticated else "-", request.remote_addr)
     back = _same_site_referrer()
     message = "The form was not accepted: its page had been open since before you last signed in or out, or too long."
     if current_user.is_authenticated:

@@ -353,13 +353,17 @@ def test_a_username_is_signed_in_whatever_its_capitals(app, make_user, make_app)
     assert app.test_client().post("/login", data={"username": "TINA", "password": TEST_PASSWORD}).status_code == 302
 
 
-def test_csrf_is_required_on_forms(app, make_user):
+def test_csrf_is_required_on_forms(app, make_user, caplog):
     make_user("ann", "staff")
     app.config["WTF_CSRF_ENABLED"] = True
     client = app.test_client()
-    r = client.post("/login", data={"username": "ann", "password": TEST_PASSWORD})
+    with caplog.at_level(logging.WARNING, logger="accord.security"):
+        r = client.post("/login", data={"username": "ann", "password": TEST_PASSWORD},
+                        environ_base={"REMOTE_ADDR": "203.0.113.9"})
     assert r.status_code == 302 and r.headers["Location"].startswith("/login")
     assert client.get("/").status_code == 302  # not signed in
+    # Refused and sent elsewhere, it had left no trace in the log.
+    assert caplog.messages == ["form refused on POST '/login': The CSRF token is missing., for - from 203.0.113.9"]
 
 
 def test_a_form_sent_from_a_tab_opened_before_signing_out_says_what_happened(app, make_user):
