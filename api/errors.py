@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from api.parse import BodyRefused
+from models.liveness import said, unreachable
 from workflows.errors import WorkflowError
 
 log = logging.getLogger("accord.api")
@@ -81,13 +82,15 @@ def register(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     def database_unavailable(err: DBAPIError):
-        # The database did not answer (stopped, unreachable, restarting; or gave up a statement):
+        # The database did not answer (stopped, unreachable, restarting; SQLite's file locked):
         # every request failed with a bare 500 and three tracebacks, the error page itself failing
         # as it asked who was signed in. One line is logged, and the answer says to try again;
-        # the transaction was rolled back, so nothing was changed.
-        said = str(getattr(err, "orig", None) or err).strip()
-        log.error("database unavailable on %s %r: %s", request.method, request.path,
-                  said.splitlines()[0] if said else type(err).__name__)
+        # the transaction was rolled back, so nothing was changed. A statement refused (a
+        # deadlock, an unknown column) is a fault, answered and logged as one.
+        if not unreachable(err):
+            return unexpected(err)
+        (log if is_api_request() else web_log).error("database unavailable on %s %r: %s", request.method,
+                                                     request.path, said(err))
         headers = {"Retry-After": "30"}
         if is_api_request():
             return error_response(503, UNAVAILABLE, headers=headers)

@@ -7,8 +7,8 @@ import sys
 import click
 from flask import Flask
 
-#: The exit status of a command that could not use the database (unreachable, or without its
-#: tables): apart from 1, which `flask audit verify` gives a trail that fails its check, so that
+#: The exit status of a command that could not reach or use the database (refused, lost, its file
+#: missing or locked, or never migrated): apart from 1, which `flask audit verify` gives a trail that fails its check, so that
 #: a scheduled check tells "the database is down" from "the trail was rewritten".
 DATABASE_FAILED = 4
 
@@ -23,8 +23,8 @@ def register_commands(app: Flask) -> None:
 
 def database_faults_in_one_line(app: Flask) -> None:
     """Make every command of the app's (those of the workflows and reports too, once registered)
-    say in one line that the database failed it, and exit with DATABASE_FAILED: pointed at a
-    database that did not answer, each printed some 140 lines and two tracebacks, and exited 1."""
+    say in one line that the database could not be reached, and exit with DATABASE_FAILED: pointed
+    at a database that did not answer, each printed some 140 lines and two tracebacks, and exited 1."""
     def wrap(command: click.Command) -> None:
         if isinstance(command, click.Group):
             for inner in command.commands.values():
@@ -37,16 +37,21 @@ def database_faults_in_one_line(app: Flask) -> None:
 
 
 def _said(callback):
-    from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.exc import DBAPIError
+
+    from models.liveness import missing_table, said, unreachable
 
     @functools.wraps(callback)
     def run(*args, **kwargs):
         try:
             return callback(*args, **kwargs)
-        except (OperationalError, InterfaceError) as err:
-            said = str(getattr(err, "orig", None) or err).strip()
-            click.echo(f"Accord cannot use its database: {said.splitlines()[0] if said else type(err).__name__}",
-                       err=True)
+        except DBAPIError as err:
+            if missing_table(err):
+                click.echo(f"Accord's database lacks its tables ({said(err)}): run `flask init-db` first.", err=True)
+            elif unreachable(err):
+                click.echo(f"Accord cannot use its database: {said(err)}", err=True)
+            else:
+                raise  # (a statement refused: a fault, with its traceback)
             sys.exit(DATABASE_FAILED)
 
     run._database_said = True

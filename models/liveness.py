@@ -44,3 +44,35 @@ def with_keepalives(options: dict) -> dict:
     """
     keepalives = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
     return {**options, "connect_args": {**keepalives, **options.get("connect_args", {})}}
+
+
+#: What SQLite says when its file cannot be used now: missing, locked past the busy wait, failing.
+_SQLITE_UNAVAILABLE = ("unable to open database file", "database is locked", "disk i/o error", "database or disk is full")
+
+
+def unreachable(err: exc.DBAPIError) -> bool:
+    """Return whether a database error says the database cannot be reached or used just now (not
+    that a statement was wrong): a connection refused, lost or closed; SQLite's file missing or
+    locked. A deadlock, a cancelled statement or an unknown column is a fault to trace, not an
+    outage to wait out."""
+    if err.connection_invalidated or isinstance(err, exc.InterfaceError):
+        return True
+    orig = getattr(err, "orig", None)
+    if type(orig).__module__.startswith("psycopg"):
+        # psycopg's OperationalError itself is a connection's failure; its subclasses (deadlock,
+        # serialization, cancelled statement, ...) are the server refusing a statement.
+        return type(orig).__name__ == "OperationalError"
+    return str(orig).strip().lower().startswith(_SQLITE_UNAVAILABLE)
+
+
+def missing_table(err: exc.DBAPIError) -> bool:
+    """Return whether a database error says a table is missing: the database was never migrated
+    to this version (`flask init-db` not run)."""
+    orig = getattr(err, "orig", None)
+    return type(orig).__name__ == "UndefinedTable" or str(orig).strip().lower().startswith("no such table")
+
+
+def said(err: exc.DBAPIError) -> str:
+    """Return the first line of what the driver said of a database error."""
+    text = str(getattr(err, "orig", None) or err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

@@ -88,3 +88,24 @@ def test_a_command_the_database_fails_says_so_in_one_line_with_a_status_of_its_o
         assert result.output.startswith("Accord cannot use its database: ") and result.output.count("\n") == 1, (
             args, result.output)
         assert "Traceback" not in result.output
+
+
+def test_a_statement_the_database_refuses_is_a_fault_not_an_outage(app, make_user, browse, caplog, monkeypatch):
+    # An unknown column (a bug) was answered "try again in a minute", and logged with no traceback.
+    from web import pages
+
+    monkeypatch.setattr(pages, "_MINE", text("SELECT no_such_column FROM cases"))
+    client = browse(make_user("ann", "staff"))
+    with caplog.at_level(logging.ERROR):
+        r = client.get("/")
+    assert r.status_code == 500 and "Retry-After" not in r.headers
+    [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert record.name == "accord.web" and record.exc_info is not None
+
+
+def test_a_command_on_a_database_never_migrated_says_to_run_init_db(make_app, tmp_path):
+    never = make_app(_config(f"sqlite:///{tmp_path / 'empty.sqlite3'}"))
+    with never.app_context():
+        result = never.test_cli_runner().invoke(args=["users", "token", "ann"])
+    assert result.exit_code == 4
+    assert result.output == "Accord's database lacks its tables (no such table: users): run `flask init-db` first.\n"
