@@ -80,6 +80,7 @@ sign_in_failures_per_device = limiter.shared_limit(
 #: 10 a minute by default), counted as each one arrives: the failures above are counted once
 #: answered, so guesses sent at once from many machines were all checked before the first counted
 #: (8 at once passed a limit of 3). A person signing in, or a script fetching its token, stays far below it.
+#: A device that signed in as the username before is counted apart (sign_in_attempts_per_device_burst).
 sign_in_attempts_per_username_burst = limiter.shared_limit(
     lambda: current_app.config["ACCORD_LOGIN_USER_BURST_LIMIT"], "sign-in-per-username-burst",
     key_func=_submitted_username, methods=["POST"], exempt_when=known_device,

@@ -50,6 +50,7 @@ def known_device() -> str | None:
 
 
 def unknown_device() -> bool:
+    """Return whether this sign-in comes from no device known for its username (known_device)."""
     return known_device() is None
 
 

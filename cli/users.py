@@ -9,7 +9,7 @@ from sqlalchemy import select
 from accounts.checks import gaps, new_warnings
 from accounts.errors import AccountError
 from accounts.service import activate_user, create_user, deactivate_user, ensure_roles
-from accounts.sign_in import expires_at, issue_token, revoke_tokens
+from accounts.sign_in import expires_at, issue_token, revoke_tokens, user_named
 from config import token_lifetime
 from extensions import db
 from models import User
@@ -27,16 +27,22 @@ def _user(session, username: str) -> User:
 
 @users.command("create")
 @click.argument("username")
-# Asked for, unseen and twice, when not given: given on the command line, it shows in `ps` to
-# every local user and stays in the shell's history.
-@click.option("--password", prompt="Initial password", hide_input=True, confirmation_prompt=True,
-              help="The initial password (asked for, unseen, when left out).")
+@click.option("--password", default=None, help="The initial password (asked for, unseen, when left out).")
 @click.option("--role", "roles", multiple=True, required=True, help="A role; repeat for several.")
 @click.option("--department", required=True, help="The department (created if new).")
 @click.option("--name", "full_name", default=None, help="The person's full name.")
 @click.option("--email", default=None, help="Where notifications go.")
 def create(username, password, roles, department, full_name, email) -> None:
     """Create a user."""
+    if password is None:
+        # Asked for, unseen and twice: given on the command line, it shows in `ps` to every local
+        # user and stays in the shell's history. Asked once the rest is known to be right (the
+        # options given, the name free), not typed twice for nothing; and outside the write
+        # transaction, which would hold every writer back while it is typed.
+        if (taken := user_named(db.session, username.strip())) is not None:
+            raise click.ClickException(f"A user named '{taken.username}' already exists.")
+        db.session.rollback()
+        password = click.prompt("Initial password", hide_input=True, confirmation_prompt=True)
     try:
         with write_transaction(db.session) as session:
             ensure_roles(session)

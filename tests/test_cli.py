@@ -307,3 +307,9 @@ def test_a_password_left_out_is_asked_for_unseen_and_twice(app):
     assert r.exit_code == 0, r.output
     assert "Initial password: \nRepeat for confirmation: \n" in r.output and "a long enough pw" not in r.output
     assert app.test_client().post("/login", data={"username": "ann", "password": "a long enough pw"}).status_code == 302
+    # Not asked for when the command cannot succeed: an option missing, or the name taken.
+    r = app.test_cli_runner().invoke(args=["users", "create", "bob", "--department", "X"], input="x\nx\n")
+    assert r.exit_code == 2 and "Missing option '--role'" in r.output and "Initial password" not in r.output
+    r = app.test_cli_runner().invoke(args=["users", "create", "ANN", "--role", "staff", "--department", "X"],
+                                      input="x\nx\n")
+    assert r.exit_code == 1 and "A user named 'ann' already exists." in r.output and "Initial password" not in r.output

@@ -84,6 +84,36 @@ def waiting_for(case) -> str | None:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
+def _steps(case, wf) -> list:
+    """Return the steps the person may take on the case now, as its page offers them: those that
+    move the request on first, then those that send it back or end it ("Cancel the trip" stood
+    above "Mark as travelled", and Tab reached "Return the report" first)."""
+    triggers = sorted(allowed_triggers(current_user, case, wf), key=lambda trigger: trigger in SENDS_BACK_OR_ENDS)
+    return [wf.candidates(trigger, case.state)[0] for trigger in triggers]
+
+
+def _decided(wf, steps: list) -> list:
+    """Return the steps whose form is decided together (a committee's approval, deferral, refusal)."""
+    return [t for t in steps if payload_form(wf, t).decided_together]
+
+
+def _step_of(wf, case, trigger: str):
+    """Return the transition a trigger names on the case: the one from its state, else the first
+    of that name (a step gone meanwhile is refused by the engine, for that)."""
+    return (wf.candidates(trigger, case.state) or [t for t in wf.transitions if t.trigger == trigger])[0]
+
+
+def _rekeyed(form, form_class, prefix: str, **data):
+    """Return what was typed into a form sent back as the form the page offers now, with its
+    errors: the one decision form, or one outcome's own form, when the outcomes on offer changed
+    between the page's loading and its sending (an adoption ruled out meanwhile)."""
+    again = form_class(prefix=prefix, formdata=None, data={**form.data, **data})
+    for name, field in again._fields.items():
+        if name in form._fields:
+            field.errors = list(form[name].errors)
+    return again
+
+
 def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | None = None, forms=None,
                 comment_form: CommentForm | None = None):
     """Render the case page with its data, actions and timeline."""
@@ -92,18 +122,19 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
     wf = registry.get(case.workflow)
     events = case_events(db.session, case.id)
     score = scoring_context(case).get("aggregate") or {}
-    triggers = allowed_triggers(current_user, case, wf)
-    forms = forms or {}
-    # The steps that move the request on first, then those that send it back or end it: "Cancel
-    # the trip" stood above "Mark as travelled", and Tab reached "Return the report" first.
-    steps = [wf.candidates(trigger, case.state)[0] for trigger in sorted(triggers, key=lambda trigger:
-                                                                        trigger in SENDS_BACK_OR_ENDS)]
-    decided = [t for t in steps if payload_form(wf, t).decided_together]
+    steps = _steps(case, wf)
+    decided = _decided(wf, steps)
+    forms = dict(forms or {})
     if len(decided) < 2:  # (one outcome alone: its own form, as any step's)
+        if decided and DECISION in forms:
+            forms[decided[0].trigger] = _rekeyed(forms.pop(DECISION), payload_form(wf, decided[0]), decided[0].trigger)
         decided = []
+    for t in decided:
+        if t.trigger in forms:  # (one outcome's own form sent, where the page now offers the choice)
+            forms[DECISION] = _rekeyed(forms.pop(t.trigger), choosing(payload_form(wf, t)), DECISION, outcome=t.trigger)
     if status >= 400:  # the forms the page shows again: not an action the case has moved past
-        refused(*(form for key, form in forms.items() if key in triggers or (key == DECISION and decided)),
-                comment_form)
+        shown = {t.trigger for t in steps} | ({DECISION} if decided else set())
+        refused(*(form for key, form in forms.items() if key in shown), comment_form)
     actions = []
     for t in steps:
         if t in decided:
@@ -138,9 +169,9 @@ def _decision_action(case, outcomes: list, form=None) -> dict:
     form = form or form_class(prefix=DECISION, formdata=None, data=form_class.starting_data(case))
     form.outcome.choices = [(t.trigger, t.title) for t in outcomes]
     form.version.data, form.version.raw_data = case.version, None
-    needed = [t.title for t in outcomes if t.comment_required]
+    needed = either([t.title for t in outcomes if t.comment_required])
     form.comment.label.text = "Comment"
-    form.comment.description = f"Required to {either(needed)[:1].lower()}{either(needed)[1:]}." if needed else "Optional."
+    form.comment.description = f"Required to {needed[:1].lower()}{needed[1:]}." if needed else "Optional."
     return {"trigger": DECISION, "transition": None, "form": form, "legend": form_class.decided_together,
             "outcomes": outcomes}
 
@@ -158,8 +189,7 @@ def case_action(case_id: int, trigger: str):
     """Fire a trigger from the case page's form."""
     case = _load(case_id)
     wf = registry.get(case.workflow)
-    candidates = wf.candidates(trigger, case.state) or [t for t in wf.transitions if t.trigger == trigger]
-    form = payload_form(wf, candidates[0])(prefix=trigger) if candidates else None
+    form = payload_form(wf, _step_of(wf, case, trigger))(prefix=trigger) if trigger in wf.triggers() else None
     return _take_step(case, trigger, form, trigger)
 
 
@@ -169,22 +199,33 @@ def case_decision(case_id: int):
     """Record a decision from the case page's one form for its outcomes (_decision_action)."""
     case = _load(case_id)
     wf = registry.get(case.workflow)
-    offered = [wf.candidates(trigger, case.state)[0] for trigger in allowed_triggers(current_user, case, wf)]
-    offered = [t for t in offered if payload_form(wf, t).decided_together]
     outcomes = decision_triggers(wf)
+    if not outcomes:  # (a workflow with no such decision)
+        return _step_refused(case, DECISION, InvalidTransition("There is no decision to record on this request."))
     chosen = request.form.get(f"{DECISION}-outcome")
-    if chosen not in outcomes:  # none chosen: the form again, saying so (if there is still one)
-        if len(offered) < 2:
-            return _step_refused(case, DECISION, InvalidTransition("There is no decision for you to record on "
-                                                                   "this request now."))
-        form = choosing(payload_form(wf, offered[0]))(prefix=DECISION)
-        form.outcome.choices = [(t.trigger, t.title) for t in offered]
-        form.validate()
-        form.outcome.data, form.outcome.errors = None, ["Choose the decision."]  # (not one of them: none)
-        return render_case(case, 422, forms={DECISION: form})
-    form = choosing(payload_form(wf, next(t for t in wf.transitions if t.trigger == chosen)))(prefix=DECISION)
-    form.outcome.choices = [(trigger, trigger) for trigger in outcomes]  # (checked as the step it names)
-    return _take_step(case, chosen, form, DECISION)
+    if chosen in outcomes:
+        form = choosing(payload_form(wf, _step_of(wf, case, chosen)))(prefix=DECISION)
+        form.outcome.choices = [(trigger, trigger) for trigger in outcomes]  # (checked as the step it names)
+        return _take_step(case, chosen, form, DECISION)
+    # None chosen (or none of the decision's): the form again, saying so; but first, as for any
+    # step, a case changed since the page was loaded is said to have (the form sent again, with
+    # an outcome, would act on a case its sender had not seen), and a decision gone is gone.
+    offered = _decided(wf, _steps(case, wf))
+    form = choosing(payload_form(wf, _step_of(wf, case, outcomes[0])))(prefix=DECISION)
+    form.outcome.choices = [(t.trigger, t.title) for t in offered]
+    form.validate()
+    form.outcome.data, form.outcome.errors = None, ["Choose the decision."]
+    version = form.version.data if isinstance(form.version.data, int) else None
+    try:
+        engine.check_step(current_user, case, offered[0].trigger if offered else outcomes[0], version)
+    except StaleVersion as err:
+        return _step_refused(case, DECISION, err, form)
+    except WorkflowError as err:
+        return _step_refused(case, DECISION, err)
+    if len(offered) == 1:
+        return _step_refused(case, DECISION, InvalidTransition(
+            f"Only one decision is open to you on this request now: {offered[0].title}."), form)
+    return render_case(case, 422, forms={DECISION: form})
 
 
 def _take_step(case, trigger: str, form, key: str):
@@ -208,7 +249,7 @@ def _take_step(case, trigger: str, form, key: str):
         except WorkflowError as err:
             return _step_refused(case, key, err)
         return render_case(case, 422, forms={key: form})  # which says what to correct
-    step = (wf.candidates(trigger, case.state) or [t for t in wf.transitions if t.trigger == trigger])[0].title
+    step = _step_of(wf, case, trigger).title
     try:
         case = engine.fire(db.session, current_user, case.id, trigger, form.version.data,
                            comment=form.comment.data, payload=form.payload() if hasattr(form, "payload") else None)

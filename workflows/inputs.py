@@ -67,6 +67,8 @@ def without_removals(sent: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_draft(wf: Workflow, data: Any) -> dict[str, Any]:
+    """Return a request's data as stored, checked against its workflow's schema as a draft (fields
+    may be missing, none may be wrong), or refuse it naming each field at fault under `data`."""
     if not isinstance(data, dict):
         raise ValidationFailed("The data must be an object.", {"data": ["Must be an object."]})
     schema = shared(wf.data_schema)
@@ -77,6 +79,8 @@ def load_draft(wf: Workflow, data: Any) -> dict[str, Any]:
 
 
 def check_version(case: Case, version: Any) -> None:
+    """Refuse a version that is not a whole number (naming `version`), or not the case's now
+    (StaleVersion: someone changed it since the caller loaded it)."""
     if isinstance(version, bool) or not isinstance(version, int):
         raise ValidationFailed("Give the version you last saw.", {"version": ["Required: the case's version."]})
     if case.version != version:
@@ -85,6 +89,8 @@ def check_version(case: Case, version: Any) -> None:
 
 
 def load_payload(t: Transition, payload: Any) -> tuple[dict, dict]:
+    """Return a step's data as its schema loads it and as it is recorded (JSON), or refuse it naming
+    each field at fault under `data` (data sent to a step that takes none included)."""
     if payload is None:
         payload = {}
     if not isinstance(payload, dict):
@@ -110,6 +116,8 @@ def comment_text(comment: Any) -> str | None:
 
 
 def check_comment(t: Transition | None, comment: Any) -> str | None:
+    """Return the comment of a step (or, with no step, of a comment alone, which must say
+    something) as recorded, or refuse it naming `comment` when the step requires one."""
     comment = comment_text(comment)
     if t is None and not comment:
         raise ValidationFailed("Write a comment.", {"comment": ["A comment cannot be empty."]})

@@ -190,3 +190,60 @@ def test_a_decision_recorded_meanwhile_by_another_is_refused_for_that(api, peopl
     assert r.status_code == 409
     assert "'approve' is not available while the case is deferred." in html.unescape(r.get_data(as_text=True))
     assert [e.action for e in _decision_events(case.id)] == ["defer"]
+
+
+def test_a_decision_sent_without_its_outcome_on_a_case_changed_meanwhile_says_so(api, people, make_case,
+                                                                                   browser_of):
+    # Sent back for its outcome, the form carried the new version, and the decision then sent was
+    # recorded on a case its sender had never seen (a comment "Sponsor withdrew" added meanwhile).
+    case = make_case("committee_review")
+    seen = case.version  # (the version Pat's page was loaded at)
+    assert api(people["hana"]).post(f"/api/v1/cases/{case.id}/comments",
+                                    json={"comment": "Sponsor withdrew: do not approve."}).status_code == 201
+    r = browser_of(people["pat"]).post(f"/cases/{case.id}/decision", data={
+        "decision-version": seen, "decision-meeting_reference": "2026.PF14.3"})
+    page = html.unescape(r.get_data(as_text=True))
+    assert r.status_code == 409 and "This request was changed since you opened this page" in page
+    assert 'value="2026.PF14.3"' in page  # (what was typed, to send again once the change is read)
+
+
+def test_when_one_outcome_is_left_what_was_typed_goes_to_its_own_form(people, make_case, browser_of):
+    # Adoption ruled out meanwhile (another proposal adopted the same partnership): a decline sent
+    # with a slip came back as a blank form, with no message; with no outcome chosen, the page said
+    # there was no decision to record, above the Decline form.
+    case = make_case("council_review")
+    make_case("adopted", owner="rossi", title="Sao Paulo again")
+    client = browser_of(people["jordan"])
+    typed = {"decision-version": case.version, "decision-meeting_reference": "CC15 item 4",
+             "decision-motion": "That Council decline the revival."}
+    r = client.post(f"/cases/{case.id}/decision", data={**typed, "decision-outcome": "decline",
+                                                         "decision-comment": "Already revived."})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and not _outcomes(page)
+    assert 'name="decline-meeting_reference"' in page and 'value="CC15 item 4"' in page
+    assert "That Council decline the revival.</textarea>" in page and 'href="#decline-meeting_reference"' in page
+    r = client.post(f"/cases/{case.id}/decision", data=typed)
+    page = html.unescape(r.get_data(as_text=True))
+    assert r.status_code == 409 and "Only one decision is open to you on this request now: Decline." in page
+    assert "That Council decline the revival.</textarea>" in page
+    assert _decision_events(case.id)[-1].action == "approve"  # (the committee's: nothing more recorded)
+
+
+def test_a_step_sent_from_its_own_form_comes_back_in_the_one_decision_form(people, make_case, browser_of):
+    # A page loaded when adoption was the only outcome (or from before the one form) posts to the
+    # step's own address: refused, its fields were lost, and the summary linked to fields not on the page.
+    case = make_case("committee_review")
+    r = browser_of(people["pat"]).post(f"/cases/{case.id}/actions/defer", data={
+        "defer-version": case.version, "defer-meeting_reference": "2026.PF14.3", "defer-motion": "To defer."})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'href="#decision-comment"' in page
+    assert re.search(r'<input checked id="decision-outcome-\d+" name="decision-outcome"[^>]* value="defer">', page)
+    assert 'value="2026.PF14.3"' in page and "To defer.</textarea>" in page
+
+
+def test_a_workflow_with_no_such_decision_refuses_one(people, make_case, browser_of, api, make_user):
+    owner = make_user("sam", "staff")
+    trip = api(owner).post("/api/v1/cases", json={"workflow": "travel", "title": "Trip", "goals": ["research"],
+                                                  "data": {}}).get_json()
+    r = browser_of(owner).post(f"/cases/{trip['id']}/decision", data={"decision-outcome": "approve"})
+    assert r.status_code == 409 and "There is no decision to record on this request." in r.get_data(as_text=True)
