@@ -178,5 +178,5 @@ def test_a_connection_lost_during_a_requests_reads_is_replaced(app, make_app, ot
 
     small.add_url_rule("/test-lost", "test_lost", page)
     client = small.test_client()
-    assert client.get("/test-lost").status_code == 500  # (the error page: the database went away)
+    assert client.get("/test-lost").status_code == 503  # (the error page: the database went away)
     assert client.get("/test-read").status_code == 200  # the pool's one connection came back
