@@ -9,9 +9,12 @@ from alembic import context
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# alembic.ini's logging is for a process that has none of its own. Accord's commands run the
+# migrations inside the app, whose logging is set up already (app.py): reading the file there set
+# the root logger to WARNING, so the command's INFO lines after the upgrade were lost, and bound a
+# handler to the stderr of that moment, which a long-lived process (the tests) later closed.
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

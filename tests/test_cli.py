@@ -1,6 +1,7 @@
 """The commands of api.md: init-db, users create/token, criteria check."""
 from __future__ import annotations
 
+import logging
 import os
 from datetime import datetime
 
@@ -95,6 +96,19 @@ def test_init_db_is_idempotent(app):
         r = run(app, "init-db")
         assert r.exit_code == 0, r.output
     assert db.session.scalar(select(func.count(Partnership.id))) == before
+
+
+def test_a_command_that_migrates_goes_on_logging_what_it_does(app, caplog):
+    # Alembic's env.py set up logging from alembic.ini: the root logger went to WARNING with one
+    # handler on the stream of that moment, so a command's INFO lines after `upgrade` were lost,
+    # and a long-lived process later wrote to a closed stream.
+    caplog.set_level(logging.NOTSET)  # (the levels are the app's own)
+    root = logging.getLogger()
+    before = (root.level, list(root.handlers))
+    assert run(app, "init-db").exit_code == 0
+    assert (root.level, list(root.handlers)) == before
+    logging.getLogger("accord.engine").info("after the migration")
+    assert "after the migration" in caplog.messages
 
 
 def test_the_demo_inventory_was_there_before_the_demo_requests_that_name_it(database_template, tmp_path, make_app):
