@@ -400,7 +400,7 @@ def test_a_user_added_while_another_administrator_saves_the_details_both_succeed
     assert db.session.scalar(select(User.id).where(User.username == "newbie")) is not None
 
 
-def test_a_downgrade_below_the_account_trail_is_refused_once_it_holds_events(app, make_user, browse, capfd,
+def test_a_downgrade_below_the_account_trail_is_refused_once_it_holds_events(app, make_user, browse, caplog,
                                                                             monkeypatch):
     # Downgraded, the account chains stayed (the trail is append-only) and the code before named
     # them as forged; upgraded again, their heads were gone and verify named them as erased.
@@ -418,9 +418,9 @@ def test_a_downgrade_below_the_account_trail_is_refused_once_it_holds_events(app
     # dropped, and upgraded again the trail failed its check at every case event.
     monkeypatch.setenv("ACCORD_DOWNGRADE_DISCARDING_ROW_DIGESTS", "1")
     monkeypatch.setenv("ACCORD_DOWNGRADE_DISCARDING_DECISION_SCORES", "1")
-    with pytest.raises(SystemExit):  # (Flask-Migrate prints the refusal, and exits 1)
+    with pytest.raises(SystemExit):  # (Flask-Migrate logs the refusal, and exits 1)
         downgrade(revision="0015_relief_triage_due")
-    assert "Cannot downgrade below 0016_account_heads: the audit trail holds 1 event(s) of accounts" in capfd.readouterr().err
+    assert "Cannot downgrade below 0016_account_heads: the audit trail holds 1 event(s) of accounts" in caplog.text
     db.session.remove()
     assert db.session.scalar(text("SELECT version_num FROM alembic_version")) == head
     result = app.test_cli_runner().invoke(args=["audit", "verify"])

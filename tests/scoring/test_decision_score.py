@@ -53,7 +53,7 @@ def test_a_request_not_yet_decided_is_scored_under_the_criteria_in_force(app, ap
     assert api(cast["cao"]).get(f"/api/v1/cases/{case.id}").get_json()["score"] == now
 
 
-def test_a_downgrade_that_would_drop_the_kept_scores_is_refused(app, api, cast, in_triage, capfd):
+def test_a_downgrade_that_would_drop_the_kept_scores_is_refused(app, api, cast, in_triage, caplog):
     import pytest
     from flask_migrate import downgrade
 
@@ -63,7 +63,7 @@ def test_a_downgrade_that_would_drop_the_kept_scores_is_refused(app, api, cast, 
     with pytest.raises(SystemExit):
         downgrade(revision="0019_event_row_digest")
     assert ("Cannot downgrade below 0020_score_at_decision: 1 decided request(s) keep the score they were decided "
-            "with") in capfd.readouterr().err
+            "with") in caplog.text
     db.session.remove()
     assert verify_all(db.session)[2] == []
 
