@@ -6,11 +6,13 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from api.parse import BodyRefused
 from models.liveness import said, unreachable
 from workflows.errors import WorkflowError
+from workflows.transaction import COMMIT_SENT
 
 log = logging.getLogger("accord.api")
 web_log = logging.getLogger("accord.web")
@@ -21,6 +23,11 @@ CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_fo
          500: "internal_error", 503: "unavailable"}
 #: What a request is answered when the database does not answer.
 UNAVAILABLE = "Accord cannot reach its database just now; nothing was changed. Try again in a minute."
+#: ... and when every connection to it is in use (the pool waited its pool_timeout in vain).
+BUSY = "Accord is too busy to answer just now; nothing was changed. Try again in a minute."
+#: ... and when the request had sent its changes to be saved: whether they were is not known.
+UNCERTAIN = ("Accord lost its database while saving what you sent: it may or may not have been saved. "
+             "Look at the request again in a minute, before you send anything twice.")
 
 
 def error_response(status: int, message: str, code: str | None = None, errors: dict | None = None,
@@ -89,12 +96,22 @@ def register(app: Flask) -> None:
         # deadlock, an unknown column) is a fault, answered and logged as one.
         if not unreachable(err):
             return unexpected(err)
-        (log if is_api_request() else web_log).error("database unavailable on %s %r: %s", request.method,
-                                                     request.path, said(err))
+        return unavailable("database unavailable", said(err), UNAVAILABLE)
+
+    @app.errorhandler(PoolTimeout)
+    def pool_exhausted(err: PoolTimeout):
+        # Every connection the pool may open was in use for pool_timeout seconds: an overload to
+        # wait out, like a database that does not answer, not a fault with a traceback.
+        return unavailable("database busy", str(err).splitlines()[0], BUSY)
+
+    def unavailable(what: str, detail: str, message: str):
+        (log if is_api_request() else web_log).error("%s on %s %r: %s", what, request.method, request.path, detail)
+        if request.environ.get(COMMIT_SENT):
+            message = UNCERTAIN
         headers = {"Retry-After": "30"}
         if is_api_request():
-            return error_response(503, UNAVAILABLE, headers=headers)
-        return app.jinja_env.get_template("unavailable.html").render(message=UNAVAILABLE), 503, headers
+            return error_response(503, message, headers=headers)
+        return app.jinja_env.get_template("unavailable.html").render(message=message), 503, headers
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception):

@@ -59,9 +59,11 @@ def unreachable(err: exc.DBAPIError) -> bool:
         return True
     orig = getattr(err, "orig", None)
     if type(orig).__module__.startswith("psycopg"):
-        # psycopg's OperationalError itself is a connection's failure; its subclasses (deadlock,
-        # serialization, cancelled statement, ...) are the server refusing a statement.
-        return type(orig).__name__ == "OperationalError"
+        # psycopg's OperationalError itself is a connection's failure, and so is its
+        # ConnectionTimeout (a host that is off, firewalled or cut off says nothing: the attempt
+        # times out); its other subclasses (deadlock, serialization, cancelled statement, ...) are
+        # the server refusing a statement.
+        return type(orig).__name__ in ("OperationalError", "ConnectionTimeout")
     return str(orig).strip().lower().startswith(_SQLITE_UNAVAILABLE)
 
 

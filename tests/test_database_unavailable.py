@@ -109,3 +109,90 @@ def test_a_command_on_a_database_never_migrated_says_to_run_init_db(make_app, tm
         result = never.test_cli_runner().invoke(args=["users", "token", "ann"])
     assert result.exit_code == 4
     assert result.output == "Accord's database lacks its tables (no such table: users): run `flask init-db` first.\n"
+
+
+def _silent_server():
+    """Return a listening socket that never answers: a database host that is off, firewalled or
+    cut off, as a connection sees it (the attempt waits, then times out)."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)  # (the kernel takes the connections; no one reads what they send)
+    return server
+
+
+def test_a_database_host_that_says_nothing_is_an_outage_too(app, make_app, caplog):
+    # psycopg says ConnectionTimeout, not OperationalError itself: every command printed a
+    # traceback and exited 1, as `audit verify` does for a trail that fails its check.
+    server = _silent_server()
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{server.getsockname()[1]}/test?connect_timeout=1"
+    try:
+        silent = make_app(_config(url))
+        with silent.app_context():
+            result = silent.test_cli_runner().invoke(args=["audit", "verify"])
+        assert result.exit_code == 4, result.output
+        assert result.output == "Accord cannot use its database: connection timeout expired\n"
+        with caplog.at_level(logging.INFO):
+            health = silent.test_client().get("/healthz")
+            page = silent.test_client().get("/api/v1/cases", headers={"Authorization": "Bearer x"})
+    finally:
+        server.close()
+    assert health.status_code == 503 and health.get_json()["database"] == "unreachable"
+    assert page.status_code == 503 and page.get_json()["error"] == "unavailable"
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def _one_connection_app(app, make_app):
+    """Return an app on the test's database whose pool holds one connection and waits 0.2 s for it."""
+    options = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_size": 1, "max_overflow": 0, "pool_timeout": 0.2}
+    return make_app({**app.config, "SQLALCHEMY_ENGINE_OPTIONS": options})
+
+
+def test_every_connection_in_use_is_answered_503_not_a_traceback(app, make_user, api, make_app, caplog):
+    # A full pool raised SQLAlchemy's TimeoutError, which is no driver's error: pages answered
+    # 500 with a traceback, and /healthz logged one at every probe of the load balancer.
+    token = api(make_user("ann", "staff")).token
+    small = _one_connection_app(app, make_app)
+    with small.app_context(), db.engine.connect():  # (a request that holds the one connection)
+        with caplog.at_level(logging.INFO):
+            health = small.test_client().get("/healthz")
+            answer = small.test_client().get("/api/v1/cases", headers={"Authorization": f"Bearer {token}"})
+    assert health.status_code == 503 and health.get_json() == {"status": "error", "database": "busy"}
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "30"
+    assert answer.get_json()["message"] == "Accord is too busy to answer just now; nothing was changed. Try again in a minute."
+    [said] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert said.getMessage().startswith("database busy on GET '/api/v1/cases': QueuePool limit of size 1 overflow 0")
+    assert not said.exc_info
+    assert small.test_client().get("/healthz").status_code == 200  # (the connection back, all is well)
+
+
+def test_a_database_lost_while_saving_is_not_said_to_have_changed_nothing(app, make_user, api, monkeypatch):
+    # The connection failed at COMMIT: what was sent may be saved. "Nothing was changed" had the
+    # person (or a script) send it again, and a case created twice.
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    from workflows import engine
+    from workflows.transaction import _wrote
+
+    ann = make_user("ann", "staff")
+    case = engine.create_case(db.session, ann, "travel", "Trip", ["research"], {})
+    client = api(ann)
+
+    def lost(session):
+        if not _wrote(session):
+            return  # (a request's reads end with a COMMIT too, before its write begins)
+        raise OperationalError("COMMIT", None, Exception("server closed the connection unexpectedly"),
+                               connection_invalidated=True)
+
+    event.listen(Session, "before_commit", lost)
+    try:
+        r = client.post(f"/api/v1/cases/{case.id}/comments", json={"comment": "Seen."})
+    finally:
+        event.remove(Session, "before_commit", lost)
+    assert r.status_code == 503
+    assert r.get_json()["message"] == ("Accord lost its database while saving what you sent: it may or may not have "
+                                       "been saved. Look at the request again in a minute, before you send anything "
+                                       "twice.")

@@ -8,6 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 import config as settings
 from extensions import db
@@ -79,6 +80,8 @@ def healthz():
     except DBAPIError:  # any fault of the database's means "not healthy", whatever its kind
         db.session.rollback()
         return {"status": "error", "database": "unreachable"}, 503
+    except PoolTimeout:  # (every connection in use: this process cannot serve a page either)
+        return {"status": "error", "database": "busy"}, 503
     try:
         found = frozenset(db.session.scalars(text("SELECT version_num FROM alembic_version")))
     except DBAPIError:  # (it answers, but has no alembic_version: never migrated)

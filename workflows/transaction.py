@@ -32,7 +32,7 @@ from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Iterator
 
-from flask import has_request_context
+from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -93,6 +93,10 @@ def _end_autocommit(info: dict, dbapi_connection) -> None:
         dbapi_connection.autocommit = False
 
 
+#: Set in a request's WSGI environment once a write transaction of the request has sent its COMMIT.
+COMMIT_SENT = "accord.commit_sent"
+
+
 @contextmanager
 def write_transaction(session: Session) -> Iterator[Session]:
     """Run the block in a fresh write transaction; commit on success, roll back on any error.
@@ -122,6 +126,10 @@ def write_transaction(session: Session) -> Iterator[Session]:
         with queue:
             try:
                 yield session
+                if has_request_context():
+                    # From here what the request sent may be saved, even if the database is lost
+                    # before it answers: the error page must not say that nothing was changed.
+                    request.environ[COMMIT_SENT] = True
                 _commit_keeping_state(session)
             except BaseException:
                 session.rollback()
