@@ -109,3 +109,18 @@ def test_a_backup_of_no_accord_database_is_refused_and_makes_none(app, make_app,
     finally:
         if len(urls) > 2:
             empty_pg_database("accord_backup_empty", drop=True)
+
+
+def test_a_backup_of_a_postgresql_database_that_does_not_exist_says_it_cannot_use_it(app, make_app, tmp_path):
+    # (The README names this case's status, 4, apart from the 1 of a database that is not Accord's.)
+    from sqlalchemy.engine import make_url
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("this run is on SQLite, whose missing file is refused as no Accord database (CI runs PostgreSQL)")
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).set(database="accord_no_such_database")
+    other = make_app(_config(url.render_as_string(hide_password=False)))
+    with other.app_context():
+        r = other.test_cli_runner().invoke(args=["backup", str(tmp_path / "b.bin")])
+    assert r.exit_code == 4
+    assert r.output.startswith("Accord cannot use its database: ") and 'database "accord_no_such_database" does not exist' in r.output
+    assert not (tmp_path / "b.bin").exists()
