@@ -18,7 +18,8 @@ from workflows import registry
 from workflows.access import can_view, permitted, refusal
 from workflows.audit import FOUND, jsonable, record_event, row_digest, settled
 from workflows.definition import Transition, Workflow
-from workflows.errors import Forbidden, GuardFailed, InvalidTransition, NotFound, StaleVersion, ValidationFailed
+from workflows.errors import (Forbidden, GuardFailed, InvalidTransition, NotFound, StaleVersion, ValidationFailed,
+                             WorkflowError)
 from workflows.inputs import (check_comment, check_goals, check_title, check_title_and_goals, check_version,
                              load_draft, load_payload, merge_patch, without_removals)
 from workflows.statements import by_id
@@ -300,6 +301,22 @@ def check_step(actor: User, case: Case, trigger: str, version: Any = None) -> li
     if named:
         raise Forbidden(refusal(actor, case, named))
     raise InvalidTransition(f"The workflow has no step '{trigger}'.")
+
+
+def check_any_step(actor: User, case: Case, triggers: list[str], version: Any = None) -> list[Transition]:
+    """Return the transitions of the first of several triggers (the outcomes of one decision) the
+    actor may fire on the case now, as check_step; or refuse for them all: not available now, if
+    the actor may take one of them in another state (a colleague decided meanwhile), else forbidden."""
+    refusals: list[WorkflowError] = []
+    for trigger in triggers:
+        try:
+            return check_step(actor, case, trigger, version)
+        except (Forbidden, InvalidTransition) as err:
+            refusals.append(err)
+    if any(isinstance(err, InvalidTransition) for err in refusals):
+        label = workflow_of(case.workflow).label(case.state).lower()
+        raise InvalidTransition(f"No decision is open to you while the case is {label}.")
+    raise refusals[0]
 
 
 def _fire(session: Session, actor: User, case_id: int, trigger: str, version: Any, comment: Any = None,

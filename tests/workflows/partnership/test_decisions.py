@@ -247,3 +247,26 @@ def test_a_workflow_with_no_such_decision_refuses_one(people, make_case, browser
                                                   "data": {}}).get_json()
     r = browser_of(owner).post(f"/cases/{trip['id']}/decision", data={"decision-outcome": "approve"})
     assert r.status_code == 409 and "There is no decision to record on this request." in r.get_data(as_text=True)
+
+
+def test_a_decision_sent_without_its_outcome_after_a_colleague_decided_says_none_is_open(
+        api, people, make_case, browser_of, make_user, caplog):
+    # With nothing left to decide, the form asked about the workflow's first outcome, a
+    # committee's: the Council's clerk was answered 403 "This step needs the role committee."
+    # and the security log named a refusal no one had earned.
+    import logging
+
+    case = make_case("council_review")
+    client = browser_of(people["jordan"])
+    client.get(f"/cases/{case.id}")
+    colleague = make_user("clerk.deputy", "council", department="City Clerk's Office")
+    assert fire(api(colleague), case.id, "decline", case.version, comment="Not this term.",
+                data={"meeting_reference": "2026.CC15.4"}).status_code == 200
+    with caplog.at_level(logging.INFO):
+        r = client.post(f"/cases/{case.id}/decision", data={
+            "decision-version": case.version, "decision-meeting_reference": "2026.CC15.4"})
+    page = html.unescape(r.get_data(as_text=True))
+    assert r.status_code == 409 and "No decision is open to you while the case is declined." in page
+    assert "needs the role" not in page
+    assert not [r for r in caplog.records if "403" in r.getMessage()]
+    assert [e.action for e in _decision_events(case.id)][-1] == "decline"
