@@ -51,8 +51,9 @@ def steps_waiting(user: User, case: Case) -> list[str]:
     move it on first: an owner's own steps but cancelling or withdrawing (which are always open
     to them, and not what anyone waits for); someone else's steps that wait for them (not left
     to the assignee, nor waiting for a moment to come); and first "Score", when a step of theirs
-    waits for a score (a recommendation) and they may give one and have not."""
-    from workflows.scoring import has_complete_score, may_score, scores_of
+    waits for a score (a recommendation) and they may give one and have not (under the criteria in
+    force: one made under an earlier set no longer counts, and is asked for again)."""
+    from workflows.scoring import has_complete_score, has_reviewed, may_score
 
     wf = registry.get(case.workflow)
     memo: dict = {}
@@ -63,8 +64,7 @@ def steps_waiting(user: User, case: Case) -> list[str]:
         theirs = [t for t in wf.transitions if case.state in t.source and not t.by_owner and waits_for(user, case, t)]
     found = [t for t in theirs if t.not_yet(case, memo) is None]
     titles = list(dict.fromkeys(t.title for t in sorted(found, key=lambda t: t.trigger in SENDS_BACK_OR_ENDS)))
-    if (memo.get(has_complete_score.name) is not None and may_score(user, case)
-            and not any(s.reviewer_id == user.id for s in scores_of(case))):
+    if memo.get(has_complete_score.name) is not None and may_score(user, case) and not has_reviewed(user, case):
         titles.insert(0, "Score")
     return titles
 

@@ -374,6 +374,13 @@ def _reviewed(conflict: str | None, criteria_hash: str | None, cset: CriteriaSet
     return conflict == "recused" or cset is None or criteria_hash == cset.digest
 
 
+def has_reviewed(user: User, case: Case) -> bool:
+    """Return whether the user's score of the case counts as theirs: made under the set in force,
+    or a declared conflict (a score made under an earlier set is asked for again)."""
+    cset = criteria_for(case.workflow)
+    return any(s.reviewer_id == user.id and _reviewed(s.conflict, s.criteria_hash, cset) for s in scores_of(case))
+
+
 def visible_scores(user: User, case: Case, scores: list) -> list:
     """Return the scores (objects or rows) a user may read: a reviewer sees others' only after scoring."""
     cset = criteria_for(case.workflow)

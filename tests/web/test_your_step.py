@@ -45,3 +45,17 @@ def test_my_requests_has_no_step_column(app, people, make_case):
     page = _web(app, people["owner"]).get("/").get_data(as_text=True)
     mine = page[page.index('id="mine-h"'):]
     assert "Your step" not in mine
+
+
+def test_a_score_made_under_earlier_criteria_is_asked_for_again(app, people, make_case, tmp_path):
+    # The officer's own score, made before the office changed the criteria, no longer counts (nor
+    # unlocks the recommendation): the row read "Recommend, ..." and nothing said to score again.
+    from tests.scoring.test_scores_api import _criteria_moved_on
+
+    triage = make_case("in_triage")
+    submit_score(db.session, people["hco"], triage.id, RATINGS)
+    hana = _web(app, people["hco"])
+    assert your_steps(hana.get("/").get_data(as_text=True))[triage.id].startswith("Recommend")
+    _criteria_moved_on(app, tmp_path, lambda text: text.replace("version: 2", "version: 3", 1))
+    assert your_steps(hana.get("/").get_data(as_text=True))[triage.id] == (
+        "Score, request information or decline (screen out)")
