@@ -58,12 +58,18 @@ def text_errors(value: Any) -> dict:
 
 
 def parse_query(schema: type[Schema]) -> dict:
-    """Validate the query string's parameters with a schema; refuse with 422 naming each one."""
+    """Validate the query string's parameters with a schema; refuse with 422 naming each one.
+
+    A parameter the schema knows, given empty (`?page=&per_page=`, as a form's blank field or a
+    URL template sends it), is taken as not given: its default.
+    """
     from flask import request
     from marshmallow import ValidationError
 
+    loader = schema()
+    given = {name: value for name, value in request.args.to_dict().items() if value != "" or name not in loader.fields}
     try:
-        return schema().load(request.args.to_dict())
+        return loader.load(given)
     except ValidationError as err:
         raise ValidationFailed("Some parameters are not valid.", err.messages) from None
 

@@ -67,10 +67,8 @@ class CaseListArgs(Schema):
 class WaitKeyField(fields.String):
     """A place in the list of what waits for a person: the "next" of the page before."""
 
-    def _deserialize(self, value, attr, data, **kwargs) -> WaitKey | None:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if text == "":  # ?after= given empty: the first page
-            return None
+    def _deserialize(self, value, attr, data, **kwargs) -> WaitKey:
+        text = super()._deserialize(value, attr, data, **kwargs)  # (?after= given empty: parse_query leaves it out)
         key = WaitKey.parse(text)
         if key is None:
             raise ValidationError('Not a place in the list: give the "next" of the page before, or nothing.')

@@ -99,6 +99,19 @@ def test_list_filters_and_paging(api, people, submitted):
     assert r.status_code == 422 and "per_page" in r.get_json()["errors"]
 
 
+def test_the_lists_parameters_given_empty_are_their_defaults(api, people, submitted):
+    # api.md writes the list as `?workflow=&state=&mine=true&page=&per_page=`: an empty page or
+    # per_page was refused as "Not a valid integer", where an empty workflow or state was not.
+    client = api(people["owner"])
+    r = client.get("/api/v1/cases?workflow=&state=&mine=&page=&per_page=")
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert (body["page"], body["per_page"], [item["id"] for item in body["items"]]) == (1, 20, [submitted.id])
+    r = client.get("/api/v1/cases?page=&per_page=&colour=")
+    assert r.status_code == 422 and list(r.get_json()["errors"]) == ["colour"]  # (unknown, still named)
+    assert client.get("/api/v1/cases/waiting?after=").status_code == 200  # (the first page)
+
+
 def test_web_action_fires_through_the_engine(app, people, submitted):
     client = _web_client(app, people["head"])
     r = client.post(f"/cases/{submitted.id}/actions/decline",
