@@ -36,7 +36,8 @@ def test_a_database_that_does_not_answer_is_said_in_a_503_and_one_line_of_the_lo
     assert page.status_code == 503 and page.headers["Retry-After"] == "30"
     assert "Accord cannot reach its database just now; nothing was changed." in page.get_data(as_text=True)
     assert answer.status_code == 503 and answer.get_json()["error"] == "unavailable"
-    assert health.status_code == 503 and health.get_json() == {"status": "error", "database": "unreachable"}
+    assert health.status_code == 503 and health.get_json() == {
+        "status": "error", "database": "unreachable", "error": "unavailable", "message": "Accord cannot reach its database."}
     said = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert [r.getMessage().split(":")[0] for r in said] == ["database unavailable on GET '/cases'",
                                                            "database unavailable on GET '/api/v1/cases'"]
@@ -52,8 +53,9 @@ def test_healthz_says_a_database_behind_this_code_is_not_ready(app):
         conn.execute(text("UPDATE alembic_version SET version_num = '0019_event_row_digest'"))
     r = client.get("/healthz")
     assert r.status_code == 503
-    assert r.get_json() == {"status": "error", "database": "ok",
-                            "schema": "behind this version of Accord: run flask init-db"}
+    assert r.get_json() == {"status": "error", "database": "ok", "schema": "behind this version of Accord: run flask init-db",
+                            "error": "unavailable",
+                            "message": "The database is behind this version of Accord: run flask init-db."}
     # Migrated past this code (a newer version deployed beside it): not this code's fault.
     with db.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0099_from_a_later_version'"))
@@ -158,7 +160,8 @@ def test_every_connection_in_use_is_answered_503_not_a_traceback(app, make_user,
         with caplog.at_level(logging.INFO):
             health = small.test_client().get("/healthz")
             answer = small.test_client().get("/api/v1/cases", headers={"Authorization": f"Bearer {token}"})
-    assert health.status_code == 503 and health.get_json() == {"status": "error", "database": "busy"}
+    assert health.status_code == 503 and health.get_json() == {
+        "status": "error", "database": "busy", "error": "unavailable", "message": "Every connection to the database is in use."}
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "30"
     assert answer.get_json()["message"] == "Accord is too busy to answer just now; nothing was changed. Try again in a minute."
     [said] = [r for r in caplog.records if r.levelno >= logging.ERROR]

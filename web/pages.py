@@ -79,9 +79,9 @@ def healthz():
         db.session.execute(text("SELECT 1"))
     except DBAPIError:  # any fault of the database's means "not healthy", whatever its kind
         db.session.rollback()
-        return {"status": "error", "database": "unreachable"}, 503
+        return _unhealthy("Accord cannot reach its database.", database="unreachable")
     except PoolTimeout:  # (every connection in use: this process cannot serve a page either)
-        return {"status": "error", "database": "busy"}, 503
+        return _unhealthy("Every connection to the database is in use.", database="busy")
     try:
         found = frozenset(db.session.scalars(text("SELECT version_num FROM alembic_version")))
     except DBAPIError:  # (it answers, but has no alembic_version: never migrated)
@@ -89,8 +89,15 @@ def healthz():
         found = frozenset()
     heads, known = _migrations()
     if found != heads and (not found or found <= known):
-        return {"status": "error", "database": "ok", "schema": "behind this version of Accord: run flask init-db"}, 503
+        return _unhealthy("The database is behind this version of Accord: run flask init-db.", database="ok",
+                          schema="behind this version of Accord: run flask init-db")
     return {"status": "ok", "database": "ok"}
+
+
+def _unhealthy(message: str, **what) -> tuple[dict, int]:
+    """Return /healthz's 503: what it found, in the API's error format too (api.md: every error is
+    {"error", "message"})."""
+    return {"status": "error", **what, "error": "unavailable", "message": message}, 503
 
 
 @bp.get("/favicon.ico")
