@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import copy
+import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 import clock
 from extensions import db
@@ -29,6 +30,26 @@ def existing_partnership(value: int) -> None:
     """Refuse a partnership id that names no row of the inventory."""
     if not 1 <= value <= MAX_ROW_ID or db.session.get(Partnership, value) is None:
         raise ValidationError("No partnership in the inventory has this id.")
+
+
+def _plain(name: str) -> str:
+    """Return a place name as compared: accents, case and spacing aside ("São  Paulo" is "sao paulo")."""
+    letters = unicodedata.normalize("NFKD", name)
+    return " ".join("".join(c for c in letters if not unicodedata.combining(c)).casefold().split())
+
+
+def partner_elsewhere(partnership_id, country) -> str | None:
+    """Return why the inventory entry linked cannot be the request's partner: it is in another
+    country than the request's (a flood in Manila linked to Soyapango, El Salvador, picked from the
+    list by a slip, showed the officer scoring "relationship" a partner the city does not have);
+    or None. An entry is compared by country, not city: some are regions (The State of Mexico)."""
+    if not isinstance(partnership_id, int) or not isinstance(country, str) or not country.strip():
+        return None
+    entry = db.session.get(Partnership, partnership_id)
+    if entry is None or _plain(entry.country) == _plain(country):
+        return None
+    return (f"This partner, {entry.city}, is in {entry.country} in the inventory, not in {country.strip()}: "
+            "link the partner of the request's city, or none.")
 
 
 def _distinct(values: list) -> None:
@@ -64,6 +85,11 @@ class ReliefData(Schema):
     partnership_id = fields.Integer(strict=True, allow_none=True, validate=existing_partnership)
     description = Text(5000, min_length=1, required=True, allow_none=True)
     contact = fields.Nested(ContactSchema, required=True, allow_none=True)
+
+    @validates_schema
+    def _partner_in_the_country(self, data: dict, **_kwargs) -> None:
+        if fault := partner_elsewhere(data.get("partnership_id"), data.get("country")):
+            raise ValidationError(fault, "partnership_id")
 
 
 def _all_optional(base: type[Schema], name: str) -> type[Schema]:

@@ -134,3 +134,31 @@ def test_provide_info_merges_the_new_data_and_keeps_it_complete(api, people, mak
     r = fire(client, later.id, "provide_info", later.version, data={"disaster_date": future})
     assert r.status_code == 422 and "disaster_date" in r.get_json()["errors"]["data"]
     assert snapshot(later.id) == before
+
+
+def test_the_partner_linked_must_be_in_the_requests_country(api, people, make_case):
+    # A flood in Manila linked to Soyapango, El Salvador (a slip in a list of every entry) showed
+    # the officer scoring "relationship" a partner the city does not have.
+    client = api(people["owner"])
+    soyapango = db.session.scalar(select(Partnership).where(Partnership.city == "Soyapango"))
+    r = create(client, city="Manila", country="Philippines", partnership_id=soyapango.id)
+    assert r.status_code == 422
+    assert r.get_json()["errors"]["data"] == {"partnership_id": [
+        "This partner, Soyapango, is in El Salvador in the inventory, not in Philippines: link the partner of the "
+        "request's city, or none."]}
+    assert db.session.scalar(select(Case).where(Case.workflow == "relief")) is None
+    # Case, accents and spacing aside; a region's entry names no city of the request's.
+    assert create(client, city="San Salvador", country=" el  salvadór", partnership_id=soyapango.id).status_code == 201
+    # A draft linked, whose country is then changed: refused, and as it was.
+    draft = create(client, partnership_id=soyapango.id).get_json()
+    r = client.patch(f"/api/v1/cases/{draft['id']}", json={"version": draft["version"], "data": {"country": "Peru"}})
+    assert r.status_code == 422 and list(r.get_json()["errors"]["data"]) == ["partnership_id"]
+    assert client.get(f"/api/v1/cases/{draft['id']}").get_json()["data"]["country"] == "El Salvador"
+    # Information provided with a link to another country's partner alone: refused too.
+    asked = make_case("info_requested")
+    lima = db.session.scalar(select(Partnership).where(Partnership.city == "Lima"))
+    r = fire(api(people["owner"]), asked.id, "provide_info", asked.version, comment="Our partner is Lima.",
+             data={"partnership_id": lima.id})
+    assert r.status_code == 422 and "partnership_id" in r.get_json()["errors"]["data"]
+    db.session.expire_all()
+    assert (asked.state, asked.data.get("partnership_id")) == ("info_requested", None)
