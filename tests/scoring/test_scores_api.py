@@ -214,11 +214,11 @@ def test_old_score_keeps_its_figure_and_version_when_the_file_moves_on(app, api,
     assert "made under criteria version 2" in page
 
 
-def _criteria_moved_on(app, tmp_path, edit) -> None:
-    """Load a copy of the criteria whose relief set `edit` changed, as the office would edit it."""
+def _criteria_moved_on(app, tmp_path, edit, workflow: str = "relief") -> None:
+    """Load a copy of the criteria whose set of the workflow `edit` changed, as the office would edit it."""
     folder = tmp_path / "criteria"
     shutil.copytree(Path(app.config["ACCORD_CRITERIA_DIR"]), folder)
-    (folder / "relief.yaml").write_text(edit((folder / "relief.yaml").read_text()))
+    (folder / f"{workflow}.yaml").write_text(edit((folder / f"{workflow}.yaml").read_text()))
     app.config["ACCORD_CRITERIA_DIR"] = str(folder)
     load_criteria(app)
 

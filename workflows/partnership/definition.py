@@ -13,7 +13,7 @@ from workflows.definition import OWNER, Guard, Transition, Workflow, field_error
 from workflows.partnership.inventory import (REVIVABLE, Live, Snapshot, adopt, lock_entry, lock_inventory, same_place,
                                              snapshot)
 from workflows.partnership.schemas import PartnershipDecisionArgs, PartnershipData, ResubmitArgs
-from workflows.scoring import has_complete_score, is_eligible, not_recused
+from workflows.scoring import has_complete_score, not_recused
 
 STATES = ("draft", "submitted", "under_review", "revision_requested", "committee_review", "deferred",
           "council_review", "adopted", "declined", "withdrawn")
@@ -209,8 +209,10 @@ WORKFLOW = Workflow(
                    may=not_recused, comment_required=True),
         Transition("resubmit", ("revision_requested",), "under_review", (OWNER,), "Resubmit", payload=ResubmitArgs,
                    guards=(complete, names_inventory_entry, not_a_duplicate, names_its_dialogue)),
+        # A proposal that fails a knock-out goes on too, its recommendation "ineligible" for the
+        # committee to read and decide on (product.md: the officer has no step that declines it).
         Transition("recommend", ("under_review",), "committee_review", ("hco",), "Recommend to committee",
-                   may=not_recused, guards=(has_complete_score, is_eligible)),
+                   may=not_recused, guards=(has_complete_score,)),
         _decision("defer", "committee_review", "deferred", ("committee",), "Defer", comment_required=True),
         Transition("reconsider", ("deferred",), "committee_review", ("committee",), "Reconsider"),
         _decision("approve", "committee_review", "council_review", ("committee",), "Approve and refer to Council"),

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import Case, Partnership
-from tests.workflows.partnership.conftest import DECISION, entry, fire, new, revival, snapshot
+from tests.workflows.partnership.conftest import DECISION, RATINGS, entry, fire, new, revival, snapshot
 from workflows.partnership.inventory import create_entry
 
 # state, actor, trigger, body, destination
@@ -446,3 +446,31 @@ def test_councils_list_reads_the_inventory_once_whatever_the_number_of_proposals
     shown, few = count()
     add(6)
     assert count() == (shown + 6, few)
+
+
+def test_a_proposal_that_fails_a_knock_out_goes_to_the_committee_marked_ineligible(app, api, people, make_case,
+                                                                                   tmp_path):
+    # product.md: recommend needs a complete score, and a failed knock-out makes the
+    # recommendation "ineligible", for the committee to read. Refused as "not eligible", with no
+    # step of the officer's to decline it, the proposal could only be sent back or withdrawn.
+    from tests.scoring.test_scores_api import _criteria_moved_on
+    from workflows.scoring import submit_score
+
+    def capped(text: str) -> str:
+        return text.replace("version: 1", "version: 2", 1).replace("eligibility:\n", (
+            "eligibility:\n  - id: contribution_cap\n    message: \"The City's contribution must not exceed 10,000.00.\"\n"
+            "    rule: {field: city_contribution, op: le, value: 10000}\n"), 1)
+
+    _criteria_moved_on(app, tmp_path, capped, "partnership")
+    case = make_case("under_review")  # (its City contribution: 15,000.00)
+    submit_score(db.session, people["hana"], case.id, RATINGS)
+    case = db.session.get(Case, case.id)
+    r = fire(api(people["hana"]), case.id, "recommend", case.version)
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["state"] == "committee_review"
+    agg = api(people["pat"]).get(f"/api/v1/cases/{case.id}/scores").get_json()["aggregate"]
+    assert agg["recommendation"] == "ineligible"
+    assert "The City's contribution must not exceed 10,000.00." in agg["reasons"]
+    r = fire(api(people["pat"]), case.id, "decline", r.get_json()["version"], comment="Over the cap.",
+             data={"meeting_reference": "2026.PF15.1"})
+    assert r.status_code == 200 and r.get_json()["state"] == "declined"
