@@ -86,13 +86,23 @@ def _count(shape: Shape, workflow: bool, state: bool, mine: bool):
     return select(sum(counts[1:], counts[0]))
 
 
-def permitted(user: User, case: Case, t: Transition) -> bool:
-    """Return whether the user may fire this transition on this case (roles and four eyes)."""
+def permitted(user: User, case: Case, t: Transition, memo: dict | None = None) -> bool:
+    """Return whether the user may fire this transition on this case (roles and four eyes).
+
+    Given a memo (one per person and case, for one look at its steps), the rule of several steps
+    (a trip's approval, its two routes, its refusal and its return: all "decides") is asked once.
+    """
     if t.by_owner:
         return case.owner_id == user.id
     if case.owner_id == user.id or not user.has_role(*t.roles):
         return False
-    return t.may is None or t.may(case, user)
+    if t.may is None:
+        return True
+    if memo is None:
+        return t.may(case, user)
+    if (found := memo.get(t.may)) is None:
+        found = memo[t.may] = t.may(case, user)
+    return found
 
 
 def left_to_assignee(user: User, case: Case, t: Transition) -> bool:
@@ -112,10 +122,10 @@ def left_to_assignee(user: User, case: Case, t: Transition) -> bool:
     return assignee is not None and assignee.active and permitted(assignee, case, t)
 
 
-def waits_for(user: User, case: Case, t: Transition) -> bool:
+def waits_for(user: User, case: Case, t: Transition, memo: dict | None = None) -> bool:
     """Return whether this step of the case waits for this person: theirs to take, and not left
-    to the assignee."""
-    return permitted(user, case, t) and not left_to_assignee(user, case, t)
+    to the assignee (memo: as permitted's)."""
+    return permitted(user, case, t, memo) and not left_to_assignee(user, case, t)
 
 
 def refusal(user: User, case: Case, transitions: list[Transition]) -> str:
@@ -134,10 +144,10 @@ def allowed_triggers(user: User, case: Case, wf: Workflow | None = None) -> list
     """Return the triggers the user may fire on the case now, in declaration order (not those
     that wait for a moment to come: see pending_steps)."""
     wf = wf or registry.get(case.workflow)
-    memo: dict = {}
+    memo: dict = {}  # (the guards' and the rules' answers, each a different key)
     return list(dict.fromkeys(
         t.trigger for t in wf.transitions
-        if case.state in t.source and permitted(user, case, t) and t.not_yet(case, memo) is None
+        if case.state in t.source and permitted(user, case, t, memo) and t.not_yet(case, memo) is None
     ))
 
 
@@ -149,7 +159,7 @@ def pending_steps(user: User, case: Case, wf: Workflow | None = None) -> list[tu
     pending: dict[str, tuple[Transition, str]] = {}
     memo: dict = {}
     for t in wf.transitions:
-        if case.state in t.source and permitted(user, case, t):
+        if case.state in t.source and permitted(user, case, t, memo):
             if (reason := t.not_yet(case, memo)) is None:
                 ready.add(t.trigger)
             else:

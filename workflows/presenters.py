@@ -61,7 +61,8 @@ def steps_waiting(user: User, case: Case) -> list[str]:
         theirs = [t for t in wf.transitions if case.state in t.source and t.by_owner
                   and t.trigger not in ("cancel", "withdraw")]
     else:
-        theirs = [t for t in wf.transitions if case.state in t.source and not t.by_owner and waits_for(user, case, t)]
+        theirs = [t for t in wf.transitions
+                  if case.state in t.source and not t.by_owner and waits_for(user, case, t, memo)]
     found = [t for t in theirs if t.not_yet(case, memo) is None]
     titles = list(dict.fromkeys(t.title for t in sorted(found, key=lambda t: t.trigger in SENDS_BACK_OR_ENDS)))
     if memo.get(has_complete_score.name) is not None and may_score(user, case) and not has_reviewed(user, case):
