@@ -7,7 +7,7 @@ export FLASK_APP := app.py
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgres bench bench-full clean
+.PHONY: run test bench bench-full clean
 
 $(STAMP): requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
