@@ -530,6 +530,7 @@ def test_a_form_sent_with_a_file_is_refused_not_failed(app, make_user):
     r = client.post("/login", data={"username": "ann", "password": (BytesIO(b"guess"), "p.txt")},
                     content_type="multipart/form-data")
     assert r.status_code == 415 and "Accord takes no files" in r.get_data(as_text=True)
+    assert "<h1>Not accepted</h1>" in r.get_data(as_text=True)  # (not a bare "Error")
     r = client.post("/api/v1/auth/token", data={"username": "ann", "password": (BytesIO(b"guess"), "p.txt")},
                     content_type="multipart/form-data")
     assert r.status_code == 415 and r.get_json()["error"] == "unsupported_media_type"

@@ -116,6 +116,10 @@ def test_councillor_proposes_a_revival_from_the_form(people, browser_of):
     # At least one goal is required, as the legend says; no single box is ("required" on each read as all).
     goals = re.findall(r'<input[^>]*name="goals"[^>]*>', page)
     assert len(goals) == 7 and not any(" required" in box for box in goals)
+    # A group of radio buttons holds its options alone: the partner's fields, inside it, were read
+    # as part of "Kind of proposal" (and its error again on each).
+    kind = re.search(r"<legend>Kind of proposal.*?</fieldset>", page, re.S).group(0)
+    assert 'name="proposal_type"' in kind and "partner_city" not in kind and "partnership_id" not in kind
     r = client.post("/partnerships/propose", data={**PROPOSAL, "partnership_id": str(entry("Sao Paulo").id)})
     assert r.status_code == 302, r.get_data(as_text=True)
     case = db.session.scalars(select(Case).where(Case.workflow == "partnership")).one()

@@ -45,6 +45,8 @@ def test_what_even_a_draft_needs_is_marked_and_both_are_named_at_once(browse, pe
     page = browse(people["sam"]).get("/travel/new").get_data(as_text=True)
     assert '<label for="title">Title of the request</label> <span class="req">(required)</span>' in page
     assert 'Goals this trip serves <span class="req">(required)</span></legend>' in page
+    funding = re.search(r'<fieldset[^>]*>\s*<legend>[^<]*</legend>\s*<div><input[^>]*name="funding".*?</fieldset>', page, re.S)
+    assert funding and "sponsor_name" not in funding.group(0)  # (the sponsor's field after the group, not in it)
     r = browse(people["sam"]).post("/travel/new", data={"event_name": "FCM conference"})
     assert r.status_code == 422
     assert {target for target, _text in error_summary(r.get_data(as_text=True))} == {"title", "goals-0"}
@@ -139,7 +141,9 @@ def test_the_report_form_has_contact_rows_and_files_the_report(browse, people, m
     for i in range(3):
         assert f'for="submit_report-contacts-{i}-name"' in page
     # The rows are a group named by its legend: no label points at the group's container.
-    assert re.search(r'<fieldset class="field group\s*">\s*<legend>Contacts made</legend>', page)
+    # Its hint (a name and an organization for each) is read with the group, not only seen.
+    assert re.search(r'<fieldset class="field group\s*" aria-describedby="submit_report-contacts-hint">\s*'
+                     r'<legend>Contacts made</legend>\s*<p class="hint" id="submit_report-contacts-hint">', page)
     assert 'for="submit_report-contacts"' not in page
     # What the report must hold says so before it is refused, in the label and to assistive technology.
     for name, label in (("summary", "Summary of the event"), ("learnings", "What the City can learn from it"),
