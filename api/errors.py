@@ -28,6 +28,9 @@ BUSY = "Accord is too busy to answer just now; nothing was changed. Try again in
 #: ... and when the request had sent its changes to be saved: whether they were is not known.
 UNCERTAIN = ("Accord lost its database while saving what you sent: it may or may not have been saved. "
              "Look at the request again in a minute, before you send anything twice.")
+#: ... and when they were saved, and what failed came after (the answer, a message to send).
+SAVED = ("What you sent was saved, but Accord could not show the result just now. Look at the request "
+         "again in a minute; do not send it again.")
 
 
 def error_response(status: int, message: str, code: str | None = None, errors: dict | None = None,
@@ -106,9 +109,10 @@ def register(app: Flask) -> None:
 
     def unavailable(what: str, detail: str, message: str):
         (log if is_api_request() else web_log).error("%s on %s %r: %s", what, request.method, request.path, detail)
-        if request.environ.get(COMMIT_SENT):
-            message = UNCERTAIN
-        headers = {"Retry-After": "30"}
+        # Sent or saved, the request is not one to send again after a while (a case made twice).
+        commit = request.environ.get(COMMIT_SENT)
+        message = {"sent": UNCERTAIN, "saved": SAVED}.get(commit, message)
+        headers = {} if commit else {"Retry-After": "30"}
         if is_api_request():
             return error_response(503, message, headers=headers)
         return app.jinja_env.get_template("unavailable.html").render(message=message), 503, headers

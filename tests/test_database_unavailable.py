@@ -199,3 +199,52 @@ def test_a_database_lost_while_saving_is_not_said_to_have_changed_nothing(app, m
     assert r.get_json()["message"] == ("Accord lost its database while saving what you sent: it may or may not have "
                                        "been saved. Look at the request again in a minute, before you send anything "
                                        "twice.")
+    assert "Retry-After" not in r.headers  # (not an invitation to send it again)
+
+
+def test_a_database_lost_after_saving_says_it_was_saved(app, make_user, api):
+    # What failed came after the COMMIT (here, what is done once a comment is recorded): the comment
+    # is kept, and "may or may not have been saved" would have had it sent again.
+    from sqlalchemy.exc import OperationalError
+
+    from workflows import engine
+
+    ann = make_user("ann", "staff")
+    case = engine.create_case(db.session, ann, "travel", "Trip", ["research"], {})
+    client = api(ann)
+
+    def lost(*_args, **_kwargs):
+        raise OperationalError("SELECT", None, Exception("server closed the connection unexpectedly"),
+                               connection_invalidated=True)
+
+    engine.comment_committed.connect(lost)
+    try:
+        r = client.post(f"/api/v1/cases/{case.id}/comments", json={"comment": "Seen."})
+    finally:
+        engine.comment_committed.disconnect(lost)
+    assert r.status_code == 503 and "Retry-After" not in r.headers
+    assert r.get_json()["message"] == ("What you sent was saved, but Accord could not show the result just now. "
+                                       "Look at the request again in a minute; do not send it again.")
+    history = client.get(f"/api/v1/cases/{case.id}/history").get_json()["events"]
+    assert history[-1]["comment"] == "Seen."
+
+
+def test_a_request_that_saved_nothing_is_still_said_to_have_changed_nothing(app, make_user, api, monkeypatch):
+    # An edit that changes nothing writes nothing: a failure after it changed nothing either.
+    from sqlalchemy.exc import OperationalError
+
+    from api import cases as api_cases
+    from workflows import engine
+
+    ann = make_user("ann", "staff")
+    case = engine.create_case(db.session, ann, "travel", "Trip", ["research"], {})
+    client = api(ann)
+
+    def lost(*_args, **_kwargs):
+        raise OperationalError("SELECT", None, Exception("server closed the connection unexpectedly"),
+                               connection_invalidated=True)
+
+    monkeypatch.setattr(api_cases, "case_dict", lost)  # (the answer, read after the edit)
+    r = client.patch(f"/api/v1/cases/{case.id}", json={"version": case.version, "title": "Trip"})
+    assert r.status_code == 503 and r.headers["Retry-After"] == "30"
+    assert "nothing was changed" in r.get_json()["message"]

@@ -93,7 +93,8 @@ def _end_autocommit(info: dict, dbapi_connection) -> None:
         dbapi_connection.autocommit = False
 
 
-#: Set in a request's WSGI environment once a write transaction of the request has sent its COMMIT.
+#: In a request's WSGI environment: "sent" while a write transaction of the request commits what it
+#: wrote, "saved" once the database said it did (the error pages say which, if the database fails).
 COMMIT_SENT = "accord.commit_sent"
 
 
@@ -126,11 +127,15 @@ def write_transaction(session: Session) -> Iterator[Session]:
         with queue:
             try:
                 yield session
-                if has_request_context():
+                writes = has_request_context() and (bool(session.new or session.dirty or session.deleted)
+                                                    or _wrote(session))
+                if writes:
                     # From here what the request sent may be saved, even if the database is lost
                     # before it answers: the error page must not say that nothing was changed.
-                    request.environ[COMMIT_SENT] = True
+                    request.environ[COMMIT_SENT] = "sent"
                 _commit_keeping_state(session)
+                if writes:
+                    request.environ[COMMIT_SENT] = "saved"  # (whatever fails after, this is kept)
             except BaseException:
                 session.rollback()
                 session.info.pop("accord_outbox", None)  # nothing is sent for what did not happen
