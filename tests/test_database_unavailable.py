@@ -202,26 +202,28 @@ def test_a_database_lost_while_saving_is_not_said_to_have_changed_nothing(app, m
     assert "Retry-After" not in r.headers  # (not an invitation to send it again)
 
 
+def _connection_lost(*_args, **_kwargs):
+    """Fail as a statement fails when the server closed the connection."""
+    from sqlalchemy.exc import OperationalError
+
+    raise OperationalError("SELECT", None, Exception("server closed the connection unexpectedly"),
+                           connection_invalidated=True)
+
+
 def test_a_database_lost_after_saving_says_it_was_saved(app, make_user, api):
     # What failed came after the COMMIT (here, what is done once a comment is recorded): the comment
     # is kept, and "may or may not have been saved" would have had it sent again.
-    from sqlalchemy.exc import OperationalError
-
     from workflows import engine
 
     ann = make_user("ann", "staff")
     case = engine.create_case(db.session, ann, "travel", "Trip", ["research"], {})
     client = api(ann)
 
-    def lost(*_args, **_kwargs):
-        raise OperationalError("SELECT", None, Exception("server closed the connection unexpectedly"),
-                               connection_invalidated=True)
-
-    engine.comment_committed.connect(lost)
+    engine.comment_committed.connect(_connection_lost)
     try:
         r = client.post(f"/api/v1/cases/{case.id}/comments", json={"comment": "Seen."})
     finally:
-        engine.comment_committed.disconnect(lost)
+        engine.comment_committed.disconnect(_connection_lost)
     assert r.status_code == 503 and "Retry-After" not in r.headers
     assert r.get_json()["message"] == ("What you sent was saved, but Accord could not show the result just now. "
                                        "Look at the request again in a minute; do not send it again.")
@@ -231,8 +233,6 @@ def test_a_database_lost_after_saving_says_it_was_saved(app, make_user, api):
 
 def test_a_request_that_saved_nothing_is_still_said_to_have_changed_nothing(app, make_user, api, monkeypatch):
     # An edit that changes nothing writes nothing: a failure after it changed nothing either.
-    from sqlalchemy.exc import OperationalError
-
     from api import cases as api_cases
     from workflows import engine
 
@@ -240,11 +240,7 @@ def test_a_request_that_saved_nothing_is_still_said_to_have_changed_nothing(app,
     case = engine.create_case(db.session, ann, "travel", "Trip", ["research"], {})
     client = api(ann)
 
-    def lost(*_args, **_kwargs):
-        raise OperationalError("SELECT", None, Exception("server closed the connection unexpectedly"),
-                               connection_invalidated=True)
-
-    monkeypatch.setattr(api_cases, "case_dict", lost)  # (the answer, read after the edit)
+    monkeypatch.setattr(api_cases, "case_dict", _connection_lost)  # (the answer, read after the edit)
     r = client.patch(f"/api/v1/cases/{case.id}", json={"version": case.version, "title": "Trip"})
     assert r.status_code == 503 and r.headers["Retry-After"] == "30"
     assert "nothing was changed" in r.get_json()["message"]
