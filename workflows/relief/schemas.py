@@ -6,7 +6,7 @@ import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate
 
 import clock
 from extensions import db
@@ -38,18 +38,23 @@ def _plain(name: str) -> str:
     return " ".join("".join(c for c in letters if not unicodedata.combining(c)).casefold().split())
 
 
-def partner_elsewhere(partnership_id, country) -> str | None:
-    """Return why the inventory entry linked cannot be the request's partner: it is in another
-    country than the request's (a flood in Manila linked to Soyapango, El Salvador, picked from the
-    list by a slip, showed the officer scoring "relationship" a partner the city does not have);
-    or None. An entry is compared by country, not city: some are regions (The State of Mexico)."""
+def partner_elsewhere(data: dict) -> str | None:
+    """Return a note when the inventory entry the request links is in another country than the
+    request's (a flood in Manila linked to Soyapango, El Salvador, picked from the list by a slip,
+    would show the officer scoring "relationship" a partner the city does not have); or None.
+
+    A note on the request's page, not a refusal: countries are written in more than one way
+    (the inventory's Turkey and Great Britain, a request's Türkiye or United Kingdom). Entries are
+    compared by country, not city: some are regions (The State of Mexico).
+    """
+    partnership_id, country = data.get("partnership_id"), data.get("country")
     if not isinstance(partnership_id, int) or not isinstance(country, str) or not country.strip():
         return None
     entry = db.session.get(Partnership, partnership_id)
     if entry is None or _plain(entry.country) == _plain(country):
         return None
-    return (f"This partner, {entry.city}, is in {entry.country} in the inventory, not in {country.strip()}: "
-            "link the partner of the request's city, or none.")
+    return (f"The partner linked, {entry.city}, is in {entry.country} in the inventory; the request names "
+            f"{country.strip()}. Check that the link is the right one.")
 
 
 def _distinct(values: list) -> None:
@@ -85,11 +90,6 @@ class ReliefData(Schema):
     partnership_id = fields.Integer(strict=True, allow_none=True, validate=existing_partnership)
     description = Text(5000, min_length=1, required=True, allow_none=True)
     contact = fields.Nested(ContactSchema, required=True, allow_none=True)
-
-    @validates_schema
-    def _partner_in_the_country(self, data: dict, **_kwargs) -> None:
-        if fault := partner_elsewhere(data.get("partnership_id"), data.get("country")):
-            raise ValidationError(fault, "partnership_id")
 
 
 def _all_optional(base: type[Schema], name: str) -> type[Schema]:

@@ -14,7 +14,7 @@ from workflows.relief.definition import CREATORS, WORKFLOW, hours_left, triage_d
 from workflows.relief.forms import (ASSISTANCE_LABELS, PARTY_LABELS, ApproveForm, ClaimForm, CloseForm, DisburseForm,
                                    RecommendForm, ReliefRequestForm)
 from workflows.relief.queue import TRIAGE_ROLES, time_left_text, triage_queue
-from workflows.relief.schemas import missing_fields
+from workflows.relief.schemas import missing_fields, partner_elsewhere
 from workflows.presenters import case_flags
 from workflows.scoring import disagreeing
 
@@ -170,5 +170,6 @@ def init_app(app: Flask) -> None:
                           ("close", CloseForm)):
         register_form(WORKFLOW.name, trigger, form)
     app.add_template_global(triage_info, "relief_triage_info")
+    app.add_template_global(partner_elsewhere, "relief_partner_elsewhere")
     # The request's codes as its form offered them ("Financial help (a grant)", not "financial").
     app.add_template_global({"party": PARTY_LABELS, "assistance": ASSISTANCE_LABELS}, "relief_labels")
