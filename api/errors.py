@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from api.parse import BodyRefused
 from models.liveness import said, unreachable
 from workflows.errors import WorkflowError
-from workflows.transaction import COMMIT_SENT
+from workflows.transaction import COMMIT_STATE
 
 log = logging.getLogger("accord.api")
 web_log = logging.getLogger("accord.web")
@@ -110,7 +110,7 @@ def register(app: Flask) -> None:
     def unavailable(what: str, detail: str, message: str):
         (log if is_api_request() else web_log).error("%s on %s %r: %s", what, request.method, request.path, detail)
         # Sent or saved, the request is not one to send again after a while (a case made twice).
-        commit = request.environ.get(COMMIT_SENT)
+        commit = request.environ.get(COMMIT_STATE)
         message = {"sent": UNCERTAIN, "saved": SAVED}.get(commit, message)
         headers = {} if commit else {"Retry-After": "30"}
         if is_api_request():

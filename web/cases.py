@@ -217,7 +217,7 @@ def case_decision(case_id: int):
     form.outcome.data, form.outcome.errors = None, ["Choose the decision."]
     version = form.version.data if isinstance(form.version.data, int) else None
     try:
-        engine.check_any_step(current_user, case, [offered[0].trigger] if offered else outcomes, version)
+        engine.check_any_step(current_user, case, [t.trigger for t in offered] or outcomes, version)
     except StaleVersion as err:
         return _step_refused(case, DECISION, err, form)
     except WorkflowError as err:

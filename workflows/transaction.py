@@ -95,7 +95,7 @@ def _end_autocommit(info: dict, dbapi_connection) -> None:
 
 #: In a request's WSGI environment: "sent" while a write transaction of the request commits what it
 #: wrote, "saved" once the database said it did (the error pages say which, if the database fails).
-COMMIT_SENT = "accord.commit_sent"
+COMMIT_STATE = "accord.commit"
 
 
 @contextmanager
@@ -132,10 +132,10 @@ def write_transaction(session: Session) -> Iterator[Session]:
                 if writes:
                     # From here what the request sent may be saved, even if the database is lost
                     # before it answers: the error page must not say that nothing was changed.
-                    request.environ[COMMIT_SENT] = "sent"
+                    request.environ[COMMIT_STATE] = "sent"
                 _commit_keeping_state(session)
                 if writes:
-                    request.environ[COMMIT_SENT] = "saved"  # (whatever fails after, this is kept)
+                    request.environ[COMMIT_STATE] = "saved"  # (whatever fails after, this is kept)
             except BaseException:
                 session.rollback()
                 session.info.pop("accord_outbox", None)  # nothing is sent for what did not happen

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -13,6 +12,7 @@ from extensions import db
 from models import Partnership
 from workflows.definition import incomplete
 from workflows.fields import MAX_ROW_ID, Day, Money, Text
+from workflows.partnership.inventory import same_place
 
 PARTY_TYPES = ("municipality", "ngo", "agency", "community_group")
 DISASTER_TYPES = ("earthquake", "hurricane", "flood", "drought", "epidemic", "conflict", "terrorist_attack", "other")
@@ -32,12 +32,6 @@ def existing_partnership(value: int) -> None:
         raise ValidationError("No partnership in the inventory has this id.")
 
 
-def _plain(name: str) -> str:
-    """Return a place name as compared: accents, case and spacing aside ("São  Paulo" is "sao paulo")."""
-    letters = unicodedata.normalize("NFKD", name)
-    return " ".join("".join(c for c in letters if not unicodedata.combining(c)).casefold().split())
-
-
 def partner_elsewhere(data: dict) -> str | None:
     """Return a note when the inventory entry the request links is in another country than the
     request's (a flood in Manila linked to Soyapango, El Salvador, picked from the list by a slip,
@@ -51,7 +45,7 @@ def partner_elsewhere(data: dict) -> str | None:
     if not isinstance(partnership_id, int) or not isinstance(country, str) or not country.strip():
         return None
     entry = db.session.get(Partnership, partnership_id)
-    if entry is None or _plain(entry.country) == _plain(country):
+    if entry is None or same_place(entry.country, country):
         return None
     return (f"The partner linked, {entry.city}, is in {entry.country} in the inventory; the request names "
             f"{country.strip()}. Check that the link is the right one.")
