@@ -44,8 +44,10 @@ def test_pdf_and_every_command_format_of_a_known_year(app, make_user, api, tmp_p
     with caplog.at_level(logging.INFO):
         response = api(scenario.people["cara"]).get("/api/v1/reports/annual?year=2025&format=pdf")
     assert response.status_code == 200
-    # Drawing it logged about 115 lines of WeasyPrint's progress into the server's log.
-    assert [r.name for r in caplog.records if r.name.startswith(("weasyprint", "fontTools"))] == []
+    # Drawing it logged about 115 lines of WeasyPrint's progress into the server's log. (Its
+    # warnings stay: one says that fonts are subset more slowly without Debian's libharfbuzz-subset0.)
+    assert [r.name for r in caplog.records
+            if r.name.startswith(("weasyprint", "fontTools")) and r.levelno < logging.WARNING] == []
     assert response.mimetype == "application/pdf"
     pdf = response.get_data()
     reader = PdfReader(io.BytesIO(pdf))
