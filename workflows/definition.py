@@ -158,6 +158,10 @@ class Workflow:
     # Which of the scorers review this case (reviews(case, user)), when not all of them do: a
     # committee member scores a councillor's trip, not a staff trip. None: every scorer.
     reviews: Callable[[Any, Any], bool] | None = None
+    # Which of the scorers may come to review this case, now or after it is returned or changed
+    # (may_review(case, user)), when reviews answers for now alone: they read no other review of it
+    # while it may still be scored. None: as reviews.
+    may_review: Callable[[Any, Any], bool] | None = None
     derived_fields: tuple[str, ...] = ()
     # The data fields as the request's form names them ("role at the event"), for pages that name
     # a field apart from its form: a refused submit's list, the criteria a score computes from.

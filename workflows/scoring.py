@@ -249,13 +249,15 @@ def eligibility_for(case: Case) -> list[str]:
     return check_eligibility(cset, data, derived, as_of(case))
 
 
-def _reviewed_by(user: User, case: Case) -> Workflow | None:
+def _reviewed_by(user: User, case: Case, later: bool = False) -> Workflow | None:
     """Return the case's workflow if the user is among its reviewers (the role, not their own
-    request), whatever the state; else None."""
+    request), whatever the state, or, given `later`, may come to be one (Workflow.may_review);
+    else None."""
     wf = registry.get(case.workflow)
     if wf is None or not wf.scored or case.owner_id == user.id or not user.has_role(*wf.scorers):
         return None
-    return wf if wf.reviews is None or wf.reviews(case, user) else None
+    rule = wf.may_review if later and wf.may_review is not None else wf.reviews
+    return wf if rule is None or rule(case, user) else None
 
 
 def may_score(user: User, case: Case) -> bool:
@@ -362,9 +364,12 @@ def blind_to_reviews(user: User, case: Case, reviewer_ids: set[int | None]) -> b
 
     Not only while the case may be scored now: also while it may come to be scored again (asked
     for information, returned), or a reviewer would read the others' and then score. Once it has
-    gone past scoring for good, whoever may read reviews reads them.
+    gone past scoring for good, whoever may read reviews reads them. And not only for who reviews
+    it now: also for who may come to (a trip's head, while the CAO reviews it, scores it again
+    once it is returned), or they would read the reviews now and score later.
     """
-    return user.id not in reviewer_ids and (wf := _reviewed_by(user, case)) is not None and case.state in wf.before_scoring
+    return (user.id not in reviewer_ids and (wf := _reviewed_by(user, case, later=True)) is not None
+            and case.state in wf.before_scoring)
 
 
 def _reviewed(conflict: str | None, criteria_hash: str | None, cset: CriteriaSet | None) -> bool:

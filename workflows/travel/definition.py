@@ -81,6 +81,14 @@ def reviews(case: Case, user: User) -> bool:
         total is not None and total > current_app.config["ACCORD_TRAVEL_CAO_THRESHOLD"]))
 
 
+def may_review(case: Case, user: User) -> bool:
+    """Return whether the user may come to score this trip, now or after it is returned: its
+    approver (who, in CAO review, scores it again once it is resubmitted), and the CAO any trip
+    (one under the threshold may pass it after a return; a head who steps aside hands the decision
+    on). Both read no other review of it until they score it or it is decided."""
+    return is_approver(case, user) or user.has_role("cao")
+
+
 reviews.refusal = ("Only who decides this trip scores it: the head of the traveller's department (the CAO for a "
                    "department head's trip, and for one above the CAO threshold), or the Policy and Finance "
                    "Committee for a councillor's; once it is in CAO review, the CAO alone.")
@@ -338,6 +346,7 @@ WORKFLOW = Workflow(
     scoring_states=("submitted", "cao_review"),
     decided_states=("approved", "declined", "cancelled", "travelled", "report_submitted", "closed"),
     reviews=reviews,
+    may_review=may_review,
     derived_fields=("overdue_reports",),
     transitions=(
         Transition("submit", ("draft",), "submitted", (OWNER,), "Submit for approval",

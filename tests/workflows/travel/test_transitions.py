@@ -306,6 +306,8 @@ def test_only_who_decides_a_trip_scores_it(api, people, make_trip):
     assert scored("cao", staff_trip) == 403
     assert scored("dana", staff_trip) == 201
     assert scored("pat", councillor_trip) == 201
+    # The CAO, who may come to decide any trip, reads the head's review once the trip is decided.
+    assert fire(api(people["dana"]), staff_trip, "approve").get_json()["state"] == "approved"
     assert [i["reviewer"] for i in api(people["cao"]).get(f"/api/v1/cases/{staff_trip.id}/scores").get_json()["items"]] \
         == ["dana"]
 
@@ -321,6 +323,45 @@ def test_in_cao_review_the_head_who_approved_no_longer_scores(api, people, make_
     assert api(people["cao"]).post(f"/api/v1/cases/{case.id}/scores", json={"ratings": ratings}).status_code == 201
     assert [i["reviewer"] for i in api(people["cao"]).get(f"/api/v1/cases/{case.id}/scores").get_json()["items"]] \
         == ["cao"]
+
+
+def test_the_head_reads_no_cao_review_of_a_trip_that_may_come_back_to_them(api, people, make_trip):
+    # The head approved without scoring; in CAO review they read the CAO's ratings and comment, and
+    # once the CAO returned the trip and it was resubmitted, scored it with the CAO's review read.
+    ratings = {"relevance": 1, "expected_value": 0, "knowledge_sharing": 1}
+    case = make_trip("sam", "submitted", trip_data(TODAY + timedelta(days=30), **EXPENSIVE))
+    assert fire(api(people["dana"]), case, "approve").get_json()["state"] == "cao_review"
+    cao, head = api(people["cao"]), api(people["dana"])
+    assert cao.post(f"/api/v1/cases/{case.id}/scores", json={"ratings": ratings, "comment": "Too dear."}).status_code == 201
+    assert head.get(f"/api/v1/cases/{case.id}/scores").get_json()["items"] == []
+    assert [e["comment"] for e in head.get(f"/api/v1/cases/{case.id}/history").get_json()["events"]
+            if e["action"] == "score"] == [None]
+    case = db.session.get(Case, case.id)
+    assert fire(cao, case, "approve").get_json()["state"] == "approved"  # decided: past scoring for good
+    assert [i["comment"] for i in head.get(f"/api/v1/cases/{case.id}/scores").get_json()["items"]] == ["Too dear."]
+
+
+def test_the_cao_reads_no_review_of_a_trip_under_its_threshold_while_it_may_come_to_them(api, people, make_trip):
+    # Returned, a trip's cost may pass the CAO threshold: the CAO would review it having read the head's.
+    ratings = {"relevance": 1, "expected_value": 0, "knowledge_sharing": 1}
+    case = make_trip("sam", "submitted")
+    head, cao = api(people["dana"]), api(people["cao"])
+    assert head.post(f"/api/v1/cases/{case.id}/scores", json={"ratings": ratings, "comment": "Weak."}).status_code == 201
+    assert cao.get(f"/api/v1/cases/{case.id}/scores").get_json()["items"] == []
+    case = db.session.get(Case, case.id)
+    assert fire(head, case, "return", comment="Add the costs.").get_json()["state"] == "draft"
+    assert cao.get(f"/api/v1/cases/{case.id}/scores").get_json()["items"] == []  # (it comes back)
+    r = api(people["sam"]).patch(f"/api/v1/cases/{case.id}", json={
+        "version": db.session.get(Case, case.id).version, "data": {"estimated_cost": {"transport": "8000.00"}}})
+    assert r.status_code == 200, r.get_json()
+    case = db.session.get(Case, case.id)
+    assert fire(api(people["sam"]), case, "submit").get_json()["state"] == "submitted"
+    case = db.session.get(Case, case.id)
+    assert fire(head, case, "approve").get_json()["state"] == "cao_review"
+    assert cao.get(f"/api/v1/cases/{case.id}/scores").get_json()["items"] == []
+    assert cao.post(f"/api/v1/cases/{case.id}/scores", json={"ratings": ratings}).status_code == 201
+    assert [i["comment"] for i in cao.get(f"/api/v1/cases/{case.id}/scores").get_json()["items"]
+            if i["reviewer"] == "dana"] == ["Weak."]
 
 
 def test_the_cao_reads_no_review_of_a_trip_it_will_review_before_scoring_it(api, people, make_trip):
