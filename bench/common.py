@@ -232,7 +232,7 @@ def bulk_travel_cases(session, owners: list, count: int, state: str = "submitted
                 "owner_id": owner.id, "department_id": owner.department_id, "goals": ["leadership"], "data": data,
                 "version": 2, "created_at": at, "updated_at": at, "submitted_at": at, "state_entered_at": at,
                 "category": "Metropolis", "country": "Brazil", "amount_requested": Decimal("2950.00"),
-                "last_event_seq": 1, "last_event_hash": "0" * 64})
+                "requested_as": "staff", "last_event_seq": 1, "last_event_hash": "0" * 64})
             events.append({
                 "chain": f"case:{cid}", "case_id": cid, "seq": 1, "at": at, "actor_id": owner.id,
                 "actor_username": owner.username, "actor_roles": ["staff"], "action": "submit",

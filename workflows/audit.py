@@ -77,7 +77,7 @@ ROW_FIELDS = ("workflow", "title", "state", "owner_id", "department_id", "assign
               "amount_requested", "amount_granted", "amount_paid", "due_on", "derived_at_decision")
 #: Fields added to the row after ROW_FIELDS: in the digest only when they hold something, so that
 #: the digests events recorded before them still match a row that holds nothing there.
-LATER_ROW_FIELDS = ("score_at_decision",)
+LATER_ROW_FIELDS = ("score_at_decision", "requested_as")
 #: The attribute on a locked Case that holds the digest of its row as the step found it.
 FOUND = "_accord_found_digest"
 

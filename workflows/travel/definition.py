@@ -25,7 +25,10 @@ AFTER_TRIP = ("travelled", "report_submitted", "closed")
 
 
 def is_councillor_trip(case: Case) -> bool:
-    """Return whether the traveller is a member of Council (the committee decides, not a head)."""
+    """Return whether the trip is a member of Council's (the committee decides, not a head): as
+    requested (Case.requested_as), once it left its draft; in a draft, by the traveller's roles."""
+    if case.requested_as is not None:
+        return case.requested_as == "councillor"
     return case.owner.has_role("councillor")
 
 
@@ -183,6 +186,13 @@ def midnight(day: date) -> datetime:
 
 
 def _project(case: Case) -> None:
+    # Whose decision the trip is follows the role it was requested in (is_councillor_trip): a
+    # councillor whose term ended while the committee was to accept their report left it to the
+    # head of City Council, whom there is none. Fixed when it leaves the draft, free again if returned.
+    if case.state == "draft":
+        case.requested_as = None
+    elif case.requested_as is None:
+        case.requested_as = "councillor" if case.owner.has_role("councillor") else "staff"
     data = case.data
     case.category = data.get("event_organizer")
     case.country = data.get("event_country")
@@ -312,7 +322,8 @@ def _may_wait(state: str, shape) -> list:
     if shape.has_role("dept_head"):
         options.append(Case.department_id == shape.department_id)
     if shape.has_role("committee"):
-        options.append(_owner_holds("councillor"))
+        options.append(or_(Case.requested_as == constant("councillor"),
+                           Case.requested_as.is_(None) & _owner_holds("councillor")))
     if shape.has_role("cao"):
         options.append(_owner_holds("dept_head"))
         if state == "submitted":

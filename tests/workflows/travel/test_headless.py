@@ -57,3 +57,63 @@ def test_finding_the_gaps_reads_as_much_for_many_waiting_trips_as_for_two(people
     for _ in range(6):
         make_trip("sam", "submitted")
     assert statements() == few and with_heads <= 2 and _gaps() == [("Toronto Public Health", 8)]
+
+
+def _roles(person: User, roles: list[str], admin: User) -> None:
+    from accounts.service import update_user
+
+    update_user(db.session, person, full_name=person.full_name, email=person.email,
+                department_name=person.department.name, roles=roles, actor=admin)
+    db.session.commit()
+    db.session.expire_all()
+
+
+def test_a_trip_stays_with_who_decides_it_when_its_travellers_role_changes(people, make_trip, make_user, api):
+    from models import Case
+    from workflows.audit import verify_all
+    from workflows.queries import waiting_for
+
+    admin = make_user("ada", "admin", department="Information and Technology")
+    chens = make_trip("chen", "report_submitted")
+    sams = make_trip("sam", "submitted")
+    # A councillor's term ends (the account kept), and a member of staff is elected to Council.
+    _roles(db.session.get(User, people["chen"].id), ["staff"], admin)
+    _roles(db.session.get(User, people["sam"].id), ["staff", "councillor"], admin)
+    # The committee still accepts the former councillor's report: City Council has no head to.
+    pat, dana = db.session.get(User, people["pat"].id), db.session.get(User, people["dana"].id)
+    assert [c.id for c in waiting_for(db.session, pat).cases] == [chens.id]
+    assert _gaps() == []
+    assert api(pat).get(f"/api/v1/cases/{chens.id}").get_json()["allowed_transitions"] == ["return_report",
+                                                                                           "accept_report"]
+    r = api(pat).post(f"/api/v1/cases/{chens.id}/transitions", json={"trigger": "accept_report",
+                                                                     "version": chens.version})
+    assert r.status_code == 200 and r.get_json()["state"] == "closed"
+    # The new councillor's trip, requested as staff, is still their head's to decide, not the committee's.
+    assert [c.id for c in waiting_for(db.session, dana).cases] == [sams.id]
+    assert api(pat).get(f"/api/v1/cases/{sams.id}").get_json()["allowed_transitions"] == []
+    r = api(dana).post(f"/api/v1/cases/{sams.id}/transitions", json={"trigger": "approve", "version": sams.version})
+    assert r.status_code == 200 and r.get_json()["state"] == "approved"
+    # The role is fixed when a trip leaves its draft; returned to it, the trip follows the roles of the day.
+    assert db.session.get(Case, sams.id).requested_as == "staff"
+    again = make_trip("sam", "draft")
+    assert db.session.get(Case, again.id).requested_as is None
+    r = api(db.session.get(User, people["sam"].id)).post(f"/api/v1/cases/{again.id}/transitions",
+                                                         json={"trigger": "submit", "version": again.version})
+    assert r.status_code == 200 and db.session.get(Case, again.id).requested_as == "councillor"
+    assert verify_all(db.session)[2] == []  # (the role is in the row each event's digest covers)
+
+
+def test_a_downgrade_that_would_drop_the_requested_roles_is_refused(app, make_trip, caplog):
+    import pytest
+    from flask_migrate import downgrade
+
+    from workflows.audit import verify_all
+
+    make_trip("chen", "submitted")
+    db.session.remove()
+    with pytest.raises(SystemExit):
+        downgrade(revision="0020_score_at_decision")
+    assert ("Cannot downgrade below 0021_requested_as: 1 request(s) keep the role they were made in"
+            in caplog.text)
+    db.session.remove()
+    assert verify_all(db.session)[2] == []
