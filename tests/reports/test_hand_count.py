@@ -27,8 +27,8 @@ def test_travel_figures_match_the_hand_count(make_user):
     }
     s = Scenario(people)
     c = {"registration": "1000.00"}
-    # A: submitted NYE 2025 23:30 local, approved 2026
-    s.create("A", "sam", "travel", ["research"], trip("WHO", date(2026, 3, 1), 2, c), local(2025, 12, 20))
+    # A: submitted NYE 2025 23:30 local, approved 2026 (for December: its report is owed by no approval below)
+    s.create("A", "sam", "travel", ["research"], trip("WHO", date(2026, 12, 1), 2, c), local(2025, 12, 20))
     s.fire("A", "sam", "submit", local(2025, 12, 31, 23, 30))
     s.fire("A", "dana", "approve", local(2026, 1, 5))
     # B: returned then approved

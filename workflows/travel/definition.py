@@ -209,20 +209,29 @@ def _project(case: Case) -> None:
 
 
 _OVERDUE_OWNERS = select(Case.owner_id).where(overdue_clause())
+# Trips over and never marked taken whose report would be due before a day (is_unmarked_past_due):
+# the report is due a number of days after the trip's end, so their end is before that many days ago.
+_UNMARKED_OWNERS = select(Case.owner_id).where(
+    Case.workflow == constant(NAME), Case.state == constant("approved"),
+    Case.data["end_date"].as_string() < bindparam("ended_before"))
 
 
 def overdue_by_owner(session: Session) -> dict[int, int]:
-    """Return how many overdue trips each traveller has, counted once per transaction.
+    """Return how many trips of each traveller owe a report past its due day, counted once per
+    transaction: those overdue, and those never marked taken whose report would be due by now.
 
     A list of scored cases derives this for every case it shows; one grouped query serves them all.
     """
-    key = ("travel_overdue_by_owner", clock.today())
+    today = clock.today()
+    key = ("travel_overdue_by_owner", today)
     if key not in session.info:
         # Overdue trips are few among all cases: read their owners from the (state, due_on) index
         # and count here. Grouped in SQL, SQLite (without a histogram of states) walked the whole
         # table in owner order instead, to group without sorting.
-        owners = session.scalars(_OVERDUE_OWNERS, {"midnight": midnight(clock.today())})
-        session.info[key] = dict(Counter(owners))
+        owners = Counter(session.scalars(_OVERDUE_OWNERS, {"midnight": midnight(today)}))
+        ended_before = today - timedelta(days=current_app.config["ACCORD_TRAVEL_REPORT_DUE_DAYS"])
+        owners.update(session.scalars(_UNMARKED_OWNERS, {"ended_before": ended_before.isoformat()}))
+        session.info[key] = dict(owners)
     return session.info[key]
 
 
@@ -237,8 +246,10 @@ def _forget_overdue(session: Session, *_args) -> None:
 def _derive(case: Case) -> dict:
     session = object_session(case)
     count = overdue_by_owner(session).get(case.owner_id, 0) if session is not None else 0
-    # The knock-out concerns the traveller's OTHER trips, not this one.
-    return {"overdue_reports": count - (1 if is_overdue(case) else 0)}
+    # The knock-out concerns the traveller's OTHER trips, not this one. A trip never marked taken
+    # owes its report as much as one marked (its traveller is mailed that it is overdue): left
+    # unmarked, it would let its traveller's next trips through.
+    return {"overdue_reports": count - (1 if is_overdue(case) or is_unmarked_past_due(case) else 0)}
 
 
 def is_unmarked_past_due(case: Case) -> bool:

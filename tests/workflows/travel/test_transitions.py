@@ -233,6 +233,23 @@ def test_an_ineligible_request_cannot_be_approved_and_says_why(api, people, make
     assert fire(api(people["dana"]), case, "return", comment="File your IULA report first.").status_code == 200
 
 
+def test_a_trip_never_marked_taken_owes_its_report_to_the_knock_out_too(api, people, make_trip, app, monkeypatch):
+    # Its traveller is mailed that its report is overdue; never marking it taken let their next trips through.
+    ended = make_trip("sam", "approved", trip_data(TODAY - timedelta(days=40), days=5), title="IULA World Congress")
+    case = make_trip("sam", "submitted")
+    r = fire(api(people["dana"]), case, "approve")
+    assert r.status_code == 422 and r.get_json()["guard"] == "is_eligible" and "overdue" in r.get_json()["message"]
+    # Until its report would be due (30 days after its end), it owes none yet.
+    with monkeypatch.context() as later:
+        later.setitem(app.config, "ACCORD_TRAVEL_REPORT_DUE_DAYS", 40)
+        assert fire(api(people["dana"]), case, "approve").get_json()["state"] == "approved"
+    # Cancelled (it was not taken), it owes nothing; another's unmarked trip counts only for them.
+    make_trip("erin", "approved", trip_data(TODAY - timedelta(days=40), days=5))
+    assert fire(api(people["sam"]), db.session.get(Case, ended.id), "cancel").status_code == 200
+    again = make_trip("sam", "submitted", title="Metropolis 2026, again")
+    assert fire(api(people["dana"]), again, "approve").get_json()["state"] == "approved"
+
+
 def test_a_department_heads_own_trip_is_approved_by_the_cao(api, make_user, people):
     """A head cannot approve their own trip, nor can another department's head: the CAO does,
     at once even above the threshold (there is no one above the CAO to review it)."""
