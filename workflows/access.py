@@ -137,7 +137,8 @@ def refusal(user: User, case: Case, transitions: list[Transition]) -> str:
         return "You cannot act on your own request (separation of duties)."
     if not user.has_role(*t.roles):
         return f"This step needs the role {' or '.join(t.roles)}."
-    return getattr(t.may, "refusal", "You are not the person who may take this step on this request.")
+    said = getattr(t.may, "refusal", "You are not the person who may take this step on this request.")
+    return said(case, user) if callable(said) else said  # (a rule of several parts says which refused)
 
 
 def allowed_triggers(user: User, case: Case, wf: Workflow | None = None) -> list[str]:

@@ -168,6 +168,17 @@ _not_recommender.refusal = ("You recommended this request, so someone else must 
                             "(separation of duties).")
 
 
+def _may_decide(case: Case, user: User) -> bool:
+    """Return whether the user may decide the request (as the CAO, or Council): not its recommender,
+    nor an officer who declared a conflict of interest on it and holds the deciding role too (given
+    it later, or both all along)."""
+    return _not_recommender(case, user) and not_recused(case, user)
+
+
+_may_decide.refusal = lambda case, user: (_not_recommender.refusal if not _not_recommender(case, user)
+                                          else not_recused.refusal)
+
+
 def _assign_to_actor(ctx) -> None:
     ctx.case.assignee_id = ctx.actor.id
 
@@ -217,16 +228,16 @@ WORKFLOW = Workflow(
                    effect=_remember_recommender),
         Transition("decline", ("in_triage",), "declined", ("hco",), "Decline (screen out)", may=not_recused,
                    comment_required=True),
-        Transition("approve", ("recommended",), "approved", ("cao",), "Approve", may=_not_recommender,
+        Transition("approve", ("recommended",), "approved", ("cao",), "Approve", may=_may_decide,
                    when=_within_limit, payload=ApproveArgs, guards=(grant_within_request,)),
-        Transition("approve", ("recommended",), "council_review", ("cao",), "Approve", may=_not_recommender,
+        Transition("approve", ("recommended",), "council_review", ("cao",), "Approve", may=_may_decide,
                    when=_above_limit, payload=ApproveArgs, guards=(grant_within_request,)),
-        Transition("approve", ("council_review",), "approved", ("council",), "Approve", may=_not_recommender,
+        Transition("approve", ("council_review",), "approved", ("council",), "Approve", may=_may_decide,
                    payload=ApproveArgs, guards=(grant_within_request,)),
         # Declining decides as much as approving: the recommender takes neither decision.
-        Transition("decline", ("recommended",), "declined", ("cao",), "Decline", may=_not_recommender,
+        Transition("decline", ("recommended",), "declined", ("cao",), "Decline", may=_may_decide,
                    comment_required=True),
-        Transition("decline", ("council_review",), "declined", ("council",), "Decline", may=_not_recommender,
+        Transition("decline", ("council_review",), "declined", ("council",), "Decline", may=_may_decide,
                    comment_required=True),
         Transition("disburse", ("approved",), "disbursed", ("finance",), "Record disbursement",
                    payload=DisburseArgs, guards=(paid_within_grant, paid_after_approval)),

@@ -70,6 +70,26 @@ def test_a_dual_role_officer_may_approve_what_someone_else_recommended(api, peop
     assert r.status_code == 200 and r.get_json()["state"] == "approved"
 
 
+def test_an_officer_who_declared_a_conflict_decides_it_no_more_as_cao_than_as_officer(api, people, make_case):
+    # One who holds both roles stepped aside in triage, a colleague recommended it, and the CAO in
+    # them approved what the officer in them had declared a conflict of interest on.
+    case = make_case("in_triage")
+    submit_score(db.session, people["both"], case.id, {}, conflict="recused")
+    submit_score(db.session, people["hco"], case.id, RATINGS)
+    version = api(people["hco"]).get(f"/api/v1/cases/{case.id}").get_json()["version"]
+    r = fire(api(people["hco"]), case.id, "recommend", version,
+             data={"recommendation": "approve", "amount_granted": "20000.00"})
+    assert r.status_code == 200, r.get_json()
+    shown = api(people["both"]).get(f"/api/v1/cases/{case.id}").get_json()
+    assert shown["allowed_transitions"] == []
+    before = snapshot(case.id)
+    for trigger, body in (("approve", {}), ("decline", {"comment": "No."})):
+        r = fire(api(people["both"]), case.id, trigger, shown["version"], **body)
+        assert r.status_code == 403 and "declared a conflict of interest" in r.get_json()["message"]
+    assert snapshot(case.id) == before
+    assert fire(api(people["cao"]), case.id, "approve", shown["version"]).get_json()["state"] == "approved"
+
+
 def test_the_recommender_may_not_approve_at_council_either(api, people, make_user, make_case):
     hco_and_council = make_user("lee", "hco", "council", department="City Clerk's Office")
     case = _recommended_by_both(api, {**people, "both": hco_and_council}, make_case, "90000.00")
