@@ -133,6 +133,18 @@ def actor_names(events: list) -> dict[int, str]:
     return names(db.session, events)
 
 
+def assigned_to(case) -> str:
+    """Return who took the case up, as its pages name them: "Nobody yet", their name, or their name
+    with the news that they can no longer act on it."""
+    from workflows.access import assignee_stepped_out
+
+    if case.assignee is None:
+        return "Nobody yet"
+    if assignee_stepped_out(case):
+        return f"{case.assignee.full_name}, who can no longer act on it: any officer may take it on"
+    return case.assignee.full_name
+
+
 def init_case_helpers(app: Flask) -> None:
     """Give templates the case page's helpers and the goal labels."""
     from workflows.goals import GOALS
@@ -147,6 +159,7 @@ def init_case_helpers(app: Flask) -> None:
             "action_label": action_label,
             "sent_back_note": sent_back_note,
             "actor_names": actor_names,
+            "assigned_to": assigned_to,
         }
 
     app.add_template_filter(lambda g: GOALS.get(g, g), "goal_label")

@@ -122,6 +122,18 @@ def left_to_assignee(user: User, case: Case, t: Transition) -> bool:
     return assignee is not None and assignee.active and permitted(assignee, case, t)
 
 
+def assignee_stepped_out(case: Case) -> bool:
+    """Return whether the officer who took a claimed case up can no longer carry it on (their
+    account closed, their role gone, a conflict of interest declared): it waits for every officer
+    again (left_to_assignee), and the pages that name its officer say so."""
+    wf = registry.get(case.workflow)
+    assignee = case.assignee
+    if assignee is None or wf is None or case.state not in wf.claimed_states:
+        return False
+    return not assignee.active or not any(permitted(assignee, case, t) for t in wf.transitions
+                                          if case.state in t.source and not t.by_owner)
+
+
 def waits_for(user: User, case: Case, t: Transition, memo: dict | None = None) -> bool:
     """Return whether this step of the case waits for this person: theirs to take, and not left
     to the assignee (memo: as permitted's)."""

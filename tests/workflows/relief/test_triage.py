@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import clock
+from extensions import db
 from tests.workflows.relief.conftest import fire
 from tests.workflows.relief.test_views import sign_in
 
@@ -79,6 +80,23 @@ def test_triage_page_lists_requests_with_time_left_and_lets_an_officer_claim_one
     assert "not available" in stale.get_data(as_text=True)
     sign_in(client, people["owner"])
     assert client.get("/relief/triage").status_code == 403
+
+
+def test_an_officer_who_left_is_named_as_such_where_the_request_names_its_officer(app, people, make_case):
+    # Their account closed, the request waits for every officer again, but the queue named them as its
+    # officer, beside an "Open" link: colleagues read it as in hand while its deadline ran.
+    from sqlalchemy import update
+
+    from models import User
+
+    case = make_case("in_triage")
+    client = app.test_client()
+    sign_in(client, people["hco2"])
+    assert "Hana Lindqvist, who can no longer act on it" not in client.get("/relief/triage").get_data(as_text=True)
+    db.session.execute(update(User).where(User.id == people["hco"].id).values(active=False))
+    db.session.commit()
+    for page in (client.get("/relief/triage"), client.get(f"/cases/{case.id}")):
+        assert "Hana Lindqvist, who can no longer act on it: any officer may take it on" in page.get_data(as_text=True)
 
 
 def test_minutes_either_side_of_the_deadline_read_the_same_everywhere(app, api, people, make_case):
