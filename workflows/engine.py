@@ -339,6 +339,10 @@ def _fire(session: Session, actor: User, case_id: int, trigger: str, version: An
     for guard in route.guards:
         _run_guard(guard, ctx)
     from_state = case.state
+    if from_state == wf.initial and case.department_id != case.owner.department_id:
+        # A draft is filed under its owner's department as it is when they send it on: one who
+        # moved since they began it would have sent it to the head of the department they left.
+        case.department, case.department_id = case.owner.department, case.owner.department_id
     # A request being decided keeps the figures its criteria read now, as its approver saw them.
     deciding = route.dest in wf.decided_states and from_state not in wf.decided_states
     figures = jsonable(wf.derive(case)) if deciding and wf.derive is not None else None

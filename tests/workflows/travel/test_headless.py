@@ -117,3 +117,26 @@ def test_a_downgrade_that_would_drop_the_requested_roles_is_refused(app, make_tr
             in caplog.text)
     db.session.remove()
     assert verify_all(db.session)[2] == []
+
+
+def test_a_draft_is_filed_under_its_travellers_department_as_it_is_when_sent(people, make_trip, make_user, api):
+    from accounts.service import update_user
+    from models import Case
+    from workflows.audit import verify_all
+    from workflows.queries import waiting_for
+
+    admin = make_user("ada", "admin", department="Information and Technology")
+    draft = make_trip("sam", "draft")
+    sam = db.session.get(User, people["sam"].id)
+    update_user(db.session, sam, full_name=sam.full_name, email=sam.email,
+                department_name="Economic Development and Culture", roles=["staff"], actor=admin)
+    db.session.commit()
+    r = api(sam).post(f"/api/v1/cases/{draft.id}/transitions", json={"trigger": "submit", "version": draft.version})
+    assert r.status_code == 200 and r.get_json()["state"] == "submitted"
+    # The head of the department they left neither decides it nor reads it; their head now does.
+    dana, eli = db.session.get(User, people["dana"].id), db.session.get(User, people["eli"].id)
+    assert api(dana).get(f"/api/v1/cases/{draft.id}").status_code == 404
+    assert [c.id for c in waiting_for(db.session, eli).cases] == [draft.id]
+    assert api(eli).get(f"/api/v1/cases/{draft.id}").get_json()["allowed_transitions"] == ["approve", "decline", "return"]
+    assert db.session.get(Case, draft.id).department.name == "Economic Development and Culture"
+    assert verify_all(db.session)[2] == []
