@@ -89,10 +89,10 @@ def deactivate(username) -> None:
         if not user.active:
             click.echo(f"{username}'s account was already deactivated: nothing changed.")
             return
-        before = gaps(user.department_id)
+        before = gaps(user, user.department_id)
         count = deactivate_user(session, user)
     click.echo(f"Deactivated {username}: web sessions ended, {count} token(s) revoked.")
-    for message in new_warnings(before, user.department_id):  # (as the Users page tells it)
+    for message in new_warnings(before, user, user.department_id):  # (as the Users page tells it)
         click.echo(f"Warning: {message}")
 
 

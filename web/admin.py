@@ -36,9 +36,9 @@ PER_PAGE = 50
 WHO_MAY = "Only administrators may manage users: ask one of them to make the change."
 
 
-def _warn(before: list[dict], *department_ids: int) -> None:
+def _warn(before: list, user, *department_ids: int) -> None:
     """Flash the warnings the change brought (accounts.checks)."""
-    for message in new_warnings(before, *department_ids):
+    for message in new_warnings(before, user, *department_ids):
         flash(message, "warning")
 
 
@@ -200,7 +200,7 @@ def admin_user(user_id: int):
     if not form.validate_on_submit():
         return _edit_page(user, roles, form, status=422 if form.errors else 200)
     was_in = user.department_id
-    before = gaps(was_in)
+    before = gaps(user, was_in)
     try:
         with write_transaction(db.session) as tx:
             changes = update_user(tx, user, full_name=form.full_name.data, email=form.email.data,
@@ -222,7 +222,7 @@ def admin_user(user_id: int):
     else:
         log.info("%s changed user %r: %s", current_user.username, user.username, _described(changes))
         flash(f"Changes to {user.username} saved.", "success")
-        _warn(before, was_in, user.department_id)
+        _warn(before, user, was_in, user.department_id)
     return redirect(url_for("web.admin_user", user_id=user.id))
 
 
@@ -253,7 +253,7 @@ def admin_deactivate_user(user_id: int):
     if not user.active:
         flash(f"{user.username}'s account was already deactivated.", "info")
         return redirect(url_for("web.admin_user", user_id=user.id))
-    before = gaps(user.department_id)
+    before = gaps(user, user.department_id)
     try:
         with write_transaction(db.session) as tx:
             count = deactivate_user(tx, user, actor=_actor())
@@ -266,7 +266,7 @@ def admin_deactivate_user(user_id: int):
     flash(f"{user.username}'s account has been deactivated: they are signed out everywhere and "
           f"{count} API token{'' if count == 1 else 's'} revoked. Their requests and their place in the "
           "audit trail stay.", "success")
-    _warn(before, user.department_id)
+    _warn(before, user, user.department_id)
     return redirect(url_for("web.admin_user", user_id=user.id))
 
 

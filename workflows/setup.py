@@ -25,6 +25,8 @@ def register_all(app: Flask) -> None:
                 continue
             if hasattr(module, "init_app"):
                 module.init_app(app)
+    from workflows import handover
     from workflows.scoring import load_criteria
 
+    handover.init_app(app)
     load_criteria(app)

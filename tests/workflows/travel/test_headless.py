@@ -140,3 +140,16 @@ def test_a_draft_is_filed_under_its_travellers_department_as_it_is_when_sent(peo
     assert api(eli).get(f"/api/v1/cases/{draft.id}").get_json()["allowed_transitions"] == ["approve", "decline", "return"]
     assert db.session.get(Case, draft.id).department.name == "Economic Development and Culture"
     assert verify_all(db.session)[2] == []
+
+
+def test_closing_the_committees_only_member_says_what_it_left_waiting(app, people, make_trip):
+    chens = make_trip("chen", "submitted")
+    make_trip("sam", "submitted")  # (the head's: closing the committee leaves it as it was)
+    r = app.test_cli_runner().invoke(args=["users", "deactivate", people["pat"].username])
+    assert r.exit_code == 0
+    assert r.output.count("Warning") == 1
+    assert f"Warning: 1 travel request (#{chens.id}) in the state Submitted waited for" in r.output, r.output
+    # The head's trips: their department left without a head, and the trips that waited for them.
+    r = app.test_cli_runner().invoke(args=["users", "deactivate", people["dana"].username])
+    assert "Toronto Public Health has no active Department Head now: 1 staff trip waits for one" in r.output
+    assert "now waits for no one" in r.output, r.output

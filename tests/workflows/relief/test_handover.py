@@ -1,0 +1,58 @@
+"""An administrator who closes an account, or takes a role away, is told of the requests that are
+left waiting for no one (workflows/handover.py), on the Users pages and by `flask users`."""
+from __future__ import annotations
+
+import pytest
+
+from accounts.service import details_seen
+from extensions import db
+from models import Case, User
+from notifications import people_who_can_act
+from workflows.audit import verify_all
+
+
+def _deactivate(app, user: User) -> str:
+    r = app.test_cli_runner().invoke(args=["users", "deactivate", user.username])
+    assert r.exit_code == 0, r.output
+    return r.output
+
+
+@pytest.mark.parametrize("state, who", [("recommended", "cao"), ("council_review", "council"),
+                                        ("approved", "finance"), ("submitted", "hco")])
+def test_closing_the_last_account_that_moves_a_request_on_says_so(app, people, make_case, state, who):
+    case = make_case(state)
+    # The others who could take the step leave first, each leaving someone to take it.
+    for other in {"cao": ["both"], "hco": ["both", "hco2"]}.get(who, []):
+        assert "wait for no one" not in _deactivate(app, people[other])
+    said = _deactivate(app, people[who])
+    db.session.expire_all()
+    assert people_who_can_act(db.session, db.session.get(Case, case.id)) == []
+    assert f"Warning: 1 disaster relief request (#{case.id})" in said, said
+    assert "now waits for no one" in said and people[who].full_name in said
+
+
+def test_closing_an_owners_account_names_what_waits_for_them_alone(app, people, make_case):
+    asked = make_case("info_requested")
+    make_case("draft")  # (a draft waits for no one but its author, who may leave it)
+    said = _deactivate(app, people["owner"])
+    assert f"own 1 disaster relief request (#{asked.id}) in the state Information requested" in said, said
+    assert "waits for them alone" in said and said.count("Warning") == 1
+    assert verify_all(db.session)[2] == []
+
+
+def test_a_role_taken_away_on_the_users_page_says_what_it_left_waiting(app, browse, people, make_case, make_user):
+    admin = make_user("ada", "admin", department="Information and Technology")
+    case = make_case("recommended")
+    _deactivate(app, people["both"])
+    morgan = db.session.get(User, people["cao"].id)
+    page = browse(admin).post(f"/admin/users/{morgan.id}", data={
+        "full_name": morgan.full_name, "email": morgan.email, "department": str(morgan.department_id),
+        "roles": ["staff"], "seen": details_seen(morgan)}, follow_redirects=True).get_data(as_text=True)
+    assert "Changes to morgan saved" in page
+    assert f"(#{case.id}) in the state Recommended waited for {morgan.full_name} and now waits for no one" in page
+    # Given back, nothing is said: the request waits for them again.
+    morgan = db.session.get(User, morgan.id)
+    page = browse(admin).post(f"/admin/users/{morgan.id}", data={
+        "full_name": morgan.full_name, "email": morgan.email, "department": str(morgan.department_id),
+        "roles": ["cao"], "seen": details_seen(morgan)}, follow_redirects=True).get_data(as_text=True)
+    assert "wait for no one" not in page and "waits for no one" not in page

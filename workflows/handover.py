@@ -1,0 +1,84 @@
+"""Requests an account change leaves waiting for no one: the only holder of a role that takes their
+next step closed or stripped of it (the CAO, the committee's secretary, the Healthy City Office's
+officers), or a request waiting for its owner alone, whose account is closed. The Users pages and
+`flask users deactivate` tell the administrator at the change (accounts.checks), as they do of a
+department left without its head."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import select
+
+from extensions import db
+from models import Case, User
+from workflows import registry
+from workflows.queries import waiting_for
+
+#: At most this many pages of a person's waiting list are looked at before a change (50 to a
+#: page): what waits beyond them is not checked.
+PAGES = 20
+
+
+def waiting_on(user: User) -> list[int]:
+    """Return the ids of the requests waiting for the user now, sent on from their drafts (a draft
+    waits for no one but its author, who may leave it)."""
+    ids, after = [], None
+    for _ in range(PAGES):
+        found = waiting_for(db.session, user, after=after)
+        ids += [c.id for c in found.cases if c.state != registry.get(c.workflow).initial]
+        if found.next is None:
+            break
+        after = found.next
+    return ids
+
+
+def stranded(case_ids: list[int]) -> list[Case]:
+    """Return those of the requests that wait for no one now, in the order of their ids."""
+    from notifications import people_who_can_act  # (notifications reads the workflows)
+
+    if not case_ids:
+        return []
+    cases = db.session.scalars(select(Case).where(Case.id.in_(case_ids)).order_by(Case.id)).all()
+    return [case for case in cases if not people_who_can_act(db.session, case)]
+
+
+def warnings(user: User, cases: list[Case]) -> list[str]:
+    """Return what to tell the administrator of the requests the change left waiting for no one,
+    one sentence for those of each workflow and state, the user's own apart."""
+    groups: dict[tuple[bool, str, str], list[Case]] = defaultdict(list)
+    for case in cases:
+        groups[(case.owner_id == user.id, case.workflow, case.state)].append(case)
+    said = []
+    for (own, workflow, state), group in groups.items():
+        wf = registry.get(workflow)
+        n, ids = len(group), ", ".join(f"#{c.id}" for c in group)
+        what = f"{n} {wf.title.lower()}{'' if n == 1 else 's'} ({ids}) in the state {wf.label(state)}"
+        waits = "waits" if n == 1 else "wait"
+        if own:
+            said.append(f"{user.full_name}'s own {what} {waits} for them alone, and they can no longer act: only "
+                        "a request's owner moves it on from there. Reopen the account for them to do it.")
+        else:
+            said.append(f"{what} waited for {user.full_name} and now {waits} for no one: no other active account "
+                        "may take the next step. Give someone the role that takes it (an acting holder), or "
+                        "undo the change.")
+    return said
+
+
+class StrandedRequests:
+    """The account check (accounts.checks) of the requests a change leaves waiting for no one."""
+
+    def before(self, user: User, _department_ids: set[int]) -> list[int]:
+        return waiting_on(user)
+
+    def after(self, user: User, _department_ids: set[int], waiting: list[int]) -> list[str]:
+        return warnings(user, stranded(waiting))
+
+
+def init_app(_app) -> None:
+    """Register the check with the account pages and commands."""
+    from accounts.checks import add_account_check
+
+    add_account_check(STRANDED)
+
+
+STRANDED = StrandedRequests()
