@@ -49,6 +49,11 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
         return
     # Let SQLAlchemy's "begin" event below emit BEGIN, so that we can choose IMMEDIATE.
     dbapi_connection.isolation_level = None
+    # SQLite's lower() folds A to Z only: "Émile" and "émile" read as two usernames (and two
+    # departments), which PostgreSQL's lower() reads as one. Python's folds every letter, as
+    # PostgreSQL's does. (Made before any statement runs, as SQLite asks; no index is built on
+    # lower(), which this would put out of step.)
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
     cursor = dbapi_connection.cursor()
     # WAL lets readers go on beside the writer; FULL syncs the WAL at every commit, so an
     # answered approval survives a power cut.
@@ -65,6 +70,10 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     # the annual report no faster at 100,000 cases (the OS caches the file), but filled up in
     # every pooled connection of every worker.
     cursor.close()
+
+
+def _lower(value):
+    return None if value is None else str(value).lower()
 
 
 @event.listens_for(Engine, "begin")
