@@ -12,6 +12,7 @@ from models.user import user_roles
 from workflows import registry
 from workflows.access import can_view, count_visible, filters, visible, waits_for
 from workflows.errors import NotFound
+from workflows.fields import MAX_ROW_ID
 from workflows.scoring import criteria_for, read_scores
 from workflows.statements import Shape, by_id, constant, inline, per_roles, person
 
@@ -64,8 +65,9 @@ class WaitKey(NamedTuple):
         """Return the key an address spells, or None if it spells none (a moment with an offset
         is read as the moment it names, in UTC, as the database keeps it)."""
         at, sep, case_id = text.partition("~")
+        # (A case id beyond a database integer names no case; PostgreSQL refused to compare it.)
         if not sep or len(text) > MAX_WAIT_KEY or not case_id.isascii() or not case_id.isdigit() \
-                or len(case_id) > 18:
+                or len(case_id) > 18 or int(case_id) > MAX_ROW_ID:
             return None
         try:
             moment = datetime.fromisoformat(at)

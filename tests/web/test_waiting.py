@@ -131,6 +131,7 @@ def test_an_address_with_a_place_that_is_not_one_is_refused_plainly(app, api, pe
     dana = signed_in(app, "dana")
     for bad in ("x", "2026-01-01T00:00:00", "2026-01-01T00:00:00~", "2026-13-01T00:00:00~1", "nope~1",
                 "2026-01-01T00:00:00~-1", "2026-01-01T00:00:00~١", "2026-01-01T00:00:00~" + "9" * 19,
+                "2026-01-01T00:00:00~2147483648",  # (beyond a database integer: 500 on PostgreSQL)
                 # No moment of the calendar in UTC: answered 500 (OverflowError), on the API too.
                 "0001-01-01T00:00:00+14:00~1", "9999-12-31T23:59:59-14:00~1"):
         r = dana.get("/waiting", query_string={"after": bad})
