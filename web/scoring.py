@@ -111,8 +111,11 @@ def score_case(case_id: int):
         flash("Please correct the scoring form.", "error")
         _show_again(case, form)
         return render_case(case, 422)
-    ratings = {c.id: int(getattr(form, f"rating_{c.id}").data) for c in cset.criteria
-               if c.kind == "rated" and getattr(form, f"rating_{c.id}").data not in (None, "", "None")}
+    # A rating sent as spaces passes Optional() as not given (which drops the choice's own check):
+    # it is not given here either, not read as a number (a 500).
+    ratings = {c.id: int(given) for c in cset.criteria
+               if c.kind == "rated" and (given := (getattr(form, f"rating_{c.id}").data or "").strip())
+               and given != "None"}
     try:
         submit_score(db.session, current_user, case_id, ratings, form.conflict.data, form.comment.data)
     except WorkflowError as err:

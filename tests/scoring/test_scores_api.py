@@ -294,6 +294,18 @@ def test_a_score_comment_with_a_nul_is_refused_beside_its_field_and_the_ratings_
     assert not db.session.scalars(select(Score).where(Score.case_id == in_triage.id)).all()
 
 
+def test_a_rating_sent_as_spaces_is_a_rating_not_given(app, cast, in_triage):
+    # Optional() let it through as not given, and the page read it as a number: 500.
+    client = _web(app, cast["hana"])
+    for blank in (" ", "\t", "\u00a0"):
+        data = {"score-conflict": "none", **{f"score-rating_{k}": str(v) for k, v in RATINGS.items()},
+                "score-rating_unmet_need": blank}
+        r = client.post(f"/cases/{in_triage.id}/score", data=data)
+        assert r.status_code == 422, repr(blank)
+        assert [t for t, _ in error_summary(r.get_data(as_text=True))] == ["score-rating_unmet_need-0"], repr(blank)
+    assert not db.session.scalars(select(Score).where(Score.case_id == in_triage.id)).all()
+
+
 def test_the_same_score_sent_twice_is_recorded_once(app, api, cast, in_triage):
     # A double click on "Submit score" put two score events on the trail (or, once another
     # reviewer had scored, refused the second as a change after reading theirs).
