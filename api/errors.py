@@ -54,7 +54,7 @@ def is_api_request() -> bool:
 PAGE_MESSAGES = {
     401: "Please sign in.", 403: "You may not do this.", 404: "There is no such page, or you may not see it.",
     405: "This action is not available here.", 413: "What you sent is too large.",
-    415: "Send the form as its page sends it: Accord takes no files.",
+    415: "Send the form as its page sends it: Accord takes no files, and its pages take no JSON.",
     429: "Too many attempts; wait a minute and try again.", 500: "Something went wrong on our side.",
 }
 API_MESSAGES = {404: "No such resource.", 405: "This method is not allowed here.",

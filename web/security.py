@@ -71,11 +71,15 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def refuse_uploads():
         # Accord takes no files: a form sent as multipart/form-data with a file where text belongs
-        # (a password) reached the form's validators as a file object, and answered 500.
-        if request.mimetype == "multipart/form-data":
+        # (a password) reached the form's validators as a file object, and answered 500. Nor do its
+        # pages' forms take JSON: Flask-WTF reads a JSON body as the form, and a number where text
+        # belongs (a title, a comment) answered 500 as well.
+        if request.mimetype == "multipart/form-data" or request.is_json:
             from api.errors import error_response, is_api_request
 
             if is_api_request():
+                if request.is_json:
+                    return None
                 return error_response(415, "Send JSON (application/json); Accord takes no files.")
             abort(415)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from decimal import Decimal
 
@@ -534,6 +535,23 @@ def test_a_form_sent_with_a_file_is_refused_not_failed(app, make_user):
     r = client.post("/api/v1/auth/token", data={"username": "ann", "password": (BytesIO(b"guess"), "p.txt")},
                     content_type="multipart/form-data")
     assert r.status_code == 415 and r.get_json()["error"] == "unsupported_media_type"
+
+
+def test_a_pages_form_sent_as_json_is_refused_not_failed(app, make_user, browse):
+    # Flask-WTF read a JSON body as the form: a number where text belongs answered 500.
+    from sqlalchemy import func, select
+
+    from models import Case
+
+    sam = make_user("sam", "staff")
+    web = browse(sam)
+    app.config["WTF_CSRF_ENABLED"] = True  # (as in production: the token is sent, the body is JSON)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', web.get("/travel/new").get_data(as_text=True))
+    for path, body in (("/travel/new", {"title": 5, "event_name": True}), ("/account/password", {"new": 12345678901}),
+                       ("/travel/new", "a string")):
+        r = web.post(path, json=body, headers={"X-CSRFToken": token.group(1)})
+        assert r.status_code == 415 and "its pages take no JSON" in r.get_data(as_text=True), path
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 0
 
 
 def test_a_line_break_in_an_address_forges_no_line_of_the_security_log(app, caplog):
