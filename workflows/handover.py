@@ -1,5 +1,5 @@
 """Requests an account change leaves waiting for no one: the only holder of a role that takes their
-next step closed or stripped of it (the CAO, the committee's secretary, the Healthy City Office's
+next step closed or stripped of it (the CAO, the committee's only member, the Healthy City Office's
 officers), or a request waiting for its owner alone, whose account is closed. The Users pages and
 `flask users deactivate` tell the administrator at the change (accounts.checks), as they do of a
 department left without its head."""
@@ -17,6 +17,8 @@ from workflows.queries import waiting_for
 #: At most this many pages of a person's waiting list are looked at before a change (50 to a
 #: page): what waits beyond them is not checked.
 PAGES = 20
+#: How many of a group's requests a warning names by number.
+SHOWN = 10
 
 
 def waiting_on(user: User) -> list[int]:
@@ -51,7 +53,8 @@ def warnings(user: User, cases: list[Case]) -> list[str]:
     said = []
     for (own, workflow, state), group in groups.items():
         wf = registry.get(workflow)
-        n, ids = len(group), ", ".join(f"#{c.id}" for c in group)
+        n, ids = len(group), ", ".join(f"#{c.id}" for c in group[:SHOWN])
+        ids += f" and {n - SHOWN} more" if n > SHOWN else ""
         what = f"{n} {wf.title.lower()}{'' if n == 1 else 's'} ({ids}) in the state {wf.label(state)}"
         waits = "waits" if n == 1 else "wait"
         if own:

@@ -56,3 +56,12 @@ def test_a_role_taken_away_on_the_users_page_says_what_it_left_waiting(app, brow
         "full_name": morgan.full_name, "email": morgan.email, "department": str(morgan.department_id),
         "roles": ["cao"], "seen": details_seen(morgan)}, follow_redirects=True).get_data(as_text=True)
     assert "wait for no one" not in page and "waits for no one" not in page
+
+
+def test_a_warning_names_ten_requests_and_counts_the_rest(app, people, make_case):
+    cases = [make_case("submitted") for _ in range(12)]
+    for officer in ("both", "hco2"):
+        _deactivate(app, people[officer])
+    said = _deactivate(app, people["hco"])
+    ids = ", ".join(f"#{c.id}" for c in cases[:10])
+    assert f"12 disaster relief requests ({ids} and 2 more) in the state Submitted waited for" in said, said
