@@ -19,3 +19,28 @@
     if (table) watcher.observe(table);
   });
 })();
+
+// A form sent again while its first sending is under way (a second click while a busy server
+// answers) is not sent twice: the second made a second request, or a second step. The mark lasts
+// ten seconds, so that a sending the network lost can be tried again, and goes when the page is
+// shown again from the browser's history. Without this script the server's own checks stand.
+(function () {
+  "use strict";
+  var LASTS = 10000;
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || (form.method || "").toLowerCase() !== "post") return;
+    var sent = Number(form.getAttribute("data-sent-at") || 0);
+    if (sent && Date.now() - sent < LASTS) {
+      event.preventDefault();
+      return;
+    }
+    form.setAttribute("data-sent-at", String(Date.now()));
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) return;
+    document.querySelectorAll("form[data-sent-at]").forEach(function (form) {
+      form.removeAttribute("data-sent-at");
+    });
+  });
+})();
