@@ -72,7 +72,8 @@ def department(session: Session, name: str) -> Department:
 
     "public health" is the "Public Health" there is, spelled as stored: an exact match only made a
     second department beside it, whose head saw none of the first's requests. Compared in Python
-    (casefold), as SQLite's lower() changes only ASCII letters; a city has a few dozen departments.
+    (casefold), which folds more than lower() (ß and ss; PostgreSQL's lower() under a C locale
+    changes only ASCII letters, as SQLite's own did); a city has a few dozen departments.
     If two already differ only in capitals, the one spelled exactly so is taken, else the oldest.
     """
     wanted = name.casefold()

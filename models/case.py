@@ -41,7 +41,8 @@ class Case(db.Model):
     # The role its owner made the request in, where the workflow's approver depends on it (a trip's:
     # "councillor", decided by the committee, or "staff"), fixed when it left its draft: a role
     # taken away or given later (a term of office ended) does not hand it to another approver.
-    # None in a draft, and on requests made before migration 0021 (their owner's roles are read).
+    # None in a draft, and on requests sent on before migration 0021 until their next change (the
+    # roles their submit event recorded are read).
     requested_as: Mapped[str | None] = mapped_column(String(40))
     # The figures the workflow derives for its criteria (a traveller's overdue reports), as they
     # stood when the request was decided: its score then reads what its approver read, not what a

@@ -18,7 +18,7 @@ from workflows.audit import case_events, check_chain, row_digest
 from workflows.errors import InvalidTransition, NotFound, StaleVersion, WorkflowError
 from workflows.presenters import SENDS_BACK_OR_ENDS, case_flags, case_tables, edit_changes, either
 from workflows.queries import load_visible, page_of_cases
-from workflows.scoring import hidden_reviews
+from workflows.scoring import hidden_reviews, may_score
 
 
 #: How many cases a page of the case list shows.
@@ -152,6 +152,7 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
         actions.append({"trigger": t.trigger, "transition": t, "form": form})
     return render_template(
         "case.html", case=case, wf=wf, events=events, hidden=hidden_reviews(current_user, case, events),
+        hidden_until_scored=may_score(current_user, case),
         waiting_for=waiting_for(case),
         changes=edit_changes(events, wf),
         chain_fault=check_chain(events, case.last_event_hash, case.last_event_seq, case.state, row_digest(case)),

@@ -92,6 +92,9 @@ def _scoring_context(case) -> dict:
             "digest": kept["criteria_hash"] if kept else cset.digest,
             "scale": kept["scale"] if kept else (cset.scale_min, cset.scale_max),
             "score_form": form, "my_score": mine, "hidden_count": len(scores) - len(shown),
+            # Blind while they may come to score it, but not theirs to score now (a trip's head
+            # while the CAO reviews it): the reviews show once it is decided, not once they score.
+            "may_score": scores_case,
             "score_stands": SCORE_STANDS if stands and scores_case else None}
 
 

@@ -10,6 +10,9 @@ from flask_talisman import Talisman
 from web import nav, scoring
 from workflows.fields import MAX_ROW_ID
 
+#: Methods that send no form.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 log = logging.getLogger("accord.security")
 
@@ -74,7 +77,8 @@ def init_app(app: Flask) -> None:
         # (a password) reached the form's validators as a file object, and answered 500. Nor do its
         # pages' forms take JSON: Flask-WTF reads a JSON body as the form, and a number where text
         # belongs (a title, a comment) answered 500 as well.
-        if request.mimetype == "multipart/form-data" or request.is_json:
+        # (A GET that names JSON as its type, as some monitors send, has no form to read.)
+        if request.mimetype == "multipart/form-data" or (request.is_json and request.method not in SAFE_METHODS):
             from api.errors import error_response, is_api_request
 
             if is_api_request():

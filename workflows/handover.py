@@ -68,12 +68,21 @@ def warnings(user: User, cases: list[Case]) -> list[str]:
 
 
 class StrandedRequests:
-    """The account check (accounts.checks) of the requests a change leaves waiting for no one."""
+    """The account check (accounts.checks) of the requests a change leaves waiting for no one:
+    only a change that takes something away (the account closed, a role, the department) can,
+    and only from an open account (an edit of a closed one would repeat what its closing said)."""
 
-    def before(self, user: User, _department_ids: set[int]) -> list[int]:
-        return waiting_on(user)
+    def before(self, user: User, _department_ids: set[int]) -> tuple | None:
+        if not user.active:
+            return None
+        return user.role_names, user.department_id, waiting_on(user)
 
-    def after(self, user: User, _department_ids: set[int], waiting: list[int]) -> list[str]:
+    def after(self, user: User, _department_ids: set[int], noted: tuple | None) -> list[str]:
+        if noted is None:
+            return []
+        roles, department_id, waiting = noted
+        if user.active and roles <= user.role_names and department_id == user.department_id:
+            return []  # (a name, an email or a role given: nothing that waited for them is left alone)
         return warnings(user, stranded(waiting))
 
 

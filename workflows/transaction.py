@@ -50,8 +50,8 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     # Let SQLAlchemy's "begin" event below emit BEGIN, so that we can choose IMMEDIATE.
     dbapi_connection.isolation_level = None
     # SQLite's lower() folds A to Z only: "Émile" and "émile" read as two usernames (and two
-    # departments), which PostgreSQL's lower() reads as one. Python's folds every letter, as
-    # PostgreSQL's does. (Made before any statement runs, as SQLite asks; no index is built on
+    # departments), which PostgreSQL's lower() reads as one (under a UTF-8 locale, as `initdb`
+    # makes on Debian). Python's folds every letter, as PostgreSQL's does there. (Made before any statement runs, as SQLite asks; no index is built on
     # lower(), which this would put out of step.)
     dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
     cursor = dbapi_connection.cursor()

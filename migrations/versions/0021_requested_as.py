@@ -10,8 +10,9 @@ report left it to the head of City Council, whom there is none, so no one could 
 it, and the administrator was told that City Council's staff trips had no head. The travel
 workflow now keeps the role the trip was requested in when it leaves its draft.
 
-Requests made before this revision keep none: their owner's roles are read as before, until
-their next change records it. The column is in the row digest each event records (when it holds
+Requests made before this revision keep none: the roles their submit event recorded are read,
+until their next change keeps the role on the row (a backfill here would have changed rows whose
+events' digests do not cover the column). The column is in the row digest each event records (when it holds
 a role), so a downgrade once one is recorded is refused: the code before would name those
 requests' rows as changed outside Accord.
 """

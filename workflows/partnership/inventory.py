@@ -60,9 +60,9 @@ def entries(session: Session, status: str | None = None, country: str | None = N
     """Return the inventory, optionally one status or one country (as same_place compares them),
     in the order of their cities' names.
 
-    The few entries are compared and sorted here: in SQL, SQLite's lower() folds ASCII letters
-    only and its order is the bytes' ("durban" and "Ávila" after "Zagreb"), and PostgreSQL's
-    depends on the database's collation.
+    The few entries are compared and sorted here: in SQL, the order is the bytes' on SQLite
+    ("durban" and "Ávila" after "Zagreb") and the collation's on PostgreSQL, and lower() is not
+    the casefold same_place compares by.
     """
     stmt = select(Partnership)
     if status:
@@ -165,7 +165,7 @@ class Snapshot:
 class Live:
     """The inventory as the database holds it now, asked question by question: what a step's own
     checks read (under the adoption's lock). The few entries of a status are compared in Python
-    by the Snapshot's rules (SQLite's lower() folds ASCII letters only: "ŁÓDŹ" would pass beside
+    by the Snapshot's rules (SQLite's own lower() folded ASCII letters only: "ŁÓDŹ" passed beside
     an active "Łódź")."""
 
     def __init__(self, session: Session) -> None:

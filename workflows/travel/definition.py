@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import bindparam, event, false, or_, select
+from sqlalchemy import bindparam, event, false, inspect, or_, select
 from sqlalchemy.orm import Session, object_session, selectinload
 
 import clock
-from models import Case, Department, Role, Score, User
+from models import AuditEvent, Case, Department, Role, Score, User
 from models.user import user_roles
 from workflows.statements import constant
 from workflows.definition import OWNER, Guard, Transition, Workflow, incomplete, named
@@ -27,9 +27,27 @@ AFTER_TRIP = ("travelled", "report_submitted", "closed")
 def is_councillor_trip(case: Case) -> bool:
     """Return whether the trip is a member of Council's (the committee decides, not a head): as
     requested (Case.requested_as), once it left its draft; in a draft, by the traveller's roles."""
+    return requested_as(case) == "councillor"
+
+
+# The roles its traveller held when a trip was last sent on from its draft, as its event records them.
+_SENT_AS = (select(AuditEvent.actor_roles).where(AuditEvent.case_id == bindparam("case_id"),
+                                                 AuditEvent.action == constant("submit"))
+            .order_by(AuditEvent.seq.desc()).limit(1))
+
+
+def requested_as(case: Case) -> str:
+    """Return the role the trip is requested in, "councillor" or "staff": as kept on the case; in
+    a draft, by the traveller's roles now; for a trip sent on before migration 0021 kept it, by
+    the roles its submit event recorded (the traveller's today may be others: a term ended)."""
     if case.requested_as is not None:
-        return case.requested_as == "councillor"
-    return case.owner.has_role("councillor")
+        return case.requested_as
+    roles = None
+    if case.state != "draft" and (session := object_session(case)) is not None and case.id is not None:
+        roles = session.scalar(_SENT_AS, {"case_id": case.id})
+    if roles is None:
+        roles = case.owner.role_names
+    return "councillor" if "councillor" in roles else "staff"
 
 
 def is_approver(case: Case, user: User) -> bool:
@@ -192,7 +210,11 @@ def _project(case: Case) -> None:
     if case.state == "draft":
         case.requested_as = None
     elif case.requested_as is None:
-        case.requested_as = "councillor" if case.owner.has_role("councillor") else "staff"
+        if "draft" in inspect(case).attrs.state.history.deleted:  # (sent on by this very step)
+            case.requested_as = "councillor" if case.owner.has_role("councillor") else "staff"
+        else:  # (sent on before migration 0021: as its submit event recorded)
+            with object_session(case).no_autoflush:
+                case.requested_as = requested_as(case)
     data = case.data
     case.category = data.get("event_organizer")
     case.country = data.get("event_country")
@@ -333,8 +355,8 @@ def _may_wait(state: str, shape) -> list:
     if shape.has_role("dept_head"):
         options.append(Case.department_id == shape.department_id)
     if shape.has_role("committee"):
-        options.append(or_(Case.requested_as == constant("councillor"),
-                           Case.requested_as.is_(None) & _owner_holds("councillor")))
+        # (A trip sent on before migration 0021 kept no role: the rules read its submit event.)
+        options.append(or_(Case.requested_as == constant("councillor"), Case.requested_as.is_(None)))
     if shape.has_role("cao"):
         options.append(_owner_holds("dept_head"))
         if state == "submitted":

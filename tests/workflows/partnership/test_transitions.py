@@ -413,7 +413,7 @@ def test_adoption_refused_when_a_dormant_partnership_with_the_city_appeared(api,
 
 
 def test_a_city_typed_in_other_letters_is_the_same_city_beyond_ascii(api, people, make_case):
-    # SQLite's lower() folds ASCII letters only: "ŁÓDŹ" passed beside an active "Łódź" at submit,
+    # SQLite's own lower() folds ASCII letters only: "ŁÓDŹ" passed beside an active "Łódź" at submit,
     # and Council was then told the inventory had changed, which it had not.
     create_entry(db.session, people["ada"], {"city": "Łódź", "country": "Poland", "focus": "Textiles",
                                               "status": "active"})

@@ -65,3 +65,15 @@ def test_a_warning_names_ten_requests_and_counts_the_rest(app, people, make_case
     said = _deactivate(app, people["hco"])
     ids = ", ".join(f"#{c.id}" for c in cases[:10])
     assert f"12 disaster relief requests ({ids} and 2 more) in the state Submitted waited for" in said, said
+
+
+def test_an_edit_of_a_closed_account_repeats_nothing(app, browse, people, make_case, make_user):
+    admin = make_user("ada", "admin", department="Information and Technology")
+    make_case("recommended")
+    _deactivate(app, people["both"])
+    assert "now waits for no one" in _deactivate(app, people["cao"])
+    morgan = db.session.get(User, people["cao"].id)
+    page = browse(admin).post(f"/admin/users/{morgan.id}", data={
+        "full_name": "Morgan Ellis-Shaw", "email": morgan.email, "department": str(morgan.department_id),
+        "roles": ["cao"], "seen": details_seen(morgan)}, follow_redirects=True).get_data(as_text=True)
+    assert "Changes to morgan saved" in page and "waits for no one" not in page

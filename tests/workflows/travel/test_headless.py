@@ -153,3 +153,23 @@ def test_closing_the_committees_only_member_says_what_it_left_waiting(app, peopl
     r = app.test_cli_runner().invoke(args=["users", "deactivate", people["dana"].username])
     assert "Toronto Public Health has no active Department Head now: 1 staff trip waits for one" in r.output
     assert "now waits for no one" in r.output, r.output
+
+
+def test_a_trip_sent_on_before_the_role_was_kept_reads_it_from_its_submit_event(people, make_trip, make_user, api):
+    from sqlalchemy import update as sql_update
+
+    from models import Case
+    from workflows import engine
+    from workflows.queries import waiting_for
+
+    admin = make_user("ada", "admin", department="Information and Technology")
+    chens = make_trip("chen", "report_submitted")
+    db.session.execute(sql_update(Case).where(Case.id == chens.id).values(requested_as=None))  # (as before 0021)
+    db.session.commit()
+    _roles(db.session.get(User, people["chen"].id), ["staff"], admin)  # their term ended since
+    pat = db.session.get(User, people["pat"].id)
+    assert [c.id for c in waiting_for(db.session, pat).cases] == [chens.id]
+    assert _gaps() == []
+    assert "accept_report" in api(pat).get(f"/api/v1/cases/{chens.id}").get_json()["allowed_transitions"]
+    engine.add_comment(db.session, pat, chens.id, "We will read it on Monday.")
+    assert db.session.get(Case, chens.id).requested_as == "councillor"  # kept from its next change on

@@ -342,7 +342,7 @@ def test_in_cao_review_the_head_who_approved_no_longer_scores(api, people, make_
         == ["cao"]
 
 
-def test_the_head_reads_no_cao_review_of_a_trip_that_may_come_back_to_them(api, people, make_trip):
+def test_the_head_reads_no_cao_review_of_a_trip_that_may_come_back_to_them(api, people, make_trip, browse):
     # The head approved without scoring; in CAO review they read the CAO's ratings and comment, and
     # once the CAO returned the trip and it was resubmitted, scored it with the CAO's review read.
     ratings = {"relevance": 1, "expected_value": 0, "knowledge_sharing": 1}
@@ -353,6 +353,10 @@ def test_the_head_reads_no_cao_review_of_a_trip_that_may_come_back_to_them(api, 
     assert head.get(f"/api/v1/cases/{case.id}/scores").get_json()["items"] == []
     assert [e["comment"] for e in head.get(f"/api/v1/cases/{case.id}/history").get_json()["events"]
             if e["action"] == "score"] == [None]
+    # Not theirs to score now: the page says when the review shows, which is not once they score.
+    page = browse(people["dana"]).get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "1 other review will be shown once the request is decided." in page
+    assert "Other reviews show once you have submitted your own, or once the request is decided." in page
     case = db.session.get(Case, case.id)
     assert fire(cao, case, "approve").get_json()["state"] == "approved"  # decided: past scoring for good
     assert [i["comment"] for i in head.get(f"/api/v1/cases/{case.id}/scores").get_json()["items"]] == ["Too dear."]
