@@ -78,13 +78,13 @@ def init_app(app: Flask) -> None:
         # pages' forms take JSON: Flask-WTF reads a JSON body as the form, and a number where text
         # belongs (a title, a comment) answered 500 as well.
         # (A GET that names JSON as its type, as some monitors send, has no form to read.)
-        if request.mimetype == "multipart/form-data" or (request.is_json and request.method not in SAFE_METHODS):
-            from api.errors import error_response, is_api_request
+        from api.errors import error_response, is_api_request
 
+        if request.mimetype == "multipart/form-data":
             if is_api_request():
-                if request.is_json:
-                    return None
                 return error_response(415, "Send JSON (application/json); Accord takes no files.")
+            abort(415)
+        if request.is_json and request.method not in SAFE_METHODS and not is_api_request():
             abort(415)
 
     @app.before_request

@@ -36,14 +36,15 @@ _SENT_AS = (select(AuditEvent.actor_roles).where(AuditEvent.case_id == bindparam
             .order_by(AuditEvent.seq.desc()).limit(1))
 
 
-def requested_as(case: Case) -> str:
+def requested_as(case: Case, recorded: bool = True) -> str:
     """Return the role the trip is requested in, "councillor" or "staff": as kept on the case; in
-    a draft, by the traveller's roles now; for a trip sent on before migration 0021 kept it, by
-    the roles its submit event recorded (the traveller's today may be others: a term ended)."""
+    a draft, or given recorded=False (being sent on now), by the traveller's roles now; for a trip
+    sent on before migration 0021 kept it, by the roles its submit event recorded (the
+    traveller's today may be others: a term ended)."""
     if case.requested_as is not None:
         return case.requested_as
     roles = None
-    if case.state != "draft" and (session := object_session(case)) is not None and case.id is not None:
+    if recorded and case.state != "draft" and (session := object_session(case)) is not None and case.id is not None:
         roles = session.scalar(_SENT_AS, {"case_id": case.id})
     if roles is None:
         roles = case.owner.role_names
@@ -210,11 +211,9 @@ def _project(case: Case) -> None:
     if case.state == "draft":
         case.requested_as = None
     elif case.requested_as is None:
-        if "draft" in inspect(case).attrs.state.history.deleted:  # (sent on by this very step)
-            case.requested_as = "councillor" if case.owner.has_role("councillor") else "staff"
-        else:  # (sent on before migration 0021: as its submit event recorded)
-            with object_session(case).no_autoflush:
-                case.requested_as = requested_as(case)
+        sent_now = "draft" in inspect(case).attrs.state.history.deleted  # (else sent on before 0021)
+        with object_session(case).no_autoflush:
+            case.requested_as = requested_as(case, recorded=not sent_now)
     data = case.data
     case.category = data.get("event_organizer")
     case.country = data.get("event_country")
