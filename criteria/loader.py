@@ -133,7 +133,12 @@ def _digest(cset: CriteriaSet) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-class _StrictLoader(yaml.SafeLoader):
+#: PyYAML's parser in C (libyaml, in its wheels) where present: reading the criteria sets is most
+#: of what starting a worker costs. Same safe constructor, same marks; the Python one otherwise.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictLoader(_SafeLoader):
     """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
 
     def construct_mapping(self, node, deep=False):
