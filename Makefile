@@ -23,12 +23,14 @@ run: $(STAMP)
 	@echo "Accord is at http://$(HOST):$(PORT)/ — sign in with one of the demo accounts above."
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
-## make test: the whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL names one
+## make test: the whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL names one,
+## each spread over one process a core (pytest-xdist; TEST_WORKERS=0 runs it in this one)
+TEST_WORKERS ?= auto
 test: $(STAMP)
-	env -u TEST_DATABASE_URL $(BIN)/python -m pytest
+	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -n $(TEST_WORKERS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL: $$TEST_DATABASE_URL"; \
-		$(BIN)/python -m pytest -m "not browser"; \
+		$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not browser"; \
 	fi
 
 BENCH_STAMP := $(VENV)/.bench-installed

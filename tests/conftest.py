@@ -2,16 +2,17 @@
 TEST_DATABASE_URL names one), users made quickly, API and web clients."""
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from flask import g
 from sqlalchemy import create_engine, text
 
 import clock
-from accounts.passwords import hash_password
 from accounts.service import ensure_roles
 from accounts.sign_in import issue_token
 from app import create_app
@@ -20,32 +21,60 @@ from models import Department, Role, User
 from tests.factories import TEST_PASSWORD
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1/test"
-_HASH = hash_password(TEST_PASSWORD)  # one slow argon2 hash, shared by every test user
+# Every test user shares one argon2id hash of TEST_PASSWORD, made with the least work argon2 allows:
+# a hash names its own cost, so signing in checks it in well under a millisecond instead of the
+# 0.1 s the production cost takes, and the suite signs in hundreds of times. The production cost
+# itself is tested where passwords are set (tests/test_cli.py).
+_HASH = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(TEST_PASSWORD)
 
 
+#: Under `pytest -n` (pytest-xdist) each worker process is named ("gw0", "gw1"...) and works in
+#: PostgreSQL databases of its own, named after the configured ones ("test_gw0"), so that the
+#: workers' truncations and schema resets never meet. Empty when the tests run in one process.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def _own(name: str) -> str:
+    """The name of this worker's copy of a database (the name itself outside pytest -n)."""
+    return f"{name}_{WORKER}" if WORKER else name
+
+
+def _server_admin(url: str):
+    return create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+
+
+@functools.cache
 def pg_url() -> str | None:
-    """Return a reachable PostgreSQL URL for tests, or None."""
+    """Return a reachable PostgreSQL URL for tests (this worker's own database), or None."""
     url = os.environ.get("TEST_DATABASE_URL") or PG_DEFAULT
     if not url.startswith("postgresql"):
         return None
+    base, name = url.rsplit("/", 1)
     try:
-        engine = create_engine(url)
+        if WORKER:
+            admin = _server_admin(url)
+            with admin.connect() as conn:
+                if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": _own(name)}) is None:
+                    conn.execute(text(f'CREATE DATABASE "{_own(name)}"'))
+            admin.dispose()
+        engine = create_engine(f"{base}/{_own(name)}")
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         engine.dispose()
-        return url
+        return f"{base}/{_own(name)}"
     except Exception:
         return None
 
 
 def empty_pg_database(name: str, drop: bool = False) -> str | None:
-    """Make an empty PostgreSQL database of this name beside the tests' own, and return its URL
-    (None when no server answers); with drop, remove it instead. For the tests that run the
-    commands on a database of their own (init-db, gunicorn)."""
+    """Make an empty PostgreSQL database of this name (this worker's copy of it) beside the tests'
+    own, and return its URL (None when no server answers); with drop, remove it instead. For the
+    tests that run the commands on a database of their own (init-db, gunicorn)."""
     base = pg_url()
     if base is None:
         return None
-    admin = create_engine(base.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    name = _own(name)
+    admin = _server_admin(base)
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         if not drop:
@@ -76,6 +105,7 @@ def database_template(tmp_path_factory) -> dict:
     """Migrate a database once per session: a SQLite file to copy, or the PostgreSQL schema."""
     url = os.environ.get("TEST_DATABASE_URL", "")
     if url.startswith("postgresql"):
+        url = pg_url() or url  # (this worker's own database; unreachable, the upgrade says so)
         _upgrade(url)
         return {"kind": "postgresql", "url": url}
     template = tmp_path_factory.mktemp("db") / "template.sqlite3"
