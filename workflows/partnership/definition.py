@@ -181,7 +181,7 @@ def _project(case: Case) -> None:
 def _decision(trigger: str, source: str, dest: str, roles: tuple[str, ...], label: str, **kw) -> Transition:
     # A body's decision is recorded in the audit event, never merged into the proposal's data.
     return Transition(trigger, (source,), dest, roles, label, payload=PartnershipDecisionArgs, merge_payload=False,
-                      **kw)
+                      may=not_recused, **kw)
 
 
 WORKFLOW = Workflow(
@@ -213,8 +213,10 @@ WORKFLOW = Workflow(
         # committee to read and decide on (product.md: the officer has no step that declines it).
         Transition("recommend", ("under_review",), "committee_review", ("hco",), "Recommend to committee",
                    may=not_recused, guards=(has_complete_score,)),
+        # An officer who declared a conflict of interest in review and sits on the committee, or
+        # clerks for Council, takes no decision on the proposal there either (as in relief).
         _decision("defer", "committee_review", "deferred", ("committee",), "Defer", comment_required=True),
-        Transition("reconsider", ("deferred",), "committee_review", ("committee",), "Reconsider"),
+        Transition("reconsider", ("deferred",), "committee_review", ("committee",), "Reconsider", may=not_recused),
         _decision("approve", "committee_review", "council_review", ("committee",), "Approve and refer to Council"),
         _decision("decline", "committee_review", "declined", ("committee",), "Decline", comment_required=True),
         _decision("approve", "council_review", "adopted", ("council",), "Adopt",

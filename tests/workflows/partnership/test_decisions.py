@@ -5,11 +5,13 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
 from sqlalchemy import select
 
 from extensions import db
 from models import AuditEvent
-from tests.workflows.partnership.conftest import DECISION, fire, revival
+from tests.workflows.partnership.conftest import DECISION, RATINGS, fire, revival, snapshot
+from workflows.scoring import submit_score
 
 
 def _decision_events(case_id):
@@ -270,3 +272,29 @@ def test_a_decision_sent_without_its_outcome_after_a_colleague_decided_says_none
     assert "needs the role" not in page
     assert not [r for r in caplog.records if "403" in r.getMessage()]
     assert [e.action for e in _decision_events(case.id)][-1] == "decline"
+
+
+@pytest.mark.parametrize("body", ["committee", "council"])
+def test_an_officer_who_declared_a_conflict_takes_no_decision_on_it_at_committee_or_council(
+        api, people, make_case, make_user, body):
+    # An officer of the Healthy City Office who sits on the committee (or is a Council clerk too)
+    # stepped aside in review, a colleague recommended the proposal, and the member in them then
+    # decided what the officer in them had declared a conflict of interest on (as relief refuses).
+    both = make_user("lee", "hco", body, department="City Clerk's Office")
+    case = make_case("under_review")
+    submit_score(db.session, both, case.id, {}, conflict="recused")
+    submit_score(db.session, people["hana"], case.id, RATINGS)
+    version = fire(api(people["hana"]), case.id, "recommend", case.version).get_json()["version"]
+    if body == "council":
+        version = fire(api(people["pat"]), case.id, "approve", version, data=DECISION).get_json()["version"]
+    shown = api(both).get(f"/api/v1/cases/{case.id}").get_json()
+    assert shown["allowed_transitions"] == [] and shown["version"] == version
+    before = snapshot(case.id)
+    decisions = (("approve", {}), ("decline", {"comment": "No."})) + (
+        (("defer", {"comment": "Later."}),) if body == "committee" else ())
+    for trigger, extra in decisions:
+        r = fire(api(both), case.id, trigger, version, data=DECISION, **extra)
+        assert r.status_code == 403 and "declared a conflict of interest" in r.get_json()["message"]
+    assert snapshot(case.id) == before
+    decider = people["pat" if body == "committee" else "jordan"]
+    assert fire(api(decider), case.id, "approve", version, data=DECISION).status_code == 200
