@@ -45,25 +45,22 @@ def _server_admin(url: str):
 
 @functools.cache
 def pg_url() -> str | None:
-    """Return a reachable PostgreSQL URL for tests (this worker's own database), or None."""
+    """Return a reachable PostgreSQL URL for tests, or None: the named database, or under pytest -n
+    this worker's own beside it, created the first time, but only on a server where the named one
+    answers (a server without it is not one kept for tests)."""
     url = os.environ.get("TEST_DATABASE_URL") or PG_DEFAULT
     if not url.startswith("postgresql"):
         return None
     base, name = url.rsplit("/", 1)
     try:
-        if WORKER:
-            admin = _server_admin(url)
-            with admin.connect() as conn:
-                if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": _own(name)}) is None:
-                    conn.execute(text(f'CREATE DATABASE "{_own(name)}"'))
-            admin.dispose()
-        engine = create_engine(f"{base}/{_own(name)}")
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+            if WORKER and conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": _own(name)}) is None:
+                conn.execute(text(f'CREATE DATABASE "{_own(name)}"'))
         engine.dispose()
-        return f"{base}/{_own(name)}"
     except Exception:
         return None
+    return f"{base}/{_own(name)}"
 
 
 def empty_pg_database(name: str, drop: bool = False) -> str | None:
