@@ -367,7 +367,14 @@ def blind_to_reviews(user: User, case: Case, reviewer_ids: set[int | None]) -> b
     gone past scoring for good, whoever may read reviews reads them. And not only for who reviews
     it now: also for who may come to (a trip's head, while the CAO reviews it, scores it again
     once it is returned), or they would read the reviews now and score later.
+
+    And the request's owner reads its reviews once it is decided, as applicants read their
+    reviewers' comments with the decision: not while the reviewers still weigh it, and not
+    before an officer who has not scored yet could (their comments are written for colleagues).
     """
+    if case.owner_id == user.id:
+        wf = registry.get(case.workflow)
+        return wf is not None and wf.scored and case.state not in wf.decided_states
     return (user.id not in reviewer_ids and (wf := _reviewed_by(user, case, later=True)) is not None
             and case.state in wf.before_scoring)
 

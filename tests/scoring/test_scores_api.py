@@ -2,6 +2,7 @@
 owners refused, every score audited, and old scores kept under their criteria version."""
 from __future__ import annotations
 
+import html
 import re
 import shutil
 from pathlib import Path
@@ -591,3 +592,37 @@ def test_a_set_changed_without_a_new_version_is_named_so_not_as_itself(app, api,
     page = " ".join(_web(app, cast["cao"]).get(f"/cases/{in_triage.id}").get_data(as_text=True).split())
     assert ("Some scores were made under criteria other than these (an earlier edition of version 2 (its file was "
             "changed without a new version));") in page
+
+
+def test_the_requester_reads_the_reviews_with_the_decision_not_while_they_are_weighed(api, cast, in_triage, browse):
+    # A reviewer's comment is written for colleagues; the requester read it, and every rating, as
+    # soon as it was made, before an officer who had not scored yet could.
+    remark = "The channel's director is the mayor's brother."
+    score(api, cast["hana"], in_triage.id, ratings=RATINGS, comment=remark)
+    owner = api(cast["owner"])
+
+    def seen() -> dict:
+        history = owner.get(f"/api/v1/cases/{in_triage.id}/history").get_json()["events"]
+        [review] = [e for e in history if e["action"] == "score"]
+        return {"scores": owner.get(f"/api/v1/cases/{in_triage.id}/scores").get_json(),
+                "case": owner.get(f"/api/v1/cases/{in_triage.id}").get_json()["score"],
+                "list": [c["score"] for c in owner.get("/api/v1/cases").get_json()["items"]],
+                "review": (review["comment"], "ratings" in (review.get("payload") or {})),
+                "page": browse(cast["owner"]).get(f"/cases/{in_triage.id}").get_data(as_text=True)}
+
+    hidden = seen()
+    assert hidden["scores"] == {"items": [], "aggregate": UNSCORED}
+    assert hidden["case"] is None and hidden["list"] == [None] and hidden["review"] == (None, False)
+    assert html.unescape(remark) not in html.unescape(hidden["page"]) and "77.00" not in hidden["page"]
+    assert "1 review will be shown once the request is decided." in hidden["page"]
+    assert "Reviews of your request show once it is decided." in hidden["page"]
+
+    version = api(cast["hana"]).get(f"/api/v1/cases/{in_triage.id}").get_json()["version"]
+    case = engine.fire(db.session, cast["hana"], in_triage.id, "recommend", version,
+                       payload={"recommendation": "approve", "amount_granted": "10000.00"})
+    assert seen()["scores"]["items"] == []  # (recommended: the CAO weighs it still)
+    engine.fire(db.session, cast["cao"], case.id, "approve", case.version)
+    shown = seen()
+    assert [(i["reviewer"], i["percent"]) for i in shown["scores"]["items"]] == [("hana", "77.00")]
+    assert shown["case"]["percent"] == "77.00" and shown["review"] == (remark, True)
+    assert remark in html.unescape(shown["page"])
