@@ -278,7 +278,7 @@ def test_scoring_form_on_the_case_page(app, cast, in_triage):
     r = client.post(f"/cases/{in_triage.id}/score", data={**data, "score-comment": "x" * 5001})
     page = r.get_data(as_text=True)
     assert r.status_code == 422 and [t for t, _ in error_summary(page)] == ["score-comment"]
-    assert 'aria-describedby="score-comment-error"' in page and 'id="score-comment-error"' in page
+    assert 'aria-describedby="score-comment-hint score-comment-error"' in page and 'id="score-comment-error"' in page
 
 
 def test_a_score_comment_with_a_nul_is_refused_beside_its_field_and_the_ratings_kept(app, api, cast, in_triage):
@@ -598,6 +598,8 @@ def test_the_requester_reads_the_reviews_with_the_decision_not_while_they_are_we
     # A reviewer's comment is written for colleagues; the requester read it, and every rating, as
     # soon as it was made, before an officer who had not scored yet could.
     remark = "The channel's director is the mayor's brother."
+    form = browse(cast["hana"]).get(f"/cases/{in_triage.id}").get_data(as_text=True)  # (the reviewer is told)
+    assert 'aria-describedby="score-comment-hint"' in form and "by the requester once the request is decided" in form
     score(api, cast["hana"], in_triage.id, ratings=RATINGS, comment=remark)
     owner = api(cast["owner"])
 
