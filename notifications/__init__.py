@@ -174,9 +174,9 @@ def queue_awaiting(sender: str, session: Session, case: Case, transition, actor:
         # The owner ended it (a trip cancelled once approved, a request withdrawn in triage): who
         # may be counting on it is told. (Not one who may no longer read it: an officer since
         # moved out of the office.)
-        for person in _counting_on_it(session, case):
+        for person, which in _counting_on_it(session, case):
             if person.active and can_view(person, case):
-                _tell_outcome(rows, outbox, person, case, actor, comment, whose="their request", moved_on=True)
+                _tell_outcome(rows, outbox, person, case, actor, comment, whose="their request", which=which)
     if rows:  # a Core INSERT in the transaction's connection: the rows are never changed
         session.connection().execute(_INSERT, rows)
 
@@ -225,13 +225,14 @@ def queue_handed_over(sender: str, session: Session, case: Case, actor: User) ->
 
 
 def _tell_outcome(rows: list[dict], outbox: list, reader: User, case: Case, actor: User, comment: str | None, *,
-                  whose: str, moved_on: bool = False, later: tuple[str, ...] = ()) -> None:
+                  whose: str, which: str = "", later: tuple[str, ...] = ()) -> None:
     """Queue the message that tells one person a request came to its end, or to a state where
-    their step comes later (said in `later`), with the comment given."""
+    their step comes later (said in `later`), with the comment given (`which`: what the request
+    was to them, "which awaited you")."""
     wf = registry.get(case.workflow)
     state = wf.label(case.state).lower()
     reason = f"\n{actor.full_name} wrote:\n\n{comment}\n" if comment else ""
-    which = ", which you had moved on," if moved_on else ""
+    which = f", {which}," if which else ""
     then = "".join(f"\n{line}\n" for line in later)
     _queue(rows, outbox, reader, "outcome", case, f"[Accord] {wf.title} #{case.id} {state}: {case.title}",
            f"{actor.full_name} moved {whose} \"{case.title}\"{which} to {state}.\n{reason}{then}\n"
@@ -249,17 +250,22 @@ _AWAITED = select(Notification.user_id).where(Notification.case_id == bindparam(
                                               Notification.kind == "awaits", Notification.sent_at >= bindparam("since"))
 
 
-def _counting_on_it(session: Session, case: Case) -> list[User]:
-    """Return, for a request its owner has just ended, who may be counting on it: the last person
-    other than its owner who moved it on (the officer who asked for information, though its owner
-    answered since), its assignee, and who was told it awaited them in the state it left (a head
-    mailed about a trip then cancelled). Its owner is not among them."""
+def _counting_on_it(session: Session, case: Case) -> list[tuple[User, str]]:
+    """Return, for a request its owner has just ended, who may be counting on it, each with what
+    the request was to them: the last person other than its owner who moved it on (the officer
+    who asked for information, though its owner answered since), its assignee, and who was told
+    it awaited them in the state it left (a head mailed about a trip then cancelled; every officer
+    mailed about a relief request withdrawn before anyone took it up). Its owner is not among them."""
     moves = session.execute(_MOVES, {"chain": f"case:{case.id}", "seq": case.last_event_seq}).all()
-    ids = [next((who for who, _at in moves if who is not None and who != case.owner_id), None), case.assignee_id]
+    mover = next((who for who, _at in moves if who is not None and who != case.owner_id), None)
+    which = {mover: "which you had moved on"}
+    which.setdefault(case.assignee_id, "which you had taken up")
     if moves:  # (the state it left was entered at the last move before this one)
-        ids += session.scalars(_AWAITED, {"case_id": case.id, "since": moves[0].at})
-    wanted = {i for i in ids if i is not None and i != case.owner_id}
-    return list(session.scalars(select(User).where(User.id.in_(sorted(wanted))).order_by(User.id))) if wanted else []
+        for told in session.scalars(_AWAITED, {"case_id": case.id, "since": moves[0].at}):
+            which.setdefault(told, "which awaited you")
+    wanted = sorted(i for i in which if i is not None and i != case.owner_id)
+    people = session.scalars(select(User).where(User.id.in_(wanted)).order_by(User.id)) if wanted else ()
+    return [(person, which[person.id]) for person in people]
 
 
 _NOTES = Notification.__table__

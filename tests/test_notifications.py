@@ -201,13 +201,22 @@ def test_an_owner_ending_a_request_tells_who_was_counting_on_it_though_the_owner
     case = engine.fire(db.session, sam, case.id, "provide_info", case.version, payload={"channel": "Red Cross"})
     with caplog.at_level(logging.INFO, logger="accord.mail"):
         engine.fire(db.session, sam, case.id, "withdraw", case.version, comment="The city no longer needs it.")
-    _one_mail(caplog, "hana@toronto.example", "withdrawn", "The city no longer needs it.")
+    _one_mail(caplog, "hana@toronto.example", "withdrawn", "The city no longer needs it.", "which you had moved on")
     caplog.clear()
     trip = engine.create_case(db.session, sam, "travel", "IULA congress", ["democracy"], _trip())
     trip = engine.fire(db.session, sam, trip.id, "submit", trip.version)  # (dana: "awaits you")
     with caplog.at_level(logging.INFO, logger="accord.mail"):
         engine.fire(db.session, sam, trip.id, "cancel", trip.version)
-    _one_mail(caplog, "dana@toronto.example", "cancelled")
+    _one_mail(caplog, "dana@toronto.example", "cancelled", "which awaited you")
+    # Every officer mailed that a new request awaited them was told they had moved it on, when
+    # its owner withdrew it before anyone took it up.
+    caplog.clear()
+    case = engine.create_case(db.session, sam, "relief", "Quake relief", ["compassion"], relief_data())
+    case = engine.fire(db.session, sam, case.id, "submit", case.version)
+    with caplog.at_level(logging.INFO, logger="accord.mail"):
+        engine.fire(db.session, sam, case.id, "withdraw", case.version)
+    _one_mail(caplog, "hana@toronto.example", "withdrawn", "which awaited you")
+    assert "moved on" not in caplog.messages[-1]
 
 
 def test_a_trip_approved_ahead_tells_its_traveller_when_their_step_comes_not_that_it_awaits_them(
