@@ -10,7 +10,7 @@ from markupsafe import Markup
 from extensions import db
 from notifications import people_who_can_act
 from web import bp
-from web.forms import CaseFilterForm, CommentForm, form_page, refusal_message, refused, whole_number
+from web.forms import CHANGED_SINCE, CaseFilterForm, CommentForm, form_page, refusal_message, refused, whole_number
 from web.payloads import DECISION, choosing, decision_triggers, payload_form
 from workflows import engine, registry
 from workflows.access import allowed_triggers, pending_steps
@@ -248,7 +248,7 @@ def _take_step(case, trigger: str, form, key: str):
         except StaleVersion as err:  # (the step is still there: what was typed is shown again, to send)
             return _step_refused(case, key, err, form)
         except WorkflowError as err:
-            return _step_refused(case, key, err)
+            return _step_gone(case, key, err, form, version)
         return render_case(case, 422, forms={key: form})  # which says what to correct
     step = _step_of(wf, case, trigger).title
     try:
@@ -256,7 +256,7 @@ def _take_step(case, trigger: str, form, key: str):
                            comment=form.comment.data, payload=form.payload() if hasattr(form, "payload") else None)
     except WorkflowError as err:
         _attach_errors(form, err)
-        return _step_refused(_load(case.id), key, err, form)
+        return _step_gone(_load(case.id), key, err, form, form.version.data)
     # (Its first letter alone lowered: "approve and refer to Council", not "... council".)
     flash(f"Done: {step[:1].lower()}{step[1:]}. The request is now: {wf.label(case.state)}.", "success")
     return redirect(url_for("web.case_page", case_id=case.id))
@@ -288,6 +288,21 @@ def _step_refused(case, key: str, err: WorkflowError, form=None):
     or to send again once read)."""
     flash(refusal_message(err), "error")
     return render_case(case, err.status, failed=(key, err), forms={key: form} if form is not None else None)
+
+
+def _step_gone(case, key: str, err: WorkflowError, form, sent_version: int | None):
+    """Answer a step refused; one no longer open because the request changed since its page was
+    opened (a colleague took the step first) says so, and keeps the comment typed for it in the
+    page's comment box, to add to the record if it still matters. It read "'request_info' is not
+    available while the case is information requested", and what was typed was lost."""
+    if not (isinstance(err, InvalidTransition) and isinstance(sent_version, int) and sent_version != case.version):
+        return _step_refused(case, key, err, form)
+    typed = (form.comment.data or "").strip() if form is not None and hasattr(form, "comment") else ""
+    kept = " What you wrote is kept in the comment box below, to add to the request's record if it still matters." \
+        if typed else ""
+    flash(f"{CHANGED_SINCE} {err.message}{kept}", "error")
+    comment_form = CommentForm(formdata=None, data={"comment": typed, "seen": case.version}) if typed else None
+    return render_case(case, err.status, failed=(key, err), comment_form=comment_form)
 
 
 def _attach_errors(form, err: WorkflowError) -> None:

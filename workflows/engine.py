@@ -296,8 +296,9 @@ def check_step(actor: User, case: Case, trigger: str, version: Any = None) -> li
     if candidates:
         raise Forbidden(refusal(actor, case, candidates))
     named = [t for t in wf.transitions if t.trigger == trigger]
-    if any(permitted(actor, case, t) for t in named):
-        raise InvalidTransition(f"'{trigger}' is not available while the case is {wf.label(case.state).lower()}.")
+    if mine := [t for t in named if permitted(actor, case, t)]:
+        raise InvalidTransition(f"“{mine[0].title}” ({trigger}) is not available while the request is "
+                                f"{wf.label(case.state).lower()}.")
     if named:
         raise Forbidden(refusal(actor, case, named))
     raise InvalidTransition(f"The workflow has no step '{trigger}'.")

@@ -190,7 +190,8 @@ def test_a_decision_recorded_meanwhile_by_another_is_refused_for_that(api, peopl
     r = client.post(f"/cases/{case.id}/decision", data={
         "decision-version": case.version, "decision-outcome": "approve", "decision-meeting_reference": "2026.PF14.3"})
     assert r.status_code == 409
-    assert "'approve' is not available while the case is deferred." in html.unescape(r.get_data(as_text=True))
+    assert "“Approve and refer to Council” (approve) is not available while the request is deferred." in html.unescape(
+        r.get_data(as_text=True))
     assert [e.action for e in _decision_events(case.id)] == ["defer"]
 
 

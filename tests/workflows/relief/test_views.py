@@ -1,6 +1,7 @@
 """The relief pages: the request form, the edit form and the step forms on the case page."""
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -208,7 +209,7 @@ def test_a_step_the_request_is_not_waiting_for_is_refused_not_reported_done(app,
     client = app.test_client()
     sign_in(client, people["owner"])
     r = client.post(f"/relief/{case.id}/edit", data=form_data(action="submit", version=case.version, channel="Other"))
-    assert r.status_code == 409 and "not available while the case is information requested" in r.get_data(as_text=True)
+    assert r.status_code == 409 and "is not available while the request is information requested" in r.get_data(as_text=True)
     assert snapshot(case.id) == before
 
 
@@ -341,13 +342,15 @@ def test_a_step_taken_meanwhile_is_answered_as_such_not_with_its_form(app, api, 
     client = app.test_client()
     sign_in(client, people["hco2"])
     assert f"/cases/{case.id}/actions/recommend" in client.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert fire(api(people["hco"]), case.id, "recommend", case.version,
+    seen = case.version  # (the version hco2's page shows)
+    assert fire(api(people["hco"]), case.id, "recommend", seen,
                 data={"recommendation": "approve", "amount_granted": "20000.00"}).status_code == 200
     before = snapshot(case.id)
     r = client.post(f"/cases/{case.id}/actions/recommend",
-                    data={"recommend-version": case.version, "recommend-recommendation": "approve"})
+                    data={"recommend-version": seen, "recommend-recommendation": "approve"})
     text = " ".join(r.get_data(as_text=True).split())
-    assert r.status_code == 409 and "&#39;recommend&#39; is not available while the case is recommended" in text
+    assert r.status_code == 409 and "“Recommend” (recommend) is not available while the request is recommended" in text
+    assert "This request was changed since you opened this page" in text
     assert snapshot(case.id) == before
     # One who may not take the step at all is answered as the API answers them (403), not about the form.
     sign_in(client, people["finance"])
@@ -385,3 +388,32 @@ def test_a_form_refused_on_a_case_changed_meanwhile_says_the_case_changed(app, a
     r = client.post(f"/cases/{case.id}/actions/launch", data={"launch-version": case.version})
     assert r.status_code == fire(api(people["hco2"]), case.id, "launch", seen).status_code == 409
     assert "The workflow has no step &#39;launch&#39;." in r.get_data(as_text=True)
+
+
+def test_a_step_a_colleague_took_first_says_so_and_keeps_the_comment_typed_for_it(app, api, people, make_case):
+    # Hco2 typed a question for the owner; Hana asked hers meanwhile. The page said "'request_info'
+    # is not available while the case is information requested", and the question was lost.
+    from tests.workflows.relief.conftest import fire, snapshot
+
+    case = make_case("in_triage")
+    client = app.test_client()
+    sign_in(client, people["hco2"])
+    assert f"/cases/{case.id}/actions/request_info" in client.get(f"/cases/{case.id}").get_data(as_text=True)
+    seen = case.version  # (the version hco2's page shows)
+    assert fire(api(people["hco"]), case.id, "request_info", seen, comment="Who delivers the help?").status_code == 200
+    before = snapshot(case.id)
+    question = "Which districts does the appeal cover?"
+    r = client.post(f"/cases/{case.id}/actions/request_info",
+                    data={"request_info-version": seen, "request_info-comment": question})
+    text = " ".join(html.unescape(r.get_data(as_text=True)).split())
+    assert r.status_code == 409 and snapshot(case.id) == before
+    assert ("This request was changed since you opened this page (in another tab, or by someone else). "
+            "“Request information” (request_info) is not available while the request is information requested. "
+            "What you wrote is kept in the comment box below") in text
+    box = re.search(r'<textarea[^>]*name="comment"[^>]*>(.*?)</textarea>', r.get_data(as_text=True), re.S)
+    assert box is not None and box.group(1).strip() == question
+    # Sent from there, it is on the record as a comment.
+    seen = re.search(r'name="seen" type="hidden" value="(\d+)"', r.get_data(as_text=True)).group(1)
+    client.post(f"/cases/{case.id}/comments", data={"comment": question, "seen": seen})
+    history = api(people["hco2"]).get(f"/api/v1/cases/{case.id}/history").get_json()["events"]
+    assert history[-1]["action"] == "comment" and history[-1]["comment"] == question

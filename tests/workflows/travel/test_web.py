@@ -199,7 +199,7 @@ def test_a_traveller_without_script_adds_contact_rows_as_many_as_they_met(browse
     other = make_trip("sam", "report_submitted", trip_data(TODAY - timedelta(days=10)), title="Filed elsewhere")
     r = client.post(f"/cases/{other.id}/actions/submit_report", data={"submit_report-version": other.version,
                                                                         "submit_report-contacts-more": "1"})
-    assert r.status_code == 409 and "not available while the case is report submitted" in r.get_data(as_text=True)
+    assert r.status_code == 409 and "not available while the request is report submitted" in r.get_data(as_text=True)
     form.update({"submit_report-learnings": "Cape Town's water demand plan.", "submit_report-actual_cost": "2410.00"})
     assert client.post(f"/cases/{case.id}/actions/submit_report", data=form).status_code == 302
     db.session.expire_all()
