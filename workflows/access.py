@@ -160,7 +160,7 @@ def allowed_triggers(user: User, case: Case, wf: Workflow | None = None) -> list
     memo: dict = {}  # (the guards' and the rules' answers, each a different key)
     return list(dict.fromkeys(
         t.trigger for t in wf.transitions
-        if case.state in t.source and permitted(user, case, t, memo) and t.not_yet(case, memo) is None
+        if case.state in t.source and permitted(user, case, t, memo) and t.not_yet(case, user, memo) is None
     ))
 
 
@@ -173,7 +173,7 @@ def pending_steps(user: User, case: Case, wf: Workflow | None = None) -> list[tu
     memo: dict = {}
     for t in wf.transitions:
         if case.state in t.source and permitted(user, case, t, memo):
-            if (reason := t.not_yet(case, memo)) is None:
+            if (reason := t.not_yet(case, user, memo)) is None:
                 ready.add(t.trigger)
             else:
                 pending.setdefault(t.trigger, (t, reason))

@@ -68,12 +68,18 @@ GuardResult = "str | tuple[str, dict] | None"
 @dataclass(frozen=True)
 class Guard:
     name: str
-    check: Callable[[Any], Any]  # given the Context; given the Case alone if ahead
+    check: Callable[..., Any]  # given the Context; given the Case alone if ahead (and the actor, if of_actor)
     description: str = ""
     # A guard that reads the case alone, not what its step sends (a trip not yet begun): it is
     # checked before the step is offered, so that a step bound to be refused is not offered, and
     # the reason is shown instead; and again when the step is fired.
     ahead: bool = False
+    # An ahead guard that reads who would take the step too (a recommender who has not scored
+    # yet): checked as check(case, actor).
+    of_actor: bool = False
+
+    def check_ahead(self, case: "Case", actor: "User") -> Any:
+        return self.check(case, actor) if self.of_actor else self.check(case)
 
 
 @dataclass(frozen=True)
@@ -104,19 +110,19 @@ class Transition:
         """Return the step as people read it: its label ("Start triage"), or its trigger in words."""
         return self.label or self.trigger.replace("_", " ").capitalize()
 
-    def not_yet(self, case: "Case", memo: dict | None = None) -> str | None:
-        """Return why this step cannot be taken now, whatever is sent with it (the message of the
-        first of its ahead guards to refuse), or None.
+    def not_yet(self, case: "Case", actor: "User", memo: dict | None = None) -> str | None:
+        """Return why this step cannot be taken now by this person, whatever is sent with it (the
+        message of the first of its ahead guards to refuse), or None.
 
-        Given a memo (one per case, for one look at its steps), a guard that several of its steps
-        share (travel's two approvals, each checking eligibility) is checked once."""
+        Given a memo (one per case and person, for one look at its steps), a guard that several of
+        its steps share (travel's two approvals, each checking eligibility) is checked once."""
         for guard in self.guards:
             if not guard.ahead:
                 continue
             if memo is not None and guard.name in memo:
                 result = memo[guard.name]
             else:
-                result = guard.check(case)
+                result = guard.check_ahead(case, actor)
                 if memo is not None:
                     memo[guard.name] = result
             if result is not None:

@@ -404,7 +404,7 @@ def step_errors(session: Session, actor: User, case: Case, trigger: str) -> dict
 
 
 def _run_guard(guard, ctx: Context) -> None:
-    result = guard.check(ctx.case if guard.ahead else ctx)
+    result = guard.check_ahead(ctx.case, ctx.actor) if guard.ahead else guard.check(ctx)
     if result is None:
         return
     message, errors = result if isinstance(result, tuple) else (result, None)

@@ -53,7 +53,7 @@ def steps_waiting(user: User, case: Case) -> list[str]:
     to the assignee, nor waiting for a moment to come); and first "Score", when a step of theirs
     waits for a score (a recommendation) and they may give one and have not (under the criteria in
     force: one made under an earlier set no longer counts, and is asked for again)."""
-    from workflows.scoring import has_complete_score, has_reviewed, may_score
+    from workflows.scoring import has_complete_score, has_reviewed, may_score, scored_by_recommender
 
     wf = registry.get(case.workflow)
     memo: dict = {}
@@ -63,9 +63,10 @@ def steps_waiting(user: User, case: Case) -> list[str]:
     else:
         theirs = [t for t in wf.transitions
                   if case.state in t.source and not t.by_owner and waits_for(user, case, t, memo)]
-    found = [t for t in theirs if t.not_yet(case, memo) is None]
+    found = [t for t in theirs if t.not_yet(case, user, memo) is None]
     titles = list(dict.fromkeys(t.title for t in sorted(found, key=lambda t: t.trigger in SENDS_BACK_OR_ENDS)))
-    if memo.get(has_complete_score.name) is not None and may_score(user, case) and not has_reviewed(user, case):
+    waits_for_a_score = any(memo.get(guard.name) is not None for guard in (has_complete_score, scored_by_recommender))
+    if waits_for_a_score and may_score(user, case) and not has_reviewed(user, case):
         titles.insert(0, "Score")
     return titles
 

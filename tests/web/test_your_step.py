@@ -29,12 +29,16 @@ def test_each_request_waiting_names_the_step_it_waits_for(app, people, make_case
     assert steps[submitted.id] == "Start triage"
     assert steps[triage.id] == "Score, request information or decline (screen out)"
     assert steps == your_steps(hana.get("/waiting").get_data(as_text=True))
-    # Once a colleague's complete score is in, the recommendation is the step, and no score is asked
-    # of the officer (their colleague does not see the request: it is left to the officer who took it up).
+    # A colleague's complete score in, the officer still scores it first: reviewers recommend, and
+    # the officer reads the colleague's review only once theirs is in (their colleague does not see
+    # the request: it is left to the officer who took it up).
     submit_score(db.session, people["hco2"], triage.id, RATINGS)
     assert your_steps(hana.get("/").get_data(as_text=True))[triage.id] == (
-        "Recommend, request information or decline (screen out)")
+        "Score, request information or decline (screen out)")
     assert triage.id not in your_steps(omar.get("/").get_data(as_text=True))  # (left to its officer, Hana)
+    submit_score(db.session, people["hco"], triage.id, RATINGS)
+    assert your_steps(hana.get("/").get_data(as_text=True))[triage.id] == (
+        "Recommend, request information or decline (screen out)")
     # The CAO decides; the owner's own draft waits for its submission (not for its withdrawal).
     assert your_steps(_web(app, people["cao"]).get("/").get_data(as_text=True)) == {recommended.id: "Approve or decline"}
     assert your_steps(_web(app, people["owner"]).get("/").get_data(as_text=True))[draft.id] == "Submit"

@@ -13,7 +13,7 @@ from workflows.definition import OWNER, Guard, Transition, Workflow, field_error
 from workflows.partnership.inventory import (REVIVABLE, Live, Snapshot, adopt, lock_entry, lock_inventory, same_place,
                                              snapshot)
 from workflows.partnership.schemas import PartnershipDecisionArgs, PartnershipData, ResubmitArgs
-from workflows.scoring import has_complete_score, not_recused
+from workflows.scoring import has_complete_score, not_recused, scored_by_recommender
 
 STATES = ("draft", "submitted", "under_review", "revision_requested", "committee_review", "deferred",
           "council_review", "adopted", "declined", "withdrawn")
@@ -212,7 +212,7 @@ WORKFLOW = Workflow(
         # A proposal that fails a knock-out goes on too, its recommendation "ineligible" for the
         # committee to read and decide on (product.md: the officer has no step that declines it).
         Transition("recommend", ("under_review",), "committee_review", ("hco",), "Recommend to committee",
-                   may=not_recused, guards=(has_complete_score,)),
+                   may=not_recused, guards=(has_complete_score, scored_by_recommender)),
         # An officer who declared a conflict of interest in review and sits on the committee, or
         # clerks for Council, takes no decision on the proposal there either (as in relief).
         _decision("defer", "committee_review", "deferred", ("committee",), "Defer", comment_required=True),

@@ -12,7 +12,7 @@ from models.types import utcnow
 from workflows.definition import OWNER, Guard, Transition, Workflow, field_error, named
 from workflows.relief.schemas import (ApproveArgs, CloseArgs, DisburseArgs, RecommendArgs, ReliefData,
                                       ReliefDataUpdate, asks_for_money, missing_fields)
-from workflows.scoring import has_complete_score, is_eligible, not_recused
+from workflows.scoring import has_complete_score, is_eligible, not_recused, scored_by_recommender
 
 STATES = ("draft", "submitted", "in_triage", "info_requested", "recommended", "council_review", "approved",
           "disbursed", "closed", "declined", "withdrawn")
@@ -224,7 +224,8 @@ WORKFLOW = Workflow(
         Transition("provide_info", ("info_requested",), "in_triage", (OWNER,), "Provide information",
                    payload=ReliefDataUpdate, guards=(data_complete,), effect=_resume_triage_clock),
         Transition("recommend", ("in_triage",), "recommended", ("hco",), "Recommend", may=not_recused,
-                   guards=(has_complete_score, is_eligible, grant_within_request), payload=RecommendArgs,
+                   guards=(has_complete_score, scored_by_recommender, is_eligible, grant_within_request),
+                   payload=RecommendArgs,
                    effect=_remember_recommender),
         Transition("decline", ("in_triage",), "declined", ("hco",), "Decline (screen out)", may=not_recused,
                    comment_required=True),

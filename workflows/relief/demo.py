@@ -75,7 +75,7 @@ def _cases(soyapango_id: int | None) -> list[dict]:
                           "hurricane", 15, 900000, ["financial", "in_kind"], "75000.00", "UNICEF Canada appeal",
                           "As after Hurricane Mitch, the Sula valley is under water.", "Jorge Reyes")},
         {"owner": "cllr.chen", "title": "Cholera outbreak response in Lima, Peru", "age": 20,
-         "steps": triage + score + [("omar.hco", "recommend", None,
+         "steps": triage + score + [("omar.hco", "score", GOOD, None), ("omar.hco", "recommend", None,
                                      {"recommendation": "approve", "amount_granted": "15000.00"}),
                                     ("cao.office", "approve", "Within delegated authority.", None)],
          "data": _request("Lima", "Peru", "Municipality of Metropolitan Lima", "municipality", "epidemic", 21,

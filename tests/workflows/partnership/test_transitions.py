@@ -224,7 +224,11 @@ def test_recommend_after_a_score_goes_to_committee(api, people, make_case):
 
     case = make_case("under_review")
     submit_score(db.session, people["omar"], case.id, RATINGS)
-    r = fire(api(people["hana"]), case.id, "recommend", case.version)
+    # Reviewers recommend: Hana, who has not scored it, reads no review of it, and recommended it blind.
+    assert "recommend" not in api(people["hana"]).get(f"/api/v1/cases/{case.id}").get_json()["allowed_transitions"]
+    _guard_refusal(api, people["hana"], case, "recommend", "scored_by_recommender", None)
+    submit_score(db.session, people["hana"], case.id, RATINGS)
+    r = fire(api(people["hana"]), case.id, "recommend", db.session.get(Case, case.id).version)
     assert r.status_code == 200 and r.get_json()["state"] == "committee_review"
 
 

@@ -118,3 +118,28 @@ def test_an_officer_whose_role_is_taken_away_no_longer_reads_what_they_took_up(a
     assert client.get("/api/v1/cases").get_json()["total"] == 0
     # Another officer reads it, and may carry it on.
     assert api(people["hco2"]).get(f"/api/v1/cases/{case.id}").status_code == 200
+
+
+def test_an_officer_recommends_once_they_have_scored_and_read_the_other_reviews(app, api, people, make_case, browse):
+    # Hana scored the request 1 throughout; Omar, blind to her review until he scored, was offered
+    # Recommend all the same, and recommended it for approval at the full amount unseen.
+    case = make_case("in_triage")
+    weak = {criterion: 1 for criterion in RATINGS}
+    submit_score(db.session, people["hco"], case.id, weak, comment="Weak case")
+    omar = api(people["hco2"])
+    shown = omar.get(f"/api/v1/cases/{case.id}").get_json()
+    assert "recommend" not in shown["allowed_transitions"]
+    page = browse(people["hco2"]).get(f"/cases/{case.id}").get_data(as_text=True)
+    assert f"/cases/{case.id}/actions/recommend" not in page
+    assert "<strong>Recommend</strong>: not yet. Score the request before recommending it" in page
+    before = snapshot(case.id)
+    r = fire(omar, case.id, "recommend", shown["version"],
+             data={"recommendation": "approve", "amount_granted": "20000.00"})
+    assert r.status_code == 422 and r.get_json()["guard"] == "scored_by_recommender"
+    assert snapshot(case.id) == before
+    # Scored, he reads Hana's review, and recommends as he then judges.
+    submit_score(db.session, people["hco2"], case.id, RATINGS)
+    assert "Weak case" in browse(people["hco2"]).get(f"/cases/{case.id}").get_data(as_text=True)
+    version = omar.get(f"/api/v1/cases/{case.id}").get_json()["version"]
+    r = fire(omar, case.id, "recommend", version, data={"recommendation": "decline", "amount_granted": "0.00"})
+    assert r.status_code == 200 and r.get_json()["state"] == "recommended"

@@ -339,6 +339,7 @@ def test_a_step_taken_meanwhile_is_answered_as_such_not_with_its_form(app, api, 
     from tests.workflows.relief.conftest import fire, snapshot
 
     case = make_case("scored")
+    submit_score(db.session, people["hco2"], case.id, RATINGS)  # (reviewers recommend)
     client = app.test_client()
     sign_in(client, people["hco2"])
     assert f"/cases/{case.id}/actions/recommend" in client.get(f"/cases/{case.id}").get_data(as_text=True)
@@ -370,6 +371,7 @@ def test_a_form_refused_on_a_case_changed_meanwhile_says_the_case_changed(app, a
     from tests.workflows.relief.conftest import fire
 
     case = make_case("scored")
+    submit_score(db.session, people["hco2"], case.id, RATINGS)  # (reviewers recommend)
     client = app.test_client()
     sign_in(client, people["hco2"])
     seen = case.version
