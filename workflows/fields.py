@@ -75,7 +75,10 @@ class Money(fields.Decimal):
     """Canadian dollars with cents: a string "1250.00" out, a string or number in, never a float."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("validate", validate.Range(min=Decimal("0"), max=MAX_MONEY))
+        # (In the words of the check below, not marshmallow's "greater than or equal to 0 and less
+        # than or equal to 1000000000.00".)
+        kwargs.setdefault("validate", validate.Range(min=Decimal("0"), max=MAX_MONEY,
+                                                     error=f"Must be between $0.00 and ${MAX_MONEY:,.2f}."))
         super().__init__(places=None, as_string=True, allow_nan=False, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
