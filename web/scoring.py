@@ -125,7 +125,15 @@ def score_case(case_id: int):
         flash(err.message + _mark_errors(err, cset, form), "error")
         _show_again(case, form)
         return render_case(load_visible(db.session, current_user, case_id), err.status)
-    flash("Your score has been recorded.", "success")
+    if form.conflict.data == "recused":
+        # "Your score has been recorded" told a head who stepped aside nothing of who decides now.
+        from web.cases import waiting_for
+
+        now = waiting_for(load_visible(db.session, current_user, case_id))
+        flash("Your declaration of a conflict of interest is recorded: your review is left out, and you take no "
+              f"decision on this request.{f' It now waits for {now}.' if now else ''}", "success")
+    else:
+        flash("Your score has been recorded.", "success")
     # No "#scoring-h": a fragment takes the browser there and the focus away from the message, which
     # is then never heard (as the comment form already does).
     return redirect(url_for("web.case_page", case_id=case_id))

@@ -495,3 +495,14 @@ def test_the_case_page_says_whom_the_request_waits_for(browse, people, make_trip
     closed = make_trip("sam", "declined", title="Declined trip")
     page = browse(people["sam"]).get(f"/cases/{closed.id}").get_data(as_text=True)
     assert "<dt>Waiting for</dt>" not in page  # decided: it waits for no one
+
+
+def test_a_head_who_steps_aside_is_told_who_decides_now(browse, people, make_trip):
+    # "Your score has been recorded." said nothing of the decision passing to the CAO.
+    trip = make_trip("sam", "submitted")
+    r = browse(people["dana"]).post(f"/cases/{trip.id}/score", data={"score-conflict": "recused"},
+                                    follow_redirects=True)
+    text = " ".join(r.get_data(as_text=True).split())
+    assert r.status_code == 200 and "Your score has been recorded." not in text
+    assert ("Your declaration of a conflict of interest is recorded: your review is left out, and you take no "
+            f"decision on this request. It now waits for {people['cao'].full_name}.") in text
