@@ -149,7 +149,7 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
         # Each action's comment box is named by its action (a page has several), and marked when required.
         form.comment.label.text = f"{t.title}: comment"
         form.comment.flags.required = t.comment_required
-        actions.append({"trigger": t.trigger, "transition": t, "form": form})
+        actions.append({"trigger": t.trigger, "transition": t, "form": form, "leads_to": _leads_to(case, wf, t)})
     return render_template(
         "case.html", case=case, wf=wf, events=events, hidden=hidden_reviews(current_user, case, events),
         hidden_until_scored=may_score(current_user, case),
@@ -159,6 +159,15 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
         actions=actions, pending=pending_steps(current_user, case, wf), flags=case_flags(case, bool(score.get("disagreement"))), failed=failed,
         comment_form=comment_form,
     ), status
+
+
+def _leads_to(case, wf, t) -> str | None:
+    """Say where a step of several routes leads the request now: an approval above the CAO's
+    threshold is a first approval only, which the page did not say until it was given."""
+    if len({c.dest for c in wf.candidates(t.trigger, case.state)}) < 2:
+        return None
+    route = engine.route_ahead(db.session, current_user, case, t.trigger)
+    return wf.label(route.dest) if route is not None else None
 
 
 def _decision_action(case, outcomes: list, form=None) -> dict:

@@ -333,7 +333,7 @@ def _fire(session: Session, actor: User, case_id: int, trigger: str, version: An
     ctx = Context(session, case, actor, wf, trigger, loaded, comment)
     if allowed[0].merge_payload and dumped:
         case.data = merge_patch(case.data, dumped)  # (an object sent merges into the one stored, as in an edit)
-    route = next((t for t in allowed if t.when is None or t.when(ctx)), None)
+    route = _route_of(allowed, ctx)
     if route is None:
         raise InvalidTransition(f"No route for '{trigger}' from {case.state}.")
     ctx.transition = route
@@ -393,7 +393,7 @@ def step_errors(session: Session, actor: User, case: Case, trigger: str) -> dict
     if not allowed:
         return {}
     ctx = Context(session, case, actor, wf, trigger, {}, None)
-    route = next((t for t in allowed if t.when is None or t.when(ctx)), None)
+    route = _route_of(allowed, ctx)
     try:
         for guard in route.guards if route is not None else ():
             ctx.transition = route
@@ -401,6 +401,19 @@ def step_errors(session: Session, actor: User, case: Case, trigger: str) -> dict
     except GuardFailed as err:
         return err.errors or {}
     return {}
+
+
+def _route_of(allowed: list[Transition], ctx: Context) -> Transition | None:
+    return next((t for t in allowed if t.when is None or t.when(ctx)), None)
+
+
+def route_ahead(session: Session, actor: User, case: Case, trigger: str) -> Transition | None:
+    """Return the transition the actor's trigger would take on the case now, sent with nothing
+    (an approval above the threshold goes to CAO review), for its form to say where it leads; or
+    None when the actor has none. Reads the rules, writes nothing."""
+    wf = workflow_of(case.workflow)
+    allowed = [t for t in wf.candidates(trigger, case.state) if permitted(actor, case, t)]
+    return _route_of(allowed, Context(session, case, actor, wf, trigger, {}, None)) if allowed else None
 
 
 def _run_guard(guard, ctx: Context) -> None:

@@ -506,3 +506,17 @@ def test_a_head_who_steps_aside_is_told_who_decides_now(browse, people, make_tri
     assert r.status_code == 200 and "Your score has been recorded." not in text
     assert ("Your declaration of a conflict of interest is recorded: your review is left out, and you take no "
             f"decision on this request. It now waits for {people['cao'].full_name}.") in text
+
+
+def test_an_approver_reads_where_approving_leads_before_approving(browse, people, make_trip):
+    # Above the CAO's threshold a head's approval is a first approval only: the page offered
+    # "Approve" alone, and said "now: CAO review" only once it was given.
+    costly = make_trip("sam", "submitted", trip_data(TODAY + timedelta(days=30), registration="6000.00"))
+    modest = make_trip("sam", "submitted", title="IULA congress")
+    head = browse(people["dana"])
+    assert "Approve now sends the request to: CAO review." in head.get(f"/cases/{costly.id}").get_data(as_text=True)
+    assert "Approve now sends the request to: Approved." in head.get(f"/cases/{modest.id}").get_data(as_text=True)
+    # The CAO's own approval has one way only: nothing to say.
+    head.post(f"/cases/{costly.id}/actions/approve", data={"approve-version": costly.version})
+    page = browse(people["cao"]).get(f"/cases/{costly.id}").get_data(as_text=True)
+    assert "/actions/approve" in page and "now sends the request to" not in page
