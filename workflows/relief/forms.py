@@ -186,7 +186,8 @@ class DisburseForm(TransitionForm):
                               validators=[InputRequired(message="Give the amount paid."), Length(max=20)],
                               render_kw={"inputmode": "decimal", "autocomplete": "off"})
     paid_on = DateField("Paid on", validators=[InputRequired(message="Give the date of payment.")])
-    payment_reference = StringField("Payment reference", validators=[Optional(), Length(max=120)])
+    payment_reference = StringField("Payment reference", validators=[Optional(), Length(max=120)],
+                                    description="Required when an amount is paid (the transfer's or cheque's number).")
 
     @classmethod
     def starting_data(cls, case) -> dict:

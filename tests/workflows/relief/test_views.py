@@ -247,6 +247,9 @@ def test_step_forms_on_the_case_page_carry_the_payloads(app, people, make_case):
     db.session.expire_all()
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert re.search(r'id="disburse-amount_paid"[^>]* value="30000.00"', page)  # the amount granted, offered
+    # The reference a payment needs is said before it is refused for want of one.
+    assert re.search(r'id="disburse-payment_reference-hint">Required when an amount is paid', page)
+    assert re.search(r'aria-describedby="disburse-payment_reference-hint"[^>]*id="disburse-payment_reference"', page)
     r = client.post(f"/cases/{case.id}/actions/disburse", data={
         "disburse-version": only_case().version, "disburse-amount_paid": "30000.01",
         "disburse-paid_on": clock.today().isoformat(), "disburse-payment_reference": "EFT-1"})
