@@ -33,13 +33,32 @@ def _render_form(form, case=None, status: int = 200):
     return form_page("relief/request_form.html", form, status, case=case, wf=WORKFLOW)
 
 
-def _precheck(form: ReliefRequestForm, data: dict) -> bool:
-    """Show every field a submission still needs; return whether the request is complete."""
-    errors = missing_fields(data)
+def _precheck(form: ReliefRequestForm, data: dict, skip: frozenset[str] = frozenset()) -> bool:
+    """Show every field a submission still needs (but those in `skip`, marked already); return
+    whether the request is complete."""
+    errors = {name: messages for name, messages in missing_fields(data).items() if name not in skip}
     form.show_errors(errors)
-    if not form.goals.data:
+    if not form.goals.data and "goals" not in skip:
         form.show_errors({"goals": ["Choose at least one goal."]})
     return not errors and bool(form.goals.data)
+
+
+def _checked(form: ReliefRequestForm, sending: bool, clear_empty: bool, stored: dict | None = None) -> dict | None:
+    """Return the request's data as the form holds it, or None when the form must be shown again,
+    its fields in error marked; being sent, with every field a submission still needs marked too,
+    at once. A negative head-count hid ten missing fields until it was corrected."""
+    if form.validate():
+        data = form.request_data(clear_empty=clear_empty)
+        return data if not sending or _precheck(form, {**(stored or {}), **data}) else None
+    if sending:
+        wrong = {"contact" if name.startswith("contact_") else name for name, field in form._fields.items()
+                 if field.errors}
+        try:
+            held = form.request_data(clear_empty=clear_empty)
+        except ValueError:  # (a partner not among those offered, read as it was sent)
+            return None
+        _precheck(form, {**(stored or {}), **{k: v for k, v in held.items() if k not in wrong}}, frozenset(wrong))
+    return None
 
 
 def _engine_errors(form: ReliefRequestForm, err: WorkflowError) -> None:
@@ -64,8 +83,8 @@ def new_request():
     if request.method == "GET":
         return _render_form(form)
     submitting = request.form.get("action") == "submit"
-    data = form.request_data(clear_empty=False) if form.validate() else None
-    if data is None or (submitting and not _precheck(form, data)):
+    data = _checked(form, submitting, clear_empty=False)
+    if data is None:
         return _render_form(form, status=422)
     try:
         # Created and submitted in one transaction: a refused submit leaves no draft behind.
@@ -94,8 +113,8 @@ def edit_request(case_id: int):
         return _render_form(form, case)
     action = request.form.get("action")
     step = {"submit": "submit", "send": "provide_info"}.get(action)
-    data = form.request_data(clear_empty=True) if form.validate() else None
-    if data is None or (step and not _precheck(form, {**case.data, **data})):
+    data = _checked(form, step is not None, clear_empty=True, stored=case.data)
+    if data is None:
         return _render_form(form, case, 422)
     before = case.version
     try:

@@ -422,3 +422,22 @@ def test_a_step_a_colleague_took_first_says_so_and_keeps_the_comment_typed_for_i
     client.post(f"/cases/{case.id}/comments", data={"comment": question, "seen": seen})
     history = api(people["hco2"]).get(f"/api/v1/cases/{case.id}/history").get_json()["events"]
     assert history[-1]["action"] == "comment" and history[-1]["comment"] == question
+
+
+def test_a_request_sent_with_a_field_in_error_names_every_field_it_still_needs_at_once(app, people):
+    # A negative head-count was the only error shown; the ten fields still missing came after it
+    # was corrected, at the next attempt.
+    client = app.test_client()
+    sign_in(client, people["owner"])
+    sent = form_data(affected_population="-5", city="", country="", disaster_type="", contact_name="",
+                     contact_email="", description="")
+    r = client.post("/relief/new", data=sent)
+    assert r.status_code == 422 and only_case() is None
+    marked = [name for name, _ in error_summary(r.get_data(as_text=True))]
+    assert {"affected_population", "city", "country", "disaster_type", "description", "contact_name"} <= set(marked)
+    # Each once: the head-count's own error is not said twice, nor as missing.
+    assert marked.count("affected_population") == 1
+    # Saved as a draft, only the field in error is refused.
+    r = client.post("/relief/new", data={**sent, "action": "save"})
+    assert r.status_code == 422 and [name for name, _ in error_summary(r.get_data(as_text=True))] == [
+        "affected_population"]
