@@ -52,14 +52,23 @@ def pg_url() -> str | None:
     if not url.startswith("postgresql"):
         return None
     base, name = url.rsplit("/", 1)
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
-        engine = create_engine(url, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
             if WORKER and conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": _own(name)}) is None:
-                conn.execute(text(f'CREATE DATABASE "{_own(name)}"'))
-        engine.dispose()
+                try:
+                    conn.execute(text(f'CREATE DATABASE "{_own(name)}"'))
+                except Exception as exc:  # (workers sharing the named one would truncate it under each other)
+                    raise RuntimeError(f"pytest -n gives each worker a database of its own beside {name}, and "
+                                       f"creating {_own(name)} failed: {exc.__class__.__name__}. Grant the role "
+                                       "CREATEDB, or run the tests in one process (make test TEST_WORKERS=0)."
+                                       ) from exc
+    except RuntimeError:
+        raise
     except Exception:
         return None
+    finally:
+        engine.dispose()
     return f"{base}/{_own(name)}"
 
 
