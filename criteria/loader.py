@@ -138,8 +138,8 @@ def _digest(cset: CriteriaSet) -> str:
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _StrictLoader(_SafeLoader):
-    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+class _RefusesDuplicateKeys:
+    """A SafeLoader's constructor that refuses duplicate keys (PyYAML silently keeps the last one)."""
 
     def construct_mapping(self, node, deep=False):
         seen = set()
@@ -163,9 +163,29 @@ def _label(path: Path) -> str:
     return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
 
 
+class _StrictLoader(_RefusesDuplicateKeys, _SafeLoader):
+    pass
+
+
+class _StrictPythonLoader(_RefusesDuplicateKeys, yaml.SafeLoader):
+    pass
+
+
+def _load(text: str):
+    """Parse a criteria file; a file that does not parse is parsed again by PyYAML's own parser,
+    whose words name what is wrong (libyaml's say "found character that cannot start any token"
+    of a tab, where PyYAML's name the tab)."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - safe subclass
+    except yaml.YAMLError:
+        if _SafeLoader is yaml.SafeLoader:
+            raise
+    return yaml.load(text, Loader=_StrictPythonLoader)  # noqa: S506 - raises, in its own words
+
+
 def _read(path: Path, label: str):
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 - safe subclass
+        raw = _load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

@@ -49,6 +49,8 @@ MALFORMED_CASES = {
     "months_value.yaml": "rule.value: must be a whole number of months, 0 to 1200",
     "unknown_kind.yaml": "unknown kind 'scored'",
     "yaml_syntax.yaml": "YAML syntax error",
+    # A tab is named, with its place (libyaml's words, "found character that cannot start any token", did not).
+    "tab_indent.yaml": "YAML syntax error: found character '\\t' that cannot start any token (line 4, column 1)",
     "bands_not_ascending.yaml": "bands must be in ascending order",
     "min_outside_scale.yaml": "criterion 'need': min: 7 is outside the scale 0..5",
     "missing_label.yaml": "criterion 'need': label: missing (required)",
