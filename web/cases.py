@@ -163,8 +163,10 @@ def render_case(case, status: int = 200, failed: tuple[str, WorkflowError] | Non
 
 def _leads_to(case, wf, t) -> str | None:
     """Say where a step of several routes leads the request now: an approval above the CAO's
-    threshold is a first approval only, which the page did not say until it was given."""
-    if len({c.dest for c in wf.candidates(t.trigger, case.state)}) < 2:
+    threshold is a first approval only, which the page did not say until it was given. Not for a
+    step whose form sends what may choose its route (the CAO's revised grant, above or within the
+    limit): the route the request's data alone chooses would be said wrongly."""
+    if t.payload is not None or len({c.dest for c in wf.candidates(t.trigger, case.state)}) < 2:
         return None
     route = engine.route_ahead(db.session, current_user, case, t.trigger)
     return wf.label(route.dest) if route is not None else None

@@ -353,7 +353,7 @@ def test_a_step_taken_meanwhile_is_answered_as_such_not_with_its_form(app, api, 
     r = client.post(f"/cases/{case.id}/actions/recommend",
                     data={"recommend-version": seen, "recommend-recommendation": "approve"})
     text = " ".join(r.get_data(as_text=True).split())
-    assert r.status_code == 409 and "“Recommend” (recommend) is not available while the request is recommended" in text
+    assert r.status_code == 409 and "“Recommend” is not available while the request is recommended" in text
     assert "This request was changed since you opened this page" in text
     assert snapshot(case.id) == before
     # One who may not take the step at all is answered as the API answers them (403), not about the form.
@@ -413,7 +413,7 @@ def test_a_step_a_colleague_took_first_says_so_and_keeps_the_comment_typed_for_i
     text = " ".join(html.unescape(r.get_data(as_text=True)).split())
     assert r.status_code == 409 and snapshot(case.id) == before
     assert ("This request was changed since you opened this page (in another tab, or by someone else). "
-            "“Request information” (request_info) is not available while the request is information requested. "
+            "“Request information” is not available while the request is information requested. "
             "What you wrote is kept in the comment box below") in text
     box = re.search(r'<textarea[^>]*name="comment"[^>]*>(.*?)</textarea>', r.get_data(as_text=True), re.S)
     assert box is not None and box.group(1).strip() == question
@@ -441,3 +441,14 @@ def test_a_request_sent_with_a_field_in_error_names_every_field_it_still_needs_a
     r = client.post("/relief/new", data={**sent, "action": "save"})
     assert r.status_code == 422 and [name for name, _ in error_summary(r.get_data(as_text=True))] == [
         "affected_population"]
+
+
+def test_the_cao_is_not_told_where_an_approval_leads_when_the_grant_typed_decides_it(app, people, make_case):
+    # The approval's route is the revised grant's, typed on the form (above the limit: Council);
+    # worked out from the proposal alone, "Approve now sends the request to: Approved" was wrong
+    # for a grant raised above the limit. The page says the limit instead.
+    case = make_case("recommended")
+    client = app.test_client()
+    sign_in(client, people["cao"])
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert f"/cases/{case.id}/actions/approve" in page and "now sends the request to" not in page
