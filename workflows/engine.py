@@ -297,7 +297,7 @@ def check_step(actor: User, case: Case, trigger: str, version: Any = None) -> li
         raise Forbidden(refusal(actor, case, candidates))
     named = [t for t in wf.transitions if t.trigger == trigger]
     if mine := [t for t in named if permitted(actor, case, t)]:
-        raise InvalidTransition(f"“{mine[0].title}” ({trigger}) is not available while the request is "
+        raise InvalidTransition(f"“{mine[0].title}” is not available while the request is "
                                 f"{wf.label(case.state).lower()}.")
     if named:
         raise Forbidden(refusal(actor, case, named))

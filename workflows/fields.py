@@ -71,14 +71,16 @@ class Day(fields.Date):
 _AMOUNT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
+_BETWEEN = f"Must be between $0.00 and ${MAX_MONEY:,.2f}."
+
+
 class Money(fields.Decimal):
     """Canadian dollars with cents: a string "1250.00" out, a string or number in, never a float."""
 
     def __init__(self, **kwargs):
         # (In the words of the check below, not marshmallow's "greater than or equal to 0 and less
         # than or equal to 1000000000.00".)
-        kwargs.setdefault("validate", validate.Range(min=Decimal("0"), max=MAX_MONEY,
-                                                     error=f"Must be between $0.00 and ${MAX_MONEY:,.2f}."))
+        kwargs.setdefault("validate", validate.Range(min=Decimal("0"), max=MAX_MONEY, error=_BETWEEN))
         super().__init__(places=None, as_string=True, allow_nan=False, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -99,7 +101,7 @@ class Money(fields.Decimal):
         if amount.is_zero():
             amount = abs(amount)  # "-0" is nought dollars, not a negative amount shown as "-0.00"
         if abs(amount) > MAX_MONEY:  # before quantize, which fails beyond 28 digits (1e30, say)
-            raise ValidationError(f"Must be at most ${MAX_MONEY:,.2f}.")
+            raise ValidationError(f"Must be at most ${MAX_MONEY:,.2f}." if amount > 0 else _BETWEEN)
         if amount != amount.quantize(Decimal("0.01")):
             raise ValidationError("Use at most two decimals (cents).")
         return super()._deserialize(str(amount), attr, data, **kwargs)

@@ -456,7 +456,7 @@ def not_recused(case: Case, user: User) -> bool:
     return user.id not in recused_reviewers(case)
 
 
-not_recused.refusal = ("You declared a conflict of interest on this request, so another officer takes its "
+not_recused.refusal = ("You declared a conflict of interest on this request, so someone else takes its "
                        "decisions (separation of duties).")
 
 

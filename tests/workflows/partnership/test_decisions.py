@@ -190,7 +190,7 @@ def test_a_decision_recorded_meanwhile_by_another_is_refused_for_that(api, peopl
     r = client.post(f"/cases/{case.id}/decision", data={
         "decision-version": case.version, "decision-outcome": "approve", "decision-meeting_reference": "2026.PF14.3"})
     assert r.status_code == 409
-    assert "“Approve and refer to Council” (approve) is not available while the request is deferred." in html.unescape(
+    assert "“Approve and refer to Council” is not available while the request is deferred." in html.unescape(
         r.get_data(as_text=True))
     assert [e.action for e in _decision_events(case.id)] == ["defer"]
 
@@ -298,4 +298,11 @@ def test_an_officer_who_declared_a_conflict_takes_no_decision_on_it_at_committee
         assert r.status_code == 403 and "declared a conflict of interest" in r.get_json()["message"]
     assert snapshot(case.id) == before
     decider = people["pat" if body == "committee" else "jordan"]
+    if body == "committee":  # nor, once a colleague deferred it, takes it up again
+        version = fire(api(decider), case.id, "defer", version, comment="Later.", data=DECISION).get_json()["version"]
+        before = snapshot(case.id)
+        r = fire(api(both), case.id, "reconsider", version)
+        assert r.status_code == 403 and "declared a conflict of interest" in r.get_json()["message"]
+        assert snapshot(case.id) == before
+        version = fire(api(decider), case.id, "reconsider", version).get_json()["version"]
     assert fire(api(decider), case.id, "approve", version, data=DECISION).status_code == 200

@@ -83,8 +83,9 @@ def test_amounts_are_decimal_strings_never_rounded_through_float(api, people):
     assert str(case.amount_requested) == "0.30"
     assert create(client, amount_requested="-0").get_json()["data"]["amount_requested"] == "0.00"  # not "-0.00"
     # Below nought, in the same words (not "greater than or equal to 0 and less than or equal to 1000000000.00").
-    r = create(client, amount_requested="-1")
-    assert r.get_json()["errors"]["data"]["amount_requested"] == ["Must be between $0.00 and $1,000,000,000.00."]
+    for below in ("-1", "-2000000000"):
+        r = create(client, amount_requested=below)
+        assert r.get_json()["errors"]["data"]["amount_requested"] == ["Must be between $0.00 and $1,000,000,000.00."]
 
 
 def test_the_owner_edits_in_draft_and_when_information_is_requested_only(api, people, make_case):
