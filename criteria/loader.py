@@ -135,7 +135,7 @@ def _digest(cset: CriteriaSet) -> str:
 
 #: PyYAML's parser in C (libyaml, in its wheels) where present: reading the criteria sets is most
 #: of what starting a worker costs. Same safe constructor, same marks; the Python one otherwise.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _RefusesDuplicateKeys:
@@ -159,11 +159,7 @@ class _RefusesDuplicateKeys:
         return super().construct_mapping(node, deep)
 
 
-def _label(path: Path) -> str:
-    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
-
-
-class _StrictLoader(_RefusesDuplicateKeys, _SafeLoader):
+class _StrictLoader(_RefusesDuplicateKeys, SAFE_LOADER):
     pass
 
 
@@ -178,9 +174,13 @@ def _load(text: str):
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - safe subclass
     except yaml.YAMLError:
-        if _SafeLoader is yaml.SafeLoader:
+        if SAFE_LOADER is yaml.SafeLoader:
             raise
     return yaml.load(text, Loader=_StrictPythonLoader)  # noqa: S506 - raises, in its own words
+
+
+def _label(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
 
 
 def _read(path: Path, label: str):

@@ -7,6 +7,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from criteria.loader import SAFE_LOADER
 from models import AuditEvent, Partnership
 
 INVENTORY = Path(__file__).with_name("partnerships.yaml")
@@ -14,7 +15,7 @@ INVENTORY = Path(__file__).with_name("partnerships.yaml")
 
 def inventory_rows() -> list[dict]:
     """Return the reference inventory as the framework gives it."""
-    return yaml.load(INVENTORY.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    return yaml.load(INVENTORY.read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
 
 
 def load_reference_data(session: Session) -> int:

@@ -485,6 +485,7 @@ def _eligible(case: Case) -> str | None:
 
 # Both read the case alone, so a step they refuse is not offered: the page says why in its place.
 has_complete_score = Guard("has_complete_score", _complete, "at least one complete score", ahead=True)
+is_eligible = Guard("is_eligible", _eligible, "passes every knock-out rule of its criteria", ahead=True)
 
 
 def _recommender_scored(case: Case, user: User) -> str | None:
@@ -498,4 +499,3 @@ def _recommender_scored(case: Case, user: User) -> str | None:
 #: could not read its reviews, recommended it at the full amount over a colleague's scores of 1.
 scored_by_recommender = Guard("scored_by_recommender", _recommender_scored,
                               "the recommender has scored it under the criteria in force", ahead=True, of_actor=True)
-is_eligible = Guard("is_eligible", _eligible, "passes every knock-out rule of its criteria", ahead=True)
