@@ -371,6 +371,8 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
         if duplicate is None:
             duplicate = _stored_json_fault(event, stored)
     finish()
+    bad = {fault.chain for fault in faults}
+    faults.extend(fault for fault in _score_faults(session) if fault.chain not in bad)
     for chain, (head, _seq, _state) in heads.items():
         if chain in seen:
             continue
@@ -386,6 +388,59 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
                                                    "was added outside Accord (or before `flask init-db` sealed the "
                                                    "inventory: run it)"))
     return chains, events, faults
+
+
+#: What a score event's payload records of its row in `scores` (its reviewer is the event's actor,
+#: its comment the event's comment): what the aggregate, the recommend guard and the score kept at
+#: a decision read.
+_SCORE_RECORDED = ("conflict", "ratings", "percent", "recommendation", "criteria_version", "criteria_hash")
+
+
+def _score_faults(session: Session) -> list[Fault]:
+    """Return the first fault of each case whose scores differ from what their events recorded.
+
+    The scores are rows apart from the case's, which its events' digests do not cover: a rating
+    changed in the database would change the aggregate, the recommendation and the score a
+    decision keeps, yet every chain would verify. Each score event names its row; the row must
+    hold what the event recorded, and be current exactly when it is its reviewer's latest score of
+    the case. A row no event records was added outside Accord; an event whose row is gone, deleted.
+    """
+    from models import Score
+
+    recorded: dict[int, AuditEvent] = {}
+    latest: dict[tuple[str, int | None], int] = {}  # (chain, reviewer) -> their latest score's id
+    for e in session.scalars(select(AuditEvent).where(AuditEvent.action == "score")
+                             .order_by(AuditEvent.chain, AuditEvent.seq)):
+        if isinstance(score_id := (e.payload or {}).get("score_id"), int):
+            recorded[score_id] = e
+            latest[(e.chain, e.actor_id)] = score_id
+    faults: dict[str, Fault] = {}
+
+    def fault(chain: str, e: AuditEvent | None, reason: str) -> None:
+        if chain not in faults or (e is not None and faults[chain].seq is not None and e.seq < faults[chain].seq):
+            faults[chain] = Fault(e.id if e else None, chain, e.seq if e else None, reason)
+
+    for score in session.scalars(select(Score).order_by(Score.id)):
+        chain = f"case:{score.case_id}"
+        e = recorded.pop(score.id, None)
+        if e is None or e.chain != chain or e.actor_id != score.reviewer_id:
+            fault(chain, None, f"score {score.id} is recorded by no event of the case by its reviewer: it was "
+                               "added or moved outside Accord")
+            continue
+        stored = {"conflict": score.conflict, "ratings": score.ratings, "percent": score.percent,
+                  "recommendation": score.recommendation, "criteria_version": score.criteria_version,
+                  "criteria_hash": score.criteria_hash}
+        differs = [name for name in _SCORE_RECORDED if jsonable(stored[name]) != e.payload.get(name)]
+        if (score.comment or None) != e.comment:
+            differs.append("comment")
+        if score.current != (latest[(e.chain, e.actor_id)] == score.id):
+            differs.append("current")
+        if differs:
+            fault(chain, e, f"score {score.id} differs from what this event recorded of it ({', '.join(differs)}): "
+                            "it was changed outside Accord")
+    for score_id, e in recorded.items():
+        fault(e.chain, e, f"the score this event recorded (score {score_id}) is gone: it was deleted outside Accord")
+    return list(faults.values())
 
 
 def head_digest(session: Session, upto: int | None = None) -> str:

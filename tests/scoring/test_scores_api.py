@@ -3,12 +3,13 @@ owners refused, every score audited, and old scores kept under their criteria ve
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
 from extensions import db
 from models import AuditEvent, Score
@@ -628,3 +629,42 @@ def test_the_requester_reads_the_reviews_with_the_decision_not_while_they_are_we
     assert [(i["reviewer"], i["percent"]) for i in shown["scores"]["items"]] == [("hana", "77.00")]
     assert shown["case"]["percent"] == "77.00" and shown["review"] == (remark, True)
     assert remark in html.unescape(shown["page"])
+
+
+def _verify(app):
+    return app.test_cli_runner().invoke(args=["audit", "verify"])
+
+
+@pytest.mark.parametrize("tamper, fault", [
+    # A reviewer's ratings lowered in the database: the aggregate, the recommendation and the score
+    # a decision keeps would read them, while every chain verified.
+    ("UPDATE scores SET ratings = :zeros, percent = 0 WHERE id = :id", "(ratings, percent): it was changed"),
+    ("UPDATE scores SET conflict = 'recused' WHERE id = :id", "(conflict): it was changed"),
+    ("UPDATE scores SET comment = 'Weak case' WHERE id = :id", "(comment): it was changed"),
+    ("UPDATE scores SET current = false WHERE id = :id", "(current): it was changed"),
+    ("DELETE FROM scores WHERE id = :id", "is gone: it was deleted outside Accord"),
+    ("INSERT INTO scores (case_id, reviewer_id, conflict, ratings, computed, percent, recommendation, current, "
+     "criteria_version, criteria_hash, created_at) SELECT case_id, reviewer_id, conflict, :zeros, computed, 0, "
+     "'decline', current, criteria_version, criteria_hash, created_at FROM scores WHERE id = :id",
+     "is recorded by no event of the case by its reviewer: it was added or moved outside Accord"),
+])
+def test_a_score_changed_in_the_database_is_named_by_verify(app, api, cast, in_triage, tamper, fault):
+    assert score(api, cast["hana"], in_triage.id, ratings=RATINGS, comment="Strong case").status_code == 201
+    assert score(api, cast["omar"], in_triage.id, ratings=RATINGS).status_code == 201
+    hanas = db.session.scalar(select(Score.id).where(Score.reviewer_id == cast["hana"].id))
+    assert _verify(app).exit_code == 0
+    zeros = {key: 0 for key in RATINGS}
+    db.session.execute(text(tamper), {"id": hanas, "zeros": json.dumps(zeros)})
+    db.session.commit()
+    result = _verify(app)
+    assert result.exit_code == 1, result.output
+    assert f"chain case:{in_triage.id}" in result.output and fault in result.output
+
+
+def test_a_reviewer_who_scored_again_still_verifies(app, api, cast, in_triage):
+    # The superseded score stays, no longer current: what verify expects of a reviewer's earlier score.
+    assert score(api, cast["hana"], in_triage.id, ratings=RATINGS).status_code == 201
+    assert score(api, cast["hana"], in_triage.id, ratings={**RATINGS, "unmet_need": 1}).status_code == 201
+    assert db.session.scalar(select(func.count()).select_from(Score)) == 2
+    result = _verify(app)
+    assert result.exit_code == 0, result.output
