@@ -33,8 +33,8 @@ def verify(recorded: str | None) -> None:
             click.echo(f"BAD {fault}", err=True)
         raise SystemExit(1)
     if recorded is not None:
-        if not check_head(db.session, recorded):
-            click.echo("BAD head digest: the trail up to that point was rewritten since it was recorded.", err=True)
+        if (fault := check_head(db.session, recorded)) is not None:
+            click.echo(f"BAD head digest: {fault}", err=True)
             raise SystemExit(1)
     click.echo(f"OK: {events} events in {chains} chains verify.")
 

@@ -5,7 +5,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Iterable
 
@@ -488,7 +488,29 @@ def parse_head(recorded: str) -> int:
     return int(recorded.partition(":")[0])
 
 
-def check_head(session: Session, recorded: str) -> bool:
-    """Return whether a digest printed earlier by head_digest still matches the trail (ValueError
-    if it is not such a digest)."""
-    return head_digest(session, parse_head(recorded)) == recorded
+#: How much earlier than the head's own event an event appended after it may be dated: two steps
+#: of different processes take their times and their ids in either order, a moment apart.
+BACKDATING_SLACK = timedelta(minutes=10)
+
+
+def check_head(session: Session, recorded: str) -> str | None:
+    """Return what is wrong with the trail against a digest printed earlier by head_digest, or None
+    (ValueError if it is not such a digest).
+
+    Events up to the head must be as they were; events appended since are accepted, but none may
+    be dated before the head was taken: anyone who may write to the database could otherwise add
+    a request to a year whose report was published with its head, and its chain would verify.
+    """
+    upto = parse_head(recorded)
+    if head_digest(session, upto) != recorded:
+        return "the trail up to that point was rewritten since it was recorded."
+    taken = session.scalar(select(func.max(AuditEvent.at)).where(AuditEvent.id <= upto))
+    if taken is None:
+        return None
+    early = session.execute(select(AuditEvent.id, AuditEvent.chain, AuditEvent.seq, AuditEvent.at)
+                            .where(AuditEvent.id > upto, AuditEvent.at < taken - BACKDATING_SLACK)
+                            .order_by(AuditEvent.id).limit(1)).first()
+    if early is not None:
+        return (f"event {early.id} (chain {early.chain}, seq {early.seq}) was appended after the head was taken "
+                f"but is dated {early.at:%Y-%m-%d %H:%M} UTC, before it: it was back-dated.")
+    return None
