@@ -149,6 +149,26 @@ def as_it_stood(field: str, current: ColumnElement, numeric: bool = False) -> Co
                 else_=current)
 
 
+_refiled = aliased(AuditEvent)
+
+
+def department_as_it_stood() -> ColumnElement:
+    """Return the id of the department a request was filed under at the end of the year: the
+    department its first move after the year left (a draft sent on by an owner who had changed
+    department meanwhile: its step's event records the move), or, if it moved no more, its own.
+
+    Read from the case alone, a trip returned to its traveller in December and sent again in
+    January from their new department moved a closed year's figures to that department. Looked
+    up only for a case changed since the year ended; bind PERIOD_END (cube does).
+    """
+    moved = (select(_refiled.payload[("department", "from")].as_integer())
+             .where(_refiled.case_id == Case.id, _refiled.at >= bindparam(PERIOD_END),
+                    json_kind(_refiled.payload, ("department",)) == "object")
+             .order_by(_refiled.seq).limit(1).scalar_subquery())
+    return case((Case.updated_at < bindparam(PERIOD_END), Case.department_id),
+                else_=func.coalesce(moved, Case.department_id))
+
+
 def first_of(action: str, *, in_year: bool = False) -> ColumnElement[bool]:
     """Return the condition that an event is its case's first event of this action.
 
@@ -177,7 +197,7 @@ def cube(session: Session, period: Period, workflow: str | None, measures: Itera
                      *(case((m.condition(), m.value if m.value is not None else 1), else_=0).label(m.name)
                        for m in measures))
               .select_from(AuditEvent)
-              .join(Case, Case.id == AuditEvent.case_id).join(Department, Department.id == Case.department_id)
+              .join(Case, Case.id == AuditEvent.case_id).join(Department, Department.id == department_as_it_stood())
               .where(AuditEvent.action.in_(sorted({a for m in measures for a in m.actions})),
                      AuditEvent.at >= period.start, AuditEvent.at < period.end))
     if workflow is not None:

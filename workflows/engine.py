@@ -343,6 +343,10 @@ def _fire(session: Session, actor: User, case_id: int, trigger: str, version: An
     if from_state == wf.initial and case.department_id != case.owner.department_id:
         # A draft is filed under its owner's department as it is when they send it on: one who
         # moved since they began it would have sent it to the head of the department they left.
+        # The step's event records the move, so that a year's report still counts the request
+        # under the department it was in then (reports.sql.department_as_it_stood).
+        moved_from = {"department": {"from": case.department_id, "to": case.owner.department_id}}
+        dumped = {**(dumped or {}), **moved_from}
         case.department, case.department_id = case.owner.department, case.owner.department_id
     # A request being decided keeps the figures its criteria read now, as its approver saw them.
     deciding = route.dest in wf.decided_states and from_state not in wf.decided_states

@@ -279,6 +279,42 @@ def test_a_closed_years_groups_and_amounts_stay_when_a_request_is_edited_the_nex
     assert figures() == before
 
 
+def test_a_closed_years_departments_stay_when_a_returned_trip_is_sent_again_from_another(make_user, api):
+    # A trip sent in December and returned, then sent again in January by its traveller, who had
+    # moved department meanwhile: the request is filed under the new department when it leaves its
+    # draft, and 2025's figures moved there with it.
+    from sqlalchemy import select
+
+    from models import Department, User
+    from tests.reports.scenario import trip
+
+    s = _small_year(make_user)
+    s.people["eli"] = make_user("eli", "dept_head", department="Economic Development and Culture")
+    s.create("T", "sam", "travel", ["research"], trip("Metropolis", date(2026, 3, 10), 3, {"transport": "1400.00"}),
+             local(2025, 12, 1, 9))
+    s.fire("T", "sam", "submit", local(2025, 12, 1, 10))
+    s.fire("T", "dana", "return", local(2025, 12, 2, 10), comment="Is there a closer congress?")
+    client = api(s.people["cara"])
+
+    def departments(year: int) -> list:
+        report = json.loads(client.get(f"/api/v1/reports/annual?year={year}").get_data())
+        return [(r["department"], r["requests"]) for r in report["travel"]["by_department"]]
+
+    clock.set(local(2026, 1, 5))
+    before = departments(2025)
+    assert before == [("Toronto Public Health", 1)]
+    sam = db.session.get(User, s.people["sam"].id)
+    sam.department_id = db.session.scalar(select(Department.id).where(Department.name == "Economic Development and Culture"))
+    db.session.commit()
+    s.fire("T", "sam", "submit", local(2026, 1, 11, 10))
+    assert db.session.get(Case, s.cases["T"]).department.name == "Economic Development and Culture"
+    clock.set(local(2026, 2, 1))
+    assert departments(2025) == before
+    s.fire("T", "eli", "return", local(2026, 2, 2, 10), comment="Still too far")  # (moved on again, no move)
+    assert departments(2025) == before
+    assert departments(2026) == []  # (a request is counted in the year it was first sent, once)
+
+
 def test_a_field_emptied_within_the_year_stays_empty_in_it_when_the_request_changes_later(make_user, api):
     # A request for $40,000 switched to help in kind in November, its amount emptied: 2025 showed
     # 0.00 requested, until a comment in January made the closed year read the $40,000 again.

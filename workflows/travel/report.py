@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session, aliased
 from models import AuditEvent, Case, Department, User
 from reports.annual import Chart, ReportSection, Row
 from reports.period import Period
-from reports.sql import (PERIOD_END, Measure, as_it_stood, breakdown, cents, cube, first_of, group_key, money_text,
-                         month_measures, spelling, totals)
+from reports.sql import (PERIOD_END, Measure, as_it_stood, breakdown, cents, cube, department_as_it_stood, first_of,
+                         group_key, money_text, month_measures, spelling, totals)
 from workflows.goals import GOALS
 from workflows.travel.definition import NAME, overdue_clause
 
@@ -57,9 +57,10 @@ def _punctuality(session: Session, period: Period) -> dict[str, Counter[Group]]:
     (in City time) and those that came after."""
     rows = session.execute(
         select(AuditEvent.at, Case.due_on, Department.name, Case.category).join(Case, Case.id == AuditEvent.case_id)
-        .join(Department, Department.id == Case.department_id)
+        .join(Department, Department.id == department_as_it_stood())
         .where(AuditEvent.action == "submit_report", AuditEvent.at >= period.start, AuditEvent.at < period.end,
-               Case.workflow == NAME, first_of("submit_report"))
+               Case.workflow == NAME, first_of("submit_report")),
+        {PERIOD_END: period.end},
     ).all()
     counts: dict[str, Counter[Group]] = {"reports_on_time": Counter(), "reports_late": Counter()}
     for at, due, department, organizer in rows:
@@ -91,9 +92,9 @@ def _overdue(session: Session, period: Period) -> Counter[Group]:
     in_travelled = in_travelled.subquery()
     return Counter({(department, organizer): n for department, organizer, n in session.execute(
         select(Department.name, Case.category, func.count()).select_from(in_travelled)
-        .join(Case, Case.id == in_travelled.c.case_id).join(Department, Department.id == Case.department_id)
+        .join(Case, Case.id == in_travelled.c.case_id).join(Department, Department.id == department_as_it_stood())
         .where(Case.workflow == NAME, Case.due_on < datetime.combine(period.as_of, time.min))
-        .group_by(Department.name, Case.category))})
+        .group_by(Department.name, Case.category), {PERIOD_END: period.end})})
 
 
 def _with_punctuality(rows: list[dict], label: str, index: int, counts: dict[str, Counter[Group]]) -> list[dict]:
@@ -117,11 +118,12 @@ def _learnings(session: Session, period: Period) -> dict[str, list[dict]]:
         select(Case.id, Case.title, Case.goals, Case.category, Department.name, User.full_name,
                Case.data[("event_name",)].as_string(), Case.data[("report", "learnings")].as_string(),
                AuditEvent.at, Case.data[("report", "contacts")])
-        .join(Case, Case.id == AuditEvent.case_id).join(Department, Department.id == Case.department_id)
+        .join(Case, Case.id == AuditEvent.case_id).join(Department, Department.id == department_as_it_stood())
         .join(User, User.id == Case.owner_id)
         .where(AuditEvent.action == "accept_report", AuditEvent.at >= period.start, AuditEvent.at < period.end,
                Case.workflow == NAME)
-        .order_by(AuditEvent.at, Case.id)
+        .order_by(AuditEvent.at, Case.id),
+        {PERIOD_END: period.end},
     ).all()
     grouped_by_goal: dict[str, list[dict]] = {goal: [] for goal in GOALS}
     for case_id, title, goals, organizer, department, traveller, event, learnings, at, contacts in rows:
