@@ -78,6 +78,9 @@ ROW_FIELDS = ("workflow", "title", "state", "owner_id", "department_id", "assign
 #: Fields added to the row after ROW_FIELDS: in the digest only when they hold something, so that
 #: the digests events recorded before them still match a row that holds nothing there.
 LATER_ROW_FIELDS = ("score_at_decision", "requested_as")
+#: The columns of a case's row that SQLite stores as text the report reads in SQL: JSON and moments.
+_CASE_MOMENTS = ("created_at", "updated_at", "submitted_at", "state_entered_at", "due_on")
+_CASE_TEXTS = frozenset(("goals", "data", "derived_at_decision", "score_at_decision", *_CASE_MOMENTS))
 #: The attribute on a locked Case that holds the digest of its row as the step found it.
 FOUND = "_accord_found_digest"
 
@@ -263,16 +266,46 @@ def _duplicate_key(stored: str) -> str | None:
     return found[0] if found else None
 
 
+#: A moment as SQLAlchemy writes it to SQLite. Python reads other forms too (an ISO week date,
+#: the basic format "20250616T130000"), which the report's SQL compares as text or cannot read.
+_STORED_MOMENT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}")
+
+
+def _misstored(stored: dict[str, str | None], moments: Iterable[str]) -> str | None:
+    """Return a column of a row read from SQLite whose text is not what Accord writes, or None.
+
+    The hashes and row digests cover the values as Python reads them back; the report reads the
+    text in SQL. JSON other than the serializer's own (an escaped letter, spaces, a key given
+    twice) or a moment in another form hashes as one value and is counted as another.
+    """
+    for column, value in stored.items():
+        if value is None:
+            continue
+        if column in moments:
+            if _STORED_MOMENT.fullmatch(value) is None:
+                return column
+        elif json.dumps(json.loads(value)) != value:
+            return column
+    return None
+
+
 def _stored_json_fault(e: AuditEvent, stored: list[str | None]) -> Fault | None:
-    """Return the fault of an event whose stored JSON text (payload, actor roles) repeats a key."""
-    for column, value in zip(("payload", "actor_roles"), stored):
+    """Return the fault of an event whose stored text (payload, actor roles, time) is not as Accord
+    writes it: a JSON key repeated, or any other form (read on SQLite alone: elsewhere stored is empty)."""
+    if not stored:
+        return None
+    texts = dict(zip(("payload", "actor_roles", "at"), stored))
+    for column in ("payload", "actor_roles"):
         try:
-            key = _duplicate_key(value) if value is not None else None
+            key = _duplicate_key(texts[column]) if texts[column] is not None else None
         except ValueError:
             return Fault(e.id, e.chain, e.seq, f"the stored {column} is not JSON text")
         if key is not None:
             return Fault(e.id, e.chain, e.seq, f"the stored {column} repeats the key {key!r}: it reads as one "
                                                "value to the hash and as another to the report")
+    if (column := _misstored(texts, ("at",))) is not None:
+        return Fault(e.id, e.chain, e.seq, f"the stored {column} is not in the form Accord writes: it reads as one "
+                                           "value to the hash and as another to the report")
     return None
 
 
@@ -322,22 +355,32 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
     # cases', the inventory entries' and the accounts' (active or deactivated).
     from models import Partnership
 
+    # On SQLite a JSON or time column is the text as stored, read alongside (see _misstored).
+    raw = session.get_bind().dialect.name == "sqlite"
+    stored_columns = [name for name in ROW_FIELDS + LATER_ROW_FIELDS if name in _CASE_TEXTS] if raw else []
     heads: dict[str, Head] = {}
     rows: dict[str, str] = {}  # each case's row digest, as the row stands
+    misstored: list[Fault] = []  # cases whose row stores a column in another form than Accord's
     for case in session.execute(select(Case.id, Case.last_event_hash, Case.last_event_seq,
-                                       *(getattr(Case, name) for name in ROW_FIELDS + LATER_ROW_FIELDS))
+                                       *(getattr(Case, name) for name in ROW_FIELDS + LATER_ROW_FIELDS),
+                                       *(cast(getattr(Case, name), Text).label(f"stored_{name}") for name in stored_columns))
                                 .execution_options(yield_per=batch)):
-        heads[f"case:{case.id}"] = (case.last_event_hash, case.last_event_seq, case.state)
-        rows[f"case:{case.id}"] = row_digest(case)
+        chain = f"case:{case.id}"
+        heads[chain] = (case.last_event_hash, case.last_event_seq, case.state)
+        rows[chain] = row_digest(case)
+        texts = {name: getattr(case, f"stored_{name}") for name in stored_columns}
+        if stored_columns and (column := _misstored(texts, _CASE_MOMENTS)) is not None:
+            misstored.append(Fault(None, chain, None, f"the case's row stores its {column} in another form than Accord "
+                                                      "writes: it reads as one value to the digest and as another to "
+                                                      "the report (it was changed outside Accord)"))
     heads.update({f"partnership:{pid}": (head, None, status) for pid, head, status in
                   session.execute(select(Partnership.id, Partnership.last_event_hash, Partnership.status))})
     heads.update({f"user:{uid}": (head, None, account_status(active)) for uid, head, active in
                   session.execute(select(User.id, User.last_event_hash, User.active))})
     # On SQLite a JSON column is the text as stored, and a payload may repeat a key: orjson (the
     # hash) keeps the last value, SQLite's JSON functions (the report) read the first. The stored
-    # text is read alongside and refused if it repeats one. PostgreSQL's JSONB keeps one value of
-    # a key (the last) whoever reads it, so there the check is not needed, nor could it be made.
-    raw = session.get_bind().dialect.name == "sqlite"
+    # text is read alongside and refused if it repeats one, or is in any other form than Accord's.
+    # PostgreSQL's JSONB and timestamps keep one form whoever wrote them: no check is needed there.
     faults: list[Fault] = []
     seen: set[str] = set()
     chains = events = 0
@@ -362,7 +405,8 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
     stmt = select(AuditEvent).order_by(AuditEvent.chain, AuditEvent.seq).execution_options(yield_per=batch)
     if raw:
         stmt = stmt.add_columns(cast(AuditEvent.payload, Text).label("stored_payload"),
-                                cast(AuditEvent.actor_roles, Text).label("stored_roles"))
+                                cast(AuditEvent.actor_roles, Text).label("stored_roles"),
+                                cast(AuditEvent.at, Text).label("stored_at"))
     for event, *stored in session.execute(stmt):
         events += 1
         if current and current[0].chain != event.chain:
@@ -371,8 +415,12 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
         if duplicate is None:
             duplicate = _stored_json_fault(event, stored)
     finish()
+    # Faults of what lies beside the chains, for chains sound in themselves: one fault a chain.
     bad = {fault.chain for fault in faults}
-    faults.extend(fault for fault in _score_faults(session) if fault.chain not in bad)
+    for fault in (*misstored, *_score_faults(session)):
+        if fault.chain not in bad:
+            faults.append(fault)
+            bad.add(fault.chain)
     for chain, (head, _seq, _state) in heads.items():
         if chain in seen:
             continue

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 import clock
 from extensions import db
 from reference import inventory_rows
-from models import AuditEvent, User
+from models import AuditEvent, Case, User
 from tests.factories import TEST_PASSWORD, trail_unguarded
 from workflows import engine
 
@@ -494,6 +494,38 @@ def test_a_payload_with_a_repeated_key_is_named(app, trail):
     assert result.exit_code == 1, result.output
     assert f"event {approve.id} (chain case:{trail[0]}, seq 3): the stored payload repeats the key 'amount'" in (
         result.output)
+
+
+@pytest.mark.parametrize("column, tamper, names", [
+    # Python reads an ISO week date, or the basic format, as the same moment (so the hash matches);
+    # the report compares the text in SQL and counted the event in another year, or in no cycle time.
+    ("at", "UPDATE audit_events SET at = :week WHERE id = :event", "event {event} (chain case:{case}, seq 2): "
+                                                                   "the stored at is not in the form"),
+    ("at", "UPDATE audit_events SET at = :basic WHERE id = :event", "event {event} (chain case:{case}, seq 2): "
+                                                                    "the stored at is not in the form"),
+    # An escaped letter reads as the same goal to the digest; the report's LIKE on the text missed it.
+    ("goals", """UPDATE cases SET goals = '["r\\u0065search"]' WHERE id = :case""",
+     "chain case:{case}: the case's row stores its goals in another form"),
+    # A key given twice: Python keeps the last, SQLite's json_extract (the learnings) the first.
+    ("data", """UPDATE cases SET data = '{"reason": "forged", ' || substr(data, 2) WHERE id = :case""",
+     "chain case:{case}: the case's row stores its data in another form"),
+    ("submitted_at", "UPDATE cases SET submitted_at = replace(submitted_at, ' ', 'T') WHERE id = :case",
+     "chain case:{case}: the case's row stores its submitted_at in another form"),
+])
+def test_a_value_stored_in_another_form_than_accords_is_named(app, trail, column, tamper, names):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL stores JSONB and timestamps in one form whoever writes them")
+    case_id = trail[0]
+    submit = _events(case_id)[1]
+    at = submit.at
+    if column == "goals":
+        assert db.session.get(Case, case_id).goals == ["research"]
+    _tamper(tamper, event=submit.id, case=case_id, week=at.strftime("%G-W%V-%uT%H:%M:%S.%f"),
+            basic=at.strftime("%Y%m%dT%H%M%S.%f"))
+    assert (_events(case_id)[1].at, db.session.get(Case, case_id).goals) == (at, ["research"])  # as Python reads it
+    result = _verify(app)
+    assert result.exit_code == 1, result.output
+    assert names.format(event=submit.id, case=case_id) in result.output
 
 
 @pytest.mark.parametrize("malformed", ["128:ABC", "upper", "leading zero", "trailing newline", "other digits"])
