@@ -145,7 +145,7 @@ class _RefusesDuplicateKeys:
         seen = set()
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                continue  # (<<: *defaults) merged below, as PyYAML does: a key beside it wins
+                continue  # (<<: {weight: 20, kind: rated}) merged below, as PyYAML does: a key beside it wins
             key = self.construct_object(key_node, deep=True)
             try:
                 hash(key)
@@ -167,15 +167,29 @@ class _StrictPythonLoader(_RefusesDuplicateKeys, yaml.SafeLoader):
     pass
 
 
+def _refuse_aliases(text: str, loader) -> None:
+    """Walk the file's events before anything is composed, refusing an anchor or an alias: each
+    alias repeats all its anchor holds, so a few lines of rules that double (&r2 {all: [*r1, *r1]})
+    made a rule of 2**40 comparisons, which loading and every eligibility check expanded. The walk
+    is flat: it refuses the first & at once, whatever the aliases would have made."""
+    for event in yaml.parse(text, Loader=loader):
+        if getattr(event, "anchor", None) is not None:  # (an alias's event too: the anchor it repeats)
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (& and *) are not allowed in a criteria file; write it out in full",
+                event.start_mark)
+
+
 def _load(text: str):
     """Parse a criteria file; a file that does not parse is parsed again by PyYAML's own parser,
     whose words name what is wrong (libyaml's say "found character that cannot start any token"
     of a tab, where PyYAML's name the tab)."""
     try:
+        _refuse_aliases(text, _StrictLoader)
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - safe subclass
     except yaml.YAMLError:
         if SAFE_LOADER is yaml.SafeLoader:
             raise
+    _refuse_aliases(text, _StrictPythonLoader)
     return yaml.load(text, Loader=_StrictPythonLoader)  # noqa: S506 - raises, in its own words
 
 

@@ -91,6 +91,23 @@ def test_accord_does_not_start_with_a_file_that_holds_another_workflows_criteria
     assert stopped.value.code == 3
 
 
+@pytest.mark.parametrize("name", ["alias.yaml"])
+def test_accord_does_not_start_with_a_rule_it_would_expand_saying_why_in_one_line(app, tmp_path, capsys, name):
+    # A rule of aliases took start-up forever (a worker never booted).
+    from app import create_app
+    from tests.conftest import _config
+
+    folder = tmp_path / "criteria"
+    shutil.copytree(Path(app.config["ACCORD_CRITERIA_DIR"]), folder, ignore=shutil.ignore_patterns("*.py"))
+    shutil.copy(MALFORMED / name, folder / "relief.yaml")
+    with pytest.raises(SystemExit) as stopped:
+        create_app({**_config("sqlite://"), "ACCORD_CRITERIA_DIR": str(folder)})
+    assert stopped.value.code == 3
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Accord cannot start: criteria/relief.yaml: "), lines
+    assert MALFORMED_CASES[name] in lines[0]
+
+
 def test_a_set_changed_without_a_new_version_is_refused_once_scores_carry_that_version(app, make_user, tmp_path):
     # Scores made under the first text and the changed one both read "version 2", and the page
     # said an earlier version was the one in force. The check of a folder, before a restart puts

@@ -1,6 +1,7 @@
 """Loader tests: the shipped criteria sets load, and malformed files are refused clearly."""
 import dataclasses
 import re
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -60,6 +61,9 @@ MALFORMED_CASES = {
     "rated_with_map.yaml": "map: not allowed on a rated criterion",
     "rating_outside_scale.yaml": "ratings [9] are outside the scale",
     "not_a_mapping.yaml": "must hold a mapping",
+    # Each alias doubled the rule: a few lines took seconds to load and to check, a few more forever.
+    "alias.yaml": "anchors and aliases (& and *) are not allowed in a criteria file; write it out in full "
+                  "(line 11, column 11)",
 }
 
 
@@ -210,23 +214,50 @@ def test_a_scale_below_zero_is_refused(tmp_path, scale, fault):
         load_criteria_set(_write(tmp_path / "a.yaml", _doc(scale=scale)))
 
 
-def test_merge_keys_share_settings_and_a_key_beside_them_wins(tmp_path):
+def test_a_merge_key_merges_a_mapping_written_out_and_a_key_beside_it_wins(tmp_path):
     (tmp_path / "a.yaml").write_text("""
 version: 1
 workflow: relief
 criteria:
-  - &rated {id: need, label: Need, weight: 20, kind: rated, help: Shared help.}
-  - <<: *rated
-    id: reach
-    label: Reach
+  - <<: {id: need, label: Need, weight: 20, kind: rated, help: Shared help.}
+    label: Needs
 thresholds: {approve: 60, decline: 45}
 """)
     cset = load_criteria_set(tmp_path / "a.yaml")
-    assert [(c.id, c.label, c.help, c.weight) for c in cset.criteria] == [
-        ("need", "Need", "Shared help.", 20), ("reach", "Reach", "Shared help.", 20)]
-    (tmp_path / "a.yaml").write_text((tmp_path / "a.yaml").read_text().replace("    label: Reach", "    label: Reach\n    id: again"))
-    with pytest.raises(CriteriaError, match="duplicate key 'id'"):
+    assert [(c.id, c.label, c.help, c.weight) for c in cset.criteria] == [("need", "Needs", "Shared help.", 20)]
+    text = (tmp_path / "a.yaml").read_text()
+    (tmp_path / "a.yaml").write_text(text.replace("    label: Needs", "    label: Needs\n    label: Again"))
+    with pytest.raises(CriteriaError, match="duplicate key 'label'"):
         load_criteria_set(tmp_path / "a.yaml")
+
+
+def test_a_merge_key_naming_an_anchor_is_refused_as_aliases_are(tmp_path):
+    # (<<: *rated) is an alias: allowed, it was the way to a rule of 2**40 comparisons.
+    (tmp_path / "a.yaml").write_text("""version: 1
+workflow: relief
+criteria:
+  - {id: need, label: Need, weight: 20, kind: rated, help: Shared help.}
+  - <<: *rated
+    id: reach
+thresholds: {approve: 60, decline: 45}
+""")
+    with pytest.raises(CriteriaError, match=re.escape(
+            "a.yaml: YAML syntax error: anchors and aliases (& and *) are not allowed in a criteria file; "
+            "write it out in full (line 5, column 9)")):
+        load_criteria_set(tmp_path / "a.yaml")
+
+
+def test_anchors_are_refused_before_the_rule_they_double_is_expanded(tmp_path):
+    # 2**40 comparisons in 45 lines: 16 levels took 28 s to load, 22 never finished.
+    lines = ["  - id: doubled", "    message: Doubled.", "    rule:", "      any:",
+             "        - &r0 {field: city, op: present}"]
+    lines += [f"        - &r{i} {{all: [*r{i - 1}, *r{i - 1}]}}" for i in range(1, 41)]
+    (tmp_path / "relief.yaml").write_text(yaml.safe_dump(_doc(), sort_keys=False) + "eligibility:\n"
+                                          + "\n".join(lines) + "\n")
+    started = time.perf_counter()
+    with pytest.raises(CriteriaError, match=re.escape("anchors and aliases (& and *) are not allowed")):
+        load_criteria_set(tmp_path / "relief.yaml")
+    assert time.perf_counter() - started < 1
 
 
 def test_dotted_field_must_match_exactly(tmp_path):
@@ -302,3 +333,4 @@ def test_a_list_as_a_map_key_is_named_not_a_traceback(tmp_path):
     with pytest.raises(CriteriaError, match=re.escape("a key must be a single value, not a list or a mapping "
                                                       "(line 9, column 11)")):
         load_criteria_set(tmp_path / "relief.yaml")
+
