@@ -146,12 +146,11 @@ class _RefusesDuplicateKeys:
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue  # (<<: {weight: 20, kind: rated}) merged below, as PyYAML does: a key beside it wins
-            key = self.construct_object(key_node, deep=True)
-            try:
-                hash(key)
-            except TypeError:  # (a list or a mapping as a key: map: {[presenter, panelist]: 5})
+            if not isinstance(key_node, yaml.ScalarNode):  # (a list or a mapping: map: {[presenter, panelist]: 5})
+                # refused unbuilt: PyYAML builds a key recursively, and one nested 250 deep overflowed the stack
                 raise yaml.constructor.ConstructorError(
-                    None, None, "a key must be a single value, not a list or a mapping", key_node.start_mark) from None
+                    None, None, "a key must be a single value, not a list or a mapping", key_node.start_mark)
+            key = self.construct_object(key_node, deep=True)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key '{key}'", key_node.start_mark)
@@ -167,16 +166,31 @@ class _StrictPythonLoader(_RefusesDuplicateKeys, yaml.SafeLoader):
     pass
 
 
-def _refuse_aliases(text: str, loader) -> None:
+#: The deepest a criteria file may nest (mappings and lists within each other): far deeper than a
+#: set needs (a rule nested as deep as it may, RULE_DEPTH, is some 45 levels), and shallow enough
+#: for PyYAML's composer in Python, which recurses, to read without overflowing Python's stack.
+YAML_DEPTH = 256
+
+
+def _refuse_aliases_and_nesting(text: str, loader) -> None:
     """Walk the file's events before anything is composed, refusing an anchor or an alias: each
     alias repeats all its anchor holds, so a few lines of rules that double (&r2 {all: [*r1, *r1]})
     made a rule of 2**40 comparisons, which loading and every eligibility check expanded. The walk
-    is flat: it refuses the first & at once, whatever the aliases would have made."""
+    is flat: it refuses the first & at once, and a file nested deeper than YAML_DEPTH before any
+    recursion reads it."""
+    depth = 0
     for event in yaml.parse(text, Loader=loader):
         if getattr(event, "anchor", None) is not None:  # (an alias's event too: the anchor it repeats)
             raise yaml.composer.ComposerError(
                 None, None, "anchors and aliases (& and *) are not allowed in a criteria file; write it out in full",
                 event.start_mark)
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {YAML_DEPTH} levels deep", event.start_mark)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _load(text: str):
@@ -184,17 +198,24 @@ def _load(text: str):
     whose words name what is wrong (libyaml's say "found character that cannot start any token"
     of a tab, where PyYAML's name the tab)."""
     try:
-        _refuse_aliases(text, _StrictLoader)
+        _refuse_aliases_and_nesting(text, _StrictLoader)
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - safe subclass
     except yaml.YAMLError:
         if SAFE_LOADER is yaml.SafeLoader:
             raise
-    _refuse_aliases(text, _StrictPythonLoader)
+    _refuse_aliases_and_nesting(text, _StrictPythonLoader)
     return yaml.load(text, Loader=_StrictPythonLoader)  # noqa: S506 - raises, in its own words
 
 
 def _label(path: Path) -> str:
     return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+
+
+def _too_deep(label: str) -> CriteriaError:
+    # Nothing the loader reads recurses deeper than YAML_DEPTH and RULE_DEPTH allow; should anything
+    # still overflow the stack (a deeper one under a server, say), the file is named, not a traceback
+    # of a thousand lines.
+    return CriteriaError([f"{label}: nested too deeply to read; nest its rules and lists less deeply"])
 
 
 def _read(path: Path, label: str):
@@ -209,6 +230,8 @@ def _read(path: Path, label: str):
     except UnicodeDecodeError as exc:  # (saved by an editor in Windows-1252, say)
         raise CriteriaError([f"{label}: not UTF-8 text: byte {exc.start + 1} of the file is 0x{exc.object[exc.start]:02x}; "
                              "save the file as UTF-8"]) from None
+    except RecursionError:
+        raise _too_deep(label) from None
     if not isinstance(raw, dict):
         raise CriteriaError([f"{label}: the file must hold a mapping of keys (version, workflow, ...)"])
     return raw
@@ -256,6 +279,8 @@ def _build(raw: dict, label: str, known_fields) -> CriteriaSet:
         data = CriteriaSetSchema(known_fields=known_fields).load(raw)
     except ValidationError as exc:
         raise CriteriaError(_sentences(label, raw, exc.messages)) from None
+    except RecursionError:
+        raise _too_deep(label) from None
     criteria = []
     for c in data["criteria"]:
         method = next((m for m in METHODS if m in c), None)

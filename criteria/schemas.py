@@ -16,6 +16,9 @@ ID_LENGTH = 60
 SCALE_POINTS = 10
 #: The largest version a score can record (its column is a 32-bit integer on PostgreSQL).
 MAX_VERSION = 2**31 - 1
+#: The deepest a knock-out's rule may nest (all, any, when and then within each other): loading it
+#: and each eligibility check recurse a level a time, and a rule written by hand is never this deep.
+RULE_DEPTH = 20
 KINDS = ("rated", "computed")
 PERCENT = validate.Range(min=0, max=100, error="must be a percent within 0..100")
 
@@ -233,10 +236,36 @@ class RuleSchema(Schema):
             raise ValidationError({"value": [str(exc)]}) from None
 
 
+def rule_depth(raw) -> int:
+    """Return how many rules deep a rule as written nests, counted without recursion: a rule too
+    deep for Python's stack is to be refused, not to overflow it."""
+    deepest, stack = 0, [(raw, 1)]
+    while stack:
+        rule, depth = stack.pop()
+        if not isinstance(rule, Mapping):
+            continue  # (not a rule: RuleSchema says so)
+        deepest = max(deepest, depth)
+        inner = [r for key in ("all", "any") if isinstance(rule.get(key), list) for r in rule[key]]
+        stack += [(r, depth + 1) for r in inner + [rule.get("when"), rule.get("then")]]
+    return deepest
+
+
+class RuleField(fields.Nested):
+    """A knock-out's rule, refused when it nests deeper than RULE_DEPTH before RuleSchema, which
+    recurses, reads it."""
+
+    def _deserialize(self, value, attr, data, partial=None, **kwargs):
+        depth = rule_depth(value)
+        if depth > RULE_DEPTH:
+            raise ValidationError(f"nested {depth} rules deep; a rule nests at most {RULE_DEPTH} "
+                                  "(all, any, when and then within each other)")
+        return super()._deserialize(value, attr, data, partial=partial, **kwargs)
+
+
 class KnockOutSchema(Schema):
     id = fields.String(required=True, validate=IDENT)
     message = fields.String(required=True, validate=validate.Length(min=1))
-    rule = fields.Nested(RuleSchema, required=True)
+    rule = RuleField(RuleSchema, required=True)
 
 
 class ThresholdsSchema(Schema):

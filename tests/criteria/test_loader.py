@@ -64,6 +64,9 @@ MALFORMED_CASES = {
     # Each alias doubled the rule: a few lines took seconds to load and to check, a few more forever.
     "alias.yaml": "anchors and aliases (& and *) are not allowed in a criteria file; write it out in full "
                   "(line 11, column 11)",
+    # A rule 100 levels deep overflowed Python's stack: a traceback of a thousand lines.
+    "deep_rule.yaml": "knock-out 'deep': rule: nested 100 rules deep; a rule nests at most 20 "
+                      "(all, any, when and then within each other)",
 }
 
 
@@ -333,4 +336,54 @@ def test_a_list_as_a_map_key_is_named_not_a_traceback(tmp_path):
     with pytest.raises(CriteriaError, match=re.escape("a key must be a single value, not a list or a mapping "
                                                       "(line 9, column 11)")):
         load_criteria_set(tmp_path / "relief.yaml")
+
+
+def _rule(depth, inner="{field: city, op: present}"):
+    # all, any and when/then in turn, each one level more
+    for level in range(depth - 1):
+        inner = [f"{{all: [{inner}]}}", f"{{any: [{inner}]}}", f"{{when: {{field: city, op: present}}, then: {inner}}}"][level % 3]
+    return inner
+
+
+@pytest.mark.parametrize("depth", [20, 21, 1000])
+def test_a_rule_nests_at_most_20_deep(tmp_path, depth):
+    (tmp_path / "relief.yaml").write_text(yaml.safe_dump(_doc(), sort_keys=False)
+                                          + f"eligibility:\n  - id: deep\n    message: Deep.\n    rule: {_rule(depth)}\n")
+    if depth == 20:
+        assert load_criteria_set(tmp_path / "relief.yaml").eligibility[0].id == "deep"
+        return
+    with pytest.raises(CriteriaError) as info:
+        load_criteria_set(tmp_path / "relief.yaml")
+    # (1,000 is deeper than the file may nest at all: named too, with its place)
+    assert str(info.value) == (
+        f"{tmp_path.name}/relief.yaml: knock-out 'deep': rule: nested 21 rules deep; a rule nests at most 20 "
+        "(all, any, when and then within each other)" if depth == 21 else
+        f"{tmp_path.name}/relief.yaml: YAML syntax error: nested more than 256 levels deep (line 14, column 2809)")
+
+
+@pytest.mark.parametrize("deep, fault", [
+    # 2,000 deep, then a fault: the second reading, by PyYAML's parser in Python, recursed
+    ("    help: " + "[" * 2000 + "]" * 2000 + "\n\t- x", "nested more than 256 levels deep (line 9, column 264)"),
+    ("    map: {? " + "[" * 2000 + "]" * 2000 + " : 1}", "nested more than 256 levels deep (line 9, column 265)"),
+    # a key nested 250 deep, within that: PyYAML built it, recursively, before refusing it as a key
+    ("    map: {? " + "[" * 250 + "]" * 250 + " : 1}", "a key must be a single value, not a list or a mapping "
+                                                        "(line 9, column 13)"),
+])
+def test_a_file_nested_deeper_than_python_recurses_is_refused_not_a_traceback(tmp_path, deep, fault):
+    (tmp_path / "relief.yaml").write_text("version: 1\nworkflow: relief\ncriteria:\n  - id: role\n    label: Role\n"
+                                          "    weight: 1\n    kind: computed\n    field: party_type\n"
+                                          f"{deep}\nthresholds: {{approve: 60, decline: 45}}\n")
+    with pytest.raises(CriteriaError, match=re.escape(f"{tmp_path.name}/relief.yaml: YAML syntax error: {fault}")):
+        load_criteria_set(tmp_path / "relief.yaml")
+
+
+def test_no_recursion_error_leaves_the_loader(tmp_path, monkeypatch):
+    # Whatever else recursed too deep (a deeper stack under a server, say): a fault named, not a traceback.
+    from criteria import schemas
+
+    def overflow(self, data, **kwargs):
+        raise RecursionError("maximum recursion depth exceeded")
+    monkeypatch.setattr(schemas.CriteriaSetSchema, "load", overflow)
+    with pytest.raises(CriteriaError, match=re.escape(f"{tmp_path.name}/relief.yaml: nested too deeply to read")):
+        load_criteria_set(_write(tmp_path / "relief.yaml", _doc()))
 
