@@ -1,6 +1,7 @@
 """Marshmallow 4 schemas for criteria-set YAML files (unknown keys are refused)."""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -20,6 +21,9 @@ MAX_VERSION = 2**31 - 1
 #: and each eligibility check recurse a level a time, and a rule written by hand is never this deep.
 RULE_DEPTH = 20
 KINDS = ("rated", "computed")
+#: C0 control characters but tab and line feed: no page shows them, and PostgreSQL's JSONB, where a
+#: decision keeps its criteria's labels (cases.score_at_decision), cannot store a NUL at all.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 PERCENT = validate.Range(min=0, max=100, error="must be a percent within 0..100")
 
 
@@ -33,6 +37,21 @@ class DecimalNumber(fields.Field):
         if number is None:
             raise self.make_error("invalid")
         return number
+
+
+def _control_fault(text) -> str | None:
+    """Return why a text cannot be kept (a control character, named by its code point and place),
+    or None."""
+    found = CONTROL.search(text) if isinstance(text, str) else None
+    return found and f"holds a control character (U+{ord(found[0]):04X}, character {found.start() + 1}); remove it"
+
+
+def _printable(value):
+    """Refuse a text, or a list of texts, holding a control character."""
+    for text in value if isinstance(value, (list, tuple)) else [value]:
+        fault = _control_fault(text)
+        if fault:
+            raise ValidationError(fault)
 
 
 def _strict_int(**kwargs):
@@ -83,12 +102,12 @@ class BandSchema(Schema):
 
 class CriterionSchema(Schema):
     id = fields.String(required=True, validate=[IDENT, validate.Length(max=ID_LENGTH)])
-    label = fields.String(required=True, validate=validate.Length(min=1))
-    help = fields.String(load_default="")
+    label = fields.String(required=True, validate=[validate.Length(min=1), _printable])
+    help = fields.String(load_default="", validate=_printable)
     weight = DecimalNumber(required=True, validate=validate.Range(min=0, min_inclusive=False))
     kind = fields.String(required=True, validate=_one_of_kinds)
     min = _strict_int(load_default=None)
-    field = fields.String(validate=validate.Length(min=1))
+    field = fields.String(validate=[validate.Length(min=1), _printable])
     map = fields.Dict(keys=fields.Raw(allow_none=True), values=_strict_int())
     bands = fields.List(fields.Nested(BandSchema))
     default = _strict_int()
@@ -111,6 +130,10 @@ class CriterionSchema(Schema):
                 METHODS[name].prepare(data[name])
             except ValueError as exc:
                 errors[name] = [str(exc)]
+        for key in data.get("map") or {}:
+            fault = _control_fault(key)
+            if fault:
+                errors.setdefault("map", []).append(f"key {key!r} {fault}")
         if errors:
             raise ValidationError(errors)
 
@@ -186,9 +209,9 @@ class WhenThen:
 
 
 class RuleSchema(Schema):
-    field = fields.String(validate=validate.Length(min=1))
+    field = fields.String(validate=[validate.Length(min=1), _printable])
     op = fields.String(validate=_known_operator)
-    value = fields.Raw(allow_none=True)
+    value = fields.Raw(allow_none=True, validate=_printable)
     all_ = fields.List(fields.Nested(lambda: RuleSchema()), data_key="all", validate=validate.Length(min=1))
     any_ = fields.List(fields.Nested(lambda: RuleSchema()), data_key="any", validate=validate.Length(min=1))
     when = fields.Nested(lambda: RuleSchema())
@@ -264,7 +287,7 @@ class RuleField(fields.Nested):
 
 class KnockOutSchema(Schema):
     id = fields.String(required=True, validate=IDENT)
-    message = fields.String(required=True, validate=validate.Length(min=1))
+    message = fields.String(required=True, validate=[validate.Length(min=1), _printable])
     rule = RuleField(RuleSchema, required=True)
 
 

@@ -67,6 +67,9 @@ MALFORMED_CASES = {
     # A rule 100 levels deep overflowed Python's stack: a traceback of a thousand lines.
     "deep_rule.yaml": "knock-out 'deep': rule: nested 100 rules deep; a rule nests at most 20 "
                       "(all, any, when and then within each other)",
+    # PostgreSQL's JSONB, where a decision keeps the criteria's labels, cannot store a NUL.
+    "control_character.yaml": "criterion 'need': label: holds a control character (U+0000, character 5); "
+                              "remove it",
 }
 
 
@@ -386,4 +389,41 @@ def test_no_recursion_error_leaves_the_loader(tmp_path, monkeypatch):
     monkeypatch.setattr(schemas.CriteriaSetSchema, "load", overflow)
     with pytest.raises(CriteriaError, match=re.escape(f"{tmp_path.name}/relief.yaml: nested too deeply to read")):
         load_criteria_set(_write(tmp_path / "relief.yaml", _doc()))
+
+
+_COMPUTED = {"id": "role", "label": "Role", "weight": 1, "kind": "computed", "field": "party_type",
+             "map": {"ngo": 5}}
+
+
+@pytest.mark.parametrize("doc, fault", [
+    (_doc(criteria=[{"id": "need", "label": "Need\x00", "weight": 1, "kind": "rated"}]),
+     "criterion 'need': label: holds a control character (U+0000, character 5); remove it"),
+    (_doc(criteria=[{"id": "need", "label": "Need", "help": "\x1b[1mBold\x1b[0m", "weight": 1, "kind": "rated"}]),
+     "criterion 'need': help: holds a control character (U+001B, character 1)"),
+    (_doc(criteria=[{**_COMPUTED, "field": "party_type\x00"}]),
+     "criterion 'role': field: holds a control character (U+0000, character 11)"),
+    (_doc(criteria=[{**_COMPUTED, "map": {"ngo\x00": 5}}]),
+     "criterion 'role': map: key 'ngo\\x00' holds a control character (U+0000, character 4)"),
+    (_doc(eligibility=[{"id": "k", "message": "No.\x07", "rule": {"field": "city", "op": "present"}}]),
+     "knock-out 'k': message: holds a control character (U+0007, character 4)"),
+    (_doc(eligibility=[{"id": "k", "message": "No.", "rule": {"field": "city\x00", "op": "present"}}]),
+     "knock-out 'k': rule.field: holds a control character (U+0000, character 5)"),
+    (_doc(eligibility=[{"id": "k", "message": "No.", "rule": {"field": "city", "op": "eq", "value": "Lyon\x00"}}]),
+     "knock-out 'k': rule.value: holds a control character (U+0000, character 5)"),
+    (_doc(eligibility=[{"id": "k", "message": "No.", "rule": {"all": [
+        {"field": "city", "op": "in", "value": ["Lyon", "Paris\r"]}]}}]),
+     "knock-out 'k': rule.all[0].value: holds a control character (U+000D, character 6)"),
+])
+def test_a_control_character_in_a_text_is_refused_naming_the_field(tmp_path, doc, fault):
+    # A NUL in a label loaded; every decision on a scored request then failed on PostgreSQL (a 500),
+    # whose JSONB keeps the labels with the score and cannot store a NUL.
+    with pytest.raises(CriteriaError, match=re.escape(fault)):
+        load_criteria_set(_write(tmp_path / "relief.yaml", doc))
+
+
+def test_tabs_and_line_breaks_in_a_text_are_allowed(tmp_path):
+    doc = _doc(criteria=[{"id": "need", "label": "Need\tnow", "help": "Line one.\nLine two.\n", "weight": 1,
+                          "kind": "rated"}])
+    crit = load_criteria_set(_write(tmp_path / "relief.yaml", doc)).criteria[0]
+    assert (crit.label, crit.help) == ("Need\tnow", "Line one.\nLine two.\n")
 
