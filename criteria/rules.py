@@ -28,6 +28,24 @@ def as_decimal(value):
     return number if number.is_finite() else None
 
 
+def number_hint(value, whole: bool = False) -> str:
+    """Return what to write for a number YAML read as text, as " (YAML reads 1e3 as text: write
+    1000 or 1.0e+3)", or "" when value is no such text: YAML 1.1's floats need a dot and a signed
+    exponent, so "not a number" of 1e3 puzzled. whole: a whole number is wanted (no 1.0e+3)."""
+    number = as_decimal(value) if isinstance(value, str) else None
+    if number is None or (whole and number != number.to_integral_value()):
+        return ""
+    text = value.strip()
+    if re.fullmatch(r"[-+]?[0-9][0-9_]*" + ("" if whole else r"(\.[0-9_]*)?"), text):
+        return f" (in quotes, YAML reads {text} as text: write it without quotes)"  # (unquoted, a number)
+    forms = [f"{number.normalize():f}"]
+    exponent = re.fullmatch(r"([^eE]*)([eE])([-+]?)([0-9]+)", text)
+    if exponent and not whole:
+        mantissa = exponent[1] if "." in exponent[1] else f"{exponent[1]}.0"
+        forms.append(f"{mantissa}{exponent[2]}{exponent[3] or '+'}{exponent[4]}")
+    return f" (YAML reads {text} as text: write {' or '.join(forms)})"
+
+
 def as_date(value):
     """Return value as a date, or None when it is not a YYYY-MM-DD date."""
     if isinstance(value, dt.datetime):
@@ -175,7 +193,7 @@ class WithinDays(Operator):
     @classmethod
     def validate_value(cls, value):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError("must be a whole number of days, 0 or more")
+            raise ValueError("must be a whole number of days, 0 or more" + number_hint(value, whole=True))
 
     @classmethod
     def test(cls, actual, value, context):
@@ -192,7 +210,7 @@ class WithinMonths(Operator):
     @classmethod
     def validate_value(cls, value):
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1200:
-            raise ValueError("must be a whole number of months, 0 to 1200")
+            raise ValueError("must be a whole number of months, 0 to 1200" + number_hint(value, whole=True))
 
     @classmethod
     def test(cls, actual, value, context):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from .rules import METHODS, OPERATORS, Context, as_date, as_decimal, plain, resolve, same
+from .rules import METHODS, OPERATORS, Context, as_date, as_decimal, number_hint, plain, resolve, same
 
 # \Z, not $: "relevance\n" is not an id ($ matches before a final line break).
 IDENT = validate.Regexp(r"^[a-z][a-z0-9_]*\Z", error="must be a lowercase identifier (a-z, 0-9, _)")
@@ -35,8 +35,23 @@ class DecimalNumber(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         number = None if isinstance(value, str) else as_decimal(value)
         if number is None:
-            raise self.make_error("invalid")
+            hint = number_hint(value)
+            raise ValidationError(f"not a number{hint}") if hint else self.make_error("invalid")
         return number
+
+
+class WholeNumber(fields.Integer):
+    """An integer, strictly (1.0 and "1" are refused), saying what to write for one YAML read as
+    text (1e3)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        hint = number_hint(value, whole=True)
+        if hint:
+            raise ValidationError(f"not a valid integer{hint}")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 def _control_fault(text) -> str | None:
@@ -55,7 +70,7 @@ def _printable(value):
 
 
 def _strict_int(**kwargs):
-    return fields.Integer(strict=True, **kwargs)
+    return WholeNumber(**kwargs)
 
 
 def _one_of_kinds(value):

@@ -70,6 +70,7 @@ MALFORMED_CASES = {
     # PostgreSQL's JSONB, where a decision keeps the criteria's labels, cannot store a NUL.
     "control_character.yaml": "criterion 'need': label: holds a control character (U+0000, character 5); "
                               "remove it",
+    "exponent_weight.yaml": "criterion 'need': weight: not a number (YAML reads 1e3 as text: write 1000 or 1.0e+3)",
 }
 
 
@@ -427,3 +428,29 @@ def test_tabs_and_line_breaks_in_a_text_are_allowed(tmp_path):
     crit = load_criteria_set(_write(tmp_path / "relief.yaml", doc)).criteria[0]
     assert (crit.label, crit.help) == ("Need\tnow", "Line one.\nLine two.\n")
 
+
+@pytest.mark.parametrize("old, new, fault", [
+    ("weight: 20", "weight: 2e1", "criterion 'need': weight: not a number (YAML reads 2e1 as text: write 20 or 2.0e+1)"),
+    ("weight: 20", "weight: 2.5E1", "weight: not a number (YAML reads 2.5E1 as text: write 25 or 2.5E+1)"),
+    ("weight: 20", "weight: 25e-1", "weight: not a number (YAML reads 25e-1 as text: write 2.5 or 25.0e-1)"),
+    ("weight: 20", 'weight: "20"', "weight: not a number (in quotes, YAML reads 20 as text: write it without quotes)"),
+    ("approve: 60", "approve: 6e1", "thresholds.approve: not a number (YAML reads 6e1 as text: write 60 or 6.0e+1)"),
+    ("version: 1", "version: 1e0", "version: not a valid integer (YAML reads 1e0 as text: write 1)"),
+    ("kind: rated", "kind: computed, field: affected_population, bands: [{from: 1e3, rating: 1}]",
+     "criterion 'need': bands[0].from: not a number (YAML reads 1e3 as text: write 1000 or 1.0e+3)"),
+    ("kind: rated", "kind: computed, field: affected_population, bands: [{from: 1000, rating: 1e0}]",
+     "criterion 'need': bands[0].rating: not a valid integer (YAML reads 1e0 as text: write 1)"),
+    ("kind: rated", "kind: rated}]\neligibility: [{id: k, message: No., rule: {field: disaster_date, op: within_days, "
+     "value: 3e1}", "knock-out 'k': rule.value: must be a whole number of days, 0 or more "
+                   "(YAML reads 3e1 as text: write 30)"),
+    ("weight: 20", "weight: heavy", "criterion 'need': weight: not a number\n"),
+])
+def test_a_number_yaml_reads_as_text_is_refused_saying_what_to_write(tmp_path, old, new, fault):
+    # YAML 1.1's floats need a dot and a signed exponent: 1e3 is text, and "not a number" puzzled.
+    text = "version: 1\nworkflow: relief\ncriteria: [{id: need, label: Need, weight: 20, kind: rated}]\n" \
+           "thresholds: {approve: 60, decline: 45}\n"
+    assert old in text
+    (tmp_path / "relief.yaml").write_text(text.replace(old, new, 1))
+    with pytest.raises(CriteriaError) as info:
+        load_criteria_set(tmp_path / "relief.yaml")
+    assert fault in str(info.value) + "\n"
