@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from sqlalchemy import Text, bindparam, cast, func, insert, select, text
-from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.orm import Session, joinedload, scoped_session, selectinload
 
 from models import AuditEvent, Case, User
 from models.types import utcnow
@@ -321,6 +321,34 @@ def _name_fault(first: AuditEvent) -> Fault:
     return Fault(first.id, first.chain, first.seq, f"the chain's {kind} {subject[1]} does not exist")
 
 
+#: What an inventory entry's chain records of it: its creation every field, each change from and to.
+ENTRY_DETAILS = ("city", "country", "established", "municipality", "focus", "sponsor", "program")
+
+
+def _replay_fault(events: list[AuditEvent], row: dict[str, Any]) -> Fault | None:
+    """Return the fault of an inventory entry or account whose row differs from what its chain
+    recorded: its creation recorded every detail, each change a detail's value from and to.
+
+    A case's events record a digest of its row; these chains record the details themselves, and
+    the state alone was compared: a role granted in the database (who approves a grant) or an
+    entry renamed verified. An account made before its chain began (migration 0016) is compared
+    on the details changed since.
+    """
+    recorded: dict[str, Any] = {}
+    for e in events:
+        payload = e.payload if isinstance(e.payload, dict) else {}
+        if e.action in ("account_create", "inventory_create"):
+            recorded.update({name: value for name, value in payload.items() if name in row})
+        else:
+            recorded.update({name: change["to"] for name, change in payload.items()
+                             if name in row and isinstance(change, dict) and "to" in change})
+    if differs := [name for name, value in row.items() if name in recorded and recorded[name] != value]:
+        last = events[-1]
+        return Fault(None, last.chain, None, f"the {_subject(last.chain)}'s {', '.join(differs)} differ from what its "
+                                             "chain recorded: changed outside Accord")
+    return None
+
+
 def _chain_fault(events: list[AuditEvent], heads: dict[str, Head], rows: dict[str, str]) -> Fault | None:
     """Return the first fault of one chain read by verify_all, its subject's head and state known.
 
@@ -373,10 +401,15 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
             misstored.append(Fault(None, chain, None, f"the case's row stores its {column} in another form than Accord "
                                                       "writes: it reads as one value to the digest and as another to "
                                                       "the report (it was changed outside Accord)"))
-    heads.update({f"partnership:{pid}": (head, None, status) for pid, head, status in
-                  session.execute(select(Partnership.id, Partnership.last_event_hash, Partnership.status))})
-    heads.update({f"user:{uid}": (head, None, account_status(active)) for uid, head, active in
-                  session.execute(select(User.id, User.last_event_hash, User.active))})
+    # And the details the inventory's and the accounts' chains record (see _replay_fault).
+    details: dict[str, dict[str, Any]] = {}
+    for entry in session.scalars(select(Partnership)):
+        heads[f"partnership:{entry.id}"] = (entry.last_event_hash, None, entry.status)
+        details[f"partnership:{entry.id}"] = {name: getattr(entry, name) for name in ENTRY_DETAILS}
+    for user in session.scalars(select(User).options(selectinload(User.roles), joinedload(User.department))):
+        heads[f"user:{user.id}"] = (user.last_event_hash, None, account_status(user.active))
+        details[f"user:{user.id}"] = {"username": user.username, "full_name": user.full_name, "email": user.email,
+                                      "department": user.department.name, "roles": sorted(user.role_names)}
     # On SQLite a JSON column is the text as stored, and a payload may repeat a key: orjson (the
     # hash) keeps the last value, SQLite's JSON functions (the report) read the first. The stored
     # text is read alongside and refused if it repeats one, or is in any other form than Accord's.
@@ -395,6 +428,8 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
         seen.add(current[0].chain)
         # The case is named by the chain, which its hashes cover, not by the event's case_id column.
         fault = _chain_fault(current, heads, rows)
+        if fault is None and current[0].chain in details:
+            fault = _replay_fault(current, details[current[0].chain])
         if duplicate is not None and (fault is None or fault.seq is None or duplicate.seq < fault.seq):
             fault = duplicate
         if fault:

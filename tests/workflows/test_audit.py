@@ -88,6 +88,37 @@ def test_an_inventory_entry_added_outside_accord_is_named(app, trail):
     _named(app, f"chain partnership:{pid}: the inventory entry has no events, not even its creation")
 
 
+def test_an_inventory_entry_changed_outside_accord_is_named(app, trail):
+    # Only its status was compared with its chain: an entry renamed in the database verified.
+    from models import Partnership
+
+    entry = db.session.scalars(select(Partnership).where(Partnership.city == "Soyapango")).one()
+    _tamper("UPDATE partnerships SET city = 'Havana', country = 'Cuba' WHERE id = :id", id=entry.id)
+    _named(app, f"chain partnership:{entry.id}: the entry's city, country differ from what its chain recorded")
+
+
+@pytest.mark.parametrize("change, names", [
+    # Roles decide who approves a grant: one granted in the database verified.
+    ("INSERT INTO user_roles (user_id, role_id) SELECT :id, id FROM roles WHERE name = 'cao'", "roles"),
+    ("UPDATE users SET full_name = 'Someone Else', username = 'someone' WHERE id = :id", "username, full_name"),
+    ("UPDATE users SET department_id = (SELECT id FROM departments WHERE name <> "
+     "(SELECT d.name FROM departments d JOIN users u ON u.department_id = d.id WHERE u.id = :id) LIMIT 1) "
+     "WHERE id = :id", "department"),
+])
+def test_an_account_changed_outside_accord_is_named(app, make_user, change, names):
+    from accounts import service
+
+    admin = make_user("ada", "admin")
+    make_user("eli", "dept_head", department="Economic Development and Culture")
+    sam = service.create_user(db.session, "sam", TEST_PASSWORD, ["staff"], "Toronto Public Health", actor=admin)
+    service.update_user(db.session, sam, full_name="Sam Okafor", email=None, department_name=sam.department.name,
+                        roles=["staff", "councillor"], actor=admin)
+    db.session.commit()
+    assert _verify(app).exit_code == 0
+    _tamper(change, id=sam.id)
+    _named(app, f"chain user:{sam.id}: the account's {names} differ from what its chain recorded")
+
+
 def test_the_rows_digest_is_the_steps_own_and_a_later_step_records_the_new_row(app, trail, people):
     # Each step records the row as it left it: the next step's event agrees with the changed row.
     events = _events(trail[1])
