@@ -69,7 +69,10 @@ def decides(case: Case, user: User) -> bool:
     """Return whether the user decides this request now: its approver (is_approver), unless they
     declared a conflict of interest on it. Then another takes the decision: another member of the
     committee for a councillor's trip, and for a staff trip the CAO, who may decide any staff trip
-    on which its head has recused (a head's department may have no other head)."""
+    on which its head has recused (a head's department may have no other head).
+
+    The post-trip report is signed off by the same person: one who stepped aside from the decision
+    has no more say on what came of the trip, and the one who decided in their place answers for it."""
     recused = recused_reviewers(case)
     if user.id in recused:
         return False
@@ -121,7 +124,8 @@ decides.refusal = ("Only the head of the traveller's own department decides a st
                    "Committee a councillor's; one who declared a conflict of interest on it does not decide it.")
 
 
-#: The states in which a staff trip waits for the head of its department (is_approver).
+#: The states in which a staff trip waits for the head of its department (decides): its decision,
+#: and the sign-off of its report (the CAO's instead, where the head declared a conflict on it).
 AWAITING_HEAD = ("submitted", "report_submitted")
 
 
@@ -132,8 +136,8 @@ def headless_departments(session: Session, among: set[int] | None = None) -> lis
 
     A head deactivated, or moved to another department, left those trips waiting for no one, and
     said so nowhere: an administrator gives someone there the role (an acting head). A head's own
-    trip goes to the CAO, a councillor's to the committee, and a submitted trip on which its head
-    declared a conflict of interest to any CAO who did not: none of those is counted.
+    trip goes to the CAO, a councillor's to the committee, and a trip on which its head declared a
+    conflict of interest (its decision, or its report) to any CAO who did not: none of those is counted.
     The departments without a head are found first (few, most often none); only their waiting
     trips are read, and their scores in one query.
     """
@@ -146,11 +150,10 @@ def headless_departments(session: Session, among: set[int] | None = None) -> lis
     waiting = [c for c in session.scalars(stmt) if not is_councillor_trip(c) and not c.owner.has_role("dept_head")]
     if not waiting:
         return []
-    submitted = [c for c in waiting if c.state == "submitted"]
-    read_scores(submitted)  # (one query: whether a reviewer stepped aside, for each)
+    read_scores(waiting)  # (one query: whether a reviewer stepped aside, for each)
     cao = set(session.scalars(select(User.id).join(User.roles).where(Role.name == "cao", User.active.is_(True))))
     counts = Counter(c.department_id for c in waiting if not (
-        c.state == "submitted" and (recused := recused_reviewers(c)) and cao - recused and head_stepped_aside(c, recused)))
+        (recused := recused_reviewers(c)) and cao - recused and head_stepped_aside(c, recused)))
     departments = {d.id: d for d in session.scalars(select(Department).where(Department.id.in_(list(counts))))}
     return sorted(((departments[d], n) for d, n in counts.items()), key=lambda pair: pair[0].name.casefold())
 
@@ -346,8 +349,9 @@ def _may_wait(state: str, shape) -> list:
     """Return, in SQL, the trips in a head's states (AWAITING_HEAD) that may wait for a person of
     these roles (a superset of decides and is_approver): a head's, their department's; the
     committee's, a councillor's; the CAO's, a head's own trip, or a submitted one on which a
-    reviewer stepped aside. The CAO and the committee read every trip: at 300 staff trips waiting
-    for their heads, a trip waiting for the CAO was read after them, and left off the CAO's list."""
+    reviewer stepped aside (its decision, and then its report, are the CAO's). The CAO and the
+    committee read every trip: at 300 staff trips waiting for their heads, a trip waiting for the
+    CAO was read after them, and left off the CAO's list."""
     if state not in AWAITING_HEAD:
         return []
     options = []
@@ -358,9 +362,8 @@ def _may_wait(state: str, shape) -> list:
         options.append(or_(Case.requested_as == constant("councillor"), Case.requested_as.is_(None)))
     if shape.has_role("cao"):
         options.append(_owner_holds("dept_head"))
-        if state == "submitted":
-            options.append(select(Score.id).where(Score.case_id == Case.id, Score.conflict == constant("recused"),
-                                                  Score.current.is_(True)).exists())
+        options.append(select(Score.id).where(Score.case_id == Case.id, Score.conflict == constant("recused"),
+                                              Score.current.is_(True)).exists())
     return [or_(*options)] if options else [false()]
 
 
@@ -413,9 +416,11 @@ WORKFLOW = Workflow(
                    guards=(trip_started,)),
         Transition("submit_report", ("travelled",), "report_submitted", (OWNER,), "File the post-trip report",
                    payload=ReportArgs, merge_payload=False, effect=_file_report),
+        # The report is signed off by whoever decided the request (decides): not by an approver who
+        # declared a conflict of interest on it, but by the CAO or the member who decided in their place.
         Transition("return_report", ("report_submitted",), "travelled", APPROVERS, "Return the report",
-                   may=is_approver, comment_required=True),
+                   may=decides, comment_required=True),
         Transition("accept_report", ("report_submitted",), "closed", APPROVERS, "Accept the report",
-                   may=is_approver),
+                   may=decides),
     ),
 )

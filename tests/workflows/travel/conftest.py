@@ -8,6 +8,7 @@ import pytest
 
 import clock
 from extensions import db
+from models import Case
 from workflows import engine
 
 TODAY = date(2026, 3, 2)
@@ -83,3 +84,20 @@ def make_trip(people):
         return case
 
     return make
+
+
+def reported_after_a_recusal(make_trip, people, owner: str, recused: str, decider: str) -> Case:
+    """Return a trip of an owner whose approver declared a conflict of interest on it, decided by
+    another in their place, taken and reported on: its report waits for sign-off."""
+    from workflows.scoring import submit_score
+
+    trip = make_trip(owner, "submitted")
+    submit_score(db.session, people[recused], trip.id, {}, conflict="recused")
+    trip = engine.fire(db.session, people[decider], trip.id, "approve", db.session.get(Case, trip.id).version)
+    clock.set(datetime.fromisoformat(trip.data["start_date"]) + timedelta(hours=15))
+    trip = engine.fire(db.session, people[owner], trip.id, "complete_trip", trip.version)
+    trip = engine.fire(db.session, people[owner], trip.id, "submit_report", trip.version, payload=REPORT)
+    assert trip.state == "report_submitted"
+    clock.set(datetime.combine(TODAY, datetime.min.time()) + timedelta(hours=15))
+    return trip
+

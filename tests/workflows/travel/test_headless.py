@@ -9,7 +9,7 @@ from sqlalchemy import update
 from extensions import db
 from models import User
 from tests.factories import counted
-from tests.workflows.travel.conftest import TODAY, trip_data
+from tests.workflows.travel.conftest import TODAY, reported_after_a_recusal, trip_data
 from workflows.scoring import submit_score
 from workflows.travel.definition import headless_departments
 
@@ -29,7 +29,8 @@ def test_who_else_may_decide_a_trip_is_weighed_before_it_is_counted(people, make
     above = trip_data(TODAY + timedelta(days=30), registration="6000.00")  # the CAO scores it too
     own = make_trip("sam", "submitted")
     stepped_aside_by_cao = make_trip("sam", "submitted", above)
-    make_trip("sam", "report_submitted")  # its report is the head's to accept, recusal or not
+    make_trip("sam", "report_submitted")  # its report is the head's to accept
+    reported_after_a_recusal(make_trip, people, "sam", "dana", "cao")  # its report, the CAO's who decided it
     make_trip("chen", "submitted")  # the committee's
     submit_score(db.session, db.session.get(User, cao), stepped_aside_by_cao.id, {}, conflict="recused")
     submit_score(db.session, db.session.get(User, dana), own.id, {}, conflict="recused")  # the CAO decides it

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 import clock
 from extensions import db
-from models import AuditEvent, Case
-from tests.workflows.travel.conftest import REPORT, TODAY, trip_data
+from models import AuditEvent, Case, User
+from tests.workflows.travel.conftest import REPORT, TODAY, reported_after_a_recusal, trip_data
 
 
 def snapshot(case_id: int) -> tuple:
@@ -398,3 +398,34 @@ def test_the_cao_reads_no_review_of_a_trip_it_will_review_before_scoring_it(api,
             if e["action"] == "score"] == [None]  # the head's comment, hidden
     assert cao.post(f"/api/v1/cases/{big.id}/scores", json={"ratings": ratings}).status_code == 201
     assert {i["reviewer"] for i in cao.get(f"/api/v1/cases/{big.id}/scores").get_json()["items"]} == {"dana", "cao"}
+
+
+@pytest.mark.parametrize("owner, recused, decider, bystander", [
+    ("sam", "dana", "cao", "pat"),  # a staff trip: its head stepped aside, the CAO decided
+    ("chen", "pat", "pia", "cao"),  # a councillor's: a member stepped aside, another decided
+])
+def test_the_report_is_signed_off_by_who_decided_in_the_recused_approvers_place(
+        api, people, make_user, make_trip, owner, recused, decider, bystander):
+    # The head who had declared a conflict of interest, and had not decided the trip, accepted or
+    # returned its report; the CAO who decided it in their place could not.
+    from notifications import people_who_can_act
+    from workflows.queries import waiting_for
+
+    people["pia"] = make_user("pia", "committee", department="City Clerk's Office")
+    trip = reported_after_a_recusal(make_trip, people, owner, recused, decider)
+    before = snapshot(trip.id)
+    for trigger, body in [("return_report", {"comment": "Add the contacts."}), ("accept_report", {})]:
+        r = fire(api(people[recused]), trip, trigger, **body)
+        assert r.status_code == 403 and "conflict of interest" in r.get_json()["message"], trigger
+        assert snapshot(trip.id) == before
+    assert fire(api(people[bystander]), trip, "accept_report").status_code in (403, 404)
+    assert api(people[recused]).get(f"/api/v1/cases/{trip.id}").get_json()["allowed_transitions"] == []
+    assert api(people[decider]).get(f"/api/v1/cases/{trip.id}").get_json()["allowed_transitions"] == [
+        "return_report", "accept_report"]
+    # Their waiting lists ("Awaiting my action") and the "awaits you" mail follow.
+    db.session.expire_all()
+    assert trip.id not in [c.id for c in waiting_for(db.session, db.session.get(User, people[recused].id)).cases]
+    assert [c.id for c in waiting_for(db.session, db.session.get(User, people[decider].id)).cases] == [trip.id]
+    assert {p.username for p in people_who_can_act(db.session, db.session.get(Case, trip.id))} == {decider}
+    r = fire(api(people[decider]), trip, "accept_report")
+    assert r.status_code == 200 and r.get_json()["state"] == "closed"
