@@ -22,9 +22,9 @@ from workflows.access import can_view, visible
 from workflows.errors import Forbidden, WorkflowError
 from workflows.fields import money_text
 from workflows.queries import load_visible
-from workflows.scoring import eligibility_for
+from workflows.scoring import eligibility_for, read_scores
 from workflows.statements import Shape, constant, inline, per_roles, person
-from workflows.travel.definition import (NAME, WORKFLOW, estimated_total, headless_departments, is_approver,
+from workflows.travel.definition import (NAME, WORKFLOW, decides, estimated_total, headless_departments,
                                          is_overdue, midnight, overdue_clause, report_due_on, report_filed_on)
 from workflows.travel.forms import ReportForm, TravelForm
 from workflows.travel.schemas import CostBreakdown
@@ -110,14 +110,17 @@ def overdue():
 
 @per_roles
 def _overdue_seen(shape: Shape):
-    # The panel shows the traveller; who decides (is_approver) reads the traveller's roles.
+    # The panel shows the traveller; who decides (decides) reads the traveller's roles.
     return select(Case).where(overdue_clause(), visible(shape)).order_by(Case.due_on).options(*CASE_ROW)
 
 
 def _panel(user) -> dict | None:
-    """Return the overdue trips the user made or decides, for the dashboard; None when there are none."""
+    """Return the overdue trips the user made or decides (and so signs the report of: not a head
+    who stepped aside from one, but the CAO who decided it in their place), for the dashboard;
+    None when there are none."""
     cases = db.session.scalars(_overdue_seen(user), {**person(user), "midnight": midnight(clock.today())}).unique().all()
-    mine = [c for c in cases if c.owner_id == user.id or is_approver(c, user)]
+    read_scores([c for c in cases if c.owner_id != user.id])  # (one query: who stepped aside from each)
+    mine = [c for c in cases if c.owner_id == user.id or decides(c, user)]
     return {"travel_overdue": mine} if mine else None
 
 

@@ -274,6 +274,26 @@ def test_overdue_trips_stand_out_for_the_traveller_the_approver_and_the_cao(brow
     assert not roles_queries(statements)
 
 
+def test_an_overdue_report_stands_out_for_who_decided_the_trip_not_a_head_who_stepped_aside(browse, people, make_trip):
+    # The report is signed off by whoever decided the trip: the head who declared a conflict of
+    # interest was shown it as theirs to chase, and the CAO who decided in their place was not.
+    from workflows.scoring import submit_score
+
+    data = trip_data(TODAY - timedelta(days=60))
+    trip = make_trip("sam", "submitted", data, title="WHO Healthy Cities conference")
+    start = date.fromisoformat(data["start_date"])
+    clock.set(datetime.combine(start - timedelta(days=10), datetime.min.time()) + timedelta(hours=15))
+    submit_score(db.session, people["dana"], trip.id, {}, conflict="recused")
+    trip = engine.fire(db.session, people["cao"], trip.id, "approve", db.session.get(Case, trip.id).version)
+    clock.set(datetime.combine(start, datetime.min.time()) + timedelta(hours=15))
+    engine.fire(db.session, people["sam"], trip.id, "complete_trip", trip.version)
+    clock.set(datetime.combine(TODAY, datetime.min.time()) + timedelta(hours=15))
+    assert "Overdue post-trip reports" not in browse(people["dana"]).get("/").get_data(as_text=True)
+    for who in ("sam", "cao"):
+        page = browse(people[who]).get("/").get_data(as_text=True)
+        assert "WHO Healthy Cities conference" in page.split('id="travel-overdue-h"')[1], who
+
+
 def test_a_trip_is_offered_to_be_marked_as_taken_from_its_first_day(browse, people, make_trip):
     case = make_trip("sam", "approved")
     page = browse(people["sam"]).get(f"/cases/{case.id}").get_data(as_text=True)
