@@ -104,6 +104,8 @@ class TravelMachine(WorkflowMachine):
                 data.update(e.payload.get("data", {}))
             elif e.action == "submit":
                 assert date.fromisoformat(data["end_date"]) >= local_day(e.at), f"case {case.id}: trip was over"
+            elif e.action == "approve" and date.fromisoformat(data["end_date"]) < local_day(e.at):
+                raise AssertionError(f"case {case.id}: approved after the trip was over")
             elif e.action == "approve" and e.from_state == "submitted":
                 # Above the threshold the CAO reviews too, unless the CAO was the approver (a
                 # department head's own trip).

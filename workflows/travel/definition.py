@@ -321,6 +321,17 @@ def _started(case: Case) -> str | None:
     return None
 
 
+def _not_ended(case: Case) -> str | None:
+    # As submit refuses a trip already over (ALREADY_OVER), on the City's day: approved after its
+    # end, a trip's report was due end_date + report_due_days, already near or past, and marked as
+    # travelled it was overdue at once. Declining or returning it stays open to its approver.
+    end = _date(case.data.get("end_date"))
+    if end and end < clock.today():
+        return (f"The trip ended on {end.isoformat()}: a request is approved before travelling; "
+                "decline it or return it to the traveller.")
+    return None
+
+
 def _travellers_turn(case: Case) -> bool:
     """Return whether the traveller has a step to take now: an approved trip waits for them only
     from its first day, when it can be marked as taken."""
@@ -370,6 +381,8 @@ def _may_wait(state: str, shape) -> list:
 complete_and_ahead = Guard("complete_and_ahead", _complete_and_ahead,
                            "every required field is valid and the trip is not over")
 trip_started = Guard("trip_started", _started, "not before the start date", ahead=True)
+# Read from the case alone, so that the approval is not offered once the trip ended: the page says why instead.
+trip_not_over = Guard("trip_not_over", _not_ended, "the trip has not ended", ahead=True)
 
 WORKFLOW = Workflow(
     name=NAME,
@@ -398,11 +411,11 @@ WORKFLOW = Workflow(
         Transition("submit", ("draft",), "submitted", (OWNER,), "Submit for approval",
                    guards=(complete_and_ahead,)),
         Transition("approve", ("submitted",), "approved", APPROVERS, "Approve", may=decides,
-                   when=_approved_at_once, guards=(is_eligible,)),
+                   when=_approved_at_once, guards=(trip_not_over, is_eligible)),
         Transition("approve", ("submitted",), "cao_review", APPROVERS, "Approve", may=decides,
-                   guards=(is_eligible,)),
+                   guards=(trip_not_over, is_eligible)),
         Transition("approve", ("cao_review",), "approved", ("cao",), "Approve", may=not_recused,
-                   guards=(is_eligible,)),
+                   guards=(trip_not_over, is_eligible)),
         Transition("decline", ("submitted",), "declined", APPROVERS, "Decline", may=decides,
                    comment_required=True),
         Transition("decline", ("cao_review",), "declined", ("cao",), "Decline", may=not_recused,

@@ -429,3 +429,64 @@ def test_the_report_is_signed_off_by_who_decided_in_the_recused_approvers_place(
     assert {p.username for p in people_who_can_act(db.session, db.session.get(Case, trip.id))} == {decider}
     r = fire(api(people[decider]), trip, "accept_report")
     assert r.status_code == 200 and r.get_json()["state"] == "closed"
+
+
+ENDED = "The trip ended on 2026-03-07: a request is approved before travelling; decline it or return it to the traveller."
+
+
+def test_a_trip_already_over_cannot_be_approved_but_can_be_declined_or_returned(api, browse, people, make_trip):
+    # Approved after its end, a trip's report was due 30 days after that end, already near or past,
+    # and marked as travelled it was overdue at once.
+    case = make_trip("sam", "submitted", trip_data(TODAY + timedelta(days=1), days=4))  # ends 2026-03-07
+    dana = api(people["dana"])
+    # Its last day is still before it: the evening of 7 March in Toronto is 8 March in UTC.
+    clock.set(datetime(2026, 3, 8, 3, 0))
+    assert dana.get(f"/api/v1/cases/{case.id}").get_json()["allowed_transitions"] == ["approve", "decline", "return"]
+    clock.set(datetime(2026, 3, 8, 15, 0))
+    before = snapshot(case.id)
+    r = fire(dana, case, "approve")
+    assert r.status_code == 422, r.get_json()
+    assert r.get_json()["guard"] == "trip_not_over" and r.get_json()["message"] == ENDED
+    assert snapshot(case.id) == before
+    # Not offered: the page says why in its place; declining and returning stay open.
+    assert dana.get(f"/api/v1/cases/{case.id}").get_json()["allowed_transitions"] == ["decline", "return"]
+    page = browse(people["dana"]).get(f"/cases/{case.id}").get_data(as_text=True)
+    assert ENDED in page and ">Approve</button>" not in page and ">Decline</button>" in page
+    r = fire(dana, case, "return", comment="Was this trip taken? Tell us its dates.")
+    assert r.status_code == 200 and r.get_json()["state"] == "draft"
+
+
+@pytest.mark.parametrize("trigger, body, dest", [
+    ("approve", {}, None),
+    ("decline", {"comment": "The trip is over."}, "declined"),
+    ("return", {"comment": "Was this trip taken?"}, "draft"),
+])
+def test_the_cao_does_not_approve_a_trip_already_over_either(api, people, make_trip, trigger, body, dest):
+    case = make_trip("sam", "submitted", trip_data(TODAY + timedelta(days=1), days=4, **EXPENSIVE))
+    assert fire(api(people["dana"]), case, "approve").get_json()["state"] == "cao_review"
+    case = db.session.get(Case, case.id)
+    cao = api(people["cao"])
+    clock.set(datetime(2026, 3, 8, 15, 0))
+    assert cao.get(f"/api/v1/cases/{case.id}").get_json()["allowed_transitions"] == ["decline", "return"]
+    before = snapshot(case.id)
+    r = fire(cao, case, trigger, **body)
+    if dest is None:
+        assert r.status_code == 422 and r.get_json()["message"] == ENDED
+        assert snapshot(case.id) == before
+    else:
+        assert r.status_code == 200 and r.get_json()["state"] == dest
+
+
+def test_a_heads_own_trip_already_over_is_not_approved_by_the_cao_either(api, make_user, people):
+    # The CAO approves a head's own trip straight to approved: the same rule holds on that route.
+    from workflows import engine
+
+    clock.set(datetime(2026, 3, 2, 15, 0))
+    case = engine.create_case(db.session, make_user("hugo", "staff", "dept_head"), "travel", "Head's trip",
+                              ["leadership"], trip_data(TODAY + timedelta(days=1), days=4))
+    case = engine.fire(db.session, case.owner, case.id, "submit", case.version)
+    clock.set(datetime(2026, 3, 8, 15, 0))
+    before = snapshot(case.id)
+    r = fire(api(people["cao"]), case, "approve")
+    assert r.status_code == 422 and r.get_json()["message"] == ENDED
+    assert snapshot(case.id) == before
