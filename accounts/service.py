@@ -14,19 +14,8 @@ from accounts.errors import AccountChanged, AccountError
 from accounts.passwords import hash_password, policy_problems
 from accounts.sign_in import end_sessions, revoke_tokens
 from models import Department, Role, User
+from models.user import ROLE_TITLES
 from workflows.audit import account_status, record_event
-
-ROLE_TITLES = {
-    "staff": "City employee",
-    "councillor": "Member of Council",
-    "hco": "Healthy City Office officer",
-    "dept_head": "Department Head",
-    "committee": "Policy and Finance Committee secretary",
-    "council": "City Clerk",
-    "cao": "Chief Administrative Officer's office",
-    "finance": "Finance",
-    "admin": "System administrator",
-}
 
 
 def account_chain(user: User) -> str:

@@ -27,6 +27,21 @@ class Department(db.Model):
     users: Mapped[list[User]] = relationship(back_populates="department")
 
 
+#: The standard roles and the titles people read them by: created with these titles (accounts.service.
+#: ensure_roles), and named by them wherever a page or a refusal speaks of a role, never by its id.
+ROLE_TITLES = {
+    "staff": "City employee",
+    "councillor": "Member of Council",
+    "hco": "Healthy City Office officer",
+    "dept_head": "Department Head",
+    "committee": "Policy and Finance Committee secretary",
+    "council": "City Clerk",
+    "cao": "Chief Administrative Officer's office",
+    "finance": "Finance",
+    "admin": "System administrator",
+}
+
+
 class Role(db.Model):
     __tablename__ = "roles"
 

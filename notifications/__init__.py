@@ -153,7 +153,7 @@ def queue_awaiting(sender: str, session: Session, case: Case, transition, actor:
     rows = []
     # The step's comment is often what the person must answer (request_info, return).
     said = f"\n{actor.full_name} wrote:\n\n{comment}\n\n" if comment else ""
-    what = f"{actor.full_name} moved \"{case.title}\" to {wf.label(case.state).lower()}.\n{said}"
+    what = f"{actor.full_name} moved \"{case.title}\" to {wf.label_in_sentence(case.state)}.\n{said}"
     for person in people_who_can_act(session, case):
         if person.id != actor.id:
             _awaits(rows, outbox, person, case, what)
@@ -216,7 +216,7 @@ def queue_handed_over(sender: str, session: Session, case: Case, actor: User) ->
     outbox = session.info.setdefault("accord_outbox", [])
     rows: list[dict] = []
     what = (f"{actor.full_name} declared a conflict of interest on \"{case.title}\" "
-            f"({registry.get(case.workflow).label(case.state).lower()}) and takes no decision on it.\n")
+            f"({registry.get(case.workflow).label_in_sentence(case.state)}) and takes no decision on it.\n")
     for person in people_who_can_act(session, case):
         if person.id != actor.id and person.id != case.owner_id and person.id not in told:
             _awaits(rows, outbox, person, case, what)
@@ -230,7 +230,7 @@ def _tell_outcome(rows: list[dict], outbox: list, reader: User, case: Case, acto
     their step comes later (said in `later`), with the comment given (`which`: what the request
     was to them, "which awaited you")."""
     wf = registry.get(case.workflow)
-    state = wf.label(case.state).lower()
+    state = wf.label_in_sentence(case.state)
     reason = f"\n{actor.full_name} wrote:\n\n{comment}\n" if comment else ""
     which = f", {which}," if which else ""
     then = "".join(f"\n{line}\n" for line in later)

@@ -228,4 +228,5 @@ def test_a_refused_request_says_who_may_open_it(app, make_user, api):
     r = api(hco).post("/api/v1/cases", json={"workflow": "relief", "title": "Help", "goals": ["compassion"],
                                              "data": RELIEF})
     assert r.status_code == 403
-    assert r.get_json()["message"] == "Only staff or councillor may open a disaster relief request."
+    assert r.get_json()["message"] == ("Opening a disaster relief request needs the role “City employee” or "
+                                        "“Member of Council”.")

@@ -129,6 +129,18 @@ def test_a_title_with_a_line_break_still_gives_a_one_line_subject_over_smtp(app,
                                 "IULA congress Rio")]
 
 
+def test_a_state_named_in_a_mail_keeps_its_acronym(app, make_user, caplog):
+    # "Dana moved "IULA congress" to cao review.": the label lowercased whole, acronym and all.
+    sam, dana = make_user("sam", "staff"), make_user("dana", "dept_head")
+    make_user("cao", "cao", department="Chief Administrative Officer")
+    case = engine.create_case(db.session, sam, "travel", "IULA congress", ["democracy"],
+                              {**_trip(), "estimated_cost": {"transport": "6800.00"}})
+    case = engine.fire(db.session, sam, case.id, "submit", case.version)
+    with caplog.at_level(logging.INFO, logger="accord.mail"):
+        engine.fire(db.session, dana, case.id, "approve", case.version)
+    _one_mail(caplog, "cao@toronto.example", 'Dana moved "IULA congress" to CAO review.')
+
+
 def _mailed(caplog) -> list[str]:
     return [m.split(":")[0].removeprefix("mail to ") for m in caplog.messages if m.startswith("mail to")]
 

@@ -173,7 +173,7 @@ def case_to_edit(case_id: int, workflow: str, not_theirs: str):
         raise Forbidden(not_theirs)
     wf = registry.get(workflow)
     if case.state not in wf.editable_states:
-        flash(f"The request cannot be edited while it is {wf.label(case.state).lower()}.", "error")
+        flash(f"The request cannot be edited while it is {wf.label_in_sentence(case.state)}.", "error")
         return None
     return case
 

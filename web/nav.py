@@ -7,7 +7,7 @@ from flask import Flask, request, url_for
 from flask_login import current_user
 
 import clock
-from accounts.service import ROLE_TITLES
+from models.user import ROLE_TITLES
 from workflows.fields import money_text
 
 

@@ -5,6 +5,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from models import Case, CaseCount, User
+from models.user import ROLE_TITLES
 from workflows import registry
 from workflows.definition import Transition, Workflow
 from workflows.statements import Shape, constant, per_roles, person
@@ -140,6 +141,13 @@ def waits_for(user: User, case: Case, t: Transition, memo: dict | None = None) -
     return permitted(user, case, t, memo) and not left_to_assignee(user, case, t)
 
 
+def roles_in_words(roles) -> str:
+    """Return roles as people read them, by the titles their pages show, not their ids ("cao"):
+    “Department Head”, “Policy and Finance Committee secretary” or “Chief Administrative Officer's office”."""
+    titles = [f"“{ROLE_TITLES.get(role, role)}”" for role in roles]
+    return " or ".join([", ".join(titles[:-1]), titles[-1]]) if len(titles) > 1 else "".join(titles)
+
+
 def refusal(user: User, case: Case, transitions: list[Transition]) -> str:
     """Return the sentence explaining why the user may not fire these transitions."""
     t = transitions[0]
@@ -148,7 +156,7 @@ def refusal(user: User, case: Case, transitions: list[Transition]) -> str:
     if case.owner_id == user.id:
         return "You cannot act on your own request (separation of duties)."
     if not user.has_role(*t.roles):
-        return f"This step needs the role {' or '.join(t.roles)}."
+        return f"This step needs the role {roles_in_words(t.roles)}."
     said = getattr(t.may, "refusal", "You are not the person who may take this step on this request.")
     return said(case, user) if callable(said) else said  # (a rule of several parts says which refused)
 

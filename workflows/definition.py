@@ -60,6 +60,13 @@ def named(errors: dict, names: dict[str, str]) -> str:
                      for k in sorted(errors, key=lambda k: (order.index(k) if k in order else len(order), k)))
 
 
+def in_sentence(words: str) -> str:
+    """Return a label ("Report submitted") as it reads within a sentence: its first letter lowered,
+    unless the second is not lowercase (an acronym: "CAO review" stays so, where lower() made it
+    "cao review"), and the rest as it is ("At Council" reads "at Council")."""
+    return words[:1].lower() + words[1:] if words[1:2].islower() else words
+
+
 # A guard returns None when the transition may go ahead, else a message (or a message and
 # field errors) saying why not.
 GuardResult = "str | tuple[str, dict] | None"
@@ -255,6 +262,10 @@ class Workflow:
     def label(self, state: str) -> str:
         """Return a person's name for a state."""
         return self.state_labels.get(state, state.replace("_", " ").capitalize())
+
+    def label_in_sentence(self, state: str) -> str:
+        """Return a person's name for a state as a sentence reads it ("while the request is CAO review")."""
+        return in_sentence(self.label(state))
 
 
 def _route(when: Callable[["Context"], bool]) -> Callable:

@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from models import CASE_ALONE, AuditEvent, Case, User
 from models.types import utcnow
 from workflows import registry
-from workflows.access import can_view, permitted, refusal
+from workflows.access import can_view, permitted, refusal, roles_in_words
 from workflows.audit import FOUND, jsonable, record_event, row_digest, settled
 from workflows.definition import Transition, Workflow
 from workflows.errors import (Forbidden, GuardFailed, InvalidTransition, NotFound, StaleVersion, ValidationFailed,
@@ -84,7 +84,7 @@ def create_case(session: Session, actor: User, workflow: str, title: Any, goals:
     `then`, fire that step (a submit) in the same transaction: refused, nothing is created."""
     wf = workflow_of(workflow)
     if not wf.may_create(actor):
-        raise Forbidden(f"Only {' or '.join(wf.creators)} may open a {wf.title.lower()}.")
+        raise Forbidden(f"Opening a {wf.title.lower()} needs the role {roles_in_words(wf.creators)}.")
     title, goals = check_title_and_goals(title, goals)
     data = load_draft(wf, data or {})
     with write_transaction(session) as session:
@@ -142,7 +142,7 @@ def update_case(session: Session, actor: User, case_id: int, version: Any, *, ti
         if case.owner_id != actor.id:
             raise Forbidden("Only the person who made the request may edit it.")
         if case.state not in wf.editable_states:
-            raise InvalidTransition(f"A case cannot be edited while it is {wf.label(case.state).lower()}.")
+            raise InvalidTransition(f"A case cannot be edited while it is {wf.label_in_sentence(case.state)}.")
         check_version(case, version)
         if title is None and goals is None and data is None:
             raise ValidationFailed("Nothing to change.", {"data": ["Give a title, goals or data to change."]})
@@ -298,7 +298,7 @@ def check_step(actor: User, case: Case, trigger: str, version: Any = None) -> li
     named = [t for t in wf.transitions if t.trigger == trigger]
     if mine := [t for t in named if permitted(actor, case, t)]:
         raise InvalidTransition(f"“{mine[0].title}” is not available while the request is "
-                                f"{wf.label(case.state).lower()}.")
+                                f"{wf.label_in_sentence(case.state)}.")
     if named:
         raise Forbidden(refusal(actor, case, named))
     raise InvalidTransition(f"The workflow has no step '{trigger}'.")
@@ -315,7 +315,7 @@ def check_any_step(actor: User, case: Case, triggers: list[str], version: Any = 
         except (Forbidden, InvalidTransition) as err:
             refusals.append(err)
     if any(isinstance(err, InvalidTransition) for err in refusals):
-        label = workflow_of(case.workflow).label(case.state).lower()
+        label = workflow_of(case.workflow).label_in_sentence(case.state)
         raise InvalidTransition(f"No decision is open to you while the case is {label}.")
     raise refusals[0]
 

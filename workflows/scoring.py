@@ -17,6 +17,7 @@ from criteria import (CriteriaError, CriteriaSet, FieldKind, aggregate, disagree
                       validate_ratings)
 from models import Case, Score, User
 from workflows import registry
+from workflows.access import roles_in_words
 from workflows.audit import jsonable
 from workflows.definition import Guard, Workflow
 from workflows.engine import lock_case, record_change, request_deciding, signals
@@ -286,11 +287,11 @@ def submit_score(session: Session, actor: User, case_id: int, ratings: Any, conf
         if case.owner_id == actor.id:
             raise Forbidden("You cannot score your own request.")
         if not actor.has_role(*wf.scorers):
-            raise Forbidden(f"Scoring needs the role {' or '.join(wf.scorers)}.")
+            raise Forbidden(f"Scoring needs the role {roles_in_words(wf.scorers)}.")
         if wf.reviews is not None and not wf.reviews(case, actor):
             raise Forbidden(getattr(wf.reviews, "refusal", "You do not review this request."))
         if case.state not in wf.scoring_states:
-            raise InvalidTransition(f"The case cannot be scored while it is {wf.label(case.state).lower()}.")
+            raise InvalidTransition(f"The case cannot be scored while it is {wf.label_in_sentence(case.state)}.")
         if conflict not in CONFLICTS:
             raise ValidationFailed("Declare a conflict of interest.", {"conflict": ["Must be none or recused."]})
         comment = comment_text(comment)

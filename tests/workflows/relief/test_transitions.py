@@ -362,3 +362,11 @@ def test_paid_on_is_not_before_the_day_of_the_approval_in_the_citys_time_zone(ap
         assert snapshot(case.id) == before
     r = fire(finance, case.id, "disburse", case.version, data={**PAID, "paid_on": "2026-03-09"})
     assert r.status_code == 200 and r.get_json()["data"]["paid_on"] == "2026-03-09"
+
+
+def test_a_refused_score_names_the_role_as_people_read_it(api, people, make_case):
+    # "Scoring needs the role hco.": the role's id, not its title.
+    case = make_case("in_triage")
+    r = api(people["finance"]).post(f"/api/v1/cases/{case.id}/scores", json={"conflict": "recused"})
+    assert r.status_code == 403
+    assert r.get_json()["message"] == "Scoring needs the role “Healthy City Office officer”."

@@ -490,3 +490,29 @@ def test_a_heads_own_trip_already_over_is_not_approved_by_the_cao_either(api, ma
     r = fire(api(people["cao"]), case, "approve")
     assert r.status_code == 422 and r.get_json()["message"] == ENDED
     assert snapshot(case.id) == before
+
+
+def test_refusals_name_roles_and_states_as_people_read_them(api, people, make_trip):
+    # "This step needs the role cao." and "... while the request is cao review.": a role's id, and
+    # a state's label lowercased to the acronym's harm.
+    case = make_trip("sam", "submitted", trip_data(TODAY + timedelta(days=30), **EXPENSIVE))
+    assert fire(api(people["dana"]), case, "approve").get_json()["state"] == "cao_review"
+    case = db.session.get(Case, case.id)
+    r = fire(api(people["dana"]), case, "decline", comment="No.")
+    assert r.status_code == 403
+    assert r.get_json()["message"] == "This step needs the role “Chief Administrative Officer's office”."
+    r = fire(api(people["sam"]), case, "complete_trip")
+    assert r.status_code == 409
+    assert r.get_json()["message"] == "“Mark as travelled” is not available while the request is CAO review."
+    # A label without an acronym still reads lowercased in a sentence.
+    reported = make_trip("sam", "report_submitted")
+    r = fire(api(people["sam"]), reported, "cancel")
+    assert r.get_json()["message"] == "“Cancel the trip” is not available while the request is report submitted."
+
+
+@pytest.mark.parametrize("label, said", [("CAO review", "CAO review"), ("Report submitted", "report submitted"),
+                                         ("At Council", "at Council"), ("Draft", "draft"), ("", "")])
+def test_a_state_label_is_lowercased_in_a_sentence_unless_it_opens_with_an_acronym(label, said):
+    from workflows.definition import in_sentence
+
+    assert in_sentence(label) == said
