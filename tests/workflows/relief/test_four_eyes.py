@@ -131,7 +131,7 @@ def test_an_officer_recommends_once_they_have_scored_and_read_the_other_reviews(
     assert "recommend" not in shown["allowed_transitions"]
     page = browse(people["hco2"]).get(f"/cases/{case.id}").get_data(as_text=True)
     assert f"/cases/{case.id}/actions/recommend" not in page
-    assert "<strong>Recommend</strong>: not yet. Score the request before recommending it" in page
+    assert "<strong>Recommend</strong>: not now. Score the request before recommending it" in page
     before = snapshot(case.id)
     r = fire(omar, case.id, "recommend", shown["version"],
              data={"recommendation": "approve", "amount_granted": "20000.00"})

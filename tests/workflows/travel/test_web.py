@@ -297,7 +297,7 @@ def test_an_overdue_report_stands_out_for_who_decided_the_trip_not_a_head_who_st
 def test_a_trip_is_offered_to_be_marked_as_taken_from_its_first_day(browse, people, make_trip):
     case = make_trip("sam", "approved")
     page = browse(people["sam"]).get(f"/cases/{case.id}").get_data(as_text=True)
-    assert f"Mark as travelled</strong>: not yet. The trip starts on {case.data['start_date']}" in page
+    assert f"Mark as travelled</strong>: not now. The trip starts on {case.data['start_date']}" in page
     assert ">Mark as travelled</button>" not in page and ">Cancel the trip</button>" in page
     clock.set(datetime.fromisoformat(case.data["start_date"]) + timedelta(hours=9))
     page = browse(people["sam"]).get(f"/cases/{case.id}").get_data(as_text=True)
