@@ -244,7 +244,7 @@ def test_a_trip_approved_ahead_tells_its_traveller_when_their_step_comes_not_tha
     _one_mail(caplog, "sam@toronto.example", "approved", f"The trip starts on {start}",
               "it can be marked as travelled from that day")
     assert "awaits" not in caplog.messages[-1]
-    rows = db.session.scalars(select(Notification)).all()
+    rows = db.session.scalars(select(Notification).order_by(Notification.id)).all()  # (in the order written)
     assert [(r.user_id, r.kind) for r in rows][-1] == (sam.id, "outcome")
 
 
