@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
@@ -229,15 +228,21 @@ def _built(label: str, content: bytes, known_fields: frozenset[str] | None) -> C
     return _build(_read(content, label), label, known_fields)
 
 
-def _read(source: Path | bytes, label: str):
+def _content(path: Path, label: str) -> bytes:
+    """Return a criteria file's bytes, or refuse naming why it cannot be read."""
     try:
-        raw = _load(source.decode("utf-8") if isinstance(source, bytes) else source.read_text(encoding="utf-8"))
+        return path.read_bytes()
+    except OSError as exc:
+        raise CriteriaError([f"{label}: cannot read file: {exc.strerror}"]) from None
+
+
+def _read(content: bytes, label: str):
+    try:
+        raw = _load(content.decode("utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         raise CriteriaError([f"{label}: YAML syntax error: {getattr(exc, 'problem', None) or exc}{where}"]) from None
-    except OSError as exc:
-        raise CriteriaError([f"{label}: cannot read file: {exc.strerror}"]) from None
     except UnicodeDecodeError as exc:  # (saved by an editor in Windows-1252, say)
         raise CriteriaError([f"{label}: not UTF-8 text: byte {exc.start + 1} of the file is 0x{exc.object[exc.start]:02x}; "
                              "save the file as UTF-8"]) from None
@@ -312,12 +317,7 @@ def load_criteria_set(path, known_fields: set[str] | None = None, workflow: str 
     workflow that reads it, when it holds another's criteria)."""
     path = Path(path)
     label = _label(path)
-    try:
-        content = path.read_bytes()
-    except OSError:
-        cset = _build(_read(path, label), label, known_fields)  # (which names the fault)
-    else:
-        cset = _built(label, content, frozenset(known_fields) if known_fields is not None else None)
+    cset = _built(label, _content(path, label), frozenset(known_fields) if known_fields is not None else None)
     if workflow is not None and cset.workflow != workflow:
         raise CriteriaError([f"{label}: workflow: '{cset.workflow}', but the {workflow} workflow reads this file"])
     return cset
@@ -328,7 +328,7 @@ def _load_each(directory, known_fields_by_workflow):
     for path in sorted(Path(directory).glob("*.y*ml")):
         label = _label(path)
         try:
-            raw = _read(path, label)
+            raw = _read(_content(path, label), label)
             workflow = raw.get("workflow")
             if isinstance(workflow, str) and workflow not in known_fields_by_workflow:
                 raise CriteriaError([f"{label}: workflow: unknown workflow '{workflow}'"])

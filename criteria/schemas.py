@@ -69,10 +69,6 @@ def _printable(value):
             raise ValidationError(fault)
 
 
-def _strict_int(**kwargs):
-    return WholeNumber(**kwargs)
-
-
 def _one_of_kinds(value):
     if value not in KINDS:
         raise ValidationError(f"unknown kind '{value}'; use one of: {', '.join(KINDS)}")
@@ -85,8 +81,8 @@ def _known_operator(value):
 
 
 class ScaleSchema(Schema):
-    min = _strict_int(load_default=0)
-    max = _strict_int(load_default=5)
+    min = WholeNumber(load_default=0)
+    max = WholeNumber(load_default=5)
 
     @validates_schema
     def _ordered(self, data, **kwargs):
@@ -104,7 +100,7 @@ class BandSchema(Schema):
     from_ = DecimalNumber(data_key="from")
     upto = DecimalNumber()
     above = fields.Boolean()
-    rating = _strict_int(required=True)
+    rating = WholeNumber(required=True)
 
     @validates_schema
     def _one_bound(self, data, **kwargs):
@@ -121,11 +117,11 @@ class CriterionSchema(Schema):
     help = fields.String(load_default="", validate=_printable)
     weight = DecimalNumber(required=True, validate=validate.Range(min=0, min_inclusive=False))
     kind = fields.String(required=True, validate=_one_of_kinds)
-    min = _strict_int(load_default=None)
+    min = WholeNumber(load_default=None)
     field = fields.String(validate=[validate.Length(min=1), _printable])
-    map = fields.Dict(keys=fields.Raw(allow_none=True), values=_strict_int())
+    map = fields.Dict(keys=fields.Raw(allow_none=True), values=WholeNumber())
     bands = fields.List(fields.Nested(BandSchema))
-    default = _strict_int()
+    default = WholeNumber()
 
     @validates_schema
     def _kind_rules(self, data, **kwargs):
@@ -388,7 +384,7 @@ def method_faults(method: str, spec, kind: FieldKind) -> list[str]:
 
 
 class CriteriaSetSchema(Schema):
-    version = _strict_int(required=True, validate=validate.Range(min=1, max=MAX_VERSION))
+    version = WholeNumber(required=True, validate=validate.Range(min=1, max=MAX_VERSION))
     workflow = fields.String(required=True, validate=IDENT)
     scale = fields.Nested(ScaleSchema, load_default=lambda: {"min": 0, "max": 5})
     criteria = fields.List(fields.Nested(CriterionSchema), required=True, validate=validate.Length(min=1))

@@ -156,7 +156,7 @@ def database_template(tmp_path_factory) -> dict:
             _seed(db.session)
             with db.engine.connect() as conn:
                 seeded = [(table, [row._asdict() for row in conn.execute(table.select().order_by(*table.primary_key))])
-                          for table in _SEEDED()]
+                          for table in _seeded_tables()]
             db.session.remove()
             db.engine.dispose()
         yield {"kind": "postgresql", "url": url, "seeded": seeded}
@@ -188,7 +188,7 @@ def _seed(session) -> None:
     session.commit()
 
 
-def _SEEDED():
+def _seeded_tables():
     """The tables _seed writes, in the order their rows may be written back."""
     from models import AuditEvent, Partnership, Role
 

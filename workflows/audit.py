@@ -321,10 +321,6 @@ def _name_fault(first: AuditEvent) -> Fault:
     return Fault(first.id, first.chain, first.seq, f"the chain's {kind} {subject[1]} does not exist")
 
 
-#: What an inventory entry's chain records of it: its creation every field, each change from and to.
-ENTRY_DETAILS = ("city", "country", "established", "municipality", "focus", "sponsor", "program")
-
-
 def _replay_fault(events: list[AuditEvent], row: dict[str, Any]) -> Fault | None:
     """Return the fault of an inventory entry or account whose row differs from what its chain
     recorded: its creation recorded every detail, each change a detail's value from and to.
@@ -382,6 +378,7 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
     # Each chain's head (hash and, for a case, seq) and the state it left, by the chain's name: the
     # cases', the inventory entries' and the accounts' (active or deactivated).
     from models import Partnership
+    from workflows.partnership.inventory import FIELDS  # (what an entry's chain records of it)
 
     # On SQLite a JSON or time column is the text as stored, read alongside (see _misstored).
     raw = session.get_bind().dialect.name == "sqlite"
@@ -405,7 +402,7 @@ def verify_all(session: Session, batch: int = 5000) -> tuple[int, int, list[Faul
     details: dict[str, dict[str, Any]] = {}
     for entry in session.scalars(select(Partnership)):
         heads[f"partnership:{entry.id}"] = (entry.last_event_hash, None, entry.status)
-        details[f"partnership:{entry.id}"] = {name: getattr(entry, name) for name in ENTRY_DETAILS}
+        details[f"partnership:{entry.id}"] = {name: getattr(entry, name) for name in FIELDS}
     for user in session.scalars(select(User).options(selectinload(User.roles), joinedload(User.department))):
         heads[f"user:{user.id}"] = (user.last_event_hash, None, account_status(user.active))
         details[f"user:{user.id}"] = {"username": user.username, "full_name": user.full_name, "email": user.email,

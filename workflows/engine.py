@@ -345,8 +345,7 @@ def _fire(session: Session, actor: User, case_id: int, trigger: str, version: An
         # moved since they began it would have sent it to the head of the department they left.
         # The step's event records the move, so that a year's report still counts the request
         # under the department it was in then (reports.sql.department_as_it_stood).
-        moved_from = {"department": {"from": case.department_id, "to": case.owner.department_id}}
-        dumped = {**(dumped or {}), **moved_from}
+        dumped = {**(dumped or {}), "department": {"from": case.department_id, "to": case.owner.department_id}}
         case.department, case.department_id = case.owner.department, case.owner.department_id
     # A request being decided keeps the figures its criteria read now, as its approver saw them.
     deciding = route.dest in wf.decided_states and from_state not in wf.decided_states

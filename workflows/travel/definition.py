@@ -301,8 +301,7 @@ def _complete_and_ahead(ctx) -> str | tuple | None:
         # An estimate of no line at all ({}, as a page saves a draft whose lines are empty) read as
         # a total of 0.00: within any threshold, and the cheapest a trip can score.
         errors["estimated_cost"] = ["Give the estimated cost: at least one of its lines."]
-    end = _date(ctx.data.get("end_date")) if "end_date" not in errors else None
-    if end and end < clock.today():
+    if "end_date" not in errors and _ended_on(ctx.data):
         errors["end_date"] = [ALREADY_OVER]
     if not errors:
         return None
@@ -321,12 +320,17 @@ def _started(case: Case) -> str | None:
     return None
 
 
+def _ended_on(data: dict) -> date | None:
+    """Return the day a trip ended, if it is over (before the City's today), else None."""
+    end = _date(data.get("end_date"))
+    return end if end and end < clock.today() else None
+
+
 def _not_ended(case: Case) -> str | None:
-    # As submit refuses a trip already over (ALREADY_OVER), on the City's day: approved after its
-    # end, a trip's report was due end_date + report_due_days, already near or past, and marked as
-    # travelled it was overdue at once. Declining or returning it stays open to its approver.
-    end = _date(case.data.get("end_date"))
-    if end and end < clock.today():
+    # As submit refuses a trip already over (ALREADY_OVER): approved after its end, a trip's report
+    # was due end_date + report_due_days, already near or past, and marked as travelled it was
+    # overdue at once. Declining or returning it stays open to its approver.
+    if end := _ended_on(case.data):
         return (f"The trip ended on {end.isoformat()}: a request is approved before travelling; "
                 "decline it or return it to the traveller.")
     return None
