@@ -29,6 +29,35 @@ PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1/test"
 _HASH = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(TEST_PASSWORD)
 
 
+def _build_url_builders_once() -> None:
+    """Let every test app reuse the URL builders werkzeug compiles for its routes.
+
+    Each test makes its own app, and werkzeug compiles two Python functions per route to build its
+    URLs: about 30 ms of each test's 100 to 180, on the same routes each time. A builder depends only
+    on the route's parsed parts and the defaults written into it (a converter is called through the
+    rule it is bound to), so one compiled for a route serves that route in any app. A route with a
+    default for one of its own variables turns it to text while compiling: those are compiled as usual.
+    """
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = Rule._compile_builder
+    built: dict = {}
+
+    def reused(self, append_unknown: bool = True):
+        defaults = self.defaults or {}
+        if any(is_dynamic and data in defaults for is_dynamic, data in self._trace):
+            return compile_builder(self, append_unknown)
+        key = (self.rule, tuple(self._trace), append_unknown, tuple(defaults))
+        if key not in built:
+            built[key] = compile_builder(self, append_unknown)
+        return built[key]
+
+    Rule._compile_builder = reused
+
+
+_build_url_builders_once()
+
+
 #: Under `pytest -n` (pytest-xdist) each worker process is named ("gw0", "gw1"...) and works in
 #: PostgreSQL databases of its own, named after the configured ones ("test_gw0"), so that the
 #: workers' truncations and schema resets never meet. Empty when the tests run in one process.
@@ -244,6 +273,28 @@ def _empty(conn) -> None:
                          "WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace")
 
 
+#: Per kind of database, the first test app's SQL dialect and its cache of compiled statements.
+_COMPILED: dict = {}
+
+
+def _share_compiled_sql(engine) -> None:
+    """Let every test app's engine reuse the SQL the first one compiled.
+
+    SQLAlchemy caches each statement's compiled SQL in its engine, under a key holding the engine's
+    dialect object, and each test makes a new engine: a test compiled again the twenty-odd
+    statements every earlier test had, about a quarter of its time. The test apps' engines differ
+    only in the database file (or, on PostgreSQL, in nothing), so one dialect serves them all, and
+    with it the cache. The first is made ready by connecting once (the dialect reads the server's
+    version and settings then); connections themselves are still made by each engine's own pool.
+    """
+    kind = engine.url.drivername
+    if kind not in _COMPILED:
+        with engine.connect():
+            pass
+        _COMPILED[kind] = (engine.dialect, engine._compiled_cache)
+    engine.dialect, engine._compiled_cache = _COMPILED[kind]
+
+
 @pytest.fixture
 def app(database_template, tmp_path):
     """An application on a fresh database, with the roles and the reference inventory loaded."""
@@ -257,6 +308,7 @@ def app(database_template, tmp_path):
         g.pop("_login_user", None)
 
     with app.app_context():
+        _share_compiled_sql(db.engine)
         yield app
         db.session.remove()
         db.engine.dispose()
