@@ -91,7 +91,8 @@ def test_rescoring_replaces_the_reviewers_rating_and_the_trail_keeps_both(api, c
     score(api, cast["hana"], in_triage.id, ratings={**RATINGS, "leverage": 0})
     items = api(cast["hana"]).get(f"/api/v1/cases/{in_triage.id}/scores").get_json()["items"]
     assert len(items) == 1 and items[0]["ratings"]["leverage"] == 0
-    events = db.session.scalars(select(AuditEvent.payload).where(AuditEvent.action == "score")).all()
+    events = db.session.scalars(select(AuditEvent.payload).where(AuditEvent.action == "score")
+                            .order_by(AuditEvent.id)).all()
     assert [e["ratings"]["leverage"] for e in events] == [3, 0]
 
 
