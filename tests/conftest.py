@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import sqlite3
 import tempfile
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
 from flask import g
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 
 import clock
 from accounts.service import ensure_roles
@@ -56,6 +57,18 @@ def _build_url_builders_once() -> None:
 
 
 _build_url_builders_once()
+
+
+@event.listens_for(Engine, "connect")
+def _unordered_rows_backwards(dbapi_connection, _record) -> None:
+    """Have SQLite return the rows of a query without ORDER BY in reverse (tests only).
+
+    PostgreSQL promises no order either, yet mostly returns rows as they were written, as SQLite
+    does: a page or a test that relied on that would pass on both and then fail some day on
+    PostgreSQL. Backwards on SQLite and forwards on PostgreSQL, it fails on one of them now.
+    """
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute("PRAGMA reverse_unordered_selects=ON")
 
 
 #: Under `pytest -n` (pytest-xdist) each worker process is named ("gw0", "gw1"...) and works in
