@@ -224,6 +224,36 @@ def queue_handed_over(sender: str, session: Session, case: Case, actor: User) ->
         session.connection().execute(_INSERT, rows)
 
 
+def tell_handed_over(session: Session, cases: list[Case], gone: User) -> None:
+    """Mail "awaits you" to each person these requests wait for now that an account change took
+    them from one who could act on them, and who was not told so since the request entered its
+    state: the officers a request in triage or under review waits for again once the officer who
+    took it up is closed or loses the role, as a declared conflict tells them
+    (queue_handed_over). Their lists showed it at once, but no one was mailed, and a request
+    waiting for triage could sit past its deadline unseen. Run after the change committed (each
+    request in a transaction of its own, its messages sent after it); `cases` are those that
+    waited for the person before the change."""
+    for case in cases:
+        with write_transaction(session) as tx:
+            case = tx.get(Case, case.id)
+            # Told since it came to its state, whether the message went or is to be sent again;
+            # and who brought it there, who knows it is theirs.
+            told = set(tx.scalars(_AWAITED, {"case_id": case.id, "since": case.state_entered_at}))
+            told.add(tx.execute(_MOVES, {"chain": f"case:{case.id}", "seq": case.last_event_seq + 1})
+                     .scalars().first())
+            wf = registry.get(case.workflow)
+            what = (f"{gone.full_name} can no longer act on \"{case.title}\" ({wf.label_in_sentence(case.state)}), "
+                    "which waited for them.\n")
+            rows: list[dict] = []
+            outbox = tx.info.setdefault("accord_outbox", [])
+            for person in people_who_can_act(tx, case):
+                if person.id not in told and person.id not in (gone.id, case.owner_id):
+                    _awaits(rows, outbox, person, case, what)
+            if rows:
+                tx.connection().execute(_INSERT, rows)
+        send_outbox(case.workflow, case, gone)
+
+
 def _tell_outcome(rows: list[dict], outbox: list, reader: User, case: Case, actor: User, comment: str | None, *,
                   whose: str, which: str = "", later: tuple[str, ...] = ()) -> None:
     """Queue the message that tells one person a request came to its end, or to a state where

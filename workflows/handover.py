@@ -36,12 +36,22 @@ def waiting_on(user: User) -> list[int]:
 
 def stranded(case_ids: list[int]) -> list[Case]:
     """Return those of the requests that wait for no one now, in the order of their ids."""
+    return _split(case_ids)[0]
+
+
+def _split(case_ids: list[int]) -> tuple[list[Case], list[Case]]:
+    """Return the requests that wait for no one now, and those that wait for someone, in the order
+    of their ids."""
     from notifications import people_who_can_act  # (notifications reads the workflows)
 
     if not case_ids:
-        return []
+        return [], []
     cases = db.session.scalars(select(Case).where(Case.id.in_(case_ids)).order_by(Case.id)).all()
-    return [case for case in cases if not people_who_can_act(db.session, case)]
+    alone: list[Case] = []
+    others: list[Case] = []
+    for case in cases:
+        (others if people_who_can_act(db.session, case) else alone).append(case)
+    return alone, others
 
 
 def warnings(user: User, cases: list[Case]) -> list[str]:
@@ -70,7 +80,9 @@ def warnings(user: User, cases: list[Case]) -> list[str]:
 class StrandedRequests:
     """The account check (accounts.checks) of the requests a change leaves waiting for no one:
     only a change that takes something away (the account closed, a role, the department) can,
-    and only from an open account (an edit of a closed one would repeat what its closing said)."""
+    and only from an open account (an edit of a closed one would repeat what its closing said).
+    Those it leaves waiting for others are handed over: who they now wait for is mailed, if not
+    told already (notifications.tell_handed_over)."""
 
     def before(self, user: User, _department_ids: set[int]) -> tuple | None:
         if not user.active:
@@ -83,7 +95,13 @@ class StrandedRequests:
         roles, department_id, waiting = noted
         if user.active and roles <= user.role_names and department_id == user.department_id:
             return []  # (a name, an email or a role given: nothing that waited for them is left alone)
-        return warnings(user, stranded(waiting))
+        from notifications import tell_handed_over  # (notifications reads the workflows)
+
+        alone, others = _split(waiting)
+        # Those that wait for others now: whoever they came to and was not told is mailed, as a
+        # declared conflict tells them (a request its officer took up waits for every officer again).
+        tell_handed_over(db.session, others, user)
+        return warnings(user, alone)
 
 
 def init_app(_app) -> None:

@@ -3,11 +3,13 @@ left waiting for no one (workflows/handover.py), on the Users pages and by `flas
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from accounts.service import details_seen
 from extensions import db
-from models import Case, User
+from models import Case, Notification, User
 from notifications import people_who_can_act
+from workflows import engine
 from workflows.audit import verify_all
 
 
@@ -77,3 +79,43 @@ def test_an_edit_of_a_closed_account_repeats_nothing(app, browse, people, make_c
         "full_name": "Morgan Ellis-Shaw", "email": morgan.email, "department": str(morgan.department_id),
         "roles": ["cao"], "seen": details_seen(morgan)}, follow_redirects=True).get_data(as_text=True)
     assert "Changes to morgan saved" in page and "waits for no one" not in page
+
+
+def _awaits_mail(case: Case) -> dict[int, str]:
+    """Return who was mailed "awaits you" about the request at its version now, with the message."""
+    db.session.expire_all()
+    case = db.session.get(Case, case.id)
+    return {n.user_id: n.body for n in db.session.scalars(select(Notification).where(
+        Notification.case_id == case.id, Notification.kind == "awaits",
+        Notification.key == f"{case.id}:{case.version}"))}
+
+
+def test_closing_the_account_of_the_officer_who_took_a_request_up_mails_the_others_it_awaits_them(
+        app, people, make_case):
+    # In triage a request waits for the officer who took it up, and only they are mailed its steps.
+    # Their account closed, it waits for every officer again, on their lists and on its page, but
+    # none was told by mail (a declared conflict mails them): it could sit unseen past its deadline.
+    case = make_case("in_triage")
+    assert case.assignee_id == people["hco"].id and _awaits_mail(case) == {}
+    _deactivate(app, people["hco"])
+    mailed = _awaits_mail(case)
+    assert set(mailed) == {people["hco2"].id, people["both"].id}
+    assert "Hana Lindqvist can no longer act on" in mailed[people["hco2"].id]
+    # Closing a colleague who had not taken it up hands nothing over, and no one is mailed twice.
+    _deactivate(app, people["both"])
+    assert set(_awaits_mail(case)) == {people["hco2"].id, people["both"].id}
+
+
+def test_an_officer_whose_role_is_taken_away_hands_what_they_took_up_to_the_others(
+        app, browse, people, make_case, make_user):
+    admin = make_user("ada", "admin", department="Information and Technology")
+    case = make_case("info_requested")
+    case = engine.fire(db.session, people["owner"], case.id, "provide_info", case.version,
+                       payload={"channel": "Canadian Red Cross appeal"})
+    hana = db.session.get(User, people["hco"].id)
+    page = browse(admin).post(f"/admin/users/{hana.id}", data={
+        "full_name": hana.full_name, "email": hana.email, "department": str(hana.department_id),
+        "roles": ["staff"], "seen": details_seen(hana)}, follow_redirects=True).get_data(as_text=True)
+    assert "Changes to hana saved" in page
+    # (Hana was told of the owner's answer; now her colleagues are told it awaits them.)
+    assert set(_awaits_mail(case)) == {people["hco"].id, people["hco2"].id, people["both"].id}
