@@ -254,6 +254,55 @@ def tell_handed_over(session: Session, cases: list[Case], gone: User) -> None:
         send_outbox(case.workflow, case, gone)
 
 
+def told_of(session: Session, person_id: int, cases: list[Case]) -> set[int]:
+    """Return the ids of those of the requests the person was mailed "awaits you" about since each
+    entered its state (whether the message went or is to be sent again), or brought to it: one
+    query for the mail, and one per request only for what the mail leaves."""
+    if not cases:
+        return set()
+    entered = {case.id: case.state_entered_at for case in cases}
+    told = {case_id for case_id, at in session.execute(
+        select(Notification.case_id, Notification.sent_at).where(
+            Notification.user_id == person_id, Notification.kind == "awaits",
+            Notification.case_id.in_(list(entered)))) if at >= entered[case_id]}
+    for case in cases:
+        if case.id not in told and session.execute(_MOVES, {"chain": f"case:{case.id}", "seq": case.last_event_seq + 1}
+                                                   ).scalars().first() == person_id:
+            told.add(case.id)
+    return told
+
+
+# The case's row, locked (not the rows its eager relationships join: PostgreSQL refuses that).
+_LOCKED = (select(Case).where(Case.id == bindparam("case_id")).with_for_update(of=Case)
+           .execution_options(populate_existing=True))
+
+
+def tell_now_theirs(session: Session, cases: list[Case], person: User) -> None:
+    """Mail "awaits you" to a person an account change gave the power to act (a role given, a new
+    department, the account reopened or new) of each of these requests that waited for no one
+    before it and waits for them alone now, unless they were told since it entered its state or
+    brought it there: an acting Department Head named for a department whose only head was closed,
+    a second CAO once the only one left. Their list showed it at once, but no one was mailed. Not
+    one that others could already act on: they were told of it, and a newly named officer is not
+    sent one message for each request waiting for the office. Run after the change committed (each
+    request in a transaction of its own, the case row locked against a step or another change at
+    the same moment, its message sent after it)."""
+    for case in cases:
+        with write_transaction(session) as tx:
+            case = tx.scalars(_LOCKED, {"case_id": case.id}).one()
+            if told_of(tx, person.id, [case]):
+                continue
+            if [p.id for p in people_who_can_act(tx, case)] != [person.id]:
+                continue  # (moved on meanwhile, or someone else may act on it too)
+            wf = registry.get(case.workflow)
+            what = (f"You can now act on \"{case.title}\" ({wf.label_in_sentence(case.state)}), which waited for "
+                    "no one: no other active account may take its next step.\n")
+            rows: list[dict] = []
+            _awaits(rows, tx.info.setdefault("accord_outbox", []), person, case, what)
+            tx.connection().execute(_INSERT, rows)
+        send_outbox(case.workflow, case, person)
+
+
 def _tell_outcome(rows: list[dict], outbox: list, reader: User, case: Case, actor: User, comment: str | None, *,
                   whose: str, which: str = "", later: tuple[str, ...] = ()) -> None:
     """Queue the message that tells one person a request came to its end, or to a state where

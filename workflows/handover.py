@@ -77,31 +77,57 @@ def warnings(user: User, cases: list[Case]) -> list[str]:
     return said
 
 
+def theirs_alone(user: User, before: list[int]) -> list[Case]:
+    """Return the requests waiting for the user now, and not before the change (`before`), that
+    wait for no one else and that they were not told of since each entered its state (nor brought
+    there), in the order of their ids: those a change that gave them the power to act took off no
+    one's hands (up to PAGES pages of their list)."""
+    from notifications import people_who_can_act, told_of  # (notifications reads the workflows)
+
+    waiting = sorted(set(waiting_on(user)) - set(before))
+    if not waiting:
+        return []
+    cases = db.session.scalars(select(Case).where(Case.id.in_(waiting)).order_by(Case.id)).all()
+    alone = [case for case in cases if [p.id for p in people_who_can_act(db.session, case)] == [user.id]]
+    told = told_of(db.session, user.id, alone)  # (most often none are left to ask of)
+    return [case for case in alone if case.id not in told]
+
+
 class StrandedRequests:
     """The account check (accounts.checks) of the requests a change leaves waiting for no one:
     only a change that takes something away (the account closed, a role, the department) can,
     and only from an open account (an edit of a closed one would repeat what its closing said).
     Those it leaves waiting for others are handed over: who they now wait for is mailed, if not
-    told already (notifications.tell_handed_over)."""
+    told already (notifications.tell_handed_over).
 
-    def before(self, user: User, _department_ids: set[int]) -> tuple | None:
+    A change that gives an open account the power to act (a role, another department, the account
+    reopened, or new: noted as None before it) mails the person of each request that waited for
+    no one and now waits for them, if not told already (notifications.tell_now_theirs): those the
+    administrator was warned of. Not of those others could already act on."""
+
+    def before(self, user: User | None, _department_ids: set[int]) -> tuple:
+        if user is None:  # (an account about to be created)
+            return False, frozenset(), None, []
         if not user.active:
-            return None
-        return user.role_names, user.department_id, waiting_on(user)
+            return False, user.role_names, user.department_id, []
+        return True, user.role_names, user.department_id, waiting_on(user)
 
-    def after(self, user: User, _department_ids: set[int], noted: tuple | None) -> list[str]:
-        if noted is None:
-            return []
-        roles, department_id, waiting = noted
-        if user.active and roles <= user.role_names and department_id == user.department_id:
-            return []  # (a name, an email or a role given: nothing that waited for them is left alone)
-        from notifications import tell_handed_over  # (notifications reads the workflows)
+    def after(self, user: User, _department_ids: set[int], noted: tuple) -> list[str]:
+        from notifications import tell_handed_over, tell_now_theirs  # (notifications reads the workflows)
 
-        alone, others = _split(waiting)
-        # Those that wait for others now: whoever they came to and was not told is mailed, as a
-        # declared conflict tells them (a request its officer took up waits for every officer again).
-        tell_handed_over(db.session, others, user)
-        return warnings(user, alone)
+        was_active, roles, department_id, waiting = noted
+        moved = department_id != user.department_id
+        said: list[str] = []
+        if was_active and (not user.active or not roles <= user.role_names or moved):
+            alone, others = _split(waiting)
+            # Those that wait for others now: whoever they came to and was not told is mailed, as a
+            # declared conflict tells them (a request its officer took up waits for every officer again).
+            tell_handed_over(db.session, others, user)
+            said = warnings(user, alone)
+        # (A name or an email changed, or a role taken away alone, gives nothing.)
+        if user.active and (not was_active or not user.role_names <= roles or moved):
+            tell_now_theirs(db.session, theirs_alone(user, waiting), user)
+        return said
 
 
 def init_app(_app) -> None:

@@ -119,3 +119,64 @@ def test_an_officer_whose_role_is_taken_away_hands_what_they_took_up_to_the_othe
     assert "Changes to hana saved" in page
     # (Hana was told of the owner's answer; now her colleagues are told it awaits them.)
     assert set(_awaits_mail(case)) == {people["hco"].id, people["hco2"].id, people["both"].id}
+
+
+def _edit(browse, admin: User, person: User, roles: list[str], full_name: str | None = None) -> str:
+    db.session.expire_all()
+    person = db.session.get(User, person.id)
+    r = browse(admin).post(f"/admin/users/{person.id}", data={
+        "full_name": full_name or person.full_name, "email": person.email, "department": str(person.department_id),
+        "roles": roles, "seen": details_seen(person)}, follow_redirects=True)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and (f"Changes to {person.username} saved" in page or "Nothing was changed" in page), page
+    return page
+
+
+def _mailed(person: User) -> dict[int, list[str]]:
+    """Return the "awaits you" messages the person was sent, by request."""
+    db.session.expire_all()
+    said: dict[int, list[str]] = {}
+    for n in db.session.scalars(select(Notification).where(Notification.user_id == person.id,
+                                                           Notification.kind == "awaits").order_by(Notification.id)):
+        said.setdefault(n.case_id, []).append(n.body)
+    return said
+
+
+def test_a_role_given_once_the_only_cao_left_mails_who_can_now_act_once(app, browse, people, make_case, make_user):
+    # The only CAOs closed, a recommended request waits for no one; the administrator was warned,
+    # and gives the finance officer the CAO's role (acting). The request is on their list: they
+    # are mailed, once, saying why it comes now.
+    admin = make_user("ada", "admin", department="Information and Technology")
+    case = make_case("recommended")
+    _deactivate(app, people["both"])
+    assert "now waits for no one" in _deactivate(app, people["cao"])
+    ravi = people["finance"]
+    assert "Changes to ravi saved" in _edit(browse, admin, ravi, ["finance", "cao"])
+    mailed = _mailed(ravi)
+    assert list(mailed) == [case.id] and len(mailed[case.id]) == 1
+    assert mailed[case.id][0].startswith("You can now act on \"Hurricane relief for Soyapango\" (recommended), "
+                                         "which waited for no one"), mailed
+    assert "It now awaits your action" in mailed[case.id][0]
+    # Saved again as it is, their name changed, another role given, or the role taken away and given
+    # back: they were told already.
+    _edit(browse, admin, ravi, ["finance", "cao"])
+    _edit(browse, admin, ravi, ["finance", "cao"], full_name="Ravi Chandran")
+    _edit(browse, admin, ravi, ["finance", "cao", "council"])
+    _edit(browse, admin, ravi, ["finance"])
+    _edit(browse, admin, ravi, ["finance", "cao"])
+    assert {k: len(v) for k, v in _mailed(ravi).items()} == {case.id: 1}
+
+
+def test_a_role_given_mails_nothing_of_what_others_could_already_act_on(app, browse, people, make_case, make_user):
+    # A new officer of the Healthy City Office is not mailed each request waiting for the office:
+    # only what waited for no one (here a recommendation, the CAOs closed).
+    admin = make_user("ada", "admin", department="Information and Technology")
+    submitted = make_case("submitted")
+    _deactivate(app, people["cao"])
+    _deactivate(app, people["both"])
+    recommended = make_case("recommended")
+    erin = people["stranger"]
+    _edit(browse, admin, erin, ["staff", "hco", "cao"])
+    db.session.expire_all()
+    assert erin.id in {p.id for p in people_who_can_act(db.session, db.session.get(Case, submitted.id))}
+    assert {k: len(v) for k, v in _mailed(erin).items()} == {recommended.id: 1}

@@ -174,3 +174,41 @@ def test_a_trip_sent_on_before_the_role_was_kept_reads_it_from_its_submit_event(
     assert "accept_report" in api(pat).get(f"/api/v1/cases/{chens.id}").get_json()["allowed_transitions"]
     engine.add_comment(db.session, pat, chens.id, "We will read it on Monday.")
     assert db.session.get(Case, chens.id).requested_as == "councillor"  # kept from its next change on
+
+
+def test_an_acting_head_named_for_a_department_whose_only_head_left_is_mailed_its_trips_once(
+        app, browse, people, make_trip, make_user):
+    from sqlalchemy import select
+
+    from accounts.service import details_seen
+    from models import Notification
+
+    admin = make_user("ada", "admin", department="Information and Technology")
+    lee = make_user("lee", "staff", full_name="Lee Tremblay")
+    sams = make_trip("sam", "submitted")  # (its head was mailed)
+    erins = make_trip("erin", "submitted")  # another department's, its head there
+    r = app.test_cli_runner().invoke(args=["users", "deactivate", people["dana"].username])
+    assert "Toronto Public Health has no active Department Head now" in r.output
+
+    def edit(roles: list[str], full_name: str = "Lee Tremblay") -> str:
+        db.session.expire_all()
+        person = db.session.get(User, lee.id)
+        r = browse(admin).post(f"/admin/users/{lee.id}", data={
+            "full_name": full_name, "email": person.email, "department": str(person.department_id),
+            "roles": roles, "seen": details_seen(person)}, follow_redirects=True)
+        assert r.status_code == 200
+        return r.get_data(as_text=True)
+
+    def mailed() -> list[tuple[int, str]]:
+        db.session.expire_all()
+        return [(n.case_id, n.body) for n in db.session.scalars(select(Notification).where(
+            Notification.user_id == lee.id, Notification.kind == "awaits").order_by(Notification.id))]
+
+    assert "Changes to lee saved" in edit(["staff", "dept_head"])
+    said = mailed()
+    assert [case_id for case_id, _ in said] == [sams.id], said
+    assert said[0][1].startswith("You can now act on \"Metropolis 2026\" (submitted), which waited for no one")
+    # The name changed, or the role given again: no second message.
+    assert "Changes to lee saved" in edit(["staff", "dept_head"], full_name="Lee Tremblay-Roy")
+    assert "Nothing was changed" in edit(["staff", "dept_head"], full_name="Lee Tremblay-Roy")
+    assert [case_id for case_id, _ in mailed()] == [sams.id]
