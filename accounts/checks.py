@@ -26,7 +26,9 @@ def add_account_check(check: Callable[[set[int]], dict] | AccountCheck) -> None:
 
 
 def gaps(user: Any, *department_ids: int) -> list:
-    """Return what each registered check notes of these departments and the user, before a change."""
+    """Return what each registered check notes of these departments and the user, before a change;
+    the user None before one is created (whose new_warnings are asked of no department: a new
+    account takes nothing from one, and a gap there already is not news)."""
     return [check.before(user, set(department_ids)) if hasattr(check, "before") else check(set(department_ids))
             for check in _checks]
 

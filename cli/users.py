@@ -46,10 +46,13 @@ def create(username, password, roles, department, full_name, email) -> None:
     try:
         with write_transaction(db.session) as session:
             ensure_roles(session)
+            before = gaps(None)
             user = create_user(session, username, password, list(roles), department, full_name, email)
     except AccountError as err:
         raise click.ClickException(str(err)) from None
     click.echo(f"Created user {user.username} ({', '.join(sorted(user.role_names))}) in {user.department.name}.")
+    for message in new_warnings(before, user):  # (what waited for no one and is theirs now is mailed to them)
+        click.echo(f"Warning: {message}")
 
 
 @users.command("token")
@@ -105,8 +108,11 @@ def activate(username) -> None:
         if user.active:
             click.echo(f"{username}'s account was already active: nothing changed.")
             return
+        before = gaps(user, user.department_id)
         activate_user(session, user)
     click.echo(f"Activated {username}.")
+    for message in new_warnings(before, user, user.department_id):
+        click.echo(f"Warning: {message}")
 
 
 def register(app: Flask) -> None:

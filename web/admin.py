@@ -126,6 +126,7 @@ def admin_new_user():
     roles = _roles()
     form, status = NewUserForm().set_choices(_departments(), roles), None
     if form.validate_on_submit():
+        before = gaps(None)
         try:
             with write_transaction(db.session) as tx:
                 user = create_user(tx, form.username.data, form.password.data, form.roles.data,
@@ -139,6 +140,7 @@ def admin_new_user():
             flash(f"{user.username} ({_titles(user.role_names, roles)}) has been added in {user.department.name}. "
                   "Give them the initial password yourself, in person or by phone rather than by email, and ask "
                   "them to change it from “Change password” once signed in.", "success")
+            _warn(before, user)  # (what waited for no one and is theirs now is mailed to them)
             return redirect(url_for("web.admin_user", user_id=user.id))
     return form_page("admin/user_new.html", form, status)
 
@@ -280,6 +282,7 @@ def admin_activate_user(user_id: int):
     if user.active:
         flash(f"{user.username}'s account was already active.", "info")
         return redirect(url_for("web.admin_user", user_id=user.id))
+    before = gaps(user, user.department_id)
     try:
         with write_transaction(db.session) as tx:
             activate_user(tx, user, actor=_actor())
@@ -289,6 +292,7 @@ def admin_activate_user(user_id: int):
         return _edit_page(user, _roles(), status=403)
     log.info("%s reactivated user %r", current_user.username, user.username)
     flash(f"{user.username}'s account has been reactivated: they sign in with their password.", "success")
+    _warn(before, user, user.department_id)
     return redirect(url_for("web.admin_user", user_id=user.id))
 
 

@@ -167,6 +167,55 @@ def test_a_role_given_once_the_only_cao_left_mails_who_can_now_act_once(app, bro
     assert {k: len(v) for k, v in _mailed(ravi).items()} == {case.id: 1}
 
 
+def _reopen(app, browse, admin: User, person: User, how: str) -> None:
+    if how == "page":
+        r = browse(admin).post(f"/admin/users/{person.id}/activate", follow_redirects=True)
+        assert r.status_code == 200 and "has been reactivated" in r.get_data(as_text=True)
+    else:
+        r = app.test_cli_runner().invoke(args=["users", "activate", person.username])
+        assert r.exit_code == 0 and "Activated" in r.output, r.output
+
+
+@pytest.mark.parametrize("how, again", [("page", "command"), ("command", "page")])
+def test_a_reopened_account_is_mailed_what_came_to_wait_for_no_one_while_it_was_closed(
+        app, browse, people, make_case, make_user, how, again):
+    admin = make_user("ada", "admin", department="Information and Technology")
+    told = make_case("recommended")  # (the CAOs were mailed at its recommendation)
+    _deactivate(app, people["both"])
+    _deactivate(app, people["cao"])
+    case = make_case("recommended")  # recommended while no CAO could act: no one was mailed
+    assert people_who_can_act(db.session, case) == []
+    _reopen(app, browse, admin, people["cao"], how)
+    mailed = _mailed(people["cao"])
+    assert len(mailed[case.id]) == 1 and len(mailed[told.id]) == 1, mailed  # (the first, at its recommendation)
+    assert "You can now act on" in mailed[case.id][0] and "You can now act on" not in mailed[told.id][0]
+    # Closed and reopened again: told already.
+    _deactivate(app, people["cao"])
+    _reopen(app, browse, admin, people["cao"], again)
+    assert {k: len(v) for k, v in _mailed(people["cao"]).items()} == {told.id: 1, case.id: 1}
+
+
+@pytest.mark.parametrize("how", ["page", "command"])
+def test_a_new_account_with_the_role_is_mailed_what_waited_for_no_one(app, browse, people, make_case, make_user, how):
+    admin = make_user("ada", "admin", department="Information and Technology")
+    _deactivate(app, people["both"])
+    _deactivate(app, people["cao"])
+    case = make_case("recommended")
+    if how == "page":
+        r = browse(admin).post("/admin/users/new", data={
+            "username": "alex", "password": "a long enough passphrase 2026", "roles": ["cao"],
+            "department": str(people["cao"].department_id), "full_name": "Alex Moreau",
+            "email": "alex@toronto.example"}, follow_redirects=True)
+        assert r.status_code == 200 and "alex (" in r.get_data(as_text=True)
+    else:
+        r = app.test_cli_runner().invoke(args=["users", "create", "alex", "--password", "a long enough passphrase 2026",
+                                               "--role", "cao", "--department", "Chief Administrative Officer",
+                                               "--email", "alex@toronto.example"])
+        assert r.exit_code == 0, r.output
+    alex = db.session.scalar(select(User).where(User.username == "alex"))
+    assert {k: len(v) for k, v in _mailed(alex).items()} == {case.id: 1}
+
+
 def test_a_role_given_mails_nothing_of_what_others_could_already_act_on(app, browse, people, make_case, make_user):
     # A new officer of the Healthy City Office is not mailed each request waiting for the office:
     # only what waited for no one (here a recommendation, the CAOs closed).
