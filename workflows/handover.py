@@ -2,7 +2,8 @@
 next step closed or stripped of it (the CAO, the committee's only member, the Healthy City Office's
 officers), or a request waiting for its owner alone, whose account is closed. The Users pages and
 `flask users deactivate` tell the administrator at the change (accounts.checks), as they do of a
-department left without its head."""
+department left without its head. A change that gives someone the power to act mails them of
+those that waited for no one and now wait for them."""
 from __future__ import annotations
 
 from collections import defaultdict
