@@ -123,6 +123,23 @@ def test_edit_is_an_audited_owner_only_draft_only_change(api, people):
     assert head.status_code in (403, 404)
 
 
+
+def test_an_edit_of_the_goals_alone_is_saved_and_recorded(api, people):
+    # The goals are what the annual report counts activity by (product.md section 2): a draft whose
+    # owner tags it with another goal must keep the new goals, as a recorded change.
+    owner = api(people["owner"])
+    case = owner.post("/api/v1/cases", json={"workflow": "leave", "title": "Draft", "goals": ["research"],
+                                             "data": {"reason": "x"}}).get_json()
+    r = owner.patch(f"/api/v1/cases/{case['id']}", json={"version": case["version"], "goals": ["economy", "culture"]})
+    assert r.status_code == 200, r.get_json()
+    assert sorted(r.get_json()["goals"]) == ["culture", "economy"]
+    assert r.get_json()["version"] == case["version"] + 1
+    assert sorted(owner.get(f"/api/v1/cases/{case['id']}").get_json()["goals"]) == ["culture", "economy"]
+    db.session.expire_all()
+    edit = db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case["id"])
+                              .order_by(AuditEvent.seq.desc())).first()
+    assert (edit.action, sorted(edit.payload["goals"])) == ("edit", ["culture", "economy"])
+
 def test_machine_is_shared_and_released(app, people, submitted, leave_workflow):
     from workflows import engine
 
