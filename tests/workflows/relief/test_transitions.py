@@ -209,6 +209,18 @@ def test_a_disaster_date_corrected_to_after_the_submission_is_refused_by_name(ap
     assert r.status_code == 200 and r.get_json()["state"] == "in_triage"
 
 
+
+def test_a_disaster_date_corrected_to_the_day_after_the_submission_is_refused(api, people, make_case):
+    # The boundary of the rule above: the day after the submission is already after it (the
+    # submission's own day is not), as the City's calendar reads both.
+    clock.set(datetime(2026, 4, 6, 14, 0, tzinfo=timezone.utc))
+    case = make_case("info_requested", disaster_date="2026-04-01")
+    clock.set(datetime(2026, 4, 10, 14, 0, tzinfo=timezone.utc))
+    before = snapshot(case.id)
+    r = fire(api(people["owner"]), case.id, "provide_info", case.version, data={"disaster_date": "2026-04-07"})
+    assert r.status_code == 422 and "disaster_date" in r.get_json()["errors"]["data"], r.get_json()
+    assert snapshot(case.id) == before
+
 def test_information_provided_for_part_of_the_contact_merges_into_it_as_an_edit_does(api, people, make_case):
     # {"contact": {"email": ...}} was refused for the contact's missing name (a PATCH took it), and
     # would have replaced the whole contact.
