@@ -42,6 +42,23 @@ def test_an_approved_request_keeps_its_score_when_the_office_adds_a_knock_out(ap
     assert verify_all(db.session)[2] == []
 
 
+
+def test_the_kept_score_stays_through_the_steps_after_the_decision(app, api, cast, in_triage, tmp_path, make_user):
+    # The score is kept when the request is decided, not again at each later step: a payment
+    # recorded after the office adopted new criteria must not re-judge the approved request.
+    import clock
+
+    finance = make_user("ravi", "finance", department="Finance")
+    case = _recommended(api, cast, in_triage)
+    case = engine.fire(db.session, cast["cao"], case.id, "approve", case.version)
+    before = api(cast["cao"]).get(f"/api/v1/cases/{case.id}").get_json()["score"]
+    _criteria_moved_on(app, tmp_path, lambda t: t.replace("version: 2", "version: 3", 1).replace(*A_MILLION_OR_MORE, 1))
+    case = engine.fire(db.session, finance, case.id, "disburse", case.version, payload={
+        "amount_paid": "10000.00", "paid_on": clock.today().isoformat(), "payment_reference": "EFT-1"})
+    assert case.state == "disbursed"
+    assert db.session.get(Case, case.id).score_at_decision["criteria_version"] == 2
+    assert api(cast["cao"]).get(f"/api/v1/cases/{case.id}").get_json()["score"] == before
+
 def test_a_request_not_yet_decided_is_scored_under_the_criteria_in_force(app, api, cast, in_triage, tmp_path):
     case = _recommended(api, cast, in_triage)
     _criteria_moved_on(app, tmp_path, lambda t: t.replace("version: 2", "version: 3", 1).replace(*A_MILLION_OR_MORE, 1))
