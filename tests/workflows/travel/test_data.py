@@ -132,6 +132,21 @@ def test_an_overdue_trip_is_flagged_and_counts_against_the_other_trips(api, peop
     assert WORKFLOW.derive(in_time) == {"overdue_reports": 1}
 
 
+
+def test_a_report_is_overdue_from_the_day_after_its_due_day_not_on_it(api, people, make_trip):
+    # product.md: the report is due report_due_days after end_date; a trip still in travelled
+    # AFTER that is overdue. On the due day itself the traveller is still on time: no flag, and
+    # nothing counted against their other trips (the knock-out).
+    due_today = make_trip("sam", "travelled", trip_data(TODAY - timedelta(days=35), days=5))
+    other = make_trip("sam", "travelled", trip_data(TODAY - timedelta(days=10), days=5))
+    assert due_today.due_on.date() == TODAY
+    client = api(people["dana"])
+    assert client.get(f"/api/v1/cases/{due_today.id}").get_json()["flags"] == []
+    assert WORKFLOW.derive(db.session.get(Case, other.id)) == {"overdue_reports": 0}
+    clock.set(datetime.combine(TODAY + timedelta(days=1), datetime.min.time()) + timedelta(hours=15))
+    assert client.get(f"/api/v1/cases/{due_today.id}").get_json()["flags"] == ["report_overdue"]
+    assert WORKFLOW.derive(db.session.get(Case, other.id)) == {"overdue_reports": 1}
+
 def test_a_decided_trip_keeps_the_eligibility_its_approver_saw(api, people, make_trip):
     # A trip approved as eligible read "ineligible" once another trip of the traveller fell overdue
     # afterwards: the knock-out read today's count whatever the state.
