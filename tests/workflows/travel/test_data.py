@@ -147,6 +147,19 @@ def test_a_report_is_overdue_from_the_day_after_its_due_day_not_on_it(api, peopl
     assert client.get(f"/api/v1/cases/{due_today.id}").get_json()["flags"] == ["report_overdue"]
     assert WORKFLOW.derive(db.session.get(Case, other.id)) == {"overdue_reports": 1}
 
+
+def test_a_trip_never_marked_taken_owes_its_report_from_the_day_after_its_due_day(api, people, make_trip):
+    # As a trip marked taken (above): never marked, its report is owed from the day after
+    # end_date + report_due_days, in its flag and in the count against the traveller's next trips.
+    due_today = make_trip("sam", "approved", trip_data(TODAY - timedelta(days=35), days=5))
+    other = make_trip("sam", "travelled", trip_data(TODAY - timedelta(days=10), days=5))
+    client = api(people["dana"])
+    assert client.get(f"/api/v1/cases/{due_today.id}").get_json()["flags"] == []
+    assert WORKFLOW.derive(db.session.get(Case, other.id)) == {"overdue_reports": 0}
+    clock.set(datetime.combine(TODAY + timedelta(days=1), datetime.min.time()) + timedelta(hours=15))
+    assert client.get(f"/api/v1/cases/{due_today.id}").get_json()["flags"] == ["not_marked_taken"]
+    assert WORKFLOW.derive(db.session.get(Case, other.id)) == {"overdue_reports": 1}
+
 def test_a_decided_trip_keeps_the_eligibility_its_approver_saw(api, people, make_trip):
     # A trip approved as eligible read "ineligible" once another trip of the traveller fell overdue
     # afterwards: the knock-out read today's count whatever the state.
