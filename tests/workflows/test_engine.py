@@ -72,6 +72,18 @@ def test_refusals_answer_and_change_nothing(api, people, submitted, who, trigger
     assert snapshot(submitted.id) == before
 
 
+
+@pytest.mark.parametrize("trigger, body", [("decline", {}), ("approve", {"data": {"amount": "ten"}}),
+                                           ("approve", {"data": {"amount": "5000.00"}})])
+def test_a_stale_version_is_answered_409_before_what_the_step_sends_is_judged(api, people, submitted, trigger, body):
+    # api.md: 409 when the version is stale. A caller acting on an outdated case must reload it
+    # first; told instead to mend a comment, a field or an amount, they would mend it and only then
+    # learn that the case had changed under them.
+    before = snapshot(submitted.id)
+    r = fire(api(people["head"]), submitted.id, trigger, submitted.version - 1, **body)
+    assert (r.status_code, r.get_json()["error"]) == (409, "stale_version"), r.get_json()
+    assert snapshot(submitted.id) == before
+
 def test_payload_errors_name_the_field(api, people, submitted):
     r = fire(api(people["head"]), submitted.id, "approve", submitted.version, data={"amount": "12.345"})
     assert r.status_code == 422
