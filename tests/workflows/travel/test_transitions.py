@@ -329,6 +329,17 @@ def test_only_who_decides_a_trip_scores_it(api, people, make_trip):
         == ["dana"]
 
 
+
+def test_the_cao_scores_a_staff_trip_only_above_the_threshold_not_at_it(api, people, make_trip):
+    # A trip of exactly the threshold is the head's alone to approve (test_at_the_threshold_...): the
+    # CAO, who will not see it in CAO review, does not score it either; a cent above, they do.
+    ratings = {"relevance": 4, "expected_value": 3, "knowledge_sharing": 5}
+    at = make_trip("sam", "submitted", trip_data(TODAY + timedelta(days=30), transport="5000.00"))
+    above = make_trip("sam", "submitted", trip_data(TODAY + timedelta(days=30), transport="5000.01"))
+    cao = api(people["cao"])
+    assert cao.post(f"/api/v1/cases/{at.id}/scores", json={"ratings": ratings}).status_code == 403
+    assert cao.post(f"/api/v1/cases/{above.id}/scores", json={"ratings": ratings}).status_code == 201
+
 def test_in_cao_review_the_head_who_approved_no_longer_scores(api, people, make_trip):
     # The head approved without scoring (or after), then scored the trip the CAO was deciding on:
     # the score went into the aggregate the CAO read.
