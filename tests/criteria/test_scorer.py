@@ -49,6 +49,14 @@ def test_relief_all_threes_is_exactly_sixty_and_approves():
     assert agg.eligible and agg.reasons == [] and agg.complete
 
 
+
+@pytest.mark.parametrize("ratings, pct, verdict", [({"c0": 5, "c1": 0}, "45.00", "review"),
+                                                   ({"c0": 0, "c1": 4}, "44.00", "decline")])
+def test_the_decline_threshold_is_strictly_below_it(ratings, pct, verdict):
+    # criteria-defaults.md: decline < 45, so 45.00 itself is review. Weights 9 and 11: Σw·r is the percent.
+    agg = aggregate(_plain_set([9, 11]), [ratings], {}, today=TODAY)
+    assert (agg.percent, agg.recommendation) == (Decimal(pct), verdict)
+
 def test_travel_single_reviewer():
     # official_role: panelist -> 4; cost "2500.00" <= 3000 -> 4.
     # 30·4 + 20·4 + 25·3 + 15·4 + 10·5 = 120+80+75+60+50 = 385; 385/500·100 = 77.00 -> approve.
@@ -121,6 +129,15 @@ def test_minimum_caps_approve_to_review():
     assert agg.recommendation == "review"
     assert agg.reasons == ["Partner capacity: 2, below its minimum of 3"]  # the label people read, not the id
 
+
+
+def test_a_rating_at_its_minimum_does_not_cap():
+    # min is a floor: BELOW it the recommendation is at best review (criteria-defaults.md); a rating
+    # of exactly the minimum meets it.
+    ratings = {"strategic_alignment": 5, "exchange_content": 5, "community_support": 5,
+               "partner_capacity": 3, "work_plan": 5, "cost_reasonableness": 5}
+    agg = aggregate(PARTNERSHIP, [ratings], PARTNER_CASE, today=TODAY)
+    assert (agg.percent, agg.recommendation, agg.reasons) == (Decimal("94.00"), "approve", [])
 
 def test_a_mean_below_a_minimum_is_given_as_read():
     low = {"strategic_alignment": 5, "exchange_content": 5, "community_support": 5, "partner_capacity": 2,
