@@ -441,3 +441,45 @@ def test_the_json_kind_of_each_path_is_read_from_that_path_however_often_the_sta
         column = AuditEvent.__table__.c.payload
         kinds = [conn.execute(select(json_kind(column, path))).scalar() for path in (("a",), ("b",), ("c", "d"), ("e",))]
     assert kinds == ["integer", "null", "text", None]
+
+
+def test_a_relief_draft_withdrawn_before_it_was_sent_is_no_withdrawn_request(make_user, api):
+    # As a travel draft cancelled (above): a relief request given up before its submission was never
+    # a request, so it is not among the year's withdrawn ones beside the requests counted.
+    s = _small_year(make_user)
+    s.create("D", "sam", "relief", ["compassion"], relief("Haiti", "hurricane", "9000.00", date(2025, 10, 20)),
+             local(2025, 11, 1, 9))
+    s.fire("D", "sam", "withdraw", local(2025, 11, 1, 10))
+    s.create("R", "sam", "relief", ["compassion"], relief("Chile", "flood", "5000.00", date(2025, 10, 20)),
+             local(2025, 11, 2, 9))
+    s.fire("R", "sam", "submit", local(2025, 11, 2, 10))
+    s.fire("R", "sam", "withdraw", local(2025, 11, 3, 10))
+    clock.set(local(2026, 1, 5))
+    report = json.loads(api(s.people["cara"]).get("/api/v1/reports/annual?year=2025").get_data())
+    assert (report["relief"]["requests"], report["relief"]["withdrawn"]) == (1, 1)
+
+
+def test_the_years_edge_is_the_citys_midnight_and_a_report_due_on_new_years_day_is_not_yet_overdue(make_user, api):
+    # A year runs to the City's midnight, exclusive: a request submitted at 00:00 on 1 January counts
+    # in the new year only. At that cutoff a report due on 31 December is overdue, one due on
+    # 1 January is not yet (it may still be filed that day).
+    from tests.reports.scenario import trip
+
+    s = _small_year(make_user)
+    s.create("N", "sam", "travel", ["research"], trip("ICLEI", date(2026, 2, 10), 3, {"transport": "700.00"}),
+             local(2025, 12, 30, 9))
+    s.fire("N", "sam", "submit", local(2026, 1, 1, 0))
+    # Trips ending on 1 and 2 December 2025: reports due on 31 December and 1 January (30 days on).
+    for key, start in (("Dec", date(2025, 11, 28)), ("Jan", date(2025, 11, 29))):
+        s.create(key, "sam", "travel", ["research"], trip("WHO", start, 3, {"transport": "900.00"}),
+                 local(2025, 10, 1, 9))
+        s.fire(key, "sam", "submit", local(2025, 10, 1, 10))
+        s.fire(key, "dana", "approve", local(2025, 10, 2, 10))
+        s.fire(key, "sam", "complete_trip", local(2025, 12, 3, 10))
+    assert db.session.get(Case, s.cases["Jan"]).due_on.date() == date(2026, 1, 1)
+    clock.set(local(2026, 1, 5))
+    client = api(s.people["cara"])
+    y2025 = json.loads(client.get("/api/v1/reports/annual?year=2025").get_data())
+    y2026 = json.loads(client.get("/api/v1/reports/annual?year=2026").get_data())
+    assert (y2025["travel"]["requests"], y2026["travel"]["requests"]) == (2, 1)
+    assert y2025["travel"]["reports_overdue"] == 1
