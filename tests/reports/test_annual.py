@@ -483,3 +483,19 @@ def test_the_years_edge_is_the_citys_midnight_and_a_report_due_on_new_years_day_
     y2026 = json.loads(client.get("/api/v1/reports/annual?year=2026").get_data())
     assert (y2025["travel"]["requests"], y2026["travel"]["requests"]) == (2, 1)
     assert y2025["travel"]["reports_overdue"] == 1
+
+
+def test_an_inventory_change_at_the_citys_midnight_belongs_to_the_new_year(make_user, api):
+    # The inventory by status is as it stood at the year's end: a partnership made active at 00:00
+    # on 1 January was still dormant when the old year closed.
+    from models import Partnership
+
+    cara = make_user("cara", "cao", department="Chief Administrative Officer")
+    admin = make_user("ada", "admin", department="Information and Technology")
+    sao = db.session.scalar(db.select(Partnership).where(Partnership.status == "dormant"))
+    clock.set(local(2026, 1, 1, 0))
+    assert api(admin).patch(f"/api/v1/partnerships/{sao.id}", json={"status": "active"}).status_code == 200
+    clock.set(local(2026, 1, 5))
+    report = json.loads(api(cara).get("/api/v1/reports/annual?year=2025").get_data())
+    assert report["partnerships"]["inventory_by_status"] == {"active": 1, "dormant": 1, "completed": 10,
+                                                             "prospective": 1}
