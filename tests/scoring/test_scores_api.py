@@ -86,6 +86,28 @@ def test_owner_cannot_score_and_refusals_change_nothing(api, cast, in_triage):
     assert db.session.scalars(select(Score)).all() == []
 
 
+
+def test_an_officer_does_not_score_their_own_request(api, cast, make_user):
+    # product.md: nobody scores their own request, though they hold the scoring role.
+    both = make_user("bo", "staff", "hco", department=POLICY)
+    case = engine.create_case(db.session, both, "relief", "Flood relief", ["compassion"], relief_data())
+    case = engine.fire(db.session, both, case.id, "submit", case.version)
+    case = engine.fire(db.session, cast["hana"], case.id, "start_triage", case.version)
+    r = score(api, both, case.id, ratings=RATINGS)
+    assert r.status_code == 403 and "your own request" in r.get_json()["message"]
+    assert db.session.scalars(select(Score)).all() == []
+
+
+def test_a_request_past_triage_is_not_scored_any_more(api, cast, in_triage):
+    # The CAO decides on the scores the officer recommended on: an officer scoring the request once it
+    # is recommended would change the aggregate under the decision.
+    version = score(api, cast["hana"], in_triage.id, ratings=RATINGS).get_json()["case_version"]
+    engine.fire(db.session, cast["hana"], in_triage.id, "recommend", version,
+                payload={"recommendation": "approve", "amount_granted": "10000.00"})
+    r = score(api, cast["omar"], in_triage.id, ratings={criterion: 1 for criterion in RATINGS})
+    assert (r.status_code, r.get_json()["error"]) == (409, "invalid_transition")
+    assert [s.reviewer_id for s in db.session.scalars(select(Score))] == [cast["hana"].id]
+
 def test_rescoring_replaces_the_reviewers_rating_and_the_trail_keeps_both(api, cast, in_triage):
     score(api, cast["hana"], in_triage.id, ratings=RATINGS)
     score(api, cast["hana"], in_triage.id, ratings={**RATINGS, "leverage": 0})
